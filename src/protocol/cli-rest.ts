@@ -1,0 +1,32 @@
+// Bodies and queries of the /cli/* REST routes.
+import { z } from 'zod';
+
+export const CreateSessionBodySchema = z.object({
+  id: z.string().uuid().optional(),
+  tag: z.string().min(1).max(512),
+  metadata: z.unknown(),
+  agentState: z.unknown().optional(),
+  model: z.string().max(256).optional(),
+  modelReasoningEffort: z.string().max(256).optional(),
+  effort: z.string().max(256).optional(),
+  machine: z
+    .object({
+      id: z.string().min(1).max(256),
+      metadata: z.unknown(),
+      runnerState: z.unknown().optional(),
+    })
+    .optional(),
+});
+export type CreateSessionBody = z.infer<typeof CreateSessionBodySchema>;
+
+export const CreateMachineBodySchema = z.object({
+  id: z.string().min(1).max(256),
+  metadata: z.unknown(),
+  runnerState: z.unknown().optional(),
+});
+export type CreateMachineBody = z.infer<typeof CreateMachineBodySchema>;
+
+export const CliMessagesQuerySchema = z.object({
+  afterSeq: z.coerce.number().int().min(0),
+  limit: z.coerce.number().int().min(1).max(200).default(200),
+});

@@ -1,0 +1,146 @@
+// Payloads of the /cli Socket.IO events (CLI → hub and hub → CLI). One schema per shape; the
+// handlers and the tests import these.
+import { z } from 'zod';
+import { CliMessageSchema } from './models.js';
+
+const id = z.string().min(1).max(256);
+const version = z.number().int().min(0);
+const time = z.number().finite();
+
+export const MessageEventSchema = z.object({
+  sid: id,
+  message: z.unknown().refine((v) => v !== undefined, 'message is required'),
+  localId: z.string().min(1).max(256).nullish(),
+  createdAt: z.number().finite().optional(),
+});
+export type MessageEvent = z.infer<typeof MessageEventSchema>;
+
+export const UpdateMetadataEventSchema = z.object({
+  sid: id,
+  expectedVersion: version,
+  metadata: z.unknown(),
+});
+
+export const UpdateStateEventSchema = z.object({
+  sid: id,
+  expectedVersion: version,
+  agentState: z.unknown(),
+});
+
+const nullableString = z.string().max(256).nullish();
+
+export const SessionAliveEventSchema = z.object({
+  sid: id,
+  time,
+  thinking: z.boolean().optional(),
+  mode: z.enum(['local', 'remote']).optional(),
+  permissionMode: z.string().max(64).optional(),
+  model: nullableString,
+  modelReasoningEffort: nullableString,
+  effort: nullableString,
+  serviceTier: nullableString,
+  collaborationMode: z.string().max(64).optional(),
+  copilotAgentMode: z.string().max(64).optional(),
+});
+export type SessionAliveEvent = z.infer<typeof SessionAliveEventSchema>;
+
+export const SessionEndReasonSchema = z.enum(['completed', 'terminated', 'error', 'handoff', 'cleared']);
+export type SessionEndReason = z.infer<typeof SessionEndReasonSchema>;
+
+export const SessionEndEventSchema = z.object({
+  sid: id,
+  time,
+  reason: SessionEndReasonSchema.optional(),
+});
+
+export const SessionReadyEventSchema = z.object({ sid: id, time });
+
+export const MessagesConsumedEventSchema = z.object({
+  sid: id,
+  localIds: z.array(z.unknown()).transform((ids) => ids.filter((v): v is string => typeof v === 'string' && v.length > 0)),
+  clearQueuedThinkingGrace: z.boolean().optional(),
+  steered: z.boolean().optional(),
+});
+
+export const MachineAliveEventSchema = z.object({
+  machineId: id,
+  time,
+  health: z.unknown().optional(),
+});
+
+export const MachineUpdateMetadataEventSchema = z.object({
+  machineId: id,
+  expectedVersion: version,
+  metadata: z.unknown(),
+});
+
+export const MachineUpdateStateEventSchema = z.object({
+  machineId: id,
+  expectedVersion: version,
+  runnerState: z.unknown(),
+});
+
+export const RpcRegisterEventSchema = z.object({ method: z.string().min(1).max(512) });
+
+/** Ack of every versioned write (update-metadata, update-state, machine-update-*). */
+export type VersionedAck<K extends string> =
+  | { result: 'error'; reason?: 'namespace-missing' | 'access-denied' | 'not-found' | 'invalid-payload' | 'unavailable' | 'internal' }
+  | ({ result: 'version-mismatch' | 'success'; version: number } & { [key in K]: unknown });
+
+export const SocketErrorCodeSchema = z.enum(['namespace-missing', 'access-denied', 'not-found', 'invalid-payload', 'unavailable']);
+export type SocketErrorCode = z.infer<typeof SocketErrorCodeSchema>;
+
+export const SocketErrorSchema = z.object({
+  message: z.string(),
+  code: SocketErrorCodeSchema.optional(),
+  scope: z.enum(['session', 'machine']).optional(),
+  id: z.string().optional(),
+  event: z.string().optional(),
+});
+export type SocketError = z.infer<typeof SocketErrorSchema>;
+
+// Hub → CLI ---------------------------------------------------------------------------------
+
+export const NewMessageBodySchema = z.object({
+  t: z.literal('new-message'),
+  sid: z.string(),
+  message: CliMessageSchema,
+});
+
+const versionedValue = z.object({ version: z.number(), value: z.unknown() });
+
+export const UpdateSessionBodySchema = z.object({
+  t: z.literal('update-session'),
+  sid: z.string(),
+  metadata: versionedValue.nullable(),
+  agentState: versionedValue.nullable(),
+});
+
+export const UpdateMachineBodySchema = z.object({
+  t: z.literal('update-machine'),
+  machineId: z.string(),
+  metadata: versionedValue.nullable(),
+  runnerState: versionedValue.nullable(),
+});
+
+export const UpdateEnvelopeSchema = z.object({
+  id: z.string(),
+  seq: z.number(),
+  createdAt: z.number(),
+  body: z.discriminatedUnion('t', [NewMessageBodySchema, UpdateSessionBodySchema, UpdateMachineBodySchema]),
+});
+export type UpdateEnvelope = z.infer<typeof UpdateEnvelopeSchema>;
+export type UpdateBody = UpdateEnvelope['body'];
+
+export const RpcRequestSchema = z.object({ method: z.string(), params: z.string() });
+export type RpcRequest = z.infer<typeof RpcRequestSchema>;
+
+/** Handshake auth object (socket.handshake.auth). */
+export const HandshakeAuthSchema = z.looseObject({
+  token: z.string().max(1024).optional(),
+  namespace: z.string().min(1).max(128).optional(),
+  sessionId: z.string().min(1).max(256).optional(),
+  machineId: z.string().min(1).max(256).optional(),
+  clientType: z.string().optional(),
+});
+export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
