@@ -1,0 +1,23 @@
+// Socket.IO implementation of the services' CliGateway port. With the Redis adapter, room
+// emits and the targeted ack request reach sockets on every worker.
+import type { Namespace } from 'socket.io';
+import type { CliGateway, RpcDelivery, RoomName } from '../services/ports.js';
+import type { UpdateEnvelope } from '../protocol/socket-events.js';
+
+export function createCliGateway(cli: Namespace): CliGateway {
+  return {
+    emitUpdate(room: RoomName, update: UpdateEnvelope, exceptSocketId?: string): void {
+      const target = exceptSocketId ? cli.to(room).except(exceptSocketId) : cli.to(room);
+      target.emit('update', update);
+    },
+    async requestRpc(socketId, payload, timeoutMs): Promise<RpcDelivery> {
+      try {
+        // A socket id is also a room holding exactly that socket, wherever it is connected.
+        const responses: unknown[] = await cli.to(socketId).timeout(timeoutMs).emitWithAck('rpc-request', payload);
+        return responses.length === 0 ? { kind: 'no-socket' } : { kind: 'answered', response: responses[0] };
+      } catch {
+        return { kind: 'timeout' };
+      }
+    },
+  };
+}

@@ -1,0 +1,111 @@
+// /cli handshake: token (upstream grammar, per-namespace tokens), the seed's token-less
+// namespace mode, and the automatic room joins.
+import type { Namespace, Socket } from 'socket.io';
+import { EngineUnavailableError } from '../engine/types.js';
+import { HandshakeAuthSchema, type SocketError } from '../protocol/socket-events.js';
+import type { Services } from '../services/index.js';
+
+export interface CliSocketData {
+  namespace?: string;
+  /** Ids named in the handshake whose object did not exist yet; joined on first successful use. */
+  pendingSessionId?: string;
+  pendingMachineId?: string;
+}
+
+export type CliSocket = Socket<Record<string, (...args: unknown[]) => void>, Record<string, (...args: unknown[]) => void>, Record<string, never>, CliSocketData>;
+
+function connectError(message: string, data?: Record<string, unknown>): Error {
+  const error = new Error(message) as Error & { data?: unknown };
+  if (data) error.data = data;
+  return error;
+}
+
+export function installHandshake(cli: Namespace, services: Services, namespaceAuth: 'token' | 'trust'): void {
+  cli.use((socket, next) => {
+    const parsed = HandshakeAuthSchema.safeParse(socket.handshake.auth ?? {});
+    if (!parsed.success) {
+      next(connectError('Invalid handshake', { code: 'invalid-payload', issues: parsed.error.issues }));
+      return;
+    }
+    const auth = parsed.data;
+    const data = socket.data as CliSocketData;
+    const decide = async (): Promise<Error | undefined> => {
+      if (auth.token !== undefined) {
+        const check = await services.auth.verifyAccessToken(auth.token);
+        if (!check.ok) return connectError('Invalid token');
+        if (auth.namespace !== undefined && auth.namespace !== check.namespace) {
+          return connectError('Namespace does not match token', { code: 'access-denied' });
+        }
+        data.namespace = check.namespace;
+        return undefined;
+      }
+      if (auth.namespace !== undefined) {
+        if (namespaceAuth !== 'trust') return connectError('Invalid token');
+        const status = await services.auth.namespaceStatus(auth.namespace);
+        if (status === 'unknown') return connectError('Namespace not found', { code: 'not-found' });
+        if (status === 'revoked') return connectError('Invalid token');
+        data.namespace = auth.namespace;
+      }
+      // Neither: accepted, then told `namespace-missing` and disconnected (the seed's contract).
+      return undefined;
+    };
+    decide().then(
+      (error) => next(error),
+      (error: unknown) =>
+        next(error instanceof EngineUnavailableError ? connectError('Hub storage unavailable', { code: 'unavailable' }) : connectError('Handshake failed')),
+    );
+  });
+}
+
+export function emitSocketError(socket: CliSocket, error: SocketError): void {
+  socket.emit('error', error);
+}
+
+export function accessErrorMessage(scope: 'session' | 'machine', reason: 'access-denied' | 'not-found'): string {
+  return reason === 'access-denied' ? `${scope} access denied` : `${scope} not found`;
+}
+
+/** Joins session:/machine: rooms named in the handshake. Returns false when the socket was dropped. */
+export async function joinHandshakeRooms(socket: CliSocket, services: Services): Promise<boolean> {
+  const namespace = socket.data.namespace;
+  if (namespace === undefined) {
+    emitSocketError(socket, { message: 'Namespace missing', code: 'namespace-missing' });
+    socket.disconnect(true);
+    return false;
+  }
+  const auth = HandshakeAuthSchema.parse(socket.handshake.auth ?? {});
+  if (auth.sessionId !== undefined) {
+    const access = await services.sessions.access(namespace, auth.sessionId);
+    if (access.ok) {
+      await socket.join(`session:${auth.sessionId}`);
+      // A (re)attaching CLI gets every prompt still queued for it.
+      await services.messages.replayQueued(namespace, auth.sessionId);
+    } else if (access.reason === 'access-denied') {
+      emitSocketError(socket, { message: accessErrorMessage('session', 'access-denied'), code: 'access-denied', scope: 'session', id: auth.sessionId });
+    } else {
+      socket.data.pendingSessionId = auth.sessionId;
+    }
+  }
+  if (auth.machineId !== undefined) {
+    const access = await services.machines.access(namespace, auth.machineId);
+    if (access.ok) {
+      await socket.join(`machine:${auth.machineId}`);
+    } else if (access.reason === 'access-denied') {
+      emitSocketError(socket, { message: accessErrorMessage('machine', 'access-denied'), code: 'access-denied', scope: 'machine', id: auth.machineId });
+    } else {
+      socket.data.pendingMachineId = auth.machineId;
+    }
+  }
+  return true;
+}
+
+/** Late join: the first successful event for an id named in the handshake joins its room. */
+export async function joinIfPending(socket: CliSocket, scope: 'session' | 'machine', id: string): Promise<void> {
+  if (scope === 'session' && socket.data.pendingSessionId === id) {
+    delete socket.data.pendingSessionId;
+    await socket.join(`session:${id}`);
+  } else if (scope === 'machine' && socket.data.pendingMachineId === id) {
+    delete socket.data.pendingMachineId;
+    await socket.join(`machine:${id}`);
+  }
+}

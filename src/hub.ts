@@ -1,0 +1,131 @@
+// Composition root: one worker's HTTP server, Socket.IO /cli namespace, Koa app and services.
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { Server as IoServer } from 'socket.io';
+import { createCliGateway } from './cli-plane/gateway.js';
+import { installHandshake } from './cli-plane/handshake.js';
+import { createCliRouter } from './cli-plane/rest-routes.js';
+import { installCliHandlers } from './cli-plane/socket-handlers.js';
+import type { HubConfig } from './config.js';
+import type { Engine } from './engine/types.js';
+import { cors, isOriginAllowed } from './http/cors.js';
+import { jsonErrors } from './http/errors.js';
+import { createOpsRouter, type Readiness } from './ops/health.js';
+import type { Logger } from './ops/logger.js';
+import { createMetrics, type HubMetrics } from './ops/metrics.js';
+import { systemClock, type Clock } from './services/clock.js';
+import { DEFAULT_TIMINGS } from './services/deps.js';
+import { EventFeed } from './services/events.js';
+import { createServices, type Services } from './services/index.js';
+import { createWebPlane } from './web-plane/index.js';
+
+type AdapterFactory = NonNullable<ConstructorParameters<typeof IoServer>[1]>['adapter'];
+
+export interface HubOptions {
+  config: HubConfig;
+  engine: Engine;
+  log: Logger;
+  clock?: Clock;
+  /** Socket.IO adapter (Redis adapter in a cluster); the in-memory default otherwise. */
+  adapter?: AdapterFactory;
+  /** Run the presence sweeper (default true). Tests drive it by hand with an injected clock. */
+  startSweeper?: boolean;
+}
+
+export interface Hub {
+  http: HttpServer;
+  io: IoServer;
+  services: Services;
+  metrics: HubMetrics;
+  readiness: Readiness;
+  listen(port?: number, host?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function createHub(options: HubOptions): Promise<Hub> {
+  const { config, engine, log } = options;
+  const clock = options.clock ?? systemClock;
+  const metrics = createMetrics();
+  const readiness: Readiness = { draining: false };
+
+  // Socket.IO wraps the server's existing request listener and passes it everything that is not
+  // /socket.io/, so the Koa handler is bound late through this indirection.
+  let koaHandler: ReturnType<Koa['callback']> | null = null;
+  const http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (koaHandler) void koaHandler(req, res);
+    else {
+      res.statusCode = 503;
+      res.end(JSON.stringify({ error: 'Starting' }));
+    }
+  });
+  const io = new IoServer(http, {
+    path: '/socket.io/',
+    maxHttpBufferSize: config.maxHttpBufferBytes,
+    cors: { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins, methods: ['GET', 'POST'], credentials: false },
+    allowRequest: (req, callback) => {
+      const allowed = isOriginAllowed(req.headers.origin, config.corsOrigins);
+      callback(allowed ? null : 'Origin not allowed', allowed);
+    },
+    // The `io` cookie lets a load balancer keep long-polling requests on one host.
+    cookie: { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' },
+    ...(options.adapter ? { adapter: options.adapter } : {}),
+  });
+  const cliNamespace = io.of('/cli');
+
+  const services = createServices(
+    {
+      engine,
+      events: new EventFeed(engine, log),
+      cli: createCliGateway(cliNamespace),
+      clock,
+      log,
+      timings: { ...DEFAULT_TIMINGS, sessionTtlMs: config.sessionTtlMs, machineTtlMs: config.machineTtlMs, rpcTimeoutMs: config.rpcTimeoutMs, rpcLongTimeoutMs: config.rpcLongTimeoutMs },
+    },
+    { cliApiToken: config.cliApiToken, jwtSecret: config.jwtSecret, globalTokenEnabled: config.globalTokenEnabled },
+    config.sweepIntervalMs,
+  );
+  await services.auth.init();
+
+  installHandshake(cliNamespace, services, config.namespaceAuth);
+  installCliHandlers(cliNamespace, services, log, metrics.cli);
+
+  const web = await createWebPlane(services, config, metrics, log);
+  const app = new Koa();
+  app.proxy = true;
+  app.use(jsonErrors(log));
+  app.use(cors(config.corsOrigins));
+  const ops = createOpsRouter(engine, metrics, readiness);
+  const cliRouter = createCliRouter(services, config.maxBodyBytes);
+  app.use(ops.routes()).use(ops.allowedMethods());
+  app.use(cliRouter.routes()).use(cliRouter.allowedMethods());
+  app.use(web.router.routes()).use(web.router.allowedMethods());
+  koaHandler = app.callback();
+
+  if (options.startSweeper !== false) services.sweeper.start();
+
+  return {
+    http,
+    io,
+    services,
+    metrics,
+    readiness,
+    listen(port = config.listenPort, host = config.listenHost) {
+      return new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => {
+          http.off('error', reject);
+          resolve((http.address() as AddressInfo).port);
+        });
+      });
+    },
+    async close() {
+      readiness.draining = true;
+      await services.sweeper.stop();
+      await web.close();
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      http.closeAllConnections();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// Command line: `serve` (default), `ns` (namespace admin).
+import { ConfigError, loadConfig, type HubConfig } from './config.js';
+import { runNamespaceCommand } from './ns-admin.js';
+import { serveWorker } from './serve.js';
+
+async function main(argv: string[]): Promise<number | null> {
+  let config: HubConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const [command = 'serve', ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      await serveWorker(config);
+      return null;
+    case 'ns':
+      return runNamespaceCommand(config, rest, (line) => process.stdout.write(`${line}\n`));
+    default:
+      process.stderr.write(`unknown command: ${command}\nusage: hapi-hub [serve | ns ...]\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== null) process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`fatal: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

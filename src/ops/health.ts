@@ -1,0 +1,36 @@
+// /health (upstream shape, no auth), /ready (engine reachable and not draining), /metrics.
+import Router from '@koa/router';
+import type { Engine } from '../engine/types.js';
+import type { HubMetrics } from './metrics.js';
+
+export interface Readiness {
+  draining: boolean;
+}
+
+export function createOpsRouter(engine: Engine, metrics: HubMetrics, readiness: Readiness): Router {
+  const router = new Router();
+  router.get('/health', (ctx) => {
+    ctx.body = { status: 'ok', protocolVersion: 1, capabilities: { workGraph: false, titleSuggestion: false } };
+  });
+  router.get('/ready', async (ctx) => {
+    if (readiness.draining) {
+      ctx.status = 503;
+      ctx.body = { ready: false, reason: 'draining' };
+      return;
+    }
+    const stop = metrics.engineLatency.startTimer();
+    try {
+      await engine.ping();
+      stop();
+      ctx.body = { ready: true, engine: engine.kind };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { ready: false, reason: 'engine unreachable' };
+    }
+  });
+  router.get('/metrics', async (ctx) => {
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+  return router;
+}

@@ -1,0 +1,156 @@
+// Access tokens, the namespace registry's tokens, hub secrets and web JWTs.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+import { z } from 'zod';
+import type { Engine, NamespaceRecord } from '../engine/types.js';
+import { DEFAULT_NAMESPACE, parseAccessToken } from '../protocol/access-token.js';
+import type { Clock } from './clock.js';
+
+const JWT_LIFETIME = '4h';
+const JwtPayloadSchema = z.object({ uid: z.number(), ns: z.string(), gen: z.number().int().optional() });
+
+export type TokenCheck = { ok: true; namespace: string } | { ok: false };
+export type JwtCheck =
+  | { ok: true; namespace: string; userId: number }
+  | { ok: false; error: 'Invalid token' | 'Invalid token payload' };
+
+export interface AuthSettings {
+  cliApiToken: string | undefined;
+  jwtSecret: string | undefined;
+  globalTokenEnabled: boolean;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function generateToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Constant-time string equality that does not leak the length through early exit. */
+function constantTimeEquals(a: string, b: string): boolean {
+  const left = createHash('sha256').update(a).digest();
+  const right = createHash('sha256').update(b).digest();
+  return timingSafeEqual(left, right) && a.length === b.length;
+}
+
+export class AuthService {
+  private cliApiToken = '';
+  private jwtKey = new Uint8Array();
+  private ownerId = 0;
+  /** True when this process created the hub-wide token (so start-up prints it once). */
+  generatedCliApiToken = false;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly settings: AuthSettings,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Loads (or creates, once cluster-wide) the hub secrets from the engine. */
+  async init(): Promise<void> {
+    if (this.settings.cliApiToken) {
+      this.cliApiToken = this.settings.cliApiToken;
+    } else {
+      const candidate = generateToken();
+      this.cliApiToken = await this.engine.getOrSetSecret('cli-api-token', candidate);
+      this.generatedCliApiToken = this.cliApiToken === candidate;
+    }
+    const secret = this.settings.jwtSecret ?? (await this.engine.getOrSetSecret('jwt-secret', randomBytes(32).toString('base64')));
+    this.jwtKey = new TextEncoder().encode(secret);
+    const owner = await this.engine.getOrSetSecret('owner-id', String(1 + randomBytes(6).readUIntBE(0, 6)));
+    this.ownerId = Number(owner);
+    await this.engine.registerNamespace(DEFAULT_NAMESPACE, this.clock());
+  }
+
+  get hubToken(): string {
+    return this.cliApiToken;
+  }
+
+  get userId(): number {
+    return this.ownerId;
+  }
+
+  /** Verifies `base[:namespace]` against the hub-wide token or the namespace's own token. */
+  async verifyAccessToken(raw: unknown): Promise<TokenCheck> {
+    const parsed = parseAccessToken(raw);
+    if (!parsed) return { ok: false };
+    const { base, namespace } = parsed;
+    const record = await this.engine.getNamespace(namespace);
+    if (record?.revoked) return { ok: false };
+    const globalAllowed = this.settings.globalTokenEnabled || namespace === DEFAULT_NAMESPACE;
+    if (globalAllowed && constantTimeEquals(base, this.cliApiToken)) {
+      if (!record) await this.engine.registerNamespace(namespace, this.clock());
+      return { ok: true, namespace };
+    }
+    if (record?.tokenHash && constantTimeEquals(hashToken(base), record.tokenHash)) {
+      return { ok: true, namespace };
+    }
+    return { ok: false };
+  }
+
+  /** Seed-document token-less mode: the namespace must be registered and not revoked. */
+  async namespaceStatus(namespace: string): Promise<'registered' | 'unknown' | 'revoked'> {
+    const record = await this.engine.getNamespace(namespace);
+    if (!record) return 'unknown';
+    return record.revoked ? 'revoked' : 'registered';
+  }
+
+  async issueJwt(namespace: string): Promise<string> {
+    const record = await this.engine.getNamespace(namespace);
+    return new SignJWT({ uid: this.ownerId, ns: namespace, gen: record?.generation ?? 0 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime(JWT_LIFETIME)
+      .sign(this.jwtKey);
+  }
+
+  /**
+   * Verifies a web JWT. Tokens carry the namespace's token generation at issue time; rotating or
+   * revoking the namespace moves the generation and so invalidates them (checked on every
+   * request against the shared registry — no cache, so no staleness).
+   */
+  async verifyJwt(token: string): Promise<JwtCheck> {
+    let payload: unknown;
+    try {
+      ({ payload } = await jwtVerify(token, this.jwtKey, { algorithms: ['HS256'] }));
+    } catch {
+      return { ok: false, error: 'Invalid token' };
+    }
+    const parsed = JwtPayloadSchema.safeParse(payload);
+    if (!parsed.success) return { ok: false, error: 'Invalid token payload' };
+    const record = await this.engine.getNamespace(parsed.data.ns);
+    if (!record || record.revoked || record.generation !== (parsed.data.gen ?? 0)) {
+      return { ok: false, error: 'Invalid token' };
+    }
+    return { ok: true, namespace: parsed.data.ns, userId: parsed.data.uid };
+  }
+}
+
+/** Namespace administration (the `hapi-hub ns` command). Returns the new token once. */
+export class NamespaceAdmin {
+  constructor(
+    private readonly engine: Engine,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(namespace: string): Promise<{ token: string; record: NamespaceRecord }> {
+    const token = generateToken();
+    const record = await this.engine.setNamespaceToken(namespace, hashToken(token), this.clock());
+    return { token, record };
+  }
+
+  async rotate(namespace: string): Promise<{ token: string; record: NamespaceRecord } | null> {
+    if (!(await this.engine.getNamespace(namespace))) return null;
+    return this.create(namespace);
+  }
+
+  revoke(namespace: string): Promise<NamespaceRecord | null> {
+    return this.engine.revokeNamespace(namespace);
+  }
+
+  list(): Promise<NamespaceRecord[]> {
+    return this.engine.listNamespaces();
+  }
+}

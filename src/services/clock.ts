@@ -1,0 +1,3 @@
+/** Injectable time source so liveness can be tested without waiting. */
+export type Clock = () => number;
+export const systemClock: Clock = () => Date.now();

@@ -1,0 +1,34 @@
+import type { Engine } from '../engine/types.js';
+import type { Logger } from '../ops/logger.js';
+import type { Clock } from './clock.js';
+import type { EventFeed } from './events.js';
+import type { CliGateway } from './ports.js';
+
+export interface ServiceTimings {
+  sessionTtlMs: number;
+  machineTtlMs: number;
+  /** Keep-alive driven SSE updates are sent at most this often unless something visible changed. */
+  aliveBroadcastThrottleMs: number;
+  /** How long a web prompt keeps an active session "thinking" before the CLI says otherwise. */
+  queuedThinkingGraceMs: number;
+  rpcTimeoutMs: number;
+  rpcLongTimeoutMs: number;
+}
+
+export const DEFAULT_TIMINGS: ServiceTimings = {
+  sessionTtlMs: 30_000,
+  machineTtlMs: 45_000,
+  aliveBroadcastThrottleMs: 10_000,
+  queuedThinkingGraceMs: 15_000,
+  rpcTimeoutMs: 30_000,
+  rpcLongTimeoutMs: 120_000,
+};
+
+export interface ServiceDeps {
+  engine: Engine;
+  events: EventFeed;
+  cli: CliGateway;
+  clock: Clock;
+  log: Logger;
+  timings: ServiceTimings;
+}

@@ -1,0 +1,175 @@
+// Message ingest (CLI and web), delivery of queued prompts to the CLI, consumption.
+import { randomUUID } from 'node:crypto';
+import type { MessageRow } from '../engine/types.js';
+import type { CliMessage } from '../protocol/models.js';
+import type { MessageEvent } from '../protocol/socket-events.js';
+import { sessionAccess, type AccessFailure } from './access.js';
+import type { ServiceDeps } from './deps.js';
+import type { SessionService } from './sessions.js';
+import { messageToCli, messageToWeb } from './wire.js';
+
+export interface WebPrompt {
+  text: string;
+  localId?: string | undefined;
+  attachments?: unknown[] | undefined;
+}
+
+/** Upstream records activity (updatedAt) for user messages with non-empty text. */
+function isUserTextActivity(content: unknown): boolean {
+  if (typeof content !== 'object' || content === null) return false;
+  const c = content as { role?: unknown; content?: unknown };
+  if (c.role !== 'user' || typeof c.content !== 'object' || c.content === null) return false;
+  const text = (c.content as { text?: unknown }).text;
+  return typeof text === 'string' && text.trim().length > 0;
+}
+
+function parseContent(message: unknown): unknown {
+  if (typeof message !== 'string') return message;
+  try {
+    return JSON.parse(message) as unknown;
+  } catch {
+    return message;
+  }
+}
+
+export class MessageService {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly sessions: SessionService,
+  ) {}
+
+  private now(): number {
+    return this.deps.clock();
+  }
+
+  /** CLI `message`: store (seq + localId dedupe atomic in the engine), fan out, announce. */
+  async appendFromCli(namespace: string, event: MessageEvent, senderSocketId?: string): Promise<{ ok: true; message: CliMessage } | { ok: false; reason: AccessFailure }> {
+    const now = this.now();
+    const createdAt = event.createdAt !== undefined && Number.isFinite(event.createdAt) ? Math.min(event.createdAt, now) : now;
+    const localId = event.localId ?? null;
+    const result = await this.deps.engine.appendMessage(namespace, event.sid, {
+      id: randomUUID(),
+      content: parseContent(event.message),
+      localId,
+      createdAt,
+      invokedAt: localId === null ? createdAt : null,
+    });
+    if (!result.ok) {
+      const access = await sessionAccess(this.deps.engine, namespace, event.sid);
+      return { ok: false, reason: access.ok ? 'not-found' : access.reason };
+    }
+    const message = result.message;
+    this.deps.cli.emitUpdate(
+      `session:${event.sid}`,
+      { id: randomUUID(), seq: message.seq, createdAt: now, body: { t: 'new-message', sid: event.sid, message: messageToCli(message) } },
+      senderSocketId,
+    );
+    await this.deps.events.publish(namespace, { type: 'message-received', sessionId: event.sid, message: messageToWeb(message) });
+    if (result.inserted && isUserTextActivity(message.content)) {
+      await this.sessions.touchUpdatedAt(namespace, event.sid, message.createdAt);
+    }
+    return { ok: true, message: messageToCli(message) };
+  }
+
+  /**
+   * Web prompt (POST /api/sessions/:id/messages). Stored as upstream's user envelope; rows with a
+   * localId stay queued until the CLI reports them consumed.
+   */
+  async sendFromWeb(namespace: string, sid: string, prompt: WebPrompt): Promise<MessageRow | null> {
+    const now = this.now();
+    const content = {
+      role: 'user',
+      content: { type: 'text', text: prompt.text, ...(prompt.attachments ? { attachments: prompt.attachments } : {}) },
+      meta: { sentFrom: 'webapp', deliveryMode: 'queue' },
+    };
+    const localId = prompt.localId ?? null;
+    const result = await this.deps.engine.appendMessage(namespace, sid, {
+      id: randomUUID(),
+      content,
+      localId,
+      createdAt: now,
+      invokedAt: localId === null ? now : null,
+    });
+    if (!result.ok) return null;
+    const message = result.message;
+    this.pushToCli(sid, message);
+    await this.deps.events.publish(namespace, { type: 'message-received', sessionId: sid, message: messageToWeb(message) });
+    await this.sessions.touchUpdatedAt(namespace, sid, now);
+    const grace = await this.deps.engine.setLiveFields(namespace, 'session', sid, {
+      queuedThinkingUntil: now + this.deps.timings.queuedThinkingGraceMs,
+    });
+    if (grace?.active === true) {
+      const turnStart = typeof grace.activeTurnStartedAt === 'number' ? grace.activeTurnStartedAt : now;
+      if (grace.activeTurnStartedAt !== turnStart) await this.deps.engine.setLiveFields(namespace, 'session', sid, { activeTurnStartedAt: turnStart });
+      await this.deps.events.publish(namespace, {
+        type: 'session-updated',
+        sessionId: sid,
+        data: { thinking: true, activeTurnStartedAt: turnStart, updatedAt: now },
+      });
+    }
+    return message;
+  }
+
+  private pushToCli(sid: string, message: MessageRow): void {
+    this.deps.cli.emitUpdate(`session:${sid}`, {
+      id: message.id,
+      seq: message.seq,
+      createdAt: message.createdAt,
+      body: { t: 'new-message', sid, message: messageToCli(message) },
+    });
+  }
+
+  /**
+   * Re-sends every still-queued prompt to the session room. Called when the CLI (re)attaches and
+   * on each keep-alive; the CLI de-duplicates by message id.
+   */
+  async replayQueued(namespace: string, sid: string): Promise<number> {
+    const queued = await this.deps.engine.listQueuedMessages(namespace, sid);
+    for (const message of queued) this.pushToCli(sid, message);
+    return queued.length;
+  }
+
+  /** CLI `messages-consumed`. */
+  async markConsumed(
+    namespace: string,
+    sid: string,
+    localIds: string[],
+    opts: { clearQueuedThinkingGrace?: boolean | undefined; steered?: boolean | undefined },
+  ): Promise<'ok' | 'ignored' | AccessFailure> {
+    if (localIds.length === 0) return 'ignored';
+    const access = await sessionAccess(this.deps.engine, namespace, sid);
+    if (!access.ok) return access.reason;
+    const now = this.now();
+    const changed = await this.deps.engine.markMessagesInvoked(namespace, sid, localIds, now);
+    if (changed.length > 0) await this.sessions.touchUpdatedAt(namespace, sid, now);
+    if (opts.clearQueuedThinkingGrace === true) {
+      await this.deps.engine.setLiveFields(namespace, 'session', sid, { queuedThinkingUntil: 0 });
+    }
+    await this.deps.events.publish(namespace, {
+      type: 'messages-consumed',
+      sessionId: sid,
+      localIds,
+      invokedAt: now,
+      ...(opts.steered === true ? { steered: true as const } : {}),
+    });
+    return 'ok';
+  }
+
+  /** On session end (except `cleared`), queued prompts are stamped invoked so the web stops waiting. */
+  async sweepQueuedOnEnd(namespace: string, sid: string): Promise<void> {
+    const queued = await this.deps.engine.listQueuedMessages(namespace, sid);
+    const localIds = queued.map((m) => m.localId).filter((id): id is string => id !== null);
+    if (localIds.length === 0) return;
+    const now = this.now();
+    const changed = await this.deps.engine.markMessagesInvoked(namespace, sid, localIds, now);
+    if (changed.length > 0) {
+      await this.deps.events.publish(namespace, { type: 'messages-consumed', sessionId: sid, localIds: changed, invokedAt: now });
+    }
+  }
+
+  /** GET /cli/sessions/:id/messages — CLI backfill by seq. */
+  async listAfterSeq(namespace: string, sid: string, afterSeq: number, limit: number): Promise<CliMessage[]> {
+    const rows = await this.deps.engine.listMessagesAfterSeq(namespace, sid, afterSeq, limit);
+    return rows.map(messageToCli);
+  }
+}

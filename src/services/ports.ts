@@ -1,0 +1,17 @@
+// What services need from the CLI transport, expressed without Socket.IO types so the
+// dependency points from transport to service, never back.
+import type { UpdateBody } from '../protocol/socket-events.js';
+
+export type RoomName = `session:${string}` | `machine:${string}`;
+
+export type RpcDelivery =
+  | { kind: 'answered'; response: unknown }
+  | { kind: 'no-socket' }
+  | { kind: 'timeout' };
+
+export interface CliGateway {
+  /** Emits `update {id, seq, createdAt, body}` to a room on every worker, optionally excluding one socket. */
+  emitUpdate(room: RoomName, update: { id: string; seq: number; createdAt: number; body: UpdateBody }, exceptSocketId?: string): void;
+  /** Sends `rpc-request` to one socket wherever it is connected and waits for its ack. */
+  requestRpc(socketId: string, payload: { method: string; params: string }, timeoutMs: number): Promise<RpcDelivery>;
+}

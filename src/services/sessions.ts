@@ -1,0 +1,261 @@
+// Session lifecycle: creation, versioned writes, keep-alives, end. The only writer of session state.
+import { randomUUID } from 'node:crypto';
+import type { CasResult, SessionField, SessionRow } from '../engine/types.js';
+import type { CreateSessionBody } from '../protocol/cli-rest.js';
+import type { Session } from '../protocol/models.js';
+import type { SessionAliveEvent, SessionEndReason, UpdateBody } from '../protocol/socket-events.js';
+import { sessionAccess, type AccessFailure } from './access.js';
+import { clampAliveTime } from './alive-time.js';
+import type { ServiceDeps } from './deps.js';
+import type { MachineService } from './machines.js';
+import { mergeSessionMetadata } from './metadata-merge.js';
+import { isThinking, sessionToWire } from './wire.js';
+
+export type CreateSessionOutcome =
+  | { ok: true; session: Session }
+  | { ok: false; status: 403 | 409; error: string };
+
+export type VersionedWriteOutcome =
+  | { result: 'success' | 'version-mismatch'; version: number; value: unknown }
+  | { result: 'error'; reason: AccessFailure };
+
+/** Keep-alive runtime keys that are also session columns. */
+const RUNTIME_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier'] as const;
+const RUNTIME_LIVE_KEYS = ['permissionMode', 'collaborationMode', 'copilotAgentMode'] as const;
+
+export class SessionService {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly machines: MachineService,
+  ) {}
+
+  private now(): number {
+    return this.deps.clock();
+  }
+
+  toWire(row: SessionRow): Session {
+    return sessionToWire(row, this.now());
+  }
+
+  access(namespace: string, id: string) {
+    return sessionAccess(this.deps.engine, namespace, id);
+  }
+
+  async get(namespace: string, id: string): Promise<{ ok: true; session: Session; row: SessionRow } | { ok: false; reason: AccessFailure }> {
+    const access = await this.access(namespace, id);
+    if (!access.ok) return access;
+    return { ok: true, session: this.toWire(access.row), row: access.row };
+  }
+
+  async list(namespace: string): Promise<Session[]> {
+    const rows = await this.deps.engine.listSessions(namespace);
+    return rows.map((row) => this.toWire(row));
+  }
+
+  /** POST /cli/sessions. */
+  async createOrLoad(namespace: string, body: CreateSessionBody): Promise<CreateSessionOutcome> {
+    if (body.machine) {
+      const machine = await this.machines.createOrLoad(namespace, {
+        id: body.machine.id,
+        metadata: body.machine.metadata,
+        runnerState: body.machine.runnerState ?? null,
+      });
+      if (!machine.ok) return { ok: false, status: 403, error: 'Machine access denied' };
+    }
+    const result = await this.deps.engine.getOrCreateSession(
+      namespace,
+      {
+        ...(body.id !== undefined ? { id: body.id } : {}),
+        tag: body.tag,
+        metadata: body.metadata ?? null,
+        agentState: body.agentState ?? null,
+        model: body.model ?? null,
+        modelReasoningEffort: body.modelReasoningEffort ?? null,
+        effort: body.effort ?? null,
+      },
+      this.now(),
+    );
+    if (!result.ok) {
+      const error = result.reason === 'tag-bound-to-other-id'
+        ? 'Session tag is already bound to a different id'
+        : 'Session id is already bound to a different session';
+      return { ok: false, status: 409, error };
+    }
+    const session = this.toWire(result.session);
+    await this.deps.events.publish(namespace, {
+      type: result.created ? 'session-added' : 'session-updated',
+      sessionId: session.id,
+      data: session,
+    });
+    return { ok: true, session };
+  }
+
+  /** update-metadata (CLI) — merge with upstream's carry-forward rules, then CAS. */
+  updateMetadata(namespace: string, sid: string, expectedVersion: number, metadata: unknown, senderSocketId?: string): Promise<VersionedWriteOutcome> {
+    return this.versionedWrite(namespace, sid, 'metadata', expectedVersion, (prior) => mergeSessionMetadata(prior, metadata), senderSocketId);
+  }
+
+  /** update-state (CLI) — plain CAS. */
+  updateAgentState(namespace: string, sid: string, expectedVersion: number, agentState: unknown, senderSocketId?: string): Promise<VersionedWriteOutcome> {
+    return this.versionedWrite(namespace, sid, 'agentState', expectedVersion, () => agentState ?? null, senderSocketId);
+  }
+
+  private async versionedWrite(
+    namespace: string,
+    sid: string,
+    field: SessionField,
+    expectedVersion: number,
+    compute: (prior: unknown) => unknown,
+    senderSocketId: string | undefined,
+  ): Promise<VersionedWriteOutcome> {
+    const access = await this.access(namespace, sid);
+    if (!access.ok) return { result: 'error', reason: access.reason };
+    const row = access.row;
+    const storedVersion = field === 'metadata' ? row.metadataVersion : row.agentStateVersion;
+    if (storedVersion !== expectedVersion) {
+      return { result: 'version-mismatch', version: storedVersion, value: row[field] };
+    }
+    const now = this.now();
+    const cas = await this.deps.engine.compareAndSetSession(namespace, sid, field, expectedVersion, compute(row[field]), { now, touchUpdatedAt: true });
+    if (cas.result === 'not-found') return { result: 'error', reason: 'not-found' };
+    if (cas.result === 'success') {
+      const versioned = { version: cas.version, value: cas.value };
+      const body: UpdateBody = field === 'metadata'
+        ? { t: 'update-session', sid, metadata: versioned, agentState: null }
+        : { t: 'update-session', sid, metadata: null, agentState: versioned };
+      this.deps.cli.emitUpdate(`session:${sid}`, { id: randomUUID(), seq: now, createdAt: now, body }, senderSocketId);
+      await this.deps.events.publish(namespace, {
+        type: 'session-updated',
+        sessionId: sid,
+        data: { [field]: versioned, updatedAt: Math.max(row.updatedAt, now) },
+      });
+    }
+    return cas;
+  }
+
+  /**
+   * Hub-side metadata write (rename, archive-from-hub): retried on version contention, never
+   * pushed to the CLI (it learns through a version-mismatch on its next write, as upstream).
+   */
+  async writeMetadataFromHub(namespace: string, sid: string, change: (prior: Record<string, unknown>) => Record<string, unknown>, attempts = 5): Promise<'ok' | 'conflict' | AccessFailure> {
+    for (let attempt = 0; attempt < attempts; attempt += 1) {
+      const access = await this.access(namespace, sid);
+      if (!access.ok) return access.reason;
+      const prior = typeof access.row.metadata === 'object' && access.row.metadata !== null ? (access.row.metadata as Record<string, unknown>) : {};
+      const cas: CasResult = await this.deps.engine.compareAndSetSession(namespace, sid, 'metadata', access.row.metadataVersion, change(prior), {
+        now: this.now(),
+        touchUpdatedAt: false,
+      });
+      if (cas.result === 'not-found') return 'not-found';
+      if (cas.result === 'success') {
+        await this.publishFull(namespace, sid);
+        return 'ok';
+      }
+    }
+    return 'conflict';
+  }
+
+  /** Publishes the full Session as `session-updated` (used after hub-side writes). */
+  async publishFull(namespace: string, sid: string): Promise<void> {
+    const row = await this.deps.engine.getSession(sid);
+    if (row && row.namespace === namespace) {
+      await this.deps.events.publish(namespace, { type: 'session-updated', sessionId: sid, data: this.toWire(row) });
+    }
+  }
+
+  /**
+   * session-alive: one engine round-trip on the common path (refreshPresence); SSE only when the
+   * session became active, something visible changed, or the throttle window passed.
+   * Returns the access failure, if any, so the transport can emit an `error`.
+   */
+  async handleAlive(namespace: string, alive: SessionAliveEvent): Promise<AccessFailure | 'ok' | 'ignored'> {
+    const now = this.now();
+    const time = clampAliveTime(alive.time, now);
+    if (time === null) return 'ignored';
+    const fields: Record<string, string | number | boolean | null> = { cliThinking: alive.thinking === true, thinkingAt: time };
+    for (const key of [...RUNTIME_COLUMNS, ...RUNTIME_LIVE_KEYS]) {
+      const value = alive[key];
+      if (value !== undefined) fields[key] = value;
+    }
+    const result = await this.deps.engine.refreshPresence(namespace, 'session', alive.sid, {
+      deadline: now + this.deps.timings.sessionTtlMs,
+      activeAt: time,
+      fields,
+      quietFields: ['thinkingAt'],
+      now,
+      broadcastThrottleMs: this.deps.timings.aliveBroadcastThrottleMs,
+    });
+    if (!result.found) {
+      const access = await this.access(namespace, alive.sid);
+      return access.ok ? 'ignored' : access.reason;
+    }
+    let live = result.live;
+    if (result.changed.includes('cliThinking') || result.becameActive) {
+      // A turn starts when the CLI starts thinking and ends when it stops.
+      const turnStart = alive.thinking === true ? time : null;
+      if ((live.activeTurnStartedAt ?? null) !== turnStart) {
+        live = (await this.deps.engine.setLiveFields(namespace, 'session', alive.sid, { activeTurnStartedAt: turnStart })) ?? live;
+      }
+    }
+    const changedColumns = RUNTIME_COLUMNS.filter((key) => result.changed.includes(key));
+    if (changedColumns.length > 0) {
+      const patch: Record<string, string | null> = {};
+      for (const key of changedColumns) patch[key] = (fields[key] as string | null | undefined) ?? null;
+      await this.deps.engine.updateSessionColumns(namespace, alive.sid, patch);
+    }
+    if (result.broadcastDue) {
+      const data: Record<string, unknown> = {
+        active: true,
+        activeAt: live.activeAt,
+        thinking: isThinking(live, now),
+        activeTurnStartedAt: live.activeTurnStartedAt ?? null,
+      };
+      for (const key of [...RUNTIME_COLUMNS, ...RUNTIME_LIVE_KEYS]) {
+        if (live[key] !== undefined) data[key] = live[key];
+      }
+      await this.deps.events.publish(namespace, { type: 'session-updated', sessionId: alive.sid, data });
+    }
+    return 'ok';
+  }
+
+  /** session-end (CLI) and the hub's own end after archive. */
+  async end(namespace: string, sid: string, reason: SessionEndReason | undefined): Promise<void> {
+    const { wasActive } = await this.deps.engine.markInactive(namespace, 'session', sid, {
+      cliThinking: false,
+      queuedThinkingUntil: 0,
+      activeTurnStartedAt: null,
+      backgroundTaskCount: 0,
+    });
+    if (wasActive) {
+      await this.deps.events.publish(namespace, {
+        type: 'session-updated',
+        sessionId: sid,
+        data: { active: false, thinking: false, activeTurnStartedAt: null, backgroundTaskCount: 0 },
+      });
+    }
+    await this.deps.events.publish(namespace, { type: 'session-ended', sessionId: sid, ...(reason ? { reason } : {}) });
+  }
+
+  /** Marks activity (user prompt, consumed messages): updatedAt is max-monotonic. */
+  async touchUpdatedAt(namespace: string, sid: string, at: number): Promise<void> {
+    const row = await this.deps.engine.updateSessionColumns(namespace, sid, { updatedAt: at });
+    if (row && row.updatedAt === at) {
+      await this.deps.events.publish(namespace, { type: 'session-updated', sessionId: sid, data: { updatedAt: at } });
+    }
+  }
+
+  /** Stores non-versioned columns and announces the full session. */
+  async updateColumns(namespace: string, sid: string, patch: Parameters<ServiceDeps['engine']['updateSessionColumns']>[2]): Promise<void> {
+    await this.deps.engine.updateSessionColumns(namespace, sid, patch);
+    await this.publishFull(namespace, sid);
+  }
+
+  async remove(namespace: string, sid: string): Promise<'ok' | 'active' | AccessFailure> {
+    const access = await this.access(namespace, sid);
+    if (!access.ok) return access.reason;
+    if (access.row.live.active === true) return 'active';
+    await this.deps.engine.deleteSession(namespace, sid);
+    await this.deps.events.publish(namespace, { type: 'session-removed', sessionId: sid });
+    return 'ok';
+  }
+}
