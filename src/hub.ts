@@ -19,6 +19,7 @@ import { DEFAULT_TIMINGS } from './services/deps.js';
 import { EventFeed } from './services/events.js';
 import { createServices, type Services } from './services/index.js';
 import { createWebPlane } from './web-plane/index.js';
+import { jwtAuth } from './web-plane/jwt-auth.js';
 
 type AdapterFactory = NonNullable<ConstructorParameters<typeof IoServer>[1]>['adapter'];
 
@@ -99,6 +100,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const cliRouter = createCliRouter(services, config.maxBodyBytes);
   app.use(ops.routes()).use(ops.allowedMethods());
   app.use(cliRouter.routes()).use(cliRouter.allowedMethods());
+  app.use(jwtAuth(services.auth));
   app.use(web.router.routes()).use(web.router.allowedMethods());
   koaHandler = app.callback();
 

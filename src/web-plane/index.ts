@@ -1,9 +1,12 @@
-// Web plane: /api routes and SSE. (Filled in by the web-plane work.)
+// Web plane: the /api REST routes and the SSE stream. (JWT auth is applied app-wide in hub.ts
+// through jwtAuth, so unknown /api paths also answer 401 before 404, as upstream.)
 import Router from '@koa/router';
 import type { HubConfig } from '../config.js';
 import type { HubMetrics } from '../ops/metrics.js';
 import type { Logger } from '../ops/logger.js';
 import type { Services } from '../services/index.js';
+import { createApiRouter } from './api-router.js';
+import { createSsePlane } from './sse/index.js';
 
 export interface WebPlane {
   router: Router;
@@ -11,9 +14,10 @@ export interface WebPlane {
 }
 
 export async function createWebPlane(services: Services, config: HubConfig, metrics: HubMetrics, log: Logger): Promise<WebPlane> {
-  void services;
-  void config;
-  void metrics;
-  void log;
-  return { router: new Router(), close: async () => undefined };
+  const sse = await createSsePlane(services, config, metrics, log);
+  const api = createApiRouter(services, config, sse.live, log);
+  const router = new Router();
+  router.use(sse.router.routes(), sse.router.allowedMethods());
+  router.use(api.routes(), api.allowedMethods());
+  return { router, close: () => sse.close() };
 }
