@@ -1,0 +1,153 @@
+// One session's messages in memory. Every method runs synchronously, which is what makes each
+// engine primitive built on it atomic in a single process.
+import type { AppendMessageInput, MessagePageQuery, MessagePosition, MessageRow } from '../types.js';
+
+export function positionOf(row: MessageRow): MessagePosition {
+  return { at: row.invokedAt ?? row.createdAt, seq: row.seq };
+}
+
+/** Lexicographic (at, seq): negative when a is older than b. */
+export function comparePositions(a: MessagePosition, b: MessagePosition): number {
+  if (a.at !== b.at) return a.at < b.at ? -1 : 1;
+  return a.seq - b.seq;
+}
+
+export class SessionMessageLog {
+  /** Ascending seq. */
+  private readonly rows: MessageRow[] = [];
+  private readonly byId = new Map<string, MessageRow>();
+  private readonly byLocalId = new Map<string, MessageRow>();
+  /** Kept apart from `rows` so seqs are never reused after a delete or a history trim. */
+  private lastSeq = 0;
+  /** undefined = stale, recomputed on demand (a delete or invoke can move the newest position). */
+  private cachedHead: MessagePosition | null | undefined = null;
+  epoch = 0;
+
+  constructor(
+    private readonly sessionId: string,
+    /** 0 = unlimited. */
+    private readonly historyLimit: number,
+  ) {}
+
+  append(input: AppendMessageInput): { row: MessageRow; inserted: boolean } {
+    const localId = input.localId ?? null;
+    const duplicate = (localId !== null ? this.byLocalId.get(localId) : undefined) ?? this.byId.get(input.id);
+    if (duplicate) return { row: duplicate, inserted: false };
+
+    const row: MessageRow = {
+      id: input.id,
+      sessionId: this.sessionId,
+      seq: ++this.lastSeq,
+      localId,
+      content: structuredClone(input.content),
+      createdAt: input.createdAt,
+      invokedAt: input.invokedAt,
+    };
+    const head = this.head();
+    const position = positionOf(row);
+    // A row landing behind the newest position invalidates pages clients already hold.
+    if (head !== null && position.at < head.at) this.epoch += 1;
+    this.cachedHead = head === null || comparePositions(position, head) > 0 ? position : head;
+
+    this.rows.push(row);
+    this.byId.set(row.id, row);
+    if (localId !== null) this.byLocalId.set(localId, row);
+    this.trimToHistoryLimit();
+    return { row, inserted: true };
+  }
+
+  head(): MessagePosition | null {
+    if (this.cachedHead === undefined) {
+      let newest: MessagePosition | null = null;
+      for (const row of this.rows) {
+        const position = positionOf(row);
+        if (newest === null || comparePositions(position, newest) > 0) newest = position;
+      }
+      this.cachedHead = newest;
+    }
+    return this.cachedHead === null ? null : { ...this.cachedHead };
+  }
+
+  listAfterSeq(afterSeq: number, limit: number): MessageRow[] {
+    const start = this.firstIndexWithSeqAbove(afterSeq);
+    return this.rows.slice(start, start + Math.max(0, limit));
+  }
+
+  page(query: MessagePageQuery): MessageRow[] {
+    const limit = Math.max(0, query.limit);
+    const ordered = [...this.rows].sort((a, b) => comparePositions(positionOf(a), positionOf(b)));
+    const { before, after, until } = query;
+    if (before) {
+      const older = ordered.filter((row) => comparePositions(positionOf(row), before) < 0);
+      return limit === 0 ? [] : older.slice(-limit);
+    }
+    if (after) {
+      return ordered
+        .filter((row) => comparePositions(positionOf(row), after) > 0)
+        .filter((row) => until === undefined || comparePositions(positionOf(row), until) <= 0)
+        .slice(0, limit);
+    }
+    return limit === 0 ? [] : ordered.slice(-limit);
+  }
+
+  queued(): MessageRow[] {
+    return this.rows.filter((row) => row.invokedAt === null && row.localId !== null);
+  }
+
+  byLocalIds(localIds: string[]): MessageRow[] {
+    const found = new Set<MessageRow>();
+    for (const localId of localIds) {
+      const row = this.byLocalId.get(localId);
+      if (row) found.add(row);
+    }
+    return [...found].sort((a, b) => a.seq - b.seq);
+  }
+
+  find(idOrLocalId: string): MessageRow | null {
+    return this.byId.get(idOrLocalId) ?? this.byLocalId.get(idOrLocalId) ?? null;
+  }
+
+  /** First write wins: rows already invoked keep their invokedAt. */
+  markInvoked(localIds: string[], invokedAt: number): string[] {
+    const changed: string[] = [];
+    for (const localId of new Set(localIds)) {
+      const row = this.byLocalId.get(localId);
+      if (!row || row.invokedAt !== null) continue;
+      row.invokedAt = invokedAt;
+      changed.push(localId);
+    }
+    if (changed.length > 0) this.cachedHead = undefined;
+    return changed;
+  }
+
+  delete(id: string): boolean {
+    const row = this.byId.get(id);
+    if (!row) return false;
+    this.rows.splice(this.rows.indexOf(row), 1);
+    this.forget(row);
+    this.epoch += 1;
+    return true;
+  }
+
+  private trimToHistoryLimit(): void {
+    if (this.historyLimit <= 0 || this.rows.length <= this.historyLimit) return;
+    for (const row of this.rows.splice(0, this.rows.length - this.historyLimit)) this.forget(row);
+  }
+
+  private forget(row: MessageRow): void {
+    this.byId.delete(row.id);
+    if (row.localId !== null && this.byLocalId.get(row.localId) === row) this.byLocalId.delete(row.localId);
+    this.cachedHead = undefined;
+  }
+
+  private firstIndexWithSeqAbove(seq: number): number {
+    let low = 0;
+    let high = this.rows.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.rows[mid]?.seq ?? Infinity) > seq) high = mid;
+      else low = mid + 1;
+    }
+    return low;
+  }
+}

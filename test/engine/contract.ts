@@ -1,0 +1,33 @@
+// The engine contract: behaviour every Engine implementation must show, tested only through the
+// Engine interface. Run it from a *.test.ts file with a factory for the engine under test:
+//
+//   describeEngineContract('memory', async (options) => {
+//     const engine = new MemoryEngine(options);
+//     return { engine, cleanup: () => engine.close() };
+//   });
+//
+// `makeEngine` is called once per test (and again for tests that need other options); its
+// cleanup must tolerate an engine the test already closed. Tests use random namespaces and ids,
+// so one backing store may serve the whole file.
+import { describe } from 'vitest';
+import { describeEventLogContract } from './contract/events.js';
+import { createHarness, type MakeEngine } from './contract/harness.js';
+import { describeMachineContract } from './contract/machines.js';
+import { describeMessageContract } from './contract/messages.js';
+import { describePresenceContract } from './contract/presence.js';
+import { describeRegistryContract } from './contract/registry.js';
+import { describeSessionContract } from './contract/sessions.js';
+
+export type { MakeEngine } from './contract/harness.js';
+
+export function describeEngineContract(name: string, makeEngine: MakeEngine): void {
+  describe(`engine contract: ${name}`, () => {
+    const harness = createHarness(makeEngine);
+    describeSessionContract(harness);
+    describeMachineContract(harness);
+    describeMessageContract(harness);
+    describePresenceContract(harness);
+    describeRegistryContract(harness);
+    describeEventLogContract(harness);
+  });
+}

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { type EngineHarness, T0, uniqueNamespace } from './harness.js';
+
+export function describeMachineContract(harness: EngineHarness): void {
+  describe('machines', () => {
+    it('creates a machine with the documented defaults', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const id = randomUUID();
+      const result = await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h1' }, runnerState: undefined }, T0);
+      expect(result).toEqual({
+        ok: true,
+        created: true,
+        machine: {
+          id,
+          namespace: ns,
+          createdAt: T0,
+          updatedAt: T0,
+          seq: 0,
+          metadata: { host: 'h1' },
+          metadataVersion: 1,
+          runnerState: null,
+          runnerStateVersion: 1,
+          live: {},
+        },
+      });
+      if (result.ok) expect(await engine.getMachine(id)).toEqual(result.machine);
+    });
+
+    it('returns an existing machine unchanged and never merges the new input', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const id = randomUUID();
+      const first = await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h1' }, runnerState: { s: 1 } }, T0);
+      const second = await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h2', extra: true }, runnerState: null }, T0 + 99);
+      if (!first.ok) throw new Error(first.reason);
+      expect(second).toEqual({ ok: true, created: false, machine: first.machine });
+    });
+
+    it('refuses a machine id that lives in another namespace', async () => {
+      const engine = harness.engine();
+      const id = randomUUID();
+      await engine.getOrCreateMachine(uniqueNamespace(), { id, metadata: null, runnerState: null }, T0);
+      const otherNs = uniqueNamespace();
+      expect(await engine.getOrCreateMachine(otherNs, { id, metadata: null, runnerState: null }, T0)).toEqual({
+        ok: false,
+        reason: 'namespace-mismatch',
+      });
+      expect(await engine.listMachines(otherNs)).toEqual([]);
+    });
+
+    it('creates exactly one machine when the same id races', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const id = randomUUID();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => engine.getOrCreateMachine(ns, { id, metadata: { caller: i }, runnerState: null }, T0 + i)),
+      );
+      const created = results.filter((r) => r.ok && r.created);
+      expect(created).toHaveLength(1);
+      const winner = created[0];
+      if (!winner?.ok) throw new Error('no winner');
+      for (const result of results) expect(result).toMatchObject({ ok: true, machine: winner.machine });
+    });
+
+    it('gets by id from any namespace and lists only the namespace', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const ids = [randomUUID(), randomUUID()];
+      for (const id of ids) await engine.getOrCreateMachine(ns, { id, metadata: null, runnerState: null }, T0);
+      const foreignId = randomUUID();
+      const foreignNs = uniqueNamespace();
+      await engine.getOrCreateMachine(foreignNs, { id: foreignId, metadata: null, runnerState: null }, T0);
+      expect((await engine.listMachines(ns)).map((m) => m.id).sort()).toEqual([...ids].sort());
+      expect((await engine.getMachine(foreignId))?.namespace).toBe(foreignNs);
+      expect(await engine.getMachine(randomUUID())).toBeNull();
+    });
+
+    it('compare-and-sets metadata and runnerState with updatedAt = now', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const id = randomUUID();
+      await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h1' }, runnerState: null }, T0);
+      const runner = { status: 'running', pid: 42 };
+      expect(await engine.compareAndSetMachine(ns, id, 'runnerState', 1, runner, { now: T0 + 30 })).toEqual({
+        result: 'success',
+        version: 2,
+        value: runner,
+      });
+      expect(await engine.compareAndSetMachine(ns, id, 'metadata', 1, { host: 'h2' }, { now: T0 + 40 })).toEqual({
+        result: 'success',
+        version: 2,
+        value: { host: 'h2' },
+      });
+      expect(await engine.getMachine(id)).toMatchObject({
+        runnerState: runner,
+        runnerStateVersion: 2,
+        metadata: { host: 'h2' },
+        metadataVersion: 2,
+        seq: 2,
+        updatedAt: T0 + 40,
+      });
+    });
+
+    it('answers stale versions and foreign namespaces without writing', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const id = randomUUID();
+      await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h1' }, runnerState: null }, T0);
+      expect(await engine.compareAndSetMachine(ns, id, 'metadata', 7, { host: 'x' }, { now: T0 + 1 })).toEqual({
+        result: 'version-mismatch',
+        version: 1,
+        value: { host: 'h1' },
+      });
+      expect(await engine.compareAndSetMachine(uniqueNamespace(), id, 'metadata', 1, {}, { now: T0 + 1 })).toEqual({ result: 'not-found' });
+      expect(await engine.compareAndSetMachine(ns, randomUUID(), 'metadata', 1, {}, { now: T0 + 1 })).toEqual({ result: 'not-found' });
+      expect(await engine.getMachine(id)).toMatchObject({ metadata: { host: 'h1' }, metadataVersion: 1, seq: 0, updatedAt: T0 });
+    });
+
+    it('lets exactly one of many racing machine writers win', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const id = randomUUID();
+      await engine.getOrCreateMachine(ns, { id, metadata: null, runnerState: null }, T0);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => engine.compareAndSetMachine(ns, id, 'runnerState', 1, { writer: i }, { now: T0 + i })),
+      );
+      expect(results.filter((r) => r.result === 'success')).toHaveLength(1);
+      expect(results.filter((r) => r.result === 'version-mismatch')).toHaveLength(19);
+      expect(await engine.getMachine(id)).toMatchObject({ runnerStateVersion: 2, seq: 1 });
+    });
+  });
+}

@@ -1,0 +1,105 @@
+// Namespaces, RPC routes, secrets, locks and lifecycle.
+import { describe, expect, it, vi } from 'vitest';
+import { type EngineHarness, T0, uniqueName, uniqueNamespace } from './harness.js';
+
+export function describeRegistryContract(harness: EngineHarness): void {
+  describe('namespaces', () => {
+    it('registers a namespace once with the initial record', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      expect(await engine.getNamespace(ns)).toBeNull();
+      expect(await engine.registerNamespace(ns, T0)).toBe(true);
+      expect(await engine.registerNamespace(ns, T0 + 5)).toBe(false);
+      expect(await engine.getNamespace(ns)).toEqual({ name: ns, createdAt: T0, tokenHash: null, generation: 0, revoked: false });
+    });
+
+    it('lists namespaces sorted by name', async () => {
+      const engine = harness.engine();
+      const names = [uniqueNamespace(), uniqueNamespace(), uniqueNamespace()];
+      for (const name of names) await engine.registerNamespace(name, T0);
+      const listed = (await engine.listNamespaces()).map((record) => record.name);
+      expect(listed).toEqual([...listed].sort());
+      expect(listed.filter((name) => names.includes(name))).toEqual([...names].sort());
+    });
+
+    it('sets, rotates and revokes a namespace token, bumping the generation each time', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      expect(await engine.revokeNamespace(ns)).toBeNull();
+      expect(await engine.setNamespaceToken(ns, 'hash-1', T0)).toEqual({ name: ns, createdAt: T0, tokenHash: 'hash-1', generation: 1, revoked: false });
+      expect(await engine.registerNamespace(ns, T0 + 1)).toBe(false);
+      expect(await engine.setNamespaceToken(ns, 'hash-2', T0 + 9)).toEqual({ name: ns, createdAt: T0, tokenHash: 'hash-2', generation: 2, revoked: false });
+      expect(await engine.revokeNamespace(ns)).toEqual({ name: ns, createdAt: T0, tokenHash: null, generation: 3, revoked: true });
+      expect(await engine.getNamespace(ns)).toEqual({ name: ns, createdAt: T0, tokenHash: null, generation: 3, revoked: true });
+      expect(await engine.setNamespaceToken(ns, 'hash-3', T0 + 20)).toMatchObject({ tokenHash: 'hash-3', generation: 4, revoked: false });
+    });
+
+    it('keeps the creation time of an already registered namespace when a token is set', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      await engine.registerNamespace(ns, T0 - 100);
+      expect(await engine.setNamespaceToken(ns, 'h', T0)).toEqual({ name: ns, createdAt: T0 - 100, tokenHash: 'h', generation: 1, revoked: false });
+    });
+  });
+
+  describe('rpc routes', () => {
+    it('lets the last registration win and deletes only the current owner', async () => {
+      const engine = harness.engine();
+      const method = `${uniqueName('session')}:abort`;
+      expect(await engine.getRpcRoute(method)).toBeNull();
+      await engine.setRpcRoute(method, 'socket-a');
+      await engine.setRpcRoute(method, 'socket-b');
+      expect(await engine.getRpcRoute(method)).toBe('socket-b');
+      await engine.deleteRpcRoute(method, 'socket-a');
+      expect(await engine.getRpcRoute(method)).toBe('socket-b');
+      await engine.deleteRpcRoute(method, 'socket-b');
+      expect(await engine.getRpcRoute(method)).toBeNull();
+    });
+  });
+
+  describe('secrets and locks', () => {
+    it('stores a secret only if absent', async () => {
+      const engine = harness.engine();
+      const name = uniqueName('secret');
+      expect(await engine.getOrSetSecret(name, 'first')).toBe('first');
+      expect(await engine.getOrSetSecret(name, 'second')).toBe('first');
+      const raced = await Promise.all(Array.from({ length: 10 }, (_, i) => engine.getOrSetSecret(`${name}-race`, `c${i}`)));
+      expect(new Set(raced).size).toBe(1);
+    });
+
+    it('grants a lock to one owner, lets it extend, and releases only for the owner', async () => {
+      const engine = harness.engine();
+      const lock = uniqueName('lock');
+      expect(await engine.acquireLock(lock, 'a', 60_000)).toBe(true);
+      expect(await engine.acquireLock(lock, 'b', 60_000)).toBe(false);
+      expect(await engine.acquireLock(lock, 'a', 60_000)).toBe(true);
+      await engine.releaseLock(lock, 'b');
+      expect(await engine.acquireLock(lock, 'b', 60_000)).toBe(false);
+      await engine.releaseLock(lock, 'a');
+      expect(await engine.acquireLock(lock, 'b', 60_000)).toBe(true);
+      const raced = await Promise.all(['c', 'd', 'e', 'f'].map((owner) => engine.acquireLock(`${lock}-race`, owner, 60_000)));
+      expect(raced.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('lets another owner take an expired lock', async () => {
+      const engine = harness.engine();
+      const lock = uniqueName('lock');
+      expect(await engine.acquireLock(lock, 'a', 100)).toBe(true);
+      expect(await engine.acquireLock(lock, 'b', 60_000)).toBe(false);
+      // Bounded poll on the wall clock: the lock lapses ~100 ms after acquisition.
+      await vi.waitFor(async () => expect(await engine.acquireLock(lock, 'b', 60_000)).toBe(true), { timeout: 5_000, interval: 20 });
+      expect(await engine.acquireLock(lock, 'a', 60_000)).toBe(false);
+    });
+  });
+
+  describe('lifecycle', () => {
+    it('answers ping', async () => {
+      await expect(harness.engine().ping()).resolves.toBeUndefined();
+    });
+
+    it('closes cleanly', async () => {
+      // The harness cleanup runs after this; makeEngine's cleanup must tolerate a closed engine.
+      await expect(harness.engine().close()).resolves.toBeUndefined();
+    });
+  });
+}

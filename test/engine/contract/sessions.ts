@@ -1,0 +1,288 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { appendInserted, createSession, type EngineHarness, messageInput, T0, uniqueName, uniqueNamespace } from './harness.js';
+
+export function describeSessionContract(harness: EngineHarness): void {
+  describe('sessions: getOrCreateSession', () => {
+    it('creates a session with the documented defaults', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const tag = uniqueName('tag');
+      const result = await engine.getOrCreateSession(ns, { tag, metadata: { path: '/a' }, agentState: undefined }, T0);
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      expect(result.created).toBe(true);
+      expect(result.session).toEqual({
+        id: expect.any(String),
+        namespace: ns,
+        tag,
+        createdAt: T0,
+        updatedAt: T0,
+        seq: 0,
+        metadata: { path: '/a' },
+        metadataVersion: 1,
+        agentState: null,
+        agentStateVersion: 1,
+        model: null,
+        modelReasoningEffort: null,
+        effort: null,
+        serviceTier: null,
+        pinned: false,
+        globalPinned: false,
+        live: {},
+      });
+      expect(result.session.id.length).toBeGreaterThan(0);
+      expect(await engine.getSession(result.session.id)).toEqual(result.session);
+    });
+
+    it('uses the given id, agentState and model columns', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const id = randomUUID();
+      const result = await engine.getOrCreateSession(
+        ns,
+        { id, tag: uniqueName('tag'), metadata: null, agentState: { requests: {} }, model: 'opus', modelReasoningEffort: 'high', effort: 'max' },
+        T0,
+      );
+      expect(result).toMatchObject({
+        ok: true,
+        created: true,
+        session: { id, agentState: { requests: {} }, model: 'opus', modelReasoningEffort: 'high', effort: 'max', metadata: null },
+      });
+    });
+
+    it('returns the existing session for a known tag unchanged, ignoring the new input', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const tag = uniqueName('tag');
+      const first = await engine.getOrCreateSession(ns, { tag, metadata: { v: 1 }, agentState: null }, T0);
+      const second = await engine.getOrCreateSession(ns, { tag, metadata: { v: 2 }, agentState: { x: 1 }, model: 'other' }, T0 + 50);
+      if (!first.ok || !second.ok) throw new Error('expected ok results');
+      expect(second.created).toBe(false);
+      expect(second.session).toEqual(first.session);
+      const withSameId = await engine.getOrCreateSession(ns, { id: first.session.id, tag, metadata: {}, agentState: null }, T0 + 60);
+      expect(withSameId).toEqual({ ok: true, created: false, session: first.session });
+    });
+
+    it('refuses a known tag with a different id', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      const result = await engine.getOrCreateSession(ns, { id: randomUUID(), tag: session.tag, metadata: null, agentState: null }, T0);
+      expect(result).toEqual({ ok: false, reason: 'tag-bound-to-other-id' });
+      expect(await engine.listSessions(ns)).toHaveLength(1);
+    });
+
+    it('refuses an id already used by another tag or another namespace', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      const otherTag = await engine.getOrCreateSession(ns, { id: session.id, tag: uniqueName('tag'), metadata: null, agentState: null }, T0);
+      expect(otherTag).toEqual({ ok: false, reason: 'id-bound-to-other-session' });
+      const otherNs = uniqueNamespace();
+      const otherNamespace = await engine.getOrCreateSession(otherNs, { id: session.id, tag: session.tag, metadata: null, agentState: null }, T0);
+      expect(otherNamespace).toEqual({ ok: false, reason: 'id-bound-to-other-session' });
+      expect(await engine.listSessions(otherNs)).toEqual([]);
+    });
+
+    it('scopes tags per namespace', async () => {
+      const engine = harness.engine();
+      const tag = uniqueName('tag');
+      const a = await engine.getOrCreateSession(uniqueNamespace(), { tag, metadata: null, agentState: null }, T0);
+      const b = await engine.getOrCreateSession(uniqueNamespace(), { tag, metadata: null, agentState: null }, T0);
+      if (!a.ok || !b.ok) throw new Error('expected ok results');
+      expect(a.created && b.created).toBe(true);
+      expect(a.session.id).not.toBe(b.session.id);
+    });
+
+    it('creates exactly one session when the same tag races', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const tag = uniqueName('tag');
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => engine.getOrCreateSession(ns, { tag, metadata: { caller: i }, agentState: null }, T0 + i)),
+      );
+      const sessions = results.map((result) => {
+        if (!result.ok) throw new Error(result.reason);
+        return result;
+      });
+      expect(sessions.filter((result) => result.created)).toHaveLength(1);
+      expect(new Set(sessions.map((result) => result.session.id)).size).toBe(1);
+      expect(await engine.listSessions(ns)).toHaveLength(1);
+    });
+  });
+
+  describe('sessions: reads and copies', () => {
+    it('finds a session by id from any namespace and lists only the namespace', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const otherNs = uniqueNamespace();
+      const a = await createSession(engine, ns);
+      const b = await createSession(engine, ns);
+      const foreign = await createSession(engine, otherNs);
+      expect((await engine.getSession(foreign.id))?.namespace).toBe(otherNs);
+      expect(await engine.getSession(randomUUID())).toBeNull();
+      const listed = await engine.listSessions(ns);
+      expect(listed.map((s) => s.id).sort()).toEqual([a.id, b.id].sort());
+      expect(await engine.listSessions(uniqueNamespace())).toEqual([]);
+    });
+
+    it('never lets callers mutate stored documents', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const metadata = { path: '/a', nested: { n: 1 } };
+      const result = await engine.getOrCreateSession(ns, { tag: uniqueName('tag'), metadata, agentState: null }, T0);
+      if (!result.ok) throw new Error(result.reason);
+      metadata.nested.n = 99;
+      (result.session.metadata as { path: string }).path = '/mutated';
+      result.session.live.active = true;
+      const fetched = await engine.getSession(result.session.id);
+      expect(fetched?.metadata).toEqual({ path: '/a', nested: { n: 1 } });
+      expect(fetched?.live).toEqual({});
+      (fetched?.metadata as { path: string }).path = '/again';
+      expect((await engine.listSessions(ns))[0]?.metadata).toEqual({ path: '/a', nested: { n: 1 } });
+
+      const updated = await engine.updateSessionColumns(ns, result.session.id, { model: 'm' });
+      if (updated) (updated.metadata as { path: string }).path = '/via-update';
+      expect((await engine.getSession(result.session.id))?.metadata).toEqual({ path: '/a', nested: { n: 1 } });
+      const written = { path: '/cas' };
+      const cas = await engine.compareAndSetSession(ns, result.session.id, 'metadata', 1, written, { now: T0, touchUpdatedAt: true });
+      written.path = '/mutated-input';
+      if (cas.result === 'success') (cas.value as { path: string }).path = '/mutated-result';
+      expect((await engine.getSession(result.session.id))?.metadata).toEqual({ path: '/cas' });
+    });
+  });
+
+  describe('sessions: compareAndSetSession', () => {
+    it('stores the value verbatim and bumps version and seq', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      const value = { path: '/b', list: [1, 'two', null, { deep: true }], unicode: 'héllo ✓' };
+      const result = await engine.compareAndSetSession(ns, session.id, 'metadata', 1, value, { now: T0 + 10, touchUpdatedAt: true });
+      expect(result).toEqual({ result: 'success', version: 2, value });
+      const stored = await engine.getSession(session.id);
+      expect(stored).toMatchObject({ metadata: value, metadataVersion: 2, agentStateVersion: 1, seq: 1, updatedAt: T0 + 10 });
+      const agent = await engine.compareAndSetSession(ns, session.id, 'agentState', 1, null, { now: T0 + 20, touchUpdatedAt: true });
+      expect(agent).toEqual({ result: 'success', version: 2, value: null });
+      expect(await engine.getSession(session.id)).toMatchObject({ agentState: null, agentStateVersion: 2, metadataVersion: 2, seq: 2 });
+    });
+
+    it('moves updatedAt only forward and only when asked', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns, T0 + 100);
+      await engine.compareAndSetSession(ns, session.id, 'metadata', 1, { a: 1 }, { now: T0 + 500, touchUpdatedAt: false });
+      expect((await engine.getSession(session.id))?.updatedAt).toBe(T0 + 100);
+      await engine.compareAndSetSession(ns, session.id, 'metadata', 2, { a: 2 }, { now: T0 + 50, touchUpdatedAt: true });
+      expect((await engine.getSession(session.id))?.updatedAt).toBe(T0 + 100);
+      await engine.compareAndSetSession(ns, session.id, 'metadata', 3, { a: 3 }, { now: T0 + 700, touchUpdatedAt: true });
+      expect((await engine.getSession(session.id))?.updatedAt).toBe(T0 + 700);
+    });
+
+    it('answers a stale version with the stored version and value, changing nothing', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      await engine.compareAndSetSession(ns, session.id, 'metadata', 1, { current: true }, { now: T0, touchUpdatedAt: true });
+      const stale = await engine.compareAndSetSession(ns, session.id, 'metadata', 1, { current: false }, { now: T0 + 5, touchUpdatedAt: true });
+      expect(stale).toEqual({ result: 'version-mismatch', version: 2, value: { current: true } });
+      expect(await engine.getSession(session.id)).toMatchObject({ metadata: { current: true }, metadataVersion: 2, seq: 1 });
+    });
+
+    it('answers not-found for an unknown id or another namespace', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      const opts = { now: T0, touchUpdatedAt: true };
+      expect(await engine.compareAndSetSession(ns, randomUUID(), 'metadata', 1, {}, opts)).toEqual({ result: 'not-found' });
+      expect(await engine.compareAndSetSession(uniqueNamespace(), session.id, 'metadata', 1, {}, opts)).toEqual({ result: 'not-found' });
+      expect(await engine.getSession(session.id)).toMatchObject({ metadataVersion: 1, seq: 0 });
+    });
+
+    it('lets exactly one of many racing writers with the same version win', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          engine.compareAndSetSession(ns, session.id, 'agentState', 1, { writer: i }, { now: T0 + i, touchUpdatedAt: true }),
+        ),
+      );
+      const winners = results.filter((r) => r.result === 'success');
+      expect(winners).toHaveLength(1);
+      const winner = winners[0];
+      if (winner?.result !== 'success') throw new Error('no winner');
+      expect(winner.version).toBe(2);
+      for (const loser of results.filter((r) => r.result !== 'success')) {
+        expect(loser).toEqual({ result: 'version-mismatch', version: 2, value: winner.value });
+      }
+      expect(await engine.getSession(session.id)).toMatchObject({ agentState: winner.value, agentStateVersion: 2, seq: 1 });
+    });
+  });
+
+  describe('sessions: columns and delete', () => {
+    it('updates columns, bumps seq and applies updatedAt max-monotonic', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns, T0 + 100);
+      const updated = await engine.updateSessionColumns(ns, session.id, { model: 'sonnet', pinned: true, serviceTier: 'flex' });
+      expect(updated).toMatchObject({ model: 'sonnet', pinned: true, serviceTier: 'flex', globalPinned: false, effort: null, seq: 1, updatedAt: T0 + 100 });
+      const older = await engine.updateSessionColumns(ns, session.id, { updatedAt: T0 + 10, effort: 'low' });
+      expect(older).toMatchObject({ effort: 'low', model: 'sonnet', updatedAt: T0 + 100, seq: 2 });
+      const newer = await engine.updateSessionColumns(ns, session.id, { updatedAt: T0 + 900, globalPinned: true, modelReasoningEffort: 'xhigh' });
+      expect(newer).toMatchObject({ updatedAt: T0 + 900, globalPinned: true, modelReasoningEffort: 'xhigh', seq: 3 });
+      const cleared = await engine.updateSessionColumns(ns, session.id, { model: null, pinned: false });
+      expect(cleared).toMatchObject({ model: null, pinned: false, seq: 4 });
+      expect(await engine.getSession(session.id)).toEqual(cleared);
+    });
+
+    it('returns null when updating columns of an unknown or foreign session', async () => {
+      const engine = harness.engine();
+      const session = await createSession(engine, uniqueNamespace());
+      expect(await engine.updateSessionColumns(uniqueNamespace(), session.id, { model: 'x' })).toBeNull();
+      expect(await engine.updateSessionColumns(session.namespace, randomUUID(), { model: 'x' })).toBeNull();
+      expect(await engine.getSession(session.id)).toMatchObject({ model: null, seq: 0 });
+    });
+
+    it('deletes the session, its messages and its presence, and frees the tag', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 }));
+      await engine.refreshPresence(ns, 'session', session.id, {
+        deadline: T0 + 10,
+        activeAt: T0,
+        fields: {},
+        now: T0,
+        broadcastThrottleMs: 1000,
+      });
+
+      expect(await engine.deleteSession(uniqueNamespace(), session.id)).toBe(false);
+      expect(await engine.getSession(session.id)).not.toBeNull();
+      expect(await engine.deleteSession(ns, session.id)).toBe(true);
+      expect(await engine.deleteSession(ns, session.id)).toBe(false);
+
+      expect(await engine.getSession(session.id)).toBeNull();
+      expect(await engine.listSessions(ns)).toEqual([]);
+      expect(await engine.listMessagesAfterSeq(ns, session.id, 0, 100)).toEqual([]);
+      expect(await engine.appendMessage(ns, session.id, messageInput({ createdAt: T0 }))).toEqual({ ok: false, reason: 'session-not-found' });
+      const expired = await drainOverdue(harness, T0 + 10);
+      expect(expired.filter((entry) => entry.id === session.id)).toEqual([]);
+
+      const again = await engine.getOrCreateSession(ns, { tag: session.tag, metadata: null, agentState: null }, T0 + 20);
+      expect(again).toMatchObject({ ok: true, created: true });
+      if (again.ok) expect(again.session.id).not.toBe(session.id);
+    });
+  });
+}
+
+/** Expires everything overdue at `now`, in batches, until nothing is left. */
+async function drainOverdue(harness: EngineHarness, now: number) {
+  const all = [];
+  for (;;) {
+    const batch = await harness.engine().expireOverduePresence(now, 100);
+    if (batch.length === 0) return all;
+    all.push(...batch);
+  }
+}
