@@ -39,16 +39,33 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
   cli.on('connection', (rawSocket) => {
     const socket = rawSocket as CliSocket;
     metrics.connected();
-    socket.on('disconnect', () => {
-      metrics.disconnected();
-      void services.rpc.unregisterAll(socket.id).catch((error: unknown) => log.warn({ err: error }, 'rpc cleanup failed'));
-    });
+    socket.on('disconnect', () => metrics.disconnected());
 
     const namespace = (): string => socket.data.namespace ?? '';
 
     const accessError = (scope: Scope, id: string, reason: AccessFailure): void => {
       emitSocketError(socket, { message: accessErrorMessage(scope, reason), code: reason, scope, id });
     };
+
+    if (socket.data.namespace === undefined) {
+      void joinHandshakeRooms(socket, services);
+      return;
+    }
+
+    // One socket's events are handled one at a time, in arrival order, after the handshake's
+    // room joins. So an event never races the join, and a `ping` ack means every earlier event
+    // was processed — the barrier the CLI's flush() relies on (upstream handlers are synchronous).
+    let queue: Promise<void> = joinHandshakeRooms(socket, services).then(
+      () => undefined,
+      (error: unknown) => log.warn({ err: error }, 'handshake room join failed'),
+    );
+    const inOrder = (work: () => Promise<void> | void): void => {
+      queue = queue.then(work).catch((error: unknown) => log.error({ err: error }, 'cli event failed'));
+    };
+    // Queued too, so a registration still in flight when the socket drops is cleaned up after it.
+    socket.on('disconnect', () =>
+      inOrder(() => services.rpc.unregisterAll(socket.id).catch((error: unknown) => log.warn({ err: error }, 'rpc cleanup failed'))),
+    );
 
     /**
      * Registers one event. Invalid payloads are counted and answered (ack `{result:'error'}` or an
@@ -61,23 +78,22 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
         const parsed = schema.safeParse(args[0]);
         if (!parsed.success) {
           metrics.malformed(event);
-          if (ack) ack({ result: 'error', reason: 'invalid-payload' });
-          else emitSocketError(socket, { message: `Invalid ${event} payload`, code: 'invalid-payload', event });
+          inOrder(() => {
+            if (ack) ack({ result: 'error', reason: 'invalid-payload' });
+            else emitSocketError(socket, { message: `Invalid ${event} payload`, code: 'invalid-payload', event });
+          });
           return;
         }
-        handle(parsed.data, ack).catch((error: unknown) => {
-          const unavailable = error instanceof EngineUnavailableError;
-          if (!unavailable) log.error({ err: error, event }, 'cli event failed');
-          if (ack) ack({ result: 'error', reason: unavailable ? 'unavailable' : 'internal' });
-          else if (unavailable) emitSocketError(socket, { message: 'Hub storage unavailable', code: 'unavailable', event });
-        });
+        inOrder(() =>
+          handle(parsed.data, ack).catch((error: unknown) => {
+            const unavailable = error instanceof EngineUnavailableError;
+            if (!unavailable) log.error({ err: error, event }, 'cli event failed');
+            if (ack) ack({ result: 'error', reason: unavailable ? 'unavailable' : 'internal' });
+            else if (unavailable) emitSocketError(socket, { message: 'Hub storage unavailable', code: 'unavailable', event });
+          }),
+        );
       });
     };
-
-    if (socket.data.namespace === undefined) {
-      void joinHandshakeRooms(socket, services);
-      return;
-    }
 
     on('message', MessageEventSchema, async (payload) => {
       const result = await services.messages.appendFromCli(namespace(), payload, socket.id);
@@ -152,9 +168,8 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
 
     socket.on('ping', (...args: unknown[]) => {
       metrics.eventIn('ping');
-      ackOf(args)?.();
+      const ack = ackOf(args);
+      inOrder(() => ack?.());
     });
-
-    void joinHandshakeRooms(socket, services).catch((error: unknown) => log.warn({ err: error }, 'handshake room join failed'));
   });
 }
