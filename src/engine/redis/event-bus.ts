@@ -1,0 +1,76 @@
+// Live fan-out of appended events to this process. One dedicated subscriber connection per
+// engine (a subscribed connection cannot run other commands), opened on first use; ioredis
+// re-subscribes by itself after a reconnect. Events published while this process was
+// disconnected are not replayed here: SSE clients catch up through readEvents.
+import type { AppendedEvent, EventListener } from '../types.js';
+import { connectRedis, type RedisClient } from './connection.js';
+import { decodeNamespace, EVENT_CHANNEL } from './keys.js';
+
+export class RedisEventBus {
+  private readonly listeners = new Set<EventListener>();
+  private subscribed: Promise<void> | undefined;
+
+  constructor(private readonly subscriber: RedisClient) {
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== EVENT_CHANNEL) return;
+      const event = parseEventMessage(message);
+      if (event) for (const listener of [...this.listeners]) deliverSafely(listener, event);
+    });
+  }
+
+  async subscribe(listener: EventListener): Promise<() => Promise<void>> {
+    // Wrapped so the same function subscribed twice gets two independent subscriptions.
+    const subscription: EventListener = (event) => listener(event);
+    this.listeners.add(subscription);
+    try {
+      await this.ensureSubscribed();
+    } catch (error) {
+      this.listeners.delete(subscription);
+      throw error;
+    }
+    return async () => {
+      this.listeners.delete(subscription);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    if (this.subscriber.status === 'wait') return; // never connected
+    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+  }
+
+  private ensureSubscribed(): Promise<void> {
+    this.subscribed ??= (async () => {
+      if (this.subscriber.status === 'wait') await connectRedis(this.subscriber);
+      await this.subscriber.subscribe(EVENT_CHANNEL);
+    })().catch((error: unknown) => {
+      this.subscribed = undefined; // let the next subscriber try again
+      throw error;
+    });
+    return this.subscribed;
+  }
+}
+
+/** `<encoded ns> <epoch> <offset> <json>` as event-append.lua publishes it. */
+function parseEventMessage(message: string): AppendedEvent | null {
+  const first = message.indexOf(' ');
+  const second = message.indexOf(' ', first + 1);
+  const third = message.indexOf(' ', second + 1);
+  if (first < 0 || second < 0 || third < 0) return null;
+  return {
+    namespace: decodeNamespace(message.slice(0, first)),
+    epoch: message.slice(first + 1, second),
+    offset: Number(message.slice(second + 1, third)),
+    json: message.slice(third + 1),
+  };
+}
+
+/** A listener must never break delivery to the others: swallow throws and rejections. */
+function deliverSafely(listener: EventListener, event: AppendedEvent): void {
+  try {
+    const returned: unknown = listener({ ...event });
+    if (returned instanceof Promise) returned.catch(() => undefined);
+  } catch {
+    // The listener's failure is its own.
+  }
+}

@@ -1,0 +1,49 @@
+// Per-namespace SSE event log: a list of event JSON plus a state hash (last offset, oldest
+// retained offset, retained bytes, epoch) in the tenant slot. Appending is one Lua script that
+// also publishes the event, so every worker's bus sees a namespace's events in offset order.
+import { randomUUID } from 'node:crypto';
+import type { AppendedEvent, EventReadResult } from '../types.js';
+import { arrayOf, decimal, numberOf, stringsOf } from './codec.js';
+import type { RedisContext } from './context.js';
+import { encodeNamespace, EVENT_CHANNEL, tenantKeys } from './keys.js';
+
+export class RedisEventLog {
+  constructor(private readonly context: RedisContext) {}
+
+  async append(ns: string, json: string): Promise<AppendedEvent> {
+    const { eventLogMaxEvents, eventLogMaxBytes } = this.context.options;
+    const reply = stringsOf(
+      await this.context.scripts.run('eventAppend', [tenantKeys.eventLogState(ns), tenantKeys.eventLogEntries(ns)], [
+        json,
+        String(Math.max(1, Math.floor(eventLogMaxEvents))),
+        String(Math.max(0, Math.floor(eventLogMaxBytes))),
+        newEpoch(),
+        EVENT_CHANNEL,
+        encodeNamespace(ns),
+      ]),
+    );
+    return { namespace: ns, epoch: reply[0] ?? '', offset: numberOf(reply[1]), json };
+  }
+
+  async read(ns: string, afterOffset: number): Promise<EventReadResult> {
+    const reply = arrayOf(
+      await this.context.scripts.run('eventRead', [tenantKeys.eventLogState(ns), tenantKeys.eventLogEntries(ns)], [
+        decimal(afterOffset),
+        newEpoch(),
+      ]),
+    );
+    const [epoch, nextOffset, oldestOffset, firstOffset] = stringsOf(reply.slice(0, 4));
+    const first = numberOf(firstOffset);
+    return {
+      epoch: epoch ?? '',
+      nextOffset: numberOf(nextOffset),
+      oldestOffset: numberOf(oldestOffset),
+      events: stringsOf(reply[4]).map((json, i) => ({ offset: first + i, json })),
+    };
+  }
+}
+
+/** Only used when the namespace has no epoch yet (first use, or the log was lost). */
+function newEpoch(): string {
+  return randomUUID().replaceAll('-', '').slice(0, 16);
+}

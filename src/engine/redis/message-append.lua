@@ -1,0 +1,39 @@
+-- Appends one message: dedupe by localId (then id), seq = last + 1, store, position index,
+-- queue index, epoch bump when the row lands behind the newest position, history trim.
+-- KEYS[1] message hash   KEYS[2] seqs   KEYS[3] positions   KEYS[4] queue   KEYS[5] session hash
+-- ARGV[1] id   ARGV[2] localId ('' = none)   ARGV[3] createdAt   ARGV[4] invokedAt ('' = null)
+-- ARGV[5] sortable key of the row's time (invokedAt or createdAt)   ARGV[6] content
+-- ARGV[7] history limit (0 = keep all)
+-- Returns {'session-not-found'} | {'duplicate', row} | {'inserted', row}
+if redis.call('EXISTS', KEYS[5]) == 0 then return {'session-not-found'} end
+local id, localId = ARGV[1], ARGV[2]
+
+local existing = (localId ~= '' and redis.call('HGET', rows, 'lid:' .. localId)) or redis.call('HGET', rows, 'id:' .. id)
+if existing then return {'duplicate', readRow(existing)} end
+
+local seq = redis.call('HINCRBY', rows, 'last', 1)
+local position = positionMember(ARGV[5], seq)
+local head = redis.call('ZREVRANGE', KEYS[3], 0, 0)[1]
+-- Clients holding pages newer than this row must refetch: bump the epoch.
+if head and string.sub(position, 1, 16) < string.sub(head, 1, 16) then
+  redis.call('HINCRBY', rows, 'epoch', 1)
+end
+
+redis.call('HSET', rows, col(seq, 'id'), id, col(seq, 'ca'), ARGV[3], col(seq, 'c'), ARGV[6], col(seq, 'p'), position, 'id:' .. id, seq)
+if localId ~= '' then redis.call('HSET', rows, col(seq, 'lid'), localId, 'lid:' .. localId, seq) end
+if ARGV[4] ~= '' then
+  redis.call('HSET', rows, col(seq, 'ia'), ARGV[4])
+elseif localId ~= '' then
+  redis.call('ZADD', KEYS[4], seq, seq)
+end
+redis.call('ZADD', KEYS[2], seq, seq)
+redis.call('ZADD', KEYS[3], 0, position)
+
+local limit = tonumber(ARGV[7])
+if limit > 0 then
+  local excess = redis.call('ZCARD', KEYS[2]) - limit
+  if excess > 0 then
+    for _, old in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do removeRow(old, KEYS[2], KEYS[3], KEYS[4]) end
+  end
+end
+return {'inserted', readRow(seq)}

@@ -1,0 +1,177 @@
+// Presence and live state.
+//
+// The truth is in the row: `deadline` and `live:*` fields of the session/machine hash, changed
+// only by Lua scripts in the tenant slot. A global index (zsets of `<kind>|<ns>|<id>` scored by
+// deadline, sharded so heartbeats do not all hit one Cluster slot) tells the sweeper where to
+// look without scanning namespaces. The index is a hint that may be stale but never late:
+// - refresh writes the index *before* the row, so a crash in between leaves at worst an early
+//   or orphan index entry, never a row deadline the sweeper cannot find;
+// - only the sweeper removes index entries (claim = atomic ZREM, so each entry goes to exactly
+//   one sweeper), then re-checks the row's own deadline: rows refreshed since are re-indexed,
+//   rows ended or deleted since are skipped.
+import type { ExpiredPresence, LiveFields, PresenceKind, RefreshPresenceInput, RefreshPresenceResult } from '../types.js';
+import { arrayOf, decimal, encodeLiveFields, hashOf, liveFieldsOf, numberOf, stringsOf } from './codec.js';
+import type { RedisContext } from './context.js';
+import { decodeNamespace, encodeNamespace, globalKeys, PRESENCE_SHARDS, tenantKeys } from './keys.js';
+
+const NOT_FOUND: RefreshPresenceResult = { found: false, becameActive: false, changed: [], broadcastDue: false, live: {} };
+
+/** Sweep rounds per call; each round claims or observes others claiming, so this only caps storms. */
+const MAX_SWEEP_ROUNDS = 16;
+
+interface IndexEntry {
+  member: string;
+  shard: number;
+  deadline: number;
+}
+
+export class RedisPresence {
+  constructor(private readonly context: RedisContext) {}
+
+  async refresh(ns: string, kind: PresenceKind, id: string, input: RefreshPresenceInput): Promise<RefreshPresenceResult> {
+    const member = indexMember(ns, kind, id);
+    await this.context.client.zadd(globalKeys.presenceDeadlines(shardOf(member)), decimal(input.deadline), member);
+    const fields = encodeLiveFields(input.fields);
+    const reply = arrayOf(
+      await this.context.scripts.run('presenceRefresh', [rowKey(ns, kind, id)], [
+        decimal(input.deadline),
+        decimal(input.activeAt),
+        decimal(input.now),
+        decimal(input.broadcastThrottleMs),
+        String(fields.length / 2),
+        ...fields,
+        ...(input.quietFields ?? []),
+      ]),
+    );
+    if (reply[0] !== 'ok') return { ...NOT_FOUND, changed: [], live: {} };
+    return {
+      found: true,
+      becameActive: reply[1] === 1,
+      broadcastDue: reply[2] === 1,
+      changed: stringsOf(reply[3]),
+      live: liveFieldsOf(hashOf(reply[4])),
+    };
+  }
+
+  async setLiveFields(ns: string, kind: PresenceKind, id: string, fields: LiveFields): Promise<LiveFields | null> {
+    const reply = await this.context.scripts.run('presenceSetLive', [rowKey(ns, kind, id)], encodeLiveFields(fields));
+    return reply === null ? null : liveFieldsOf(hashOf(reply));
+  }
+
+  async markInactive(ns: string, kind: PresenceKind, id: string, fields: LiveFields): Promise<{ wasActive: boolean }> {
+    // The index entry stays: the sweeper drops it when it finds the row without a deadline.
+    // Removing it here could race with a refresh that just re-added it.
+    const reply = arrayOf(await this.context.scripts.run('presenceMarkInactive', [rowKey(ns, kind, id)], encodeLiveFields(fields)));
+    return { wasActive: reply[0] === 'ok' && reply[1] === 1 };
+  }
+
+  async expireOverdue(now: number, limit: number): Promise<ExpiredPresence[]> {
+    const expired: ExpiredPresence[] = [];
+    for (let round = 0; round < MAX_SWEEP_ROUNDS && expired.length < limit; round += 1) {
+      const candidates = await this.overdueCandidates(now, limit - expired.length);
+      if (candidates.length === 0) break;
+      const claimed = await this.claim(candidates, now);
+      expired.push(...(await this.expireClaimed(claimed, now)));
+    }
+    return expired;
+  }
+
+  /** The most overdue index entries across all shards (a read; claiming comes next). */
+  private async overdueCandidates(now: number, limit: number): Promise<IndexEntry[]> {
+    const shards = Array.from({ length: PRESENCE_SHARDS }, (_, shard) => shard);
+    const peeks = await Promise.all(
+      shards.map((shard) => this.context.client.zrangebyscore(globalKeys.presenceDeadlines(shard), '-inf', decimal(now), 'WITHSCORES', 'LIMIT', 0, limit)),
+    );
+    const entries: IndexEntry[] = [];
+    peeks.forEach((flat, shard) => {
+      for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ member: flat[i] as string, shard, deadline: numberOf(flat[i + 1]) });
+    });
+    return entries.sort((a, b) => a.deadline - b.deadline).slice(0, limit);
+  }
+
+  /** Entries this call won (others may have claimed some of the candidates first). */
+  private async claim(candidates: IndexEntry[], now: number): Promise<IndexEntry[]> {
+    const byShard = groupBy(candidates, (entry) => entry.shard);
+    const won = new Set<string>();
+    await Promise.all(
+      [...byShard].map(async ([shard, entries]) => {
+        const reply = await this.context.scripts.run(
+          'presenceClaim',
+          [globalKeys.presenceDeadlines(shard)],
+          [decimal(now), ...entries.map((entry) => entry.member)],
+        );
+        for (const member of stringsOf(reply)) won.add(member);
+      }),
+    );
+    return candidates.filter((entry) => won.has(entry.member));
+  }
+
+  private async expireClaimed(claimed: IndexEntry[], now: number): Promise<ExpiredPresence[]> {
+    const parsed = claimed.map((entry) => ({ entry, target: parseIndexMember(entry.member) }));
+    const byNamespace = groupBy(parsed, ({ target }) => target.namespace);
+    const expiredMembers = new Set<string>();
+    await Promise.all(
+      [...byNamespace].map(async ([ns, items]) => {
+        const outcomes = stringsOf(
+          await this.context.scripts.run(
+            'presenceExpire',
+            items.map(({ target }) => rowKey(ns, target.kind, target.id)),
+            [decimal(now), ...items.map(({ target }) => target.kind)],
+          ),
+        );
+        await Promise.all(
+          items.map(async ({ entry }, i) => {
+            const outcome = outcomes[i];
+            if (outcome === 'expired') expiredMembers.add(entry.member);
+            else if (outcome !== undefined && outcome !== 'gone') {
+              // Refreshed after it was indexed: put it back under its real deadline (LT: never
+              // later than a deadline a concurrent refresh may have written meanwhile).
+              await this.context.client.zadd(globalKeys.presenceDeadlines(entry.shard), 'LT', outcome, entry.member);
+            }
+          }),
+        );
+      }),
+    );
+    return parsed.filter(({ entry }) => expiredMembers.has(entry.member)).map(({ target }) => target);
+  }
+}
+
+function rowKey(ns: string, kind: PresenceKind, id: string): string {
+  return kind === 'session' ? tenantKeys.session(ns, id) : tenantKeys.machine(ns, id);
+}
+
+/** `<s|m>|<encoded ns>|<id>`: the encoded namespace has no `|`, so the id may contain anything. */
+function indexMember(ns: string, kind: PresenceKind, id: string): string {
+  return `${kind === 'session' ? 's' : 'm'}|${encodeNamespace(ns)}|${id}`;
+}
+
+function parseIndexMember(member: string): ExpiredPresence {
+  const first = member.indexOf('|');
+  const second = member.indexOf('|', first + 1);
+  return {
+    namespace: decodeNamespace(member.slice(first + 1, second)),
+    kind: member.slice(0, first) === 's' ? 'session' : 'machine',
+    id: member.slice(second + 1),
+  };
+}
+
+/** FNV-1a: a stable spread of members over the index shards. */
+function shardOf(member: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < member.length; i += 1) {
+    hash ^= member.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % PRESENCE_SHARDS;
+}
+
+function groupBy<T, K>(items: T[], keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}

@@ -1,0 +1,182 @@
+// Session rows: one hash per session in the tenant slot, a tag index, a creation-ordered list,
+// and a global id → namespace key (session ids are unique across namespaces).
+import { randomUUID } from 'node:crypto';
+import type { CasResult, CreateSessionInput, Engine, GetOrCreateSessionResult, SessionField, SessionRow } from '../types.js';
+import { arrayOf, decimal, decodeJson, encodeJson, hashOf, liveFieldsOf, numberOf, stringsOf } from './codec.js';
+import type { RedisContext } from './context.js';
+import { globalKeys, tenantKeys } from './keys.js';
+import { compareAndSetRow } from './row-compare-and-set.js';
+
+type SessionColumnsPatch = Parameters<Engine['updateSessionColumns']>[2];
+
+const PATCHABLE_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier', 'pinned', 'globalPinned'] as const;
+
+type ResolveOutcome = { kind: 'absent' } | { kind: 'done'; result: GetOrCreateSessionResult };
+
+export class RedisSessions {
+  constructor(private readonly context: RedisContext) {}
+
+  async getOrCreate(ns: string, input: CreateSessionInput, now: number): Promise<GetOrCreateSessionResult> {
+    const idGiven = input.id !== undefined;
+    const id = input.id ?? randomUUID();
+
+    // Most calls are reconnects of a known tag: answered by one read-only pass.
+    const lookup = await this.resolve(ns, input, id, idGiven, 'lookup', now);
+    if (lookup.kind === 'done') return lookup.result;
+
+    // Claim the id in the global index *before* creating the row in the tenant slot (two slots,
+    // so two steps). A crash in between leaves a claim without a row: getSession(id) then finds
+    // no row (null), a retry in the same namespace creates it, and only reuse of that exact id in
+    // another namespace is refused — never a row that the index cannot find.
+    const ownerKey = globalKeys.sessionOwner(id);
+    const previousOwner = await this.context.client.set(ownerKey, ns, 'NX', 'GET');
+    if (previousOwner !== null && previousOwner !== ns) return { ok: false, reason: 'id-bound-to-other-session' };
+
+    const created = await this.resolve(ns, input, id, idGiven, 'create', now);
+    if (created.kind === 'absent') throw new Error('session create script answered "absent" in create mode');
+    const usedOurId = created.result.ok && created.result.session.id === id;
+    if (!idGiven && previousOwner === null && !usedOurId) {
+      // Lost a race for the tag: the random id we claimed is unused and nobody else knows it.
+      await this.context.client.del(ownerKey);
+    }
+    return created.result;
+  }
+
+  async get(id: string): Promise<SessionRow | null> {
+    const ns = await this.context.client.get(globalKeys.sessionOwner(id));
+    if (ns === null) return null;
+    const hash = await this.context.client.hgetall(tenantKeys.session(ns, id));
+    return Object.keys(hash).length > 0 ? decodeSessionRow(hash) : null;
+  }
+
+  async list(ns: string): Promise<SessionRow[]> {
+    const reply = await this.context.scripts.run('rowsList', [tenantKeys.sessionList(ns)], [tenantKeys.sessionPrefix(ns)]);
+    return arrayOf(reply).map((row) => decodeSessionRow(hashOf(row)));
+  }
+
+  compareAndSet(
+    ns: string,
+    id: string,
+    field: SessionField,
+    expectedVersion: number,
+    value: unknown,
+    opts: { now: number; touchUpdatedAt: boolean },
+  ): Promise<CasResult> {
+    return compareAndSetRow(this.context, tenantKeys.session(ns, id), field, expectedVersion, value, {
+      rule: opts.touchUpdatedAt ? 'max' : 'keep',
+      now: opts.now,
+    });
+  }
+
+  async updateColumns(ns: string, id: string, patch: SessionColumnsPatch): Promise<SessionRow | null> {
+    const pairs: string[] = [];
+    for (const column of PATCHABLE_COLUMNS) {
+      const value = patch[column];
+      if (value !== undefined) pairs.push(column, encodeJson(value));
+    }
+    const updatedAt = patch.updatedAt === undefined ? '' : decimal(patch.updatedAt);
+    const reply = await this.context.scripts.run('sessionUpdateColumns', [tenantKeys.session(ns, id)], [updatedAt, ...pairs]);
+    return reply === null ? null : decodeSessionRow(hashOf(reply));
+  }
+
+  async delete(ns: string, id: string): Promise<boolean> {
+    const deleted = await this.context.scripts.run(
+      'sessionDelete',
+      [
+        tenantKeys.session(ns, id),
+        tenantKeys.sessionTags(ns),
+        tenantKeys.sessionList(ns),
+        tenantKeys.messages(ns, id),
+        tenantKeys.messageSeqs(ns, id),
+        tenantKeys.messagePositions(ns, id),
+        tenantKeys.messageQueue(ns, id),
+      ],
+      [id],
+    );
+    if (deleted !== 1) return false;
+    // Row first, index second: a crash in between leaves an index entry pointing at no row,
+    // which reads as "no such session".
+    await this.context.scripts.run('deleteIfEquals', [globalKeys.sessionOwner(id)], [ns]);
+    return true;
+  }
+
+  private async resolve(
+    ns: string,
+    input: CreateSessionInput,
+    id: string,
+    idGiven: boolean,
+    mode: 'lookup' | 'create',
+    now: number,
+  ): Promise<ResolveOutcome> {
+    const newRow = mode === 'create' ? encodeNewSession(ns, id, input, now) : [];
+    const reply = arrayOf(
+      await this.context.scripts.run(
+        'sessionGetOrCreate',
+        [tenantKeys.sessionTags(ns), tenantKeys.sessionList(ns), tenantKeys.counters(ns), tenantKeys.session(ns, id)],
+        [tenantKeys.sessionPrefix(ns), input.tag, id, idGiven ? '1' : '0', mode, ...newRow],
+      ),
+    );
+    const verdict = reply[0];
+    switch (verdict) {
+      case 'found':
+      case 'created':
+        return { kind: 'done', result: { ok: true, session: decodeSessionRow(hashOf(reply[1])), created: verdict === 'created' } };
+      case 'tag-bound-to-other-id':
+      case 'id-bound-to-other-session':
+        return { kind: 'done', result: { ok: false, reason: verdict } };
+      case 'absent':
+        return { kind: 'absent' };
+      default:
+        throw new Error(`unexpected session script reply: ${JSON.stringify(stringsOf(reply))}`);
+    }
+  }
+}
+
+function encodeNewSession(ns: string, id: string, input: CreateSessionInput, now: number): string[] {
+  const at = decimal(now);
+  return [
+    'id', id,
+    'namespace', ns,
+    'tag', input.tag,
+    'createdAt', at,
+    'updatedAt', at,
+    'seq', '0',
+    'metadata', encodeJson(input.metadata),
+    'metadataVersion', '1',
+    'agentState', encodeJson(input.agentState),
+    'agentStateVersion', '1',
+    'model', encodeJson(input.model ?? null),
+    'modelReasoningEffort', encodeJson(input.modelReasoningEffort ?? null),
+    'effort', encodeJson(input.effort ?? null),
+    'serviceTier', 'null',
+    'pinned', 'false',
+    'globalPinned', 'false',
+  ];
+}
+
+export function decodeSessionRow(hash: Record<string, string>): SessionRow {
+  return {
+    id: hash.id ?? '',
+    namespace: hash.namespace ?? '',
+    tag: hash.tag ?? '',
+    createdAt: numberOf(hash.createdAt),
+    updatedAt: numberOf(hash.updatedAt),
+    seq: numberOf(hash.seq),
+    metadata: decodeJson(hash.metadata),
+    metadataVersion: numberOf(hash.metadataVersion),
+    agentState: decodeJson(hash.agentState),
+    agentStateVersion: numberOf(hash.agentStateVersion),
+    model: nullableString(hash.model),
+    modelReasoningEffort: nullableString(hash.modelReasoningEffort),
+    effort: nullableString(hash.effort),
+    serviceTier: nullableString(hash.serviceTier),
+    pinned: decodeJson(hash.pinned) === true,
+    globalPinned: decodeJson(hash.globalPinned) === true,
+    live: liveFieldsOf(hash),
+  };
+}
+
+function nullableString(text: string | undefined): string | null {
+  const value = decodeJson(text);
+  return typeof value === 'string' ? value : null;
+}

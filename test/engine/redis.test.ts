@@ -1,0 +1,232 @@
+// The Redis engine against a real standalone redis-server: the shared engine contract, then what
+// only a shared, networked store has (several engine instances, pub/sub fan-out, outages).
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseRedisUrl } from '../../src/engine/redis/connection.js';
+import { createRedisEngine } from '../../src/engine/redis/redis-engine.js';
+import { type AppendedEvent, type Engine, EngineUnavailableError } from '../../src/engine/types.js';
+import { getTestRedisUrl, type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
+import { describeEngineContract } from './contract.js';
+import { createSession, DEFAULT_OPTIONS, messageInput, T0, uniqueNamespace } from './contract/harness.js';
+
+let redisUrl = '';
+let stopRedis: () => Promise<void> = async () => undefined;
+
+beforeAll(async () => {
+  const redis = await getTestRedisUrl();
+  redisUrl = redis.url;
+  stopRedis = redis.stop;
+});
+
+afterAll(async () => {
+  await stopRedis();
+});
+
+describeEngineContract('redis', async (options) => {
+  const engine = await createRedisEngine(redisUrl, options);
+  return { engine, cleanup: () => engine.close() };
+});
+
+describe('Redis engine: several instances on one Redis', () => {
+  const engines: Engine[] = [];
+  const open = async () => {
+    const engine = await createRedisEngine(redisUrl, DEFAULT_OPTIONS);
+    engines.push(engine);
+    return engine;
+  };
+
+  afterAll(async () => {
+    await Promise.all(engines.map((engine) => engine.close()));
+  });
+
+  it('reports its kind and answers ping', async () => {
+    const engine = await open();
+    expect(engine.kind).toBe('redis');
+    await expect(engine.ping()).resolves.toBeUndefined();
+  });
+
+  it("sees the other instance's writes", async () => {
+    const [a, b] = [await open(), await open()];
+    const ns = uniqueNamespace();
+    const session = await createSession(a, ns);
+    expect(await b.getSession(session.id)).toEqual(session);
+    const cas = await b.compareAndSetSession(ns, session.id, 'metadata', 1, { by: 'b' }, { now: T0 + 1, touchUpdatedAt: true });
+    expect(cas).toEqual({ result: 'success', version: 2, value: { by: 'b' } });
+    expect((await a.getSession(session.id))?.metadata).toEqual({ by: 'b' });
+
+    const fromA = await a.appendMessage(ns, session.id, messageInput({ createdAt: T0 }));
+    const fromB = await b.appendMessage(ns, session.id, messageInput({ createdAt: T0 + 1 }));
+    expect([fromA, fromB].map((result) => (result.ok ? result.message.seq : 0))).toEqual([1, 2]);
+    expect((await a.listMessagesAfterSeq(ns, session.id, 0, 10)).map((row) => row.seq)).toEqual([1, 2]);
+
+    await a.refreshPresence(ns, 'session', session.id, { deadline: T0 + 10, activeAt: T0, fields: {}, now: T0, broadcastThrottleMs: 1000 });
+    expect((await b.getSession(session.id))?.live.active).toBe(true);
+    const expiredByB = await b.expireOverduePresence(T0 + 10, 100);
+    expect(expiredByB).toContainEqual({ namespace: ns, kind: 'session', id: session.id });
+    expect((await a.getSession(session.id))?.live.active).toBe(false);
+  });
+
+  it("delivers instance A's events to instance B's listener in offset order", async () => {
+    const [a, b] = [await open(), await open()];
+    const ns = uniqueNamespace();
+    const received: AppendedEvent[] = [];
+    const unsubscribe = await b.subscribeEvents((event) => {
+      if (event.namespace === ns) received.push(event);
+    });
+    const appended = await Promise.all(Array.from({ length: 25 }, (_, i) => a.appendEvent(ns, JSON.stringify({ i }))));
+    await vi.waitFor(() => expect(received).toHaveLength(25), { timeout: 5_000, interval: 10 });
+    expect(received.map((event) => event.offset)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect([...received].sort((x, y) => x.offset - y.offset)).toEqual([...appended].sort((x, y) => x.offset - y.offset));
+
+    const read = await b.readEvents(ns, 20);
+    expect(read).toMatchObject({ epoch: appended[0]?.epoch, nextOffset: 26, oldestOffset: 1 });
+    expect(read.events.map((event) => event.offset)).toEqual([21, 22, 23, 24, 25]);
+    await unsubscribe();
+  });
+
+  it('keeps namespaces with key-significant characters apart', async () => {
+    const engine = await open();
+    const suffix = randomUUID();
+    const tricky = [`{a}:${suffix}`, `a}:${suffix}`, `a:${suffix}`, `a|b ${suffix}`];
+    for (const ns of tricky) await engine.appendEvent(ns, JSON.stringify({ ns }));
+    for (const ns of tricky) {
+      expect((await engine.readEvents(ns, 0)).events).toEqual([{ offset: 1, json: JSON.stringify({ ns }) }]);
+      const session = await createSession(engine, ns);
+      expect((await engine.listSessions(ns)).map((row) => row.id)).toEqual([session.id]);
+      await engine.refreshPresence(ns, 'session', session.id, { deadline: T0 + 1, activeAt: T0, fields: {}, now: T0, broadcastThrottleMs: 0 });
+    }
+    const expired = await engine.expireOverduePresence(T0 + 1, 100);
+    expect(expired.map((entry) => entry.namespace).filter((ns) => tricky.includes(ns)).sort()).toEqual([...tricky].sort());
+  });
+
+  it('round-trips large message bodies (stored compressed) and odd JSON', async () => {
+    const engine = await open();
+    const ns = uniqueNamespace();
+    const session = await createSession(engine, ns);
+    const big = { text: 'lorem ipsum '.repeat(5_000), list: [], empty: {}, n: 1.5e-7, big: 12345678901234567 };
+    for (const content of [big, 'plain string', null, [[], {}], 0]) {
+      const result = await engine.appendMessage(ns, session.id, messageInput({ createdAt: T0, content }));
+      if (!result.ok) throw new Error(result.reason);
+      expect((await engine.getMessage(ns, session.id, result.message.id))?.content).toEqual(content);
+    }
+    const raw = new Redis(redisUrl);
+    try {
+      const stored = await raw.hgetall(`hapi:{${ns}}:messages:${session.id}`);
+      expect(stored['r:1:c']?.startsWith('z:')).toBe(true);
+      expect((stored['r:1:c'] ?? '').length).toBeLessThan(JSON.stringify(big).length / 10);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it('fails fast when Redis cannot be reached at start-up', async () => {
+    const started = Date.now();
+    await expect(createRedisEngine('redis://127.0.0.1:1', DEFAULT_OPTIONS)).rejects.toBeInstanceOf(EngineUnavailableError);
+    expect(Date.now() - started).toBeLessThan(12_000);
+  });
+});
+
+describe('Redis engine: outages and restarts', () => {
+  let server: RedisServerHandle;
+  let engine: Engine;
+  let listenerEngine: Engine;
+
+  beforeAll(async () => {
+    server = await startRedisServer({ appendonly: true });
+    engine = await createRedisEngine(server.url, DEFAULT_OPTIONS);
+    listenerEngine = await createRedisEngine(server.url, DEFAULT_OPTIONS);
+  });
+
+  afterAll(async () => {
+    await engine.close();
+    await listenerEngine.close();
+    await server.stop();
+  });
+
+  it('rejects writes with EngineUnavailableError while Redis is down and recovers by itself after a restart', async () => {
+    const ns = uniqueNamespace();
+    const session = await createSession(engine, ns);
+    const received: AppendedEvent[] = [];
+    await listenerEngine.subscribeEvents((event) => {
+      if (event.namespace === ns) received.push(event);
+    });
+    await engine.appendEvent(ns, '{"before":true}');
+    await vi.waitFor(() => expect(received).toHaveLength(1), { timeout: 5_000, interval: 10 });
+
+    await server.stop();
+    const started = Date.now();
+    await expect(engine.appendMessage(ns, session.id, messageInput({ createdAt: T0 }))).rejects.toBeInstanceOf(EngineUnavailableError);
+    await expect(engine.getSession(session.id)).rejects.toBeInstanceOf(EngineUnavailableError);
+    await expect(engine.ping()).rejects.toBeInstanceOf(EngineUnavailableError);
+    expect(Date.now() - started).toBeLessThan(6_000);
+
+    await server.restart();
+    // The same engine object reconnects in the background; poll until it answers.
+    await vi.waitFor(() => engine.ping(), { timeout: 10_000, interval: 50 });
+    // Data written before the outage survived (AOF) and writes work again.
+    expect(await engine.getSession(session.id)).toEqual(session);
+    const appended = await engine.appendMessage(ns, session.id, messageInput({ createdAt: T0 }));
+    expect(appended).toMatchObject({ ok: true, inserted: true, message: { seq: 1 } });
+
+    // The other instance's subscriber re-subscribed by itself: live events flow again.
+    await vi.waitFor(
+      async () => {
+        await engine.appendEvent(ns, '{"after":true}');
+        expect(received.some((event) => event.json === '{"after":true}')).toBe(true);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    const offsets = received.map((event) => event.offset);
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+  });
+
+  it('starts a new event-log epoch when the log was lost', async () => {
+    const ns = uniqueNamespace();
+    const first = await engine.appendEvent(ns, '{"n":1}');
+    await engine.appendEvent(ns, '{"n":2}');
+    const raw = new Redis(server.url);
+    try {
+      await raw.flushall();
+    } finally {
+      raw.disconnect();
+    }
+    const afterLoss = await engine.readEvents(ns, 2);
+    expect(afterLoss.epoch).not.toBe(first.epoch);
+    expect(afterLoss).toMatchObject({ nextOffset: 1, oldestOffset: 1, events: [] });
+    const next = await engine.appendEvent(ns, '{"n":3}');
+    expect(next).toMatchObject({ epoch: afterLoss.epoch, offset: 1 });
+  });
+});
+
+describe('Redis connection URLs', () => {
+  it('parses standalone, Sentinel and Cluster URLs', () => {
+    expect(parseRedisUrl('redis://:pw@127.0.0.1:6380/2')).toEqual({ mode: 'standalone', url: 'redis://:pw@127.0.0.1:6380/2' });
+    expect(parseRedisUrl('redis+sentinel://:s%40cret@10.0.0.1:26379,10.0.0.2:26380/mymaster?db=3')).toEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+      ],
+      masterName: 'mymaster',
+      password: 's@cret',
+      sentinelPassword: undefined,
+      db: 3,
+    });
+    expect(parseRedisUrl('redis+cluster://127.0.0.1:7000,127.0.0.1:7001')).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: '127.0.0.1', port: 7000 },
+        { host: '127.0.0.1', port: 7001 },
+      ],
+      password: undefined,
+      tls: false,
+    });
+  });
+
+  it('rejects URLs it cannot use', () => {
+    expect(() => parseRedisUrl('http://127.0.0.1:6379')).toThrow(/scheme/);
+    expect(() => parseRedisUrl('redis+sentinel://127.0.0.1:26379')).toThrow(/master name/);
+    expect(() => parseRedisUrl('redis+cluster://127.0.0.1:notaport')).toThrow(/host:port/);
+  });
+});
