@@ -1,6 +1,6 @@
 // Per-file setup for the CLI-plane suites: one hub per file, two tenants (alice, bob) with fresh
 // namespace names, and sockets that are closed after each test.
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { cliRest, connectCli, type CliAuth, type CliRest, type ConnectOptions } from '../helpers/cli-client.js';
 import { uniqueNamespace } from '../helpers/fixtures.js';
@@ -22,7 +22,12 @@ export interface CliWorld {
   connect(auth: CliAuth | undefined, opts?: ConnectOptions): Promise<Socket>;
 }
 
-export function useCliWorld(options: TestHubOptions = {}): CliWorld {
+/**
+ * `perTest: true` starts a fresh hub (and fresh tenants) for every test — for suites that move
+ * the clock and count hub-wide sweeps.
+ */
+export function useCliWorld(options: TestHubOptions & { perTest?: boolean } = {}): CliWorld {
+  const { perTest = false, ...hubOptions } = options;
   let hub: TestHub | undefined;
   let alice: Tenant | undefined;
   let bob: Tenant | undefined;
@@ -39,17 +44,21 @@ export function useCliWorld(options: TestHubOptions = {}): CliWorld {
     return { ns, token, rest: cliRest(t.url, token), connect: (auth = {}, opts) => connect({ ...auth, token }, opts) };
   };
 
-  beforeAll(async () => {
-    hub = await startTestHub(options);
+  const start = async () => {
+    hub = await startTestHub(hubOptions);
     alice = tenant(hub, 'alice');
     bob = tenant(hub, 'bob');
-  });
-  afterEach(() => {
-    for (const socket of open.splice(0)) socket.close();
-  });
-  afterAll(async () => {
+  };
+  const stop = async () => {
     await hub?.close();
+    hub = undefined;
+  };
+  (perTest ? beforeEach : beforeAll)(start);
+  afterEach(async () => {
+    for (const socket of open.splice(0)) socket.close();
+    if (perTest) await stop();
   });
+  afterAll(stop);
 
   const world: CliWorld = {
     get t() {
