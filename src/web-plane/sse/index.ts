@@ -1,10 +1,19 @@
-// SSE plane (GET /api/events, POST /api/visibility). Placeholder until the SSE work lands.
-import Router from '@koa/router';
+// SSE plane of one worker: GET /api/events, POST /api/visibility and the live-event source API
+// routes wait on. The worker holds exactly one engine event subscription; every event appended
+// to any namespace's log (by any worker) arrives there once and is fanned out locally.
+import type Router from '@koa/router';
 import type { HubConfig } from '../../config.js';
+import type { AppendedEvent } from '../../engine/types.js';
 import type { HubMetrics } from '../../ops/metrics.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Services } from '../../services/index.js';
 import type { LiveEventSource } from '../live-events.js';
+import { decodeStoredEvent } from './decoded-event.js';
+import { LiveWaiters } from './live-waiters.js';
+import { LocalFanout } from './local-fanout.js';
+import { createSseRouter } from './routes.js';
+import { SubscriptionManager } from './subscriptions.js';
+import { LocalSubscriptionDirectory, type SubscriptionDirectory } from './visibility.js';
 
 export interface SsePlane {
   router: Router;
@@ -13,6 +22,48 @@ export interface SsePlane {
 }
 
 export async function createSsePlane(services: Services, config: HubConfig, metrics: HubMetrics, log: Logger): Promise<SsePlane> {
-  void services; void config; void metrics; void log;
-  return { router: new Router(), live: { waitFor: async () => null }, close: async () => undefined };
+  const engine = services.deps.engine;
+  const fanout = new LocalFanout();
+  const waiters = new LiveWaiters();
+  // Process-local for now; see visibility.ts for the shared implementation that plugs in here.
+  const directory: SubscriptionDirectory = new LocalSubscriptionDirectory();
+  const subscriptions = new SubscriptionManager({
+    engine,
+    fanout,
+    directory,
+    metrics,
+    log,
+    clock: services.deps.clock,
+    heartbeatMs: config.sseHeartbeatMs,
+    maxBufferedBytes: config.sseMaxBufferedBytes,
+  });
+
+  const onAppended = (appended: AppendedEvent): void => {
+    const wantedBySse = fanout.hasNamespace(appended.namespace);
+    if (!wantedBySse && !waiters.hasWaiters(appended.namespace)) return; // nobody here cares
+    const event = decodeStoredEvent(appended);
+    if (!event) {
+      log.warn({ namespace: appended.namespace, offset: appended.offset }, 'undecodable event in the log skipped');
+      return;
+    }
+    // SSE first: a waiter's continuation runs later (promise), but keep the order obvious.
+    if (wantedBySse) fanout.route(appended.namespace, appended.epoch, event);
+    waiters.offer(appended.namespace, event.parsed);
+  };
+  const unsubscribe = await engine.subscribeEvents(onAppended);
+
+  let open = true;
+  const router = createSseRouter({ services, subscriptions, directory, isOpen: () => open });
+
+  return {
+    router,
+    live: waiters,
+    async close() {
+      if (!open) return;
+      open = false;
+      subscriptions.closeAll();
+      waiters.close();
+      await unsubscribe();
+    },
+  };
 }
