@@ -121,5 +121,12 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
     ctx.body = { machine: result.machine };
   });
 
+  // Unknown /cli/* paths go through the auth and header middleware like every /cli route (as
+  // upstream's `/cli/*` middleware), then answer a JSON 404.
+  router.all('/{*rest}', (ctx) => {
+    ctx.status = 404;
+    ctx.body = { error: 'Not found', code: 'not_found' };
+  });
+
   return router;
 }
