@@ -1,11 +1,47 @@
-// /api REST routes. Placeholder until the web-plane routes land.
+// /api REST routes (everything but the SSE plane's /api/events and /api/visibility). Route groups
+// live in ./routes; the web-only services they call are built here, once per worker.
 import Router from '@koa/router';
 import type { HubConfig } from '../config.js';
 import type { Logger } from '../ops/logger.js';
 import type { Services } from '../services/index.js';
+import { MachineActions } from '../services/machine-actions.js';
+import { MessagePages } from '../services/message-pages.js';
+import { RpcGateway } from '../services/rpc-gateway.js';
+import { SessionActions } from '../services/session-actions.js';
+import { SessionFiles } from '../services/session-files.js';
+import type { ApiState } from './jwt-auth.js';
 import type { LiveEventSource } from './live-events.js';
+import { registerAuthRoutes } from './routes/auth.js';
+import type { WebDeps } from './routes/common.js';
+import { registerFileRoutes } from './routes/files-git.js';
+import { registerMachineRoutes } from './routes/machines.js';
+import { registerMessageRoutes } from './routes/messages.js';
+import { registerPermissionRoutes } from './routes/permissions.js';
+import { registerSessionConfigRoutes } from './routes/session-config.js';
+import { registerSessionRoutes } from './routes/sessions.js';
+import { registerUploadRoutes } from './routes/uploads.js';
 
 export function createApiRouter(services: Services, config: HubConfig, live: LiveEventSource, log: Logger): Router {
-  void services; void config; void live; void log;
-  return new Router();
+  const rpc = new RpcGateway(services.rpc, services.deps.timings);
+  const deps: WebDeps = {
+    services,
+    config,
+    live,
+    log,
+    rpc,
+    pages: new MessagePages(services.deps),
+    actions: new SessionActions(services.deps, services.sessions, rpc, live),
+    machineActions: new MachineActions(rpc),
+    files: new SessionFiles(rpc),
+  };
+  const router = new Router<ApiState>();
+  registerAuthRoutes(router, deps);
+  registerSessionRoutes(router, deps);
+  registerMessageRoutes(router, deps);
+  registerPermissionRoutes(router, deps);
+  registerSessionConfigRoutes(router, deps);
+  registerMachineRoutes(router, deps);
+  registerFileRoutes(router, deps);
+  registerUploadRoutes(router, deps);
+  return router;
 }

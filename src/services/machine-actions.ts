@@ -1,0 +1,55 @@
+// Machine-scoped web operations (reference §2.7): spawn, list-directory, paths/exists.
+import type { SpawnBody } from '../protocol/web-rest.js';
+import type { RpcGateway } from './rpc-gateway.js';
+import { fail, ok, rpcTransportReply, type WebReply } from './web-reply.js';
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const REMOTE_ONLY_AGENTS: Record<string, string> = { agy: 'AGY', dsh: 'DSH' };
+
+export class MachineActions {
+  constructor(private readonly rpc: RpcGateway) {}
+
+  /** POST /api/machines/:id/spawn — always 200 with `{type:'success'|'error', …}` past validation. */
+  async spawn(machineId: string, body: SpawnBody): Promise<WebReply> {
+    const remoteOnly = body.agent !== undefined ? REMOTE_ONLY_AGENTS[body.agent] : undefined;
+    if (remoteOnly !== undefined && body.startingMode !== undefined && body.startingMode !== 'remote') {
+      return fail(400, `${remoteOnly} only supports remote mode`);
+    }
+    const outcome = await this.rpc.spawnSession(machineId, body);
+    return ok({ ...outcome });
+  }
+
+  /** POST /api/machines/:id/list-directory — the runner's answer is passed through. */
+  async listDirectory(machineId: string, path: string, includeHidden: boolean | undefined): Promise<WebReply> {
+    let result: unknown;
+    try {
+      result = await this.rpc.listMachineDirectory(machineId, path, includeHidden);
+    } catch (error) {
+      return rpcTransportReply(error);
+    }
+    if (!isRecord(result)) return ok({ success: false, error: 'Unexpected list-directory result' });
+    return ok(result);
+  }
+
+  /** POST /api/machines/:id/paths/exists — trimmed, de-duplicated; nothing left → no RPC. */
+  async pathsExist(machineId: string, paths: string[]): Promise<WebReply> {
+    const unique = [...new Set(paths.map((path) => path.trim()).filter((path) => path.length > 0))];
+    if (unique.length === 0) return ok({ exists: {} });
+    let result: unknown;
+    try {
+      result = await this.rpc.pathExists(machineId, unique);
+    } catch (error) {
+      return rpcTransportReply(error);
+    }
+    if (!isRecord(result) || !isRecord(result.exists)) {
+      const cliError = isRecord(result) && typeof result.error === 'string' ? result.error : 'Unexpected path-exists result';
+      return fail(500, cliError);
+    }
+    const exists: Record<string, boolean> = {};
+    for (const [path, value] of Object.entries(result.exists)) exists[path] = value === true;
+    return ok({ exists });
+  }
+}

@@ -1,0 +1,198 @@
+// Session- and machine-scoped RPC helpers with upstream's method names and parameters
+// (hub/src/sync/rpcGateway.ts). Transport failures propagate as RpcTargetMissingError /
+// RpcTimeoutError; a CLI-side failure comes back as a value with an `error` key, which each
+// caller interprets the way its route defines.
+import type { ServiceTimings } from './deps.js';
+import type { RpcService } from './rpc.js';
+
+/** Methods upstream calls with the 120 s timeout (model/session listings, fork/rewind). */
+const LONG_RPC_METHODS = new Set([
+  'listCodexModels',
+  'listCodexSessions',
+  'listPiSessions',
+  'archiveCodexSession',
+  'listCursorModels',
+  'listCopilotModels',
+  'listCopilotModelsForCwd',
+  'listAgyModels',
+  'listPiModelsForMachine',
+  'listPiModels',
+  'fork-conversation',
+  'rewind-conversation',
+]);
+
+export const ABORT_REASON = 'User aborted via Telegram Bot';
+
+export interface PermissionParams {
+  id: string;
+  approved: boolean;
+  mode?: string | undefined;
+  allowTools?: string[] | undefined;
+  decision?: string | undefined;
+  answers?: unknown;
+}
+
+export interface SpawnParams {
+  directory: string;
+  agent?: string | undefined;
+  model?: string | undefined;
+  effort?: string | undefined;
+  modelReasoningEffort?: string | undefined;
+  yolo?: boolean | undefined;
+  permissionMode?: string | undefined;
+  sessionType?: 'simple' | 'worktree' | undefined;
+  worktreeName?: string | undefined;
+  serviceTier?: string | undefined;
+  collaborationMode?: string | undefined;
+  copilotAgentMode?: string | undefined;
+  startingMode?: string | undefined;
+  resumeSessionId?: string | undefined;
+  existingSessionId?: string | undefined;
+}
+
+export type SpawnOutcome = { type: 'success'; sessionId: string } | { type: 'error'; message: string };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Upstream's mapping of a runner's `spawn-happy-session` answer. */
+export function mapSpawnResult(result: unknown): SpawnOutcome {
+  if (isRecord(result)) {
+    if (result.type === 'success' && typeof result.sessionId === 'string') return { type: 'success', sessionId: result.sessionId };
+    if (result.type === 'error') {
+      const message = typeof result.errorMessage === 'string' ? result.errorMessage : typeof result.message === 'string' ? result.message : 'Spawn failed';
+      return { type: 'error', message };
+    }
+    if (result.type === 'requestToApproveDirectoryCreation') {
+      return { type: 'error', message: `Directory creation requires approval: ${String(result.directory)}` };
+    }
+    if (typeof result.error === 'string') return { type: 'error', message: result.error };
+    if (result.type !== 'success' && typeof result.message === 'string') return { type: 'error', message: result.message };
+  }
+  return { type: 'error', message: `Unexpected spawn result: ${JSON.stringify(result) ?? String(result)}` };
+}
+
+export class RpcGateway {
+  constructor(
+    private readonly rpc: RpcService,
+    private readonly timings: ServiceTimings,
+  ) {}
+
+  private timeoutFor(method: string): number {
+    return LONG_RPC_METHODS.has(method) ? this.timings.rpcLongTimeoutMs : this.timings.rpcTimeoutMs;
+  }
+
+  session(sessionId: string, method: string, params: unknown): Promise<unknown> {
+    return this.rpc.call(sessionId, method, params, this.timeoutFor(method));
+  }
+
+  machine(machineId: string, method: string, params: unknown): Promise<unknown> {
+    return this.rpc.call(machineId, method, params, this.timeoutFor(method));
+  }
+
+  // Session-scoped ---------------------------------------------------------------------------
+
+  abort(sessionId: string): Promise<unknown> {
+    return this.session(sessionId, 'abort', { reason: ABORT_REASON });
+  }
+
+  permission(sessionId: string, params: PermissionParams): Promise<unknown> {
+    return this.session(sessionId, 'permission', params);
+  }
+
+  setSessionConfig(sessionId: string, config: Record<string, unknown>): Promise<unknown> {
+    return this.session(sessionId, 'set-session-config', config);
+  }
+
+  killSession(sessionId: string): Promise<unknown> {
+    return this.session(sessionId, 'killSession', {});
+  }
+
+  gitStatus(sessionId: string, cwd: string): Promise<unknown> {
+    return this.session(sessionId, 'git-status', { cwd });
+  }
+
+  gitDiffNumstat(sessionId: string, cwd: string, staged: boolean | undefined): Promise<unknown> {
+    return this.session(sessionId, 'git-diff-numstat', { cwd, staged });
+  }
+
+  gitDiffFile(sessionId: string, cwd: string, filePath: string, staged: boolean | undefined): Promise<unknown> {
+    return this.session(sessionId, 'git-diff-file', { cwd, filePath, staged });
+  }
+
+  readFile(sessionId: string, path: string): Promise<unknown> {
+    return this.session(sessionId, 'readFile', { path });
+  }
+
+  readGeneratedImage(sessionId: string, id: string): Promise<unknown> {
+    return this.session(sessionId, 'readGeneratedImage', { id });
+  }
+
+  listDirectory(sessionId: string, path: string): Promise<unknown> {
+    return this.session(sessionId, 'listDirectory', { path });
+  }
+
+  ripgrep(sessionId: string, args: string[], cwd: string, fileSearch: { query: string; limit: number }): Promise<unknown> {
+    return this.session(sessionId, 'ripgrep', { args, cwd, fileSearch });
+  }
+
+  statFiles(sessionId: string, paths: string[]): Promise<unknown> {
+    return this.session(sessionId, 'statFiles', { paths });
+  }
+
+  uploadFile(sessionId: string, file: { filename: string; content: string; mimeType: string }): Promise<unknown> {
+    return this.session(sessionId, 'uploadFile', { sessionId, ...file });
+  }
+
+  deleteUpload(sessionId: string, path: string): Promise<unknown> {
+    return this.session(sessionId, 'deleteUpload', { sessionId, path });
+  }
+
+  listSlashCommands(sessionId: string, agent: string): Promise<unknown> {
+    return this.session(sessionId, 'listSlashCommands', { agent });
+  }
+
+  listSkills(sessionId: string, flavor: string): Promise<unknown> {
+    return this.session(sessionId, 'listSkills', { flavor });
+  }
+
+  // Machine-scoped ---------------------------------------------------------------------------
+
+  /** Never throws: every failure, transport included, becomes `{type:'error', message}` (upstream). */
+  async spawnSession(machineId: string, params: SpawnParams): Promise<SpawnOutcome> {
+    const rpcParams = {
+      type: 'spawn-in-directory',
+      directory: params.directory,
+      agent: params.agent ?? 'claude',
+      model: params.model,
+      modelReasoningEffort: params.modelReasoningEffort,
+      yolo: params.yolo,
+      sessionType: params.sessionType,
+      worktreeName: params.worktreeName,
+      resumeSessionId: params.resumeSessionId,
+      effort: params.effort,
+      permissionMode: params.permissionMode,
+      serviceTier: params.serviceTier,
+      existingSessionId: params.existingSessionId,
+      sessionId: params.existingSessionId,
+      collaborationMode: params.collaborationMode,
+      copilotAgentMode: params.copilotAgentMode,
+      startingMode: params.startingMode,
+      forkSession: false,
+    };
+    try {
+      return mapSpawnResult(await this.machine(machineId, 'spawn-happy-session', rpcParams));
+    } catch (error) {
+      return { type: 'error', message: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  listMachineDirectory(machineId: string, path: string, includeHidden: boolean | undefined): Promise<unknown> {
+    return this.machine(machineId, 'list-directory', { path, includeHidden });
+  }
+
+  pathExists(machineId: string, paths: string[]): Promise<unknown> {
+    return this.machine(machineId, 'path-exists', { paths });
+  }
+}
