@@ -6,6 +6,7 @@ import { Server as IoServer } from 'socket.io';
 import { createCliGateway } from './cli-plane/gateway.js';
 import { installHandshake } from './cli-plane/handshake.js';
 import { createCliRouter } from './cli-plane/rest-routes.js';
+import { drainHub, trackConnections, type DrainReport } from './cluster/drain.js';
 import { installCliHandlers } from './cli-plane/socket-handlers.js';
 import type { HubConfig } from './config.js';
 import type { Engine } from './engine/types.js';
@@ -41,6 +42,12 @@ export interface Hub {
   metrics: HubMetrics;
   readiness: Readiness;
   listen(port?: number, host?: string): Promise<number>;
+  /**
+   * Graceful drain before close() (SIGTERM): readiness off, stop accepting, Socket.IO clients
+   * disconnected in batches so they reconnect elsewhere, SSE streams ended, in-flight requests
+   * finished — until `deadlineAt` (epoch ms). See cluster/drain.ts.
+   */
+  drain(deadlineAt: number): Promise<DrainReport>;
   close(): Promise<void>;
 }
 
@@ -73,6 +80,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });
   const cliNamespace = io.of('/cli');
+  const connections = trackConnections(http, io);
 
   const services = createServices(
     {
@@ -103,6 +111,9 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   app.use(jwtAuth(services.auth));
   app.use(web.router.routes()).use(web.router.allowedMethods());
   koaHandler = app.callback();
+  // drain() ends the SSE streams before close() runs; the web plane is closed once.
+  let webClosed: Promise<void> | null = null;
+  const closeWeb = (): Promise<void> => (webClosed ??= web.close());
 
   if (options.startSweeper !== false) services.sweeper.start();
 
@@ -121,10 +132,16 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         });
       });
     },
+    drain(deadlineAt) {
+      return drainHub(
+        { http, io, readiness, tracker: connections, log, stopBackground: () => services.sweeper.stop(), endStreams: closeWeb },
+        deadlineAt,
+      );
+    },
     async close() {
       readiness.draining = true;
       await services.sweeper.stop();
-      await web.close();
+      await closeWeb();
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       http.closeAllConnections();

@@ -1,7 +1,7 @@
 // Command line: `serve` (default), `ns` (namespace admin).
 import { ConfigError, loadConfig, type HubConfig } from './config.js';
 import { runNamespaceCommand } from './ns-admin.js';
-import { serveWorker } from './serve.js';
+import { serve } from './serve.js';
 
 async function main(argv: string[]): Promise<number | null> {
   let config: HubConfig;
@@ -17,8 +17,16 @@ async function main(argv: string[]): Promise<number | null> {
   const [command = 'serve', ...rest] = argv;
   switch (command) {
     case 'serve':
-      await serveWorker(config);
-      return null;
+      try {
+        return await serve(config);
+      } catch (error) {
+        // e.g. HAPI_WORKERS > 1 without REDIS_URL: refuse with the message, not a stack trace.
+        if (error instanceof ConfigError) {
+          process.stderr.write(`${error.message}\n`);
+          return 1;
+        }
+        throw error;
+      }
     case 'ns':
       return runNamespaceCommand(config, rest, (line) => process.stdout.write(`${line}\n`));
     default:

@@ -1,29 +1,27 @@
-// `hapi-hub serve`: one worker process (the cluster primary forks several of these).
-import type { HubConfig } from './config.js';
-import { createEngine } from './engine/index.js';
-import { createHub, type Hub } from './hub.js';
+// `hapi-hub serve`: one process (HAPI_WORKERS=1), or a cluster primary that forks HAPI_WORKERS
+// workers sharing one port (cluster/primary.ts); a forked worker runs this same entry point and
+// lands in cluster/worker.ts. Both paths drain on SIGTERM (cluster/drain.ts).
+import cluster from 'node:cluster';
+import { ConfigError, type HubConfig } from './config.js';
+import { runPrimary } from './cluster/primary.js';
+import { runHubProcess } from './cluster/worker.js';
 import { createLogger, type Logger } from './ops/logger.js';
 
-export async function serveWorker(config: HubConfig, log: Logger = createLogger(config.logLevel)): Promise<Hub> {
-  const engine = await createEngine(config);
-  if (engine.kind === 'memory') {
-    log.warn('memory engine: data is kept in this process only — not persisted, not shared between workers; set REDIS_URL for a cluster');
+/**
+ * Resolves with an exit code when the process should exit (a drained cluster primary), or null
+ * when it keeps serving (single process or worker; they exit themselves after draining).
+ */
+export async function serve(config: HubConfig, log: Logger = createLogger(config.logLevel)): Promise<number | null> {
+  if (config.workers > 1) {
+    if (!config.redisUrl) {
+      throw new ConfigError(
+        `Invalid configuration:\n  HAPI_WORKERS: ${config.workers} workers need REDIS_URL — the memory engine keeps sessions, presence and RPC routes inside one process, so workers could not share them (set REDIS_URL, or HAPI_WORKERS=1)`,
+      );
+    }
+    if (cluster.isPrimary) return runPrimary(config, log.child({ role: 'primary' }));
+    await runHubProcess(config, log.child({ role: 'worker', worker: cluster.worker?.id }), 'worker');
+    return null;
   }
-  const hub = await createHub({ config, engine, log });
-  const port = await hub.listen();
-  if (hub.services.auth.generatedCliApiToken) {
-    // Printed once, when this hub created the token; later starts reuse it silently.
-    process.stdout.write(`\nCLI_API_TOKEN (generated, keep it safe): ${hub.services.auth.hubToken}\n\n`);
-  }
-  log.info({ host: config.listenHost, port, engine: engine.kind }, 'hub listening');
-  const shutdown = (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    void hub
-      .close()
-      .then(() => engine.close())
-      .finally(() => process.exit(0));
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  return hub;
+  await runHubProcess(config, log, 'single');
+  return null;
 }

@@ -1,0 +1,218 @@
+// The cluster primary of one host (HAPI_WORKERS > 1): owns the listening socket, hands each
+// connection to a worker with @socket.io/sticky (least-connection; a long-polling request that
+// names its engine.io `sid` goes to the worker holding that session), restarts crashed workers
+// with a bounded backoff, answers workers' /metrics aggregation requests, and on SIGTERM/SIGINT
+// drains the host within HAPI_DRAIN_TIMEOUT_MS.
+//
+// Drain, as seen from here: stop accepting (close the listening socket — the load balancer's next
+// connect is refused and retried on another host, and its /ready checks fail), ask every worker to
+// drain before `deadline - margin` (each one turns readiness off, moves its Socket.IO clients
+// away in batches, ends SSE streams and finishes in-flight requests, then exits), and SIGKILL
+// whatever is still running at the deadline. Connections whose request body is still being
+// relayed by sticky go through this process, so it stays up until the last worker has exited.
+import cluster, { type Worker } from 'node:cluster';
+import { createServer } from 'node:http';
+import type { Socket as NetSocket } from 'node:net';
+import { setupMaster } from '@socket.io/sticky';
+import { AggregatorRegistry } from 'prom-client';
+import type { HubConfig } from '../config.js';
+import type { Logger } from '../ops/logger.js';
+import { MetricsRequestMessageSchema, WorkerReadyMessageSchema, type DrainMessage, type MetricsResponseMessage } from './messages.js';
+
+/** Restart delay after the n-th consecutive early crash of a slot: 100 ms doubling, capped. */
+const RESTART_BASE_DELAY_MS = 100;
+const RESTART_MAX_DELAY_MS = 10_000;
+/** A worker that ran this long before exiting counts as healthy: its slot's backoff resets. */
+const HEALTHY_RUN_MS = 30_000;
+/** Time left after the workers' own deadline for them to close and exit before SIGKILL. */
+const MAX_EXIT_MARGIN_MS = 1_000;
+
+interface Slot {
+  index: number;
+  worker: Worker | null;
+  startedAt: number;
+  consecutiveFailures: number;
+  restartTimer: NodeJS.Timeout | null;
+}
+
+interface GatedWorker {
+  slot: Slot;
+  ready: boolean;
+  /** Flushes messages (and connection handles) held back until the worker reported ready. */
+  open(): void;
+  /** Drops held messages: closes their connection handles. */
+  discard(): void;
+}
+
+/** Runs the primary until it has drained; resolves with the process exit code. */
+export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
+  // Buffers must cross IPC as Buffers (sticky forwards raw request bytes).
+  cluster.setupPrimary({ serialization: 'advanced' });
+
+  const server = createServer();
+  setupMaster(server, { loadBalancingMethod: 'least-connection' });
+  const aggregator = new AggregatorRegistry();
+
+  const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({ index, worker: null, startedAt: 0, consecutiveFailures: 0, restartTimer: null }));
+  const gates = new Map<Worker, GatedWorker>();
+  let listening = false;
+  let draining = false;
+  let resolveExit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => {
+    resolveExit = resolve;
+  });
+
+  const fork = (slot: Slot): void => {
+    slot.restartTimer = null;
+    const worker = cluster.fork({ HAPI_WORKER_SLOT: String(slot.index) });
+    slot.worker = worker;
+    slot.startedAt = Date.now();
+    gates.set(worker, gateUntilReady(worker, slot));
+    log.info({ slot: slot.index, worker: worker.id, pid: worker.process.pid }, 'worker started');
+  };
+
+  const listen = (): void => {
+    if (listening || draining) return;
+    listening = true;
+    server.once('error', (error) => {
+      log.fatal({ err: error, host: config.listenHost, port: config.listenPort }, 'cannot listen');
+      void drain('listen failed', 1);
+    });
+    server.listen(config.listenPort, config.listenHost, () => {
+      log.info({ host: config.listenHost, port: config.listenPort, workers: config.workers }, 'hub listening (cluster primary)');
+    });
+  };
+
+  cluster.on('message', (worker, message: unknown) => {
+    if (WorkerReadyMessageSchema.safeParse(message).success) {
+      const gate = gates.get(worker);
+      if (!gate) return;
+      gate.open();
+      log.info({ slot: gate.slot.index, worker: worker.id }, 'worker ready');
+      // Listen as soon as one worker can serve; connections sticky assigns to a worker still
+      // starting are held for it by its gate.
+      listen();
+      return;
+    }
+    const metrics = MetricsRequestMessageSchema.safeParse(message);
+    if (metrics.success) {
+      const { requestId } = metrics.data;
+      aggregator.clusterMetrics().then(
+        (text) => reply(worker, { type: 'hapi:metrics-response', requestId, text }),
+        (error: unknown) => reply(worker, { type: 'hapi:metrics-response', requestId, error: error instanceof Error ? error.message : String(error) }),
+      );
+    }
+  });
+
+  cluster.on('exit', (worker, code, signal) => {
+    const gate = gates.get(worker);
+    gates.delete(worker);
+    gate?.discard();
+    const slot = gate?.slot;
+    if (slot && slot.worker === worker) slot.worker = null;
+    if (draining) {
+      log.info({ worker: worker.id, code, signal }, 'worker exited');
+      if (slots.every((s) => s.worker === null)) finish();
+      return;
+    }
+    if (!slot) return;
+    const ranMs = Date.now() - slot.startedAt;
+    slot.consecutiveFailures = ranMs >= HEALTHY_RUN_MS ? 0 : slot.consecutiveFailures + 1;
+    const delayMs = Math.min(RESTART_BASE_DELAY_MS * 2 ** Math.max(0, slot.consecutiveFailures - 1), RESTART_MAX_DELAY_MS);
+    log.error({ slot: slot.index, worker: worker.id, code, signal, ranMs, restartInMs: delayMs }, 'worker died; restarting');
+    slot.restartTimer = setTimeout(() => fork(slot), delayMs);
+  });
+
+  let finishTimer: NodeJS.Timeout | null = null;
+  let exitCode = 0;
+  const finish = (): void => {
+    if (finishTimer) clearTimeout(finishTimer);
+    log.info({ code: exitCode }, 'primary exiting');
+    resolveExit(exitCode);
+  };
+
+  const drain = (reason: string, code = 0): Promise<number> => {
+    if (draining) return exited;
+    draining = true;
+    exitCode = code;
+    const startedAt = Date.now();
+    const deadlineAt = startedAt + config.drainTimeoutMs;
+    const margin = Math.min(MAX_EXIT_MARGIN_MS, Math.floor(config.drainTimeoutMs / 5));
+    log.info({ reason, drainTimeoutMs: config.drainTimeoutMs }, 'draining host');
+    server.close();
+    for (const slot of slots) {
+      if (slot.restartTimer) clearTimeout(slot.restartTimer);
+      slot.restartTimer = null;
+      const worker = slot.worker;
+      if (!worker) continue;
+      const gate = gates.get(worker);
+      if (gate?.ready) {
+        const message: DrainMessage = { type: 'hapi:drain', deadlineAt: deadlineAt - margin };
+        worker.send(message);
+      } else {
+        // Still starting: it has no clients yet, so it can simply stop.
+        worker.process.kill('SIGTERM');
+      }
+    }
+    if (slots.every((s) => s.worker === null)) {
+      finish();
+      return exited;
+    }
+    finishTimer = setTimeout(() => {
+      const stragglers = slots.flatMap((s) => (s.worker ? [s.worker] : []));
+      log.warn({ workers: stragglers.map((w) => w.id) }, 'drain deadline reached; killing workers still running');
+      for (const worker of stragglers) worker.process.kill('SIGKILL');
+      // 'exit' events follow the kills and call finish(); this bounds the wait if one is lost.
+      finishTimer = setTimeout(finish, MAX_EXIT_MARGIN_MS);
+    }, Math.max(0, deadlineAt - Date.now()));
+    return exited;
+  };
+
+  process.once('SIGTERM', () => void drain('SIGTERM'));
+  process.once('SIGINT', () => void drain('SIGINT'));
+
+  for (const slot of slots) fork(slot);
+  return exited;
+}
+
+function reply(worker: Worker, message: MetricsResponseMessage): void {
+  if (worker.isConnected()) worker.send(message);
+}
+
+/**
+ * Holds back everything sent to a worker until it reports `hapi:ready`. Sticky routes a new
+ * connection to the least-loaded worker in `cluster.workers`, which includes a worker that was
+ * just forked and cannot receive yet: a handle delivered before its listeners exist would be
+ * lost, leaving the client hanging.
+ */
+function gateUntilReady(worker: Worker, slot: Slot): GatedWorker {
+  const original = worker.send;
+  const held: unknown[][] = [];
+  const gate: GatedWorker = {
+    slot,
+    ready: false,
+    open() {
+      if (gate.ready) return;
+      gate.ready = true;
+      worker.send = original;
+      for (const args of held.splice(0)) Reflect.apply(original, worker, args);
+    },
+    discard() {
+      for (const args of held.splice(0)) {
+        const handle = args[1];
+        if (isNetSocket(handle)) handle.destroy();
+        const callback = args.find((arg): arg is (error: Error | null) => void => typeof arg === 'function');
+        callback?.(new Error('worker exited before it was ready'));
+      }
+    },
+  };
+  worker.send = (...args: unknown[]): boolean => {
+    held.push(args);
+    return true;
+  };
+  return gate;
+}
+
+function isNetSocket(value: unknown): value is NetSocket {
+  return typeof value === 'object' && value !== null && 'destroy' in value && 'remoteAddress' in value;
+}
