@@ -148,7 +148,8 @@ export class SseConnection {
       const held = this.pendingLive.shift();
       if (!held) break;
       this.pendingLiveBytes -= held.frame.data.length;
-      if (!this.acceptLive(held)) return;
+      // Not accepted: already written by the replay (skip it), or the epoch moved (closed now).
+      if (!this.acceptLive(held)) continue;
       await this.writePaced(held.frame);
     }
     this.phase = 'live';
