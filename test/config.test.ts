@@ -1,0 +1,93 @@
+// loadConfig: upstream defaults, validation errors that name the variable.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults', () => {
+    // toMatchObject: settings added later need their own assertions, not an edit here.
+    expect(loadConfig({})).toMatchObject({
+      listenHost: '127.0.0.1',
+      listenPort: 3006,
+      publicUrl: 'http://localhost:3006',
+      corsOrigins: ['http://localhost:3006'],
+      cliApiToken: undefined,
+      redisUrl: undefined,
+      workers: 1,
+      jwtSecret: undefined,
+      namespaceAuth: 'token',
+      globalTokenEnabled: true,
+      logLevel: 'info',
+      sessionTtlMs: 30_000,
+      machineTtlMs: 45_000,
+      sweepIntervalMs: 5_000,
+      sseHeartbeatMs: 30_000,
+      eventLogMaxEvents: 1024,
+      eventLogMaxBytes: 8 * 1024 * 1024,
+      sseMaxBufferedBytes: 4 * 1024 * 1024,
+      messageHistoryLimit: 0,
+      drainTimeoutMs: 20_000,
+      rpcTimeoutMs: 30_000,
+      rpcLongTimeoutMs: 120_000,
+      maxHttpBufferBytes: 48 * 1024 * 1024,
+      maxBodyBytes: 68 * 1024 * 1024,
+    });
+  });
+
+  it('reads and converts values', () => {
+    const config = loadConfig({
+      HAPI_LISTEN_HOST: '0.0.0.0',
+      HAPI_LISTEN_PORT: '8080',
+      HAPI_PUBLIC_URL: 'https://hub.example.com/base',
+      CLI_API_TOKEN: '  secret-token  ',
+      REDIS_URL: 'redis://localhost:6379',
+      HAPI_WORKERS: '4',
+      HAPI_NAMESPACE_AUTH: 'trust',
+      HAPI_GLOBAL_TOKEN: 'off',
+      LOG_LEVEL: 'silent',
+    });
+    expect(config).toMatchObject({
+      listenHost: '0.0.0.0',
+      listenPort: 8080,
+      publicUrl: 'https://hub.example.com/base',
+      corsOrigins: ['https://hub.example.com'],
+      cliApiToken: 'secret-token',
+      redisUrl: 'redis://localhost:6379',
+      workers: 4,
+      namespaceAuth: 'trust',
+      globalTokenEnabled: false,
+      logLevel: 'silent',
+    });
+  });
+
+  it('CORS_ORIGINS: a list of origins, or * for any; blank values are unset', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com/app, https://b.example.com ,' }).corsOrigins).toEqual(['https://a.example.com', 'https://b.example.com']);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com,*' }).corsOrigins).toBe('*');
+    expect(loadConfig({ CLI_API_TOKEN: '   ', REDIS_URL: '' })).toMatchObject({ cliApiToken: undefined, redisUrl: undefined });
+  });
+
+  it.each([
+    ['HAPI_LISTEN_PORT', 'abc'],
+    ['HAPI_LISTEN_PORT', '70000'],
+    ['HAPI_NAMESPACE_AUTH', 'maybe'],
+    ['HAPI_GLOBAL_TOKEN', 'sometimes'],
+    ['CLI_API_TOKEN', 'base:namespace'],
+    ['HAPI_WORKERS', '0'],
+    ['HAPI_JWT_SECRET', 'short'],
+    ['LOG_LEVEL', 'loud'],
+    ['HAPI_PUBLIC_URL', 'not a url'],
+    ['HAPI_SESSION_TTL_MS', '-5'],
+  ])('%s=%s throws a ConfigError naming the variable', (name, value) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as Error).message).toContain(name);
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(() => loadConfig({ HAPI_LISTEN_PORT: 'abc', HAPI_NAMESPACE_AUTH: 'maybe' })).toThrow(/HAPI_LISTEN_PORT[\s\S]*HAPI_NAMESPACE_AUTH|HAPI_NAMESPACE_AUTH[\s\S]*HAPI_LISTEN_PORT/);
+  });
+});
