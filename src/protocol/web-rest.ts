@@ -63,11 +63,19 @@ export type AuthBody = z.infer<typeof AuthBodySchema>;
 export const SessionListQuerySchema = z.object({
   limit: z
     .unknown()
+    .optional()
     .transform((raw) => {
       const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
       return Number.isFinite(n) ? Math.min(500, Math.max(1, Math.floor(n))) : undefined;
-    }),
-  order: z.unknown().transform((raw) => (raw === 'updatedAt' ? ('updatedAt' as const) : undefined)),
+    })
+    // Absent keys must pass: zod 4 rejects a missing key whose schema is not optional
+    // ("expected nonoptional"), which turned the bare GET /api/sessions of the real CLI's
+    // inspect-peer / ping-peer into a 400.
+    .optional(),
+  order: z
+    .unknown()
+    .transform((raw) => (raw === 'updatedAt' ? ('updatedAt' as const) : undefined))
+    .optional(),
 });
 export type SessionListQuery = z.infer<typeof SessionListQuerySchema>;
 
@@ -193,7 +201,7 @@ export const PathsExistsBodySchema = z.object({ paths: z.array(z.string().min(1)
 // Session files, git, uploads ----------------------------------------------------------------
 
 /** `staged=true|false`; any other value means "not given", as upstream. */
-const stagedParam = z.unknown().transform((raw) => (raw === 'true' ? true : raw === 'false' ? false : undefined));
+const stagedParam = z.unknown().optional().transform((raw) => (raw === 'true' ? true : raw === 'false' ? false : undefined));
 
 export const GitDiffNumstatQuerySchema = z.object({ staged: stagedParam });
 export const FilePathQuerySchema = z.object({ path: z.string().min(1), staged: stagedParam });
