@@ -24,7 +24,9 @@ export function installHandshake(cli: Namespace, services: Services, namespaceAu
   cli.use((socket, next) => {
     const parsed = HandshakeAuthSchema.safeParse(socket.handshake.auth ?? {});
     if (!parsed.success) {
-      next(connectError('Invalid handshake', { code: 'invalid-payload', issues: parsed.error.issues }));
+      // A token that is not a (reasonable) string is just an invalid token, in upstream's words.
+      const badToken = parsed.error.issues.some((issue) => issue.path[0] === 'token');
+      next(badToken ? connectError('Invalid token') : connectError('Invalid handshake', { code: 'invalid-payload', issues: parsed.error.issues }));
       return;
     }
     const auth = parsed.data;

@@ -2,7 +2,7 @@
 // and the worker keeps serving. Oversized packets are cut off without hurting anyone else.
 import { describe, expect, it } from 'vitest';
 import { SocketErrorSchema } from '../../src/protocol/socket-events.js';
-import { cliRest, connectCli, disconnected, emitAck, nextEvent, pendingEvents, pingBarrier } from '../helpers/cli-client.js';
+import { cliRest, connectCli, connectError, disconnected, emitAck, nextEvent, pendingEvents, pingBarrier } from '../helpers/cli-client.js';
 import { createMachine, createSession, fetchAllMessages, fetchMachine, fetchSession } from '../helpers/fixtures.js';
 import { startTestHub } from '../helpers/hub.js';
 import { useCliWorld } from './world.js';
@@ -161,17 +161,20 @@ describe('bad input', () => {
     await pingBarrier(fresh);
   });
 
-  it('a handshake with a non-string token or oversized fields is refused', async () => {
+  it('a handshake with a non-string or oversized token → "Invalid token"', async () => {
     const { t } = world;
-    for (const auth of [{ token: 42 }, { token: long(2_000) }, { token: t.token, sessionId: long(300) }, { namespace: '' }]) {
-      const error = await connectCli(t.url, auth as Record<string, unknown>).then(
-        (socket) => {
-          socket.close();
-          return null;
-        },
-        (e: Error) => e,
-      );
-      expect(error, JSON.stringify(auth).slice(0, 80)).toBeInstanceOf(Error);
+    for (const token of [42, null, { base: t.token }, [t.token], long(2_000)]) {
+      const error = await connectError(t.url, { token } as Record<string, unknown>);
+      expect(error.message, JSON.stringify(token).slice(0, 40)).toBe('Invalid token');
+    }
+  });
+
+  it('a handshake with other malformed fields is refused with code invalid-payload', async () => {
+    const { t } = world;
+    for (const auth of [{ token: t.token, sessionId: long(300) }, { token: t.token, machineId: 5 }, { namespace: '' }, { token: t.token, namespace: long(200) }]) {
+      const error = await connectError(t.url, auth as Record<string, unknown>);
+      expect(error.message, JSON.stringify(auth).slice(0, 60)).toBe('Invalid handshake');
+      expect(error.data?.code).toBe('invalid-payload');
     }
   });
 });
