@@ -269,3 +269,16 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
+
+/** Resolves like `promise`, or fails with `what` after `timeoutMs` (the timer never outlives it). */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

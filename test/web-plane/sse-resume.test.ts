@@ -3,8 +3,8 @@
 // replay → live hand-over neither loses nor duplicates nor reorders events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/engine/memory/memory-engine.js';
-import type { EngineOptions, EventReadResult } from '../../src/engine/types.js';
-import { openSse, splitEventId, type SseClient, type SseFrame } from '../helpers/sse-client.js';
+import type { AppendedEvent, EngineOptions, EventListener, EventReadResult } from '../../src/engine/types.js';
+import { openSse, splitEventId, within, type SseClient, type SseFrame } from '../helpers/sse-client.js';
 import { createSession, eventId, expectedTag, jwtFor, logHead, marker, publish, startTestHub, type TestHub } from '../helpers/sse-fixtures.js';
 
 const NS = 'resume-ns';
@@ -205,13 +205,30 @@ describe('SSE resume across hub instances sharing one engine (workers)', () => {
   });
 });
 
-/** A memory engine that lets a test run code right before and right after a log read. */
+/**
+ * A memory engine that lets a test run code right before and right after a log read, and hand
+ * listeners an event as if another incarnation of the log had appended it.
+ */
 class HookedEngine extends MemoryEngine {
   beforeRead: (() => Promise<void>) | null = null;
   afterRead: (() => Promise<void>) | null = null;
+  private readonly listeners = new Set<EventListener>();
 
   constructor(options: EngineOptions) {
     super(options);
+  }
+
+  override async subscribeEvents(listener: EventListener): Promise<() => Promise<void>> {
+    this.listeners.add(listener);
+    const unsubscribe = await super.subscribeEvents(listener);
+    return async () => {
+      this.listeners.delete(listener);
+      await unsubscribe();
+    };
+  }
+
+  inject(event: AppendedEvent): void {
+    for (const listener of this.listeners) listener(event);
   }
 
   override async readEvents(ns: string, afterOffset: number): Promise<EventReadResult> {
@@ -293,5 +310,24 @@ describe('SSE replay → live hand-over', () => {
     expect(offsets).toEqual(offsets.map((_, i) => cursor + 1 + i));
     expect(frames.map(markerOf)).toEqual([...Array.from({ length: 300 }, (_, i) => 2000 + i), ...Array.from({ length: 100 }, (_, i) => 5000 + i)]);
     sse.close();
+  });
+
+  it('ends the stream when the log changes epoch under it, and the old cursor then gets gap', async () => {
+    const sse = await openSse(t.url, { token: jwt, query: { all: 'true' } });
+    expect((await hello(sse)).resume).toBe('gap');
+    await publish(t, NS, marker('s', 1));
+    const last = await sse.next(isMarker);
+    // As if the shared log had been lost and recreated (e.g. Redis flushed): offsets restart.
+    engine.inject({ namespace: NS, epoch: 'new-epoch', offset: 1, json: JSON.stringify({ ...marker('s', 2), namespace: NS }) });
+    await within(sse.ended, 3_000, 'the stream to end after the epoch change');
+    expect(sse.frames.filter(isMarker).map(markerOf)).toEqual([1]);
+
+    const bogus = await openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: `new-epoch:1:${expectedTag('new-epoch', NS)}` } });
+    expect((await hello(bogus)).resume).toBe('gap');
+    bogus.close();
+    // The real log did not change here, so the real cursor still resumes.
+    const again = await openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: last.id ?? '' } });
+    expect((await hello(again)).resume).toBe('ok');
+    again.close();
   });
 });

@@ -1,7 +1,7 @@
 // GET /api/events: handshake, framing, ids, headers, auth, heartbeat, gzip, shutdown — against a
 // real hub over real HTTP, parsing the raw stream.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openSse, splitEventId, type SseClient } from '../helpers/sse-client.js';
+import { openSse, splitEventId, within, type SseClient } from '../helpers/sse-client.js';
 import { createMachine, createSession, eventId, expectedTag, jwtFor, logHead, marker, publish, startTestHub, type TestHub } from '../helpers/sse-fixtures.js';
 
 const NS = 'stream-ns';
@@ -194,13 +194,8 @@ describe('SSE shutdown', () => {
 });
 
 async function expectEnded(client: SseClient): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), 3_000);
-  });
-  const outcome = await Promise.race([client.ended.then(() => 'ended' as const), timeout]);
-  clearTimeout(timer);
-  expect(outcome).toBe('ended');
+  await within(client.ended, 3_000, 'the stream to end');
+  expect(client.isEnded).toBe(true);
 }
 
 async function waitForGauge(t: TestHub, value: number): Promise<void> {
