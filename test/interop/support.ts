@@ -1,9 +1,10 @@
 // Shared pieces of the interop suites: an in-process hub on the system clock with its sweeper
 // running (the real CLI keeps real time), a web client (JWT from POST /api/auth) and an SSE
-// recorder for GET /api/events.
+// recorder for GET /api/events (on top of helpers/sse-client.ts).
 import { systemClock } from '../../src/services/clock.js';
 import { startTestHub, type TestHub, type TestHubOptions } from '../helpers/hub.js';
 import { CliTraffic, pollUntil } from '../helpers/hapi-cli.js';
+import { openSse, type SseClient, type SseEvent } from '../helpers/sse-client.js';
 
 export interface InteropHub extends TestHub {
   traffic: CliTraffic;
@@ -87,79 +88,36 @@ export class WebClient {
     return res.body.session;
   }
 
-  /** Opens GET /api/events with this client's JWT (query `token`, as the web app does). */
+  /** Opens GET /api/events with this client's JWT. */
   events(query: Record<string, string> = { all: 'true' }): Promise<SseRecorder> {
     return SseRecorder.open(this.baseUrl, this.jwt, query);
   }
 }
 
-export interface SseEvent {
-  id: string | null;
-  data: any;
-  at: number;
-}
-
-/** Reads an SSE stream in the background and records every `data:` frame (parsed JSON). */
+/**
+ * A GET /api/events stream (helpers/sse-client.ts) queried by content rather than consumed in
+ * order: the interop tests look for "an event like this arrived" among everything received.
+ */
 export class SseRecorder {
-  readonly events: SseEvent[] = [];
-  private closed = false;
-
-  private constructor(private readonly controller: AbortController) {}
+  private constructor(readonly client: SseClient) {}
 
   static async open(baseUrl: string, jwt: string, query: Record<string, string>): Promise<SseRecorder> {
-    const controller = new AbortController();
-    const qs = new URLSearchParams({ token: jwt, visibility: 'visible', ...query });
-    const res = await fetch(`${baseUrl}/api/events?${qs.toString()}`, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
-    if (res.status !== 200 || !res.body) {
-      controller.abort();
-      throw new Error(`GET /api/events answered ${res.status} ${await res.text().catch(() => '')}`);
-    }
-    const recorder = new SseRecorder(controller);
-    void recorder.pump(res.body);
-    await pollUntil(() => recorder.events.some((e) => e.data?.type === 'connection-changed'), 'SSE connection-changed', 10_000, 20);
+    // Token in the query and visibility, as the web app connects.
+    const client = await openSse(baseUrl, { token: jwt, tokenInQuery: true, query: { visibility: 'visible', ...query } });
+    if (client.status !== 200) throw new Error(`GET /api/events answered ${client.status} ${JSON.stringify(client.body)}`);
+    const recorder = new SseRecorder(client);
+    await pollUntil(() => recorder.of('connection-changed').length > 0, 'SSE connection-changed', 10_000, 20);
     return recorder;
   }
 
-  private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    let id: string | null = null;
-    let data: string[] = [];
-    try {
-      for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let cut: number;
-        while ((cut = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, cut).replace(/\r$/, '');
-          buffer = buffer.slice(cut + 1);
-          if (line === '') {
-            if (data.length > 0) {
-              const raw = data.join('\n');
-              let parsed: unknown = raw;
-              try {
-                parsed = JSON.parse(raw);
-              } catch {
-                // keep raw
-              }
-              this.events.push({ id, data: parsed, at: Date.now() });
-            }
-            id = null;
-            data = [];
-          } else if (line.startsWith('data:')) {
-            data.push(line.slice(5).replace(/^ /, ''));
-          } else if (line.startsWith('id:')) {
-            id = line.slice(3).trim();
-          }
-        }
-      }
-    } catch {
-      // aborted by close()
-    }
+  /** Every event received so far. */
+  get events(): SseEvent[] {
+    return this.client.frames.map((f) => f.event);
   }
 
-  /** Recorded events of `type` (optionally matching `filter`). */
+  /** Received events of `type` (optionally matching `filter`). */
   of(type: string, filter: (event: any) => boolean = () => true): any[] {
-    return this.events.map((e) => e.data).filter((d) => d?.type === type && filter(d));
+    return this.events.filter((e) => e.type === type && filter(e));
   }
 
   waitFor(type: string, filter: (event: any) => boolean = () => true, timeoutMs = 20_000): Promise<any> {
@@ -167,9 +125,7 @@ export class SseRecorder {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.controller.abort();
+    this.client.close();
   }
 }
 

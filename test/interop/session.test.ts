@@ -1,0 +1,185 @@
+// Interop: a real `hapi claude` session, spawned by the real runner through our hub, with a
+// stand-in `claude` first on the runner's PATH (see FAKE_CLAUDE_SCRIPT in helpers/hapi-cli.ts).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureHapiCli, HapiProcesses, isAlive, pollUntil, type HapiProcess } from '../helpers/hapi-cli.js';
+import { announceSkip, startInteropHub, WebClient, type InteropHub, type SseRecorder } from './support.js';
+
+const cli = await ensureHapiCli();
+announceSkip('session interop', cli.reason);
+
+const NS = 'carol';
+// Short enough for the SIGKILL case to expire quickly, long enough for the CLI's 2 s keep-alive.
+const SESSION_TTL_MS = 6_000;
+
+describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engine)', () => {
+  let hub: InteropHub;
+  let procs: HapiProcesses;
+  let workspace: string;
+  let fakeLog: string;
+  let runner: HapiProcess;
+  let machineId: string;
+  let web: WebClient;
+  let sse: SseRecorder;
+  let sid: string;
+
+  async function spawnSession(): Promise<string> {
+    const res = await web.post(`/api/machines/${machineId}/spawn`, { directory: workspace, agent: 'claude' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.type, JSON.stringify(res.body)).toBe('success');
+    const id = res.body.sessionId as string;
+    await pollUntil(async () => (await web.session(id)).active === true, `session ${id} active`);
+    return id;
+  }
+
+  beforeAll(async () => {
+    hub = await startInteropHub({ sessionTtlMs: SESSION_TTL_MS });
+    procs = new HapiProcesses(cli.bin!);
+    workspace = procs.tempDir('workspace');
+    fakeLog = join(procs.tempDir('logs'), 'fake-claude.log');
+    runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], {
+      hubUrl: hub.url,
+      token: hub.tokenFor(NS),
+      pathPrepend: [procs.fakeBin],
+      env: { FAKE_CLAUDE_LOG: fakeLog },
+    });
+    machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
+    web = await WebClient.login(hub.url, hub.tokenFor(NS));
+    await pollUntil(async () => (await web.machine(machineId))?.runnerState?.status === 'running', 'runner online');
+    sse = await web.events({ all: 'true' });
+  }, 90_000);
+
+  afterAll(async () => {
+    sse?.close();
+    await procs?.cleanup();
+    await hub?.close();
+  });
+
+  it('spawn succeeds and the real CLI registers the session over the CLI plane', async () => {
+    sid = await spawnSession();
+    const t = hub.traffic;
+    // Keep-alives every 2 s: wait for a second one.
+    await t.waitFor(() => t.of({ event: 'session-alive', sessionId: sid }).length >= 2, 'two session-alive');
+
+    const connects = t.of({ event: 'connect', sessionId: sid });
+    expect(connects).toHaveLength(1);
+    expect(connects[0]!.auth).toMatchObject({ clientType: 'session-scoped', sessionId: sid });
+
+    const methods = t.of({ event: 'rpc-register', sessionId: sid }).map((e) => (e.payload as { method: string }).method);
+    for (const name of ['killSession', 'abort', 'permission', 'switch', 'set-session-config']) expect(methods).toContain(`${sid}:${name}`);
+    expect(methods.every((m) => m.startsWith(`${sid}:`))).toBe(true);
+
+    // Versioned writes: each expectedVersion is the version the previous ack returned.
+    const metaVersions = t.of({ event: 'update-metadata', sessionId: sid }).map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
+    expect(metaVersions.length).toBeGreaterThanOrEqual(2);
+    expect(metaVersions).toEqual(metaVersions.map((_, i) => i + 1));
+    const stateVersions = t.of({ event: 'update-state', sessionId: sid }).map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
+    expect(stateVersions[0]).toBe(1);
+
+    const session = await web.session(sid);
+    expect(session.metadataVersion).toBe(metaVersions.at(-1)! + 1);
+    expect(session.agentStateVersion).toBe(stateVersions.at(-1)! + 1);
+    expect(session.metadata).toMatchObject({
+      path: workspace,
+      flavor: 'claude',
+      startedBy: 'runner',
+      machineId,
+      lifecycleState: 'running',
+      // written by the CLI after running the stand-in's catalogue query
+      tools: ['Bash'],
+    });
+    expect(isAlive(session.metadata.hostPid)).toBe(true);
+    expect(session.agentState).toMatchObject({ controlledByUser: false });
+  });
+
+  it('is listed active over REST and announced on SSE', async () => {
+    const summary = (await web.sessions()).find((s) => s.id === sid);
+    expect(summary).toMatchObject({ id: sid, active: true });
+    const added = await sse.waitFor('session-added', (e) => e.sessionId === sid);
+    expect(added.data).toMatchObject({ id: sid, namespace: NS });
+    await sse.waitFor('session-updated', (e) => e.sessionId === sid && e.data?.metadata?.value?.tools !== undefined);
+    await sse.waitFor('session-updated', (e) => e.sessionId === sid && e.data?.active === true);
+  });
+
+  it('a web prompt reaches the CLI, is consumed, and the agent reply comes back', async () => {
+    const localId = `web-${Date.now()}`;
+    const sent = await web.post(`/api/sessions/${sid}/messages`, { text: 'hello from the web', localId });
+    expect(sent).toEqual({ status: 200, body: { ok: true } });
+
+    const t = hub.traffic;
+    await t.waitFor(
+      () => t.of({ event: 'messages-consumed', sessionId: sid }).some((e) => (e.payload as { localIds: string[] }).localIds.includes(localId)),
+      'messages-consumed from the CLI',
+    );
+    const consumed = await sse.waitFor('messages-consumed', (e) => e.sessionId === sid && e.localIds.includes(localId));
+    expect(typeof consumed.invokedAt).toBe('number');
+    // The stand-in agent got the prompt on its stdin...
+    await pollUntil(() => readFileSync(fakeLog, 'utf8').includes('hello from the web'), 'prompt on the agent stdin');
+    // ...and its reply came back through the CLI as an agent message.
+    const reply = await sse.waitFor(
+      'message-received',
+      (e) => e.sessionId === sid && e.message.content?.role === 'agent' && JSON.stringify(e.message.content).includes('fake reply'),
+    );
+    expect(reply.message.seq).toBeGreaterThan(1);
+
+    const page = await web.get(`/api/sessions/${sid}/messages?limit=50`);
+    expect(page.status).toBe(200);
+    const rows = page.body.messages as { localId: string | null; invokedAt: number | null; content: any }[];
+    const prompt = rows.find((m) => m.localId === localId)!;
+    expect(prompt.content).toMatchObject({ role: 'user', content: { type: 'text', text: 'hello from the web' } });
+    expect(prompt.invokedAt).toBe(consumed.invokedAt);
+    expect(rows.some((m) => m.content?.role === 'agent')).toBe(true);
+  });
+
+  it('archive reaches the CLI killSession handler and the session ends', async () => {
+    const hostPid = (await web.session(sid)).metadata.hostPid as number;
+    const res = await web.post(`/api/sessions/${sid}/archive`, {});
+    expect(res).toEqual({ status: 200, body: { ok: true } });
+
+    const t = hub.traffic;
+    await t.waitFor(() => t.of({ event: 'session-end', sessionId: sid }).length > 0, 'session-end from the CLI');
+    expect(t.of({ event: 'session-end', sessionId: sid })[0]!.payload).toMatchObject({ sid, reason: 'terminated' });
+    await sse.waitFor('session-ended', (e) => e.sessionId === sid);
+    await sse.waitFor('session-updated', (e) => e.sessionId === sid && e.data?.active === false);
+
+    const session = await pollUntil(async () => {
+      const s = await web.session(sid);
+      return s.metadata?.lifecycleState === 'archived' ? s : undefined;
+    }, 'archived metadata');
+    expect(session.active).toBe(false);
+    expect(session.metadata).toMatchObject({ archivedBy: 'cli' });
+    await pollUntil(() => !isAlive(hostPid), 'the hapi claude process exits');
+  });
+
+  it('SIGTERM to the agent process: the CLI archives itself and reports session-end terminated', async () => {
+    const id = await spawnSession();
+    const hostPid = (await web.session(id)).metadata.hostPid as number;
+    process.kill(hostPid, 'SIGTERM');
+    const t = hub.traffic;
+    await t.waitFor(() => t.of({ event: 'session-end', sessionId: id }).length > 0, 'session-end');
+    expect(t.of({ event: 'session-end', sessionId: id })[0]!.payload).toMatchObject({ sid: id, reason: 'terminated' });
+    await sse.waitFor('session-ended', (e) => e.sessionId === id);
+    const session = await pollUntil(async () => {
+      const s = await web.session(id);
+      return s.metadata?.lifecycleState === 'archived' && !s.active ? s : undefined;
+    }, 'archived and inactive');
+    expect(session.metadata.archiveReason).toBe('Hub restart');
+    await pollUntil(() => !isAlive(hostPid), 'process exit');
+  });
+
+  it('SIGKILL to the agent process: nothing is sent; keep-alive expiry makes it inactive (no session-ended), as upstream', async () => {
+    const id = await spawnSession();
+    const hostPid = (await web.session(id)).metadata.hostPid as number;
+    const killedAt = Date.now();
+    process.kill(hostPid, 'SIGKILL');
+    const expired = await sse.waitFor('session-updated', (e) => e.sessionId === id && e.data?.active === false, SESSION_TTL_MS + 15_000);
+    expect(expired.data).toEqual({ active: false });
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(SESSION_TTL_MS - 2_500);
+    expect(sse.of('session-ended', (e) => e.sessionId === id)).toEqual([]);
+    expect(hub.traffic.of({ event: 'session-end', sessionId: id })).toEqual([]);
+    const session = await web.session(id);
+    expect(session.active).toBe(false);
+    expect(session.metadata.lifecycleState).toBe('running');
+  });
+});
