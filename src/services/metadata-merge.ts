@@ -19,12 +19,14 @@ export function isPlainObject(value: unknown): value is JsonObject {
 }
 
 export function mergeSessionMetadata(prior: unknown, incoming: unknown): unknown {
-  if (!isPlainObject(prior) || !isPlainObject(incoming)) return incoming;
+  if (!isPlainObject(incoming)) return incoming;
   const next: JsonObject = { ...incoming };
+  // Hub-owned keys are protected whatever the stored value is (also when it is null).
   for (const key of HUB_OWNED_SESSION_KEYS) {
-    if (key in prior) next[key] = prior[key];
+    if (isPlainObject(prior) && key in prior) next[key] = prior[key];
     else delete next[key];
   }
+  if (!isPlainObject(prior)) return next;
   for (const key of CARRIED_SESSION_KEYS) {
     if (next[key] === undefined && prior[key] !== undefined) next[key] = prior[key];
     if (next[key] === null) delete next[key];

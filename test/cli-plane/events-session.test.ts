@@ -40,6 +40,15 @@ describe('update-metadata', () => {
     expect((await fetchSession(alice.rest, session.id)).metadata).not.toHaveProperty('supersededBySessionId');
   });
 
+  it('…also when the stored metadata is null', async () => {
+    const { alice } = world;
+    const session = await createSession(alice.rest, { metadata: null });
+    const socket = await alice.connect();
+    const ack = await emitAck(socket, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { path: '/p', host: 'h', supersededBySessionId: 'hijack', opencodeClearOperation: {} } });
+    expect(ack).toEqual({ result: 'success', version: 2, metadata: { path: '/p', host: 'h' } });
+    expect((await fetchSession(alice.rest, session.id)).metadata).toEqual({ path: '/p', host: 'h' });
+  });
+
   it('…nor clear them once the hub set them', async () => {
     const { alice, t } = world;
     const session = await createSession(alice.rest);
