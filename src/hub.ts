@@ -142,7 +142,9 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       readiness.draining = true;
       await services.sweeper.stop();
       await closeWeb();
-      io.disconnectSockets(true);
+      // `local`: with the Redis adapter a plain disconnectSockets() is broadcast to every worker of
+      // the cluster, and closing one worker must not disconnect the others' clients.
+      io.local.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       http.closeAllConnections();
     },

@@ -8,6 +8,8 @@
 // when the primary disappears (IPC disconnect), so a worker never outlives its primary.
 import cluster from 'node:cluster';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { Socket as NetSocket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { setupWorker } from '@socket.io/sticky';
 import { AggregatorRegistry, Gauge } from 'prom-client';
 import type { HubConfig } from '../config.js';
@@ -51,6 +53,7 @@ export async function runHubProcess(config: HubConfig, log: Logger, mode: Proces
 
   if (mode === 'worker') {
     serveClusterMetrics(hub, log);
+    releaseRelayedConnections(hub);
     setupWorker(hub.io);
   } else {
     const port = await hub.listen();
@@ -88,6 +91,21 @@ export async function runHubProcess(config: HubConfig, log: Logger, mode: Proces
     log.info({ engine: engine.kind }, 'worker ready');
   }
   return { hub, engine, shutdown };
+}
+
+/**
+ * A request with a body reaches the worker as sticky's FakeSocket (the primary keeps the real
+ * socket and relays bytes over IPC). Sticky never destroys that object after the response: its
+ * readable side never ends, so it never emits 'close', and every such request (each long-polling
+ * POST, each REST write) would leave a socket + HTTP parser behind in the worker — and keep a
+ * drain waiting for connections that are long finished. The response always ends the connection
+ * (sticky sets `Connection: close`), so once the write side has finished the object is done.
+ */
+function releaseRelayedConnections(hub: Hub): void {
+  hub.http.on('connection', (socket: Duplex) => {
+    if (socket instanceof NetSocket) return;
+    socket.once('finish', () => socket.destroy());
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
