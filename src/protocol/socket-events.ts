@@ -15,10 +15,13 @@ export const MessageEventSchema = z.object({
 });
 export type MessageEvent = z.infer<typeof MessageEventSchema>;
 
+/** A versioned write must carry its value: a missing one would otherwise wipe the stored value. */
+const requiredValue = (name: string) => z.unknown().refine((v) => v !== undefined, `${name} is required`);
+
 export const UpdateMetadataEventSchema = z.object({
   sid: id,
   expectedVersion: version,
-  metadata: z.unknown(),
+  metadata: requiredValue('metadata'),
 });
 
 export const UpdateStateEventSchema = z.object({
@@ -71,7 +74,7 @@ export const MachineAliveEventSchema = z.object({
 export const MachineUpdateMetadataEventSchema = z.object({
   machineId: id,
   expectedVersion: version,
-  metadata: z.unknown(),
+  metadata: requiredValue('metadata'),
 });
 
 export const MachineUpdateStateEventSchema = z.object({

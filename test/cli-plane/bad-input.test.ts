@@ -34,6 +34,7 @@ function wrongShapes(event: string, sid: string, machineId: string): [string, un
         ['version as string', { sid, expectedVersion: '1', metadata: {} }],
         ['negative version', { sid, expectedVersion: -1, metadata: {} }],
         ['oversized sid', { sid: long(257), expectedVersion: 1, metadata: {} }],
+        ['missing metadata (would wipe it)', { sid, expectedVersion: 1 }],
       ];
     case 'update-state':
       return [
@@ -45,6 +46,7 @@ function wrongShapes(event: string, sid: string, machineId: string): [string, un
       return [
         ['sid instead of machineId', { sid: machineId, expectedVersion: 1, metadata: {} }],
         ['oversized machineId', { machineId: long(10_000), expectedVersion: 1, metadata: {} }],
+        ['missing metadata (would wipe it)', { machineId, expectedVersion: 1 }],
       ];
     case 'machine-update-state':
       return [
@@ -108,8 +110,8 @@ describe('bad input', () => {
       // no payload at all: the ack function is the only argument
       expect(await emitAck(socket, event), `${event}: no payload`).toEqual({ result: 'error', reason: 'invalid-payload' });
     }
-    expect(await fetchSession(alice.rest, session.id)).toMatchObject({ metadataVersion: 1, agentStateVersion: 1 });
-    expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({ metadataVersion: 1, runnerStateVersion: 1, active: false });
+    expect(await fetchSession(alice.rest, session.id)).toMatchObject({ metadataVersion: 1, metadata: session.metadata, agentStateVersion: 1 });
+    expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({ metadataVersion: 1, metadata: machine.metadata, runnerStateVersion: 1, active: false });
   });
 
   it('ack-bearing events sent without an ack get an error event instead', async () => {

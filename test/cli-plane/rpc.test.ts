@@ -87,6 +87,15 @@ describe('rpc', () => {
     expect(firstSeen).toHaveLength(1);
   });
 
+  it('a route to a socket that is gone → RpcTargetMissingError "RPC socket disconnected", without waiting for the timeout', async () => {
+    const { alice, t } = world;
+    const session = await createSession(alice.rest);
+    await t.engine.setRpcRoute(`${session.id}:stale`, 'socket-of-a-dead-worker');
+    const failure = await t.hub.services.rpc.call(session.id, 'stale', {}, 20_000).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(RpcTargetMissingError);
+    expect(failure).toMatchObject({ reason: 'socket-disconnected', code: 'rpc_target_missing', message: `RPC socket disconnected: ${session.id}:stale` });
+  }, 5_000); // far below the call's 20 s timeout
+
   it('rpc-unregister removes the caller\'s own route only', async () => {
     const { alice, t } = world;
     const session = await createSession(alice.rest);
