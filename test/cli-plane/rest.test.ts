@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CliMessageSchema, MachineSchema, SessionSchema } from '../../src/protocol/models.js';
 import { cliRest, httpJson, pingBarrier } from '../helpers/cli-client.js';
 import { createMachine, createSession, fetchMachine, machineMetadata, sessionMetadata } from '../helpers/fixtures.js';
+import { startTestHub } from '../helpers/hub.js';
 import { useCliWorld } from './world.js';
 
 const world = useCliWorld();
@@ -303,5 +304,23 @@ describe('/health and unknown routes', () => {
   it('a cliRest client for another base token is refused everywhere', async () => {
     const rest = cliRest(world.t.url, 'definitely-not-the-token');
     expect(await rest.getMachine('x')).toMatchObject({ status: 401, body: { error: 'Invalid token' } });
+  });
+});
+
+describe('body size limit', () => {
+  it('a body over the limit → 413 JSON with the protocol header; nothing created', async () => {
+    const t = await startTestHub({ maxBodyBytes: 2_048 });
+    try {
+      const rest = cliRest(t.url, t.token);
+      const tag = randomUUID();
+      const response = await rest.createSession({ tag, metadata: { path: '/p', host: 'h', blob: 'x'.repeat(4_096) } });
+      expect(response.status).toBe(413);
+      expect(response.body).toEqual({ error: 'Request body exceeds 2048 bytes', code: 'body_too_large' });
+      expect(response.headers.get('x-hapi-protocol-version')).toBe('1');
+      expect(await t.engine.listSessions('default')).toEqual([]);
+      expect((await rest.createSession({ tag, metadata: { path: '/p', host: 'h' } })).status).toBe(200);
+    } finally {
+      await t.close();
+    }
   });
 });
