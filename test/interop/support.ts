@@ -1,9 +1,13 @@
 // Shared pieces of the interop suites: an in-process hub on the system clock with its sweeper
 // running (the real CLI keeps real time), a web client (JWT from POST /api/auth) and an SSE
 // recorder for GET /api/events (on top of helpers/sse-client.ts).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { systemClock } from '../../src/services/clock.js';
 import { startTestHub, type TestHub, type TestHubOptions } from '../helpers/hub.js';
 import { CliTraffic, pollUntil } from '../helpers/hapi-cli.js';
+import { randomToken } from '../helpers/hub.js';
 import { openSse, type SseClient, type SseEvent } from '../helpers/sse-client.js';
 
 export interface InteropHub extends TestHub {
@@ -14,6 +18,75 @@ export interface InteropHub extends TestHub {
 export async function startInteropHub(options: TestHubOptions = {}): Promise<InteropHub> {
   const hub = await startTestHub({ clock: systemClock, startSweeper: true, sweepIntervalMs: 250, ...options });
   return Object.assign(hub, { traffic: new CliTraffic(hub.hub.io) });
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface HubProcess {
+  url: string;
+  port: number;
+  token: string;
+  tokenFor(namespace: string): string;
+  child: ChildProcess;
+  output(): string;
+  /** SIGTERM (drain) and wait for the exit; SIGKILL after `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+/**
+ * The hub as an operator runs it: `node --import tsx src/main.ts serve` (memory engine unless
+ * REDIS_URL is given), on a free loopback port, configured through the environment.
+ */
+export async function startHubProcess(env: Record<string, string> = {}): Promise<HubProcess> {
+  const token = env.CLI_API_TOKEN ?? randomToken();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'main.ts'), 'serve'], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      CLI_API_TOKEN: token,
+      HAPI_LISTEN_HOST: '127.0.0.1',
+      HAPI_LISTEN_PORT: '0',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  const port = await pollUntil(
+    () => {
+      if (exitCode !== undefined) return -1;
+      const line = out.split('\n').find((l) => l.includes('"hub listening"'));
+      return line ? (JSON.parse(line) as { port: number }).port : undefined;
+    },
+    'hub process listening',
+    30_000,
+    50,
+  );
+  if (port === -1) throw new Error(`hub exited (${exitCode}) before listening:\n${out}`);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    token,
+    tokenFor: (ns) => `${token}:${ns}`,
+    child,
+    output: () => out,
+    async stop(timeoutMs = 15_000) {
+      if (exitCode !== undefined) return exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
 }
 
 export interface JsonResponse<T = any> {
