@@ -212,6 +212,8 @@ describe('SSE resume across hub instances sharing one engine (workers)', () => {
 class HookedEngine extends MemoryEngine {
   beforeRead: (() => Promise<void>) | null = null;
   afterRead: (() => Promise<void>) | null = null;
+  /** Live deliveries to swallow (the events stay in the log), as a lossy transport would. */
+  dropDeliveries = 0;
   private readonly listeners = new Set<EventListener>();
 
   constructor(options: EngineOptions) {
@@ -220,7 +222,13 @@ class HookedEngine extends MemoryEngine {
 
   override async subscribeEvents(listener: EventListener): Promise<() => Promise<void>> {
     this.listeners.add(listener);
-    const unsubscribe = await super.subscribeEvents(listener);
+    const unsubscribe = await super.subscribeEvents((event) => {
+      if (this.dropDeliveries > 0) {
+        this.dropDeliveries -= 1;
+        return;
+      }
+      listener(event);
+    });
     return async () => {
       this.listeners.delete(listener);
       await unsubscribe();
@@ -328,6 +336,22 @@ describe('SSE replay → live hand-over', () => {
     // The real log did not change here, so the real cursor still resumes.
     const again = await openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: last.id ?? '' } });
     expect((await hello(again)).resume).toBe('ok');
+    again.close();
+  });
+
+  it('ends started streams when a live delivery was lost (offset hole), and the replay fills it', async () => {
+    const sse = await openSse(t.url, { token: jwt, query: { all: 'true' } });
+    await hello(sse);
+    await publish(t, NS, marker('s', 1));
+    const seen = await sse.next(isMarker);
+    engine.dropDeliveries = 1;
+    await publish(t, NS, marker('s', 2)); // in the log, never delivered live
+    await publish(t, NS, marker('s', 3)); // delivered: one offset too far
+    await within(sse.ended, 3_000, 'the stream to end after a delivery hole');
+    expect(sse.frames.filter(isMarker).map(markerOf)).toEqual([1]);
+    const again = await openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: seen.id ?? '' } });
+    expect((await hello(again)).resume).toBe('ok');
+    expect((await liveProbe(t, again, NS, 4)).map(markerOf)).toEqual([2, 3, 4]);
     again.close();
   });
 });

@@ -16,7 +16,7 @@ import { constants as zlibConstants, createGzip, type Gzip } from 'node:zlib';
 import type { DeliveryFilter } from './delivery-filter.js';
 import type { Frame } from './frames.js';
 
-export type CloseReason = 'client' | 'slow' | 'shutdown' | 'epoch-changed' | 'error';
+export type CloseReason = 'client' | 'slow' | 'shutdown' | 'epoch-changed' | 'resync' | 'error';
 
 export interface ConnectionOptions {
   subscriptionId: string;
@@ -82,8 +82,9 @@ export class SseConnection {
     return this.phase === 'closed';
   }
 
-  get isLive(): boolean {
-    return this.phase === 'live';
+  /** The stream has started (headers out), i.e. the connection has read the log already. */
+  get started(): boolean {
+    return this.headersSent && this.phase !== 'closed';
   }
 
   /** Sends the status line and headers now, so the client sees the stream open at once. */
@@ -173,7 +174,7 @@ export class SseConnection {
       } else if (reason === 'slow') {
         this.res.destroy();
       }
-    } else if (reason === 'shutdown' || reason === 'epoch-changed') {
+    } else if (reason === 'shutdown' || reason === 'epoch-changed' || reason === 'resync') {
       // A clean end: the client sees the stream finish and reconnects with its cursor.
       if (this.gzip) this.gzip.end();
       else if (!this.res.writableEnded) this.res.end();

@@ -39,14 +39,16 @@ export async function createSsePlane(services: Services, config: HubConfig, metr
   });
 
   const onAppended = (appended: AppendedEvent): void => {
-    const wantedBySse = fanout.hasNamespace(appended.namespace);
+    const continuity = fanout.observe(appended.namespace, appended.epoch, appended.offset);
+    if (continuity === 'duplicate') return;
+    // After a hole the namespace's streams were just ended; waiters still get the event.
+    const wantedBySse = continuity === 'next' && fanout.hasNamespace(appended.namespace);
     if (!wantedBySse && !waiters.hasWaiters(appended.namespace)) return; // nobody here cares
     const event = decodeStoredEvent(appended);
     if (!event) {
       log.warn({ namespace: appended.namespace, offset: appended.offset }, 'undecodable event in the log skipped');
       return;
     }
-    // SSE first: a waiter's continuation runs later (promise), but keep the order obvious.
     if (wantedBySse) fanout.route(appended.namespace, appended.epoch, event);
     waiters.offer(appended.namespace, event.parsed);
   };

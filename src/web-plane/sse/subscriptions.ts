@@ -11,7 +11,7 @@
 // and since each step writes higher offsets than the previous one, nothing is reordered.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Engine } from '../../engine/types.js';
+import type { Engine, EventReadResult } from '../../engine/types.js';
 import type { HubMetrics } from '../../ops/metrics.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Visibility } from '../../protocol/sse.js';
@@ -73,7 +73,7 @@ export class SubscriptionManager {
     metrics.sseSubscribers.inc();
     this.heartbeat.ensureRunning();
 
-    let read;
+    let read: EventReadResult;
     try {
       // Registered before `connection-changed` hands the id out, so a visibility POST that
       // follows it immediately finds the subscription.
