@@ -398,7 +398,7 @@ export interface CliTrafficEntry {
 
 /**
  * Records every event every /cli socket of an in-process hub receives from its client (the real
- * CLI), plus `connect`/`disconnect` markers. Tests assert on it after observing the effect over
+ * CLI), every event the hub emits to it (`out:<event>`), plus `connect`/`disconnect` markers. Tests assert on it after observing the effect over
  * REST/SSE; `waitFor` polls with a deadline.
  */
 export class CliTraffic {
@@ -411,6 +411,8 @@ export class CliTraffic {
       const push = (event: string, payload: unknown) => this.entries.push({ at: Date.now(), socketId: socket.id, auth, event, payload });
       push('connect', null);
       socket.onAny((event: string, ...args: unknown[]) => push(event, args[0]));
+      // What the hub sent to the CLI, recorded as `out:<event>` (acks are not events).
+      socket.onAnyOutgoing((event: string, ...args: unknown[]) => push(`out:${event}`, args[0]));
       socket.on('disconnect', (reason) => push('disconnect', reason));
     });
   }

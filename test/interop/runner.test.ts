@@ -141,4 +141,14 @@ describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', () => {
     const outside = await alice.post(`/api/machines/${machineId}/spawn`, { directory: '/etc' });
     expect(outside).toEqual({ status: 200, body: { type: 'error', message: "Directory is outside this machine's workspace roots" } });
   });
+
+  it('every versioned write of the runner succeeded first time and the hub never sent it an error', async () => {
+    const t = hub.traffic;
+    const versions = t.of({ event: 'machine-update-state', machineId }).map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
+    // The CLI retries a refused write with the same expectedVersion; none did.
+    expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
+    const stored = await hub.engine.getMachine(machineId);
+    expect(stored?.runnerStateVersion).toBe(versions.at(-1)! + 1);
+    expect(t.of({ event: 'out:error', machineId })).toEqual([]);
+  });
 });

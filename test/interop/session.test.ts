@@ -112,6 +112,9 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
       () => t.of({ event: 'messages-consumed', sessionId: sid }).some((e) => (e.payload as { localIds: string[] }).localIds.includes(localId)),
       'messages-consumed from the CLI',
     );
+    // It reached the CLI as update/new-message carrying the localId.
+    const delivered = t.of({ event: 'out:update', sessionId: sid }).map((e) => e.payload as { body: { t: string; message?: { localId: string | null } } });
+    expect(delivered.some((u) => u.body.t === 'new-message' && u.body.message?.localId === localId)).toBe(true);
     const consumed = await sse.waitFor('messages-consumed', (e) => e.sessionId === sid && e.localIds.includes(localId));
     expect(typeof consumed.invokedAt).toBe('number');
     // The stand-in agent got the prompt on its stdin...
@@ -181,5 +184,9 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     const session = await web.session(id);
     expect(session.active).toBe(false);
     expect(session.metadata.lifecycleState).toBe('running');
+  });
+
+  it('the hub never sent an error event to any of the real CLI\'s sockets', () => {
+    expect(hub.traffic.of({ event: 'out:error' })).toEqual([]);
   });
 });
