@@ -12,6 +12,9 @@ export function jsonErrors(log: Logger) {
       if (ctx.status === 404 && ctx.body === undefined) {
         ctx.status = 404;
         ctx.body = { error: 'Not found', code: 'not_found' };
+      } else if (ctx.status === 405 && ctx.body === undefined) {
+        // The router's allowedMethods() sets 405 + Allow without a body; Koa would send text.
+        ctx.body = { error: 'Method not allowed', code: 'method_not_allowed' };
       }
     } catch (error) {
       if (error instanceof BodyTooLargeError) {

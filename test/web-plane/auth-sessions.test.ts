@@ -77,10 +77,14 @@ describe('JWT middleware', () => {
     expect((await webApi(t.url, await loginWeb(t.url, `${second!.token}:${tenant}`)).get('/api/sessions')).status).toBe(200);
   });
 
-  it('unknown /api paths answer JSON 404 (after auth)', async () => {
+  it('unknown /api paths answer JSON 404 and wrong methods JSON 405 (after auth)', async () => {
     const response = await world.alice.api.get('/api/nothing-here');
     expect(response.status).toBe(404);
     expect(response.body).toEqual(expect.objectContaining({ error: expect.any(String) }));
+    const wrongMethod = await world.alice.api.request('PUT', '/api/machines');
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('content-type')).toContain('application/json');
+    expect(wrongMethod.body).toEqual({ error: 'Method not allowed', code: 'method_not_allowed' });
   });
 });
 
