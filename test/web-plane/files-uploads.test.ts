@@ -223,5 +223,7 @@ describe('uploads', () => {
     await rpc.serve('deleteUpload', () => NO_ANSWER);
     expect(await alice.api.post(`/api/sessions/${session.id}/upload/delete`, { path: '/x' })).toMatchObject({ status: 504, body: { success: false, code: 'rpc_timeout' } });
     expect(await bob.api.post(`/api/sessions/${session.id}/upload`, { filename: 'f', content: 'aGk=', mimeType: 't' })).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.api.post(`/api/sessions/${session.id}/upload/delete`, { path: '/x' })).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect((await alice.api.post('/api/sessions/none/upload', { filename: 'f', content: 'aGk=', mimeType: 't' })).status).toBe(404);
   });
 });

@@ -307,6 +307,14 @@ describe('POST /api/sessions/:id/reopen', () => {
     expect(stored.metadata?.lifecycleStateSince).toBe(world.t.clock.now);
   });
 
+  it('404 unknown; 403 for another namespace (nothing un-archived)', async () => {
+    const { alice, bob } = world;
+    const session = await alice.session({ metadata: sessionMetadata({ lifecycleState: 'archived', archivedBy: 'cli' }) });
+    expect(await alice.api.post('/api/sessions/none/reopen', {})).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.api.post(`/api/sessions/${session.id}/reopen`, {})).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect((await getSession(alice, session.id)).metadata).toMatchObject({ lifecycleState: 'archived', archivedBy: 'cli' });
+  });
+
   it('422 for an archived Cursor session with messages but no cursorSessionId', async () => {
     const { alice } = world;
     const { session, socket } = await alice.liveSession({ metadata: sessionMetadata({ flavor: 'cursor' }) });
