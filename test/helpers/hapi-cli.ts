@@ -107,8 +107,10 @@ function installOnce(): HapiCliAvailability {
  *   `{"type":"user",...}` lines to its stdin, reads stream-json from stdout, and after
  *   `system/init` waits for `<CLAUDE_CONFIG_DIR|~/.claude>/projects/<cwd with non-alnum → '-'>/<session_id>.jsonl`.
  * This script answers `--version`, prints `system/init` (creating that transcript file), and per
- * user line one assistant text reply plus a `result`, then keeps reading stdin. Every invocation and
- * stdin line is appended to $FAKE_CLAUDE_LOG when set.
+ * user line one assistant text reply ("fake reply") plus a `result`, then keeps reading stdin. A
+ * user line containing FAKE_TOOL_REQUEST instead gets an assistant `tool_use` (Bash) and a
+ * `control_request` {subtype:'can_use_tool'}; the CLI's `control_response` then gets the reply
+ * "tool allowed" or "tool denied". Every invocation and stdin line is appended to $FAKE_CLAUDE_LOG.
  */
 export const FAKE_CLAUDE_SCRIPT = `#!/bin/sh
 echo "$(date +%s%N) pid=$$ args=$*" >> "\${FAKE_CLAUDE_LOG:-/dev/null}"
@@ -127,13 +129,24 @@ case " $* " in
   *" --print "*) echo "$RESULT"; exit 0 ;;
 esac
 echo "$(date +%s%N) pid=$$ agent-ready" >> "\${FAKE_CLAUDE_LOG:-/dev/null}"
+say() {
+  echo "{\\"type\\":\\"assistant\\",\\"session_id\\":\\"$SID\\",\\"message\\":{\\"id\\":\\"msg_$$_$N\\",\\"type\\":\\"message\\",\\"role\\":\\"assistant\\",\\"model\\":\\"fake\\",\\"content\\":[{\\"type\\":\\"text\\",\\"text\\":\\"$1\\"}],\\"stop_reason\\":\\"end_turn\\",\\"usage\\":{\\"input_tokens\\":1,\\"output_tokens\\":1}}}"
+  echo "$RESULT"
+}
+N=0
 while IFS= read -r line; do
+  N=$((N + 1))
   echo "$(date +%s%N) pid=$$ stdin=$line" >> "\${FAKE_CLAUDE_LOG:-/dev/null}"
   case "$line" in
-    *'"type":"user"'*)
-      echo "{\\"type\\":\\"assistant\\",\\"session_id\\":\\"$SID\\",\\"message\\":{\\"id\\":\\"msg_$$\\",\\"type\\":\\"message\\",\\"role\\":\\"assistant\\",\\"model\\":\\"fake\\",\\"content\\":[{\\"type\\":\\"text\\",\\"text\\":\\"fake reply\\"}],\\"stop_reason\\":\\"end_turn\\",\\"usage\\":{\\"input_tokens\\":1,\\"output_tokens\\":1}}}"
-      echo "$RESULT"
+    *'"type":"user"'*FAKE_TOOL_REQUEST*)
+      # A Bash tool call that needs the user's permission (can_use_tool over the control channel).
+      TOOL="toolu_$$_$N"
+      echo "{\\"type\\":\\"assistant\\",\\"session_id\\":\\"$SID\\",\\"message\\":{\\"id\\":\\"msg_$$_$N\\",\\"type\\":\\"message\\",\\"role\\":\\"assistant\\",\\"model\\":\\"fake\\",\\"content\\":[{\\"type\\":\\"tool_use\\",\\"id\\":\\"$TOOL\\",\\"name\\":\\"Bash\\",\\"input\\":{\\"command\\":\\"echo interop-$N\\"}}],\\"stop_reason\\":\\"tool_use\\",\\"usage\\":{\\"input_tokens\\":1,\\"output_tokens\\":1}}}"
+      echo "{\\"type\\":\\"control_request\\",\\"request_id\\":\\"perm-$N\\",\\"request\\":{\\"subtype\\":\\"can_use_tool\\",\\"tool_name\\":\\"Bash\\",\\"input\\":{\\"command\\":\\"echo interop-$N\\"}}}"
       ;;
+    *'"type":"control_response"'*'"behavior":"allow"'*) say "tool allowed" ;;
+    *'"type":"control_response"'*'"behavior":"deny"'*) say "tool denied" ;;
+    *'"type":"user"'*) say "fake reply" ;;
   esac
 done
 `;

@@ -135,6 +135,73 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     expect(rows.some((m) => m.content?.role === 'agent')).toBe(true);
   });
 
+  async function toolRequest(): Promise<{ id: string; request: any }> {
+    const before = Object.keys((await web.session(sid)).agentState?.requests ?? {});
+    const sent = await web.post(`/api/sessions/${sid}/messages`, { text: 'run it FAKE_TOOL_REQUEST', localId: `tool-${Date.now()}` });
+    expect(sent.status).toBe(200);
+    return pollUntil(async () => {
+      const requests = (await web.session(sid)).agentState?.requests ?? {};
+      const id = Object.keys(requests).find((k) => !before.includes(k));
+      return id ? { id, request: requests[id] } : undefined;
+    }, 'a pending permission request in agentState');
+  }
+
+  it('a tool permission request (CLI update-state) is approved from the web (RPC permission) and the agent proceeds', async () => {
+    const { id, request } = await toolRequest();
+    expect(request).toMatchObject({ tool: 'Bash', arguments: { command: expect.stringMatching(/^echo interop-/) } });
+    await sse.waitFor('session-updated', (e) => e.sessionId === sid && e.data?.agentState?.value?.requests?.[id] !== undefined);
+
+    const res = await web.post(`/api/sessions/${sid}/permissions/${id}/approve`, {});
+    expect(res).toEqual({ status: 200, body: { ok: true } });
+    expect(hub.traffic.of({ event: 'out:rpc-request', sessionId: sid }).some((e) => (e.payload as { method: string }).method === `${sid}:permission`)).toBe(true);
+    await sse.waitFor('message-received', (e) => e.sessionId === sid && JSON.stringify(e.message.content).includes('tool allowed'));
+    const state = await pollUntil(async () => {
+      const s = await web.session(sid);
+      return s.agentState?.completedRequests?.[id] ? s.agentState : undefined;
+    }, 'completedRequests');
+    expect(state.requests?.[id]).toBeUndefined();
+    expect(state.completedRequests[id]).toMatchObject({ tool: 'Bash', status: 'approved' });
+  });
+
+  it('a tool permission request is denied from the web and the agent is told', async () => {
+    const { id } = await toolRequest();
+    const res = await web.post(`/api/sessions/${sid}/permissions/${id}/deny`, {});
+    expect(res).toEqual({ status: 200, body: { ok: true } });
+    await sse.waitFor('message-received', (e) => e.sessionId === sid && JSON.stringify(e.message.content).includes('tool denied'));
+    const state = await pollUntil(async () => {
+      const s = await web.session(sid);
+      return s.agentState?.completedRequests?.[id] ? s.agentState : undefined;
+    }, 'completedRequests');
+    expect(state.completedRequests[id]).toMatchObject({ status: 'denied' });
+    const unknown = await web.post(`/api/sessions/${sid}/permissions/${id}/approve`, {});
+    expect(unknown.status).toBe(404);
+  });
+
+  it('permission-mode and model changes reach the CLI (set-session-config) and come back in its keep-alives', async () => {
+    const mode = await web.post(`/api/sessions/${sid}/permission-mode`, { mode: 'acceptEdits' });
+    expect(mode).toEqual({ status: 200, body: { ok: true } });
+    const model = await web.post(`/api/sessions/${sid}/model`, { model: 'sonnet' });
+    expect(model).toEqual({ status: 200, body: { ok: true } });
+    const calls = hub.traffic.of({ event: 'out:rpc-request', sessionId: sid }).filter((e) => (e.payload as { method: string }).method === `${sid}:set-session-config`);
+    expect(calls.map((e) => JSON.parse((e.payload as { params: string }).params))).toEqual([{ permissionMode: 'acceptEdits' }, { model: 'sonnet' }]);
+    const t = hub.traffic;
+    await t.waitFor(
+      () => t.of({ event: 'session-alive', sessionId: sid }).some((e) => (e.payload as any).permissionMode === 'acceptEdits' && (e.payload as any).model === 'sonnet'),
+      'a keep-alive carrying the new mode and model',
+    );
+    const session = await web.session(sid);
+    expect(session).toMatchObject({ permissionMode: 'acceptEdits', model: 'sonnet' });
+    expect(session.metadata.preferredPermissionMode).toBe('acceptEdits');
+  });
+
+  it('abort reaches the CLI abort handler', async () => {
+    const res = await web.post(`/api/sessions/${sid}/abort`, {});
+    expect(res).toEqual({ status: 200, body: { ok: true } });
+    expect(hub.traffic.of({ event: 'out:rpc-request', sessionId: sid }).some((e) => (e.payload as { method: string }).method === `${sid}:abort`)).toBe(true);
+    // Still alive and usable afterwards.
+    expect((await web.session(sid)).active).toBe(true);
+  });
+
   it('archive reaches the CLI killSession handler and the session ends', async () => {
     const hostPid = (await web.session(sid)).metadata.hostPid as number;
     const res = await web.post(`/api/sessions/${sid}/archive`, {});
