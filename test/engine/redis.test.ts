@@ -181,6 +181,31 @@ describe('Redis engine: outages and restarts', () => {
     expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
   });
 
+  it('fails a command that is in flight when Redis dies, instead of holding it', async () => {
+    const ns = uniqueNamespace();
+    const session = await createSession(engine, ns);
+    // A busy script stalls the server, so the engine's next command sits unanswered on the wire.
+    const blocker = new Redis(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    blocker.on('error', () => undefined);
+    const blocking = blocker.eval('while true do end', 0).catch((error: unknown) => error);
+    await vi.waitFor(async () => expect(await probeBusy(server.url)).toBe(true), { timeout: 5_000, interval: 20 });
+    const inFlight = engine.getSession(session.id).then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    const killedAt = Date.now();
+    server.kill();
+    expect(await inFlight).toBeInstanceOf(EngineUnavailableError);
+    expect(Date.now() - killedAt).toBeLessThan(1_000);
+    await blocking;
+    blocker.disconnect();
+
+    await server.restart();
+    await vi.waitFor(() => engine.ping(), { timeout: 10_000, interval: 50 });
+    // appendfsync always: the session written before the crash is still there.
+    expect(await engine.getSession(session.id)).toEqual(session);
+  });
+
   it('starts a new event-log epoch when the log was lost', async () => {
     const ns = uniqueNamespace();
     const first = await engine.appendEvent(ns, '{"n":1}');
@@ -209,18 +234,20 @@ describe('Redis connection URLs', () => {
         { host: '10.0.0.2', port: 26380 },
       ],
       masterName: 'mymaster',
+      username: undefined,
       password: 's@cret',
       sentinelPassword: undefined,
       db: 3,
     });
-    expect(parseRedisUrl('redis+cluster://127.0.0.1:7000,127.0.0.1:7001')).toEqual({
+    expect(parseRedisUrl('redis+cluster://hub:pw@127.0.0.1:7000,[::1]:7001?tls=1')).toEqual({
       mode: 'cluster',
       nodes: [
         { host: '127.0.0.1', port: 7000 },
-        { host: '127.0.0.1', port: 7001 },
+        { host: '::1', port: 7001 },
       ],
-      password: undefined,
-      tls: false,
+      username: 'hub',
+      password: 'pw',
+      tls: true,
     });
   });
 
@@ -230,3 +257,17 @@ describe('Redis connection URLs', () => {
     expect(() => parseRedisUrl('redis+cluster://127.0.0.1:notaport')).toThrow(/host:port/);
   });
 });
+
+/** True while the server answers BUSY (a script is running past lua-time-limit) or not at all. */
+async function probeBusy(url: string): Promise<boolean> {
+  const probe = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, commandTimeout: 200 });
+  probe.on('error', () => undefined);
+  try {
+    await probe.ping();
+    return false;
+  } catch (error) {
+    return error instanceof Error && (error.message.startsWith('BUSY') || error.message.includes('timed out'));
+  } finally {
+    probe.disconnect();
+  }
+}

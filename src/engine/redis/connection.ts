@@ -4,16 +4,18 @@
 // Connection URLs:
 //   redis://[[user]:password@]host:port[/db]        standalone
 //   rediss://[[user]:password@]host:port[/db]       standalone over TLS
-//   redis+sentinel://[:password@]host:port,host:port/<masterName>[?db=N&sentinelPassword=P]
+//   redis+sentinel://[[user]:password@]host:port,host:port/<masterName>[?db=N&sentinelPassword=P]
 //       Sentinel: the listed sentinels are asked for the current master of <masterName>; the
-//       password authenticates to the data nodes, `sentinelPassword` (optional) to the sentinels.
-//   redis+cluster://[:password@]host:port,host:port[?tls=1]
+//       credentials authenticate to the data nodes, `sentinelPassword` (optional) to the sentinels.
+//   redis+cluster://[[user]:password@]host:port,host:port[?tls=1]
 //       Redis Cluster (ioredis Cluster): the listed nodes are seeds; the slot map is discovered.
 //
 // Failure policy (SPEC §5.5: writes fail with clear errors while Redis is down, never hang):
 // - no offline queue: a command issued while disconnected rejects at once;
 // - in-flight commands are not re-sent after a reconnect (a write may already have applied,
-//   and a silent second run would not be idempotent), they fail instead;
+//   and a silent second run would not be idempotent), they fail instead: maxRetriesPerRequest 0
+//   rejects them as soon as the connection closes (with 1, ioredis would hold them until the
+//   next reconnect attempt, and drop them unsettled if that attempt succeeded);
 // - every command has a timeout, so a stalled server cannot hold a caller forever;
 // - reconnection keeps going in the background with capped backoff, forever.
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
@@ -37,8 +39,8 @@ const MAX_RECONNECT_DELAY_MS = 2_000;
 
 export type ParsedRedisUrl =
   | { mode: 'standalone'; url: string }
-  | { mode: 'sentinel'; sentinels: HostPort[]; masterName: string; password?: string; sentinelPassword?: string; db: number }
-  | { mode: 'cluster'; nodes: HostPort[]; password?: string; tls: boolean };
+  | { mode: 'sentinel'; sentinels: HostPort[]; masterName: string; username?: string; password?: string; sentinelPassword?: string; db: number }
+  | { mode: 'cluster'; nodes: HostPort[]; username?: string; password?: string; tls: boolean };
 
 interface HostPort {
   host: string;
@@ -59,10 +61,12 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
   const hostsEnd = afterCredentials.search(/[/?]|$/);
   const hosts = parseHostList(afterCredentials.slice(0, hostsEnd));
   const tail = new URL(`x://h${afterCredentials.slice(hostsEnd)}`);
-  const password = credentials.includes(':') ? decodeURIComponent(credentials.slice(credentials.indexOf(':') + 1)) : undefined;
+  const colon = credentials.indexOf(':');
+  const username = decodeURIComponent(colon >= 0 ? credentials.slice(0, colon) : credentials) || undefined;
+  const password = colon >= 0 ? decodeURIComponent(credentials.slice(colon + 1)) || undefined : undefined;
 
   if (scheme === 'redis+cluster') {
-    return { mode: 'cluster', nodes: hosts, password: password || undefined, tls: tail.searchParams.get('tls') === '1' };
+    return { mode: 'cluster', nodes: hosts, username, password, tls: tail.searchParams.get('tls') === '1' };
   }
   const masterName = decodeURIComponent(tail.pathname.replace(/^\//, ''));
   if (!masterName) throw new Error('redis+sentinel URL needs the master name as its path: redis+sentinel://host:port/<masterName>');
@@ -72,7 +76,8 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
     mode: 'sentinel',
     sentinels: hosts,
     masterName,
-    password: password || undefined,
+    username,
+    password,
     sentinelPassword: tail.searchParams.get('sentinelPassword') ?? undefined,
     db,
   };
@@ -100,7 +105,7 @@ export function createRedisConnection(url: string, role: RedisConnectionRole, tu
     lazyConnect: true,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
-    maxRetriesPerRequest: 1,
+    maxRetriesPerRequest: 0,
     enableReadyCheck: true,
     commandTimeout: tuning.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     connectTimeout: tuning.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
@@ -115,6 +120,7 @@ export function createRedisConnection(url: string, role: RedisConnectionRole, tu
         ...common,
         sentinels: parsed.sentinels,
         name: parsed.masterName,
+        username: parsed.username,
         password: parsed.password,
         sentinelPassword: parsed.sentinelPassword,
         db: parsed.db,
@@ -140,6 +146,7 @@ export function createRedisConnection(url: string, role: RedisConnectionRole, tu
           commandTimeout: common.commandTimeout,
           connectTimeout: common.connectTimeout,
           connectionName: common.connectionName,
+          username: parsed.username,
           password: parsed.password,
           tls: parsed.tls ? {} : undefined,
         },
