@@ -220,7 +220,7 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
     expect(hubCookies).not.toContain(a['nginx.ingress.kubernetes.io/session-cookie-name']);
     expect(a['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
     expect(Number(a['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThan(view.config.sseHeartbeatMs / 1000);
-    expect(nginxSizeBytes(a['nginx.ingress.kubernetes.io/proxy-body-size'])).toBeGreaterThanOrEqual(Math.max(view.config.maxBodyBytes, view.config.maxHttpBufferBytes));
+    expect(nginxSizeBytes(a['nginx.ingress.kubernetes.io/proxy-body-size'] ?? '')).toBeGreaterThanOrEqual(Math.max(view.config.maxBodyBytes, view.config.maxHttpBufferBytes));
     const backends = (ingress.spec.rules as any[]).flatMap((r) => r.http.paths.map((p: any) => p.backend.service));
     expect(backends.length).toBeGreaterThan(0);
     for (const backend of backends) {
