@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseRedisUrl } from '../../src/engine/redis/connection.js';
 import { createRedisEngine } from '../../src/engine/redis/redis-engine.js';
 import { type AppendedEvent, type Engine, EngineUnavailableError } from '../../src/engine/types.js';
-import { getTestRedisUrl, type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
+import { getTestRedisUrl, type RedisServerHandle, startRedisSentinel, startRedisServer } from '../helpers/redis-server.js';
 import { describeEngineContract } from './contract.js';
 import { createSession, DEFAULT_OPTIONS, messageInput, T0, uniqueNamespace } from './contract/harness.js';
 
@@ -221,6 +221,36 @@ describe('Redis engine: outages and restarts', () => {
     expect(afterLoss).toMatchObject({ nextOffset: 1, oldestOffset: 1, events: [] });
     const next = await engine.appendEvent(ns, '{"n":3}');
     expect(next).toMatchObject({ epoch: afterLoss.epoch, offset: 1 });
+  });
+});
+
+describe('Redis engine through Sentinel', () => {
+  it('finds the master through a sentinel and serves reads, writes and events', async () => {
+    const master = await startRedisServer();
+    const sentinel = await startRedisSentinel(master.port);
+    const engine = await createRedisEngine(sentinel.url, DEFAULT_OPTIONS);
+    try {
+      const ns = uniqueNamespace();
+      const received: AppendedEvent[] = [];
+      await engine.subscribeEvents((event) => {
+        if (event.namespace === ns) received.push(event);
+      });
+      const session = await createSession(engine, ns);
+      expect(await engine.getSession(session.id)).toEqual(session);
+      const appended = await engine.appendEvent(ns, '{"via":"sentinel"}');
+      await vi.waitFor(() => expect(received).toEqual([appended]), { timeout: 5_000, interval: 10 });
+      // The data really is on the monitored master.
+      const direct = new Redis(master.url);
+      try {
+        expect(await direct.exists(`hapi:{${ns}}:session:${session.id}`)).toBe(1);
+      } finally {
+        direct.disconnect();
+      }
+    } finally {
+      await engine.close();
+      await sentinel.stop();
+      await master.stop();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 // Real redis-server processes for tests: a standalone server (optionally with AOF, restartable on
 // the same port and dir) and a 3-master Cluster. Loopback only; every wait is a bounded poll.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,42 @@ export async function getTestRedisUrl(): Promise<{ url: string; stop(): Promise<
   return { url: server.url, stop: () => server.stop() };
 }
 
+export interface RedisSentinelHandle {
+  /** redis+sentinel:// URL naming the monitored master. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * One sentinel monitoring the given master as `masterName` (quorum 1). Enough to exercise the
+ * client's Sentinel discovery; failover tests would need replicas and more sentinels.
+ */
+export async function startRedisSentinel(masterPort: number, masterName = 'hapi'): Promise<RedisSentinelHandle> {
+  const port = await findFreePort();
+  const dir = mkdtempSync(join(tmpdir(), 'hapi-redis-sentinel-'));
+  // Sentinel rewrites its config file, so it must be a writable file of its own.
+  const config = join(dir, 'sentinel.conf');
+  writeFileSync(
+    config,
+    [
+      `port ${port}`,
+      `bind ${HOST}`,
+      `dir ${dir}`,
+      `sentinel monitor ${masterName} ${HOST} ${masterPort} 1`,
+      `sentinel down-after-milliseconds ${masterName} 5000`,
+      '',
+    ].join('\n'),
+  );
+  const child = await spawnAndWait(port, [config, '--sentinel', '--loglevel', 'warning']);
+  return {
+    url: `redis+sentinel://${HOST}:${port}/${masterName}`,
+    async stop() {
+      await terminate(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Three masters, no replicas, all 16384 slots assigned; resolves when every node says ok. */
 export async function startRedisCluster(): Promise<RedisClusterHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'hapi-redis-cluster-'));
@@ -117,11 +153,12 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
 }
 
 async function launch(port: number, dir: string, extraArgs: string[]): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', HOST, '--dir', dir, '--save', '', '--protected-mode', 'no', '--loglevel', 'warning', ...extraArgs],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  return spawnAndWait(port, ['--port', String(port), '--bind', HOST, '--dir', dir, '--save', '', '--protected-mode', 'no', '--loglevel', 'warning', ...extraArgs]);
+}
+
+/** Spawns redis-server with these arguments and resolves once `port` answers PING. */
+async function spawnAndWait(port: number, args: string[]): Promise<ChildProcess> {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
