@@ -222,6 +222,33 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     await pollUntil(() => !isAlive(hostPid), 'the hapi claude process exits');
   });
 
+  it('resume of the archived session spawns the agent again with its resume token (new hub session, as the real claude CLI does)', async () => {
+    const archived = await web.session(sid);
+    const claudeSessionId = archived.metadata.claudeSessionId as string;
+    expect(typeof claudeSessionId).toBe('string');
+    const res = await web.post(`/api/sessions/${sid}/resume`, {});
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.type).toBe('success');
+    // `hapi claude --resume <id>` (the runner passes --existing-session-id only for other flavors)
+    // registers a NEW hub session; the route answers with that id, as upstream may.
+    const resumed = res.body.sessionId as string;
+    expect(resumed).not.toBe(sid);
+    const spawnCall = hub.traffic
+      .of({ event: 'out:rpc-request', machineId })
+      .map((e) => e.payload as { method: string; params: string })
+      .filter((p) => p.method === `${machineId}:spawn-happy-session`)
+      .map((p) => JSON.parse(p.params))
+      .find((p) => p.resumeSessionId !== undefined);
+    expect(spawnCall).toMatchObject({ type: 'spawn-in-directory', directory: workspace, agent: 'claude', resumeSessionId: claudeSessionId, existingSessionId: sid });
+    const session = await web.session(resumed);
+    expect(session).toMatchObject({ active: true, metadata: { path: workspace, flavor: 'claude', startedBy: 'runner' } });
+    // The agent itself starts on the first prompt, with the resume token.
+    const sent = await web.post(`/api/sessions/${resumed}/messages`, { text: 'continue please', localId: `resume-${Date.now()}` });
+    expect(sent.status).toBe(200);
+    await pollUntil(() => readFileSync(fakeLog, 'utf8').includes(`--resume ${claudeSessionId}`), 'agent started with --resume');
+    await sse.waitFor('message-received', (e) => e.sessionId === resumed && JSON.stringify(e.message.content).includes('fake reply'));
+  });
+
   it('SIGTERM to the agent process: the CLI archives itself and reports session-end terminated', async () => {
     const id = await spawnSession();
     const hostPid = (await web.session(id)).metadata.hostPid as number;
