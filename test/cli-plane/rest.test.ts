@@ -275,11 +275,22 @@ describe('/cli auth and headers', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.body).toEqual({ error: 'Missing Authorization header' });
     expect(anonymous.headers.get('x-hapi-protocol-version')).toBe('1');
-    for (const [method, path] of [['GET', '/cli/nope'], ['DELETE', '/cli/sessions'], ['GET', '/cli/sessions/a/b/c']]) {
+    for (const [method, path] of [['GET', '/cli/nope'], ['POST', '/cli/nope/deeper'], ['GET', '/cli/sessions/a/b/c']]) {
       const response = await httpJson(`${t.url}${path}`, { method, headers: { authorization: `Bearer ${t.token}` } });
       expect(response.status, `${method} ${path}`).toBe(404);
       expect(response.headers.get('content-type')).toContain('application/json');
       expect(response.body).toEqual({ error: 'Not found', code: 'not_found' });
+      expect(response.headers.get('x-hapi-protocol-version')).toBe('1');
+    }
+  });
+
+  it('a wrong method on a known /cli path → JSON 405 with Allow', async () => {
+    const { t } = world;
+    for (const [method, path, allow] of [['DELETE', '/cli/sessions', 'POST'], ['PUT', '/cli/machines/x', 'HEAD, GET'], ['GET', '/cli/machines', 'POST']]) {
+      const response = await httpJson(`${t.url}${path}`, { method: method!, headers: { authorization: `Bearer ${t.token}` } });
+      expect(response.status, `${method} ${path}`).toBe(405);
+      expect(response.body).toEqual({ error: 'Method not allowed', code: 'method_not_allowed' });
+      expect(response.headers.get('allow')?.split(', ').sort()).toEqual(allow!.split(', ').sort());
       expect(response.headers.get('x-hapi-protocol-version')).toBe('1');
     }
   });
