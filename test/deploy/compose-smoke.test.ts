@@ -344,8 +344,9 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
   afterAll(async () => {
     for (const socket of sockets) socket.close();
     sse?.close();
+    const exits = [lb, redis].filter((c): c is ChildProcess => c !== undefined && c.exitCode === null && c.signalCode === null).map((c) => new Promise((r) => c.once('exit', r)));
     killEverything();
-    await Promise.all(replicas.map((r) => r.exited));
+    await Promise.all([...replicas.map((r) => r.exited), ...exits]);
     process.removeListener('exit', killEverything);
     // Workers of a SIGKILLed primary are in its process group, killed above; wait until gone.
     await waitFor('replica process groups to exit', 30_000, () => replicas.every((r) => r.child.pid === undefined || !groupAlive(r.child.pid)));

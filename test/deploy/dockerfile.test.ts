@@ -143,9 +143,10 @@ describe('deploy/Dockerfile (what the final stage runs)', () => {
   }, 330_000);
 
   afterAll(async () => {
-    if (hub && hub.exitCode === null && hub.signalCode === null) {
+    if (hub?.pid !== undefined && hub.exitCode === null && hub.signalCode === null) {
       const exited = new Promise((r) => hub!.once('exit', r));
-      hub.kill('SIGKILL');
+      // The whole process group: a failed test must not leave the workers behind.
+      process.kill(-hub.pid, 'SIGKILL');
       await exited;
     }
     await redis?.stop();
@@ -189,6 +190,8 @@ describe('deploy/Dockerfile (what the final stage runs)', () => {
     const drainTimeoutMs = 10_000;
     hub = spawn(process.execPath, ['dist/main.js', 'serve'], {
       cwd: REPO_ROOT,
+      // Own process group (the primary and its workers), for cleanup after a failure.
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         PATH: process.env.PATH,
