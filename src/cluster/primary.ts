@@ -68,7 +68,7 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
     slot.worker = worker;
     slot.startedAt = Date.now();
     gates.set(worker, gateUntilReady(worker, slot));
-    log.info({ slot: slot.index, worker: worker.id, pid: worker.process.pid }, 'worker started');
+    log.info({ slot: slot.index, worker: worker.id, workerPid: worker.process.pid }, 'worker started');
   };
 
   const listen = (): void => {

@@ -55,6 +55,8 @@ export interface HubHost {
   readonly running: boolean;
   /** Last lines of the host's stdout/stderr (JSON logs of the primary and its workers). */
   output(): string;
+  /** Cluster worker id → pid, for every worker the primary started since the host's last start. */
+  workerPids(): Record<string, number>;
 }
 
 export interface TestCluster {
@@ -94,6 +96,7 @@ interface HostState {
   exited: Promise<HostExit> | null;
   signalledAt: number;
   lines: string[];
+  workerPids: Record<string, number>;
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
@@ -110,7 +113,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const redisUrl = redis.url;
 
   const hosts: HostState[] = [];
-  for (let i = 0; i < hostCount; i++) hosts.push({ name: `hub${i + 1}`, port: await findFreePort(), child: null, exited: null, signalledAt: 0, lines: [] });
+  for (let i = 0; i < hostCount; i++) hosts.push({ name: `hub${i + 1}`, port: await findFreePort(), child: null, exited: null, signalledAt: 0, lines: [], workerPids: {} });
   const lbPort = await findFreePort();
 
   const hubEnv = (host: HostState): NodeJS.ProcessEnv => ({
@@ -138,10 +141,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     });
     host.child = child;
     host.lines = [];
+    host.workerPids = {};
+    let partial = '';
     const keep = (chunk: Buffer): void => {
-      for (const line of chunk.toString('utf8').split('\n')) {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
         if (line.length === 0) continue;
         host.lines.push(line);
+        if (line.includes('"worker started"')) recordWorker(host, line);
       }
       if (host.lines.length > OUTPUT_LINES_KEPT) host.lines.splice(0, host.lines.length - OUTPUT_LINES_KEPT);
     };
@@ -216,6 +224,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       return state.child !== null;
     },
     output: () => state.lines.join('\n'),
+    workerPids: () => ({ ...state.workerPids }),
   });
   const publicHosts = hosts.map(publicHost);
   const stateOf = (host: HubHost): HostState => {
@@ -335,6 +344,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     throw error;
   }
   return cluster;
+}
+
+/** The primary logs `{"worker": <cluster id>, "workerPid": <pid>, "msg": "worker started"}`. */
+function recordWorker(host: HostState, line: string): void {
+  try {
+    const entry = JSON.parse(line) as { worker?: unknown; workerPid?: unknown };
+    if (typeof entry.worker === 'number' && typeof entry.workerPid === 'number') host.workerPids[String(entry.worker)] = entry.workerPid;
+  } catch {
+    // not a JSON log line
+  }
 }
 
 /** Polls `check` every 50 ms until it returns true; throws after `timeoutMs` (or if check throws a non-retryable error). */
