@@ -124,7 +124,7 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
   // Unknown /cli/* paths go through the auth and header middleware like every /cli route (as
   // upstream's `/cli/*` middleware), then answer a JSON 404 — or 405 when only the method is wrong.
   router.all('/{*rest}', (ctx) => {
-    const allowed = new Set((ctx.matched ?? []).filter((layer) => !layer.path.endsWith('{*rest}')).flatMap((layer) => layer.methods));
+    const allowed = new Set((ctx.matched ?? []).filter((layer) => !String(layer.path).endsWith('{*rest}')).flatMap((layer) => layer.methods));
     if (allowed.size > 0) {
       ctx.status = 405;
       ctx.set('Allow', [...allowed].join(', '));
