@@ -78,6 +78,9 @@ describe('deploy/Dockerfile (instructions)', () => {
     const copies = args(finalStage, 'COPY');
     expect(copies).toContain('--from=prod-deps /app/node_modules ./node_modules');
     expect(copies).toContain('--from=build /app/dist ./dist');
+    // dist/ is ESM only because package.json says "type": "module".
+    expect(copies).toContain('package.json ./');
+    expect((pkg as { type?: string }).type).toBe('module');
     // Nothing in the final stage installs npm packages (no devDependencies can sneak in).
     expect(args(finalStage, 'RUN').filter((r) => /\bnpm\b/.test(r))).toEqual([]);
   });
