@@ -18,7 +18,7 @@
 // committed. `HAPI_CLI_BIN=/path/to/hapi` overrides the install (e.g. an offline machine).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,13 +42,32 @@ function binIn(prefix: string): string {
 }
 
 function versionOk(bin: string): boolean {
+  let stamp: string;
   try {
     accessSync(bin, constants.X_OK);
+    const st = statSync(bin);
+    stamp = `${HAPI_CLI_VERSION}:${st.size}:${st.mtimeMs}`;
   } catch {
     return false;
   }
-  const res = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 30_000, env: { PATH: '/usr/bin:/bin', HOME: tmpdir() } });
-  return res.status === 0 && res.stdout.includes(HAPI_CLI_VERSION);
+  // Starting the 140 MB binary costs seconds on a busy machine: remember a successful check next
+  // to it (keyed by size and mtime), so each test file does not pay for it again.
+  const marker = `${bin}.verified`;
+  try {
+    if (readFileSync(marker, 'utf8') === stamp) return true;
+  } catch {
+    // not verified yet
+  }
+  const res = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 60_000, env: { PATH: '/usr/bin:/bin', HOME: tmpdir() } });
+  const ok = res.status === 0 && res.stdout.includes(HAPI_CLI_VERSION);
+  if (ok) {
+    try {
+      writeFileSync(marker, stamp);
+    } catch {
+      // read-only location (HAPI_CLI_BIN): check again next time
+    }
+  }
+  return ok;
 }
 
 let availability: Promise<HapiCliAvailability> | null = null;
