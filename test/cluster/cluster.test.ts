@@ -476,7 +476,8 @@ describe('cluster', () => {
       const before = await stats();
       const startedAt = Date.now();
       for (let i = 0; i < messages; i++) sendMessage(sender, session.id, `count-${i}`);
-      await pingBarrier(sender);
+      // The ping is handled after the 200 messages; on a loaded machine that takes a while.
+      await emitAckArgsWithin(60_000, sender, 'ping');
       await waitFor('receivers to get the counted messages', 30_000, () =>
         receivers.every((r) => allEvents(r, 'update', isNewMessage(session.id, `count-${messages - 1}`)).length === 1),
       );
@@ -711,6 +712,21 @@ describe('cluster', () => {
     for (const host of c.hosts) await waitFor(`${host.name} ready after the Redis restart`, 30_000, async () => (await httpStatus(`${host.url}/ready`)) === 200);
     for (const host of c.hosts) await c.waitForLb(host, 'UP', 20_000);
     expect(c.hosts.every((host) => host.running)).toBe(true);
+    // Every worker's subscriber connections come back too (ioredis re-subscribes them): the
+    // Socket.IO adapter's request channel and the engine's event channel, one per worker. They
+    // reconnect on their own backoff, possibly after /ready is already 200 again.
+    const redis = new Redis(c.redisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      const readyAt = Date.now();
+      let counts: (string | number)[] = [];
+      await waitFor('every worker to re-subscribe', 20_000, async () => {
+        counts = (await redis.pubsub('NUMSUB', 'hapi-sio-request#/cli#', 'hapi:events')) as (string | number)[];
+        return Number(counts[1]) === 4 && Number(counts[3]) === 4;
+      });
+      console.log(`[redis restart] subscriptions (adapter, event bus) complete ${Date.now() - readyAt} ms after every host was ready and UP again`);
+    } finally {
+      redis.disconnect();
+    }
 
     // AOF kept the acked state; nothing of the failed writes was applied.
     const row = await fetchSession(t.rest(), session.id);
