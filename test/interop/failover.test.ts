@@ -2,7 +2,9 @@
 // through HAProxy to two hub hosts (Redis engine, 2 workers each). kill -9 of the host holding the
 // runner's socket: the runner reconnects through HAProxy to the surviving host by itself,
 // re-registers its RPC handlers, and machine RPCs work again; the machine is never listed twice
-// and every one of its RPC methods ends up routed to the one new socket.
+// and every one of its RPC methods ends up routed to the one new socket. Then the killed host is
+// restarted and the other one killed, so both the runner and the session socket fail over, with a
+// prompt sent while they were reconnecting.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,7 +87,7 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
     expect(spawned.body.type, JSON.stringify(spawned.body)).toBe('success');
     sid = spawned.body.sessionId;
     await pollUntil(async () => (await web.session(sid)).active === true, 'session active', 30_000);
-  });
+  }, 120_000);
 
   it('kill -9 of the host holding the runner socket: the runner reconnects to the other host, re-registers, RPCs work again', async () => {
     const methods = ['spawn-happy-session', 'list-directory', 'path-exists', 'stop-session'].map((m) => `${machineId}:${m}`);
@@ -123,7 +125,7 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
     }
     const listing = await web.post(`/api/machines/${machineId}/list-directory`, { path: workspace });
     expect(listing.body.success).toBe(true);
-  });
+  }, 120_000);
 
   it('the session also came back: a web prompt reaches the real CLI after the failover', async () => {
     await pollUntil(async () => (await web.session(sid)).active === true, 'session still active', 30_000);
@@ -133,13 +135,47 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
     const sent = await web.post(`/api/sessions/${sid}/messages`, { text: 'after the failover', localId });
     expect(sent).toEqual({ status: 200, body: { ok: true } });
     await pollUntil(() => readFileSync(fakeLog, 'utf8').includes('after the failover'), 'prompt on the agent stdin', 30_000);
-    const page = await pollUntil(async () => {
+    await pollUntil(async () => {
       const res = await web.get(`/api/sessions/${sid}/messages?limit=50`);
-      const row = (res.body.messages as { localId: string | null; invokedAt: number | null }[]).find((m) => m.localId === localId);
-      return row?.invokedAt ? res.body : undefined;
-    }, 'prompt consumed', 30_000);
-    expect(page.messages.some((m: any) => m.content?.role === 'agent')).toBe(true);
-  });
+      const rows = res.body.messages as { localId: string | null; invokedAt: number | null; content: any }[];
+      const prompt = rows.findIndex((m) => m.localId === localId && m.invokedAt !== null);
+      // consumed, and the agent's reply stored after it
+      return prompt >= 0 && rows.slice(prompt + 1).some((m) => m.content?.role === 'agent' && JSON.stringify(m.content).includes('fake reply'));
+    }, 'prompt consumed and answered', 30_000);
+  }, 60_000);
+
+  it('restart the killed host, kill the other: runner AND session fail over; a prompt sent during the gap is delivered', async () => {
+    const first = runnerHost;
+    const second = c.hosts.find((h) => h !== first)!;
+    await c.startHost(first);
+    // Both CLI sockets sit on `second` now (asserted above).
+    const sessionRoute = await engine.getRpcRoute(`${sid}:killSession`);
+    const machineRoute = await engine.getRpcRoute(`${machineId}:spawn-happy-session`);
+    expect(sessionRoute).not.toBeNull();
+
+    await c.killHost(second);
+    const localId = `during-gap-${Date.now()}`;
+    // Sent while the CLI is (very likely) still reconnecting: stored queued, replayed when it attaches.
+    const sent = await pollUntil(async () => {
+      const res = await web.post(`/api/sessions/${sid}/messages`, { text: 'sent during the gap', localId });
+      return res.status === 200 ? res : undefined;
+    }, 'prompt accepted by the surviving host', 30_000);
+    expect(sent.body).toEqual({ ok: true });
+
+    await pollUntil(async () => {
+      const [s, m] = await Promise.all([engine.getRpcRoute(`${sid}:killSession`), engine.getRpcRoute(`${machineId}:spawn-happy-session`)]);
+      return s !== null && s !== sessionRoute && m !== null && m !== machineRoute;
+    }, 'session and runner re-registered on new sockets', 30_000);
+    expect(await cliConnections(first)).toBe(2);
+    await pollUntil(() => readFileSync(fakeLog, 'utf8').includes('sent during the gap'), 'gap prompt on the agent stdin', 30_000);
+    await pollUntil(async () => {
+      const res = await web.get(`/api/sessions/${sid}/messages?limit=100`);
+      return (res.body.messages as { localId: string | null; invokedAt: number | null }[]).find((m) => m.localId === localId)?.invokedAt;
+    }, 'gap prompt consumed', 30_000);
+    const res = await web.post(`/api/machines/${machineId}/paths/exists`, { paths: [workspace] });
+    expect(res).toEqual({ status: 200, body: { exists: { [workspace]: true } } });
+    expect((await web.session(sid)).active).toBe(true);
+  }, 180_000);
 
   it('the machine was never listed twice', () => {
     expect(maxListed).toBe(1);

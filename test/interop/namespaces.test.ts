@@ -19,7 +19,7 @@ interface Tenant {
   web: WebClient;
 }
 
-describe.skipIf(!cli.bin)('real runners in three namespaces', () => {
+describe.skipIf(!cli.bin)('real runners in three namespaces', { timeout: 90_000 }, () => {
   let hub: InteropHub;
   let procs: HapiProcesses;
   const tenants: Record<string, Tenant> = {};

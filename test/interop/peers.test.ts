@@ -14,7 +14,7 @@ announceSkip('peer tools interop', cli.reason);
 
 const NS = 'peers';
 
-describe.skipIf(!cli.bin)('hapi inspect-peer / ping-peer against our hub', () => {
+describe.skipIf(!cli.bin)('hapi inspect-peer / ping-peer against our hub', { timeout: 90_000 }, () => {
   let hub: InteropHub;
   let procs: HapiProcesses;
   let token: string;

@@ -10,7 +10,7 @@ import { announceSkip, startInteropHub, WebClient, type InteropHub } from './sup
 const cli = await ensureHapiCli();
 announceSkip('runner interop', cli.reason);
 
-describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', () => {
+describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', { timeout: 90_000 }, () => {
   let hub: InteropHub;
   let procs: HapiProcesses;
   let workspace: string;

@@ -13,7 +13,7 @@ const NS = 'carol';
 // Short enough for the SIGKILL case to expire quickly, long enough for the CLI's 2 s keep-alive.
 const SESSION_TTL_MS = 6_000;
 
-describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engine)', () => {
+describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engine)', { timeout: 90_000 }, () => {
   let hub: InteropHub;
   let procs: HapiProcesses;
   let workspace: string;

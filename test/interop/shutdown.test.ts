@@ -72,5 +72,5 @@ describe.skipIf(!cli.bin)('runner shutdown → shutting-down, then inactive afte
     // ...and nothing after it re-announced the machine as active.
     const events = sse.of('machine-updated', isMachine);
     expect(events.at(-1)).toEqual(sse.of('machine-updated', isExpiry)[0]);
-  });
+  }, 90_000);
 });
