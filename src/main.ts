@@ -1,4 +1,4 @@
-// Command line: `serve` (default), `ns` (namespace admin).
+// Command line: `serve` (default), `ns` (namespace admin), `loadtest` (load generator, src/loadtest).
 import { ConfigError, loadConfig, type HubConfig } from './config.js';
 import { runNamespaceCommand } from './ns-admin.js';
 import { serve } from './serve.js';
@@ -29,8 +29,19 @@ async function main(argv: string[]): Promise<number | null> {
       }
     case 'ns':
       return runNamespaceCommand(config, rest, (line) => process.stdout.write(`${line}\n`));
+    case 'loadtest': {
+      // Loaded on demand so `serve` never pulls in the load generator and its client libraries.
+      const { runLoadtestCommand } = await import('./loadtest/command.js');
+      const host = config.listenHost === '0.0.0.0' ? '127.0.0.1' : config.listenHost === '::' ? '::1' : config.listenHost;
+      // Defaults from the hub's own environment: a hub started from the same shell needs no flags.
+      return runLoadtestCommand(
+        rest,
+        { token: config.cliApiToken, url: `http://${host.includes(':') ? `[${host}]` : host}:${config.listenPort}` },
+        { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) },
+      );
+    }
     default:
-      process.stderr.write(`unknown command: ${command}\nusage: hapi-hub [serve | ns ...]\n`);
+      process.stderr.write(`unknown command: ${command}\nusage: hapi-hub [serve | ns ... | loadtest ...]\n`);
       return 2;
   }
 }

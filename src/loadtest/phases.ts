@@ -1,0 +1,296 @@
+// The phases of a run. Each one is bounded by its own deadline and by the run's stop signal; the
+// message phases pace emits with a schedule (never catching up in a burst larger than 250 ms of
+// traffic), then wait a bounded drain time for late deliveries before judging the phase.
+import { performance } from 'node:perf_hooks';
+import { CliSim } from './cli-sim.js';
+import { transportFor, type SimContext } from './context.js';
+import type { IdleLevel, Verdict } from './result-schema.js';
+import { runRestTraffic, runRpcLoad, waitForRpcReady } from './rest-sim.js';
+import { RunnerSim } from './runner-sim.js';
+import type { Sampler, Snapshot } from './sampler.js';
+import type { PhaseStats } from './stats.js';
+import { loginWeb, SseSubscriber } from './web-sim.js';
+
+export interface PhaseExtras {
+  hubStart: Snapshot | null;
+  hubEnd: Snapshot | null;
+  verdict: Verdict | null;
+  idle: IdleLevel | null;
+}
+
+export interface RunState {
+  ctx: SimContext;
+  sampler: Sampler;
+  clis: CliSim[];
+  idleClis: CliSim[];
+  runners: RunnerSim[];
+  streams: SseSubscriber[];
+  jwt: string | null;
+  allStreams: number;
+  extras: Map<number, PhaseExtras>;
+  stepupStop: string | null;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function begin(state: RunState, name: string, kind: PhaseStats['kind']): { phase: PhaseStats; extras: PhaseExtras } {
+  const phase = state.ctx.stats.startPhase(name, kind, performance.now());
+  state.sampler.phaseLabel = name;
+  const extras: PhaseExtras = { hubStart: state.sampler.snapshot(), hubEnd: null, verdict: null, idle: null };
+  state.extras.set(phase.index, extras);
+  return { phase, extras };
+}
+
+function finish(state: RunState, extras: PhaseExtras): void {
+  extras.hubEnd = state.sampler.snapshot();
+  state.ctx.stats.endPhase(extras.hubEnd.at);
+}
+
+/**
+ * Starts `count` connects at most `rate` per second and `concurrency` at a time, until done, the
+ * deadline, or stop. Resolves with the number that succeeded.
+ */
+async function ramp(ctx: SimContext, count: number, connectOne: (i: number) => Promise<boolean>, deadline: number): Promise<number> {
+  const { connectRate, connectConcurrency } = ctx.options;
+  const t0 = performance.now();
+  let launched = 0;
+  let ok = 0;
+  let inFlight = 0;
+  const pending = new Set<Promise<void>>();
+  while (launched < count && !ctx.stopped() && performance.now() < deadline) {
+    const allowed = Math.min(count, Math.floor((connectRate * (performance.now() - t0)) / 1000) + 1);
+    while (launched < allowed && inFlight < connectConcurrency) {
+      const i = launched;
+      launched += 1;
+      inFlight += 1;
+      const p: Promise<void> = connectOne(i)
+        .then(
+          (good) => {
+            if (good) ok += 1;
+          },
+          () => ctx.stats.error('connect-exception'),
+        )
+        .finally(() => {
+          inFlight -= 1;
+          pending.delete(p);
+        });
+      pending.add(p);
+    }
+    await sleep(inFlight >= connectConcurrency ? 2 : Math.max(1, Math.min(20, 1000 / connectRate)));
+  }
+  await Promise.all(pending);
+  return ok;
+}
+
+async function connectCli(cli: CliSim, aliveMs: number): Promise<boolean> {
+  if (!(await cli.createSession())) return false;
+  if (!(await cli.connect())) return false;
+  cli.startAlive(aliveMs);
+  return true;
+}
+
+/** Web login, `all` streams, runners, CLIs, then per-session streams. */
+export async function connectPhase(state: RunState): Promise<void> {
+  const { ctx } = state;
+  const o = ctx.options;
+  const { extras } = begin(state, 'connect', 'connect');
+  const deadline = performance.now() + Math.max(30_000, ((o.clis + o.runners) / o.connectRate) * 1000 * 3 + 30_000);
+
+  const needsWeb = o.subscribers > 0 || o.sessionStreams > 0 || o.restRate > 0 || o.phases.includes('rpc');
+  if (needsWeb) state.jwt = await loginWeb(ctx);
+  if (state.jwt !== null) {
+    const subs = Array.from({ length: o.subscribers }, (_, i) => new SseSubscriber(i, ctx, state.jwt as string, { all: true }));
+    state.streams.push(...subs);
+    const opened = await Promise.all(subs.map((s) => s.open()));
+    state.allStreams = opened.filter(Boolean).length;
+  }
+
+  for (let i = 0; i < o.runners; i += 1) state.runners.push(new RunnerSim(i, ctx, transportFor(o, i)));
+  await ramp(ctx, o.runners, async (i) => {
+    const runner = state.runners[i] as RunnerSim;
+    return (await runner.createMachine()) && (await runner.connect());
+  }, deadline);
+
+  for (let i = 0; i < o.clis; i += 1) state.clis.push(new CliSim(i, ctx, transportFor(o, i), 'msg'));
+  await ramp(ctx, o.clis, (i) => connectCli(state.clis[i] as CliSim, o.aliveMs), deadline);
+
+  for (const cli of state.clis) cli.expectedDeliveries = state.allStreams;
+  if (state.jwt !== null && o.sessionStreams > 0) {
+    const targets = state.clis.slice(0, o.sessionStreams).filter((c) => c.sid !== null && c.socket !== null);
+    await Promise.all(
+      targets.map(async (cli) => {
+        const stream = new SseSubscriber(state.streams.length, ctx, state.jwt as string, { sessionId: cli.sid as string });
+        state.streams.push(stream);
+        if (await stream.open()) cli.expectedDeliveries += 1;
+      }),
+    );
+  }
+  finish(state, extras);
+}
+
+/** Judges a message phase after its drain. */
+function judge(phase: PhaseStats, durationS: number, ctx: SimContext): Verdict {
+  const o = ctx.options;
+  const ratio = phase.expectedDeliveries === 0 ? 1 : phase.deliveries / phase.expectedDeliveries;
+  if (ratio < o.minDelivery) return 'delivery';
+  if (phase.latency.percentileMs(99) > o.maxP99Ms) return 'p99';
+  if (phase.targetRate !== null && phase.sent / durationS < phase.targetRate * 0.9) return 'generator';
+  const dropped = Object.entries(phase.errors).some(([kind, n]) => n > 0 && (kind.startsWith('disconnect') || kind.startsWith('hub-error')));
+  return dropped ? 'errors' : 'ok';
+}
+
+/** Emits at `rate` msg/s (aggregate, round-robin over the connected CLIs) for `seconds`. */
+export async function messagePhase(state: RunState, name: string, kind: 'steady' | 'stepup', rate: number, seconds: number): Promise<PhaseStats> {
+  const { ctx } = state;
+  const o = ctx.options;
+  const { phase, extras } = begin(state, name, kind);
+  phase.targetRate = rate;
+  const live = state.clis.filter((c) => c.socket?.connected === true);
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  const rest = runRestTraffic(
+    ctx,
+    { jwt: state.jwt ?? '', sessionIds: () => live.map((c) => c.sid as string), machineIds: () => state.runners.map((r) => r.machineId) },
+    state.jwt !== null ? o.restRate : 0,
+    () => performance.now() >= end,
+  );
+
+  // Up to 250 ms of schedule may be caught up after a stall (GC, a busy machine); beyond that
+  // the backlog is dropped rather than burst.
+  const maxBurst = Math.max(1, Math.ceil(rate * 0.25));
+  let scheduled = 0;
+  let rr = 0;
+  while (live.length > 0 && !ctx.stopped()) {
+    const now = performance.now();
+    if (now >= end) break;
+    let due = Math.floor((rate * (now - t0)) / 1000) - scheduled;
+    if (due > maxBurst) {
+      // Behind schedule (the generator or its event loop could not keep up): skip the backlog
+      // instead of bursting it; the phase's sent rate then shows the shortfall.
+      scheduled += due - maxBurst;
+      due = maxBurst;
+    }
+    for (let k = 0; k < due; k += 1) {
+      scheduled += 1;
+      if (ctx.stats.messagesSent >= o.maxMessages) break;
+      (live[rr % live.length] as CliSim).sendMessage();
+      rr += 1;
+    }
+    if (ctx.stats.messagesSent >= o.maxMessages) {
+      ctx.stats.error('max-messages-reached');
+      break;
+    }
+    const nextDueIn = ((scheduled + 1) * 1000) / rate - (performance.now() - t0);
+    await sleep(Math.max(1, Math.min(10, nextDueIn)));
+  }
+  const sendS = Math.max(0.001, (performance.now() - t0) / 1000);
+  finish(state, extras);
+  await rest;
+
+  // Late deliveries still count for this phase (attributed by message id); wait for them, bounded.
+  const drainEnd = performance.now() + o.drainMs;
+  while (phase.deliveries < phase.expectedDeliveries && performance.now() < drainEnd && !ctx.stopped()) await sleep(10);
+  extras.verdict = judge(phase, sendS, ctx);
+  return phase;
+}
+
+export async function steadyPhase(state: RunState): Promise<void> {
+  await messagePhase(state, 'steady', 'steady', state.ctx.options.rate, state.ctx.options.duration);
+}
+
+/** Raises the rate step by step until a step fails its bounds (or the limits are reached). */
+export async function stepupPhase(state: RunState): Promise<void> {
+  const o = state.ctx.options;
+  let rate = o.stepStart;
+  state.stepupStop = 'limit';
+  for (let step = 1; step <= o.stepMaxSteps && rate <= o.stepMaxRate && !state.ctx.stopped(); step += 1) {
+    const phase = await messagePhase(state, `step${step}@${Math.round(rate)}`, 'stepup', rate, o.stepSeconds);
+    const verdict = state.extras.get(phase.index)?.verdict ?? null;
+    if (verdict !== 'ok') {
+      state.stepupStop = verdict ?? 'stopped';
+      return;
+    }
+    rate *= o.stepFactor;
+  }
+  if (state.ctx.stopped()) state.stepupStop = 'stopped';
+}
+
+/**
+ * Idle capacity: for each level, connect idle CLIs up to it (heartbeats only), let one beat
+ * interval pass so the connect burst is over, then measure the hub over a quiet window.
+ */
+export async function idlePhase(state: RunState): Promise<void> {
+  const { ctx } = state;
+  const o = ctx.options;
+  const baseline = state.sampler.snapshot();
+  for (const level of o.idleLevels) {
+    if (ctx.stopped()) return;
+    const { extras } = begin(state, `idle-${level}`, 'idle');
+    const from = state.idleClis.length;
+    for (let i = from; i < level; i += 1) state.idleClis.push(new CliSim(i, ctx, transportFor(o, i), 'idle'));
+    const rampDeadline = performance.now() + Math.max(30_000, ((level - from) / o.connectRate) * 1000 * 4 + 30_000);
+    await ramp(ctx, level - from, (i) => connectCli(state.idleClis[from + i] as CliSim, o.idleAliveMs), rampDeadline);
+    const connected = (): number => state.idleClis.filter((c) => c.socket?.connected === true).length;
+    // Let every new CLI reach its steady beat (random first offset < one interval).
+    const settleEnd = performance.now() + o.idleAliveMs;
+    while (performance.now() < settleEnd && !ctx.stopped()) await sleep(50);
+    const reached = connected() >= level;
+    const start = state.sampler.snapshot();
+    const beatsBefore = countHeartbeats(state);
+    const windowEnd = performance.now() + o.idleSeconds * 1000;
+    while (performance.now() < windowEnd && !ctx.stopped()) await sleep(50);
+    const end = state.sampler.snapshot();
+    const heartbeats = countHeartbeats(state) - beatsBefore;
+    const windowS = (end.at - start.at) / 1000;
+    const cpuMs = start.proc && end.proc ? end.proc.cpuMs - start.proc.cpuMs : null;
+    const live = connected();
+    extras.idle = {
+      level,
+      connected: live,
+      reached: reached && live >= level,
+      windowS,
+      heartbeats,
+      heartbeatsPerS: windowS > 0 ? heartbeats / windowS : 0,
+      hubCpuMs: cpuMs,
+      hubCpuPercent: cpuMs !== null && windowS > 0 ? (cpuMs / (windowS * 1000)) * 100 : null,
+      cpuMsPerHeartbeat: cpuMs !== null && heartbeats > 0 ? cpuMs / heartbeats : null,
+      hubRssBytes: end.proc?.rssBytes ?? null,
+      hubRssBaselineBytes: baseline.proc?.rssBytes ?? null,
+      rssBytesPerConnection: end.proc && baseline.proc && live > 0 ? (end.proc.rssBytes - baseline.proc.rssBytes) / live : null,
+    };
+    extras.verdict = extras.idle.reached ? 'ok' : 'errors';
+    finish(state, extras);
+    if (!extras.idle.reached) return;
+  }
+}
+
+function countHeartbeats(state: RunState): number {
+  return state.ctx.stats.phases.reduce((sum, p) => sum + p.heartbeats, 0);
+}
+
+/** Closed-loop `paths/exists` RPCs through the hub to the runners. */
+export async function rpcPhase(state: RunState): Promise<void> {
+  const { ctx } = state;
+  const o = ctx.options;
+  const machineIds = state.runners.filter((r) => r.socket?.connected === true).map((r) => r.machineId);
+  const { extras } = begin(state, 'rpc', 'rpc');
+  if (state.jwt === null || machineIds.length === 0) {
+    ctx.stats.error('rpc-no-target');
+    extras.verdict = 'errors';
+    finish(state, extras);
+    return;
+  }
+  if (!(await waitForRpcReady(ctx, state.jwt, machineIds[0] as string, o.connectTimeoutMs))) ctx.stats.error('rpc-never-ready');
+  // The readiness probe is not part of the measured window.
+  const phase = ctx.stats.current;
+  if (phase) {
+    phase.rpc.reset();
+    phase.rpcOk = 0;
+    phase.startedAt = performance.now();
+    extras.hubStart = state.sampler.snapshot();
+  }
+  const end = performance.now() + o.rpcSeconds * 1000;
+  await runRpcLoad(ctx, state.jwt, machineIds, o.rpcConcurrency, () => performance.now() >= end);
+  finish(state, extras);
+  extras.verdict = phase && Object.keys(phase.errors).length === 0 ? 'ok' : 'errors';
+}
