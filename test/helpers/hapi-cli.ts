@@ -320,10 +320,15 @@ export class HapiProcesses {
   private readonly procs: HapiProcess[] = [];
   private readonly scratch: string;
   readonly fakeBin: string;
+  /** TMPDIR of every spawned process. */
+  readonly tmp: string;
 
   constructor(readonly bin: string) {
     this.scratch = mkdtempSync(join(tmpdir(), 'hapi-interop-'));
     this.fakeBin = writeFakeAgents(join(this.scratch, 'fake-bin'));
+    // The CLI keeps uploads etc. under os.tmpdir() (e.g. <tmp>/hapi-blobs): keep them in scratch.
+    this.tmp = join(this.scratch, 'tmp');
+    mkdirSync(this.tmp);
   }
 
   /** A fresh directory under this harness's scratch dir (removed by cleanup). */
@@ -346,7 +351,7 @@ export class HapiProcesses {
       HAPI_HOME: home,
       HAPI_API_URL: options.hubUrl,
       CLI_API_TOKEN: options.token,
-      TMPDIR: tmpdir(),
+      TMPDIR: this.tmp,
       LANG: 'C.UTF-8',
       // Anything that tries to leave loopback hits a closed port.
       HTTP_PROXY: 'http://127.0.0.1:9',

@@ -1,6 +1,7 @@
 // Interop: a real `hapi claude` session, spawned by the real runner through our hub, with a
 // stand-in `claude` first on the runner's PATH (see FAKE_CLAUDE_SCRIPT in helpers/hapi-cli.ts).
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureHapiCli, HapiProcesses, isAlive, pollUntil, type HapiProcess } from '../helpers/hapi-cli.js';
@@ -37,6 +38,14 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     hub = await startInteropHub({ sessionTtlMs: SESSION_TTL_MS });
     procs = new HapiProcesses(cli.bin!);
     workspace = procs.tempDir('workspace');
+    // A git repository with one committed file, one change and one nested file, for the
+    // session's file/git RPCs.
+    writeFileSync(join(workspace, 'README.md'), 'hello readme\n');
+    mkdirSync(join(workspace, 'src'));
+    writeFileSync(join(workspace, 'src', 'main.ts'), 'export const x = 1;\n');
+    const gitEnv = { PATH: '/usr/bin:/bin', HOME: workspace, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' };
+    for (const args of [['init', '-q'], ['add', '.'], ['commit', '-qm', 'init']]) execFileSync('git', args, { cwd: workspace, env: gitEnv });
+    writeFileSync(join(workspace, 'README.md'), 'hello readme\nchanged\n');
     fakeLog = join(procs.tempDir('logs'), 'fake-claude.log');
     runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], {
       hubUrl: hub.url,
@@ -133,6 +142,37 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     expect(prompt.content).toMatchObject({ role: 'user', content: { type: 'text', text: 'hello from the web' } });
     expect(prompt.invokedAt).toBe(consumed.invokedAt);
     expect(rows.some((m) => m.content?.role === 'agent')).toBe(true);
+  });
+
+  it('the session\'s file and git routes get the real CLI\'s answers (git-status, diffs, file, directory, files, upload)', async () => {
+    const get = async (path: string) => {
+      const res = await web.get(`/api/sessions/${sid}${path}`);
+      expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(200);
+      return res.body;
+    };
+    const status = await get('/git-status');
+    expect(status).toMatchObject({ success: true, exitCode: 0 });
+    expect(status.stdout).toMatch(/^1 \.M .* README\.md$/m);
+    expect(await get('/git-diff-numstat')).toMatchObject({ success: true, stdout: '1\t0\tREADME.md\n' });
+    expect(await get('/git-diff-numstat?staged=true')).toMatchObject({ success: true, stdout: '' });
+    expect((await get('/git-diff-file?path=README.md')).stdout).toContain('+changed');
+    const file = await get('/file?path=README.md');
+    expect(file).toMatchObject({ success: true, size: 21 });
+    expect(Buffer.from(file.content, 'base64').toString('utf8')).toBe('hello readme\nchanged\n');
+    const root = await get('/directory');
+    expect((root.entries as { name: string; type: string }[]).map((e) => `${e.type}:${e.name}`).sort()).toEqual(['directory:.git', 'directory:src', 'file:README.md']);
+    expect((await get('/directory?path=src')).entries.map((e: { name: string }) => e.name)).toEqual(['main.ts']);
+    const files = await get('/files?query=main');
+    expect(files).toMatchObject({ success: true, files: [{ fileName: 'main.ts', filePath: 'src', fullPath: 'src/main.ts', fileType: 'file', size: 20 }] });
+    expect((await get('/skills')).success).toBe(true);
+    expect((await get('/slash-commands')).commands.map((c: { name: string }) => c.name)).toContain('compact');
+
+    const upload = await web.post(`/api/sessions/${sid}/upload`, { filename: 'note.txt', content: Buffer.from('uploaded!').toString('base64'), mimeType: 'text/plain' });
+    expect(upload.status).toBe(200);
+    expect(upload.body).toMatchObject({ success: true, path: expect.stringMatching(/note\.txt$/) });
+    expect(readFileSync(upload.body.path, 'utf8')).toBe('uploaded!');
+    const removed = await web.post(`/api/sessions/${sid}/upload/delete`, { path: upload.body.path });
+    expect(removed).toEqual({ status: 200, body: { success: true } });
   });
 
   async function toolRequest(): Promise<{ id: string; request: any }> {
