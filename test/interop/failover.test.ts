@@ -4,7 +4,7 @@
 // re-registers its RPC handlers, and machine RPCs work again; the machine is never listed twice
 // and every one of its RPC methods ends up routed to the one new socket. Then the killed host is
 // restarted and the other one killed, so both the runner and the session socket fail over, with a
-// prompt sent while they were reconnecting.
+// prompt sent while they were reconnecting; finally a graceful drain (SIGTERM) moves them back.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -174,6 +174,28 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
     }, 'gap prompt consumed', 30_000);
     const res = await web.post(`/api/machines/${machineId}/paths/exists`, { paths: [workspace] });
     expect(res).toEqual({ status: 200, body: { exists: { [workspace]: true } } });
+    expect((await web.session(sid)).active).toBe(true);
+  }, 180_000);
+
+  it('graceful drain (SIGTERM) of a host: the real CLIs are told to reconnect and land on the other host', async () => {
+    const first = runnerHost;
+    const second = c.hosts.find((h) => h !== first)!;
+    await c.startHost(second);
+    // Both sockets are on `first` (the previous test).
+    const sessionRoute = await engine.getRpcRoute(`${sid}:killSession`);
+    const machineRoute = await engine.getRpcRoute(`${machineId}:spawn-happy-session`);
+    const exit = await c.stopHost(first);
+    expect(exit.code).toBe(0);
+    await pollUntil(async () => {
+      const [s, m] = await Promise.all([engine.getRpcRoute(`${sid}:killSession`), engine.getRpcRoute(`${machineId}:spawn-happy-session`)]);
+      return s !== null && s !== sessionRoute && m !== null && m !== machineRoute;
+    }, 'session and runner re-registered after the drain', 30_000);
+    expect(await cliConnections(second)).toBe(2);
+    const res = await web.post(`/api/machines/${machineId}/paths/exists`, { paths: [workspace] });
+    expect(res).toEqual({ status: 200, body: { exists: { [workspace]: true } } });
+    const localId = `after-drain-${Date.now()}`;
+    expect((await web.post(`/api/sessions/${sid}/messages`, { text: 'after the drain', localId })).status).toBe(200);
+    await pollUntil(() => readFileSync(fakeLog, 'utf8').includes('after the drain'), 'prompt on the agent stdin', 30_000);
     expect((await web.session(sid)).active).toBe(true);
   }, 180_000);
 
