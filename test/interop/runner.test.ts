@@ -151,4 +151,31 @@ describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', { timeo
     expect(stored?.runnerStateVersion).toBe(versions.at(-1)! + 1);
     expect(t.of({ event: 'out:error', machineId })).toEqual([]);
   });
+
+  it('a restart with other workspace roots (same HAPI_HOME, same machine id) re-registers the same machine with merged metadata', async () => {
+    const alice = await web.alice();
+    const before = await alice.machine(machineId);
+    expect((await runner.stop('SIGTERM')).code).toBe(0);
+    const second = procs.tempDir('workspace2');
+    const restarted = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace, '--workspace-root', second], {
+      hubUrl: hub.url,
+      token: hub.tokenFor('alice'),
+      home: runner.home,
+    });
+    expect((await restarted.waitForOutput(/Machine ID:\s+(\S+)/))[1]).toBe(machineId);
+    const after = await pollUntil(async () => {
+      const m = await alice.machine(machineId);
+      return m?.runnerState?.pid === restarted.pid && m.runnerState.status === 'running' ? m : undefined;
+    }, 'restarted runner online');
+    expect(after.metadata.workspaceRoots).toEqual([workspace, second]);
+    expect(after.metadataVersion).toBeGreaterThan(before.metadataVersion);
+    expect(after.runnerStateVersion).toBeGreaterThan(before.runnerStateVersion);
+    expect((await alice.machines()).filter((m) => m.id === machineId)).toHaveLength(1);
+    const listing = await alice.post(`/api/machines/${machineId}/list-directory`, { path: second });
+    expect(listing).toEqual({ status: 200, body: { success: true, entries: [] } });
+    // The old runner's socket is gone; every method routes to the new one.
+    const socketId = hub.traffic.of({ event: 'connect', machineId }).at(-1)!.socketId;
+    expect(await hub.engine.getRpcRoute(`${machineId}:spawn-happy-session`)).toBe(socketId);
+    expect(hub.traffic.of({ event: 'out:error', machineId })).toEqual([]);
+  });
 });
