@@ -329,7 +329,14 @@ export class HapiProcesses {
     // The CLI keeps uploads etc. under os.tmpdir() (e.g. <tmp>/hapi-blobs): keep them in scratch.
     this.tmp = join(this.scratch, 'tmp');
     mkdirSync(this.tmp);
+    // A test worker that dies without running cleanup() must not leave runners behind.
+    process.once('exit', this.killAllNow);
   }
+
+  private readonly killAllNow = (): void => {
+    for (const home of this.homes) for (const pid of processesOfHome(home)) signalGroup(pid, 'SIGKILL');
+    for (const proc of this.procs) if (!proc.exit) signalGroup(proc.pid, 'SIGKILL');
+  };
 
   /** A fresh directory under this harness's scratch dir (removed by cleanup). */
   tempDir(prefix: string): string {
@@ -402,6 +409,7 @@ export class HapiProcesses {
    * carrying one of our HAPI_HOMEs, until none is left (bounded); then removes the temp dirs.
    */
   async cleanup(): Promise<void> {
+    process.removeListener('exit', this.killAllNow);
     for (const proc of this.procs) if (!proc.exit) signalGroup(proc.pid, 'SIGTERM');
     const deadline = Date.now() + 10_000;
     const graceUntil = Date.now() + 3_000;
