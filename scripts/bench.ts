@@ -1,0 +1,24 @@
+// `npm run bench -- [--quick] [--targets upstream,memory,redis,redis2] [--profiles ingest,fanout,capacity,rpc]
+//                   [--cpu-prof] [--write-benchmarks] [--capacity-levels 1000,3000] [--max-minutes N]`
+// Compares the upstream hub with ours under the same load profiles; see src/loadtest/bench/run.ts.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseBenchArgv } from '../src/loadtest/bench/options.js';
+import { runBench } from '../src/loadtest/bench/run.js';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+let options;
+try {
+  options = parseBenchArgv(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(2);
+}
+const code = await runBench(options, {
+  repoRoot,
+  baseEnv: process.env,
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+});
+process.exit(code);

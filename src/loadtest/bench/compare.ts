@@ -1,0 +1,201 @@
+// Turns the bench's runs into one comparison: a metric per row, a column per target, and the
+// ratios ours ÷ upstream and upstream ÷ ours measured in the same bench run; then the issue's
+// targets checked against those ratios.
+import { fmt, formatMarkdownTable, formatTable } from '../report.js';
+import type { LoadtestResult } from '../result-schema.js';
+import type { ProfileName, TargetName } from './options.js';
+import { TARGET_LABELS } from './targets.js';
+
+export interface BenchRun {
+  target: TargetName;
+  profile: ProfileName;
+  status: 'ok' | 'skipped' | 'failed';
+  reason: string | null;
+  loadAverage: number[];
+  result: LoadtestResult | null;
+}
+
+export interface MetricRow {
+  profile: ProfileName;
+  key: string;
+  label: string;
+  better: 'higher' | 'lower' | 'info';
+  values: Partial<Record<TargetName, number | null>>;
+  notes: Partial<Record<TargetName, string>>;
+}
+
+interface MetricDef {
+  key: string;
+  label: string;
+  better: MetricRow['better'];
+  value(r: LoadtestResult): number | null;
+  note?(r: LoadtestResult): string | undefined;
+}
+
+const notSustained = (r: LoadtestResult): string | undefined =>
+  r.summary.maxSustained === null ? `no step passed (${r.summary.stepupStop ?? '?'})` : r.summary.stepupStop === 'limit' ? 'step limit reached (lower bound)' : undefined;
+
+function idleDefs(levels: number[]): MetricDef[] {
+  return levels.flatMap((level): MetricDef[] => {
+    const at = (r: LoadtestResult) => r.summary.idle.find((l) => l.level === level);
+    const reachedNote = (r: LoadtestResult): string | undefined => {
+      const l = at(r);
+      if (!l) return 'not run';
+      return l.reached ? undefined : `not reached (${l.connected} connected)`;
+    };
+    return [
+      { key: `cpu-per-hb-${level}`, label: `CPU ms per heartbeat @${level} idle CLIs`, better: 'lower', value: (r) => (at(r)?.reached ? (at(r)?.cpuMsPerHeartbeat ?? null) : null), note: reachedNote },
+      {
+        key: `rss-per-cli-${level}`,
+        label: `RSS KiB per idle CLI @${level}`,
+        better: 'lower',
+        value: (r) => {
+          const l = at(r);
+          return l?.reached && l.rssBytesPerConnection !== null ? l.rssBytesPerConnection / 1024 : null;
+        },
+        note: reachedNote,
+      },
+      { key: `hub-rss-${level}`, label: `hub RSS MiB @${level}`, better: 'info', value: (r) => ((at(r)?.hubRssBytes ?? null) !== null ? (at(r)?.hubRssBytes as number) / 1024 ** 2 : null) },
+      {
+        key: `connect-p99-${level}`,
+        label: `connect p99 ms (ramp to ${level})`,
+        better: 'lower',
+        value: (r) => r.phases.find((p) => p.name === `idle-${level}`)?.connect.p99 ?? null,
+      },
+    ];
+  });
+}
+
+function metricDefs(profile: ProfileName, runs: readonly BenchRun[]): MetricDef[] {
+  switch (profile) {
+    case 'ingest':
+      return [
+        { key: 'ingest-rate', label: 'ingest: accepted msg/s (max sustained, p99 ≤ 500 ms)', better: 'higher', value: (r) => r.summary.maxSustained?.acceptedPerS ?? null, note: notSustained },
+        { key: 'ingest-p99', label: 'ingest: e2e p99 ms at that rate', better: 'info', value: (r) => r.summary.maxSustained?.p99 ?? null },
+        { key: 'ingest-cpu', label: 'ingest: hub CPU % at that rate', better: 'info', value: (r) => r.summary.maxSustained?.hubCpuPercent ?? null },
+        { key: 'ingest-p50-first', label: 'ingest: e2e p50 ms at 250 msg/s', better: 'lower', value: (r) => r.phases.find((p) => p.kind === 'stepup')?.latency.p50 ?? null },
+      ];
+    case 'fanout':
+      return [
+        { key: 'fanout-rate', label: 'fanout: SSE deliveries/s (max sustained, 5 subscribers)', better: 'higher', value: (r) => r.summary.maxSustained?.deliveriesPerS ?? null, note: notSustained },
+        { key: 'fanout-p99', label: 'fanout: e2e p99 ms at that rate', better: 'info', value: (r) => r.summary.maxSustained?.p99 ?? null },
+        { key: 'fanout-cpu', label: 'fanout: hub CPU % at that rate', better: 'info', value: (r) => r.summary.maxSustained?.hubCpuPercent ?? null },
+      ];
+    case 'capacity': {
+      const levels = [...new Set(runs.flatMap((run) => run.result?.summary.idle.map((l) => l.level) ?? []))].sort((a, b) => a - b);
+      return idleDefs(levels);
+    }
+    case 'rpc':
+      return [
+        { key: 'rpc-rate', label: 'rpc: REST→runner round-trips/s (8 in flight)', better: 'higher', value: (r) => r.summary.rpc?.perS ?? null },
+        { key: 'rpc-p50', label: 'rpc: round-trip p50 ms', better: 'lower', value: (r) => r.summary.rpc?.p50 ?? null },
+        { key: 'rpc-p99', label: 'rpc: round-trip p99 ms', better: 'lower', value: (r) => r.summary.rpc?.p99 ?? null },
+      ];
+  }
+}
+
+export function buildRows(runs: readonly BenchRun[], profiles: readonly ProfileName[]): MetricRow[] {
+  const rows: MetricRow[] = [];
+  for (const profile of profiles) {
+    const ofProfile = runs.filter((r) => r.profile === profile);
+    for (const def of metricDefs(profile, ofProfile)) {
+      const row: MetricRow = { profile, key: def.key, label: def.label, better: def.better, values: {}, notes: {} };
+      for (const run of ofProfile) {
+        if (run.status !== 'ok' || !run.result) {
+          row.values[run.target] = null;
+          row.notes[run.target] = run.status === 'skipped' ? `skipped: ${run.reason ?? ''}` : `failed: ${run.reason ?? ''}`;
+          continue;
+        }
+        const v = def.value(run.result);
+        row.values[run.target] = v;
+        const note = def.note?.(run.result);
+        if (note) row.notes[run.target] = note;
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  if (a === null || a === undefined || b === null || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;
+  return a / b;
+}
+
+const ours = (targets: readonly TargetName[]): TargetName[] => targets.filter((t) => t !== 'upstream');
+
+function cell(row: MetricRow, target: TargetName): string {
+  const v = row.values[target];
+  const note = row.notes[target];
+  const digits = v !== null && v !== undefined && Math.abs(v) < 10 ? 3 : v !== null && v !== undefined && Math.abs(v) < 100 ? 1 : 0;
+  const text = v === null || v === undefined ? '–' : fmt.n(v, digits);
+  return note ? `${text} (${note})` : text;
+}
+
+const times = (v: number | null): string => (v === null ? '–' : `${v >= 10 ? v.toFixed(1) : v.toFixed(2)}×`);
+
+export function comparisonTable(rows: readonly MetricRow[], targets: readonly TargetName[], markdown: boolean): string {
+  const ourTargets = ours(targets);
+  const hasUp = targets.includes('upstream');
+  const headers = ['metric', ...targets.map((t) => TARGET_LABELS[t]), ...(hasUp ? ourTargets.flatMap((t) => [`${t} ÷ up`, `up ÷ ${t}`]) : [])];
+  const body = rows.map((row) => [
+    `${row.label}${row.better === 'higher' ? ' ↑' : row.better === 'lower' ? ' ↓' : ''}`,
+    ...targets.map((t) => cell(row, t)),
+    ...(hasUp ? ourTargets.flatMap((t) => [times(ratio(row.values[t], row.values.upstream)), times(ratio(row.values.upstream, row.values[t]))]) : []),
+  ]);
+  return markdown ? formatMarkdownTable(headers, body) : formatTable(headers, body);
+}
+
+export interface GoalCheck {
+  goal: string;
+  target: TargetName;
+  required: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** The issue's targets: ingest ≥3× (Redis ×1) and ≥5× (memory); capacity CPU/heartbeat ≤ 1/5 and memory/idle CLI ≤ upstream; fanout ≥3×. */
+export function checkGoals(rows: readonly MetricRow[], targets: readonly TargetName[]): GoalCheck[] {
+  const out: GoalCheck[] = [];
+  if (!targets.includes('upstream')) return out;
+  const find = (key: string) => rows.find((r) => r.key === key);
+  const add = (goal: string, target: TargetName, row: MetricRow | undefined, op: '>=' | '<=', bound: number): void => {
+    if (!targets.includes(target)) return;
+    const r = ratio(row?.values[target], row?.values.upstream);
+    out.push({ goal, target, required: `ours ÷ upstream ${op} ${bound}`, measured: r === null ? 'n/a' : times(r), met: r === null ? null : op === '>=' ? r >= bound : r <= bound });
+  };
+  add('ingest msg/s', 'redis', find('ingest-rate'), '>=', 3);
+  add('ingest msg/s', 'memory', find('ingest-rate'), '>=', 5);
+  add('ingest msg/s', 'redis2', find('ingest-rate'), '>=', 3);
+  for (const t of ours(targets)) add('fanout SSE deliveries/s', t, find('fanout-rate'), '>=', 3);
+  // Capacity: the highest level every compared target reached.
+  const cpuRows = rows.filter((r) => r.key.startsWith('cpu-per-hb-'));
+  for (const t of ours(targets)) {
+    const best = [...cpuRows].reverse().find((r) => r.values[t] != null && r.values.upstream != null);
+    const level = best?.key.slice('cpu-per-hb-'.length);
+    add(`capacity CPU ms/heartbeat${level ? ` @${level}` : ''}`, t, best, '<=', 0.2);
+    add(`capacity RSS per idle CLI${level ? ` @${level}` : ''}`, t, level ? find(`rss-per-cli-${level}`) : undefined, '<=', 1);
+  }
+  return out;
+}
+
+export function goalsTable(goals: readonly GoalCheck[], markdown: boolean): string {
+  const headers = ['goal', 'ours', 'required', 'measured', 'met'];
+  const body = goals.map((g) => [g.goal, TARGET_LABELS[g.target], g.required, g.measured, g.met === null ? 'n/a' : g.met ? 'yes' : 'NO']);
+  return markdown ? formatMarkdownTable(headers, body) : formatTable(headers, body);
+}
+
+/** The load generator's own CPU share per run (it shares the machine with the hub). */
+export function generatorTable(runs: readonly BenchRun[], markdown: boolean): string {
+  const headers = ['profile', 'target', 'status', 'duration s', 'load generator CPU % (of one core)', 'load avg (1 min) before', 'errors'];
+  const body = runs.map((r) => [
+    r.profile,
+    TARGET_LABELS[r.target],
+    r.status === 'ok' ? (r.result?.aborted ? `aborted: ${r.result.aborted}` : 'ok') : `${r.status}: ${r.reason ?? ''}`.slice(0, 120),
+    r.result ? r.result.durationS.toFixed(0) : '–',
+    r.result ? fmt.pct(r.result.summary.loadtestCpuPercent) : '–',
+    r.loadAverage[0] !== undefined ? r.loadAverage[0].toFixed(2) : '–',
+    r.result ? (Object.entries(r.result.summary.errors).map(([k, n]) => `${k}=${n}`).join(', ') || '0') : '–',
+  ]);
+  return markdown ? formatMarkdownTable(headers, body) : formatTable(headers, body);
+}

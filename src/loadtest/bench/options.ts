@@ -1,0 +1,112 @@
+// `npm run bench -- …` options (zod), and the profile parameters for quick and full mode.
+import { z } from 'zod';
+import type { LoadtestOptionsInput } from '../options.js';
+import { parseArgv } from '../options.js';
+
+export const TARGET_NAMES = ['upstream', 'memory', 'redis', 'redis2'] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+export const PROFILE_NAMES = ['ingest', 'fanout', 'capacity', 'rpc'] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+const list = <T extends string>(values: readonly [T, ...T[]]) =>
+  z
+    .union([z.string(), z.array(z.enum(values))])
+    .transform((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v))
+    .pipe(z.array(z.enum(values)).min(1));
+const flag = z
+  .union([z.boolean(), z.string()])
+  .transform((v) => (typeof v === 'boolean' ? v : !['false', '0', 'no'].includes(v)))
+  .default(false);
+
+export const BenchOptionsSchema = z.object({
+  quick: flag,
+  targets: list(TARGET_NAMES).default([...TARGET_NAMES]),
+  profiles: list(PROFILE_NAMES).default([...PROFILE_NAMES]),
+  outDir: z.string().min(1).default('results'),
+  /** Rewrites the generated block of BENCHMARKS.md with this run's tables. */
+  writeBenchmarks: flag,
+  /** Runs our hubs under `node --cpu-prof` and prints where their time went. */
+  cpuProf: flag,
+  /** Overrides the capacity levels (comma list). */
+  capacityLevels: z
+    .string()
+    .transform((v) => v.split(',').map((s) => Number(s.trim())))
+    .pipe(z.array(z.number().int().min(1).max(100_000)).min(1))
+    .optional(),
+  /** Hard cap for the whole bench. */
+  maxMinutes: z.coerce.number().min(1).max(600).optional(),
+  quiet: flag,
+});
+export type BenchOptions = z.infer<typeof BenchOptionsSchema>;
+
+export function parseBenchArgv(argv: readonly string[]): BenchOptions {
+  const raw = parseArgv(argv);
+  const known = new Set(Object.keys(BenchOptionsSchema.shape));
+  const unknown = Object.keys(raw).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new Error(`unknown bench option(s): ${unknown.join(', ')}`);
+  return BenchOptionsSchema.parse(raw);
+}
+
+/**
+ * Loadtest options of each profile, without url/token/hubPids (set per target). Both modes are
+ * bounded: every phase has a duration and every step-up a step cap.
+ */
+export function profileOptions(profile: ProfileName, quick: boolean, capacityLevels?: number[]): Omit<LoadtestOptionsInput, 'token'> {
+  const common = { quiet: true, maxP99Ms: 500, minDelivery: 0.98, drainMs: 3_000, payloadBytes: 256, aliveMs: 2_000 } as const;
+  switch (profile) {
+    case 'ingest':
+      // 10 CLIs, 1 SSE subscriber; the rate rises until p99 or delivery falls behind.
+      return {
+        ...common,
+        clis: 10,
+        subscribers: 1,
+        phases: ['connect', 'stepup'],
+        stepStart: 250,
+        stepFactor: quick ? 1.6 : 1.4,
+        stepSeconds: quick ? 3 : 8,
+        stepMaxSteps: quick ? 9 : 15,
+        maxSeconds: quick ? 120 : 400,
+      };
+    case 'fanout':
+      // 100 CLIs, 5 `all` subscribers: every message is delivered five times.
+      return {
+        ...common,
+        clis: 100,
+        subscribers: 5,
+        phases: ['connect', 'stepup'],
+        connectRate: 200,
+        stepStart: 100,
+        stepFactor: quick ? 1.6 : 1.4,
+        stepSeconds: quick ? 3 : 8,
+        stepMaxSteps: quick ? 9 : 15,
+        maxSeconds: quick ? 150 : 400,
+      };
+    case 'capacity':
+      // Idle CLIs beating every 5 s, no message traffic.
+      return {
+        ...common,
+        clis: 0,
+        subscribers: 0,
+        phases: ['connect', 'idle'],
+        idleLevels: capacityLevels ?? (quick ? [250, 750] : [1_000, 3_000, 5_000, 8_000]),
+        idleAliveMs: 5_000,
+        idleSeconds: quick ? 10 : 20,
+        connectRate: 250,
+        connectConcurrency: 32,
+        connectTimeoutMs: 30_000,
+        maxSeconds: quick ? 150 : 600,
+      };
+    case 'rpc':
+      // REST paths/exists → hub → runner RPC → reply, closed loop.
+      return {
+        ...common,
+        clis: 0,
+        subscribers: 0,
+        runners: 2,
+        phases: ['connect', 'rpc'],
+        rpcConcurrency: 8,
+        rpcSeconds: quick ? 6 : 20,
+        maxSeconds: quick ? 60 : 120,
+      };
+  }
+}
