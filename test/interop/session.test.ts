@@ -289,6 +289,28 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     await sse.waitFor('message-received', (e) => e.sessionId === resumed && JSON.stringify(e.message.content).includes('fake reply'));
   });
 
+  it('`hapi claude` started from a terminal on the runner\'s machine registers its session without disturbing the machine', async () => {
+    const before = await web.machine(machineId);
+    const known = new Set((await web.sessions()).map((x) => x.id));
+    const term = procs.spawn(['claude', '--hapi-starting-mode', 'remote'], {
+      hubUrl: hub.url,
+      token: hub.tokenFor(NS),
+      home: runner.home,
+      cwd: workspace,
+      pathPrepend: [procs.fakeBin],
+      env: { FAKE_CLAUDE_LOG: fakeLog },
+    });
+    const created = await pollUntil(async () => (await web.sessions()).find((x) => !known.has(x.id) && x.active), 'terminal session active');
+    const session = await web.session(created.id);
+    expect(session.metadata).toMatchObject({ startedBy: 'terminal', machineId, path: workspace, flavor: 'claude' });
+    // Its POST /cli/machines (runnerState null) merged into the runner's registration: no change.
+    const after = await web.machine(machineId);
+    expect(after.metadata).toEqual(before.metadata);
+    expect(after.runnerState.status).toBe('running');
+    await term.stop('SIGTERM');
+    await sse.waitFor('session-ended', (e) => e.sessionId === created.id);
+  });
+
   it('SIGTERM to the agent process: the CLI archives itself and reports session-end terminated', async () => {
     const id = await spawnSession();
     const hostPid = (await web.session(id)).metadata.hostPid as number;
