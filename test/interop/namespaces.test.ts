@@ -118,3 +118,37 @@ describe.skipIf(!cli.bin)('real runners in three namespaces', { timeout: 90_000 
     }
   });
 });
+
+describe.skipIf(!cli.bin)('hosted mode (HAPI_GLOBAL_TOKEN=off): only a namespace\'s own token opens it', { timeout: 90_000 }, () => {
+  let hub: InteropHub;
+  let procs: HapiProcesses;
+
+  beforeAll(async () => {
+    hub = await startInteropHub({ globalTokenEnabled: false });
+    procs = new HapiProcesses(cli.bin!);
+  }, 60_000);
+
+  afterAll(async () => {
+    await procs?.cleanup();
+    await hub?.close();
+  });
+
+  it('a runner with the hub-wide token for a tenant namespace is refused (POST /cli/machines 401 → it exits 1)', async () => {
+    const runner = procs.spawn(['runner', 'start-sync', '--workspace-root', procs.tempDir('ws')], { hubUrl: hub.url, token: hub.tokenFor('eve') });
+    const exit = await runner.exited;
+    expect(exit.code).toBe(1);
+    expect(await hub.engine.listMachines('eve')).toEqual([]);
+    const peers = await procs.run(['ping-peer', '--list'], { hubUrl: hub.url, token: hub.tokenFor('eve') });
+    expect(peers.exit.code).toBe(2);
+    expect(peers.output).toContain('failed to exchange access token for JWT (Invalid access token)');
+  });
+
+  it('the same runner with eve\'s own token registers in eve', async () => {
+    const token = `${(await new NamespaceAdmin(hub.engine, systemClock).create('eve')).token}:eve`;
+    const runner = procs.spawn(['runner', 'start-sync', '--workspace-root', procs.tempDir('ws')], { hubUrl: hub.url, token });
+    const machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
+    const web = await WebClient.login(hub.url, token);
+    await pollUntil(async () => (await web.machine(machineId))?.runnerState?.status === 'running', 'eve runner online');
+    expect((await hub.engine.getMachine(machineId))?.namespace).toBe('eve');
+  });
+});
