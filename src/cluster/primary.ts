@@ -12,11 +12,12 @@
 // relayed by sticky go through this process, so it stays up until the last worker has exited.
 import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:http';
-import type { Socket as NetSocket } from 'node:net';
+import { Socket as NetSocket } from 'node:net';
 import { setupMaster } from '@socket.io/sticky';
 import { AggregatorRegistry } from 'prom-client';
 import type { HubConfig } from '../config.js';
 import type { Logger } from '../ops/logger.js';
+import { exitMarginMs } from './drain.js';
 import { MetricsRequestMessageSchema, WorkerReadyMessageSchema, type DrainMessage, type MetricsResponseMessage } from './messages.js';
 
 /** Restart delay after the n-th consecutive early crash of a slot: 100 ms doubling, capped. */
@@ -24,8 +25,8 @@ const RESTART_BASE_DELAY_MS = 100;
 const RESTART_MAX_DELAY_MS = 10_000;
 /** A worker that ran this long before exiting counts as healthy: its slot's backoff resets. */
 const HEALTHY_RUN_MS = 30_000;
-/** Time left after the workers' own deadline for them to close and exit before SIGKILL. */
-const MAX_EXIT_MARGIN_MS = 1_000;
+/** Bounds the wait for 'exit' events after the stragglers were killed. */
+const KILL_WAIT_MS = 1_000;
 
 interface Slot {
   index: number;
@@ -137,7 +138,7 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
     exitCode = code;
     const startedAt = Date.now();
     const deadlineAt = startedAt + config.drainTimeoutMs;
-    const margin = Math.min(MAX_EXIT_MARGIN_MS, Math.floor(config.drainTimeoutMs / 5));
+    const margin = exitMarginMs(config.drainTimeoutMs);
     log.info({ reason, drainTimeoutMs: config.drainTimeoutMs }, 'draining host');
     server.close();
     for (const slot of slots) {
@@ -163,7 +164,7 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
       log.warn({ workers: stragglers.map((w) => w.id) }, 'drain deadline reached; killing workers still running');
       for (const worker of stragglers) worker.process.kill('SIGKILL');
       // 'exit' events follow the kills and call finish(); this bounds the wait if one is lost.
-      finishTimer = setTimeout(finish, MAX_EXIT_MARGIN_MS);
+      finishTimer = setTimeout(finish, KILL_WAIT_MS);
     }, Math.max(0, deadlineAt - Date.now()));
     return exited;
   };
@@ -180,10 +181,20 @@ function reply(worker: Worker, message: MetricsResponseMessage): void {
 }
 
 /**
- * Holds back everything sent to a worker until it reports `hapi:ready`. Sticky routes a new
- * connection to the least-loaded worker in `cluster.workers`, which includes a worker that was
- * just forked and cannot receive yet: a handle delivered before its listeners exist would be
- * lost, leaving the client hanging.
+ * Wraps `worker.send`, through which sticky hands connections over, to fix two races:
+ *
+ * - Not ready yet: sticky routes a new connection to the least-loaded worker in
+ *   `cluster.workers`, which includes a worker that was just forked and cannot receive yet; a
+ *   handle delivered before its listeners exist would be lost, leaving the client hanging. So
+ *   everything sent to a worker is held back until it reports `hapi:ready`.
+ * - Bytes eaten by the primary: Node's child_process, when it sends a socket, only sets the
+ *   primary's copy of the handle to discard what it reads (`onread = nop`) and closes it when
+ *   the worker's NODE_HANDLE_ACK arrives — it keeps reading until then. The client, meanwhile,
+ *   already talks to the worker (e.g. the Socket.IO CONNECT right after the WebSocket
+ *   handshake); whatever the primary reads first is silently dropped, and that client's
+ *   connection never completes. Observed here about once in 300 connections under load. Reading
+ *   is therefore stopped on the primary's side before the handle is sent (and while it is held):
+ *   unread bytes stay in the kernel for the worker.
  */
 function gateUntilReady(worker: Worker, slot: Slot): GatedWorker {
   const original = worker.send;
@@ -194,7 +205,6 @@ function gateUntilReady(worker: Worker, slot: Slot): GatedWorker {
     open() {
       if (gate.ready) return;
       gate.ready = true;
-      worker.send = original;
       for (const args of held.splice(0)) Reflect.apply(original, worker, args);
     },
     discard() {
@@ -207,12 +217,25 @@ function gateUntilReady(worker: Worker, slot: Slot): GatedWorker {
     },
   };
   worker.send = (...args: unknown[]): boolean => {
-    held.push(args);
-    return true;
+    const handle = args[1];
+    if (isNetSocket(handle)) stopReading(handle);
+    if (!gate.ready) {
+      held.push(args);
+      return true;
+    }
+    return Reflect.apply(original, worker, args) as boolean;
   };
   return gate;
 }
 
+/** Stops libuv reading on the primary's copy of a socket that is being handed to a worker. */
+function stopReading(socket: NetSocket): void {
+  // `_handle` is Node's internal TCP wrap (not in the public typings); readStop() removes the fd
+  // from this process's poll set without closing it.
+  const handle = (socket as unknown as { _handle?: { readStop?: () => number } | null })._handle;
+  handle?.readStop?.();
+}
+
 function isNetSocket(value: unknown): value is NetSocket {
-  return typeof value === 'object' && value !== null && 'destroy' in value && 'remoteAddress' in value;
+  return value instanceof NetSocket;
 }

@@ -17,6 +17,7 @@ import { createEngine } from '../engine/index.js';
 import type { Engine } from '../engine/types.js';
 import { createHub, type Hub } from '../hub.js';
 import type { Logger } from '../ops/logger.js';
+import { exitMarginMs } from './drain.js';
 import { DrainMessageSchema, MetricsResponseMessageSchema, type MetricsRequestMessage, type WorkerReadyMessage } from './messages.js';
 import { createSocketAdapter, type SocketAdapter } from './socket-adapter.js';
 
@@ -78,8 +79,11 @@ export async function runHubProcess(config: HubConfig, log: Logger, mode: Proces
   const exitAfter = (reason: string, deadlineAt?: number): void => {
     void shutdown(reason, deadlineAt).finally(() => process.exit(0));
   };
-  process.once('SIGTERM', () => exitAfter('SIGTERM'));
-  process.once('SIGINT', () => exitAfter('SIGINT'));
+  // A signal sent to the whole process group (Ctrl-C, a group kill) reaches the workers as well
+  // as the primary: a worker then keeps the same margin before the primary's deadline.
+  const signalDeadline = (): number => Date.now() + config.drainTimeoutMs - (mode === 'worker' ? exitMarginMs(config.drainTimeoutMs) : 0);
+  process.once('SIGTERM', () => exitAfter('SIGTERM', signalDeadline()));
+  process.once('SIGINT', () => exitAfter('SIGINT', signalDeadline()));
   if (mode === 'worker') {
     process.on('message', (message: unknown) => {
       const drain = DrainMessageSchema.safeParse(message);

@@ -13,7 +13,7 @@ import { UpdateEnvelopeSchema, type RpcRequest } from '../../src/protocol/socket
 import {
   allEvents,
   cliRest,
-  connectCli,
+  openCli,
   emitAck,
   emitAckArgsWithin,
   isNewMessage,
@@ -62,7 +62,7 @@ afterEach((context) => {
   if (context.task.result?.state === 'fail') {
     // The hosts' own logs explain most failures; show their tails with the test's error.
     for (const host of c.hosts) console.log(`--- ${host.name} (port ${host.port}) ---\n${host.output().split('\n').slice(-40).join('\n')}`);
-    console.log(`--- haproxy ---\n${c.lbOutput().split('\n').slice(-20).join('\n')}`);
+    console.log(`--- haproxy ---\n${c.lbOutput().split('\n').slice(-60).join('\n')}`);
   }
   for (const timer of timers.splice(0)) clearInterval(timer);
   for (const socket of openSockets.splice(0)) socket.close();
@@ -84,9 +84,23 @@ function tenant(prefix: string): Tenant {
 }
 
 async function cli(baseUrl: string, t: Tenant, auth: Omit<CliAuth, 'token'> = {}, opts: ConnectOptions = {}): Promise<Socket> {
-  // The 2-core machine also runs the other suites: allow a slow handshake.
-  const socket = await connectCli(baseUrl, { token: t.token, ...auth }, { timeoutMs: 15_000, ...opts });
+  const socket = openCli(baseUrl, { token: t.token, ...auth }, opts);
   openSockets.push(socket);
+  let engineOpenedAfter: number | null = null;
+  const startedAt = Date.now();
+  socket.io.once('open', () => (engineOpenedAfter = Date.now() - startedAt));
+  // The 2-core machine also runs the other suites: allow a slow handshake.
+  const outcome = await Promise.race([
+    nextEvent(socket, 'connect', undefined, 15_000).then(() => 'connected'),
+    nextEvent<Error>(socket, 'connect_error', undefined, 15_000).then((error) => `connect_error: ${error.message}`),
+  ]).catch(() => 'timeout');
+  if (outcome !== 'connected') {
+    const engine = socket.io.engine;
+    throw new Error(
+      `CLI connect to ${baseUrl} failed (${outcome}); engine opened after ${String(engineOpenedAfter)} ms, ` +
+        `engine id ${String(engine?.id)}, transport ${String(engine?.transport?.name)}, state ${String(engine?.readyState)}`,
+    );
+  }
   return socket;
 }
 
@@ -747,5 +761,7 @@ describe('cluster', () => {
     sendMessage(onA, session.id, 'after');
     await stream.next(isMessageReceived(session.id, 'after'), 10_000);
     expect(UpdateEnvelopeSchema.parse(await nextEvent(onB, 'update', isNewMessage(session.id, 'after'))).body).toMatchObject({ t: 'new-message' });
+    // No worker crashed or was restarted over the outage (host logs start at their last start).
+    for (const host of c.hosts) expect(host.output()).not.toMatch(/worker died|"level":60|unhandled/i);
   }, 180_000);
 });

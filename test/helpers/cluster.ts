@@ -26,7 +26,7 @@ const POLL_MS = 50;
 const HOST_READY_TIMEOUT_MS = 60_000;
 const LB_STATE_TIMEOUT_MS = 15_000;
 const EXIT_TIMEOUT_MS = 30_000;
-const OUTPUT_LINES_KEPT = 400;
+const OUTPUT_LINES_KEPT = 2_000;
 
 export interface ClusterOptions {
   /** Hub hosts behind HAProxy (deploy/haproxy.cfg has server slots hub1..hub4). Default 2. */
@@ -174,7 +174,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       HAPI_LB_BIND: HOST,
       HAPI_LB_PORT: String(lbPort),
       HAPI_LB_CHECK_INTER: '250ms',
-      HAPI_LB_LOG_LEVEL: 'notice',
+      // One line per request, so a failing test can show what the load balancer did.
+      HAPI_LB_LOG_LEVEL: 'info',
       HAPI_LB_ADMIN_SOCKET: adminSocket,
       ...Object.fromEntries(hosts.map((host, i) => [`HAPI_HUB${i + 1}_ADDR`, `${HOST}:${host.port}`])),
     },
