@@ -65,7 +65,7 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
 
   const fork = (slot: Slot): void => {
     slot.restartTimer = null;
-    const worker = cluster.fork({ HAPI_WORKER_SLOT: String(slot.index) });
+    const worker = cluster.fork();
     slot.worker = worker;
     slot.startedAt = Date.now();
     gates.set(worker, gateUntilReady(worker, slot));
