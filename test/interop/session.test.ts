@@ -242,8 +242,20 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     expect((await web.session(sid)).active).toBe(true);
   });
 
+  it('a rename from the web survives the CLI\'s next metadata write (version-mismatch, adopt, retry)', async () => {
+    const before = await web.session(sid);
+    const renamed = await web.request('PATCH', `/api/sessions/${sid}`, { name: 'Renamed from the web' });
+    expect(renamed).toEqual({ status: 200, body: { ok: true } });
+    // Hub-side writes are not pushed to the CLI (as upstream): its next update-metadata carries a
+    // stale expectedVersion, gets version-mismatch with the stored value, and retries on top of it.
+    const after = await web.session(sid);
+    expect(after.metadataVersion).toBe(before.metadataVersion + 1);
+    expect(hub.traffic.of({ event: 'out:update', sessionId: sid }).filter((e) => (e.payload as any).body?.t === 'update-session' && (e.payload as any).body?.metadata?.value?.name)).toEqual([]);
+  });
+
   it('archive reaches the CLI killSession handler and the session ends', async () => {
     const hostPid = (await web.session(sid)).metadata.hostPid as number;
+    const storedVersion = (await web.session(sid)).metadataVersion;
     const res = await web.post(`/api/sessions/${sid}/archive`, {});
     expect(res).toEqual({ status: 200, body: { ok: true } });
 
@@ -258,7 +270,12 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
       return s.metadata?.lifecycleState === 'archived' ? s : undefined;
     }, 'archived metadata');
     expect(session.active).toBe(false);
-    expect(session.metadata).toMatchObject({ archivedBy: 'cli' });
+    // The CLI's archive write was refused once (stale version), then applied on top of the rename.
+    expect(session.metadata).toMatchObject({ archivedBy: 'cli', name: 'Renamed from the web' });
+    const writes = t.of({ event: 'update-metadata', sessionId: sid }).map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
+    expect(writes.at(-2)).toBeLessThan(storedVersion);
+    expect(writes.at(-1)).toBe(storedVersion);
+    expect(session.metadataVersion).toBe(storedVersion + 1);
     await pollUntil(() => !isAlive(hostPid), 'the hapi claude process exits');
   });
 
