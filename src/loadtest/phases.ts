@@ -222,7 +222,14 @@ export async function stepupPhase(state: RunState): Promise<void> {
 export async function idlePhase(state: RunState): Promise<void> {
   const { ctx } = state;
   const o = ctx.options;
+  // Baseline: the hub with no idle CLI, after a short settle (start-up garbage, timers).
+  const baselineStart = state.sampler.snapshot();
+  const settle = performance.now() + 3_000;
+  while (performance.now() < settle && !ctx.stopped()) await sleep(50);
   const baseline = state.sampler.snapshot();
+  const baselineCpuPercent =
+    baselineStart.proc && baseline.proc ? Math.max(0, ((baseline.proc.cpuMs - baselineStart.proc.cpuMs) / Math.max(1, baseline.at - baselineStart.at)) * 100) : null;
+  let previous: { rss: number; connected: number } | null = null;
   for (const level of o.idleLevels) {
     if (ctx.stopped()) return;
     const { extras } = begin(state, `idle-${level}`, 'idle');
@@ -257,7 +264,10 @@ export async function idlePhase(state: RunState): Promise<void> {
       hubRssBytes: end.proc?.rssBytes ?? null,
       hubRssBaselineBytes: baseline.proc?.rssBytes ?? null,
       rssBytesPerConnection: end.proc && baseline.proc && live > 0 ? (end.proc.rssBytes - baseline.proc.rssBytes) / live : null,
+      rssSlopeBytesPerConnection: end.proc && previous && live > previous.connected ? (end.proc.rssBytes - previous.rss) / (live - previous.connected) : null,
+      hubBaselineCpuPercent: baselineCpuPercent,
     };
+    if (end.proc) previous = { rss: end.proc.rssBytes, connected: live };
     extras.verdict = extras.idle.reached ? 'ok' : 'errors';
     finish(state, extras);
     if (!extras.idle.reached) return;

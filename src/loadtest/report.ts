@@ -104,7 +104,7 @@ export function formatReport(result: LoadtestResult): string {
     out.push(
       '',
       formatTable(
-        ['idle level', 'connected', 'reached', 'window s', 'hb/s', 'hub cpu', 'cpu ms/hb', 'hub rss', 'rss/conn'],
+        ['idle level', 'connected', 'reached', 'window s', 'hb/s', 'hub cpu', 'idle cpu', 'cpu ms/hb', 'hub rss', 'rss/conn', 'Δrss/Δconn'],
         result.summary.idle.map((l) => [
           String(l.level),
           String(l.connected),
@@ -112,9 +112,11 @@ export function formatReport(result: LoadtestResult): string {
           l.windowS.toFixed(1),
           fmt.n(l.heartbeatsPerS),
           fmt.pct(l.hubCpuPercent),
+          fmt.pct(l.hubBaselineCpuPercent),
           l.cpuMsPerHeartbeat === null ? '–' : l.cpuMsPerHeartbeat.toFixed(3),
           fmt.bytes(l.hubRssBytes),
           fmt.bytes(l.rssBytesPerConnection),
+          fmt.bytes(l.rssSlopeBytesPerConnection),
         ]),
       ),
     );

@@ -37,7 +37,12 @@ export const IdleLevelSchema = z.object({
   cpuMsPerHeartbeat: z.number().min(0).nullable(),
   hubRssBytes: z.number().min(0).nullable(),
   hubRssBaselineBytes: z.number().min(0).nullable(),
+  /** (RSS now − RSS before the first idle CLI) ÷ idle CLIs. */
   rssBytesPerConnection: z.number().nullable(),
+  /** (RSS now − RSS at the previous level) ÷ CLIs added: less sensitive to start-up garbage. */
+  rssSlopeBytesPerConnection: z.number().nullable(),
+  /** Hub CPU with no idle CLI yet (background timers), measured before the first level. */
+  hubBaselineCpuPercent: z.number().min(0).nullable(),
 });
 export type IdleLevel = z.infer<typeof IdleLevelSchema>;
 

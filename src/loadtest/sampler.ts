@@ -24,6 +24,7 @@ const round = (v: number, digits = 1): number => {
 };
 
 export function formatBytes(bytes: number): string {
+  if (bytes < 0) return `-${formatBytes(-bytes)}`;
   if (bytes >= 1024 ** 3) return `${round(bytes / 1024 ** 3, 2)} GiB`;
   if (bytes >= 1024 ** 2) return `${round(bytes / 1024 ** 2, 1)} MiB`;
   if (bytes >= 1024) return `${round(bytes / 1024, 1)} KiB`;

@@ -40,20 +40,28 @@ function moduleOf(url: string, functionName: string): string {
     const rest = url.slice(nm + '/node_modules/'.length).split('/');
     return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1] ?? ''}` : (rest[0] ?? '?');
   }
-  const src = url.indexOf('/src/');
-  if (src !== -1) {
-    const parts = url.slice(src + 1).split('/');
-    return parts.length > 2 ? `${parts[0]}/${parts[1]}` : `${parts[0]}/${parts[1] ?? ''}`;
+  const own = ownPath(url);
+  if (own !== null) {
+    const parts = own.split('/');
+    return parts.length > 2 ? `${parts[0]}/${parts[1]}` : own;
   }
   return url.split('/').slice(-2).join('/');
+}
+
+/** `src/…` for our own code, whether run from src/ (tsx) or from a build (dist/, bench-dist/). */
+function ownPath(url: string): string | null {
+  if (url.includes('/node_modules/')) return null;
+  for (const marker of ['/src/', '/bench-dist/', '/dist/']) {
+    const at = url.lastIndexOf(marker);
+    if (at !== -1) return `src/${url.slice(at + marker.length)}`;
+  }
+  return null;
 }
 
 function shortUrl(url: string): string {
   const nm = url.lastIndexOf('/node_modules/');
   if (nm !== -1) return url.slice(nm + '/node_modules/'.length);
-  const src = url.indexOf('/src/');
-  if (src !== -1) return url.slice(src + 1);
-  return url.replace(/^file:\/\//, '');
+  return ownPath(url) ?? url.replace(/^file:\/\//, '');
 }
 
 function keyOf(frame: CpuProfile['nodes'][number]['callFrame']): string {
@@ -146,7 +154,7 @@ export function summariseProfiles(files: readonly string[], top = 20, window?: P
       const node = nodes.get(id);
       if (!node || depth > 2_000) return;
       const key = keyOf(node.callFrame);
-      const own = node.callFrame.url.includes('/src/') && !node.callFrame.url.includes('/node_modules/');
+      const own = ownPath(node.callFrame.url) !== null;
       const added = own && !onPath.has(key);
       if (added) {
         inclusive.set(key, (inclusive.get(key) ?? 0) + (subtree.get(id) ?? 0));

@@ -52,33 +52,39 @@ export function parseBenchArgv(argv: readonly string[]): BenchOptions {
  * bounded: every phase has a duration and every step-up a step cap.
  */
 export function profileOptions(profile: ProfileName, quick: boolean, capacityLevels?: number[]): Omit<LoadtestOptionsInput, 'token'> {
-  const common = { quiet: true, maxP99Ms: 500, minDelivery: 0.98, drainMs: 3_000, payloadBytes: 256, aliveMs: 2_000 } as const;
+  // p99 ≤ 1 s and ≥ 98 % delivered within 3 s of the step's end: generous on purpose, the
+  // machine is shared with the load generator (and possibly other work).
+  const common = { quiet: true, maxP99Ms: 1_000, minDelivery: 0.98, drainMs: 3_000, payloadBytes: 256, aliveMs: 2_000 } as const;
+  // A short low-rate warm-up (JIT, connection pools) before the steps that are judged.
+  const warmup = { rate: 50, duration: 2 } as const;
   switch (profile) {
     case 'ingest':
       // 10 CLIs, 1 SSE subscriber; the rate rises until p99 or delivery falls behind.
       return {
         ...common,
+        ...warmup,
         clis: 10,
         subscribers: 1,
-        phases: ['connect', 'stepup'],
-        stepStart: 250,
-        stepFactor: quick ? 1.6 : 1.4,
-        stepSeconds: quick ? 3 : 8,
-        stepMaxSteps: quick ? 9 : 15,
+        phases: ['connect', 'steady', 'stepup'],
+        stepStart: 100,
+        stepFactor: quick ? 1.7 : 1.5,
+        stepSeconds: quick ? 4 : 8,
+        stepMaxSteps: quick ? 10 : 16,
         maxSeconds: quick ? 120 : 400,
       };
     case 'fanout':
       // 100 CLIs, 5 `all` subscribers: every message is delivered five times.
       return {
         ...common,
+        ...warmup,
         clis: 100,
         subscribers: 5,
-        phases: ['connect', 'stepup'],
+        phases: ['connect', 'steady', 'stepup'],
         connectRate: 200,
-        stepStart: 100,
-        stepFactor: quick ? 1.6 : 1.4,
-        stepSeconds: quick ? 3 : 8,
-        stepMaxSteps: quick ? 9 : 15,
+        stepStart: 50,
+        stepFactor: quick ? 1.7 : 1.5,
+        stepSeconds: quick ? 4 : 8,
+        stepMaxSteps: quick ? 10 : 16,
         maxSeconds: quick ? 150 : 400,
       };
     case 'capacity':
