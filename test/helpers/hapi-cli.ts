@@ -28,7 +28,8 @@ export const HAPI_CLI_PACKAGE = '@twsxtd/hapi-linux-x64';
 export const HAPI_CLI_VERSION = '0.30.7';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cacheDir = join(repoRoot, '.cache', 'hapi-cli');
+/** Install location; HAPI_CLI_CACHE_DIR moves it (e.g. to share one install between checkouts). */
+const cacheDir = process.env.HAPI_CLI_CACHE_DIR ?? join(repoRoot, '.cache', 'hapi-cli');
 
 export interface HapiCliAvailability {
   /** Absolute path of the `hapi` binary, or null when it could not be installed. */
@@ -101,7 +102,9 @@ function installOnce(): HapiCliAvailability {
   });
   if (res.status !== 0 || !versionOk(binIn(staging))) {
     rmSync(staging, { recursive: true, force: true });
-    const detail = (res.error?.message ?? `${res.stderr ?? ''}`.trim().split('\n').slice(-3).join(' | ')) || `exit ${res.status}`;
+    const lines = `${res.stderr ?? ''}`.trim().split('\n').filter((l) => l.trim() !== '' && !/npm warn/i.test(l));
+    const telling = lines.filter((l) => /npm error (code|errno|network|notarget|404|request)/i.test(l));
+    const detail = res.error?.message ?? ((telling.length > 0 ? telling : lines.slice(-3)).slice(0, 4).join(' | ') || `exit ${res.status}`);
     // Another test file may have finished the same install meanwhile.
     if (versionOk(cached)) return { bin: cached };
     return { bin: null, reason: `npm install ${HAPI_CLI_PACKAGE}@${HAPI_CLI_VERSION} failed: ${detail}` };
