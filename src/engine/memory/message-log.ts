@@ -17,6 +17,12 @@ export class SessionMessageLog {
   private readonly rows: MessageRow[] = [];
   private readonly byId = new Map<string, MessageRow>();
   private readonly byLocalId = new Map<string, MessageRow>();
+  /**
+   * Rows still queued for the CLI (localId set, not invoked), in seq order (insertion order:
+   * rows are appended with increasing seq). Every keep-alive asks for them, so this must not be
+   * a scan of the whole history.
+   */
+  private readonly pending = new Set<MessageRow>();
   /** Kept apart from `rows` so seqs are never reused after a delete or a history trim. */
   private lastSeq = 0;
   /** undefined = stale, recomputed on demand (a delete or invoke can move the newest position). */
@@ -52,6 +58,7 @@ export class SessionMessageLog {
     this.rows.push(row);
     this.byId.set(row.id, row);
     if (localId !== null) this.byLocalId.set(localId, row);
+    if (localId !== null && row.invokedAt === null) this.pending.add(row);
     this.trimToHistoryLimit();
     return { row, inserted: true };
   }
@@ -91,7 +98,7 @@ export class SessionMessageLog {
   }
 
   queued(): MessageRow[] {
-    return this.rows.filter((row) => row.invokedAt === null && row.localId !== null);
+    return [...this.pending];
   }
 
   byLocalIds(localIds: string[]): MessageRow[] {
@@ -114,6 +121,7 @@ export class SessionMessageLog {
       const row = this.byLocalId.get(localId);
       if (!row || row.invokedAt !== null) continue;
       row.invokedAt = invokedAt;
+      this.pending.delete(row);
       changed.push(localId);
     }
     if (changed.length > 0) this.cachedHead = undefined;
@@ -136,6 +144,7 @@ export class SessionMessageLog {
 
   private forget(row: MessageRow): void {
     this.byId.delete(row.id);
+    this.pending.delete(row);
     if (row.localId !== null && this.byLocalId.get(row.localId) === row) this.byLocalId.delete(row.localId);
     this.cachedHead = undefined;
   }
