@@ -29,14 +29,17 @@ export function createMetrics(): HubMetrics {
   loopDelay.enable();
   new Gauge({
     name: 'hapi_event_loop_lag_p99_seconds',
-    help: 'Event loop delay p99 since the last scrape',
+    help: 'Event loop delay p99 since the last scrape (worst worker when aggregated)',
     registers: [registry],
+    // Summing lag across workers would be meaningless; the primary's aggregate keeps the worst.
+    aggregator: 'max',
     collect() {
       this.set(loopDelay.percentile(99) / 1e9);
       loopDelay.reset();
     },
   });
   const connections = new Gauge({ name: 'hapi_cli_connections', help: 'Connected /cli sockets', registers: [registry] });
+
   const eventsIn = new Counter({ name: 'hapi_cli_events_in_total', help: 'CLI socket events received', labelNames: ['event'], registers: [registry] });
   const malformed = new Counter({ name: 'hapi_cli_events_malformed_total', help: 'CLI socket events dropped as malformed', labelNames: ['event'], registers: [registry] });
   return {
