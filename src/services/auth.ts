@@ -8,6 +8,13 @@ import type { Clock } from './clock.js';
 
 const JWT_LIFETIME = '4h';
 const JwtPayloadSchema = z.object({ uid: z.number(), ns: z.string(), gen: z.number().int().optional() });
+type JwtPayload = z.infer<typeof JwtPayloadSchema>;
+/**
+ * Verified-signature cache size. A browser sends the same JWT with every request; checking its
+ * HMAC each time (jose → WebCrypto, an async job per request) was the largest single cost of an
+ * RPC-backed REST call in the load tests. Bounded: the oldest entry goes first.
+ */
+const VERIFIED_JWT_CACHE_SIZE = 4_096;
 
 export type TokenCheck = { ok: true; namespace: string } | { ok: false };
 export type JwtCheck =
@@ -38,6 +45,8 @@ function constantTimeEquals(a: string, b: string): boolean {
 export class AuthService {
   private cliApiToken = '';
   private jwtKey = new Uint8Array();
+  /** token → payload (+ exp) whose signature checked out under `jwtKey`. */
+  private readonly verifiedJwts = new Map<string, { payload: JwtPayload; expMs: number | null }>();
   private ownerId = 0;
   /** True when this process created the hub-wide token (so start-up prints it once). */
   generatedCliApiToken = false;
@@ -59,6 +68,7 @@ export class AuthService {
     }
     const secret = this.settings.jwtSecret ?? (await this.engine.getOrSetSecret('jwt-secret', randomBytes(32).toString('base64')));
     this.jwtKey = new TextEncoder().encode(secret);
+    this.verifiedJwts.clear();
     const owner = await this.engine.getOrSetSecret('owner-id', String(1 + randomBytes(6).readUIntBE(0, 6)));
     this.ownerId = Number(owner);
     await this.engine.registerNamespace(DEFAULT_NAMESPACE, this.clock());
@@ -112,6 +122,29 @@ export class AuthService {
    * request against the shared registry — no cache, so no staleness).
    */
   async verifyJwt(token: string): Promise<JwtCheck> {
+    const verified = await this.verifiedPayload(token);
+    if (!verified.ok) return verified;
+    const payload = verified.payload;
+    // The generation is checked on every request (not cached): rotation/revocation act at once.
+    const record = await this.engine.getNamespace(payload.ns);
+    if (!record || record.revoked || record.generation !== (payload.gen ?? 0)) {
+      return { ok: false, error: 'Invalid token' };
+    }
+    return { ok: true, namespace: payload.ns, userId: payload.uid };
+  }
+
+  /**
+   * Signature, algorithm and expiry of a JWT. A token string's signature under a fixed key never
+   * changes, so a success is remembered; only the expiry, which depends on the time, is checked
+   * again on a hit — against the wall clock, as jose itself does.
+   */
+  private async verifiedPayload(token: string): Promise<{ ok: true; payload: JwtPayload } | { ok: false; error: 'Invalid token' | 'Invalid token payload' }> {
+    const cached = this.verifiedJwts.get(token);
+    if (cached) {
+      if (cached.expMs === null || Date.now() < cached.expMs) return { ok: true, payload: cached.payload };
+      this.verifiedJwts.delete(token);
+      return { ok: false, error: 'Invalid token' };
+    }
     let payload: unknown;
     try {
       ({ payload } = await jwtVerify(token, this.jwtKey, { algorithms: ['HS256'] }));
@@ -120,11 +153,13 @@ export class AuthService {
     }
     const parsed = JwtPayloadSchema.safeParse(payload);
     if (!parsed.success) return { ok: false, error: 'Invalid token payload' };
-    const record = await this.engine.getNamespace(parsed.data.ns);
-    if (!record || record.revoked || record.generation !== (parsed.data.gen ?? 0)) {
-      return { ok: false, error: 'Invalid token' };
+    const exp = (payload as { exp?: unknown }).exp;
+    if (this.verifiedJwts.size >= VERIFIED_JWT_CACHE_SIZE) {
+      const oldest = this.verifiedJwts.keys().next();
+      if (!oldest.done) this.verifiedJwts.delete(oldest.value);
     }
-    return { ok: true, namespace: parsed.data.ns, userId: parsed.data.uid };
+    this.verifiedJwts.set(token, { payload: parsed.data, expMs: typeof exp === 'number' ? exp * 1000 : null });
+    return { ok: true, payload: parsed.data };
   }
 }
 
