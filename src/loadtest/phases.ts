@@ -79,6 +79,8 @@ async function ramp(ctx: SimContext, count: number, connectOne: (i: number) => P
     await sleep(inFlight >= connectConcurrency ? 2 : Math.max(1, Math.min(20, 1000 / connectRate)));
   }
   await Promise.all(pending);
+  const phase = ctx.stats.current;
+  if (phase && count > 0) phase.rampMs += performance.now() - t0;
   return ok;
 }
 

@@ -42,7 +42,7 @@ function phaseResult(phase: PhaseStats, extras: PhaseExtras | undefined, sampler
     deliveryRatio: phase.expectedDeliveries === 0 ? 1 : round(phase.deliveries / phase.expectedDeliveries, 4),
     latency: phase.latency.summary(),
     heartbeats: phase.heartbeats,
-    connect: { ...phase.connect.summary(), perS: perS(phase.connected) },
+    connect: { ...phase.connect.summary(), perS: phase.rampMs > 0 ? round(phase.connected / (phase.rampMs / 1000)) : perS(phase.connected) },
     sessionCreate: phase.sessionCreate.summary(),
     rpc: { ...phase.rpc.summary(), perS: perS(phase.rpcOk) },
     rest: { ...phase.rest.summary(), perS: perS(phase.restOk) },

@@ -20,6 +20,8 @@ export class PhaseStats {
   readonly connect = new LatencyHistogram();
   readonly sessionCreate = new LatencyHistogram();
   connected = 0;
+  /** Wall time spent in connect ramps (the connect rate is connects ÷ this, not ÷ the phase). */
+  rampMs = 0;
   readonly rpc = new LatencyHistogram();
   rpcOk = 0;
   readonly rest = new LatencyHistogram();

@@ -68,13 +68,40 @@ function idleDefs(levels: number[]): MetricDef[] {
   });
 }
 
+/**
+ * The highest step-up step every completed run of a profile passed: CPU per message compared at
+ * the same offered rate (CPU per message falls as batching rises, so each target's own best step
+ * would not compare like with like).
+ */
+function commonStep(runs: readonly BenchRun[]): string | null {
+  const passed = runs.filter((r) => r.status === 'ok' && r.result).map((r) => new Set((r.result as LoadtestResult).phases.filter((p) => p.kind === 'stepup' && p.verdict === 'ok').map((p) => p.name)));
+  if (passed.length === 0) return null;
+  const [first, ...rest] = passed;
+  const common = [...(first ?? [])].filter((name) => rest.every((set) => set.has(name)));
+  return common.sort((a, b) => Number(b.split('@')[1]) - Number(a.split('@')[1]))[0] ?? null;
+}
+
+/** Hub CPU ms per unit of work in one phase (`per` picks the unit). */
+function cpuPer(r: LoadtestResult, phaseName: string | null, per: (p: LoadtestResult['phases'][number]) => number): number | null {
+  const phase = phaseName === null ? undefined : r.phases.find((p) => p.name === phaseName);
+  if (!phase?.hub || per(phase) <= 0) return null;
+  return phase.hub.cpuMs / per(phase);
+}
+
 function metricDefs(profile: ProfileName, runs: readonly BenchRun[]): MetricDef[] {
+  const step = profile === 'ingest' || profile === 'fanout' ? commonStep(runs) : null;
   switch (profile) {
     case 'ingest':
       return [
         { key: 'ingest-rate', label: 'ingest: accepted msg/s (max sustained: p99 ≤ 1 s, ≥ 98 % delivered)', better: 'higher', value: (r) => r.summary.maxSustained?.acceptedPerS ?? null, note: notSustained },
         { key: 'ingest-p99', label: 'ingest: e2e p99 ms at that rate', better: 'info', value: (r) => r.summary.maxSustained?.p99 ?? null },
         { key: 'ingest-cpu', label: 'ingest: hub CPU % at that rate', better: 'info', value: (r) => r.summary.maxSustained?.hubCpuPercent ?? null },
+        {
+          key: 'ingest-cpu-per-msg',
+          label: `ingest: hub CPU ms per message @${step ?? '–'} (highest step all passed)`,
+          better: 'lower',
+          value: (r) => cpuPer(r, step, (p) => p.accepted),
+        },
         { key: 'ingest-p50-first', label: 'ingest: e2e p50 ms at 100 msg/s', better: 'lower', value: (r) => r.phases.find((p) => p.kind === 'stepup')?.latency.p50 ?? null },
       ];
     case 'fanout':
@@ -82,6 +109,12 @@ function metricDefs(profile: ProfileName, runs: readonly BenchRun[]): MetricDef[
         { key: 'fanout-rate', label: 'fanout: SSE deliveries/s (max sustained, 100 CLIs → 5 subscribers)', better: 'higher', value: (r) => r.summary.maxSustained?.deliveriesPerS ?? null, note: notSustained },
         { key: 'fanout-p99', label: 'fanout: e2e p99 ms at that rate', better: 'info', value: (r) => r.summary.maxSustained?.p99 ?? null },
         { key: 'fanout-cpu', label: 'fanout: hub CPU % at that rate', better: 'info', value: (r) => r.summary.maxSustained?.hubCpuPercent ?? null },
+        {
+          key: 'fanout-cpu-per-delivery',
+          label: `fanout: hub CPU ms per SSE delivery @${step ?? '–'} (highest step all passed)`,
+          better: 'lower',
+          value: (r) => cpuPer(r, step, (p) => p.deliveries),
+        },
       ];
     case 'capacity': {
       const levels = [...new Set(runs.flatMap((run) => run.result?.summary.idle.map((l) => l.level) ?? []))].sort((a, b) => a - b);
@@ -92,6 +125,7 @@ function metricDefs(profile: ProfileName, runs: readonly BenchRun[]): MetricDef[
         { key: 'rpc-rate', label: 'rpc: REST→runner round-trips/s (8 in flight)', better: 'higher', value: (r) => r.summary.rpc?.perS ?? null },
         { key: 'rpc-p50', label: 'rpc: round-trip p50 ms', better: 'lower', value: (r) => r.summary.rpc?.p50 ?? null },
         { key: 'rpc-p99', label: 'rpc: round-trip p99 ms', better: 'lower', value: (r) => r.summary.rpc?.p99 ?? null },
+        { key: 'rpc-cpu-per-call', label: 'rpc: hub CPU ms per round-trip', better: 'lower', value: (r) => cpuPer(r, 'rpc', (p) => p.rpc.count) },
       ];
   }
 }
