@@ -34,6 +34,7 @@ function markdownReport(opts: BenchOptions, machine: Machine, runtime: string, t
     tables.comparison,
     '',
     '↑ higher is better, ↓ lower is better. Ratios are from this one run: `X ÷ up` = ours divided by upstream, `up ÷ X` = upstream divided by ours.',
+    ...(opts.cpuProf ? ['', '**Ours ran under `node --cpu-prof` in this run: its CPU figures include the profiler (≈10 % of a core); compare CPU with a run without `--cpu-prof`.**'] : []),
     '',
     '**Targets of the issue**',
     '',
