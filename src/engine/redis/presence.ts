@@ -65,7 +65,8 @@ export class RedisPresence {
     return { wasActive: reply[0] === 'ok' && reply[1] === 1 };
   }
 
-  async expireOverdue(now: number, limit: number): Promise<ExpiredPresence[]> {
+  async expireOverdue(now: number, requestedLimit: number): Promise<ExpiredPresence[]> {
+    const limit = Math.floor(requestedLimit); // ZRANGEBYSCORE LIMIT takes integers only
     const expired: ExpiredPresence[] = [];
     for (let round = 0; round < MAX_SWEEP_ROUNDS && expired.length < limit; round += 1) {
       const candidates = await this.overdueCandidates(now, limit - expired.length);
