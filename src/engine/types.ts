@@ -301,6 +301,11 @@ export interface Engine {
   acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseLock(name: string, owner: string): Promise<void>;
 
+  /** Short-lived shared key/value (e.g. which SSE subscription ids exist); gone after ttlMs. */
+  setEphemeral(key: string, value: string, ttlMs: number): Promise<void>;
+  getEphemeral(key: string): Promise<string | null>;
+  deleteEphemeral(key: string): Promise<void>;
+
   /** Round-trip to the backing store (readiness). Throws when unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;

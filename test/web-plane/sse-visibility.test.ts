@@ -1,6 +1,7 @@
 // POST /api/visibility: a subscription id handed out in connection-changed can be marked
 // visible/hidden by its own namespace only; bad bodies are 400 with issues.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryEngine } from '../../src/engine/memory/memory-engine.js';
 import { openSse, type SseClient } from '../helpers/sse-client.js';
 import { jwtFor, startTestHub, type TestHub } from '../helpers/sse-fixtures.js';
 
@@ -95,5 +96,32 @@ describe('POST /api/visibility', () => {
       status: 401,
       body: { error: 'Missing authorization token' },
     });
+  });
+});
+
+describe('POST /api/visibility across workers sharing one engine', () => {
+  let engine: MemoryEngine;
+  let a: TestHub;
+  let b: TestHub;
+
+  beforeAll(async () => {
+    engine = new MemoryEngine({ eventLogMaxEvents: 256, eventLogMaxBytes: 2 * 1024 * 1024, messageHistoryLimit: 0 });
+    a = await startTestHub({ engine });
+    b = await startTestHub({ engine, cliApiToken: a.token });
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await engine.close();
+  });
+
+  it('finds a stream held by another worker, only for its own namespace', async () => {
+    const jwt = await jwtFor(a, 'vis-shared');
+    const otherJwt = await jwtFor(a, 'vis-shared-other');
+    const sse = await openSse(a.url, { token: jwt, query: { all: 'true' } });
+    const id = await subscriptionIdOf(sse);
+    expect(await postVisibility(b, jwt, JSON.stringify({ subscriptionId: id, visibility: 'visible' }))).toEqual({ status: 200, body: { ok: true } });
+    expect((await postVisibility(b, otherJwt, JSON.stringify({ subscriptionId: id, visibility: 'visible' }))).status).toBe(404);
+    sse.close();
   });
 });

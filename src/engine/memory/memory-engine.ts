@@ -32,7 +32,7 @@ import type {
 import { EventFanout, NamespaceEventLog } from './event-log.js';
 import { SessionMessageLog } from './message-log.js';
 import { applyRefresh, PresenceDeadlines } from './presence.js';
-import { LockTable, NamespaceRegistry } from './registry.js';
+import { EphemeralTable, LockTable, NamespaceRegistry } from './registry.js';
 
 type SessionColumnsPatch = Parameters<Engine['updateSessionColumns']>[2];
 
@@ -53,6 +53,7 @@ export class MemoryEngine implements Engine {
   private readonly fanout = new EventFanout();
   private readonly secrets = new Map<string, string>();
   private readonly locks = new LockTable();
+  private readonly ephemeral = new EphemeralTable();
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -363,6 +364,18 @@ export class MemoryEngine implements Engine {
 
   async releaseLock(name: string, owner: string): Promise<void> {
     this.locks.release(name, owner);
+  }
+
+  async setEphemeral(key: string, value: string, ttlMs: number): Promise<void> {
+    this.ephemeral.set(key, value, ttlMs);
+  }
+
+  async getEphemeral(key: string): Promise<string | null> {
+    return this.ephemeral.get(key);
+  }
+
+  async deleteEphemeral(key: string): Promise<void> {
+    this.ephemeral.delete(key);
   }
 
   async ping(): Promise<void> {}

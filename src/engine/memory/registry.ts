@@ -58,3 +58,26 @@ export class LockTable {
     if (this.locks.get(name)?.owner === owner) this.locks.delete(name);
   }
 }
+
+/** Values with a time to live, on the wall clock like Redis' SET PX. */
+export class EphemeralTable {
+  private readonly values = new Map<string, { value: string; expiresAt: number }>();
+
+  set(key: string, value: string, ttlMs: number): void {
+    this.values.set(key, { value, expiresAt: Date.now() + ttlMs });
+  }
+
+  get(key: string): string | null {
+    const entry = this.values.get(key);
+    if (!entry) return null;
+    if (entry.expiresAt <= Date.now()) {
+      this.values.delete(key);
+      return null;
+    }
+    return entry.value;
+  }
+
+  delete(key: string): void {
+    this.values.delete(key);
+  }
+}

@@ -34,4 +34,16 @@ export class RedisCoordination {
   async releaseLock(name: string, owner: string): Promise<void> {
     await this.context.scripts.run('deleteIfEquals', [globalKeys.lock(name)], [owner]);
   }
+
+  async setEphemeral(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.context.client.set(globalKeys.ephemeral(key), value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  getEphemeral(key: string): Promise<string | null> {
+    return this.context.client.get(globalKeys.ephemeral(key));
+  }
+
+  async deleteEphemeral(key: string): Promise<void> {
+    await this.context.client.del(globalKeys.ephemeral(key));
+  }
 }

@@ -68,6 +68,7 @@ export const globalKeys = {
   rpcRoute: (method: string) => `hapi:rpc-route:${method}`,
   secret: (name: string) => `hapi:secret:${name}`,
   lock: (name: string) => `hapi:lock:${name}`,
+  ephemeral: (key: string) => `hapi:ephemeral:${key}`,
 };
 
 /** Pub/sub channel carrying every namespace's appended events to every worker. */

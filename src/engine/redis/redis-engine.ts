@@ -265,6 +265,18 @@ class RedisEngine implements Engine {
     return this.coordination.releaseLock(name, owner);
   }
 
+  setEphemeral(key: string, value: string, ttlMs: number): Promise<void> {
+    return this.coordination.setEphemeral(key, value, ttlMs);
+  }
+
+  getEphemeral(key: string): Promise<string | null> {
+    return this.coordination.getEphemeral(key);
+  }
+
+  deleteEphemeral(key: string): Promise<void> {
+    return this.coordination.deleteEphemeral(key);
+  }
+
   async ping(): Promise<void> {
     await this.client.ping();
   }

@@ -13,7 +13,7 @@ import { LiveWaiters } from './live-waiters.js';
 import { LocalFanout } from './local-fanout.js';
 import { createSseRouter } from './routes.js';
 import { SubscriptionManager } from './subscriptions.js';
-import { LocalSubscriptionDirectory, type SubscriptionDirectory } from './visibility.js';
+import { SharedSubscriptionDirectory } from './visibility.js';
 
 export interface SsePlane {
   router: Router;
@@ -25,8 +25,8 @@ export async function createSsePlane(services: Services, config: HubConfig, metr
   const engine = services.deps.engine;
   const fanout = new LocalFanout();
   const waiters = new LiveWaiters();
-  // Process-local for now; see visibility.ts for the shared implementation that plugs in here.
-  const directory: SubscriptionDirectory = new LocalSubscriptionDirectory();
+  // Shared through the engine: POST /api/visibility may land on any worker of the cluster.
+  const directory = new SharedSubscriptionDirectory(engine);
   const subscriptions = new SubscriptionManager({
     engine,
     fanout,
@@ -64,6 +64,7 @@ export async function createSsePlane(services: Services, config: HubConfig, metr
       if (!open) return;
       open = false;
       subscriptions.closeAll();
+      directory.close();
       waiters.close();
       await unsubscribe();
     },

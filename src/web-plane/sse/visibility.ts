@@ -2,11 +2,11 @@
 // POST /api/visibility and, later, by whatever decides that a namespace has a visible client.
 //
 // In a cluster the POST can land on a different worker than the one holding the stream, so the
-// directory must be shared for the API to be correct across workers. This process-local
-// implementation is what a single worker needs; a shared implementation (backed by the engine's
-// ephemeral key/value with a TTL refreshed by the holding worker, once the engine has one) plugs
-// in behind this same interface — callers already treat every method as remote (async).
-import type { Visibility } from '../../protocol/sse.js';
+// hub uses SharedSubscriptionDirectory (the engine's ephemeral key/value, refreshed by the worker
+// holding the stream so entries of a crashed worker lapse).
+import { z } from 'zod';
+import type { Engine } from '../../engine/types.js';
+import { VisibilitySchema, type Visibility } from '../../protocol/sse.js';
 
 export interface SubscriptionEntry {
   subscriptionId: string;
@@ -22,27 +22,64 @@ export interface SubscriptionDirectory {
   lookup(subscriptionId: string): Promise<SubscriptionEntry | null>;
 }
 
-export class LocalSubscriptionDirectory implements SubscriptionDirectory {
-  private readonly entries = new Map<string, SubscriptionEntry>();
+const StoredEntrySchema = z.object({ namespace: z.string(), visibility: VisibilitySchema });
+const ENTRY_TTL_MS = 90_000;
+const REFRESH_EVERY_MS = 30_000;
+
+export class SharedSubscriptionDirectory implements SubscriptionDirectory {
+  /** Entries whose stream this worker holds; refreshed so they outlive the TTL while open. */
+  private readonly held = new Map<string, SubscriptionEntry>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly engine: Engine) {
+    this.timer = setInterval(() => void this.refreshHeld(), REFRESH_EVERY_MS);
+    this.timer.unref();
+  }
+
+  private key(subscriptionId: string): string {
+    return `sse-subscription:${subscriptionId}`;
+  }
+
+  private write(entry: SubscriptionEntry): Promise<void> {
+    return this.engine.setEphemeral(this.key(entry.subscriptionId), JSON.stringify({ namespace: entry.namespace, visibility: entry.visibility }), ENTRY_TTL_MS);
+  }
+
+  private async refreshHeld(): Promise<void> {
+    for (const entry of this.held.values()) await this.write(entry).catch(() => undefined);
+  }
 
   async register(entry: SubscriptionEntry): Promise<void> {
-    this.entries.set(entry.subscriptionId, { ...entry });
+    this.held.set(entry.subscriptionId, { ...entry });
+    await this.write(entry);
   }
 
   async unregister(subscriptionId: string): Promise<void> {
-    this.entries.delete(subscriptionId);
+    this.held.delete(subscriptionId);
+    await this.engine.deleteEphemeral(this.key(subscriptionId));
   }
 
   async setVisibility(namespace: string, subscriptionId: string, visibility: Visibility): Promise<boolean> {
-    const entry = this.entries.get(subscriptionId);
-    // Another tenant's id is answered exactly like an unknown one: ids must not be probeable.
+    const entry = await this.lookup(subscriptionId);
     if (!entry || entry.namespace !== namespace) return false;
-    entry.visibility = visibility;
+    const updated = { ...entry, visibility };
+    const held = this.held.get(subscriptionId);
+    if (held) held.visibility = visibility;
+    await this.write(updated);
     return true;
   }
 
   async lookup(subscriptionId: string): Promise<SubscriptionEntry | null> {
-    const entry = this.entries.get(subscriptionId);
-    return entry ? { ...entry } : null;
+    const raw = await this.engine.getEphemeral(this.key(subscriptionId));
+    if (raw === null) return null;
+    try {
+      const parsed = StoredEntrySchema.safeParse(JSON.parse(raw));
+      return parsed.success ? { subscriptionId, ...parsed.data } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
   }
 }

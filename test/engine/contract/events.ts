@@ -126,12 +126,14 @@ export function describeEventLogContract(harness: EngineHarness): void {
       // Plain functions, not vi.fn: a spy observes the returned promise and so would handle the
       // rejection itself, hiding an engine that leaves it unhandled.
       const calls = { throwing: 0, rejecting: 0 };
-      const throwing = () => {
-        calls.throwing += 1;
+      // Count only this test's namespace: on Redis Cluster a previous test's event may still be
+      // in flight to a freshly subscribed connection.
+      const throwing = (event: AppendedEvent) => {
+        if (event.namespace === ns) calls.throwing += 1;
         throw new Error('listener bug');
       };
-      const rejecting = async () => {
-        calls.rejecting += 1;
+      const rejecting = async (event: AppendedEvent) => {
+        if (event.namespace === ns) calls.rejecting += 1;
         throw new Error('async listener bug');
       };
       const unsubscribeThrowing = await engine.subscribeEvents(throwing);

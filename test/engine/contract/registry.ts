@@ -92,6 +92,23 @@ export function describeRegistryContract(harness: EngineHarness): void {
     });
   });
 
+  describe('ephemeral values', () => {
+    it('stores, overwrites, deletes and expires a value', async () => {
+      const engine = harness.engine();
+      const key = uniqueName('ephemeral');
+      expect(await engine.getEphemeral(key)).toBeNull();
+      await engine.setEphemeral(key, 'one', 60_000);
+      expect(await engine.getEphemeral(key)).toBe('one');
+      await engine.setEphemeral(key, 'two', 60_000);
+      expect(await engine.getEphemeral(key)).toBe('two');
+      await engine.deleteEphemeral(key);
+      expect(await engine.getEphemeral(key)).toBeNull();
+      await engine.setEphemeral(key, 'short', 100);
+      // Bounded poll on the wall clock: the value lapses ~100 ms after it was set.
+      await vi.waitFor(async () => expect(await engine.getEphemeral(key)).toBeNull(), { timeout: 5_000, interval: 20 });
+    });
+  });
+
   describe('lifecycle', () => {
     it('answers ping', async () => {
       await expect(harness.engine().ping()).resolves.toBeUndefined();
