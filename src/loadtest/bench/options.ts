@@ -69,7 +69,7 @@ export function profileOptions(profile: ProfileName, quick: boolean, capacityLev
         stepStart: 100,
         stepFactor: quick ? 1.7 : 1.5,
         stepSeconds: quick ? 4 : 8,
-        stepMaxSteps: quick ? 10 : 16,
+        stepMaxSteps: quick ? 12 : 16,
         maxSeconds: quick ? 120 : 400,
       };
     case 'fanout':
@@ -84,7 +84,7 @@ export function profileOptions(profile: ProfileName, quick: boolean, capacityLev
         stepStart: 50,
         stepFactor: quick ? 1.7 : 1.5,
         stepSeconds: quick ? 4 : 8,
-        stepMaxSteps: quick ? 10 : 16,
+        stepMaxSteps: quick ? 12 : 16,
         maxSeconds: quick ? 150 : 400,
       };
     case 'capacity':
