@@ -12,6 +12,8 @@ export interface ProcSample {
   rssBytes: number;
   /** Per root pid (its tree summed). */
   roots: { pid: number; name: string; cpuMs: number; rssBytes: number; processes: number }[];
+  /** Every process counted, by pid (to notice one exiting: a crashed worker, a Redis fork). */
+  names: Map<number, string>;
 }
 
 let ticksPerSecond: number | null = null;
@@ -95,6 +97,7 @@ export function sampleProcesses(pids: readonly number[], at: number): ProcSample
   const ticks = clockTicks();
   const children = pids.length > 0 ? parentMap() : new Map<number, number[]>();
   const seen = new Set<number>();
+  const names = new Map<number, string>();
   const roots: ProcSample['roots'] = [];
   for (const root of pids) {
     const rootStat = readStat(root);
@@ -106,6 +109,7 @@ export function sampleProcesses(pids: readonly number[], at: number): ProcSample
       seen.add(pid);
       const stat = pid === root ? rootStat : readStat(pid);
       if (!stat) continue;
+      names.set(pid, stat.name);
       entry.cpuMs += (stat.cpuTicks * 1000) / ticks;
       entry.rssBytes += readRssBytes(pid);
       entry.processes += 1;
@@ -118,11 +122,13 @@ export function sampleProcesses(pids: readonly number[], at: number): ProcSample
     cpuMs: roots.reduce((sum, r) => sum + r.cpuMs, 0),
     rssBytes: roots.reduce((sum, r) => sum + r.rssBytes, 0),
     roots,
+    names,
   };
 }
 
 /** CPU% (of one core) between two samples. */
 export function cpuPercent(from: ProcSample, to: ProcSample): number {
   const wall = to.at - from.at;
-  return wall > 0 ? ((to.cpuMs - from.cpuMs) / wall) * 100 : 0;
+  // A process that exited takes its CPU time out of the sum: never report a negative share.
+  return wall > 0 ? Math.max(0, ((to.cpuMs - from.cpuMs) / wall) * 100) : 0;
 }

@@ -76,6 +76,13 @@ export class Sampler {
     const now = this.snapshot();
     const dt = (now.at - this.last.at) / 1000;
     if (dt <= 0) return;
+    if (now.proc && this.last.proc) {
+      // A hub process gone between two samples (a crashed or restarted worker) is worth knowing.
+      // (Redis forks children for AOF rewrites and snapshots: `hub-process-exited-redis-aof-rewrite`.)
+      for (const [pid, name] of this.last.proc.names) {
+        if (!now.proc.names.has(pid)) this.ctx.stats.error(`hub-process-exited-${name.replace(/[^A-Za-z0-9_.-]+/g, '-')}`);
+      }
+    }
     const w = this.ctx.stats.window;
     const lat = w.latency.summary();
     const point: TimelinePoint = {
