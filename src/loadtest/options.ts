@@ -63,6 +63,8 @@ export const LoadtestOptionsSchema = z
     stepSeconds: num(0.5, 600).default(5),
     stepMaxRate: num(1, 1_000_000).default(100_000),
     stepMaxSteps: int(1, 64).default(16),
+    /** Bisection tries between the last passing and the first failing step. */
+    stepRefine: int(0, 8).default(2),
     maxP99Ms: num(1, 600_000).default(1_000),
     minDelivery: num(0, 1).default(0.98),
     /** After a message phase: how long to wait for late SSE deliveries before counting. */
@@ -174,7 +176,7 @@ runners    --runners 0  --machine-alive-ms 20000
 web        --subscribers 1  --session-streams 0  --rest-rate 0
 steady     --rate 100  --duration 10
 stepup     --step-start 200  --step-factor 1.5  --step-seconds 5  --step-max-rate 100000
-           --step-max-steps 16  --max-p99-ms 1000  --min-delivery 0.98  --drain-ms 2000
+           --step-max-steps 16  --step-refine 2  --max-p99-ms 1000  --min-delivery 0.98  --drain-ms 2000
 idle       --idle-levels 1000,3000  --idle-alive-ms 5000  --idle-seconds 15
 rpc        --rpc-concurrency 8  --rpc-seconds 10
 output     --hub-pids 123,456  --json  --out result.json  --chart out.svg  --quiet  --max-seconds 900

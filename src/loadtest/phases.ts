@@ -131,9 +131,13 @@ export async function connectPhase(state: RunState): Promise<void> {
 }
 
 /** Judges a message phase after its drain. */
-function judge(phase: PhaseStats, durationS: number, ctx: SimContext): Verdict {
+function judge(phase: PhaseStats, durationS: number, ctx: SimContext, generatorCpuPercent: number): Verdict {
   const o = ctx.options;
   const ratio = phase.expectedDeliveries === 0 ? 1 : phase.deliveries / phase.expectedDeliveries;
+  const failed = ratio < o.minDelivery || phase.latency.percentileMs(99) > o.maxP99Ms;
+  // A saturated load generator reads SSE late (the hub may even close its streams as slow
+  // consumers): then a failure says more about the generator than about the hub.
+  if (failed && generatorCpuPercent >= 85) return 'generator';
   if (ratio < o.minDelivery) return 'delivery';
   if (phase.latency.percentileMs(99) > o.maxP99Ms) return 'p99';
   if (phase.targetRate !== null && phase.sent / durationS < phase.targetRate * 0.9) return 'generator';
@@ -192,7 +196,10 @@ export async function messagePhase(state: RunState, name: string, kind: 'steady'
   // Late deliveries still count for this phase (attributed by message id); wait for them, bounded.
   const drainEnd = performance.now() + o.drainMs;
   while (phase.deliveries < phase.expectedDeliveries && performance.now() < drainEnd && !ctx.stopped()) await sleep(10);
-  extras.verdict = judge(phase, sendS, ctx);
+  const from = extras.hubStart;
+  const to = extras.hubEnd;
+  const generatorCpu = from && to && to.at > from.at ? ((to.selfCpuMs - from.selfCpuMs) / (to.at - from.at)) * 100 : 0;
+  extras.verdict = judge(phase, sendS, ctx, generatorCpu);
   return phase;
 }
 
@@ -204,17 +211,40 @@ export async function steadyPhase(state: RunState): Promise<void> {
 export async function stepupPhase(state: RunState): Promise<void> {
   const o = state.ctx.options;
   let rate = o.stepStart;
+  let passed: number | null = null;
   state.stepupStop = 'limit';
   for (let step = 1; step <= o.stepMaxSteps && rate <= o.stepMaxRate && !state.ctx.stopped(); step += 1) {
     const phase = await messagePhase(state, `step${step}@${Math.round(rate)}`, 'stepup', rate, o.stepSeconds);
     const verdict = state.extras.get(phase.index)?.verdict ?? null;
     if (verdict !== 'ok') {
       state.stepupStop = verdict ?? 'stopped';
+      if (passed !== null && verdict !== 'generator') await refine(state, phase, passed, rate);
       return;
     }
+    passed = rate;
     rate *= o.stepFactor;
   }
   if (state.ctx.stopped()) state.stepupStop = 'stopped';
+}
+
+/**
+ * Bisects (geometrically) between the last passing and the first failing rate, so the ceiling
+ * is known to better than one step factor. Each try first lets the previous backlog drain.
+ */
+async function refine(state: RunState, failedPhase: PhaseStats, low: number, high: number): Promise<void> {
+  const { ctx } = state;
+  let previous = failedPhase;
+  for (let k = 1; k <= ctx.options.stepRefine && !ctx.stopped(); k += 1) {
+    const settleEnd = performance.now() + 10_000;
+    while (previous.deliveries < previous.expectedDeliveries && performance.now() < settleEnd && !ctx.stopped()) await sleep(20);
+    await sleep(1_000);
+    const mid = Math.sqrt(low * high);
+    previous = await messagePhase(state, `refine${k}@${Math.round(mid)}`, 'stepup', mid, ctx.options.stepSeconds);
+    const verdict = state.extras.get(previous.index)?.verdict;
+    if (verdict === 'ok') low = mid;
+    else if (verdict === 'generator') return;
+    else high = mid;
+  }
 }
 
 /**

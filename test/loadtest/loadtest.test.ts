@@ -36,9 +36,13 @@ describe('hapi-hub loadtest against an in-process hub', () => {
         '--session-streams', '1',
         '--runners', '1',
         '--rest-rate', '5',
-        '--phases', 'connect,steady,rpc,idle',
+        '--phases', 'connect,steady,stepup,rpc,idle',
         '--rate', '30',
         '--duration', '2',
+        '--step-start', '20',
+        '--step-factor', '2',
+        '--step-max-steps', '2',
+        '--step-seconds', '1',
         '--rpc-seconds', '1',
         '--rpc-concurrency', '2',
         '--idle-levels', '2',
@@ -68,7 +72,9 @@ describe('hapi-hub loadtest against an in-process hub', () => {
     expect(code, stderr).toBe(0);
     expect(result.aborted).toBeNull();
     expect(result.summary.errors).toEqual({});
-    expect(result.phases.map((p) => p.kind)).toEqual(['connect', 'steady', 'rpc', 'idle']);
+    expect(result.phases.map((p) => p.kind)).toEqual(['connect', 'steady', 'stepup', 'stepup', 'rpc', 'idle']);
+    expect(result.summary.stepupStop).toBe('limit');
+    expect(result.summary.maxSustained?.step).toBe('step2@40');
     // Live progress went to stderr, one line per second.
     expect(stderr).toMatch(/\[\s*\d+s\] /);
   });
@@ -85,7 +91,9 @@ describe('hapi-hub loadtest against an in-process hub', () => {
     expect(steady.expectedDeliveries).toBeLessThan(2 * steady.sent);
     expect(steady.deliveries).toBe(steady.expectedDeliveries);
     expect(steady.latency.count).toBe(steady.deliveries);
-    expect(result.summary.messagesSent).toBe(steady.sent);
+    const steps = result.phases.filter((p) => p.kind === 'stepup');
+    for (const step of steps) expect(step.deliveries).toBe(step.expectedDeliveries);
+    expect(result.summary.messagesSent).toBe(steady.sent + steps.reduce((sum, p) => sum + p.sent, 0));
     expect(result.summary.deliveries).toBe(result.summary.expectedDeliveries);
   });
 

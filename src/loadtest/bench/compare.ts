@@ -32,8 +32,12 @@ interface MetricDef {
   note?(r: LoadtestResult): string | undefined;
 }
 
-const notSustained = (r: LoadtestResult): string | undefined =>
-  r.summary.maxSustained === null ? `no step passed (${r.summary.stepupStop ?? '?'})` : r.summary.stepupStop === 'limit' ? 'step limit reached (lower bound)' : undefined;
+const notSustained = (r: LoadtestResult): string | undefined => {
+  if (r.summary.maxSustained === null) return `no step passed (${r.summary.stepupStop ?? '?'})`;
+  if (r.summary.stepupStop === 'limit') return 'step limit reached (lower bound)';
+  if (r.summary.stepupStop === 'generator') return 'load generator saturated (lower bound)';
+  return undefined;
+};
 
 function idleDefs(levels: number[]): MetricDef[] {
   return levels.flatMap((level): MetricDef[] => {
