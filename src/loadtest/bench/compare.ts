@@ -167,7 +167,9 @@ const ours = (targets: readonly TargetName[]): TargetName[] => targets.filter((t
 
 function cell(row: MetricRow, target: TargetName): string {
   const v = row.values[target];
-  const note = row.notes[target];
+  // Notes can carry an error message: one short line, so a table stays a table.
+  const raw = row.notes[target];
+  const note = raw === undefined ? undefined : raw.replace(/\s+/g, ' ').slice(0, 100);
   const digits = v !== null && v !== undefined && Math.abs(v) < 10 ? 3 : v !== null && v !== undefined && Math.abs(v) < 100 ? 1 : 0;
   const text = v === null || v === undefined ? '–' : fmt.n(v, digits);
   return note ? `${text} (${note})` : text;
@@ -232,7 +234,7 @@ export function generatorTable(runs: readonly BenchRun[], markdown: boolean): st
   const body = runs.map((r) => [
     r.profile,
     TARGET_LABELS[r.target],
-    r.status === 'ok' ? (r.result?.aborted ? `aborted: ${r.result.aborted}` : 'ok') : `${r.status}: ${r.reason ?? ''}`.slice(0, 120),
+    r.status === 'ok' ? (r.result?.aborted ? `aborted: ${r.result.aborted}` : 'ok') : `${r.status}: ${r.reason ?? ''}`.replace(/\s+/g, ' ').slice(0, 120),
     r.result ? r.result.durationS.toFixed(0) : '–',
     r.result ? fmt.pct(r.result.summary.loadtestCpuPercent) : '–',
     r.loadAverage[0] !== undefined ? r.loadAverage[0].toFixed(2) : '–',
