@@ -1,10 +1,11 @@
 // `npm run bench -- [--quick] [--targets upstream,memory,redis,redis2] [--profiles ingest,fanout,capacity,rpc]
 //                   [--cpu-prof] [--write-benchmarks] [--capacity-levels 1000,3000] [--max-minutes N]`
+//   or `npm run bench -- --report results/bench-<stamp>.json [--write-benchmarks]` (tables of a saved run)
 // Compares the upstream hub with ours under the same load profiles; see src/loadtest/bench/run.ts.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBenchArgv } from '../src/loadtest/bench/options.js';
-import { runBench } from '../src/loadtest/bench/run.js';
+import { reportSavedBench, runBench } from '../src/loadtest/bench/run.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -15,10 +16,11 @@ try {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(2);
 }
-const code = await runBench(options, {
+const env = {
   repoRoot,
   baseEnv: process.env,
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-});
+  stdout: (text: string) => process.stdout.write(text),
+  stderr: (text: string) => process.stderr.write(text),
+};
+const code = options.report ? reportSavedBench(options.report, options.writeBenchmarks, env) : await runBench(options, env);
 process.exit(code);

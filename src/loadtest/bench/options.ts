@@ -36,6 +36,8 @@ export const BenchOptionsSchema = z.object({
   /** Hard cap for the whole bench. */
   maxMinutes: z.coerce.number().min(1).max(600).optional(),
   quiet: flag,
+  /** Rebuild the tables of a saved run (results/bench-<stamp>.json) instead of running. */
+  report: z.string().min(1).optional(),
 });
 export type BenchOptions = z.infer<typeof BenchOptionsSchema>;
 
