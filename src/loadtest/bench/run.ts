@@ -237,6 +237,9 @@ export function reportSavedBench(file: string, writeBenchmarks: boolean, env: Be
   const runtime = saved.ours?.runtime === 'tsx' ? '--import tsx src/main.ts serve' : '.cache/bench-dist/main.js serve';
   const report = markdownReport({ quick: saved.mode === 'quick', cpuProf: saved.cpuProf ?? false }, saved.machine, runtime, md, saved.cpuProfiles ?? '', saved.stamp, saved.loadAverageAtEnd);
   writeFileSync(file.replace(/\.json$/, '.md'), report);
+  // The saved comparison is refreshed too, so it always matches the .md next to it.
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, `${JSON.stringify({ ...raw, comparison: rows, goals }, null, 2)}\n`);
   if (writeBenchmarks) writeBenchmarksBlock(env.repoRoot, report);
   env.stdout(`\n${comparisonTable(rows, targets, false)}\n\n${goalsTable(goals, false)}\n\n${generatorTable(runs, false)}\n`);
   return 0;
