@@ -43,6 +43,7 @@ describe('hapi-hub loadtest against an in-process hub', () => {
         '--step-factor', '2',
         '--step-max-steps', '2',
         '--step-seconds', '1',
+        '--step-refine', '0',
         '--rpc-seconds', '1',
         '--rpc-concurrency', '2',
         '--idle-levels', '2',
@@ -51,6 +52,7 @@ describe('hapi-hub loadtest against an in-process hub', () => {
         // Correctness, not speed: generous bounds so a busy machine cannot fail the checks.
         '--drain-ms', '15000',
         '--max-p99-ms', '60000',
+        '--min-delivery', '0',
         '--hub-pids', String(process.pid),
         '--max-seconds', '60',
         '--chart', join(dir, 'chart.svg'),
@@ -72,9 +74,11 @@ describe('hapi-hub loadtest against an in-process hub', () => {
     expect(code, stderr).toBe(0);
     expect(result.aborted).toBeNull();
     expect(result.summary.errors).toEqual({});
-    expect(result.phases.map((p) => p.kind)).toEqual(['connect', 'steady', 'stepup', 'stepup', 'rpc', 'idle']);
-    expect(result.summary.stepupStop).toBe('limit');
-    expect(result.summary.maxSustained?.step).toBe('step2@40');
+    // One or two step-up steps: whether step 1 passes depends on timing (a stalled machine can
+    // fall behind the schedule), which a correctness test does not judge.
+    const steps = result.phases.filter((p) => p.kind === 'stepup').map((p) => p.name);
+    expect([['step1@20'], ['step1@20', 'step2@40']]).toContainEqual(steps);
+    expect(result.phases.map((p) => p.kind)).toEqual(['connect', 'steady', ...steps.map(() => 'stepup'), 'rpc', 'idle']);
     // Live progress went to stderr, one line per second.
     expect(stderr).toMatch(/\[\s*\d+s\] /);
   });
