@@ -116,9 +116,10 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
     on('session-alive', SessionAliveEventSchema, async (payload) => {
       const outcome = await services.sessions.handleAlive(namespace(), payload);
       if (outcome === 'access-denied' || outcome === 'not-found') return accessError('session', payload.sid, outcome);
-      if (outcome !== 'ok') return;
+      if (outcome === 'ignored') return;
       await joinIfPending(socket, 'session', payload.sid);
-      await services.messages.replayQueued(namespace(), payload.sid);
+      // Queued prompts are re-sent on every keep-alive until consumed; usually there are none.
+      if (outcome.queued > 0) await services.messages.replayQueued(namespace(), payload.sid);
     });
 
     on('session-end', SessionEndEventSchema, async (payload) => {

@@ -1,8 +1,9 @@
 // The namespace event feed: every web-visible change is appended to the namespace's event log
 // in the engine, which assigns its offset and fans it out to every worker's SSE connections.
-import type { Engine } from '../engine/types.js';
+import type { Engine, MessageRow } from '../engine/types.js';
 import type { BroadcastEvent } from '../protocol/sync-events.js';
 import type { Logger } from '../ops/logger.js';
+import { messageToWeb } from './wire.js';
 
 export class EventFeed {
   constructor(
@@ -15,7 +16,7 @@ export class EventFeed {
    * that caused the event already happened, and SSE clients recover through resume/gap.
    */
   async publish(namespace: string, event: BroadcastEvent): Promise<void> {
-    const json = JSON.stringify({ ...event, namespace });
+    const json = eventJson(namespace, event);
     try {
       await this.engine.appendEvent(namespace, json);
     } catch (error) {
@@ -23,3 +24,23 @@ export class EventFeed {
     }
   }
 }
+
+/** The stored (and SSE) form of an event. */
+function eventJson(namespace: string, event: BroadcastEvent): string {
+  return JSON.stringify({ ...event, namespace });
+}
+
+/**
+ * The `message-received` event for a row the engine is about to insert, as its JSON split
+ * around the seq only the engine knows (AppendMessageInput.event): `before + seq + after` is
+ * exactly what publish() would store for the inserted row.
+ */
+export function messageReceivedEventParts(namespace: string, draft: Omit<MessageRow, 'seq'>): { before: string; after: string } {
+  const json = eventJson(namespace, { type: 'message-received', sessionId: draft.sessionId, message: messageToWeb({ ...draft, seq: -1 }) });
+  // Keys before message.seq are type, sessionId, message and message.id, and a quote inside a
+  // JSON string is escaped, so the first `"seq":-1,` is the placeholder.
+  const at = json.indexOf(SEQ_PLACEHOLDER);
+  return { before: json.slice(0, at + '"seq":'.length), after: json.slice(at + SEQ_PLACEHOLDER.length - 1) };
+}
+
+const SEQ_PLACEHOLDER = '"seq":-1,';

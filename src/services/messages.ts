@@ -1,10 +1,11 @@
 // Message ingest (CLI and web), delivery of queued prompts to the CLI, consumption.
 import { randomUUID } from 'node:crypto';
-import type { MessageRow } from '../engine/types.js';
+import type { AppendedEvent, MessageRow } from '../engine/types.js';
 import type { CliMessage } from '../protocol/models.js';
 import type { MessageEvent } from '../protocol/socket-events.js';
 import { sessionAccess, type AccessFailure } from './access.js';
 import type { ServiceDeps } from './deps.js';
+import { messageReceivedEventParts } from './events.js';
 import type { SessionService } from './sessions.js';
 import { messageToCli, messageToWeb } from './wire.js';
 
@@ -47,13 +48,8 @@ export class MessageService {
     const now = this.now();
     const createdAt = event.createdAt !== undefined && Number.isFinite(event.createdAt) ? Math.min(event.createdAt, now) : now;
     const localId = event.localId ?? null;
-    const result = await this.deps.engine.appendMessage(namespace, event.sid, {
-      id: randomUUID(),
-      content: parseContent(event.message),
-      localId,
-      createdAt,
-      invokedAt: localId === null ? createdAt : null,
-    });
+    const draft = { id: randomUUID(), sessionId: event.sid, content: parseContent(event.message), localId, createdAt, invokedAt: localId === null ? createdAt : null };
+    const result = await this.deps.engine.appendMessage(namespace, event.sid, { ...draft, event: messageReceivedEventParts(namespace, draft) });
     if (!result.ok) {
       const access = await sessionAccess(this.deps.engine, namespace, event.sid);
       return { ok: false, reason: access.ok ? 'not-found' : access.reason };
@@ -64,7 +60,7 @@ export class MessageService {
       { id: randomUUID(), seq: message.seq, createdAt: now, body: { t: 'new-message', sid: event.sid, message: messageToCli(message) } },
       senderSocketId,
     );
-    await this.deps.events.publish(namespace, { type: 'message-received', sessionId: event.sid, message: messageToWeb(message) });
+    await this.announceDuplicate(namespace, result);
     if (result.inserted && isUserTextActivity(message.content)) {
       await this.sessions.touchUpdatedAt(namespace, event.sid, message.createdAt);
     }
@@ -83,17 +79,12 @@ export class MessageService {
       meta: { sentFrom: 'webapp', deliveryMode: 'queue' },
     };
     const localId = prompt.localId ?? null;
-    const result = await this.deps.engine.appendMessage(namespace, sid, {
-      id: randomUUID(),
-      content,
-      localId,
-      createdAt: now,
-      invokedAt: localId === null ? now : null,
-    });
+    const draft = { id: randomUUID(), sessionId: sid, content, localId, createdAt: now, invokedAt: localId === null ? now : null };
+    const result = await this.deps.engine.appendMessage(namespace, sid, { ...draft, event: messageReceivedEventParts(namespace, draft) });
     if (!result.ok) return null;
     const message = result.message;
     this.pushToCli(sid, message);
-    await this.deps.events.publish(namespace, { type: 'message-received', sessionId: sid, message: messageToWeb(message) });
+    await this.announceDuplicate(namespace, result);
     await this.sessions.touchUpdatedAt(namespace, sid, now);
     const grace = await this.deps.engine.setLiveFields(namespace, 'session', sid, {
       queuedThinkingUntil: now + this.deps.timings.queuedThinkingGraceMs,
@@ -108,6 +99,15 @@ export class MessageService {
       });
     }
     return message;
+  }
+
+  /**
+   * An inserted row's `message-received` went into the event log with the row itself; a
+   * duplicate (localId retry) is announced again, as the stored row.
+   */
+  private async announceDuplicate(namespace: string, result: { message: MessageRow; event?: AppendedEvent | undefined }): Promise<void> {
+    if (result.event) return;
+    await this.deps.events.publish(namespace, { type: 'message-received', sessionId: result.message.sessionId, message: messageToWeb(result.message) });
   }
 
   private pushToCli(sid: string, message: MessageRow): void {

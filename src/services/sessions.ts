@@ -164,11 +164,12 @@ export class SessionService {
   }
 
   /**
-   * session-alive: one engine round-trip on the common path (refreshPresence); SSE only when the
+   * session-alive: one engine round trip on the common path (refreshPresence); SSE only when the
    * session became active, something visible changed, or the throttle window passed.
-   * Returns the access failure, if any, so the transport can emit an `error`.
+   * Returns the access failure, if any, so the transport can emit an `error`; on success, how
+   * many prompts are still queued for the CLI (the refresh counts them in the same round trip).
    */
-  async handleAlive(namespace: string, alive: SessionAliveEvent): Promise<AccessFailure | 'ok' | 'ignored'> {
+  async handleAlive(namespace: string, alive: SessionAliveEvent): Promise<AccessFailure | 'ignored' | { queued: number }> {
     const now = this.now();
     const time = clampAliveTime(alive.time, now);
     if (time === null) return 'ignored';
@@ -215,7 +216,7 @@ export class SessionService {
       }
       await this.deps.events.publish(namespace, { type: 'session-updated', sessionId: alive.sid, data });
     }
-    return 'ok';
+    return { queued: result.queued };
   }
 
   /** session-end (CLI) and the hub's own end after archive. */

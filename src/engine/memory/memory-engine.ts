@@ -214,7 +214,11 @@ export class MemoryEngine implements Engine {
       this.messageLogs.set(sessionId, log);
     }
     const { row, inserted } = log.append(input);
-    return { ok: true, message: structuredClone(row), inserted };
+    const message = structuredClone(row);
+    if (!inserted || !input.event) return { ok: true, message, inserted };
+    // Same synchronous block as the append: no other write can come between the two.
+    const event = this.appendEventNow(ns, input.event.before + String(row.seq) + input.event.after);
+    return { ok: true, message, inserted, event };
   }
 
   async listMessagesAfterSeq(ns: string, sessionId: string, afterSeq: number, limit: number): Promise<MessageRow[]> {
@@ -259,10 +263,11 @@ export class MemoryEngine implements Engine {
 
   async refreshPresence(ns: string, kind: PresenceKind, id: string, input: RefreshPresenceInput): Promise<RefreshPresenceResult> {
     const row = this.liveRowIn(ns, kind, id);
-    if (!row) return { found: false, becameActive: false, changed: [], broadcastDue: false, live: {} };
+    if (!row) return { found: false, becameActive: false, changed: [], broadcastDue: false, live: {}, queued: 0 };
     const outcome = applyRefresh(row.live, input);
     this.deadlines.set(ns, kind, id, input.deadline);
-    return { found: true, ...outcome, live: { ...row.live } };
+    const queued = kind === 'session' ? (this.messageLogs.get(id)?.queuedCount() ?? 0) : 0;
+    return { found: true, ...outcome, live: { ...row.live }, queued };
   }
 
   async setLiveFields(ns: string, kind: PresenceKind, id: string, fields: LiveFields): Promise<LiveFields | null> {
@@ -332,6 +337,10 @@ export class MemoryEngine implements Engine {
   // Event log (SSE) ------------------------------------------------------------------------
 
   async appendEvent(ns: string, json: string): Promise<AppendedEvent> {
+    return this.appendEventNow(ns, json);
+  }
+
+  private appendEventNow(ns: string, json: string): AppendedEvent {
     const log = this.eventLogFor(ns);
     const stored = log.append(json);
     const event: AppendedEvent = { namespace: ns, epoch: log.epoch, offset: stored.offset, json };

@@ -101,6 +101,10 @@ export class SessionMessageLog {
     return [...this.pending];
   }
 
+  queuedCount(): number {
+    return this.pending.size;
+  }
+
   byLocalIds(localIds: string[]): MessageRow[] {
     const found = new Set<MessageRow>();
     for (const localId of localIds) {

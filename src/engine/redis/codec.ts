@@ -37,10 +37,11 @@ export function encodeLiveFields(fields: LiveFields): string[] {
 
 export const LIVE_PREFIX = 'live:';
 
-export function liveFieldsOf(hash: Record<string, string>): LiveFields {
+/** The live fields of a row hash (`live:<name>` fields), or of a hash of bare names with prefix ''. */
+export function liveFieldsOf(hash: Record<string, string>, prefix: string = LIVE_PREFIX): LiveFields {
   const live: LiveFields = {};
   for (const [field, text] of Object.entries(hash)) {
-    if (field.startsWith(LIVE_PREFIX)) live[field.slice(LIVE_PREFIX.length)] = decodeScalar(text);
+    if (field.startsWith(prefix)) live[field.slice(prefix.length)] = decodeScalar(text);
   }
   return live;
 }

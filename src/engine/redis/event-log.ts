@@ -2,7 +2,7 @@
 // retained offset, retained bytes, epoch) in the tenant slot. Appending is one Lua script that
 // also publishes the event, so every worker's bus sees a namespace's events in offset order.
 import { randomUUID } from 'node:crypto';
-import type { AppendedEvent, EventReadResult } from '../types.js';
+import type { AppendedEvent, EngineOptions, EventReadResult } from '../types.js';
 import { arrayOf, decimal, numberOf, stringsOf } from './codec.js';
 import type { RedisContext } from './context.js';
 import { encodeNamespace, EVENT_CHANNEL, tenantKeys } from './keys.js';
@@ -11,16 +11,8 @@ export class RedisEventLog {
   constructor(private readonly context: RedisContext) {}
 
   async append(ns: string, json: string): Promise<AppendedEvent> {
-    const { eventLogMaxEvents, eventLogMaxBytes } = this.context.options;
     const reply = stringsOf(
-      await this.context.scripts.run('eventAppend', [tenantKeys.eventLogState(ns), tenantKeys.eventLogEntries(ns)], [
-        json,
-        String(Math.max(1, Math.floor(eventLogMaxEvents))),
-        String(Math.max(0, Math.floor(eventLogMaxBytes))),
-        newEpoch(),
-        EVENT_CHANNEL,
-        encodeNamespace(ns),
-      ]),
+      await this.context.scripts.run('eventAppend', eventLogKeys(ns), [json, ...eventLogArgs(ns, this.context.options)]),
     );
     return { namespace: ns, epoch: reply[0] ?? '', offset: numberOf(reply[1]), json };
   }
@@ -41,6 +33,22 @@ export class RedisEventLog {
       events: stringsOf(reply[4]).map((json, i) => ({ offset: first + i, json })),
     };
   }
+}
+
+/** KEYS of appendToEventLog (event-log-append.lua). */
+export function eventLogKeys(ns: string): string[] {
+  return [tenantKeys.eventLogState(ns), tenantKeys.eventLogEntries(ns)];
+}
+
+/** ARGV of appendToEventLog after the event JSON: limits, epoch if none yet, channel, namespace. */
+export function eventLogArgs(ns: string, options: EngineOptions): string[] {
+  return [
+    String(Math.max(1, Math.floor(options.eventLogMaxEvents))),
+    String(Math.max(0, Math.floor(options.eventLogMaxBytes))),
+    newEpoch(),
+    EVENT_CHANNEL,
+    encodeNamespace(ns),
+  ];
 }
 
 /** Only used when the namespace has no epoch yet (first use, or the log was lost). */

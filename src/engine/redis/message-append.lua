@@ -4,7 +4,11 @@
 -- ARGV[1] id   ARGV[2] localId ('' = none)   ARGV[3] createdAt   ARGV[4] invokedAt ('' = null)
 -- ARGV[5] sortable key of the row's time (invokedAt or createdAt)   ARGV[6] content
 -- ARGV[7] history limit (0 = keep all)
--- Returns {'session-not-found'} | {'duplicate', row} | {'inserted', row}
+-- Optionally the event announcing an inserted row, appended to the namespace's event log in the
+-- same atomic step (appendToEventLog, in the prelude): KEYS[6] event-log state, KEYS[7] event
+-- list, ARGV[8] event JSON before the seq, ARGV[9] after it, ARGV[10] max events,
+-- ARGV[11] max bytes, ARGV[12] epoch if none yet, ARGV[13] channel, ARGV[14] encoded namespace.
+-- Returns {'session-not-found'} | {'duplicate', row} | {'inserted', row[, epoch, offset]}
 if redis.call('EXISTS', KEYS[5]) == 0 then return {'session-not-found'} end
 local id, localId = ARGV[1], ARGV[2]
 
@@ -35,5 +39,9 @@ if limit > 0 then
   if excess > 0 then
     for _, old in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do removeRow(old, KEYS[2], KEYS[3], KEYS[4]) end
   end
+end
+if KEYS[6] then
+  local epoch, offset = appendToEventLog(KEYS[6], KEYS[7], ARGV[8] .. seq .. ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12], ARGV[13], ARGV[14])
+  return {'inserted', readRow(seq), epoch, offset}
 end
 return {'inserted', readRow(seq)}

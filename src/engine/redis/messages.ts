@@ -4,6 +4,7 @@
 import type { AppendMessageInput, AppendMessageResult, MessagePageQuery, MessagePosition, MessageRow } from '../types.js';
 import { arrayOf, decimal, decodeBody, encodeAt, encodeBody, numberOf, positionBound, stringsOf } from './codec.js';
 import type { RedisContext } from './context.js';
+import { eventLogArgs, eventLogKeys } from './event-log.js';
 import { tenantKeys } from './keys.js';
 
 export class RedisMessages {
@@ -11,23 +12,27 @@ export class RedisMessages {
 
   async append(ns: string, sessionId: string, input: AppendMessageInput): Promise<AppendMessageResult> {
     const at = input.invokedAt ?? input.createdAt;
-    const reply = arrayOf(
-      await this.context.scripts.run(
-        'messageAppend',
-        [...this.keys(ns, sessionId), tenantKeys.session(ns, sessionId)],
-        [
-          input.id,
-          input.localId ?? '',
-          decimal(input.createdAt),
-          input.invokedAt === null ? '' : decimal(input.invokedAt),
-          encodeAt(at),
-          encodeBody(input.content),
-          String(Math.max(0, Math.floor(this.context.options.messageHistoryLimit))),
-        ],
-      ),
-    );
+    const keys = [...this.keys(ns, sessionId), tenantKeys.session(ns, sessionId)];
+    const args = [
+      input.id,
+      input.localId ?? '',
+      decimal(input.createdAt),
+      input.invokedAt === null ? '' : decimal(input.invokedAt),
+      encodeAt(at),
+      encodeBody(input.content),
+      String(Math.max(0, Math.floor(this.context.options.messageHistoryLimit))),
+    ];
+    if (input.event) {
+      keys.push(...eventLogKeys(ns));
+      args.push(input.event.before, input.event.after, ...eventLogArgs(ns, this.context.options));
+    }
+    const reply = arrayOf(await this.context.scripts.run('messageAppend', keys, args));
     if (reply[0] === 'session-not-found') return { ok: false, reason: 'session-not-found' };
-    return { ok: true, message: decodeRow(sessionId, reply[1]), inserted: reply[0] === 'inserted' };
+    const message = decodeRow(sessionId, reply[1]);
+    if (reply[0] !== 'inserted') return { ok: true, message, inserted: false };
+    if (!input.event) return { ok: true, message, inserted: true };
+    const json = input.event.before + String(message.seq) + input.event.after;
+    return { ok: true, message, inserted: true, event: { namespace: ns, epoch: String(reply[2]), offset: Number(reply[3]), json } };
   }
 
   listAfterSeq(ns: string, sessionId: string, afterSeq: number, limit: number): Promise<MessageRow[]> {

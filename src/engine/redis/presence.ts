@@ -14,7 +14,7 @@ import { arrayOf, decimal, encodeLiveFields, hashOf, liveFieldsOf, numberOf, str
 import type { RedisContext } from './context.js';
 import { decodeNamespace, encodeNamespace, globalKeys, PRESENCE_SHARDS, tenantKeys } from './keys.js';
 
-const NOT_FOUND: RefreshPresenceResult = { found: false, becameActive: false, changed: [], broadcastDue: false, live: {} };
+const NOT_FOUND: RefreshPresenceResult = { found: false, becameActive: false, changed: [], broadcastDue: false, live: {}, queued: 0 };
 
 /** Sweep rounds per call; each round claims or observes others claiming, so this only caps storms. */
 const MAX_SWEEP_ROUNDS = 16;
@@ -29,28 +29,47 @@ export class RedisPresence {
   constructor(private readonly context: RedisContext) {}
 
   async refresh(ns: string, kind: PresenceKind, id: string, input: RefreshPresenceInput): Promise<RefreshPresenceResult> {
-    const member = indexMember(ns, kind, id);
-    await this.context.client.zadd(globalKeys.presenceDeadlines(shardOf(member)), decimal(input.deadline), member);
-    const fields = encodeLiveFields(input.fields);
-    const reply = arrayOf(
-      await this.context.scripts.run('presenceRefresh', [rowKey(ns, kind, id)], [
-        decimal(input.deadline),
-        decimal(input.activeAt),
-        decimal(input.now),
-        decimal(input.broadcastThrottleMs),
-        String(fields.length / 2),
-        ...fields,
-        ...(input.quietFields ?? []),
-      ]),
-    );
+    // Common path: one script call. A row that is not active yet gets its index entry first
+    // (see presence-refresh.lua), so the sweeper can always find a row with a deadline.
+    let reply = await this.runRefresh(ns, kind, id, input, false);
+    if (reply[0] === 'index-needed') {
+      await this.index(ns, kind, id, input.deadline);
+      reply = await this.runRefresh(ns, kind, id, input, true);
+    }
     if (reply[0] !== 'ok') return { ...NOT_FOUND, changed: [], live: {} };
+    // Half the time to live has passed since the entry was written: move it to the new
+    // deadline, so the entry of a row that keeps beating does not fall due for the sweeper.
+    if (reply[6] === 1) await this.index(ns, kind, id, input.deadline);
     return {
       found: true,
       becameActive: reply[1] === 1,
       broadcastDue: reply[2] === 1,
       changed: stringsOf(reply[3]),
-      live: liveFieldsOf(hashOf(reply[4])),
+      live: liveFieldsOf(hashOf(reply[4]), ''),
+      queued: Number(reply[5]),
     };
+  }
+
+  private async runRefresh(ns: string, kind: PresenceKind, id: string, input: RefreshPresenceInput, indexed: boolean): Promise<unknown[]> {
+    const fields = encodeLiveFields(input.fields);
+    const keys = kind === 'session' ? [rowKey(ns, kind, id), tenantKeys.messageQueue(ns, id)] : [rowKey(ns, kind, id)];
+    return arrayOf(
+      await this.context.scripts.run('presenceRefresh', keys, [
+        decimal(input.deadline),
+        decimal(input.activeAt),
+        decimal(input.now),
+        decimal(input.broadcastThrottleMs),
+        indexed ? '1' : '0',
+        String(fields.length / 2),
+        ...fields,
+        ...(input.quietFields ?? []),
+      ]),
+    );
+  }
+
+  private async index(ns: string, kind: PresenceKind, id: string, deadline: number): Promise<void> {
+    const member = indexMember(ns, kind, id);
+    await this.context.client.zadd(globalKeys.presenceDeadlines(shardOf(member)), decimal(deadline), member);
   }
 
   async setLiveFields(ns: string, kind: PresenceKind, id: string, fields: LiveFields): Promise<LiveFields | null> {

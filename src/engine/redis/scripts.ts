@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { RedisClient } from './connection.js';
 
-/** Scripts and the prelude each one needs (helpers shared by the message scripts). */
+/** Scripts and the preludes each one needs (helpers shared between scripts), in order. */
 const SCRIPT_FILES = {
   sessionGetOrCreate: { file: 'session-get-or-create.lua' },
   sessionUpdateColumns: { file: 'session-update-columns.lua' },
@@ -16,10 +16,10 @@ const SCRIPT_FILES = {
   rowCompareAndSet: { file: 'row-compare-and-set.lua' },
   rowsList: { file: 'rows-list.lua' },
   machineGetOrCreate: { file: 'machine-get-or-create.lua' },
-  messageAppend: { file: 'message-append.lua', prelude: 'message-rows.lua' },
-  messageRead: { file: 'message-read.lua', prelude: 'message-rows.lua' },
-  messageMarkInvoked: { file: 'message-mark-invoked.lua', prelude: 'message-rows.lua' },
-  messageDelete: { file: 'message-delete.lua', prelude: 'message-rows.lua' },
+  messageAppend: { file: 'message-append.lua', preludes: ['message-rows.lua', 'event-log-append.lua'] },
+  messageRead: { file: 'message-read.lua', preludes: ['message-rows.lua'] },
+  messageMarkInvoked: { file: 'message-mark-invoked.lua', preludes: ['message-rows.lua'] },
+  messageDelete: { file: 'message-delete.lua', preludes: ['message-rows.lua'] },
   presenceRefresh: { file: 'presence-refresh.lua' },
   presenceSetLive: { file: 'presence-set-live.lua' },
   presenceMarkInactive: { file: 'presence-mark-inactive.lua' },
@@ -31,9 +31,9 @@ const SCRIPT_FILES = {
   namespaceList: { file: 'namespace-list.lua' },
   deleteIfEquals: { file: 'delete-if-equals.lua' },
   lockAcquire: { file: 'lock-acquire.lua' },
-  eventAppend: { file: 'event-append.lua' },
+  eventAppend: { file: 'event-append.lua', preludes: ['event-log-append.lua'] },
   eventRead: { file: 'event-read.lua' },
-} satisfies Record<string, { file: string; prelude?: string }>;
+} satisfies Record<string, { file: string; preludes?: string[] }>;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
 
@@ -50,9 +50,9 @@ let sources: Map<ScriptName, string> | undefined;
 function scriptSources(): Map<ScriptName, string> {
   if (!sources) {
     sources = new Map();
-    for (const [name, spec] of Object.entries(SCRIPT_FILES) as [ScriptName, { file: string; prelude?: string }][]) {
-      const prelude = spec.prelude ? `${readScript(spec.prelude)}\n` : '';
-      sources.set(name, prelude + readScript(spec.file));
+    for (const [name, spec] of Object.entries(SCRIPT_FILES) as [ScriptName, { file: string; preludes?: string[] }][]) {
+      const preludes = (spec.preludes ?? []).map((file) => `${readScript(file)}\n`).join('');
+      sources.set(name, preludes + readScript(spec.file));
     }
   }
   return sources;

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { AppendedEvent, Engine } from '../../../src/engine/types.js';
-import { type EngineHarness, uniqueNamespace } from './harness.js';
+import { appendInserted, createSession, type EngineHarness, messageInput, T0, uniqueNamespace } from './harness.js';
 
 /** Collects deliveries for the given namespaces only (a shared store carries other tests' events). */
 async function recordEvents(engine: Engine, namespaces: string[]) {
@@ -158,6 +158,66 @@ export function describeEventLogContract(harness: EngineHarness): void {
       await waitForCount(fromOpen.received, 1);
       expect(fromClosed.received).toEqual([]);
       await fromOpen.unsubscribe();
+    });
+  });
+
+  describe('message append with its event', () => {
+    const parts = (sessionId: string, marker: string) => ({ before: `{"m":"${marker}","s":"${sessionId}","seq":`, after: '}' });
+
+    it('appends the event of an inserted row in the same step, with the seq filled in', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      const feed = await recordEvents(engine, [ns]);
+      await engine.appendEvent(ns, '{"first":true}');
+      await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 }));
+      const result = await engine.appendMessage(ns, session.id, { ...messageInput({ createdAt: T0 + 1 }), event: parts(session.id, 'x') });
+      if (!result.ok) throw new Error('append failed');
+      expect(result.message.seq).toBe(2);
+      const json = `{"m":"x","s":"${session.id}","seq":2}`;
+      const { epoch } = await engine.readEvents(ns, 0);
+      expect(result.event).toEqual({ namespace: ns, epoch, offset: 2, json });
+      expect((await engine.readEvents(ns, 0)).events).toEqual([
+        { offset: 1, json: '{"first":true}' },
+        { offset: 2, json },
+      ]);
+      await engine.appendEvent(ns, '{"last":true}');
+      await waitForCount(feed.received, 3);
+      expect(feed.received.map((e) => [e.offset, e.json])).toEqual([
+        [1, '{"first":true}'],
+        [2, json],
+        [3, '{"last":true}'],
+      ]);
+      await feed.unsubscribe();
+    });
+
+    it('appends no event for a duplicate or an unknown session', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      const input = { ...messageInput({ createdAt: T0, localId: 'l1', invokedAt: null }), event: parts(session.id, 'dup') };
+      const first = await engine.appendMessage(ns, session.id, input);
+      expect(first.ok && first.event?.offset).toBe(1);
+      const again = await engine.appendMessage(ns, session.id, { ...input, id: 'another-id' });
+      expect(again).toMatchObject({ ok: true, inserted: false });
+      expect(again.ok && again.event).toBeUndefined();
+      const missing = await engine.appendMessage(ns, 'no-such-session', { ...messageInput({ createdAt: T0 }), event: parts('x', 'missing') });
+      expect(missing).toEqual({ ok: false, reason: 'session-not-found' });
+      const { events, nextOffset } = await engine.readEvents(ns, 0);
+      expect(events.map((e) => e.offset)).toEqual([1]);
+      expect(nextOffset).toBe(2);
+    });
+
+    it('trims the log to its limits when the message event is appended', async () => {
+      const engine = await harness.engineWith({ eventLogMaxEvents: 2 });
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      for (let i = 0; i < 4; i += 1) {
+        await engine.appendMessage(ns, session.id, { ...messageInput({ createdAt: T0 + i }), event: parts(session.id, `t${i}`) });
+      }
+      const read = await engine.readEvents(ns, 0);
+      expect(read).toMatchObject({ oldestOffset: 3, nextOffset: 5 });
+      expect(read.events.map((e) => JSON.parse(e.json).seq)).toEqual([3, 4]);
     });
   });
 }

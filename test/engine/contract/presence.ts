@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Engine, ExpiredPresence, RefreshPresenceInput } from '../../../src/engine/types.js';
-import { createSession, type EngineHarness, T0, uniqueNamespace } from './harness.js';
+import { appendInserted, createSession, type EngineHarness, messageInput, T0, uniqueNamespace } from './harness.js';
 
 const THROTTLE_MS = 1_000;
 
@@ -35,7 +35,7 @@ export function describePresenceContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       const machineId = await createMachine(engine, ns);
-      const notFound = { found: false, becameActive: false, changed: [], broadcastDue: false, live: {} };
+      const notFound = { found: false, becameActive: false, changed: [], broadcastDue: false, live: {}, queued: 0 };
       expect(await engine.refreshPresence(ns, 'session', randomUUID(), keepAlive(T0))).toEqual(notFound);
       expect(await engine.refreshPresence(uniqueNamespace(), 'session', session.id, keepAlive(T0))).toEqual(notFound);
       expect(await engine.refreshPresence(uniqueNamespace(), 'machine', machineId, keepAlive(T0))).toEqual(notFound);
@@ -56,6 +56,24 @@ export function describePresenceContract(harness: EngineHarness): void {
       expect(result.live).toEqual({ active: true, activeAt: T0, thinking: false, permissionMode: 'default', lastBroadcastAt: T0 });
       expect((await engine.getSession(session.id))?.live).toEqual(result.live);
       expect((await engine.listSessions(ns))[0]?.live).toEqual(result.live);
+      expect(result.queued).toBe(0);
+    });
+
+    it('reports how many prompts are queued for the session (0 for machines)', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      const machineId = await createMachine(engine, ns);
+      const queue = (localId: string, createdAt: number) => messageInput({ localId, createdAt, invokedAt: null });
+      await appendInserted(engine, ns, session.id, queue('q1', T0));
+      await appendInserted(engine, ns, session.id, queue('q2', T0 + 1));
+      await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 + 2 }));
+      expect((await engine.refreshPresence(ns, 'session', session.id, keepAlive(T0))).queued).toBe(2);
+      await engine.markMessagesInvoked(ns, session.id, ['q1'], T0 + 3);
+      expect((await engine.refreshPresence(ns, 'session', session.id, keepAlive(T0 + 10))).queued).toBe(1);
+      await engine.markMessagesInvoked(ns, session.id, ['q2'], T0 + 4);
+      expect((await engine.refreshPresence(ns, 'session', session.id, keepAlive(T0 + 20))).queued).toBe(0);
+      expect((await engine.refreshPresence(ns, 'machine', machineId, keepAlive(T0))).queued).toBe(0);
     });
 
     it('stays quiet for an unchanged keep-alive inside the throttle window', async () => {
@@ -70,6 +88,7 @@ export function describePresenceContract(harness: EngineHarness): void {
         changed: [],
         broadcastDue: false,
         live: { active: true, activeAt: T0 + 500, thinking: false, lastBroadcastAt: T0 },
+        queued: 0,
       });
     });
 
@@ -183,6 +202,40 @@ export function describePresenceContract(harness: EngineHarness): void {
       expect(await sweepAll(engine, ns, T0 + 1_000)).toEqual([]);
       expect((await engine.getSession(session.id))?.live.active).toBe(true);
       expect(await sweepAll(engine, ns, T0 + 5_000)).toEqual([{ namespace: ns, kind: 'session', id: session.id }]);
+    });
+
+    it('keeps a session that beats for several lifetimes active, and expires it once when it stops', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      const ttl = 30_000;
+      // Beats every 5 s for 100 s (more than three times the time to live), sweeping as time passes.
+      for (let at = T0; at <= T0 + 100_000; at += 5_000) {
+        await engine.refreshPresence(ns, 'session', session.id, keepAlive(at, { deadline: at + ttl }));
+        expect(await sweepAll(engine, ns, at)).toEqual([]);
+      }
+      expect((await engine.getSession(session.id))?.live.active).toBe(true);
+      const lastDeadline = T0 + 100_000 + ttl;
+      expect(await sweepAll(engine, ns, lastDeadline - 1)).toEqual([]);
+      expect(await sweepAll(engine, ns, lastDeadline)).toEqual([{ namespace: ns, kind: 'session', id: session.id }]);
+      expect(await sweepAll(engine, ns, lastDeadline + ttl)).toEqual([]);
+      expect((await engine.getSession(session.id))?.live.active).toBe(false);
+    });
+
+    it('expires a session revived after an expiry at its new deadline', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      await engine.refreshPresence(ns, 'session', session.id, keepAlive(T0, { deadline: T0 + 100 }));
+      expect(await sweepAll(engine, ns, T0 + 100)).toHaveLength(1);
+      await engine.refreshPresence(ns, 'session', session.id, keepAlive(T0 + 200, { deadline: T0 + 300 }));
+      await engine.refreshPresence(ns, 'session', session.id, keepAlive(T0 + 250, { deadline: T0 + 400 }));
+      expect(await sweepAll(engine, ns, T0 + 399)).toEqual([]);
+      expect(await sweepAll(engine, ns, T0 + 400)).toEqual([{ namespace: ns, kind: 'session', id: session.id }]);
+      await engine.markInactive(ns, 'session', session.id, {});
+      const back = await engine.refreshPresence(ns, 'session', session.id, keepAlive(T0 + 500, { deadline: T0 + 600 }));
+      expect(back.becameActive).toBe(true);
+      expect(await sweepAll(engine, ns, T0 + 600)).toEqual([{ namespace: ns, kind: 'session', id: session.id }]);
     });
 
     it('returns at most `limit` entries per call', async () => {
