@@ -65,6 +65,7 @@ export const LoadtestOptionsSchema = z
     stepMaxSteps: int(1, 64).default(16),
     /** Bisection tries between the last passing and the first failing step. */
     stepRefine: int(0, 8).default(2),
+    /** A step fails when its e2e p99 reaches this. */
     maxP99Ms: num(1, 600_000).default(1_000),
     minDelivery: num(0, 1).default(0.98),
     /** After a message phase: how long to wait for late SSE deliveries before counting. */

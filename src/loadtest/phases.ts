@@ -134,12 +134,12 @@ export async function connectPhase(state: RunState): Promise<void> {
 function judge(phase: PhaseStats, durationS: number, ctx: SimContext, generatorCpuPercent: number): Verdict {
   const o = ctx.options;
   const ratio = phase.expectedDeliveries === 0 ? 1 : phase.deliveries / phase.expectedDeliveries;
-  const failed = ratio < o.minDelivery || phase.latency.percentileMs(99) > o.maxP99Ms;
+  const failed = ratio < o.minDelivery || phase.latency.percentileMs(99) >= o.maxP99Ms;
   // A saturated load generator reads SSE late (the hub may even close its streams as slow
   // consumers): then a failure says more about the generator than about the hub.
   if (failed && generatorCpuPercent >= 85) return 'generator';
   if (ratio < o.minDelivery) return 'delivery';
-  if (phase.latency.percentileMs(99) > o.maxP99Ms) return 'p99';
+  if (phase.latency.percentileMs(99) >= o.maxP99Ms) return 'p99';
   if (phase.targetRate !== null && phase.sent / durationS < phase.targetRate * 0.9) return 'generator';
   const dropped = Object.entries(phase.errors).some(([kind, n]) => n > 0 && (kind.startsWith('disconnect') || kind.startsWith('hub-error')));
   return dropped ? 'errors' : 'ok';

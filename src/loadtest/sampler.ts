@@ -78,9 +78,12 @@ export class Sampler {
     if (dt <= 0) return;
     if (now.proc && this.last.proc) {
       // A hub process gone between two samples (a crashed or restarted worker) is worth knowing.
-      // (Redis forks children for AOF rewrites and snapshots: `hub-process-exited-redis-aof-rewrite`.)
+      // Redis's own children are not: it forks them for AOF rewrites and snapshots, and they
+      // exit when done.
       for (const [pid, name] of this.last.proc.names) {
-        if (!now.proc.names.has(pid)) this.ctx.stats.error(`hub-process-exited-${name.replace(/[^A-Za-z0-9_.-]+/g, '-')}`);
+        if (now.proc.names.has(pid)) continue;
+        if (!this.pids.includes(pid) && name.startsWith('redis')) continue;
+        this.ctx.stats.error(`hub-process-exited-${name.replace(/[^A-Za-z0-9_.-]+/g, '-')}`);
       }
     }
     const w = this.ctx.stats.window;

@@ -4,7 +4,7 @@
 // .json (+ .md, charts, CPU profiles) and prints one comparison table with the ratios.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { renderChart } from '../chart.js';
 import { parseLoadtestOptions } from '../options.js';
 import { runLoadtest } from '../run.js';
@@ -54,7 +54,7 @@ export async function runBench(opts: BenchOptions, env: BenchEnv): Promise<numbe
   const started = Date.now();
   const budgetMs = (opts.maxMinutes ?? (opts.quick ? 20 : 120)) * 60_000;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
-  const outRoot = join(env.repoRoot, opts.outDir);
+  const outRoot = resolve(env.repoRoot, opts.outDir);
   const outDir = join(outRoot, `bench-${stamp}`);
   mkdirSync(outDir, { recursive: true });
   const workDir = mkdtempSync(join(tmpdir(), 'hapi-bench-'));
