@@ -8,7 +8,7 @@
 -- same atomic step (appendToEventLog, in the prelude): KEYS[6] event-log state, KEYS[7] event
 -- list, ARGV[8] event JSON before the seq, ARGV[9] after it, ARGV[10] max events,
 -- ARGV[11] max bytes, ARGV[12] epoch if none yet, ARGV[13] channel, ARGV[14] encoded namespace.
--- Returns {'session-not-found'} | {'duplicate', row} | {'inserted', row[, epoch, offset]}
+-- Returns {'session-not-found'} | {'duplicate', row} | {'inserted', seq[, epoch, offset]}
 if redis.call('EXISTS', KEYS[5]) == 0 then return {'session-not-found'} end
 local id, localId = ARGV[1], ARGV[2]
 
@@ -40,8 +40,9 @@ if limit > 0 then
     for _, old in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do removeRow(old, KEYS[2], KEYS[3], KEYS[4]) end
   end
 end
+-- The caller knows the rest of the row it just wrote: only the seq goes back.
 if KEYS[6] then
   local epoch, offset = appendToEventLog(KEYS[6], KEYS[7], ARGV[8] .. seq .. ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12], ARGV[13], ARGV[14])
-  return {'inserted', readRow(seq), epoch, offset}
+  return {'inserted', seq, epoch, offset}
 end
-return {'inserted', readRow(seq)}
+return {'inserted', seq}

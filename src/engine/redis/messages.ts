@@ -28,10 +28,19 @@ export class RedisMessages {
     }
     const reply = arrayOf(await this.context.scripts.run('messageAppend', keys, args));
     if (reply[0] === 'session-not-found') return { ok: false, reason: 'session-not-found' };
-    const message = decodeRow(sessionId, reply[1]);
-    if (reply[0] !== 'inserted') return { ok: true, message, inserted: false };
+    if (reply[0] !== 'inserted') return { ok: true, message: decodeRow(sessionId, reply[1]), inserted: false };
+    const seq = Number(reply[1]);
+    const message: MessageRow = {
+      id: input.id,
+      sessionId,
+      seq,
+      localId: input.localId ?? null,
+      content: input.content,
+      createdAt: input.createdAt,
+      invokedAt: input.invokedAt,
+    };
     if (!input.event) return { ok: true, message, inserted: true };
-    const json = input.event.before + String(message.seq) + input.event.after;
+    const json = input.event.before + String(seq) + input.event.after;
     return { ok: true, message, inserted: true, event: { namespace: ns, epoch: String(reply[2]), offset: Number(reply[3]), json } };
   }
 

@@ -1,10 +1,10 @@
 // One SSE response: its phases (handshake → live → closed), its bounded outgoing queue and the
 // optional gzip stage.
 //
-// Backpressure: frames go into a per-connection queue and are handed to the sink (the response,
-// or the gzip stream piped into it) only while the sink accepts them (`write` returned true);
-// after a `false` the pump waits for 'drain'. Bytes still in the queue are bytes the socket has
-// not accepted. Live frames and heartbeats that would push the queue past `maxBufferedBytes`
+// Backpressure: frames go into a per-connection queue, which is handed to the sink (the
+// response, or the gzip stream piped into it) once per event-loop turn in one write, and only
+// while the sink accepts writes (`write` returned true); after a `false` the pump waits for
+// 'drain'. Bytes still in the queue are bytes the socket has not accepted. Live frames and heartbeats that would push the queue past `maxBufferedBytes`
 // close the connection (the client reconnects with its cursor and resumes from the shared log),
 // so a client that stops reading costs at most that bound plus one socket buffer.
 //
@@ -55,11 +55,11 @@ export class SseConnection {
   private pendingLive: HeldEvent[] = [];
   private pendingLiveBytes = 0;
 
-  /** Frames not yet accepted by the sink; `queueHead` avoids O(n) shifts. */
-  private queue: (Frame | undefined)[] = [];
-  private queueHead = 0;
+  /** Frames not yet handed to the sink. */
+  private queue: Frame[] = [];
   private queuedBytes = 0;
   private waitingForDrain = false;
+  private flushScheduled = false;
   /** Resolvers of writePaced calls waiting for the queue to fall under the bound. */
   private roomWaiters: (() => void)[] = [];
 
@@ -162,7 +162,6 @@ export class SseConnection {
     this.pendingLive = [];
     this.pendingLiveBytes = 0;
     this.queue = [];
-    this.queueHead = 0;
     this.queuedBytes = 0;
     for (const resolve of this.roomWaiters.splice(0)) resolve();
     if (!this.headersSent) {
@@ -217,28 +216,33 @@ export class SseConnection {
     this.pump();
   }
 
+  /**
+   * Writes on the next turn of the event loop rather than at once: every frame queued during
+   * this turn (a busy hub delivers many events per turn) goes out in one write — one syscall,
+   * and with gzip one sync flush — instead of one per frame.
+   */
   private pump(): void {
-    while (!this.waitingForDrain && this.phase !== 'closed' && this.queueHead < this.queue.length) {
-      const frame = this.queue[this.queueHead];
-      this.queue[this.queueHead] = undefined;
-      this.queueHead += 1;
-      if (!frame) continue;
-      this.queuedBytes -= frame.data.length;
-      if (!this.writeToSink(frame.data)) {
-        this.waitingForDrain = true;
-        (this.gzip ?? this.res).once('drain', () => {
-          this.waitingForDrain = false;
-          this.pump();
-        });
-      }
+    if (this.flushScheduled || this.waitingForDrain || this.phase === 'closed') return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.waitingForDrain || this.phase === 'closed') return;
+    const chunks = this.queue.map((frame) => frame.data);
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (chunks.length > 0 && !this.writeToSink(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks))) {
+      this.waitingForDrain = true;
+      (this.gzip ?? this.res).once('drain', () => {
+        this.waitingForDrain = false;
+        this.pump();
+      });
     }
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
-    }
-    if (this.queuedBytes <= this.options.maxBufferedBytes) {
-      for (const resolve of this.roomWaiters.splice(0)) resolve();
-    }
+    for (const resolve of this.roomWaiters.splice(0)) resolve();
   }
 
   /** False when the sink wants us to wait for 'drain'. */
