@@ -35,11 +35,11 @@ export interface RunningHub {
  * receives connections from the cluster primary. Exits the process after a signal-driven drain.
  */
 export async function runHubProcess(config: HubConfig, log: Logger, mode: ProcessMode): Promise<RunningHub> {
-  let adapter: SocketAdapter | undefined;
-  if (mode === 'worker') {
-    if (!config.redisUrl) throw new Error('a cluster worker needs REDIS_URL');
-    adapter = await createSocketAdapter(config.redisUrl, { log });
-  }
+  if (mode === 'worker' && !config.redisUrl) throw new Error('a cluster worker needs REDIS_URL');
+  // With Redis, other hub processes may serve the same tenants — this host's other workers, or
+  // other hosts each running one process (HAPI_WORKERS=1, e.g. 1-CPU pods): room emits and RPC
+  // acks must reach their sockets too.
+  const adapter: SocketAdapter | undefined = config.redisUrl ? await createSocketAdapter(config.redisUrl, { log }) : undefined;
   let engine: Engine;
   try {
     engine = await createEngine(config);
