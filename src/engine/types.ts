@@ -118,7 +118,14 @@ export interface AppendMessageInput {
 }
 
 export type AppendMessageResult =
-  | { ok: true; message: MessageRow; inserted: boolean; event?: AppendedEvent }
+  | {
+      ok: true;
+      message: MessageRow;
+      inserted: boolean;
+      event?: AppendedEvent;
+      /** The session's attached-socket count (adjustAttachedSockets) when the row was stored. */
+      attachedSockets: number;
+    }
   | { ok: false; reason: 'session-not-found' };
 
 export interface MessagePageQuery {
@@ -227,6 +234,13 @@ export interface Engine {
   ): Promise<SessionRow | null>;
   /** Deletes the session, its messages and its presence entry. */
   deleteSession(ns: string, id: string): Promise<boolean>;
+  /**
+   * CLI sockets in the session's room across the cluster, as a counter: +1 when a socket joins
+   * the room, -1 when it leaves (never below 0; a session that does not exist is left alone).
+   * A hub process that dies without leaving leaves it too high, never too low, so "at most one
+   * socket, the sender" is a safe reason to skip a room broadcast.
+   */
+  adjustAttachedSockets(ns: string, sessionId: string, delta: 1 | -1): Promise<void>;
 
   // Machines -------------------------------------------------------------------------------
   /** Creates if absent; machine ids are unique across namespaces. Never merges. */

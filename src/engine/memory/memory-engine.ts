@@ -42,6 +42,8 @@ export class MemoryEngine implements Engine {
   readonly kind = 'memory' as const;
 
   private readonly sessions = new Map<string, SessionRow>();
+  /** Session id → attached-socket count (adjustAttachedSockets). */
+  private readonly attachedSockets = new Map<string, number>();
   /** `${ns}\n${tag}` → session id; tags are unique per namespace. */
   private readonly sessionIdByTag = new Map<string, string>();
   private readonly messageLogs = new Map<string, SessionMessageLog>();
@@ -140,10 +142,16 @@ export class MemoryEngine implements Engine {
     return structuredClone(session);
   }
 
+  async adjustAttachedSockets(ns: string, sessionId: string, delta: 1 | -1): Promise<void> {
+    if (!this.sessionIn(ns, sessionId)) return;
+    this.attachedSockets.set(sessionId, Math.max(0, (this.attachedSockets.get(sessionId) ?? 0) + delta));
+  }
+
   async deleteSession(ns: string, id: string): Promise<boolean> {
     const session = this.sessionIn(ns, id);
     if (!session) return false;
     this.sessions.delete(id);
+    this.attachedSockets.delete(id);
     this.sessionIdByTag.delete(sessionTagKey(ns, session.tag));
     this.messageLogs.delete(id);
     this.deadlines.remove('session', id);
@@ -215,10 +223,11 @@ export class MemoryEngine implements Engine {
     }
     const { row, inserted } = log.append(input);
     const message = structuredClone(row);
-    if (!inserted || !input.event) return { ok: true, message, inserted };
+    const attachedSockets = this.attachedSockets.get(sessionId) ?? 0;
+    if (!inserted || !input.event) return { ok: true, message, inserted, attachedSockets };
     // Same synchronous block as the append: no other write can come between the two.
     const event = this.appendEventNow(ns, input.event.before + String(row.seq) + input.event.after);
-    return { ok: true, message, inserted, event };
+    return { ok: true, message, inserted, event, attachedSockets };
   }
 
   async listMessagesAfterSeq(ns: string, sessionId: string, afterSeq: number, limit: number): Promise<MessageRow[]> {

@@ -8,12 +8,14 @@
 -- same atomic step (appendToEventLog, in the prelude): KEYS[6] event-log state, KEYS[7] event
 -- list, ARGV[8] event JSON before the seq, ARGV[9] after it, ARGV[10] max events,
 -- ARGV[11] max bytes, ARGV[12] epoch if none yet, ARGV[13] channel, ARGV[14] encoded namespace.
--- Returns {'session-not-found'} | {'duplicate', row} | {'inserted', seq[, epoch, offset]}
+-- Returns {'session-not-found'} | {'duplicate', row, attached} | {'inserted', seq, attached[, epoch, offset]}
+-- (attached: the session's attached-socket count)
 if redis.call('EXISTS', KEYS[5]) == 0 then return {'session-not-found'} end
 local id, localId = ARGV[1], ARGV[2]
 
 local existing = (localId ~= '' and redis.call('HGET', rows, 'lid:' .. localId)) or redis.call('HGET', rows, 'id:' .. id)
-if existing then return {'duplicate', readRow(existing)} end
+local attached = tonumber(redis.call('HGET', KEYS[5], 'attached') or '0')
+if existing then return {'duplicate', readRow(existing), attached} end
 
 local seq = redis.call('HINCRBY', rows, 'last', 1)
 local position = positionMember(ARGV[5], seq)
@@ -43,6 +45,6 @@ end
 -- The caller knows the rest of the row it just wrote: only the seq goes back.
 if KEYS[6] then
   local epoch, offset = appendToEventLog(KEYS[6], KEYS[7], ARGV[8] .. seq .. ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12], ARGV[13], ARGV[14])
-  return {'inserted', seq, epoch, offset}
+  return {'inserted', seq, attached, epoch, offset}
 end
-return {'inserted', seq}
+return {'inserted', seq, attached}

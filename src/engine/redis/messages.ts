@@ -28,7 +28,8 @@ export class RedisMessages {
     }
     const reply = arrayOf(await this.context.scripts.run('messageAppend', keys, args));
     if (reply[0] === 'session-not-found') return { ok: false, reason: 'session-not-found' };
-    if (reply[0] !== 'inserted') return { ok: true, message: decodeRow(sessionId, reply[1]), inserted: false };
+    const attachedSockets = Number(reply[2]);
+    if (reply[0] !== 'inserted') return { ok: true, message: decodeRow(sessionId, reply[1]), inserted: false, attachedSockets };
     const seq = Number(reply[1]);
     const message: MessageRow = {
       id: input.id,
@@ -39,9 +40,9 @@ export class RedisMessages {
       createdAt: input.createdAt,
       invokedAt: input.invokedAt,
     };
-    if (!input.event) return { ok: true, message, inserted: true };
+    if (!input.event) return { ok: true, message, inserted: true, attachedSockets };
     const json = input.event.before + String(seq) + input.event.after;
-    return { ok: true, message, inserted: true, event: { namespace: ns, epoch: String(reply[2]), offset: Number(reply[3]), json } };
+    return { ok: true, message, inserted: true, attachedSockets, event: { namespace: ns, epoch: String(reply[3]), offset: Number(reply[4]), json } };
   }
 
   listAfterSeq(ns: string, sessionId: string, afterSeq: number, limit: number): Promise<MessageRow[]> {

@@ -116,6 +116,10 @@ class RedisEngine implements Engine {
     return this.sessions.delete(ns, id);
   }
 
+  adjustAttachedSockets(ns: string, sessionId: string, delta: 1 | -1): Promise<void> {
+    return this.sessions.adjustAttached(ns, sessionId, delta);
+  }
+
   // Machines -------------------------------------------------------------------------------
 
   getOrCreateMachine(ns: string, input: CreateMachineInput, now: number): Promise<GetOrCreateMachineResult> {

@@ -13,6 +13,7 @@ const SCRIPT_FILES = {
   sessionGetOrCreate: { file: 'session-get-or-create.lua' },
   sessionUpdateColumns: { file: 'session-update-columns.lua' },
   sessionDelete: { file: 'session-delete.lua' },
+  sessionAttached: { file: 'session-attached.lua' },
   rowCompareAndSet: { file: 'row-compare-and-set.lua' },
   rowsList: { file: 'rows-list.lua' },
   machineGetOrCreate: { file: 'machine-get-or-create.lua' },

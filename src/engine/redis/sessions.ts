@@ -79,6 +79,10 @@ export class RedisSessions {
     return reply === null ? null : decodeSessionRow(hashOf(reply));
   }
 
+  async adjustAttached(ns: string, id: string, delta: 1 | -1): Promise<void> {
+    await this.context.scripts.run('sessionAttached', [tenantKeys.session(ns, id)], [String(delta)]);
+  }
+
   async delete(ns: string, id: string): Promise<boolean> {
     const deleted = await this.context.scripts.run(
       'sessionDelete',

@@ -16,6 +16,7 @@ export function describeMessageContract(harness: EngineHarness): void {
       expect(first).toEqual({
         ok: true,
         inserted: true,
+        attachedSockets: 0,
         message: { id: input.id, sessionId: session.id, seq: 1, localId: null, content: input.content, createdAt: T0, invokedAt: T0 },
       });
       const second = await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 + 1, localId: 'l-2', invokedAt: null }));
@@ -38,7 +39,7 @@ export function describeMessageContract(harness: EngineHarness): void {
       const session = await createSession(engine, ns);
       const original = await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0, localId: 'same', content: 'first' }));
       const retry = await engine.appendMessage(ns, session.id, messageInput({ createdAt: T0 + 5, localId: 'same', content: 'second' }));
-      expect(retry).toEqual({ ok: true, inserted: false, message: original });
+      expect(retry).toEqual({ ok: true, inserted: false, message: original, attachedSockets: 0 });
       expect(await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 + 6 }))).toMatchObject({ seq: 2 });
 
       const other = await createSession(engine, ns);

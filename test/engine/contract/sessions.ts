@@ -221,6 +221,50 @@ export function describeSessionContract(harness: EngineHarness): void {
     });
   });
 
+  describe('sessions: attached sockets', () => {
+    const attachedAt = async (engine: ReturnType<EngineHarness['engine']>, ns: string, sessionId: string, createdAt: number) => {
+      const result = await engine.appendMessage(ns, sessionId, messageInput({ createdAt }));
+      if (!result.ok) throw new Error(`append failed: ${result.reason}`);
+      return result.attachedSockets;
+    };
+
+    it('counts joins and leaves, never below zero, and reports the count with each append', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      expect(await attachedAt(engine, ns, session.id, T0)).toBe(0);
+      await engine.adjustAttachedSockets(ns, session.id, 1);
+      await engine.adjustAttachedSockets(ns, session.id, 1);
+      expect(await attachedAt(engine, ns, session.id, T0 + 1)).toBe(2);
+      await engine.adjustAttachedSockets(ns, session.id, -1);
+      expect(await attachedAt(engine, ns, session.id, T0 + 2)).toBe(1);
+      await engine.adjustAttachedSockets(ns, session.id, -1);
+      await engine.adjustAttachedSockets(ns, session.id, -1);
+      expect(await attachedAt(engine, ns, session.id, T0 + 3)).toBe(0);
+      await engine.adjustAttachedSockets(ns, session.id, 1);
+      expect(await attachedAt(engine, ns, session.id, T0 + 4)).toBe(1);
+      // A duplicate (same localId) reports the count too.
+      const queued = messageInput({ createdAt: T0 + 5, localId: 'dup', invokedAt: null });
+      await appendInserted(engine, ns, session.id, queued);
+      expect(await engine.appendMessage(ns, session.id, { ...queued, id: randomUUID() })).toMatchObject({ ok: true, inserted: false, attachedSockets: 1 });
+    });
+
+    it('leaves unknown and foreign sessions alone, and does not change the row', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      const before = await engine.getSession(session.id);
+      await engine.adjustAttachedSockets(uniqueNamespace(), session.id, 1);
+      const missing = randomUUID();
+      await engine.adjustAttachedSockets(ns, missing, 1);
+      expect(await engine.getSession(missing)).toBeNull();
+      expect(await engine.listSessions(ns)).toHaveLength(1);
+      await engine.adjustAttachedSockets(ns, session.id, 1);
+      expect(await engine.getSession(session.id)).toEqual(before);
+      expect(await attachedAt(engine, ns, session.id, T0)).toBe(1);
+    });
+  });
+
   describe('sessions: columns and delete', () => {
     it('updates columns, bumps seq and applies updatedAt max-monotonic', async () => {
       const engine = harness.engine();
