@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { Server as IoServer } from 'socket.io';
 import { createCliGateway } from './cli-plane/gateway.js';
-import { installHandshake } from './cli-plane/handshake.js';
+import { installAttachedSocketCounting, installHandshake } from './cli-plane/handshake.js';
 import { createCliRouter } from './cli-plane/rest-routes.js';
 import { drainHub, trackConnections, type DrainReport } from './cluster/drain.js';
 import { installCliHandlers } from './cli-plane/socket-handlers.js';
@@ -97,6 +97,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   await services.auth.init();
 
   installHandshake(cliNamespace, services, config.namespaceAuth);
+  installAttachedSocketCounting(cliNamespace, services, (error) => log.warn({ err: error }, 'attached-socket uncount failed'));
   installCliHandlers(cliNamespace, services, log, metrics.cli);
 
   const web = await createWebPlane(services, config, metrics, log);

@@ -10,6 +10,8 @@ export interface CliSocketData {
   /** Ids named in the handshake whose object did not exist yet; joined on first successful use. */
   pendingSessionId?: string;
   pendingMachineId?: string;
+  /** Session rooms this socket joined and counted as attached; uncounted when it leaves them. */
+  countedSessions?: string[];
 }
 
 export type CliSocket = Socket<Record<string, (...args: unknown[]) => void>, Record<string, (...args: unknown[]) => void>, Record<string, never>, CliSocketData>;
@@ -79,7 +81,7 @@ export async function joinHandshakeRooms(socket: CliSocket, services: Services):
   if (auth.sessionId !== undefined) {
     const access = await services.sessions.access(namespace, auth.sessionId);
     if (access.ok) {
-      await socket.join(`session:${auth.sessionId}`);
+      await joinSessionRoom(socket, services, namespace, auth.sessionId);
       // A (re)attaching CLI gets every prompt still queued for it.
       await services.messages.replayQueued(namespace, auth.sessionId);
     } else if (access.reason === 'access-denied') {
@@ -102,12 +104,43 @@ export async function joinHandshakeRooms(socket: CliSocket, services: Services):
 }
 
 /** Late join: the first successful event for an id named in the handshake joins its room. */
-export async function joinIfPending(socket: CliSocket, scope: 'session' | 'machine', id: string): Promise<void> {
-  if (scope === 'session' && socket.data.pendingSessionId === id) {
+export async function joinIfPending(socket: CliSocket, services: Services, scope: 'session' | 'machine', id: string): Promise<void> {
+  const namespace = socket.data.namespace;
+  if (scope === 'session' && socket.data.pendingSessionId === id && namespace !== undefined) {
     delete socket.data.pendingSessionId;
-    await socket.join(`session:${id}`);
+    await joinSessionRoom(socket, services, namespace, id);
   } else if (scope === 'machine' && socket.data.pendingMachineId === id) {
     delete socket.data.pendingMachineId;
     await socket.join(`machine:${id}`);
   }
+}
+
+/**
+ * Joins a session room, counted as attached first: the count may run ahead of the room for a
+ * moment, never behind it, so a sender that sees "only me" can skip the room broadcast safely.
+ */
+async function joinSessionRoom(socket: CliSocket, services: Services, namespace: string, sid: string): Promise<void> {
+  const room = `session:${sid}`;
+  if (socket.rooms.has(room)) return;
+  await services.sessions.countAttachedSocket(namespace, sid, 1);
+  socket.data.countedSessions = [...(socket.data.countedSessions ?? []), sid];
+  await socket.join(room);
+}
+
+/**
+ * Uncounts a counted session room when its socket leaves it — disconnects included: Socket.IO
+ * leaves every room before it forgets the socket. One listener for the whole namespace.
+ */
+export function installAttachedSocketCounting(cli: Namespace, services: Services, onError: (error: unknown) => void): void {
+  cli.adapter.on('leave-room', (room: string, socketId: string) => {
+    if (!room.startsWith('session:')) return;
+    const socket = cli.sockets.get(socketId) as CliSocket | undefined;
+    const sid = room.slice('session:'.length);
+    const counted = socket?.data.countedSessions;
+    const namespace = socket?.data.namespace;
+    if (!socket || !counted?.includes(sid) || namespace === undefined) return;
+    socket.data.countedSessions = counted.filter((id) => id !== sid);
+    // A failed uncount leaves the count too high: broadcasts that could have been skipped are not.
+    services.sessions.countAttachedSocket(namespace, sid, -1).catch(onError);
+  });
 }

@@ -96,20 +96,20 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
     };
 
     on('message', MessageEventSchema, async (payload) => {
-      const result = await services.messages.appendFromCli(namespace(), payload, socket.id);
+      const result = await services.messages.appendFromCli(namespace(), payload, { socketId: socket.id, inSessionRoom: socket.rooms.has(`session:${payload.sid}`) });
       if (!result.ok) return accessError('session', payload.sid, result.reason);
-      await joinIfPending(socket, 'session', payload.sid);
+      await joinIfPending(socket, services, 'session', payload.sid);
     });
 
     on('update-metadata', UpdateMetadataEventSchema, async (payload, ack) => {
       const outcome = await services.sessions.updateMetadata(namespace(), payload.sid, payload.expectedVersion, payload.metadata, socket.id);
-      if (outcome.result !== 'error') await joinIfPending(socket, 'session', payload.sid);
+      if (outcome.result !== 'error') await joinIfPending(socket, services, 'session', payload.sid);
       ack?.(versionedAck(outcome, 'metadata'));
     });
 
     on('update-state', UpdateStateEventSchema, async (payload, ack) => {
       const outcome = await services.sessions.updateAgentState(namespace(), payload.sid, payload.expectedVersion, payload.agentState, socket.id);
-      if (outcome.result !== 'error') await joinIfPending(socket, 'session', payload.sid);
+      if (outcome.result !== 'error') await joinIfPending(socket, services, 'session', payload.sid);
       ack?.(versionedAck(outcome, 'agentState'));
     });
 
@@ -117,7 +117,7 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
       const outcome = await services.sessions.handleAlive(namespace(), payload);
       if (outcome === 'access-denied' || outcome === 'not-found') return accessError('session', payload.sid, outcome);
       if (outcome === 'ignored') return;
-      await joinIfPending(socket, 'session', payload.sid);
+      await joinIfPending(socket, services, 'session', payload.sid);
       // Queued prompts are re-sent on every keep-alive until consumed; usually there are none.
       if (outcome.queued > 0) await services.messages.replayQueued(namespace(), payload.sid);
     });
@@ -132,7 +132,7 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
     on('session-ready', SessionReadyEventSchema, async (payload) => {
       const access = await services.sessions.access(namespace(), payload.sid);
       if (!access.ok) return accessError('session', payload.sid, access.reason);
-      await joinIfPending(socket, 'session', payload.sid);
+      await joinIfPending(socket, services, 'session', payload.sid);
     });
 
     on('messages-consumed', MessagesConsumedEventSchema, async (payload) => {
@@ -143,18 +143,18 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
     on('machine-alive', MachineAliveEventSchema, async (payload) => {
       const outcome = await services.machines.handleAlive(namespace(), payload.machineId, payload.time, payload.health);
       if (outcome === 'access-denied' || outcome === 'not-found') return accessError('machine', payload.machineId, outcome);
-      if (outcome === 'ok') await joinIfPending(socket, 'machine', payload.machineId);
+      if (outcome === 'ok') await joinIfPending(socket, services, 'machine', payload.machineId);
     });
 
     on('machine-update-metadata', MachineUpdateMetadataEventSchema, async (payload, ack) => {
       const outcome = await services.machines.updateMetadata(namespace(), payload.machineId, payload.expectedVersion, payload.metadata, socket.id);
-      if (outcome.result !== 'error') await joinIfPending(socket, 'machine', payload.machineId);
+      if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
       ack?.(versionedAck(outcome, 'metadata'));
     });
 
     on('machine-update-state', MachineUpdateStateEventSchema, async (payload, ack) => {
       const outcome = await services.machines.updateRunnerState(namespace(), payload.machineId, payload.expectedVersion, payload.runnerState, socket.id);
-      if (outcome.result !== 'error') await joinIfPending(socket, 'machine', payload.machineId);
+      if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
       ack?.(versionedAck(outcome, 'runnerState'));
     });
 

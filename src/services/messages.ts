@@ -43,8 +43,15 @@ export class MessageService {
     return this.deps.clock();
   }
 
-  /** CLI `message`: store (seq + localId dedupe atomic in the engine), fan out, announce. */
-  async appendFromCli(namespace: string, event: MessageEvent, senderSocketId?: string): Promise<{ ok: true; message: CliMessage } | { ok: false; reason: AccessFailure }> {
+  /**
+   * CLI `message`: store (seq + localId dedupe atomic in the engine), fan out, announce.
+   * `sender.inSessionRoom`: the sending socket is one of the session's attached sockets.
+   */
+  async appendFromCli(
+    namespace: string,
+    event: MessageEvent,
+    sender?: { socketId: string; inSessionRoom: boolean },
+  ): Promise<{ ok: true; message: CliMessage } | { ok: false; reason: AccessFailure }> {
     const now = this.now();
     const createdAt = event.createdAt !== undefined && Number.isFinite(event.createdAt) ? Math.min(event.createdAt, now) : now;
     const localId = event.localId ?? null;
@@ -55,11 +62,17 @@ export class MessageService {
       return { ok: false, reason: access.ok ? 'not-found' : access.reason };
     }
     const message = result.message;
-    this.deps.cli.emitUpdate(
-      `session:${event.sid}`,
-      { id: randomUUID(), seq: message.seq, createdAt: now, body: { t: 'new-message', sid: event.sid, message: messageToCli(message) } },
-      senderSocketId,
-    );
+    // Usually the session's only attached socket is the sender, which is excluded: then nobody
+    // would receive the update, yet in a cluster the broadcast would still cross Redis to every
+    // worker. The count is never too low, so skipping on it loses nothing.
+    const othersAttached = result.attachedSockets > (sender?.inSessionRoom === true ? 1 : 0);
+    if (othersAttached) {
+      this.deps.cli.emitUpdate(
+        `session:${event.sid}`,
+        { id: randomUUID(), seq: message.seq, createdAt: now, body: { t: 'new-message', sid: event.sid, message: messageToCli(message) } },
+        sender?.socketId,
+      );
+    }
     await this.announceDuplicate(namespace, result);
     if (result.inserted && isUserTextActivity(message.content)) {
       await this.sessions.touchUpdatedAt(namespace, event.sid, message.createdAt);

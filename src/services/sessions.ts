@@ -237,6 +237,11 @@ export class SessionService {
     await this.deps.events.publish(namespace, { type: 'session-ended', sessionId: sid, ...(reason ? { reason } : {}) });
   }
 
+  /** A CLI socket joined (+1) or left (-1) the session's room (see Engine.adjustAttachedSockets). */
+  async countAttachedSocket(namespace: string, sid: string, delta: 1 | -1): Promise<void> {
+    await this.deps.engine.adjustAttachedSockets(namespace, sid, delta);
+  }
+
   /** Marks activity (user prompt, consumed messages): updatedAt is max-monotonic. */
   async touchUpdatedAt(namespace: string, sid: string, at: number): Promise<void> {
     const row = await this.deps.engine.updateSessionColumns(namespace, sid, { updatedAt: at });

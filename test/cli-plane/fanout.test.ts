@@ -1,5 +1,6 @@
 // `update` fan-out: reaches the other sockets of the room, never the sender, never outsiders.
-import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
 import { UpdateEnvelopeSchema } from '../../src/protocol/socket-events.js';
 import { emitAck, isNewMessage, isUpdateMachine, nextEvent, pendingEvents, pingBarrier } from '../helpers/cli-client.js';
 import { createMachine, createSession, machineMetadata } from '../helpers/fixtures.js';
@@ -27,6 +28,65 @@ describe('update fan-out', () => {
     expect(pendingEvents(sender!, 'update')).toEqual([]);
     expect(pendingEvents(elsewhere, 'update')).toEqual([]);
     expect(pendingEvents(outsider, 'update')).toEqual([]);
+  });
+
+  it('counts the sockets attached to a session (handshake and late joins), and uncounts them when they leave', async () => {
+    const { alice } = world;
+    const sid = randomUUID();
+    // Named in its handshake before the session exists: joins on its first successful event.
+    const early = await alice.connect({ sessionId: sid });
+    await pingBarrier(early);
+    await createSession(alice.rest, { id: sid });
+    const attached = async (): Promise<number> => {
+      const probe = await world.t.engine.appendMessage(alice.ns, sid, { id: randomUUID(), content: 'probe', createdAt: Date.now(), invokedAt: Date.now() });
+      if (!probe.ok) throw new Error('probe append failed');
+      return probe.attachedSockets;
+    };
+    expect(await attached()).toBe(0);
+    const first = await alice.connect({ sessionId: sid });
+    const second = await alice.connect({ sessionId: sid });
+    const unnamed = await alice.connect();
+    await Promise.all([first, second].map(pingBarrier));
+    expect(await attached()).toBe(2);
+    // A socket that did not name the session in its handshake never joins its room.
+    unnamed.emit('session-alive', { sid, time: Date.now(), thinking: false });
+    await pingBarrier(unnamed);
+    expect(await attached()).toBe(2);
+    early.emit('session-alive', { sid, time: Date.now(), thinking: false });
+    await pingBarrier(early);
+    expect(await attached()).toBe(3);
+
+    second.close();
+    await vi.waitFor(async () => expect(await attached()).toBe(2), { timeout: 5_000, interval: 20 });
+    early.close();
+    first.close();
+    await vi.waitFor(async () => expect(await attached()).toBe(0), { timeout: 5_000, interval: 20 });
+  });
+
+  it('still delivers to a second socket that attaches after the sender was alone', async () => {
+    const { alice } = world;
+    const session = await createSession(alice.rest);
+    const sender = await alice.connect({ sessionId: session.id });
+    await pingBarrier(sender);
+    // Alone in the room: the sender's own update reaches nobody (and is skipped).
+    sender.emit('message', { sid: session.id, message: { role: 'agent', content: { type: 'output', data: 'alone' } } });
+    await pingBarrier(sender);
+    expect(pendingEvents(sender, 'update')).toEqual([]);
+
+    const peer = await alice.connect({ sessionId: session.id });
+    await pingBarrier(peer);
+    sender.emit('message', { sid: session.id, message: { role: 'agent', content: { type: 'output', data: 'together' } } });
+    const update = UpdateEnvelopeSchema.parse(await nextEvent(peer, 'update', isNewMessage(session.id)));
+    expect(update.body).toMatchObject({ t: 'new-message', message: { seq: 2, content: { role: 'agent', content: { type: 'output', data: 'together' } } } });
+
+    peer.close();
+    const again = await alice.connect({ sessionId: session.id });
+    await pingBarrier(again);
+    sender.emit('message', { sid: session.id, message: { role: 'agent', content: { type: 'output', data: 'after a reconnect' } } });
+    const third = UpdateEnvelopeSchema.parse(await nextEvent(again, 'update', isNewMessage(session.id)));
+    expect(third.body).toMatchObject({ message: { seq: 3 } });
+    await pingBarrier(sender);
+    expect(pendingEvents(sender, 'update')).toEqual([]);
   });
 
   it('machine room: update-machine to the others, not the sender', async () => {
