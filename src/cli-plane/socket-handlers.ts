@@ -30,90 +30,95 @@ function ackOf(args: unknown[]): Ack | undefined {
   return typeof last === 'function' ? (last as Ack) : undefined;
 }
 
+/** What a handler needs of the socket whose event it handles. */
+interface EventContext {
+  socket: CliSocket;
+  /** The socket's tenant ('' never happens: sockets without one get no handlers). */
+  namespace(): string;
+  accessError(scope: Scope, id: string, reason: AccessFailure): void;
+}
+
 function versionedAck(outcome: VersionedWriteOutcome, key: string): unknown {
   if (outcome.result === 'error') return { result: 'error', reason: outcome.reason };
   return { result: outcome.result, version: outcome.version, [key]: outcome.value };
 }
 
 export function installCliHandlers(cli: Namespace, services: Services, log: Logger, metrics: CliMetrics): void {
-  cli.on('connection', (rawSocket) => {
-    const socket = rawSocket as CliSocket;
-    metrics.connected();
-    socket.on('disconnect', () => metrics.disconnected());
+  // Per-socket state is kept to the minimum an idle connection needs: the tail of its event queue
+  // (below). The handlers, their parsing and the dispatch are shared by every socket of the hub —
+  // no closures per socket — and get the socket through an `EventContext` built per event.
 
-    const namespace = (): string => socket.data.namespace ?? '';
+  /**
+   * One socket's events are handled one at a time, in arrival order, after the handshake's room
+   * joins. So an event never races the join, and a `ping` ack means every earlier event was
+   * processed — the barrier the CLI's flush() relies on (upstream handlers are synchronous).
+   */
+  const tails = new WeakMap<CliSocket, Promise<void>>();
+  const inOrder = (socket: CliSocket, work: () => Promise<void> | void): void => {
+    const tail = tails.get(socket) ?? Promise.resolve();
+    tails.set(socket, tail.then(work).catch((error: unknown) => log.error({ err: error }, 'cli event failed')));
+  };
 
-    const accessError = (scope: Scope, id: string, reason: AccessFailure): void => {
-      emitSocketError(socket, { message: accessErrorMessage(scope, reason), code: reason, scope, id });
-    };
+  const contextOf = (socket: CliSocket): EventContext => ({
+    socket,
+    namespace: () => socket.data.namespace ?? '',
+    accessError: (scope, id, reason) => emitSocketError(socket, { message: accessErrorMessage(scope, reason), code: reason, scope, id }),
+  });
 
-    if (socket.data.namespace === undefined) {
-      void joinHandshakeRooms(socket, services);
-      return;
-    }
+  /** Event name → what to do with one occurrence; the same table serves every socket. */
+  const handlers = new Map<string, (socket: CliSocket, args: unknown[]) => void>();
 
-    // One socket's events are handled one at a time, in arrival order, after the handshake's
-    // room joins. So an event never races the join, and a `ping` ack means every earlier event
-    // was processed — the barrier the CLI's flush() relies on (upstream handlers are synchronous).
-    let queue: Promise<void> = joinHandshakeRooms(socket, services).then(
-      () => undefined,
-      (error: unknown) => log.warn({ err: error }, 'handshake room join failed'),
-    );
-    const inOrder = (work: () => Promise<void> | void): void => {
-      queue = queue.then(work).catch((error: unknown) => log.error({ err: error }, 'cli event failed'));
-    };
-    // Queued too, so a registration still in flight when the socket drops is cleaned up after it.
-    socket.on('disconnect', () =>
-      inOrder(() => services.rpc.unregisterAll(socket.id).catch((error: unknown) => log.warn({ err: error }, 'rpc cleanup failed'))),
-    );
+  /**
+   * Registers one event. Invalid payloads are counted and answered (ack `{result:'error'}` or an
+   * `error` event); engine outages answer `unavailable`; every ack is always sent.
+   */
+  const on = <S extends z.ZodType>(event: string, schema: S, handle: (payload: z.infer<S>, ack: Ack | undefined, context: EventContext) => Promise<void>): void => {
+    handlers.set(event, (socket, args) => {
+      metrics.eventIn(event);
+      const ack = ackOf(args);
+      const parsed = schema.safeParse(args[0]);
+      if (!parsed.success) {
+        metrics.malformed(event);
+        inOrder(socket, () => {
+          if (ack) ack({ result: 'error', reason: 'invalid-payload' });
+          else emitSocketError(socket, { message: `Invalid ${event} payload`, code: 'invalid-payload', event });
+        });
+        return;
+      }
+      inOrder(socket, () =>
+        handle(parsed.data, ack, contextOf(socket)).catch((error: unknown) => {
+          const unavailable = error instanceof EngineUnavailableError;
+          if (!unavailable) log.error({ err: error, event }, 'cli event failed');
+          if (ack) ack({ result: 'error', reason: unavailable ? 'unavailable' : 'internal' });
+          else if (unavailable) emitSocketError(socket, { message: 'Hub storage unavailable', code: 'unavailable', event });
+        }),
+      );
+    });
+  };
 
-    /**
-     * Registers one event. Invalid payloads are counted and answered (ack `{result:'error'}` or an
-     * `error` event); engine outages answer `unavailable`; every ack is always sent.
-     */
-    const on = <S extends z.ZodType>(event: string, schema: S, handle: (payload: z.infer<S>, ack: Ack | undefined) => Promise<void>): void => {
-      socket.on(event, (...args: unknown[]) => {
-        metrics.eventIn(event);
-        const ack = ackOf(args);
-        const parsed = schema.safeParse(args[0]);
-        if (!parsed.success) {
-          metrics.malformed(event);
-          inOrder(() => {
-            if (ack) ack({ result: 'error', reason: 'invalid-payload' });
-            else emitSocketError(socket, { message: `Invalid ${event} payload`, code: 'invalid-payload', event });
-          });
-          return;
-        }
-        inOrder(() =>
-          handle(parsed.data, ack).catch((error: unknown) => {
-            const unavailable = error instanceof EngineUnavailableError;
-            if (!unavailable) log.error({ err: error, event }, 'cli event failed');
-            if (ack) ack({ result: 'error', reason: unavailable ? 'unavailable' : 'internal' });
-            else if (unavailable) emitSocketError(socket, { message: 'Hub storage unavailable', code: 'unavailable', event });
-          }),
-        );
-      });
-    };
-
-    on('message', MessageEventSchema, async (payload) => {
+  defineHandlers();
+  // (A function so that the handlers' text, moved here from the per-socket connection callback,
+  // kept its indentation.)
+  function defineHandlers(): void {
+    on('message', MessageEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
       const result = await services.messages.appendFromCli(namespace(), payload, { socketId: socket.id, inSessionRoom: socket.rooms.has(`session:${payload.sid}`) });
       if (!result.ok) return accessError('session', payload.sid, result.reason);
       await joinIfPending(socket, services, 'session', payload.sid);
     });
 
-    on('update-metadata', UpdateMetadataEventSchema, async (payload, ack) => {
+    on('update-metadata', UpdateMetadataEventSchema, async (payload, ack, { socket, namespace }) => {
       const outcome = await services.sessions.updateMetadata(namespace(), payload.sid, payload.expectedVersion, payload.metadata, socket.id);
       if (outcome.result !== 'error') await joinIfPending(socket, services, 'session', payload.sid);
       ack?.(versionedAck(outcome, 'metadata'));
     });
 
-    on('update-state', UpdateStateEventSchema, async (payload, ack) => {
+    on('update-state', UpdateStateEventSchema, async (payload, ack, { socket, namespace }) => {
       const outcome = await services.sessions.updateAgentState(namespace(), payload.sid, payload.expectedVersion, payload.agentState, socket.id);
       if (outcome.result !== 'error') await joinIfPending(socket, services, 'session', payload.sid);
       ack?.(versionedAck(outcome, 'agentState'));
     });
 
-    on('session-alive', SessionAliveEventSchema, async (payload) => {
+    on('session-alive', SessionAliveEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
       const outcome = await services.sessions.handleAlive(namespace(), payload);
       if (outcome === 'access-denied' || outcome === 'not-found') return accessError('session', payload.sid, outcome);
       if (outcome === 'ignored') return;
@@ -122,55 +127,96 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
       if (outcome.queued > 0) await services.messages.replayQueued(namespace(), payload.sid);
     });
 
-    on('session-end', SessionEndEventSchema, async (payload) => {
+    on('session-end', SessionEndEventSchema, async (payload, _ack, { namespace, accessError }) => {
       const access = await services.sessions.access(namespace(), payload.sid);
       if (!access.ok) return accessError('session', payload.sid, access.reason);
       if (payload.reason !== 'cleared') await services.messages.sweepQueuedOnEnd(namespace(), payload.sid);
       await services.sessions.end(namespace(), payload.sid, payload.reason);
     });
 
-    on('session-ready', SessionReadyEventSchema, async (payload) => {
+    on('session-ready', SessionReadyEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
       const access = await services.sessions.access(namespace(), payload.sid);
       if (!access.ok) return accessError('session', payload.sid, access.reason);
       await joinIfPending(socket, services, 'session', payload.sid);
     });
 
-    on('messages-consumed', MessagesConsumedEventSchema, async (payload) => {
+    on('messages-consumed', MessagesConsumedEventSchema, async (payload, _ack, { namespace, accessError }) => {
       const outcome = await services.messages.markConsumed(namespace(), payload.sid, payload.localIds, payload);
       if (outcome === 'access-denied' || outcome === 'not-found') accessError('session', payload.sid, outcome);
     });
 
-    on('machine-alive', MachineAliveEventSchema, async (payload) => {
+    on('machine-alive', MachineAliveEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
       const outcome = await services.machines.handleAlive(namespace(), payload.machineId, payload.time, payload.health);
       if (outcome === 'access-denied' || outcome === 'not-found') return accessError('machine', payload.machineId, outcome);
       if (outcome === 'ok') await joinIfPending(socket, services, 'machine', payload.machineId);
     });
 
-    on('machine-update-metadata', MachineUpdateMetadataEventSchema, async (payload, ack) => {
+    on('machine-update-metadata', MachineUpdateMetadataEventSchema, async (payload, ack, { socket, namespace }) => {
       const outcome = await services.machines.updateMetadata(namespace(), payload.machineId, payload.expectedVersion, payload.metadata, socket.id);
       if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
       ack?.(versionedAck(outcome, 'metadata'));
     });
 
-    on('machine-update-state', MachineUpdateStateEventSchema, async (payload, ack) => {
+    on('machine-update-state', MachineUpdateStateEventSchema, async (payload, ack, { socket, namespace }) => {
       const outcome = await services.machines.updateRunnerState(namespace(), payload.machineId, payload.expectedVersion, payload.runnerState, socket.id);
       if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
       ack?.(versionedAck(outcome, 'runnerState'));
     });
 
-    on('rpc-register', RpcRegisterEventSchema, async (payload) => {
+    on('rpc-register', RpcRegisterEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
       const outcome = await services.rpc.register(namespace(), socket.id, payload.method);
       if (!outcome.ok) accessError(outcome.scope, outcome.id, outcome.reason);
     });
 
-    on('rpc-unregister', RpcRegisterEventSchema, async (payload) => {
+    on('rpc-unregister', RpcRegisterEventSchema, async (payload, _ack, { socket }) => {
       await services.rpc.unregister(socket.id, payload.method);
     });
 
-    socket.on('ping', (...args: unknown[]) => {
+    handlers.set('ping', (socket, args) => {
       metrics.eventIn('ping');
       const ack = ackOf(args);
-      inOrder(() => ack?.());
+      inOrder(socket, () => ack?.());
     });
+  }
+
+  // Socket.IO hands an event to its listeners on the next tick, and only while the socket is still
+  // connected (a packet that arrives with the disconnect is dropped). The catch-all listener runs
+  // synchronously on arrival, so it defers the same way; events therefore reach the handlers in
+  // arrival order, exactly as with one listener per event.
+  const dispatch = (socket: CliSocket, event: unknown, args: unknown[]): void => {
+    if (!socket.connected) return;
+    const handler = typeof event === 'string' ? handlers.get(event) : undefined;
+    handler?.(socket, args);
+  };
+  function onAnyEvent(this: CliSocket, event: unknown, ...args: unknown[]): void {
+    process.nextTick(dispatch, this, event, args);
+  }
+  function onDisconnectCounted(): void {
+    metrics.disconnected();
+  }
+  function onDisconnect(this: CliSocket): void {
+    metrics.disconnected();
+    // Queued too, so a registration still in flight when the socket drops is cleaned up after it.
+    const socketId = this.id;
+    inOrder(this, () => services.rpc.unregisterAll(socketId).catch((error: unknown) => log.warn({ err: error }, 'rpc cleanup failed')));
+  }
+
+  cli.on('connection', (rawSocket) => {
+    const socket = rawSocket as CliSocket;
+    metrics.connected();
+    if (socket.data.namespace === undefined) {
+      socket.on('disconnect', onDisconnectCounted);
+      void joinHandshakeRooms(socket, services);
+      return;
+    }
+    socket.on('disconnect', onDisconnect);
+    tails.set(
+      socket,
+      joinHandshakeRooms(socket, services).then(
+        () => undefined,
+        (error: unknown) => log.warn({ err: error }, 'handshake room join failed'),
+      ),
+    );
+    socket.onAny(onAnyEvent);
   });
 }
