@@ -5,6 +5,7 @@ import Koa from 'koa';
 import { Server as IoServer } from 'socket.io';
 import { createCliGateway } from './cli-plane/gateway.js';
 import { installAttachedSocketCounting, installHandshake } from './cli-plane/handshake.js';
+import { releaseHandshakeRequests } from './cli-plane/release-requests.js';
 import { createCliRouter } from './cli-plane/rest-routes.js';
 import { drainHub, trackConnections, type DrainReport } from './cluster/drain.js';
 import { installCliHandlers } from './cli-plane/socket-handlers.js';
@@ -79,6 +80,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     cookie: { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' },
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });
+  releaseHandshakeRequests(io);
   const cliNamespace = io.of('/cli');
   const connections = trackConnections(http, io);
 
