@@ -36,29 +36,29 @@ export function exitMarginMs(drainTimeoutMs: number): number {
 
 interface EngineClient {
   close(): void;
-  once(event: 'close', listener: () => void): unknown;
 }
 
 /** Open HTTP connections and engine.io clients of one hub, recorded from creation on. */
 export interface ConnectionTracker {
   readonly connections: ReadonlySet<NetSocket>;
-  readonly engineClients: ReadonlySet<EngineClient>;
+  /** The open engine.io clients, in connection order (engine.io's own registry, no copy kept). */
+  engineClients(): EngineClient[];
 }
 
 export function trackConnections(http: HttpServer, io: IoServer): ConnectionTracker {
   const connections = new Set<NetSocket>();
-  const engineClients = new Set<EngineClient>();
+  // One listener function for every socket: `once` would add a wrapper closure per connection.
+  function forget(this: NetSocket): void {
+    connections.delete(this);
+  }
   // 'connection' fires both for sockets accepted by a listening server and for sockets the
   // cluster primary hands to a worker (@socket.io/sticky emits it on the worker's server).
   http.on('connection', (socket: NetSocket) => {
     connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
+    socket.on('close', forget);
   });
-  io.engine.on('connection', (client: EngineClient) => {
-    engineClients.add(client);
-    client.once('close', () => engineClients.delete(client));
-  });
-  return { connections, engineClients };
+  const engine = io.engine as unknown as { clients: Record<string, EngineClient> };
+  return { connections, engineClients: () => Object.values(engine.clients) };
 }
 
 export interface DrainTarget {
@@ -99,7 +99,7 @@ export async function drainHub(target: DrainTarget, deadlineAt: number): Promise
 
   await target.stopBackground().catch((error: unknown) => log.warn({ err: error }, 'drain: stopping background work failed'));
 
-  const clients = [...tracker.engineClients];
+  const clients = tracker.engineClients();
   const batches = Math.ceil(clients.length / DISCONNECT_BATCH_SIZE);
   const budget = Math.max(0, deadlineAt - Date.now()) * DISCONNECT_BUDGET_SHARE;
   const pauseMs = batches > 1 ? Math.min(MAX_BATCH_PAUSE_MS, budget / (batches - 1)) : 0;
