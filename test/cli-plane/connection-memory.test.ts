@@ -1,0 +1,46 @@
+// What an open /cli connection keeps in the hub: not the HTTP request that opened it (engine.io
+// would otherwise hold it, with its headers, for the connection's lifetime).
+import { IncomingMessage } from 'node:http';
+import v8 from 'node:v8';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Socket } from 'socket.io-client';
+import { closeAll, connectCli, emitAck } from '../helpers/cli-client.js';
+import { startTestHub, type TestHub } from '../helpers/hub.js';
+
+const PER_TRANSPORT = 20;
+
+function liveRequests(): number {
+  // Forces a full GC first, so only reachable requests are counted.
+  return v8.queryObjects(IncomingMessage, { format: 'count' });
+}
+
+describe('an open connection does not keep its opening request', () => {
+  let t: TestHub;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(async () => {
+    closeAll(...sockets);
+    await t.close();
+  });
+
+  it('websocket, and polling upgraded to websocket', async () => {
+    const before = liveRequests();
+    for (const transports of [['websocket'], ['polling', 'websocket']] as const) {
+      for (let i = 0; i < PER_TRANSPORT; i++) sockets.push(await connectCli(t.url, { token: t.token }, { transports: [...transports] }));
+    }
+    // Every socket has handled an event (and the polling ones have upgraded: the ack goes out on
+    // whichever transport is current, and the client upgrades right after the handshake).
+    for (const socket of sockets) await emitAck(socket, 'ping');
+    await expect.poll(() => Object.values(engineClients(t)).every((client) => client.transport.name === 'websocket'), { timeout: 5_000 }).toBe(true);
+
+    expect(Object.values(engineClients(t)).every((client) => client.request === null)).toBe(true);
+    // Before: one request per websocket connection, two per upgraded one (handshake + upgrade).
+    expect(liveRequests() - before).toBeLessThan(PER_TRANSPORT / 2);
+  });
+});
+
+function engineClients(t: TestHub): Record<string, { request: unknown; transport: { name: string } }> {
+  return (t.hub.io.engine as unknown as { clients: Record<string, { request: unknown; transport: { name: string } }> }).clients;
+}
