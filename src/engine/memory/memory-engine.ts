@@ -221,21 +221,21 @@ export class MemoryEngine implements Engine {
       log = new SessionMessageLog(sessionId, this.options.messageHistoryLimit);
       this.messageLogs.set(sessionId, log);
     }
-    const { row, inserted } = log.append(input);
-    const message = structuredClone(row);
+    // The log hands out rows that share nothing with what it stores: no clone needed.
+    const { row: message, inserted } = log.append(input);
     const attachedSockets = this.attachedSockets.get(sessionId) ?? 0;
     if (!inserted || !input.event) return { ok: true, message, inserted, attachedSockets };
     // Same synchronous block as the append: no other write can come between the two.
-    const event = this.appendEventNow(ns, input.event.before + String(row.seq) + input.event.after);
+    const event = this.appendEventNow(ns, input.event.before + String(message.seq) + input.event.after);
     return { ok: true, message, inserted, event, attachedSockets };
   }
 
   async listMessagesAfterSeq(ns: string, sessionId: string, afterSeq: number, limit: number): Promise<MessageRow[]> {
-    return structuredClone(this.messageLogIn(ns, sessionId)?.listAfterSeq(afterSeq, limit) ?? []);
+    return this.messageLogIn(ns, sessionId)?.listAfterSeq(afterSeq, limit) ?? [];
   }
 
   async pageMessages(ns: string, sessionId: string, query: MessagePageQuery): Promise<MessageRow[]> {
-    return structuredClone(this.messageLogIn(ns, sessionId)?.page(query) ?? []);
+    return this.messageLogIn(ns, sessionId)?.page(query) ?? [];
   }
 
   async getMessageHead(ns: string, sessionId: string): Promise<MessagePosition | null> {
@@ -243,17 +243,15 @@ export class MemoryEngine implements Engine {
   }
 
   async listQueuedMessages(ns: string, sessionId: string): Promise<MessageRow[]> {
-    // Asked on every keep-alive and almost always empty: skip structuredClone's cost then.
-    const queued = this.messageLogIn(ns, sessionId)?.queued() ?? [];
-    return queued.length === 0 ? [] : structuredClone(queued);
+    return this.messageLogIn(ns, sessionId)?.queued() ?? [];
   }
 
   async getMessagesByLocalIds(ns: string, sessionId: string, localIds: string[]): Promise<MessageRow[]> {
-    return structuredClone(this.messageLogIn(ns, sessionId)?.byLocalIds(localIds) ?? []);
+    return this.messageLogIn(ns, sessionId)?.byLocalIds(localIds) ?? [];
   }
 
   async getMessage(ns: string, sessionId: string, idOrLocalId: string): Promise<MessageRow | null> {
-    return structuredClone(this.messageLogIn(ns, sessionId)?.find(idOrLocalId) ?? null);
+    return this.messageLogIn(ns, sessionId)?.find(idOrLocalId) ?? null;
   }
 
   async markMessagesInvoked(ns: string, sessionId: string, localIds: string[], invokedAt: number): Promise<string[]> {

@@ -2,7 +2,7 @@
 // engine primitive built on it atomic in a single process.
 import type { AppendMessageInput, MessagePageQuery, MessagePosition, MessageRow } from '../types.js';
 
-export function positionOf(row: MessageRow): MessagePosition {
+export function positionOf(row: Pick<MessageRow, 'invokedAt' | 'createdAt' | 'seq'>): MessagePosition {
   return { at: row.invokedAt ?? row.createdAt, seq: row.seq };
 }
 
@@ -12,17 +12,29 @@ export function comparePositions(a: MessagePosition, b: MessagePosition): number
   return a.seq - b.seq;
 }
 
+/**
+ * A stored row keeps its content as JSON text: one string per message for the garbage collector
+ * to skip, instead of an object graph it must trace on every major collection (a long-running
+ * hub holds millions of messages), and a private copy by construction.
+ */
+type StoredRow = Omit<MessageRow, 'content'> & { contentJson: string };
+
+function materialize(row: StoredRow): MessageRow {
+  const { contentJson, ...rest } = row;
+  return { ...rest, content: JSON.parse(contentJson) as unknown };
+}
+
 export class SessionMessageLog {
   /** Ascending seq. */
-  private readonly rows: MessageRow[] = [];
-  private readonly byId = new Map<string, MessageRow>();
-  private readonly byLocalId = new Map<string, MessageRow>();
+  private readonly rows: StoredRow[] = [];
+  private readonly byId = new Map<string, StoredRow>();
+  private readonly byLocalId = new Map<string, StoredRow>();
   /**
    * Rows still queued for the CLI (localId set, not invoked), in seq order (insertion order:
    * rows are appended with increasing seq). Every keep-alive asks for them, so this must not be
    * a scan of the whole history.
    */
-  private readonly pending = new Set<MessageRow>();
+  private readonly pending = new Set<StoredRow>();
   /** Kept apart from `rows` so seqs are never reused after a delete or a history trim. */
   private lastSeq = 0;
   /** undefined = stale, recomputed on demand (a delete or invoke can move the newest position). */
@@ -38,14 +50,14 @@ export class SessionMessageLog {
   append(input: AppendMessageInput): { row: MessageRow; inserted: boolean } {
     const localId = input.localId ?? null;
     const duplicate = (localId !== null ? this.byLocalId.get(localId) : undefined) ?? this.byId.get(input.id);
-    if (duplicate) return { row: duplicate, inserted: false };
+    if (duplicate) return { row: materialize(duplicate), inserted: false };
 
-    const row: MessageRow = {
+    const row: StoredRow = {
       id: input.id,
       sessionId: this.sessionId,
       seq: ++this.lastSeq,
       localId,
-      content: structuredClone(input.content),
+      contentJson: JSON.stringify(input.content ?? null),
       createdAt: input.createdAt,
       invokedAt: input.invokedAt,
     };
@@ -60,7 +72,9 @@ export class SessionMessageLog {
     if (localId !== null) this.byLocalId.set(localId, row);
     if (localId !== null && row.invokedAt === null) this.pending.add(row);
     this.trimToHistoryLimit();
-    return { row, inserted: true };
+    // The caller's own content: the stored text cannot be reached through it.
+    const { contentJson: _stored, ...columns } = row;
+    return { row: { ...columns, content: input.content ?? null }, inserted: true };
   }
 
   head(): MessagePosition | null {
@@ -77,10 +91,14 @@ export class SessionMessageLog {
 
   listAfterSeq(afterSeq: number, limit: number): MessageRow[] {
     const start = this.firstIndexWithSeqAbove(afterSeq);
-    return this.rows.slice(start, start + Math.max(0, limit));
+    return this.rows.slice(start, start + Math.max(0, limit)).map(materialize);
   }
 
   page(query: MessagePageQuery): MessageRow[] {
+    return this.pageOfStored(query).map(materialize);
+  }
+
+  private pageOfStored(query: MessagePageQuery): StoredRow[] {
     const limit = Math.max(0, query.limit);
     const ordered = [...this.rows].sort((a, b) => comparePositions(positionOf(a), positionOf(b)));
     const { before, after, until } = query;
@@ -98,7 +116,7 @@ export class SessionMessageLog {
   }
 
   queued(): MessageRow[] {
-    return [...this.pending];
+    return [...this.pending].map(materialize);
   }
 
   queuedCount(): number {
@@ -106,16 +124,17 @@ export class SessionMessageLog {
   }
 
   byLocalIds(localIds: string[]): MessageRow[] {
-    const found = new Set<MessageRow>();
+    const found = new Set<StoredRow>();
     for (const localId of localIds) {
       const row = this.byLocalId.get(localId);
       if (row) found.add(row);
     }
-    return [...found].sort((a, b) => a.seq - b.seq);
+    return [...found].sort((a, b) => a.seq - b.seq).map(materialize);
   }
 
   find(idOrLocalId: string): MessageRow | null {
-    return this.byId.get(idOrLocalId) ?? this.byLocalId.get(idOrLocalId) ?? null;
+    const row = this.byId.get(idOrLocalId) ?? this.byLocalId.get(idOrLocalId);
+    return row ? materialize(row) : null;
   }
 
   /** First write wins: rows already invoked keep their invokedAt. */
@@ -146,7 +165,7 @@ export class SessionMessageLog {
     for (const row of this.rows.splice(0, this.rows.length - this.historyLimit)) this.forget(row);
   }
 
-  private forget(row: MessageRow): void {
+  private forget(row: StoredRow): void {
     this.byId.delete(row.id);
     this.pending.delete(row);
     if (row.localId !== null && this.byLocalId.get(row.localId) === row) this.byLocalId.delete(row.localId);
