@@ -96,88 +96,83 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
     });
   };
 
-  defineHandlers();
-  // (A function so that the handlers' text, moved here from the per-socket connection callback,
-  // kept its indentation.)
-  function defineHandlers(): void {
-    on('message', MessageEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
-      const result = await services.messages.appendFromCli(namespace(), payload, { socketId: socket.id, inSessionRoom: socket.rooms.has(`session:${payload.sid}`) });
-      if (!result.ok) return accessError('session', payload.sid, result.reason);
-      await joinIfPending(socket, services, 'session', payload.sid);
-    });
+  on('message', MessageEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
+    const result = await services.messages.appendFromCli(namespace(), payload, { socketId: socket.id, inSessionRoom: socket.rooms.has(`session:${payload.sid}`) });
+    if (!result.ok) return accessError('session', payload.sid, result.reason);
+    await joinIfPending(socket, services, 'session', payload.sid);
+  });
 
-    on('update-metadata', UpdateMetadataEventSchema, async (payload, ack, { socket, namespace }) => {
-      const outcome = await services.sessions.updateMetadata(namespace(), payload.sid, payload.expectedVersion, payload.metadata, socket.id);
-      if (outcome.result !== 'error') await joinIfPending(socket, services, 'session', payload.sid);
-      ack?.(versionedAck(outcome, 'metadata'));
-    });
+  on('update-metadata', UpdateMetadataEventSchema, async (payload, ack, { socket, namespace }) => {
+    const outcome = await services.sessions.updateMetadata(namespace(), payload.sid, payload.expectedVersion, payload.metadata, socket.id);
+    if (outcome.result !== 'error') await joinIfPending(socket, services, 'session', payload.sid);
+    ack?.(versionedAck(outcome, 'metadata'));
+  });
 
-    on('update-state', UpdateStateEventSchema, async (payload, ack, { socket, namespace }) => {
-      const outcome = await services.sessions.updateAgentState(namespace(), payload.sid, payload.expectedVersion, payload.agentState, socket.id);
-      if (outcome.result !== 'error') await joinIfPending(socket, services, 'session', payload.sid);
-      ack?.(versionedAck(outcome, 'agentState'));
-    });
+  on('update-state', UpdateStateEventSchema, async (payload, ack, { socket, namespace }) => {
+    const outcome = await services.sessions.updateAgentState(namespace(), payload.sid, payload.expectedVersion, payload.agentState, socket.id);
+    if (outcome.result !== 'error') await joinIfPending(socket, services, 'session', payload.sid);
+    ack?.(versionedAck(outcome, 'agentState'));
+  });
 
-    on('session-alive', SessionAliveEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
-      const outcome = await services.sessions.handleAlive(namespace(), payload);
-      if (outcome === 'access-denied' || outcome === 'not-found') return accessError('session', payload.sid, outcome);
-      if (outcome === 'ignored') return;
-      await joinIfPending(socket, services, 'session', payload.sid);
-      // Queued prompts are re-sent on every keep-alive until consumed; usually there are none.
-      if (outcome.queued > 0) await services.messages.replayQueued(namespace(), payload.sid);
-    });
+  on('session-alive', SessionAliveEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
+    const outcome = await services.sessions.handleAlive(namespace(), payload);
+    if (outcome === 'access-denied' || outcome === 'not-found') return accessError('session', payload.sid, outcome);
+    if (outcome === 'ignored') return;
+    await joinIfPending(socket, services, 'session', payload.sid);
+    // Queued prompts are re-sent on every keep-alive until consumed; usually there are none.
+    if (outcome.queued > 0) await services.messages.replayQueued(namespace(), payload.sid);
+  });
 
-    on('session-end', SessionEndEventSchema, async (payload, _ack, { namespace, accessError }) => {
-      const access = await services.sessions.access(namespace(), payload.sid);
-      if (!access.ok) return accessError('session', payload.sid, access.reason);
-      if (payload.reason !== 'cleared') await services.messages.sweepQueuedOnEnd(namespace(), payload.sid);
-      await services.sessions.end(namespace(), payload.sid, payload.reason);
-    });
+  on('session-end', SessionEndEventSchema, async (payload, _ack, { namespace, accessError }) => {
+    const access = await services.sessions.access(namespace(), payload.sid);
+    if (!access.ok) return accessError('session', payload.sid, access.reason);
+    if (payload.reason !== 'cleared') await services.messages.sweepQueuedOnEnd(namespace(), payload.sid);
+    await services.sessions.end(namespace(), payload.sid, payload.reason);
+  });
 
-    on('session-ready', SessionReadyEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
-      const access = await services.sessions.access(namespace(), payload.sid);
-      if (!access.ok) return accessError('session', payload.sid, access.reason);
-      await joinIfPending(socket, services, 'session', payload.sid);
-    });
+  on('session-ready', SessionReadyEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
+    const access = await services.sessions.access(namespace(), payload.sid);
+    if (!access.ok) return accessError('session', payload.sid, access.reason);
+    await joinIfPending(socket, services, 'session', payload.sid);
+  });
 
-    on('messages-consumed', MessagesConsumedEventSchema, async (payload, _ack, { namespace, accessError }) => {
-      const outcome = await services.messages.markConsumed(namespace(), payload.sid, payload.localIds, payload);
-      if (outcome === 'access-denied' || outcome === 'not-found') accessError('session', payload.sid, outcome);
-    });
+  on('messages-consumed', MessagesConsumedEventSchema, async (payload, _ack, { namespace, accessError }) => {
+    const outcome = await services.messages.markConsumed(namespace(), payload.sid, payload.localIds, payload);
+    if (outcome === 'access-denied' || outcome === 'not-found') accessError('session', payload.sid, outcome);
+  });
 
-    on('machine-alive', MachineAliveEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
-      const outcome = await services.machines.handleAlive(namespace(), payload.machineId, payload.time, payload.health);
-      if (outcome === 'access-denied' || outcome === 'not-found') return accessError('machine', payload.machineId, outcome);
-      if (outcome === 'ok') await joinIfPending(socket, services, 'machine', payload.machineId);
-    });
+  on('machine-alive', MachineAliveEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
+    const outcome = await services.machines.handleAlive(namespace(), payload.machineId, payload.time, payload.health);
+    if (outcome === 'access-denied' || outcome === 'not-found') return accessError('machine', payload.machineId, outcome);
+    if (outcome === 'ok') await joinIfPending(socket, services, 'machine', payload.machineId);
+  });
 
-    on('machine-update-metadata', MachineUpdateMetadataEventSchema, async (payload, ack, { socket, namespace }) => {
-      const outcome = await services.machines.updateMetadata(namespace(), payload.machineId, payload.expectedVersion, payload.metadata, socket.id);
-      if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
-      ack?.(versionedAck(outcome, 'metadata'));
-    });
+  on('machine-update-metadata', MachineUpdateMetadataEventSchema, async (payload, ack, { socket, namespace }) => {
+    const outcome = await services.machines.updateMetadata(namespace(), payload.machineId, payload.expectedVersion, payload.metadata, socket.id);
+    if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
+    ack?.(versionedAck(outcome, 'metadata'));
+  });
 
-    on('machine-update-state', MachineUpdateStateEventSchema, async (payload, ack, { socket, namespace }) => {
-      const outcome = await services.machines.updateRunnerState(namespace(), payload.machineId, payload.expectedVersion, payload.runnerState, socket.id);
-      if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
-      ack?.(versionedAck(outcome, 'runnerState'));
-    });
+  on('machine-update-state', MachineUpdateStateEventSchema, async (payload, ack, { socket, namespace }) => {
+    const outcome = await services.machines.updateRunnerState(namespace(), payload.machineId, payload.expectedVersion, payload.runnerState, socket.id);
+    if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
+    ack?.(versionedAck(outcome, 'runnerState'));
+  });
 
-    on('rpc-register', RpcRegisterEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
-      const outcome = await services.rpc.register(namespace(), socket.id, payload.method);
-      if (!outcome.ok) accessError(outcome.scope, outcome.id, outcome.reason);
-    });
+  on('rpc-register', RpcRegisterEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
+    const outcome = await services.rpc.register(namespace(), socket.id, payload.method);
+    if (!outcome.ok) accessError(outcome.scope, outcome.id, outcome.reason);
+  });
 
-    on('rpc-unregister', RpcRegisterEventSchema, async (payload, _ack, { socket }) => {
-      await services.rpc.unregister(socket.id, payload.method);
-    });
+  on('rpc-unregister', RpcRegisterEventSchema, async (payload, _ack, { socket }) => {
+    await services.rpc.unregister(socket.id, payload.method);
+  });
 
-    handlers.set('ping', (socket, args) => {
-      metrics.eventIn('ping');
-      const ack = ackOf(args);
-      inOrder(socket, () => ack?.());
-    });
-  }
+  handlers.set('ping', (socket, args) => {
+    metrics.eventIn('ping');
+    const ack = ackOf(args);
+    inOrder(socket, () => ack?.());
+  });
 
   // Socket.IO hands an event to its listeners on the next tick, and only while the socket is still
   // connected (a packet that arrives with the disconnect is dropped). The catch-all listener runs

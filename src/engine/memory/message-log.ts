@@ -19,9 +19,13 @@ export function comparePositions(a: MessagePosition, b: MessagePosition): number
  */
 type StoredRow = Omit<MessageRow, 'content'> & { contentJson: string };
 
+function withContent(row: StoredRow, content: unknown): MessageRow {
+  const { contentJson: _stored, ...columns } = row;
+  return { ...columns, content };
+}
+
 function materialize(row: StoredRow): MessageRow {
-  const { contentJson, ...rest } = row;
-  return { ...rest, content: JSON.parse(contentJson) as unknown };
+  return withContent(row, JSON.parse(row.contentJson) as unknown);
 }
 
 export class SessionMessageLog {
@@ -73,8 +77,7 @@ export class SessionMessageLog {
     if (localId !== null && row.invokedAt === null) this.pending.add(row);
     this.trimToHistoryLimit();
     // The caller's own content: the stored text cannot be reached through it.
-    const { contentJson: _stored, ...columns } = row;
-    return { row: { ...columns, content: input.content ?? null }, inserted: true };
+    return { row: withContent(row, input.content ?? null), inserted: true };
   }
 
   head(): MessagePosition | null {
