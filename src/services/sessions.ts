@@ -13,7 +13,7 @@ import { isThinking, sessionToWire } from './wire.js';
 
 export type CreateSessionOutcome =
   | { ok: true; session: Session }
-  | { ok: false; status: 403 | 409; error: string };
+  | { ok: false; status: 409; error: string };
 
 export type VersionedWriteOutcome =
   | { result: 'success' | 'version-mismatch'; version: number; value: unknown }
@@ -55,12 +55,11 @@ export class SessionService {
   /** POST /cli/sessions. */
   async createOrLoad(namespace: string, body: CreateSessionBody): Promise<CreateSessionOutcome> {
     if (body.machine) {
-      const machine = await this.machines.createOrLoad(namespace, {
+      await this.machines.createOrLoad(namespace, {
         id: body.machine.id,
         metadata: body.machine.metadata,
         runnerState: body.machine.runnerState ?? null,
       });
-      if (!machine.ok) return { ok: false, status: 403, error: 'Machine access denied' };
     }
     const result = await this.deps.engine.getOrCreateSession(
       namespace,
@@ -123,7 +122,7 @@ export class SessionService {
       const body: UpdateBody = field === 'metadata'
         ? { t: 'update-session', sid, metadata: versioned, agentState: null }
         : { t: 'update-session', sid, metadata: null, agentState: versioned };
-      this.deps.cli.emitUpdate(`session:${sid}`, { id: randomUUID(), seq: now, createdAt: now, body }, senderSocketId);
+      this.deps.cli.emitUpdate({ kind: 'session', namespace, id: sid }, { id: randomUUID(), seq: now, createdAt: now, body }, senderSocketId);
       await this.deps.events.publish(namespace, {
         type: 'session-updated',
         sessionId: sid,
@@ -157,8 +156,8 @@ export class SessionService {
 
   /** Publishes the full Session as `session-updated` (used after hub-side writes). */
   async publishFull(namespace: string, sid: string): Promise<void> {
-    const row = await this.deps.engine.getSession(sid);
-    if (row && row.namespace === namespace) {
+    const row = await this.deps.engine.getSession(namespace, sid);
+    if (row) {
       await this.deps.events.publish(namespace, { type: 'session-updated', sessionId: sid, data: this.toWire(row) });
     }
   }

@@ -20,7 +20,7 @@ export function registerSessionRoutes(router: ApiRouter, deps: WebDeps): void {
 
   router.post('/api/sessions/:id/abort', async (ctx) => {
     const row = await requireSession(ctx, deps, { requireActive: true });
-    if (row) send(ctx, await actions.abort(row.id));
+    if (row) send(ctx, await actions.abort(row.namespace, row.id));
   });
 
   router.post('/api/sessions/:id/archive', async (ctx) => {
