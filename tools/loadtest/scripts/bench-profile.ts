@@ -1,7 +1,7 @@
 // `npm run bench:profile -- <file.cpuprofile | dir> […]`: where a hub's CPU time went (self time
-// by module and function, inclusive time of our own functions). See src/loadtest/bench/cpuprofile.ts.
+// by module and function, inclusive time of our own functions). See src/bench/cpuprofile.ts.
 import { statSync } from 'node:fs';
-import { formatProfileSummary, profileFiles, summariseProfiles } from '../src/loadtest/bench/cpuprofile.js';
+import { formatProfileSummary, profileFiles, summariseProfiles } from '../src/bench/cpuprofile.js';
 
 const args = process.argv.slice(2);
 if (args.length === 0) {

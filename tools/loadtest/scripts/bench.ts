@@ -1,13 +1,15 @@
 // `npm run bench -- [--quick] [--targets upstream,memory,redis,redis2] [--profiles ingest,fanout,capacity,rpc]
 //                   [--cpu-prof] [--write-benchmarks] [--capacity-levels 1000,3000] [--max-minutes N]`
 //   or `npm run bench -- --report results/bench-<stamp>.json [--write-benchmarks]` (tables of a saved run)
-// Compares the upstream hub with ours under the same load profiles; see src/loadtest/bench/run.ts.
+// Compares the upstream hub with ours under the same load profiles; see src/bench/run.ts.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseBenchArgv } from '../src/loadtest/bench/options.js';
-import { reportSavedBench, runBench } from '../src/loadtest/bench/run.js';
+import { parseBenchArgv } from '../src/bench/options.js';
+import { reportSavedBench, runBench } from '../src/bench/run.js';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The hub's checkout (tools/loadtest/scripts → root): the bench builds and starts the hub from there
+// and writes results/ and BENCHMARKS.md there.
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 let options;
 try {
