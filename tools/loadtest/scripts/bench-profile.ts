@@ -3,9 +3,14 @@
 import { statSync } from 'node:fs';
 import { formatProfileSummary, profileFiles, summariseProfiles } from '../src/bench/cpuprofile.js';
 
+const USAGE = 'usage: npm run bench:profile -- <file.cpuprofile | directory> […]\n';
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 if (args.length === 0) {
-  process.stderr.write('usage: npm run bench:profile -- <file.cpuprofile | directory> […]\n');
+  process.stderr.write(USAGE);
   process.exit(2);
 }
 const files = args.flatMap((arg) => (statSync(arg).isDirectory() ? profileFiles(arg) : [arg]));

@@ -1,21 +1,24 @@
-// `npm run bench -- [--quick] [--targets upstream,memory,redis,redis2] [--profiles ingest,fanout,capacity,rpc]
-//                   [--cpu-prof] [--write-benchmarks] [--capacity-levels 1000,3000] [--max-minutes N]`
-//   or `npm run bench -- --report results/bench-<stamp>.json [--write-benchmarks]` (tables of a saved run)
-// Compares the upstream hub with ours under the same load profiles; see src/bench/run.ts.
+// `npm run bench -- [options]` (`--help` lists them): the upstream hub vs ours under the same load
+// profiles, or `--report <saved run>` for the tables of a saved run; see src/bench/run.ts.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseBenchArgv } from '../src/bench/options.js';
+import { BENCH_USAGE, parseBenchArgv } from '../src/bench/options.js';
 import { reportSavedBench, runBench } from '../src/bench/run.js';
 
 // The hub's checkout (tools/loadtest/scripts → root): the bench builds and starts the hub from there
 // and writes results/ and BENCHMARKS.md there.
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
+const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(BENCH_USAGE);
+  process.exit(0);
+}
 let options;
 try {
-  options = parseBenchArgv(process.argv.slice(2));
+  options = parseBenchArgv(argv);
 } catch (error) {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${BENCH_USAGE}`);
   process.exit(2);
 }
 const env = {
