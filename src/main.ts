@@ -1,7 +1,7 @@
 // Command line: `serve` (default), `ns` (namespace admin). The load generator is `npm run loadtest` (tools/loadtest).
 import { ConfigError, loadConfig, type HubConfig } from './config.js';
 import { runNamespaceCommand } from './ns-admin.js';
-import { serve } from './serve.js';
+import { serve } from './hub/serve.js';
 
 async function main(argv: string[]): Promise<number | null> {
   let config: HubConfig;

@@ -14,7 +14,7 @@ import { engineOptions } from '../../src/engine/index.js';
 import { MemoryEngine } from '../../src/engine/memory/memory-engine.js';
 import type { Engine } from '../../src/engine/types.js';
 import { loadConfig, type HubConfig } from '../../src/config.js';
-import { createHub, type Hub, type HubOptions } from '../../src/hub.js';
+import { createHub, type Hub, type HubOptions } from '../../src/hub/create.js';
 import { createLogger } from '../../src/ops/logger.js';
 import type { Clock } from '../../src/services/clock.js';
 
