@@ -1,4 +1,4 @@
-// Graceful drain of one worker (SPEC §8): readiness off, stop accepting, tell Socket.IO clients to
+// Graceful drain of one worker (docs/design.md#drain): readiness off, stop accepting, tell Socket.IO clients to
 // reconnect elsewhere in batches, end SSE streams, let in-flight requests finish, all before a
 // deadline. The same code runs in a single-process hub and in every cluster worker.
 //

@@ -1,4 +1,4 @@
-// Machine-scoped web operations (reference §2.7): spawn, list-directory, paths/exists.
+// Machine-scoped web operations (docs/protocol.md#machines): spawn, list-directory, paths/exists.
 import type { SpawnBody } from '../protocol/web-rest.js';
 import type { RpcGateway } from './rpc-gateway.js';
 import { fail, ok, rpcTransportReply, type WebReply } from './web-reply.js';

@@ -1,7 +1,7 @@
 // What the web does to a session beyond messages: abort, archive, delete, rename, resume/reopen,
 // permission decisions and the runtime config (permission mode, model). Each operation returns
-// upstream's status/body table (reference §2.4–§2.6); RPC transport failures that upstream let
-// escape as plain-text 500s answer 503/504 JSON instead (SPEC §3).
+// upstream's status/body table (docs/protocol.md#web-api); RPC transport failures that upstream let
+// escape as plain-text 500s answer 503/504 JSON instead (docs/protocol.md#rpc-transport-failures).
 import type { MachineRow, SessionRow } from '../engine/types.js';
 import {
   MODEL_LOCKED_WHEN_CONTROLLED_BY_USER,

@@ -1,4 +1,4 @@
-// RPC-wrapped session file/git operations (reference §2.8): the CLI's answer is passed through;
+// RPC-wrapped session file/git operations (docs/protocol.md#files-and-git): the CLI's answer is passed through;
 // a transport failure becomes `{success:false, error}` (HTTP 200), as upstream's runRpc does.
 import { EngineUnavailableError } from '../engine/types.js';
 import { UPLOAD_MAX_BYTES, estimateBase64Bytes } from '../protocol/web-rest.js';

@@ -1,4 +1,4 @@
-// Cluster e2e (SPEC §5, issue #4): redis-server (AOF) + two hub hosts (each a sticky primary with
+// Cluster e2e (docs/design.md#cluster, issue #4): redis-server (AOF) + two hub hosts (each a sticky primary with
 // two workers) + HAProxy with deploy/haproxy.cfg, all real processes on loopback. One cluster is
 // shared by the whole file; tests run in order and each leaves every host running. The
 // destructive ones (kill -9, rolling restart, Redis restart) come last.

@@ -1,5 +1,5 @@
-// Shared plumbing of the /api routes: the per-request context, upstream's guards (reference
-// §2.0) and the JSON replies.
+// Shared plumbing of the /api routes: the per-request context, upstream's guards
+// (docs/protocol.md#guards) and the JSON replies.
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import type { z } from 'zod';

@@ -1,4 +1,4 @@
-// RPC-wrapped session file/git routes and command/skill listings (reference §2.8). The session
+// RPC-wrapped session file/git routes and command/skill listings (docs/protocol.md#files-and-git). The session
 // need not be active; a session without `metadata.path` answers `{success:false}` before any
 // query validation, as upstream.
 import type { SessionRow } from '../../engine/types.js';

@@ -1,4 +1,4 @@
-// Machine routes (reference §2.7): list, spawn, list-directory, paths/exists.
+// Machine routes (docs/protocol.md#machines): list, spawn, list-directory, paths/exists.
 import { ListDirectoryBodySchema, PathsExistsBodySchema, SpawnBodySchema } from '../../protocol/web-rest.js';
 import { parseOr400, readBody, requireMachine, send, type ApiRouter, type WebDeps } from './common.js';
 

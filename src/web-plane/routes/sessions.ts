@@ -1,4 +1,4 @@
-// Session list/detail and lifecycle routes (reference §2.2, §2.4).
+// Session list/detail and lifecycle routes (docs/protocol.md#sessions).
 import { RenameBodySchema, ResumeBodySchema, SessionListQuerySchema } from '../../protocol/web-rest.js';
 import { sortSessions, toSessionSummary } from '../../services/session-summary.js';
 import { parseOr400, readBody, requireSession, send, sendError, type ApiRouter, type WebDeps } from './common.js';

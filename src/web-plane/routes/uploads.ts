@@ -1,4 +1,4 @@
-// Attachment uploads through the session's CLI (reference §2.8 "Uploads"); both require active.
+// Attachment uploads through the session's CLI (docs/protocol.md#uploads); both require active.
 import { UploadBodySchema, UploadDeleteBodySchema } from '../../protocol/web-rest.js';
 import { parseOr400, readBody, requireSession, send, type ApiRouter, type WebDeps } from './common.js';
 

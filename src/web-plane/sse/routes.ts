@@ -40,7 +40,7 @@ export function createSseRouter(deps: SseRouteDeps): Router {
     }
     const query = parsed.data;
 
-    // Up-front checks, before any byte of the stream (WEB §3.2).
+    // Up-front checks, before any byte of the stream (docs/protocol.md#opening-a-stream).
     if (query.sessionId !== undefined) {
       const access = await deps.services.sessions.access(namespace, query.sessionId);
       if (!access.ok) return fail(ctx, 404, 'Session not found');
