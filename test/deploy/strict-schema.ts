@@ -99,9 +99,45 @@ function nodeAt(sourceFile: ts.SourceFile, position: number): ts.Node {
   return found;
 }
 
-/** Unknown fields, wrong types and missing required fields of every object ("Kind/name: path: message"). */
-export function strictSchemaErrors(objects: K8sObject[]): string[] {
+// Name rules the API server applies beyond the OpenAPI schema (apimachinery validation).
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function nameErrors(object: K8sObject): string[] {
   const errors: string[] = [];
+  const where = `${object.kind}/${object.metadata?.name}`;
+  const name = object.metadata?.name ?? '';
+  // Services become DNS labels; everything else here is a DNS subdomain.
+  if (object.kind === 'Service' ? !(DNS1035_LABEL.test(name) && name.length <= 63) : !(DNS1123_SUBDOMAIN.test(name) && name.length <= 253)) errors.push(`${where}: metadata.name: not a valid ${object.kind === 'Service' ? 'DNS-1035 label' : 'DNS-1123 subdomain'}`);
+  const labelMaps: [string, Record<string, string> | undefined][] = [['metadata.labels', object.metadata?.labels], ['spec.template.metadata.labels', object.spec?.template?.metadata?.labels]];
+  for (const [path, labels] of labelMaps) {
+    for (const [key, value] of Object.entries(labels ?? {})) {
+      const [prefix, label] = key.includes('/') ? key.split('/', 2) : [undefined, key];
+      if ((prefix !== undefined && !(DNS1123_SUBDOMAIN.test(prefix) && prefix.length <= 253)) || !LABEL_NAME.test(label!) || label!.length > 63) errors.push(`${where}: ${path}: invalid label key ${JSON.stringify(key)}`);
+      if (typeof value !== 'string' || !LABEL_VALUE.test(value) || value.length > 63) errors.push(`${where}: ${path}.${key}: invalid label value ${JSON.stringify(value)}`);
+    }
+  }
+  const podSpec = object.kind === 'Pod' ? object.spec : object.spec?.template?.spec;
+  for (const [index, container] of ([...(podSpec?.initContainers ?? []), ...(podSpec?.containers ?? [])] as any[]).entries()) {
+    if (!(DNS1123_LABEL.test(container.name ?? '') && container.name.length <= 63)) errors.push(`${where}: container ${index}: name ${JSON.stringify(container.name)} is not a DNS-1123 label`);
+    for (const port of (container.ports ?? []) as any[]) {
+      if (port.name !== undefined && !(PORT_NAME.test(port.name) && port.name.length <= 15 && /[a-z]/.test(port.name))) errors.push(`${where}: container ${container.name}: port name ${JSON.stringify(port.name)} is not an IANA service name`);
+    }
+  }
+  return errors;
+}
+
+/**
+ * Unknown fields, wrong types and missing required fields of every object, and the name rules
+ * the API server adds (object names, label keys and values, container and port names):
+ * "Kind/name: path: message".
+ */
+export function strictSchemaErrors(objects: K8sObject[]): string[] {
+  const errors: string[] = objects.flatMap(nameErrors);
   for (const object of objects) {
     if (!TYPES[`${object.apiVersion}/${object.kind}`]) errors.push(`${object.apiVersion}/${object.kind}/${object.metadata?.name}: no strict schema for this kind (add it to TYPES in test/deploy/strict-schema.ts)`);
   }
@@ -119,7 +155,8 @@ export function strictSchemaErrors(objects: K8sObject[]): string[] {
   const sourceFile = program.getSourceFile(VIRTUAL_FILE)!;
   const diagnostics = [...program.getSyntacticDiagnostics(sourceFile), ...program.getSemanticDiagnostics(sourceFile)];
   for (const diagnostic of diagnostics) {
-    const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ');
+    // Property names are string literals in the generated file: '"selector"' reads as 'selector'.
+    const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ').replace(/'"([^"']+)"'/g, "'$1'");
     const located = diagnostic.start === undefined ? undefined : pathOf(nodeAt(sourceFile, diagnostic.start));
     if (!located) {
       errors.push(`(unlocated) ${message}`);
