@@ -262,6 +262,14 @@ describe('helm values', () => {
     expect(strictSchemaErrors([deployment])).toEqual([expect.stringContaining("spec.template.spec.containers[0].readinessProbe.periodSecond: Object literal may only specify known properties")]);
   });
 
+  it('requires Kubernetes >= 1.27 (PodDisruptionBudget unhealthyPodEvictionPolicy is beta and on from 1.27)', async () => {
+    expect(onlyOne(await template('hapi'), 'PodDisruptionBudget').spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
+    const old = await helm(['template', 'hapi', CHART, '--kube-version', '1.26.9']);
+    expect(old.status).not.toBe(0);
+    expect(old.stderr).toContain('chart requires kubeVersion: >=1.27.0-0');
+    expect((await helm(['template', 'hapi', CHART, '--kube-version', '1.27.0'])).status).toBe(0);
+  });
+
   it('the chart version and appVersion are the image tag', () => {
     const chart = parseYaml(readFileSync(join(REPO_ROOT, CHART, 'Chart.yaml'), 'utf8')) as { version: string; appVersion: string };
     expect(chart.appVersion).toBe(IMAGE_TAG);
