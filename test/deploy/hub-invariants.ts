@@ -99,7 +99,8 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
 
   it('no object has a field its schema does not know (strict, as the API server with fieldValidation=Strict)', () => {
     expect(strictSchemaErrors(view.objects)).toEqual([]);
-  });
+    // The first check in a worker compiles the models' types (seconds on a loaded 2-core machine).
+  }, 120_000);
 
   it(`runs the one image of the project (${IMAGE_NAME_AND_TAG}, any registry)`, () => {
     // The hub container and Helm's test Pod (which runs the hub image too); sidecars are the user's.

@@ -45,7 +45,7 @@ describe('strict schema check', () => {
     const objects = rendered;
     expect(schemaErrors(objects)).toEqual([]);
     expect(strictSchemaErrors(objects)).toEqual([]);
-  });
+  }, 120_000);
 
   it.each(MUTATIONS)('catches: %s', (_description, kind, mutate, expected) => {
     const object = pick(kind);
