@@ -48,10 +48,10 @@ interface HubView {
   config: HubConfig;
 }
 
-function hubView(objects: K8sObject[]): HubView {
+/** The hub container of the Deployment, its ConfigMap and Secret, and the env its process sees. */
+export function hubPod(objects: K8sObject[]): { deployment: K8sObject; container: any; configMap: K8sObject; secret: K8sObject | undefined; env: Record<string, string> } {
   const deployment = onlyOne(objects, 'Deployment');
-  const pod = deployment.spec.template;
-  const container = (pod.spec.containers as any[]).find((c) => c.name === 'hub');
+  const container = (deployment.spec.template.spec.containers as any[]).find((c) => c.name === 'hub');
   if (!container) throw new Error('the Deployment has no container named hub');
   const configMapName = (container.envFrom as any[]).find((e) => e.configMapRef)?.configMapRef.name as string;
   const secretName = (container.envFrom as any[]).find((e) => e.secretRef)?.secretRef.name as string | undefined;
@@ -66,6 +66,12 @@ function hubView(objects: K8sObject[]): HubView {
     if (entry.value === undefined) throw new Error(`env ${entry.name}: valueFrom ${JSON.stringify(entry.valueFrom)} (hub variables must be explicit)`);
     env[entry.name] = String(entry.value);
   }
+  return { deployment, container, configMap, secret, env };
+}
+
+function hubView(objects: K8sObject[]): HubView {
+  const { deployment, container, configMap, secret, env } = hubPod(objects);
+  const pod = deployment.spec.template;
   // The Secret might hold REDIS_URL and tokens we cannot see (existingSecret); the hub would
   // still start, so parse what is visible.
   const config = loadConfig(env);
