@@ -1,6 +1,7 @@
-// The chart's hub pods as local processes (no cluster here): `helm template` with the default
-// values and a chosen CLI token (as the README's copy-paste path installs it), then each of the
-// Deployment's replicas is run as `node … src/main.ts serve` with exactly the environment its pod
+// The hub pods as local processes (no cluster here), for the chart and for the kustomize dev
+// overlay: `helm template` with the default values and a chosen CLI token, or `kubectl kustomize
+// k8s/overlays/dev` plus the Secret `kubectl create secret` makes (as the README's copy-paste
+// path installs them); then each of the Deployment's replicas is run as `node … src/main.ts serve` with exactly the environment its pod
 // gets (ConfigMap + Secret + env). Only what the cluster provides is local: the listen address
 // (the pod IP), and REDIS_URL's host (the Redis Service's DNS name) pointing at a local
 // redis-server. Then: the readiness probe path answers, `helm test`'s script passes against every
@@ -30,12 +31,26 @@ interface PodProcess {
   exited: Promise<number | null>;
 }
 
-async function render(): Promise<K8sObject[]> {
+async function renderChart(): Promise<K8sObject[]> {
   const { helm } = await ensureK8sTools();
   const result = runTool(helm, ['template', 'hapi', 'deploy/helm/hapi-hub', '--namespace', 'hapi', '--set', `secrets.cliApiToken=${TOKEN}`]);
   if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
   return parseManifests(result.stdout);
 }
+
+async function renderDevOverlay(): Promise<K8sObject[]> {
+  const { kubectl } = await ensureK8sTools();
+  const result = runTool(kubectl, ['kustomize', 'k8s/overlays/dev']);
+  if (result.status !== 0) throw new Error(`kubectl kustomize failed: ${result.stderr}`);
+  // What `kubectl -n hapi-dev create secret generic hapi-hub-secrets --from-literal=CLI_API_TOKEN=…` creates.
+  const secret: K8sObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'hapi-hub-secrets', namespace: 'hapi-dev' }, type: 'Opaque', data: { CLI_API_TOKEN: Buffer.from(TOKEN).toString('base64') } };
+  return [...parseManifests(result.stdout), secret];
+}
+
+const RENDERINGS: [string, () => Promise<K8sObject[]>][] = [
+  ['chart (default values)', renderChart],
+  ['kustomize overlays/dev', renderDevOverlay],
+];
 
 /** Runs a container's command (node + args) locally with its env, HUB_URL replaced. */
 function runContainer(container: any, hubUrl: string): Promise<{ status: number | null; output: string }> {
@@ -51,7 +66,7 @@ function runContainer(container: any, hubUrl: string): Promise<{ status: number 
 const cli = await ensureHapiCli();
 if (cli.reason) console.warn(`[deploy] real HAPI CLI against the chart's pods SKIPPED: ${cli.reason}`);
 
-describe("the chart's hub pods as local processes", { timeout: 120_000 }, () => {
+describe.each(RENDERINGS)('hub pods of the %s as local processes', { timeout: 120_000 }, (_label, render) => {
   let objects: K8sObject[];
   let redis: RedisServerHandle;
   const pods: PodProcess[] = [];
@@ -120,7 +135,8 @@ describe("the chart's hub pods as local processes", { timeout: 120_000 }, () => 
   });
 
   it("`helm test`'s connection script passes against every pod", async () => {
-    const testPod = onlyOne(objects, 'Pod');
+    // The chart's test Pod (kustomize has none; its pods get the chart's script all the same).
+    const testPod = onlyOne(await renderChart(), 'Pod');
     for (const pod of pods) {
       const result = await runContainer(testPod.spec.containers[0], pod.url);
       expect(result.status, `${pod.name}: ${result.output}`).toBe(0);
