@@ -1,10 +1,14 @@
-// Real redis-server processes for tests: a standalone server (optionally with AOF, restartable on
-// the same port and dir) and a 3-master Cluster. Loopback only; every wait is a bounded poll.
+// Real Redis for tests: a standalone server (optionally with AOF, restartable on the same port and
+// dir) and a 3-master Cluster. The standalone server runs in a container through testcontainers
+// when a Docker engine answers (./redis-container.ts), else as a spawned redis-server; the first
+// start prints which (redisBackend). Cluster and Sentinel are spawned processes. Loopback only;
+// every wait is a bounded poll.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { redisBackend, startRedisContainer, type RedisContainer } from './redis-container.js';
 
 const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 15_000;
@@ -44,6 +48,32 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   // The data dir outlives stop() so that restart() finds the AOF; a temp dir we made is removed
   // when the test process exits.
   if (ownsDir) process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+  const backend = redisBackend();
+  if (backend.kind === 'container') {
+    const containerArgs = ['--save', '', '--loglevel', 'warning', ...args];
+    const launchContainer = async (): Promise<RedisContainer> => {
+      const container = await startRedisContainer(backend.image, port, dir, containerArgs);
+      try {
+        await pollUntil(`redis container on port ${port} answers PING`, async () => (await sendCommand(port, 'PING')) === 'PONG');
+      } catch (error) {
+        container.kill();
+        throw error;
+      }
+      return container;
+    };
+    let container = await launchContainer();
+    return {
+      url: `redis://${HOST}:${port}`,
+      port,
+      stop: () => container.stop(),
+      kill: () => container.kill(),
+      async restart() {
+        await container.stop();
+        container = await launchContainer();
+      },
+    };
+  }
 
   let child = await launch(port, dir, args);
   return {
