@@ -7,11 +7,12 @@
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliRest, connectCli, pingBarrier } from '../helpers/cli-client.js';
+import { ensureHapiCli, HapiProcesses, pollUntil } from '../helpers/hapi-cli.js';
 import { waitFor } from '../helpers/cluster.js';
 import { containerEngine, docker, ensureBaseImages } from '../helpers/docker.js';
 import { createSession, fetchAllMessages } from '../helpers/fixtures.js';
 import { openSse, type SseClient, type SseFrame } from '../helpers/sse-client.js';
-import { loginWeb } from '../helpers/web-api.js';
+import { loginWeb, webApi } from '../helpers/web-api.js';
 import { loadCompose } from '../deploy/compose.js';
 import { readRepoFile } from '../deploy/sources.js';
 import { composeProject, metricValue, projectLeftovers, type ComposeProject } from './compose-project.js';
@@ -113,8 +114,48 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     ]);
     poller.close();
     ws.close();
+    // A web client that leaves through HAProxy frees its stream on the replica at once
+    // (`option abortonclose`), not only when the next heartbeat write fails (30 s later).
+    const hubs = (await project.containers('hub')).filter((c) => c.state === 'running');
+    const openStreams = async () => (await Promise.all(hubs.map(async (hub) => metricValue(await project.fetchInside(hub.id, '/metrics'), 'hapi_sse_subscribers')))).reduce((a, b) => a + b, 0);
+    expect(await openStreams()).toBe(1);
     sse.close();
+    await waitFor('the replica to close the SSE stream its client left', 5_000, async () => (await openStreams()) === 0);
   });
+
+  it('the real HAPI CLI (runner 0.30.7) through HAProxy: a web spawn reaches it, and a web prompt comes back as the agent reply', async (ctx) => {
+    const cli = await ensureHapiCli();
+    if (!cli.bin) {
+      console.log(`[containers] real HAPI CLI part skipped: ${cli.reason}`);
+      ctx.skip();
+      return;
+    }
+    const procs = new HapiProcesses(cli.bin);
+    const sse = await openSse(project.lbUrl, { token: jwt, query: { all: 'true' }, timeoutMs: 30_000 });
+    try {
+      const workspace = procs.tempDir('workspace');
+      const runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], { hubUrl: project.lbUrl, token, pathPrepend: [procs.fakeBin] });
+      const machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
+      const web = webApi(project.lbUrl, jwt);
+      await pollUntil(async () => ((await web.get('/api/machines')).body?.machines as { id: string; runnerState?: { status?: string } }[] | undefined)?.find((m) => m.id === machineId)?.runnerState?.status === 'running', 'runner online', 30_000);
+      // Spawn: REST on one replica, RPC to the runner's socket wherever HAProxy put it.
+      const spawned = await web.post(`/api/machines/${machineId}/spawn`, { directory: workspace, agent: 'claude' });
+      expect(spawned.status, JSON.stringify(spawned.body)).toBe(200);
+      expect(spawned.body.type, JSON.stringify(spawned.body)).toBe('success');
+      const sid = spawned.body.sessionId as string;
+      await pollUntil(async () => (await web.get(`/api/sessions/${sid}`)).body?.session?.active === true, `session ${sid} active`, 30_000);
+      const sent = await web.post(`/api/sessions/${sid}/messages`, { text: 'hello through haproxy', localId: `compose-${Date.now()}` });
+      expect(sent).toMatchObject({ status: 200, body: { ok: true } });
+      const reply = await sse.next((f) => {
+        const e = f.event as { type: string; sessionId?: string; message?: { content?: { role?: string } } };
+        return e.type === 'message-received' && e.sessionId === sid && e.message?.content?.role === 'agent' && f.data.includes('fake reply');
+      }, 60_000);
+      expect(reply.event).toMatchObject({ sessionId: sid });
+    } finally {
+      sse.close();
+      await procs.cleanup();
+    }
+  }, 180_000);
 
   it('a replica killed under traffic: its CLIs reconnect, no acknowledged message is lost, SSE resumes ok', async () => {
     const rest = cliRest(project.lbUrl, token);
