@@ -114,7 +114,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends redis-server re
  && rm -rf /var/lib/apt/lists/* && mkdir -p /data && chown redis:redis /data
 # The official image runs redis-server without a config file and with protected mode off, so
 # other containers on the network can connect; Debian's binary keeps protected mode on unless told.
-RUN printf '#!/bin/sh\nset -e\nif [ "\$1" = redis-server ]; then shift; set -- redis-server --protected-mode no "\$@"; fi\nif [ "\$(id -u)" = 0 ]; then chown -R redis:redis /data 2>/dev/null || true; exec setpriv --reuid=redis --regid=redis --init-groups "\$@"; fi\nexec "\$@"\n' >/usr/local/bin/docker-entrypoint.sh \\
+# Appended, not prepended: a config file must stay redis-server's first argument (Sentinel).
+RUN printf '#!/bin/sh\nset -e\nif [ "\$1" = redis-server ]; then case " \$* " in *" --protected-mode "*) ;; *) set -- "\$@" --protected-mode no ;; esac; fi\nif [ "\$(id -u)" = 0 ]; then chown -R redis:redis /data 2>/dev/null || true; exec setpriv --reuid=redis --regid=redis --init-groups "\$@"; fi\nexec "\$@"\n' >/usr/local/bin/docker-entrypoint.sh \\
  && chmod 755 /usr/local/bin/docker-entrypoint.sh
 VOLUME /data
 WORKDIR /data

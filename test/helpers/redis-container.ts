@@ -62,22 +62,34 @@ export interface RedisContainer {
   kill(): void;
 }
 
-/** Starts `redis-server <args>` in a container, host port `port` → 6379, `dir` mounted at /data. */
-export async function startRedisContainer(image: string, port: number, dir: string, args: string[]): Promise<RedisContainer> {
+export interface RedisContainerOptions {
+  /** Arguments after `redis-server` (a config file, when given, must come first). */
+  args: string[];
+  /** Host port published for the container's 6379 (bridge network). */
+  port?: number;
+  /** Share the host's network instead (Cluster and Sentinel nodes announce 127.0.0.1 addresses). */
+  hostNetwork?: boolean;
+  /** Host directories mounted read-write into the container. */
+  mounts: { source: string; target: string }[];
+}
+
+/** Starts `redis-server <args>` in a container; resolves once the container runs (not yet PING). */
+export async function startRedisContainer(image: string, options: RedisContainerOptions): Promise<RedisContainer> {
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   const { GenericContainer } = await import('testcontainers');
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', removeLeftovers);
   }
-  const started = await new GenericContainer(image)
-    // Protected mode off as in the official image (Debian's binary in the stand-in keeps it on).
-    .withCommand(['redis-server', '--protected-mode', 'no', ...args])
-    .withExposedPorts({ container: 6379, host: port })
-    .withBindMounts([{ source: dir, target: '/data', mode: 'rw' }])
+  let container = new GenericContainer(image)
+    .withCommand(['redis-server', ...options.args])
+    .withBindMounts(options.mounts.map((m) => ({ ...m, mode: 'rw' as const })))
     .withLabels({ [TEST_CONTAINER_LABEL]: String(process.pid) })
-    .withStartupTimeout(30_000)
-    .start();
+    .withStartupTimeout(30_000);
+  // Readiness is the caller's PING poll; no port or log wait here (warning-level logs are empty).
+  if (options.hostNetwork) container = container.withNetworkMode('host');
+  if (options.port !== undefined) container = container.withExposedPorts({ container: 6379, host: options.port });
+  const started = await container.start();
   const id = started.getId();
   running.add(id);
   return {
