@@ -45,7 +45,8 @@ describe.skipIf(!engine.available)(`docker run ${IMAGE} (the README's lines)`, (
 
   afterAll(async () => {
     for (const socket of sockets) socket.close();
-    await docker(['rm', '-f', hubId, redisName].filter(Boolean));
+    // -v: the redis image declares VOLUME /data; its anonymous volume goes with the container.
+    await docker(['rm', '-f', '-v', hubId, redisName].filter(Boolean));
     await docker(['network', 'rm', network]);
   }, 60_000);
 
