@@ -5,6 +5,7 @@
 #   scripts/container-engine.sh start     # start dockerd unless an engine already answers; wait for `docker info`
 #   scripts/container-engine.sh stop      # stop the dockerd that `start` started (and only that one)
 #   scripts/container-engine.sh status    # exit 0 when `docker info` and `docker compose version` answer
+#   scripts/container-engine.sh mirror    # print the Debian mirror apt uses (read from its sources)
 #
 # Nothing here is needed where an engine already answers (Docker Desktop, a CI service, a
 # machine with Docker installed): every step first checks whether its result is already there.
@@ -103,6 +104,8 @@ install_cli_plugins() {
     [ -n "$found" ] || { log "$plugin not found in the Debian package"; return 1; }
     install -m 755 "$found" "$PLUGINS/$plugin"
   done
+  # The plugins are installed; the suite's package lists (~170 MB) are not needed again.
+  rm -rf "$state"
   log "$(docker compose version 2>&1 | head -n 1); buildx $(docker buildx version 2>&1 | awk '{print $2}')"
 }
 
@@ -166,5 +169,5 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   mirror) debian_mirror ;;
-  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status|mirror" >&2; exit 2 ;;
 esac
