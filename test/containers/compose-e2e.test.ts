@@ -208,9 +208,9 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
         return [...acked.values()].every((ids) => ids.size >= 3);
       });
 
+      const killedAt = Date.now();
       const killed = await docker(['kill', victim.id]);
       expect(killed.code, killed.stderr).toBe(0);
-      const killedAt = Date.now();
 
       // The stream on the killed replica ends; the client resumes from its last event id on another.
       await Promise.race([sse.ended, new Promise((_, reject) => setTimeout(() => reject(new Error('SSE stream did not end after its replica was killed')), 30_000))]);
@@ -235,7 +235,7 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
         noteAcks(sse.frames);
         return senders.every((s) => s.socket.connected && acked.get(s.sessionId)!.size >= ackedBefore.get(s.sessionId)! + 3);
       });
-      console.log(`[containers] killed ${victim.name}: ${onVictim.length} of ${SENDERS} CLIs reconnected; traffic acknowledged again ${Date.now() - killedAt} ms after the kill`);
+      console.log(`[containers] killed ${victim.name}: ${onVictim.length} of ${SENDERS} CLIs reconnected; traffic acknowledged again ${Date.now() - killedAt} ms after `docker kill` was issued`);
     } finally {
       sending = false;
       await Promise.all(traffic);
