@@ -29,19 +29,5 @@ export function prepareContainers(root) {
   if (!ready) console.log('[test] no usable container engine: container tests will skip (see the lines above)');
   // `stop` ends only a dockerd that `start` launched (it records its pid); an engine that was
   // already running stays.
-  let stopped = false;
-  const stop = () => {
-    if (stopped) return;
-    stopped = true;
-    step(root, 'container engine stop', 'container-engine.sh', ['stop']);
-  };
-  // Ctrl-C / SIGTERM reach vitest too (same process group); once the running vitest has ended,
-  // stop the engine and end here instead of starting the next vitest run.
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.once(signal, () => {
-      stop();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  }
-  return stop;
+  return () => step(root, 'container engine stop', 'container-engine.sh', ['stop']);
 }
