@@ -28,6 +28,7 @@ export function prepareContainers(root) {
     step(root, 'base images', 'base-images.sh', []);
   if (!ready) console.log('[test] no usable container engine: container tests will skip (see the lines above)');
   // `stop` ends only a dockerd that `start` launched (it records its pid); an engine that was
-  // already running stays.
+  // already running stays. An interrupted run (Ctrl-C) leaves its dockerd running; the next run
+  // uses it and stops it at its end (the pid file is still there).
   return () => step(root, 'container engine stop', 'container-engine.sh', ['stop']);
 }
