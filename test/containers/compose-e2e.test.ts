@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliRest, connectCli, pingBarrier } from '../helpers/cli-client.js';
 import { ensureHapiCli, HapiProcesses, pollUntil } from '../helpers/hapi-cli.js';
 import { waitFor } from '../helpers/cluster.js';
-import { containerEngine, docker, ensureBaseImages } from '../helpers/docker.js';
+import { containerEngine, docker, ensureBaseImages, REPO_ROOT } from '../helpers/docker.js';
 import { createSession, fetchAllMessages } from '../helpers/fixtures.js';
 import { openSse, type SseClient, type SseFrame } from '../helpers/sse-client.js';
 import { loginWeb, webApi } from '../helpers/web-api.js';
@@ -61,7 +61,7 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     for (const socket of sockets) socket.close();
     for (const stream of streams) stream.close();
     // Whatever a failed test left: the project goes, with its volume.
-    if (project) await docker(['compose', '-p', project.name, '-f', `${process.cwd()}/docker-compose.yml`, 'down', '-v', '--remove-orphans', '-t', '5'], { timeoutMs: 120_000 });
+    if (project) await docker(['compose', '-p', project.name, '-f', `${REPO_ROOT}/docker-compose.yml`, 'down', '-v', '--remove-orphans', '-t', '5'], { timeoutMs: 120_000 });
   }, 180_000);
 
   it('runs Redis, the replicas (each a primary with 2 workers) and HAProxy, all healthy; one token printed once', async () => {

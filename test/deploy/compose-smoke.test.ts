@@ -4,6 +4,8 @@
 // remapped to free loopback ports, the `redis` host mapped to 127.0.0.1), HAProxy with
 // deploy/haproxy.compose.cfg (server-template replaced by the local replicas) — and driven
 // through HAProxy by CLI sockets (websocket and long-polling) and a web SSE client.
+// test/containers/compose-e2e.test.ts runs the file itself in real containers where a Docker
+// engine answers; this replay keeps the topology covered on machines without one.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
