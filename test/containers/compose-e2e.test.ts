@@ -235,7 +235,7 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
         noteAcks(sse.frames);
         return senders.every((s) => s.socket.connected && acked.get(s.sessionId)!.size >= ackedBefore.get(s.sessionId)! + 3);
       });
-      console.log(`[containers] killed ${victim.name}: ${onVictim.length} of ${SENDERS} CLIs reconnected; traffic acknowledged again ${Date.now() - killedAt} ms after `docker kill` was issued`);
+      console.log(`[containers] killed ${victim.name}: ${onVictim.length} of ${SENDERS} CLIs reconnected; traffic acknowledged again ${Date.now() - killedAt} ms after docker kill was issued`);
     } finally {
       sending = false;
       await Promise.all(traffic);
