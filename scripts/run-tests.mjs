@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prepareContainers } from './test-containers.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const major = Number(process.versions.node.split('.')[0]);
@@ -56,9 +57,16 @@ if (!existsSync(join(root, 'node_modules', '.bin', 'vitest'))) {
 // light suites run first, in parallel, and the heavy ones after, one file at a time.
 const vitest = join(root, 'node_modules', '.bin', 'vitest');
 const extra = process.argv.slice(2);
-if (extra.length > 0) process.exit(run(vitest, ['run', ...extra]));
+// Docker engine + base images for test/containers and testcontainers (scripts/test-containers.mjs).
+const stopContainers = prepareContainers(root);
+if (extra.length > 0) {
+  const status = run(vitest, ['run', ...extra]);
+  stopContainers();
+  process.exit(status);
+}
 
-const HEAVY = ['test/cluster', 'test/interop', 'test/deploy'];
+const HEAVY = ['test/cluster', 'test/interop', 'test/deploy', 'test/containers'];
 const light = run(vitest, ['run', ...HEAVY.flatMap((dir) => ['--exclude', `${dir}/**`])]);
 const heavy = run(vitest, ['run', '--no-file-parallelism', ...HEAVY]);
+stopContainers();
 process.exit(light !== 0 ? light : heavy);

@@ -4,6 +4,8 @@
 // remapped to free loopback ports, the `redis` host mapped to 127.0.0.1), HAProxy with
 // deploy/haproxy.compose.cfg (server-template replaced by the local replicas) — and driven
 // through HAProxy by CLI sockets (websocket and long-polling) and a web SSE client.
+// test/containers/compose-e2e.test.ts runs the file itself in real containers where a Docker
+// engine answers; this replay keeps the topology covered on machines without one.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -153,7 +155,8 @@ describe('docker-compose.yml (static)', () => {
     expect(Number(major) * 100 + Number(minor)).toBeGreaterThanOrEqual(206);
     expect(lb.volumes).toEqual([`./${COMPOSE_CFG}:${HAPROXY_CFG_IN_IMAGE}:ro`]);
     const env = lb.environment as Record<string, string>;
-    expect(lb.ports).toEqual([`3006:${env.HAPI_LB_PORT}`]);
+    expect(lb.ports).toEqual([`0.0.0.0:3006:${env.HAPI_LB_PORT}`]);
+    expect(loadCompose({ HAPI_HTTP_BIND: '127.0.0.1', HAPI_HTTP_PORT: '8080' }).services.haproxy.ports).toEqual([`127.0.0.1:8080:${env.HAPI_LB_PORT}`]);
     expect(env.HAPI_HUB_DNS! in compose.services).toBe(true);
     expect(env.HAPI_HUB_PORT).toBe((compose.services[env.HAPI_HUB_DNS!].environment as Record<string, string>).HAPI_LISTEN_PORT);
 

@@ -71,6 +71,13 @@ describe('deploy/Dockerfile (instructions)', () => {
     expect(dockerfile.stages.map((s) => s.name)).toEqual(['build', 'prod-deps', 'runtime']);
   });
 
+  it('names no frontend image to pull (`# syntax=`): building must work where nothing can be pulled', () => {
+    // The first real `docker build` here failed on `# syntax=docker/dockerfile:1`: BuildKit pulls
+    // that frontend from a registry before reading the file. The base images are the only images
+    // a build may need (scripts/base-images.sh provides them where pulling is impossible).
+    expect(readRepoFile('deploy/Dockerfile').split('\n').filter((l) => /^#\s*syntax\s*=/i.test(l))).toEqual([]);
+  });
+
   it('builds with npm ci + npm run build, and the final stage gets production dependencies only', () => {
     const build = stageNamed('build');
     expect(args(build, 'RUN')).toEqual([expect.stringMatching(/^npm ci\b/), 'npm run build']);

@@ -1,10 +1,15 @@
-// Real redis-server processes for tests: a standalone server (optionally with AOF, restartable on
-// the same port and dir) and a 3-master Cluster. Loopback only; every wait is a bounded poll.
+// Real Redis for tests: a standalone server (optionally with AOF, restartable on the same port and
+// dir), a Sentinel and a 3-master Cluster. They run in containers through testcontainers when a
+// Docker engine answers (./redis-container.ts; the standalone server on a published port, Sentinel
+// and Cluster nodes on the host's network so their 127.0.0.1 addresses work as for processes),
+// else as spawned redis-server processes; the first start prints which (redisBackend). Loopback
+// only; every wait is a bounded poll.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { redisBackend, startRedisContainer, type RedisContainerOptions } from './redis-container.js';
 
 const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 15_000;
@@ -45,7 +50,25 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   // when the test process exits.
   if (ownsDir) process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
 
-  let child = await launch(port, dir, args);
+  const backend = redisBackend();
+  if (backend.kind === 'container') {
+    // Published on `port` from the container's 6379 (bridge network), data dir at /data.
+    const containerArgs = ['--save', '', '--loglevel', 'warning', '--protected-mode', 'no', ...args];
+    const launchContainer = async (): Promise<RedisNode> => containerNode(backend.image, port, { args: containerArgs, port, mounts: [{ source: dir, target: '/data' }] });
+    let node = await launchContainer();
+    return {
+      url: `redis://${HOST}:${port}`,
+      port,
+      stop: () => node.stop(),
+      kill: () => node.kill(),
+      async restart() {
+        await node.stop();
+        node = await launchContainer();
+      },
+    };
+  }
+
+  let child = await spawnProcess(port, processArgs(port, dir, args));
   return {
     url: `redis://${HOST}:${port}`,
     port,
@@ -57,7 +80,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     },
     async restart() {
       await terminate(child);
-      child = await launch(port, dir, args);
+      child = await spawnProcess(port, processArgs(port, dir, args));
     },
   };
 }
@@ -96,11 +119,13 @@ export async function startRedisSentinel(masterPort: number, masterName = 'hapi'
       '',
     ].join('\n'),
   );
-  const child = await spawnAndWait(port, [config, '--sentinel', '--loglevel', 'warning']);
+  // Writable by a container's redis user too.
+  chmodSync(config, 0o666);
+  const node = await spawnAndWait(port, [config, '--sentinel', '--loglevel', 'warning'], dir);
   return {
     url: `redis+sentinel://${HOST}:${port}/${masterName}`,
     async stop() {
-      await terminate(child);
+      await node.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -116,9 +141,9 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     if (port + 10_000 > 65_535 || ports.includes(port) || !(await isPortFree(port + 10_000))) continue;
     ports.push(port);
   }
-  const children: ChildProcess[] = [];
+  const children: RedisNode[] = [];
   const stop = async () => {
-    await Promise.all(children.map((child) => terminate(child)));
+    await Promise.all(children.map((child) => child.stop()));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -152,12 +177,49 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
   return { url: `redis+cluster://${ports.map((port) => `${HOST}:${port}`).join(',')}`, ports, stop };
 }
 
-async function launch(port: number, dir: string, extraArgs: string[]): Promise<ChildProcess> {
-  return spawnAndWait(port, ['--port', String(port), '--bind', HOST, '--dir', dir, '--save', '', '--protected-mode', 'no', '--loglevel', 'warning', ...extraArgs]);
+/** One running Redis node, a process or a container. */
+interface RedisNode {
+  stop(): Promise<void>;
+  kill(): void;
+}
+
+function processArgs(port: number, dir: string, extraArgs: string[]): string[] {
+  return ['--port', String(port), '--bind', HOST, '--dir', dir, '--save', '', '--protected-mode', 'no', '--loglevel', 'warning', ...extraArgs];
+}
+
+async function launch(port: number, dir: string, extraArgs: string[]): Promise<RedisNode> {
+  return spawnAndWait(port, processArgs(port, dir, extraArgs), dir);
+}
+
+/**
+ * Starts redis-server with these arguments — in a container on the host's network (so Cluster
+ * and Sentinel nodes see each other at 127.0.0.1, as spawned ones do) when the backend is
+ * containers, `dir` mounted at the same path — and resolves once `port` answers PING.
+ */
+async function spawnAndWait(port: number, args: string[], dir: string): Promise<RedisNode> {
+  const backend = redisBackend();
+  if (backend.kind === 'container') {
+    // The container's redis user writes nodes.conf / the rewritten sentinel config here.
+    chmodSync(dir, 0o777);
+    return containerNode(backend.image, port, { args, hostNetwork: true, mounts: [{ source: dir, target: dir }] });
+  }
+  const child = await spawnProcess(port, args);
+  return { stop: () => terminate(child), kill: () => child.kill('SIGKILL') };
+}
+
+async function containerNode(image: string, port: number, options: RedisContainerOptions): Promise<RedisNode> {
+  const container = await startRedisContainer(image, options);
+  try {
+    await pollUntil(`redis container on port ${port} answers PING`, async () => (await sendCommand(port, 'PING')) === 'PONG');
+  } catch (error) {
+    container.kill();
+    throw error;
+  }
+  return container;
 }
 
 /** Spawns redis-server with these arguments and resolves once `port` answers PING. */
-async function spawnAndWait(port: number, args: string[]): Promise<ChildProcess> {
+async function spawnProcess(port: number, args: string[]): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
