@@ -12,8 +12,9 @@ import { installCliHandlers } from './cli-plane/socket-handlers.js';
 import type { HubConfig } from './config.js';
 import type { Engine } from './engine/types.js';
 import { cors, isOriginAllowed } from './http/cors.js';
-import { jsonErrors } from './http/errors.js';
+import { installJsonFallbacks, jsonErrors } from './http/errors.js';
 import { createOpsRouter, type Readiness } from './ops/health.js';
+import { createErrorLogLimiter } from './ops/error-log-limiter.js';
 import type { Logger } from './ops/logger.js';
 import { createMetrics, type HubMetrics } from './ops/metrics.js';
 import { systemClock, type Clock } from './services/clock.js';
@@ -56,6 +57,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const { config, engine, log } = options;
   const clock = options.clock ?? systemClock;
   const metrics = createMetrics();
+  const clientErrorLog = createErrorLogLimiter(log, metrics);
   const readiness: Readiness = { draining: false };
 
   // Socket.IO wraps the server's existing request listener and passes it everything that is not
@@ -100,12 +102,13 @@ export async function createHub(options: HubOptions): Promise<Hub> {
 
   installHandshake(cliNamespace, services, config.namespaceAuth);
   installAttachedSocketCounting(cliNamespace, services, (error) => log.warn({ err: error }, 'attached-socket uncount failed'));
-  installCliHandlers(cliNamespace, services, log, metrics.cli);
+  installCliHandlers(cliNamespace, services, log, metrics.cli, clientErrorLog);
 
   const web = await createWebPlane(services, config, metrics, log);
   const app = new Koa();
   app.proxy = true;
-  app.use(jsonErrors(log));
+  installJsonFallbacks(app, clientErrorLog);
+  app.use(jsonErrors(clientErrorLog));
   app.use(cors(config.corsOrigins));
   const ops = createOpsRouter(engine, metrics, readiness);
   const cliRouter = createCliRouter(services, config.maxBodyBytes);
