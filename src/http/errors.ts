@@ -99,8 +99,11 @@ export function installJsonFallbacks(app: Koa, limiter: ErrorLogLimiter): void {
   app.on('error', (error: unknown, ctx?: Context) => {
     if (ctx) logUnplanned(limiter, ctx, error, 'request failed outside the route');
   });
+  // Koa may report one failure twice (the stream pipeline, then the response's on-finished).
+  const reported = new WeakSet<Context>();
   app.context.onerror = function jsonOnError(this: Context, error: unknown): void {
-    if (error === null || error === undefined) return;
+    if (error === null || error === undefined || reported.has(this)) return;
+    reported.add(this);
     const planned = plannedReply(error);
     if (planned === null && !isConnectionGone(error)) this.app.emit('error', error, this);
     const res = this.res;

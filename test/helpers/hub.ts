@@ -15,7 +15,7 @@ import { MemoryEngine } from '../../src/engine/memory/memory-engine.js';
 import type { Engine } from '../../src/engine/types.js';
 import { loadConfig, type HubConfig } from '../../src/config.js';
 import { createHub, type Hub } from '../../src/hub.js';
-import { createLogger } from '../../src/ops/logger.js';
+import { createLogger, type Logger } from '../../src/ops/logger.js';
 import type { Clock } from '../../src/services/clock.js';
 
 /** A clock that only moves when told to. `fn` is the Clock the hub is given. */
@@ -48,6 +48,8 @@ export interface TestHubOptions extends Partial<HubConfig> {
   engine?: Engine;
   /** Start the interval sweeper (default false: drive `hub.services.sweeper.sweep()` by hand). */
   startSweeper?: boolean;
+  /** The hub's logger (default: silent). */
+  log?: Logger;
 }
 
 export interface TestHub {
@@ -70,7 +72,7 @@ export function randomToken(): string {
 }
 
 export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
-  const { clock: clockOption, engine: engineOption, startSweeper = false, ...configOverrides } = options;
+  const { clock: clockOption, engine: engineOption, startSweeper = false, log, ...configOverrides } = options;
   const token = configOverrides.cliApiToken ?? randomToken();
   const config: HubConfig = {
     ...loadConfig({ CLI_API_TOKEN: token, LOG_LEVEL: 'silent', HAPI_LISTEN_HOST: '127.0.0.1', HAPI_LISTEN_PORT: '0' }),
@@ -80,7 +82,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const clock: Clock = typeof clockOption === 'function' ? clockOption : manual.fn;
   const engine = engineOption ?? new MemoryEngine(engineOptions(config));
   const ownsEngine = engineOption === undefined;
-  const hub = await createHub({ config, engine, log: createLogger('silent'), clock, startSweeper });
+  const hub = await createHub({ config, engine, log: log ?? createLogger('silent'), clock, startSweeper });
   const port = await hub.listen(0, '127.0.0.1');
   let closed = false;
   return {
