@@ -43,6 +43,10 @@ export interface Hub {
   services: Services;
   metrics: HubMetrics;
   readiness: Readiness;
+  /** Event names the /cli handlers know (for tests that must cover every event). */
+  cliEvents: readonly string[];
+  /** Every HTTP route of the Koa app as `METHOD /path` (for tests that must cover every route). */
+  httpRoutes: readonly string[];
   listen(port?: number, host?: string): Promise<number>;
   /**
    * Graceful drain before close() (SIGTERM): readiness off, stop accepting, Socket.IO clients
@@ -51,6 +55,19 @@ export interface Hub {
    */
   drain(deadlineAt: number): Promise<DrainReport>;
   close(): Promise<void>;
+}
+
+/** `METHOD /path` of every route layer (nested routers are flattened into their parent's stack). */
+function routesOf(routers: { stack: { methods: string[]; path: string | RegExp }[] }[]): string[] {
+  const routes = new Set<string>();
+  for (const router of routers) {
+    for (const layer of router.stack) {
+      // router.all() lists every HTTP method; it is one route.
+      if (layer.methods.length > 10) routes.add(`ALL ${String(layer.path)}`);
+      else for (const method of layer.methods) if (method !== 'HEAD') routes.add(`${method} ${String(layer.path)}`);
+    }
+  }
+  return [...routes].sort();
 }
 
 export async function createHub(options: HubOptions): Promise<Hub> {
@@ -102,7 +119,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
 
   installHandshake(cliNamespace, services, config.namespaceAuth);
   installAttachedSocketCounting(cliNamespace, services, (error) => log.warn({ err: error }, 'attached-socket uncount failed'));
-  installCliHandlers(cliNamespace, services, log, metrics.cli, clientErrorLog);
+  const cliEvents = installCliHandlers(cliNamespace, services, log, metrics.cli, clientErrorLog);
 
   const web = await createWebPlane(services, config, metrics, log);
   const app = new Koa();
@@ -117,6 +134,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   app.use(jwtAuth(services.auth));
   app.use(web.router.routes()).use(web.router.allowedMethods());
   koaHandler = app.callback();
+  const httpRoutes = routesOf([ops, cliRouter, web.router]);
   // drain() ends the SSE streams before close() runs; the web plane is closed once.
   let webClosed: Promise<void> | null = null;
   const closeWeb = (): Promise<void> => (webClosed ??= web.close());
@@ -129,6 +147,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     services,
     metrics,
     readiness,
+    cliEvents,
+    httpRoutes,
     listen(port = config.listenPort, host = config.listenHost) {
       return new Promise((resolve, reject) => {
         http.once('error', reject);

@@ -69,7 +69,8 @@ function versionedAck(outcome: VersionedWriteOutcome, key: string): unknown {
   return { result: outcome.result, version: outcome.version, [key]: outcome.value };
 }
 
-export function installCliHandlers(cli: Namespace, services: Services, log: Logger, metrics: CliMetrics, errorLog: ErrorLogLimiter): void {
+/** Installs the /cli handlers; returns the event names they handle (`ping` included). */
+export function installCliHandlers(cli: Namespace, services: Services, log: Logger, metrics: CliMetrics, errorLog: ErrorLogLimiter): readonly string[] {
   // Per-socket state is kept to the minimum an idle connection needs: the tail of its event queue
   // (below). The handlers, their parsing and the dispatch are shared by every socket of the hub —
   // no closures per socket — and get the socket through an `EventContext` built per event.
@@ -253,4 +254,5 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
     );
     socket.onAny(onAnyEvent);
   });
+  return [...handlers.keys()];
 }
