@@ -69,6 +69,10 @@ export function jsonErrors(limiter: ErrorLogLimiter) {
       } else if (ctx.status === 405 && ctx.body === undefined) {
         // The router's allowedMethods() sets 405 + Allow without a body; Koa would send text.
         ctx.body = { error: 'Method not allowed', code: 'method_not_allowed' };
+      } else if (ctx.method === 'OPTIONS' && ctx.status === 200 && ctx.body === '') {
+        // The routers' allowedMethods() answer OPTIONS with 200 + Allow and an empty text body:
+        // that is a 204 (no content), not a text response.
+        ctx.status = 204;
       }
       if (isPlainJsonBody(ctx.body)) {
         // Serialised here so that a value JSON.stringify cannot handle fails inside this try.

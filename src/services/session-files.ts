@@ -177,7 +177,7 @@ export class SessionFiles {
   }
 
   private passThrough(result: unknown): WebReply {
-    return isRecord(result) ? ok(result) : fail(502, 'Unexpected reply from the CLI', { success: false });
+    return isRecord(result) ? ok(result) : fail(502, 'Unexpected reply from the CLI', { success: false, code: 'rpc_bad_answer' });
   }
 
   /**

@@ -54,14 +54,6 @@ export class SessionService {
 
   /** POST /cli/sessions. */
   async createOrLoad(namespace: string, body: CreateSessionBody): Promise<CreateSessionOutcome> {
-    if (body.machine) {
-      const machine = await this.machines.createOrLoad(namespace, {
-        id: body.machine.id,
-        metadata: body.machine.metadata,
-        runnerState: body.machine.runnerState ?? null,
-      });
-      if (!machine.ok) return { ok: false, status: 403, error: 'Machine access denied' };
-    }
     const result = await this.deps.engine.getOrCreateSession(
       namespace,
       {
@@ -80,6 +72,15 @@ export class SessionService {
         ? 'Session tag is already bound to a different id'
         : 'Session id is already bound to a different session';
       return { ok: false, status: 409, error };
+    }
+    // The machine only after the session is settled, so a refused request (409) stores nothing.
+    if (body.machine) {
+      const machine = await this.machines.createOrLoad(namespace, {
+        id: body.machine.id,
+        metadata: body.machine.metadata,
+        runnerState: body.machine.runnerState ?? null,
+      });
+      if (!machine.ok) return { ok: false, status: 403, error: 'Machine access denied' };
     }
     const session = this.toWire(result.session);
     await this.deps.events.publish(namespace, {

@@ -56,10 +56,13 @@ export const nearLimitDocument: fc.Arbitrary<{ depth: number; value: unknown }> 
   .tuple(fc.integer({ min: JSON_MAX_DEPTH - 3, max: JSON_MAX_DEPTH + 40 }), depthKind)
   .map(([depth, kind]) => ({ depth, value: nestedValue(depth, kind) }));
 
-/** JSON text far beyond the limit (up to 100,000 levels) for raw frames and raw HTTP bodies. */
-export const deepJsonText: fc.Arbitrary<string> = fc
-  .tuple(fc.integer({ min: JSON_MAX_DEPTH + 1, max: 100_000 }), depthKind)
-  .map(([depth, kind]) => nestedText(depth, kind));
+/**
+ * JSON text beyond the limit, up to `max` levels (recursive code — JSON.stringify, structuredClone
+ * — overflows the stack at a few thousand), for raw frames, raw HTTP bodies and RPC answers.
+ */
+export const deepJsonTextUpTo = (max: number): fc.Arbitrary<string> =>
+  fc.tuple(fc.oneof(fc.integer({ min: JSON_MAX_DEPTH + 1, max: 2_000 }), fc.integer({ min: 2_000, max })), depthKind).map(([depth, kind]) => nestedText(depth, kind));
+export const deepJsonText: fc.Arbitrary<string> = deepJsonTextUpTo(30_000);
 
 /** A document for a field that takes one: mostly fine, sometimes at or over the depth limit. */
 export const documentValue: fc.Arbitrary<unknown> = fc.oneof(

@@ -28,25 +28,30 @@ export function totalCases(): number {
   return total;
 }
 
-/** One line per file, e.g. `[fuzz] http-routes: 6000 cases in 21.3 s (seed 123)`, plus the breakdown. */
+/** One line per file, e.g. `[fuzz] http-routes: 6000 cases over 49 properties in 21.3 s (FUZZ_SEED=123 reproduces)`. */
 export function reportFuzzCounts(file: string): void {
-  const breakdown = [...counts].map(([label, n]) => `${label}=${n}`).join(' ');
-  console.log(`[fuzz] ${file}: ${totalCases()} cases in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (seed ${FUZZ_SEED}; FUZZ_SEED=${FUZZ_SEED} reproduces) ${breakdown}`);
+  console.log(`[fuzz] ${file}: ${totalCases()} cases over ${counts.size} properties in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (FUZZ_SEED=${FUZZ_SEED} reproduces)`);
 }
 
-function describeFailure(label: string, error: unknown): Error {
-  const message = error instanceof Error ? error.message : String(error);
-  return new Error(`[fuzz] property '${label}' failed with FUZZ_SEED=${FUZZ_SEED} (rerun with that env to reproduce)\n${message}`, { cause: error });
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text;
+}
+
+/** A readable failure: seed, the failing case (clipped: cases can hold 100,000-deep JSON) and the assertion. */
+function failureOf(label: string, details: fc.RunDetails<unknown>): Error {
+  const example = details.counterexample === null ? '(none)' : clip(fc.stringify(details.counterexample), 1_500);
+  const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+  return new Error(
+    `[fuzz] property '${label}' failed after ${details.numRuns} cases with FUZZ_SEED=${FUZZ_SEED} (rerun with that env to reproduce; fast-check path ${details.counterexamplePath ?? '?'})\n` +
+      `case: ${example}\n${clip(cause, 3_000)}`,
+  );
 }
 
 /** Synchronous property, `runs` cases (scaled), seeded. */
 export function checkProperty<T>(label: string, arbitrary: fc.Arbitrary<T>, predicate: (value: T) => boolean | void, runs: number): void {
   const numRuns = scaled(runs);
-  try {
-    fc.assert(fc.property(arbitrary, predicate), { seed: FUZZ_SEED, numRuns, endOnFailure: true });
-  } catch (error) {
-    throw describeFailure(label, error);
-  }
+  const details = fc.check(fc.property(arbitrary, predicate), { seed: FUZZ_SEED, numRuns, endOnFailure: true });
+  if (details.failed) throw failureOf(label, details as fc.RunDetails<unknown>);
   countCases(label, numRuns);
 }
 
@@ -57,11 +62,8 @@ export function checkProperty<T>(label: string, arbitrary: fc.Arbitrary<T>, pred
 export async function checkAsyncProperty<T>(label: string, arbitrary: fc.Arbitrary<T>, predicate: (value: T) => Promise<void>, runs: number): Promise<void> {
   const numRuns = scaled(runs);
   const started = Date.now();
-  try {
-    await fc.assert(fc.asyncProperty(arbitrary, predicate), { seed: FUZZ_SEED, numRuns, endOnFailure: true });
-    if (process.env.FUZZ_VERBOSE) console.log(`[fuzz] ${label}: ${numRuns} in ${Date.now() - started} ms`);
-  } catch (error) {
-    throw describeFailure(label, error);
-  }
+  const details = await fc.check(fc.asyncProperty(arbitrary, predicate), { seed: FUZZ_SEED, numRuns, endOnFailure: true });
+  if (details.failed) throw failureOf(label, details as fc.RunDetails<unknown>);
+  if (process.env.FUZZ_VERBOSE) console.log(`[fuzz] ${label}: ${numRuns} in ${Date.now() - started} ms`);
   countCases(label, numRuns);
 }

@@ -129,6 +129,8 @@ export async function startFuzzWorld(options: { redis?: boolean } = {}): Promise
     tenant.cli.emit('message', { sid: session.id, message: { role: 'agent', content: { type: 'text', text: `${prefix} private` } } });
     await pingBarrier(tenant.cli);
     await t.hub.services.messages.sendFromWeb(ns, session.id, { text: `${prefix} queued`, localId: `${prefix}-local` });
+    // The prompt is pushed to the CLI: let that update arrive before anyone counts updates.
+    await pingBarrier(tenant.cli);
     return tenant;
   };
 
@@ -161,20 +163,13 @@ export async function startFuzzWorld(options: { redis?: boolean } = {}): Promise
     }
   };
 
-  // Rows (with their live fields), each session's message head and queued prompts, and the event
-  // log head: every stored change moves one of these (every web-visible one appends an event).
+  // Rows (with their live fields) and the event log head: every stored change moves one of these
+  // (message appends, consumption and cancellation all append an event to the namespace's log).
   const snapshot = async (ns: string): Promise<unknown> => {
     const sessions = (await engine.listSessions(ns)).sort((a, b) => a.id.localeCompare(b.id));
     const machines = (await engine.listMachines(ns)).sort((a, b) => a.id.localeCompare(b.id));
-    const messages: Record<string, unknown> = {};
-    for (const session of sessions) {
-      messages[session.id] = {
-        head: await engine.getMessageHead(ns, session.id),
-        queued: (await engine.listQueuedMessages(ns, session.id)).map((m) => [m.id, m.localId, m.invokedAt]),
-      };
-    }
     const events = await engine.readEvents(ns, Number.MAX_SAFE_INTEGER);
-    return { sessions, machines, messages, events: { epoch: events.epoch, nextOffset: events.nextOffset } };
+    return { sessions, machines, events: { epoch: events.epoch, nextOffset: events.nextOffset } };
   };
 
   return {
