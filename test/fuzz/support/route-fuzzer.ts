@@ -46,6 +46,10 @@ function cliErrorOf(rpcAnswer: unknown): string | undefined {
   return typeof error === 'string' ? error : undefined;
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 export interface ResolvedIds {
   sid: string;
   mid: string;
@@ -184,7 +188,10 @@ export function checkAnswer(c: RouteCase, answer: HttpAnswer, body: unknown, lab
     if (answer.status !== 401) throw new Error(`bad credentials not answered 401: ${context()}`);
     return;
   }
-  if ((answer.status < 400 || answer.status >= 500) && (!inputIsValid(c, body) || paramsMissObjects(c))) {
+  // Upstream's file/git routes refuse a session without `metadata.path` before validating the
+  // query, with 200 `{success:false}` (reference web plane §2.8): a refusal in upstream's shape.
+  const upstreamRefusal = answer.status === 200 && isRecord(answer.json) && answer.json.success === false && answer.json.error === 'Session path not available';
+  if ((answer.status < 400 || answer.status >= 500) && !upstreamRefusal && (!inputIsValid(c, body) || paramsMissObjects(c))) {
     throw new Error(`refusable input not refused with a 4xx: ${context()}`);
   }
 }
