@@ -7,7 +7,7 @@ import { startFuzzWorld, type FuzzWorld } from './support/fuzz-world.js';
 import { ROUTES } from './support/route-cases.js';
 import { fuzzRoutes, timing } from './support/route-fuzzer.js';
 
-const RUNS_PER_ROUTE = 110;
+const RUNS_PER_ROUTE = 90;
 
 let world: FuzzWorld;
 beforeAll(async () => {

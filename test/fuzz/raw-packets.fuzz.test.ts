@@ -12,7 +12,7 @@ import { checkAsyncProperty, reportFuzzCounts } from './support/fuzz-run.js';
 import { startFuzzWorld, type FuzzWorld } from './support/fuzz-world.js';
 
 const ACK_WAIT_MS = 5_000;
-const RUNS = { websocket: { events: 600, malformed: 600 }, polling: { events: 250, malformed: 200 } };
+const RUNS = { websocket: { events: 400, malformed: 300 }, polling: { events: 200, malformed: 150 } };
 
 let world: FuzzWorld;
 beforeAll(async () => {

@@ -73,13 +73,15 @@ export function resolveBody(value: unknown, ids: ResolvedIds, level = 0): unknow
 }
 
 const SAFE_RAW = /^[^/?#%\s]*$/;
+/** encodeURIComponent throws on lone surrogates; a URL cannot carry them anyway. */
+const encode = (value: string): string => encodeURIComponent(value.replace(/[\uD800-\uDFFF]/gu, '\uFFFD'));
 
 export function urlOf(base: string, c: RouteCase, ids: ResolvedIds): string {
   const template = c.route.slice(c.route.indexOf(' ') + 1);
   const path = template.replace(/:(\w+)|\{\*(\w+)\}/g, (_match, name?: string, rest?: string) => {
     const value = resolveString(c.params[(name ?? rest) as string] ?? '', ids);
-    if (rest !== undefined) return value.split('/').map((part) => (c.rawPath && SAFE_RAW.test(part) ? part : encodeURIComponent(part))).join('/');
-    return c.rawPath && SAFE_RAW.test(value) ? value : encodeURIComponent(value);
+    if (rest !== undefined) return value.split('/').map((part) => (c.rawPath && SAFE_RAW.test(part) ? part : encode(part))).join('/');
+    return c.rawPath && SAFE_RAW.test(value) ? value : encode(value);
   });
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(c.query)) {
