@@ -54,6 +54,12 @@ export class SessionService {
 
   /** POST /cli/sessions. */
   async createOrLoad(namespace: string, body: CreateSessionBody): Promise<CreateSessionOutcome> {
+    // Every refusal is decided before anything is written: the machine's namespace first (as
+    // upstream's pre-check), the session next, the machine is created last.
+    if (body.machine) {
+      const access = await this.machines.access(namespace, body.machine.id);
+      if (!access.ok && access.reason === 'access-denied') return { ok: false, status: 403, error: 'Machine access denied' };
+    }
     const result = await this.deps.engine.getOrCreateSession(
       namespace,
       {
@@ -73,7 +79,6 @@ export class SessionService {
         : 'Session id is already bound to a different session';
       return { ok: false, status: 409, error };
     }
-    // The machine only after the session is settled, so a refused request (409) stores nothing.
     if (body.machine) {
       const machine = await this.machines.createOrLoad(namespace, {
         id: body.machine.id,

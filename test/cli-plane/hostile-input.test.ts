@@ -244,3 +244,19 @@ describe('RPC answers', () => {
     expect(file.body).toBe(text);
   });
 });
+
+describe('refusals store nothing (found by the fuzz suite)', () => {
+  it('POST /cli/sessions refused with 409 does not create the machine it names', async () => {
+    const existing = await createSession(rest, { tag: 'bound-tag' });
+    const res = await rest.createSession({ id: existing.id, tag: 'another-tag', metadata: sessionMetadata(), machine: { id: 'machine-of-a-refused-request', metadata: {} } });
+    expect(res).toMatchObject({ status: 409, body: { error: 'Session id is already bound to a different session' } });
+    expect((await rest.getMachine('machine-of-a-refused-request')).status).toBe(404);
+  });
+
+  it('OPTIONS on a route answers 204 with Allow (not an empty text 200)', async () => {
+    const res = await httpJson(`${t.url}/health`, { method: 'OPTIONS' });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('allow')).toContain('GET');
+    expect(res.body).toBe('');
+  });
+});
