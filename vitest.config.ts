@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    // The hub's suites, and those of the workspace packages beside it (tools/loadtest).
+    include: ['test/**/*.test.ts', 'tools/*/test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Suites spawn real servers (hubs, redis-server, haproxy); keep the 2-core machine sane.

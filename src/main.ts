@@ -1,7 +1,7 @@
-// Command line: `serve` (default), `ns` (namespace admin), `loadtest` (load generator, src/loadtest).
+// Command line: `serve` (default), `ns` (namespace admin). The load generator is `npm run loadtest` (tools/loadtest).
 import { ConfigError, loadConfig, type HubConfig } from './config.js';
 import { runNamespaceCommand } from './ns-admin.js';
-import { serve } from './serve.js';
+import { serve } from './hub/serve.js';
 
 async function main(argv: string[]): Promise<number | null> {
   let config: HubConfig;
@@ -29,19 +29,12 @@ async function main(argv: string[]): Promise<number | null> {
       }
     case 'ns':
       return runNamespaceCommand(config, rest, (line) => process.stdout.write(`${line}\n`));
-    case 'loadtest': {
-      // Loaded on demand so `serve` never pulls in the load generator and its client libraries.
-      const { runLoadtestCommand } = await import('./loadtest/command.js');
-      const host = config.listenHost === '0.0.0.0' ? '127.0.0.1' : config.listenHost === '::' ? '::1' : config.listenHost;
-      // Defaults from the hub's own environment: a hub started from the same shell needs no flags.
-      return runLoadtestCommand(
-        rest,
-        { token: config.cliApiToken, url: `http://${host.includes(':') ? `[${host}]` : host}:${config.listenPort}` },
-        { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) },
-      );
-    }
+    case 'loadtest':
+      // The load generator is a dev tool beside the hub (tools/loadtest), not part of it or its image.
+      process.stderr.write('hapi-hub loadtest moved: run `npm run loadtest -- …` in a checkout (tools/loadtest)\n');
+      return 2;
     default:
-      process.stderr.write(`unknown command: ${command}\nusage: hapi-hub [serve | ns ... | loadtest ...]\n`);
+      process.stderr.write(`unknown command: ${command}\nusage: hapi-hub [serve | ns ...]\n`);
       return 2;
   }
 }

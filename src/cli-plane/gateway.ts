@@ -1,15 +1,17 @@
 // Socket.IO implementation of the services' CliGateway port. With the Redis adapter, room
 // emits and the targeted ack request reach sockets on every worker.
 import type { Namespace } from 'socket.io';
-import type { CliGateway, RpcDelivery, RoomName } from '../services/ports.js';
+import type { CliGateway, RpcDelivery, RoomTarget } from '../services/ports.js';
 import { rpcAnswerProblem } from '../protocol/json-document.js';
 import type { UpdateEnvelope } from '../protocol/socket-events.js';
 import { RpcBadAnswerError } from '../services/rpc-bad-answer.js';
+import { roomOf } from './rooms.js';
 
 export function createCliGateway(cli: Namespace): CliGateway {
   return {
-    emitUpdate(room: RoomName, update: UpdateEnvelope, exceptSocketId?: string): void {
-      const target = exceptSocketId ? cli.to(room).except(exceptSocketId) : cli.to(room);
+    emitUpdate(room: RoomTarget, update: UpdateEnvelope, exceptSocketId?: string): void {
+      const name = roomOf(room);
+      const target = exceptSocketId ? cli.to(name).except(exceptSocketId) : cli.to(name);
       target.emit('update', update);
     },
     async requestRpc(socketId, payload, timeoutMs): Promise<RpcDelivery> {

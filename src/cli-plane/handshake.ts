@@ -2,11 +2,15 @@
 // namespace mode, and the automatic room joins.
 import type { Namespace, Socket } from 'socket.io';
 import { EngineUnavailableError } from '../engine/types.js';
-import { HandshakeAuthSchema, type SocketError } from '../protocol/socket-events.js';
+import { HandshakeAuthSchema, type HandshakeAuth, type SocketError } from '../protocol/socket-events.js';
 import type { Services } from '../services/index.js';
+import { roomName } from './rooms.js';
 
 export interface CliSocketData {
   namespace?: string;
+  /** The session / machine the handshake named: the only ids this socket may register RPCs for. */
+  sessionId?: string;
+  machineId?: string;
   /** Ids named in the handshake whose object did not exist yet; joined on first successful use. */
   pendingSessionId?: string;
   pendingMachineId?: string;
@@ -41,6 +45,7 @@ export function installHandshake(cli: Namespace, services: Services, namespaceAu
           return connectError('Namespace does not match token', { code: 'access-denied' });
         }
         data.namespace = check.namespace;
+        rememberScope(data, auth);
         return undefined;
       }
       if (auth.namespace !== undefined) {
@@ -49,6 +54,7 @@ export function installHandshake(cli: Namespace, services: Services, namespaceAu
         if (status === 'unknown') return connectError('Namespace not found', { code: 'not-found' });
         if (status === 'revoked') return connectError('Invalid token');
         data.namespace = auth.namespace;
+        rememberScope(data, auth);
       }
       // Neither: accepted, then told `namespace-missing` and disconnected (the seed's contract).
       return undefined;
@@ -59,6 +65,11 @@ export function installHandshake(cli: Namespace, services: Services, namespaceAu
         next(error instanceof EngineUnavailableError ? connectError('Hub storage unavailable', { code: 'unavailable' }) : connectError('Handshake failed')),
     );
   });
+}
+
+function rememberScope(data: CliSocketData, auth: HandshakeAuth): void {
+  if (auth.sessionId !== undefined) data.sessionId = auth.sessionId;
+  if (auth.machineId !== undefined) data.machineId = auth.machineId;
 }
 
 export function emitSocketError(socket: CliSocket, error: SocketError): void {
@@ -77,28 +88,21 @@ export async function joinHandshakeRooms(socket: CliSocket, services: Services):
     socket.disconnect(true);
     return false;
   }
-  const auth = HandshakeAuthSchema.parse(socket.handshake.auth ?? {});
-  if (auth.sessionId !== undefined) {
-    const access = await services.sessions.access(namespace, auth.sessionId);
+  const { sessionId, machineId } = socket.data;
+  if (sessionId !== undefined) {
+    const access = await services.sessions.access(namespace, sessionId);
     if (access.ok) {
-      await joinSessionRoom(socket, services, namespace, auth.sessionId);
+      await joinSessionRoom(socket, services, namespace, sessionId);
       // A (re)attaching CLI gets every prompt still queued for it.
-      await services.messages.replayQueued(namespace, auth.sessionId);
-    } else if (access.reason === 'access-denied') {
-      emitSocketError(socket, { message: accessErrorMessage('session', 'access-denied'), code: 'access-denied', scope: 'session', id: auth.sessionId });
+      await services.messages.replayQueued(namespace, sessionId);
     } else {
-      socket.data.pendingSessionId = auth.sessionId;
+      socket.data.pendingSessionId = sessionId;
     }
   }
-  if (auth.machineId !== undefined) {
-    const access = await services.machines.access(namespace, auth.machineId);
-    if (access.ok) {
-      await socket.join(`machine:${auth.machineId}`);
-    } else if (access.reason === 'access-denied') {
-      emitSocketError(socket, { message: accessErrorMessage('machine', 'access-denied'), code: 'access-denied', scope: 'machine', id: auth.machineId });
-    } else {
-      socket.data.pendingMachineId = auth.machineId;
-    }
+  if (machineId !== undefined) {
+    const access = await services.machines.access(namespace, machineId);
+    if (access.ok) await socket.join(roomName('machine', namespace, machineId));
+    else socket.data.pendingMachineId = machineId;
   }
   return true;
 }
@@ -109,9 +113,9 @@ export async function joinIfPending(socket: CliSocket, services: Services, scope
   if (scope === 'session' && socket.data.pendingSessionId === id && namespace !== undefined) {
     delete socket.data.pendingSessionId;
     await joinSessionRoom(socket, services, namespace, id);
-  } else if (scope === 'machine' && socket.data.pendingMachineId === id) {
+  } else if (scope === 'machine' && socket.data.pendingMachineId === id && namespace !== undefined) {
     delete socket.data.pendingMachineId;
-    await socket.join(`machine:${id}`);
+    await socket.join(roomName('machine', namespace, id));
   }
 }
 
@@ -120,7 +124,7 @@ export async function joinIfPending(socket: CliSocket, services: Services, scope
  * moment, never behind it, so a sender that sees "only me" can skip the room broadcast safely.
  */
 async function joinSessionRoom(socket: CliSocket, services: Services, namespace: string, sid: string): Promise<void> {
-  const room = `session:${sid}`;
+  const room = roomName('session', namespace, sid);
   if (socket.rooms.has(room)) return;
   await services.sessions.countAttachedSocket(namespace, sid, 1);
   socket.data.countedSessions = [...(socket.data.countedSessions ?? []), sid];
@@ -133,12 +137,14 @@ async function joinSessionRoom(socket: CliSocket, services: Services, namespace:
  */
 export function installAttachedSocketCounting(cli: Namespace, services: Services, onError: (error: unknown) => void): void {
   cli.adapter.on('leave-room', (room: string, socketId: string) => {
-    if (!room.startsWith('session:')) return;
     const socket = cli.sockets.get(socketId) as CliSocket | undefined;
-    const sid = room.slice('session:'.length);
-    const counted = socket?.data.countedSessions;
     const namespace = socket?.data.namespace;
-    if (!socket || !counted?.includes(sid) || namespace === undefined) return;
+    if (!socket || namespace === undefined) return;
+    const prefix = roomName('session', namespace, '');
+    if (!room.startsWith(prefix)) return;
+    const sid = room.slice(prefix.length);
+    const counted = socket.data.countedSessions;
+    if (!counted?.includes(sid)) return;
     socket.data.countedSessions = counted.filter((id) => id !== sid);
     // A failed uncount leaves the count too high: broadcasts that could have been skipped are not.
     services.sessions.countAttachedSocket(namespace, sid, -1).catch(onError);

@@ -4,6 +4,7 @@ import type { Context, Next } from 'koa';
 import { CliMessagesQuerySchema, CreateMachineBodySchema, CreateSessionBodySchema } from '../protocol/cli-rest.js';
 import { readJsonBody } from '../http/body.js';
 import { invalidInputReply } from '../http/invalid-input.js';
+import type { AccessFailure } from '../services/access.js';
 import type { Services } from '../services/index.js';
 
 export interface CliRouteState {
@@ -12,10 +13,9 @@ export interface CliRouteState {
 
 const PROTOCOL_VERSION = '1';
 
-function accessBody(scope: 'Session' | 'Machine', reason: 'not-found' | 'access-denied'): { status: number; body: { error: string } } {
-  return reason === 'not-found'
-    ? { status: 404, body: { error: `${scope} not found` } }
-    : { status: 403, body: { error: `${scope} access denied` } };
+/** Ids are per namespace: an id this namespace does not have is simply not found. */
+function accessBody(scope: 'Session' | 'Machine', _reason: AccessFailure): { status: number; body: { error: string } } {
+  return { status: 404, body: { error: `${scope} not found` } };
 }
 
 export function createCliRouter(services: Services, maxBodyBytes: number): Router<CliRouteState> {
@@ -100,17 +100,12 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
       ctx.body = reply.body;
       return;
     }
-    const outcome = await services.machines.createOrLoad(ctx.state.namespace, {
+    const machine = await services.machines.createOrLoad(ctx.state.namespace, {
       id: parsed.data.id,
       metadata: parsed.data.metadata ?? null,
       runnerState: parsed.data.runnerState ?? null,
     });
-    if (!outcome.ok) {
-      ctx.status = 403;
-      ctx.body = { error: 'Machine access denied' };
-      return;
-    }
-    ctx.body = { machine: outcome.machine };
+    ctx.body = { machine };
   });
 
   router.get('/machines/:id', async (ctx) => {

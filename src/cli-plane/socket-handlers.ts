@@ -22,6 +22,7 @@ import type { Logger } from '../ops/logger.js';
 import type { CliMetrics } from '../ops/metrics.js';
 import type { ErrorLogLimiter } from '../ops/error-log-limiter.js';
 import type { EventAck } from '../protocol/socket-events.js';
+import { roomName } from './rooms.js';
 import { accessErrorMessage, emitSocketError, joinHandshakeRooms, joinIfPending, type CliSocket } from './handshake.js';
 
 type Ack = (response?: unknown) => void;
@@ -56,12 +57,12 @@ interface EventContext {
   /** The socket's tenant ('' never happens: sockets without one get no handlers). */
   namespace(): string;
   /** Emits the `error` event; the event's ack (if any) then answers this reason. */
-  accessError(scope: Scope, id: string, reason: AccessFailure): void;
+  accessError(scope: Scope, id: string, reason: AccessFailure | 'access-denied'): void;
 }
 
 /** What the dispatcher learns from a handler besides its own ack calls. */
 interface EventOutcome {
-  refused?: AccessFailure;
+  refused?: AccessFailure | 'access-denied';
 }
 
 function versionedAck(outcome: VersionedWriteOutcome, key: string): unknown {
@@ -133,7 +134,7 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
   };
 
   on('message', MessageEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
-    const result = await services.messages.appendFromCli(namespace(), payload, { socketId: socket.id, inSessionRoom: socket.rooms.has(`session:${payload.sid}`) });
+    const result = await services.messages.appendFromCli(namespace(), payload, { socketId: socket.id, inSessionRoom: socket.rooms.has(roomName('session', namespace(), payload.sid)) });
     if (!result.ok) return accessError('session', payload.sid, result.reason);
     await joinIfPending(socket, services, 'session', payload.sid);
   });
@@ -152,7 +153,7 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
 
   on('session-alive', SessionAliveEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
     const outcome = await services.sessions.handleAlive(namespace(), payload);
-    if (outcome === 'access-denied' || outcome === 'not-found') return accessError('session', payload.sid, outcome);
+    if (outcome === 'not-found') return accessError('session', payload.sid, outcome);
     if (outcome === 'ignored') return;
     await joinIfPending(socket, services, 'session', payload.sid);
     // Queued prompts are re-sent on every keep-alive until consumed; usually there are none.
@@ -174,12 +175,12 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
 
   on('messages-consumed', MessagesConsumedEventSchema, async (payload, _ack, { namespace, accessError }) => {
     const outcome = await services.messages.markConsumed(namespace(), payload.sid, payload.localIds, payload);
-    if (outcome === 'access-denied' || outcome === 'not-found') accessError('session', payload.sid, outcome);
+    if (outcome === 'not-found') accessError('session', payload.sid, outcome);
   });
 
   on('machine-alive', MachineAliveEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
     const outcome = await services.machines.handleAlive(namespace(), payload.machineId, payload.time, payload.health);
-    if (outcome === 'access-denied' || outcome === 'not-found') return accessError('machine', payload.machineId, outcome);
+    if (outcome === 'not-found') return accessError('machine', payload.machineId, outcome);
     if (outcome === 'ok') await joinIfPending(socket, services, 'machine', payload.machineId);
   });
 
@@ -196,12 +197,13 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
   });
 
   on('rpc-register', RpcRegisterEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
-    const outcome = await services.rpc.register(namespace(), socket.id, payload.method);
+    const registrant = { socketId: socket.id, sessionId: socket.data.sessionId, machineId: socket.data.machineId };
+    const outcome = await services.rpc.register(namespace(), registrant, payload.method);
     if (!outcome.ok) accessError(outcome.scope, outcome.id, outcome.reason);
   });
 
-  on('rpc-unregister', RpcRegisterEventSchema, async (payload, _ack, { socket }) => {
-    await services.rpc.unregister(socket.id, payload.method);
+  on('rpc-unregister', RpcRegisterEventSchema, async (payload, _ack, { socket, namespace }) => {
+    await services.rpc.unregister(namespace(), socket.id, payload.method);
   });
 
   handlers.set('ping', (socket, args) => {

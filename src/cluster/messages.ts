@@ -18,3 +18,14 @@ export type WorkerReadyMessage = z.infer<typeof WorkerReadyMessageSchema>;
 export type DrainMessage = z.infer<typeof DrainMessageSchema>;
 export type MetricsRequestMessage = z.infer<typeof MetricsRequestMessageSchema>;
 export type MetricsResponseMessage = z.infer<typeof MetricsResponseMessageSchema>;
+
+/** Upper bound of the time a worker keeps after its drain deadline to close up and exit. */
+const MAX_EXIT_MARGIN_MS = 1_000;
+
+/**
+ * How long before the host's drain deadline a cluster worker must be done draining, so it can
+ * close and exit before the primary kills what is left at the deadline.
+ */
+export function exitMarginMs(drainTimeoutMs: number): number {
+  return Math.min(MAX_EXIT_MARGIN_MS, Math.floor(drainTimeoutMs / 5));
+}

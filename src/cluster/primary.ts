@@ -17,8 +17,7 @@ import { setupMaster } from '@socket.io/sticky';
 import { AggregatorRegistry } from 'prom-client';
 import type { HubConfig } from '../config.js';
 import type { Logger } from '../ops/logger.js';
-import { exitMarginMs } from './drain.js';
-import { MetricsRequestMessageSchema, WorkerReadyMessageSchema, type DrainMessage, type MetricsResponseMessage } from './messages.js';
+import { exitMarginMs, MetricsRequestMessageSchema, WorkerReadyMessageSchema, type DrainMessage, type MetricsResponseMessage } from './messages.js';
 
 /** Restart delay after the n-th consecutive early crash of a slot: 100 ms doubling, capped. */
 const RESTART_BASE_DELAY_MS = 100;

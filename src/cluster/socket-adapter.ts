@@ -2,7 +2,7 @@
 // reach sockets on every worker of every host.
 //
 // Why the classic adapter (`createAdapter`, PUBLISH/PSUBSCRIBE) and not the sharded one
-// (`createShardedAdapter`, SPUBLISH/SSUBSCRIBE), although ARCHITECTURE.md prefers sharding: the
+// (`createShardedAdapter`, SPUBLISH/SSUBSCRIBE; docs/decisions.md#classic-redis-adapter): the
 // sharded adapter does not work with ioredis — ioredis does not deliver sharded pub/sub messages
 // the way the adapter expects (redis/ioredis#1759), and the hub uses ioredis everywhere. The
 // classic adapter sends each broadcast to every worker; a worker without members of the room drops
@@ -13,7 +13,7 @@
 // createRedisConnection, so they fail fast while Redis is down and reconnect by themselves; ioredis
 // re-subscribes the sub connection after a reconnect (autoResubscribe).
 //
-// Failure containment (SPEC §5.5: Redis down must not crash a worker): the adapter library calls
+// Failure containment (docs/design.md#failure-policy: Redis down must not crash a worker): the adapter library calls
 // `pubClient.publish(...)` and the sub client's (un)subscribe without handling the returned
 // promises, and Socket.IO's `emitWithAck` calls `adapter.serverCount()` without a catch. With
 // ioredis those promises reject at once while Redis is unreachable, and an unhandled rejection

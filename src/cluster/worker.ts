@@ -1,100 +1,43 @@
-// One hub worker process: engine + hub (+ Redis adapter in a cluster), and the shutdown path
-// shared by the single-process hub and cluster workers: drain (cluster/drain.ts), close, exit.
-//
-// In a cluster (HAPI_WORKERS > 1) the worker never listens: the primary owns the port and hands
-// each connection over with @socket.io/sticky (`setupWorker`). It reports `hapi:ready` once it
-// can serve (the primary holds connections for it until then) and drains on `hapi:drain` from
-// the primary, on SIGTERM/SIGINT sent to it directly (a signal to the whole process group), or
-// when the primary disappears (IPC disconnect), so a worker never outlives its primary.
+// The cluster side of a worker process: take connections from the primary (@socket.io/sticky),
+// answer GET /metrics for the whole host, report readiness and follow the primary's drain. The
+// hub itself is started by hub/process.ts; this file only sees the parts of it that it serves.
 import cluster from 'node:cluster';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, Server as HttpServer, ServerResponse } from 'node:http';
 import { Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setupWorker } from '@socket.io/sticky';
-import { AggregatorRegistry, Gauge } from 'prom-client';
-import type { HubConfig } from '../config.js';
-import { createEngine } from '../engine/index.js';
-import type { Engine } from '../engine/types.js';
-import { createHub, type Hub } from '../hub.js';
+import { AggregatorRegistry, Gauge, type Registry } from 'prom-client';
+import type { Server as IoServer } from 'socket.io';
 import type { Logger } from '../ops/logger.js';
-import { exitMarginMs } from './drain.js';
 import { DrainMessageSchema, MetricsResponseMessageSchema, type MetricsRequestMessage, type WorkerReadyMessage } from './messages.js';
-import { createSocketAdapter, type SocketAdapter } from './socket-adapter.js';
 
-export type ProcessMode = 'single' | 'worker';
+/** What the worker side needs of a hub. */
+export interface WorkerHubParts {
+  http: HttpServer;
+  io: IoServer;
+  registry: Registry;
+}
 
-export interface RunningHub {
-  hub: Hub;
-  engine: Engine;
-  /** Drains, closes and resolves when the process may exit (idempotent). */
-  shutdown(reason: string, deadlineAt?: number): Promise<void>;
+/** Serves connections handed over by the primary (the worker never listens itself). */
+export function joinCluster(parts: WorkerHubParts, log: Logger): void {
+  serveClusterMetrics(parts, log);
+  releaseRelayedConnections(parts.http);
+  setupWorker(parts.io);
 }
 
 /**
- * Starts the hub for this process. `single`: listens on HAPI_LISTEN_HOST:PORT itself. `worker`:
- * receives connections from the cluster primary. Exits the process after a signal-driven drain.
+ * Tells the primary this worker can serve (it holds connections for it until then), and calls
+ * `drain` when the primary asks for a drain or disappears (IPC disconnect), so a worker never
+ * outlives its primary.
  */
-export async function runHubProcess(config: HubConfig, log: Logger, mode: ProcessMode): Promise<RunningHub> {
-  if (mode === 'worker' && !config.redisUrl) throw new Error('a cluster worker needs REDIS_URL');
-  // With Redis, other hub processes may serve the same tenants — this host's other workers, or
-  // other hosts each running one process (HAPI_WORKERS=1, e.g. 1-CPU pods): room emits and RPC
-  // acks must reach their sockets too.
-  const adapter: SocketAdapter | undefined = config.redisUrl ? await createSocketAdapter(config.redisUrl, { log }) : undefined;
-  let engine: Engine;
-  try {
-    engine = await createEngine(config);
-  } catch (error) {
-    await adapter?.close();
-    throw error;
-  }
-  if (engine.kind === 'memory') {
-    log.warn('memory engine: data is kept in this process only — not persisted, not shared between workers; set REDIS_URL for a cluster');
-  }
-  const hub = await createHub({ config, engine, log, ...(adapter ? { adapter: adapter.factory } : {}) });
-
-  if (mode === 'worker') {
-    serveClusterMetrics(hub, log);
-    releaseRelayedConnections(hub);
-    setupWorker(hub.io);
-  } else {
-    const port = await hub.listen();
-    log.info({ host: config.listenHost, port, engine: engine.kind }, 'hub listening');
-  }
-  if (hub.services.auth.generatedCliApiToken) {
-    // Printed once, by the process that created the token; later starts reuse it silently.
-    process.stdout.write(`\nCLI_API_TOKEN (generated, keep it safe): ${hub.services.auth.hubToken}\n\n`);
-  }
-
-  let shuttingDown: Promise<void> | null = null;
-  const shutdown = (reason: string, deadlineAt = Date.now() + config.drainTimeoutMs): Promise<void> => {
-    shuttingDown ??= (async () => {
-      log.info({ reason, drainMs: deadlineAt - Date.now() }, 'draining');
-      await hub.drain(deadlineAt);
-      await hub.close().catch((error: unknown) => log.warn({ err: error }, 'hub close failed'));
-      await engine.close().catch((error: unknown) => log.warn({ err: error }, 'engine close failed'));
-      await adapter?.close();
-    })();
-    return shuttingDown;
-  };
-  const exitAfter = (reason: string, deadlineAt?: number): void => {
-    void shutdown(reason, deadlineAt).finally(() => process.exit(0));
-  };
-  // A signal sent to the whole process group (Ctrl-C, a group kill) reaches the workers as well
-  // as the primary: a worker then keeps the same margin before the primary's deadline.
-  const signalDeadline = (): number => Date.now() + config.drainTimeoutMs - (mode === 'worker' ? exitMarginMs(config.drainTimeoutMs) : 0);
-  process.once('SIGTERM', () => exitAfter('SIGTERM', signalDeadline()));
-  process.once('SIGINT', () => exitAfter('SIGINT', signalDeadline()));
-  if (mode === 'worker') {
-    process.on('message', (message: unknown) => {
-      const drain = DrainMessageSchema.safeParse(message);
-      if (drain.success) exitAfter('primary requested drain', drain.data.deadlineAt);
-    });
-    process.once('disconnect', () => exitAfter('primary gone'));
-    const ready: WorkerReadyMessage = { type: 'hapi:ready' };
-    process.send?.(ready);
-    log.info({ engine: engine.kind }, 'worker ready');
-  }
-  return { hub, engine, shutdown };
+export function followPrimary(drain: (reason: string, deadlineAt?: number) => void): void {
+  process.on('message', (message: unknown) => {
+    const request = DrainMessageSchema.safeParse(message);
+    if (request.success) drain('primary requested drain', request.data.deadlineAt);
+  });
+  process.once('disconnect', () => drain('primary gone'));
+  const ready: WorkerReadyMessage = { type: 'hapi:ready' };
+  process.send?.(ready);
 }
 
 /**
@@ -105,8 +48,8 @@ export async function runHubProcess(config: HubConfig, log: Logger, mode: Proces
  * drain waiting for connections that are long finished. The response always ends the connection
  * (sticky sets `Connection: close`), so once the write side has finished the object is done.
  */
-function releaseRelayedConnections(hub: Hub): void {
-  hub.http.on('connection', (socket: Duplex) => {
+function releaseRelayedConnections(http: HttpServer): void {
+  http.on('connection', (socket: Duplex) => {
     if (socket instanceof NetSocket) return;
     socket.once('finish', () => socket.destroy());
   });
@@ -125,17 +68,17 @@ function releaseRelayedConnections(hub: Hub): void {
 
 const METRICS_IPC_TIMEOUT_MS = 6_000;
 
-function serveClusterMetrics(hub: Hub, log: Logger): void {
+function serveClusterMetrics(hub: WorkerHubParts, log: Logger): void {
   const workerId = String(cluster.worker?.id ?? process.pid);
   // Constructing one installs prom-client's worker-side listener for the primary's requests.
   new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([hub.metrics.registry]);
+  AggregatorRegistry.setRegistries([hub.registry]);
   const cli = hub.io.of('/cli');
   new Gauge({
     name: 'hapi_worker_cli_sockets',
     help: 'Connected /cli Socket.IO sockets, per worker',
     labelNames: ['worker'],
-    registers: [hub.metrics.registry],
+    registers: [hub.registry],
     collect() {
       this.set({ worker: workerId }, cli.sockets.size);
     },
@@ -144,7 +87,7 @@ function serveClusterMetrics(hub: Hub, log: Logger): void {
     name: 'hapi_worker_engine_clients',
     help: 'Open engine.io connections (all namespaces), per worker',
     labelNames: ['worker'],
-    registers: [hub.metrics.registry],
+    registers: [hub.registry],
     collect() {
       this.set({ worker: workerId }, hub.io.engine.clientsCount);
     },
@@ -177,10 +120,10 @@ function serveClusterMetrics(hub: Hub, log: Logger): void {
     let body = await aggregated();
     if (body === null) {
       log.warn('cluster metrics aggregation failed; answering with this worker only');
-      body = `# hapi: cluster aggregation unavailable, metrics of worker ${workerId} only\n${await hub.metrics.registry.metrics()}`;
+      body = `# hapi: cluster aggregation unavailable, metrics of worker ${workerId} only\n${await hub.registry.metrics()}`;
     }
     res.statusCode = 200;
-    res.setHeader('Content-Type', hub.metrics.registry.contentType);
+    res.setHeader('Content-Type', hub.registry.contentType);
     res.end(body);
   };
 

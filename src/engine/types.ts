@@ -96,9 +96,10 @@ export interface CreateMachineInput {
   runnerState: unknown;
 }
 
-export type GetOrCreateMachineResult =
-  | { ok: true; machine: MachineRow; created: boolean }
-  | { ok: false; reason: 'namespace-mismatch' };
+export interface GetOrCreateMachineResult {
+  machine: MachineRow;
+  created: boolean;
+}
 
 export interface AppendMessageInput {
   content: unknown;
@@ -214,8 +215,8 @@ export interface Engine {
   // Sessions -------------------------------------------------------------------------------
   /** Atomic tag/id resolution as upstream's POST /cli/sessions. */
   getOrCreateSession(ns: string, input: CreateSessionInput, now: number): Promise<GetOrCreateSessionResult>;
-  /** Looks a session up by id in any namespace (callers check the namespace). */
-  getSession(id: string): Promise<SessionRow | null>;
+  /** Ids are per namespace: the same id in another namespace is another (or no) session. */
+  getSession(ns: string, id: string): Promise<SessionRow | null>;
   listSessions(ns: string): Promise<SessionRow[]>;
   /** Compare-and-swap on a versioned field; `value` is stored verbatim. */
   compareAndSetSession(
@@ -243,9 +244,9 @@ export interface Engine {
   adjustAttachedSockets(ns: string, sessionId: string, delta: 1 | -1): Promise<void>;
 
   // Machines -------------------------------------------------------------------------------
-  /** Creates if absent; machine ids are unique across namespaces. Never merges. */
+  /** Creates if absent in this namespace (ids are per namespace). Never merges. */
   getOrCreateMachine(ns: string, input: CreateMachineInput, now: number): Promise<GetOrCreateMachineResult>;
-  getMachine(id: string): Promise<MachineRow | null>;
+  getMachine(ns: string, id: string): Promise<MachineRow | null>;
   listMachines(ns: string): Promise<MachineRow[]>;
   compareAndSetMachine(
     ns: string,
@@ -303,11 +304,11 @@ export interface Engine {
   revokeNamespace(ns: string): Promise<NamespaceRecord | null>;
 
   // RPC routing ----------------------------------------------------------------------------
-  /** Last registration wins. */
-  setRpcRoute(method: string, socketId: string): Promise<void>;
+  /** Routes are per namespace: (ns, method) → socket id. Last registration wins. */
+  setRpcRoute(ns: string, method: string, socketId: string): Promise<void>;
   /** Removes the route only if it still points at socketId. */
-  deleteRpcRoute(method: string, socketId: string): Promise<void>;
-  getRpcRoute(method: string): Promise<string | null>;
+  deleteRpcRoute(ns: string, method: string, socketId: string): Promise<void>;
+  getRpcRoute(ns: string, method: string): Promise<string | null>;
 
   // Event log (SSE) ------------------------------------------------------------------------
   /**

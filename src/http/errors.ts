@@ -30,7 +30,7 @@ function plannedReply(error: unknown): JsonReply | null {
   if (error instanceof BodyTooLargeError) return { status: 413, body: { error: error.message, code: 'body_too_large' } };
   if (error instanceof EngineUnavailableError) return { status: 503, body: { error: 'Storage unavailable, try again', code: 'engine_unavailable' } };
   if (error instanceof ZodError) return { status: 400, body: { error: 'Invalid request', code: 'invalid_request', issues: error.issues } };
-  // RPC failures a route did not translate itself (SPEC §3 statuses).
+  // RPC failures a route did not translate itself (docs/protocol.md#rpc-transport-failures).
   if (error instanceof RpcBadAnswerError) return { status: 502, body: { error: error.message, code: error.code } };
   if (error instanceof RpcTargetMissingError) return { status: 503, body: { error: error.message, code: error.code } };
   if (error instanceof RpcTimeoutError) return { status: 504, body: { error: error.message, code: error.code } };

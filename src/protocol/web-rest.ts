@@ -124,7 +124,7 @@ export type SendMessageBody = z.infer<typeof SendMessageBodySchema>;
 const seq = z.coerce.number().int().min(1);
 const at = z.coerce.number().int().min(0);
 
-/** GET …/messages (reference §4.2). */
+/** GET …/messages (docs/protocol.md#message-pagination). */
 export const MessagesQuerySchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(200).optional(),

@@ -1,20 +1,17 @@
-// Namespace checks shared by every service: an object of another namespace is "access-denied",
-// never data.
+// Lookups shared by every service. Ids are per namespace: an id that exists only in another
+// namespace is, for this one, simply not found — the same answer a fresh id gets.
 import type { Engine, MachineRow, SessionRow } from '../engine/types.js';
 
-export type AccessFailure = 'not-found' | 'access-denied';
+/** The only way a lookup by id fails: there is no cross-namespace "access denied" to reveal. */
+export type AccessFailure = 'not-found';
 export type Access<T> = { ok: true; row: T } | { ok: false; reason: AccessFailure };
 
 export async function sessionAccess(engine: Engine, namespace: string, id: string): Promise<Access<SessionRow>> {
-  const row = await engine.getSession(id);
-  if (!row) return { ok: false, reason: 'not-found' };
-  if (row.namespace !== namespace) return { ok: false, reason: 'access-denied' };
-  return { ok: true, row };
+  const row = await engine.getSession(namespace, id);
+  return row ? { ok: true, row } : { ok: false, reason: 'not-found' };
 }
 
 export async function machineAccess(engine: Engine, namespace: string, id: string): Promise<Access<MachineRow>> {
-  const row = await engine.getMachine(id);
-  if (!row) return { ok: false, reason: 'not-found' };
-  if (row.namespace !== namespace) return { ok: false, reason: 'access-denied' };
-  return { ok: true, row };
+  const row = await engine.getMachine(namespace, id);
+  return row ? { ok: true, row } : { ok: false, reason: 'not-found' };
 }

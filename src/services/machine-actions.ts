@@ -1,4 +1,4 @@
-// Machine-scoped web operations (reference §2.7): spawn, list-directory, paths/exists.
+// Machine-scoped web operations (docs/protocol.md#machines): spawn, list-directory, paths/exists.
 import type { SpawnBody } from '../protocol/web-rest.js';
 import type { RpcGateway } from './rpc-gateway.js';
 import { fail, ok, rpcTransportReply, type WebReply } from './web-reply.js';
@@ -13,20 +13,20 @@ export class MachineActions {
   constructor(private readonly rpc: RpcGateway) {}
 
   /** POST /api/machines/:id/spawn — always 200 with `{type:'success'|'error', …}` past validation. */
-  async spawn(machineId: string, body: SpawnBody): Promise<WebReply> {
+  async spawn(namespace: string, machineId: string, body: SpawnBody): Promise<WebReply> {
     const remoteOnly = body.agent !== undefined ? REMOTE_ONLY_AGENTS[body.agent] : undefined;
     if (remoteOnly !== undefined && body.startingMode !== undefined && body.startingMode !== 'remote') {
       return fail(400, `${remoteOnly} only supports remote mode`);
     }
-    const outcome = await this.rpc.spawnSession(machineId, body);
+    const outcome = await this.rpc.spawnSession(namespace, machineId, body);
     return ok({ ...outcome });
   }
 
   /** POST /api/machines/:id/list-directory — the runner's answer is passed through. */
-  async listDirectory(machineId: string, path: string, includeHidden: boolean | undefined): Promise<WebReply> {
+  async listDirectory(namespace: string, machineId: string, path: string, includeHidden: boolean | undefined): Promise<WebReply> {
     let result: unknown;
     try {
-      result = await this.rpc.listMachineDirectory(machineId, path, includeHidden);
+      result = await this.rpc.listMachineDirectory(namespace, machineId, path, includeHidden);
     } catch (error) {
       return rpcTransportReply(error);
     }
@@ -35,12 +35,12 @@ export class MachineActions {
   }
 
   /** POST /api/machines/:id/paths/exists — trimmed, de-duplicated; nothing left → no RPC. */
-  async pathsExist(machineId: string, paths: string[]): Promise<WebReply> {
+  async pathsExist(namespace: string, machineId: string, paths: string[]): Promise<WebReply> {
     const unique = [...new Set(paths.map((path) => path.trim()).filter((path) => path.length > 0))];
     if (unique.length === 0) return ok({ exists: {} });
     let result: unknown;
     try {
-      result = await this.rpc.pathExists(machineId, unique);
+      result = await this.rpc.pathExists(namespace, machineId, unique);
     } catch (error) {
       return rpcTransportReply(error);
     }

@@ -38,9 +38,8 @@ export class MachineService {
    * POST /cli/machines (and the machine part of POST /cli/sessions): create, or merge the
    * registration into the stored machine with upstream's rules. Merges are CAS-retried.
    */
-  async createOrLoad(namespace: string, input: CreateMachineInput): Promise<{ ok: true; machine: Machine } | { ok: false; reason: 'access-denied' }> {
+  async createOrLoad(namespace: string, input: CreateMachineInput): Promise<Machine> {
     const created = await this.deps.engine.getOrCreateMachine(namespace, input, this.now());
-    if (!created.ok) return { ok: false, reason: 'access-denied' };
     let row = created.machine;
     if (!created.created) {
       const isRunner = input.runnerState !== null && input.runnerState !== undefined;
@@ -49,7 +48,7 @@ export class MachineService {
     }
     const machine = machineToWire(row);
     await this.deps.events.publish(namespace, { type: 'machine-updated', machineId: machine.id, data: machine });
-    return { ok: true, machine };
+    return machine;
   }
 
   private async mergeRegistration(namespace: string, row: MachineRow, field: MachineField, merge: (stored: unknown) => unknown): Promise<MachineRow> {
@@ -59,7 +58,7 @@ export class MachineService {
       if (sameJson(next, current[field])) return current;
       const version = field === 'metadata' ? current.metadataVersion : current.runnerStateVersion;
       const cas = await this.deps.engine.compareAndSetMachine(namespace, current.id, field, version, next, { now: this.now() });
-      const fresh = await this.deps.engine.getMachine(current.id);
+      const fresh = await this.deps.engine.getMachine(namespace, current.id);
       if (!fresh) return current;
       current = fresh;
       if (cas.result === 'success' || cas.result === 'not-found') return current;
@@ -88,7 +87,7 @@ export class MachineService {
       const body: UpdateBody = field === 'metadata'
         ? { t: 'update-machine', machineId: id, metadata: versioned, runnerState: null }
         : { t: 'update-machine', machineId: id, metadata: null, runnerState: versioned };
-      this.deps.cli.emitUpdate(`machine:${id}`, { id: randomUUID(), seq: now, createdAt: now, body }, senderSocketId);
+      this.deps.cli.emitUpdate({ kind: 'machine', namespace, id }, { id: randomUUID(), seq: now, createdAt: now, body }, senderSocketId);
       if (field === 'runnerState') await this.refreshPresence(namespace, id, now, {});
       await this.publishFull(namespace, id);
     }
@@ -107,8 +106,8 @@ export class MachineService {
   }
 
   async publishFull(namespace: string, id: string): Promise<void> {
-    const row = await this.deps.engine.getMachine(id);
-    if (row && row.namespace === namespace) {
+    const row = await this.deps.engine.getMachine(namespace, id);
+    if (row) {
       await this.deps.events.publish(namespace, { type: 'machine-updated', machineId: id, data: machineToWire(row) });
     }
   }

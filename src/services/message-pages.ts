@@ -1,4 +1,4 @@
-// The web's view of a session's messages: upstream's pagination contract (reference §4), the
+// The web's view of a session's messages: upstream's pagination contract (docs/protocol.md#message-pagination), the
 // queued-state reconciliation and cancellation of queued prompts, on top of the engine's
 // position-ordered primitives.
 import type { MessagePosition, MessageRow } from '../engine/types.js';

@@ -68,7 +68,7 @@ export class MessageService {
     const othersAttached = result.attachedSockets > (sender?.inSessionRoom === true ? 1 : 0);
     if (othersAttached) {
       this.deps.cli.emitUpdate(
-        `session:${event.sid}`,
+        { kind: 'session', namespace, id: event.sid },
         { id: randomUUID(), seq: message.seq, createdAt: now, body: { t: 'new-message', sid: event.sid, message: messageToCli(message) } },
         sender?.socketId,
       );
@@ -96,7 +96,7 @@ export class MessageService {
     const result = await this.deps.engine.appendMessage(namespace, sid, { ...draft, event: messageReceivedEventParts(namespace, draft) });
     if (!result.ok) return null;
     const message = result.message;
-    this.pushToCli(sid, message);
+    this.pushToCli(namespace, sid, message);
     await this.announceDuplicate(namespace, result);
     await this.sessions.touchUpdatedAt(namespace, sid, now);
     const grace = await this.deps.engine.setLiveFields(namespace, 'session', sid, {
@@ -123,8 +123,8 @@ export class MessageService {
     await this.deps.events.publish(namespace, { type: 'message-received', sessionId: result.message.sessionId, message: messageToWeb(result.message) });
   }
 
-  private pushToCli(sid: string, message: MessageRow): void {
-    this.deps.cli.emitUpdate(`session:${sid}`, {
+  private pushToCli(namespace: string, sid: string, message: MessageRow): void {
+    this.deps.cli.emitUpdate({ kind: 'session', namespace, id: sid }, {
       id: message.id,
       seq: message.seq,
       createdAt: message.createdAt,
@@ -138,7 +138,7 @@ export class MessageService {
    */
   async replayQueued(namespace: string, sid: string): Promise<number> {
     const queued = await this.deps.engine.listQueuedMessages(namespace, sid);
-    for (const message of queued) this.pushToCli(sid, message);
+    for (const message of queued) this.pushToCli(namespace, sid, message);
     return queued.length;
   }
 

@@ -2,7 +2,12 @@
 // dependency points from transport to service, never back.
 import type { UpdateBody } from '../protocol/socket-events.js';
 
-export type RoomName = `session:${string}` | `machine:${string}`;
+/** A session's or machine's room. Ids are per namespace, so a room is named by both. */
+export interface RoomTarget {
+  kind: 'session' | 'machine';
+  namespace: string;
+  id: string;
+}
 
 export type RpcDelivery =
   | { kind: 'answered'; response: unknown }
@@ -11,7 +16,7 @@ export type RpcDelivery =
 
 export interface CliGateway {
   /** Emits `update {id, seq, createdAt, body}` to a room on every worker, optionally excluding one socket. */
-  emitUpdate(room: RoomName, update: { id: string; seq: number; createdAt: number; body: UpdateBody }, exceptSocketId?: string): void;
+  emitUpdate(room: RoomTarget, update: { id: string; seq: number; createdAt: number; body: UpdateBody }, exceptSocketId?: string): void;
   /**
    * Sends `rpc-request` to one socket wherever it is connected and waits for its ack. Throws
    * RpcBadAnswerError when the answer is not a JSON value within the document limits.

@@ -84,78 +84,78 @@ export class RpcGateway {
     return LONG_RPC_METHODS.has(method) ? this.timings.rpcLongTimeoutMs : this.timings.rpcTimeoutMs;
   }
 
-  session(sessionId: string, method: string, params: unknown): Promise<unknown> {
-    return this.rpc.call(sessionId, method, params, this.timeoutFor(method));
+  session(namespace: string, sessionId: string, method: string, params: unknown): Promise<unknown> {
+    return this.rpc.call(namespace, sessionId, method, params, this.timeoutFor(method));
   }
 
-  machine(machineId: string, method: string, params: unknown): Promise<unknown> {
-    return this.rpc.call(machineId, method, params, this.timeoutFor(method));
+  machine(namespace: string, machineId: string, method: string, params: unknown): Promise<unknown> {
+    return this.rpc.call(namespace, machineId, method, params, this.timeoutFor(method));
   }
 
   // Session-scoped ---------------------------------------------------------------------------
 
-  abort(sessionId: string): Promise<unknown> {
-    return this.session(sessionId, 'abort', { reason: ABORT_REASON });
+  abort(namespace: string, sessionId: string): Promise<unknown> {
+    return this.session(namespace, sessionId, 'abort', { reason: ABORT_REASON });
   }
 
-  permission(sessionId: string, params: PermissionParams): Promise<unknown> {
-    return this.session(sessionId, 'permission', params);
+  permission(namespace: string, sessionId: string, params: PermissionParams): Promise<unknown> {
+    return this.session(namespace, sessionId, 'permission', params);
   }
 
-  setSessionConfig(sessionId: string, config: Record<string, unknown>): Promise<unknown> {
-    return this.session(sessionId, 'set-session-config', config);
+  setSessionConfig(namespace: string, sessionId: string, config: Record<string, unknown>): Promise<unknown> {
+    return this.session(namespace, sessionId, 'set-session-config', config);
   }
 
-  killSession(sessionId: string): Promise<unknown> {
-    return this.session(sessionId, 'killSession', {});
+  killSession(namespace: string, sessionId: string): Promise<unknown> {
+    return this.session(namespace, sessionId, 'killSession', {});
   }
 
-  gitStatus(sessionId: string, cwd: string): Promise<unknown> {
-    return this.session(sessionId, 'git-status', { cwd });
+  gitStatus(namespace: string, sessionId: string, cwd: string): Promise<unknown> {
+    return this.session(namespace, sessionId, 'git-status', { cwd });
   }
 
-  gitDiffNumstat(sessionId: string, cwd: string, staged: boolean | undefined): Promise<unknown> {
-    return this.session(sessionId, 'git-diff-numstat', { cwd, staged });
+  gitDiffNumstat(namespace: string, sessionId: string, cwd: string, staged: boolean | undefined): Promise<unknown> {
+    return this.session(namespace, sessionId, 'git-diff-numstat', { cwd, staged });
   }
 
-  gitDiffFile(sessionId: string, cwd: string, filePath: string, staged: boolean | undefined): Promise<unknown> {
-    return this.session(sessionId, 'git-diff-file', { cwd, filePath, staged });
+  gitDiffFile(namespace: string, sessionId: string, cwd: string, filePath: string, staged: boolean | undefined): Promise<unknown> {
+    return this.session(namespace, sessionId, 'git-diff-file', { cwd, filePath, staged });
   }
 
-  readFile(sessionId: string, path: string): Promise<unknown> {
-    return this.session(sessionId, 'readFile', { path });
+  readFile(namespace: string, sessionId: string, path: string): Promise<unknown> {
+    return this.session(namespace, sessionId, 'readFile', { path });
   }
 
-  readGeneratedImage(sessionId: string, id: string): Promise<unknown> {
-    return this.session(sessionId, 'readGeneratedImage', { id });
+  readGeneratedImage(namespace: string, sessionId: string, id: string): Promise<unknown> {
+    return this.session(namespace, sessionId, 'readGeneratedImage', { id });
   }
 
-  listDirectory(sessionId: string, path: string): Promise<unknown> {
-    return this.session(sessionId, 'listDirectory', { path });
+  listDirectory(namespace: string, sessionId: string, path: string): Promise<unknown> {
+    return this.session(namespace, sessionId, 'listDirectory', { path });
   }
 
-  ripgrep(sessionId: string, args: string[], cwd: string, fileSearch: { query: string; limit: number }): Promise<unknown> {
-    return this.session(sessionId, 'ripgrep', { args, cwd, fileSearch });
+  ripgrep(namespace: string, sessionId: string, args: string[], cwd: string, fileSearch: { query: string; limit: number }): Promise<unknown> {
+    return this.session(namespace, sessionId, 'ripgrep', { args, cwd, fileSearch });
   }
 
-  statFiles(sessionId: string, paths: string[]): Promise<unknown> {
-    return this.session(sessionId, 'statFiles', { paths });
+  statFiles(namespace: string, sessionId: string, paths: string[]): Promise<unknown> {
+    return this.session(namespace, sessionId, 'statFiles', { paths });
   }
 
-  uploadFile(sessionId: string, file: { filename: string; content: string; mimeType: string }): Promise<unknown> {
-    return this.session(sessionId, 'uploadFile', { sessionId, ...file });
+  uploadFile(namespace: string, sessionId: string, file: { filename: string; content: string; mimeType: string }): Promise<unknown> {
+    return this.session(namespace, sessionId, 'uploadFile', { sessionId, ...file });
   }
 
-  deleteUpload(sessionId: string, path: string): Promise<unknown> {
-    return this.session(sessionId, 'deleteUpload', { sessionId, path });
+  deleteUpload(namespace: string, sessionId: string, path: string): Promise<unknown> {
+    return this.session(namespace, sessionId, 'deleteUpload', { sessionId, path });
   }
 
-  listSlashCommands(sessionId: string, agent: string): Promise<unknown> {
-    return this.session(sessionId, 'listSlashCommands', { agent });
+  listSlashCommands(namespace: string, sessionId: string, agent: string): Promise<unknown> {
+    return this.session(namespace, sessionId, 'listSlashCommands', { agent });
   }
 
-  listSkills(sessionId: string, flavor: string): Promise<unknown> {
-    return this.session(sessionId, 'listSkills', { flavor });
+  listSkills(namespace: string, sessionId: string, flavor: string): Promise<unknown> {
+    return this.session(namespace, sessionId, 'listSkills', { flavor });
   }
 
   // Machine-scoped ---------------------------------------------------------------------------
@@ -164,7 +164,7 @@ export class RpcGateway {
    * Every failure, transport included, becomes `{type:'error', message}` (upstream) — except an
    * answer the hub refuses (RpcBadAnswerError), which is thrown.
    */
-  async spawnSession(machineId: string, params: SpawnParams): Promise<SpawnOutcome> {
+  async spawnSession(namespace: string, machineId: string, params: SpawnParams): Promise<SpawnOutcome> {
     const rpcParams = {
       type: 'spawn-in-directory',
       directory: params.directory,
@@ -186,18 +186,18 @@ export class RpcGateway {
       forkSession: false,
     };
     try {
-      return mapSpawnResult(await this.machine(machineId, 'spawn-happy-session', rpcParams));
+      return mapSpawnResult(await this.machine(namespace, machineId, 'spawn-happy-session', rpcParams));
     } catch (error) {
       if (error instanceof RpcBadAnswerError) throw error; // 502 rpc_bad_answer, like every other route
       return { type: 'error', message: error instanceof Error ? error.message : String(error) };
     }
   }
 
-  listMachineDirectory(machineId: string, path: string, includeHidden: boolean | undefined): Promise<unknown> {
-    return this.machine(machineId, 'list-directory', { path, includeHidden });
+  listMachineDirectory(namespace: string, machineId: string, path: string, includeHidden: boolean | undefined): Promise<unknown> {
+    return this.machine(namespace, machineId, 'list-directory', { path, includeHidden });
   }
 
-  pathExists(machineId: string, paths: string[]): Promise<unknown> {
-    return this.machine(machineId, 'path-exists', { paths });
+  pathExists(namespace: string, machineId: string, paths: string[]): Promise<unknown> {
+    return this.machine(namespace, machineId, 'path-exists', { paths });
   }
 }

@@ -23,51 +23,72 @@ export class RpcTimeoutError extends Error {
   }
 }
 
-export type RpcRegisterOutcome = { ok: true } | { ok: false; reason: AccessFailure; scope: 'session' | 'machine'; id: string };
+/** `access-denied`: the method is not under the socket's own session/machine id. */
+export type RpcRegisterOutcome = { ok: true } | { ok: false; reason: AccessFailure | 'access-denied'; scope: 'session' | 'machine'; id: string };
 
-function scopeIdOf(method: string): string {
+/** The ids a CLI socket named in its handshake: the only prefixes it may register methods under. */
+export interface RpcRegistrant {
+  socketId: string;
+  sessionId?: string | undefined;
+  machineId?: string | undefined;
+}
+
+type RpcScope = { scope: 'session' | 'machine'; id: string };
+
+/** True for `<id>:<name>` with a non-empty name. Ids may contain ':' (machine ids are any string). */
+function isMethodOf(id: string, method: string): boolean {
+  return method.length > id.length + 1 && method.startsWith(`${id}:`);
+}
+
+/** Which of the socket's own objects the method belongs to, if any. */
+function ownScopeOf(registrant: RpcRegistrant, method: string): RpcScope | null {
+  if (registrant.sessionId !== undefined && isMethodOf(registrant.sessionId, method)) return { scope: 'session', id: registrant.sessionId };
+  if (registrant.machineId !== undefined && isMethodOf(registrant.machineId, method)) return { scope: 'machine', id: registrant.machineId };
+  return null;
+}
+
+/** How a refused method is named in the `error` event: the socket's kind, the method's prefix. */
+function foreignScopeOf(registrant: RpcRegistrant, method: string): RpcScope {
   const cut = method.indexOf(':');
-  return cut <= 0 ? '' : method.slice(0, cut);
+  const scope = registrant.sessionId === undefined && registrant.machineId !== undefined ? 'machine' : 'session';
+  return { scope, id: cut > 0 ? method.slice(0, cut) : method };
 }
 
 export class RpcService {
-  /** Methods registered by sockets of this worker, for cleanup on disconnect. */
-  private readonly methodsBySocket = new Map<string, Set<string>>();
+  /** Methods registered by sockets of this worker, with their namespace, for cleanup on disconnect. */
+  private readonly methodsBySocket = new Map<string, { namespace: string; methods: Set<string> }>();
 
   constructor(private readonly deps: ServiceDeps) {}
 
   /**
-   * Only `<id>:<name>` where id is a session or machine of the caller's namespace is accepted
-   * (upstream accepts anything, which lets one tenant hijack another's handlers).
+   * A socket may register `<id>:<name>` only for the session or machine its handshake named, and
+   * only while that object exists in the socket's namespace (upstream accepts anything, which
+   * lets one tenant capture another's calls). Routes are stored per namespace.
    */
-  async register(namespace: string, socketId: string, method: string): Promise<RpcRegisterOutcome> {
-    const id = scopeIdOf(method);
-    if (id === '') return { ok: false, reason: 'not-found', scope: 'session', id: method };
-    const session = await sessionAccess(this.deps.engine, namespace, id);
-    if (!session.ok) {
-      const machine = await machineAccess(this.deps.engine, namespace, id);
-      if (!machine.ok) {
-        const denied = session.reason === 'access-denied' ? 'session' : machine.reason === 'access-denied' ? 'machine' : null;
-        return { ok: false, reason: denied ? 'access-denied' : 'not-found', scope: denied ?? 'session', id };
-      }
-    }
-    await this.deps.engine.setRpcRoute(method, socketId);
-    let methods = this.methodsBySocket.get(socketId);
-    if (!methods) this.methodsBySocket.set(socketId, (methods = new Set()));
-    methods.add(method);
+  async register(namespace: string, registrant: RpcRegistrant, method: string): Promise<RpcRegisterOutcome> {
+    const own = ownScopeOf(registrant, method);
+    if (own === null) return { ok: false, reason: 'access-denied', ...foreignScopeOf(registrant, method) };
+    const lookup = own.scope === 'session' ? sessionAccess : machineAccess;
+    const found = await lookup(this.deps.engine, namespace, own.id);
+    if (!found.ok) return { ok: false, reason: 'not-found', ...own };
+    await this.deps.engine.setRpcRoute(namespace, method, registrant.socketId);
+    let entry = this.methodsBySocket.get(registrant.socketId);
+    if (!entry) this.methodsBySocket.set(registrant.socketId, (entry = { namespace, methods: new Set() }));
+    entry.methods.add(method);
     return { ok: true };
   }
 
-  async unregister(socketId: string, method: string): Promise<void> {
-    this.methodsBySocket.get(socketId)?.delete(method);
-    await this.deps.engine.deleteRpcRoute(method, socketId);
+  /** Removes the route only if this socket holds it: a foreign method is left alone. */
+  async unregister(namespace: string, socketId: string, method: string): Promise<void> {
+    this.methodsBySocket.get(socketId)?.methods.delete(method);
+    await this.deps.engine.deleteRpcRoute(namespace, method, socketId);
   }
 
   async unregisterAll(socketId: string): Promise<void> {
-    const methods = this.methodsBySocket.get(socketId);
+    const entry = this.methodsBySocket.get(socketId);
     this.methodsBySocket.delete(socketId);
-    if (!methods) return;
-    await Promise.all([...methods].map((method) => this.deps.engine.deleteRpcRoute(method, socketId)));
+    if (!entry) return;
+    await Promise.all([...entry.methods].map((method) => this.deps.engine.deleteRpcRoute(entry.namespace, method, socketId)));
   }
 
   /**
@@ -75,9 +96,9 @@ export class RpcService {
    * Throws RpcTargetMissingError / RpcTimeoutError for transport failures; a CLI-side failure
    * comes back as a value with an `error` key, for the caller to interpret.
    */
-  async call(scopeId: string, name: string, params: unknown, timeoutMs = this.deps.timings.rpcTimeoutMs): Promise<unknown> {
+  async call(namespace: string, scopeId: string, name: string, params: unknown, timeoutMs = this.deps.timings.rpcTimeoutMs): Promise<unknown> {
     const method = `${scopeId}:${name}`;
-    const socketId = await this.deps.engine.getRpcRoute(method);
+    const socketId = await this.deps.engine.getRpcRoute(namespace, method);
     if (!socketId) throw new RpcTargetMissingError('handler-not-registered', method);
     const delivery = await this.deps.cli.requestRpc(socketId, { method, params: JSON.stringify(params ?? null) }, timeoutMs);
     if (delivery.kind === 'no-socket') throw new RpcTargetMissingError('socket-disconnected', method);

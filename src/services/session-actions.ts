@@ -1,7 +1,7 @@
 // What the web does to a session beyond messages: abort, archive, delete, rename, resume/reopen,
 // permission decisions and the runtime config (permission mode, model). Each operation returns
-// upstream's status/body table (reference §2.4–§2.6); RPC transport failures that upstream let
-// escape as plain-text 500s answer 503/504 JSON instead (SPEC §3).
+// upstream's status/body table (docs/protocol.md#web-api); RPC transport failures that upstream let
+// escape as plain-text 500s answer 503/504 JSON instead (docs/protocol.md#rpc-transport-failures).
 import type { MachineRow, SessionRow } from '../engine/types.js';
 import {
   MODEL_LOCKED_WHEN_CONTROLLED_BY_USER,
@@ -27,10 +27,9 @@ export const RESUME_ACTIVE_TIMEOUT_MS = 15_000;
 
 const ARCHIVE_FIELDS = ['lifecycleState', 'lifecycleStateSince', 'archivedBy', 'archiveReason'] as const;
 
-export type ResumeErrorCode = 'no_machine_online' | 'access_denied' | 'session_not_found' | 'resume_unavailable' | 'resume_failed';
+export type ResumeErrorCode = 'no_machine_online' | 'session_not_found' | 'resume_unavailable' | 'resume_failed';
 const RESUME_STATUS: Record<ResumeErrorCode, number> = {
   no_machine_online: 503,
-  access_denied: 403,
   session_not_found: 404,
   resume_unavailable: 409,
   resume_failed: 500,
@@ -50,8 +49,8 @@ function controlledByUser(row: SessionRow): boolean {
   return isRecord(row.agentState) && row.agentState.controlledByUser === true;
 }
 
-export function accessReply(reason: AccessFailure): WebReply {
-  return reason === 'not-found' ? fail(404, 'Session not found') : fail(403, 'Session access denied');
+export function accessReply(_reason: AccessFailure): WebReply {
+  return fail(404, 'Session not found');
 }
 
 function metadataWriteReply(result: 'ok' | 'conflict' | AccessFailure): WebReply | null {
@@ -82,9 +81,9 @@ export class SessionActions {
   }
 
   /** POST …/abort (route requires active). A CLI-side `{error}` is ignored, as upstream. */
-  async abort(sid: string): Promise<WebReply> {
+  async abort(namespace: string, sid: string): Promise<WebReply> {
     try {
-      await this.rpc.abort(sid);
+      await this.rpc.abort(namespace, sid);
     } catch (error) {
       return rpcTransportReply(error);
     }
@@ -99,7 +98,7 @@ export class SessionActions {
       if (lifecycleState !== 'running') return fail(409, 'Session is inactive');
     }
     try {
-      await this.rpc.killSession(row.id);
+      await this.rpc.killSession(namespace, row.id);
     } catch (error) {
       if (!(error instanceof RpcTargetMissingError)) return rpcTransportReply(error);
       // Nobody can archive it on the CLI side, so the hub records the archive itself.
@@ -144,7 +143,7 @@ export class SessionActions {
       return fail(400, 'Invalid permission mode for session flavor');
     }
     try {
-      await this.rpc.permission(row.id, { id: requestId, approved: true, mode: body.mode, allowTools: body.allowTools, decision: body.decision, answers: body.answers });
+      await this.rpc.permission(row.namespace, row.id, { id: requestId, approved: true, mode: body.mode, allowTools: body.allowTools, decision: body.decision, answers: body.answers });
     } catch (error) {
       return rpcTransportReply(error);
     }
@@ -154,7 +153,7 @@ export class SessionActions {
   /** POST …/permissions/:requestId/deny (route: active, request exists, body). */
   async deny(row: SessionRow, requestId: string, body: DenyBody): Promise<WebReply> {
     try {
-      await this.rpc.permission(row.id, { id: requestId, approved: false, decision: body.decision });
+      await this.rpc.permission(row.namespace, row.id, { id: requestId, approved: false, decision: body.decision });
     } catch (error) {
       return rpcTransportReply(error);
     }
@@ -169,7 +168,7 @@ export class SessionActions {
     if (!this.isActive(row)) return null;
     let reply: unknown;
     try {
-      reply = await this.rpc.setSessionConfig(row.id, { [key]: value });
+      reply = await this.rpc.setSessionConfig(row.namespace, row.id, { [key]: value });
     } catch (error) {
       return rpcTransportReply(error);
     }
@@ -244,7 +243,7 @@ export class SessionActions {
     });
     if (unarchived === 'conflict') return fail(409, CONCURRENT_MODIFICATION, { code: 'metadata_conflict' });
     if (unarchived !== 'ok') return accessReply(unarchived);
-    const fresh = await this.deps.engine.getSession(row.id);
+    const fresh = await this.deps.engine.getSession(namespace, row.id);
     const outcome = await this.resumeSession(namespace, fresh ?? row, undefined);
     if (!outcome.ok) {
       await this.sessions.writeMetadataFromHub(namespace, row.id, (prior) => {
@@ -270,8 +269,8 @@ export class SessionActions {
   }
 
   private async sessionIsActive(namespace: string, sid: string): Promise<boolean> {
-    const row = await this.deps.engine.getSession(sid);
-    return row !== null && row.namespace === namespace && row.live.active === true;
+    const row = await this.deps.engine.getSession(namespace, sid);
+    return row !== null && row.live.active === true;
   }
 
   /**
@@ -304,7 +303,7 @@ export class SessionActions {
     let waiter = waitForActive(this.resumeTimeoutMs);
 
     const preferred = typeof metadata.preferredPermissionMode === 'string' ? metadata.preferredPermissionMode : undefined;
-    const spawned = await this.rpc.spawnSession(machine.id, {
+    const spawned = await this.rpc.spawnSession(namespace, machine.id, {
       directory: metadata.path,
       agent: flavor,
       model: row.model ?? undefined,

@@ -1,4 +1,4 @@
-// RPC-wrapped session file/git operations (reference §2.8): the CLI's answer is passed through;
+// RPC-wrapped session file/git operations (docs/protocol.md#files-and-git): the CLI's answer is passed through;
 // a transport failure becomes `{success:false, error}` (HTTP 200), as upstream's runRpc does.
 import { EngineUnavailableError } from '../engine/types.js';
 import { UPLOAD_MAX_BYTES, estimateBase64Bytes } from '../protocol/web-rest.js';
@@ -70,34 +70,34 @@ export class SessionFiles {
     }
   }
 
-  gitStatus(sid: string, cwd: string): Promise<unknown> {
-    return this.run(() => this.rpc.gitStatus(sid, cwd));
+  gitStatus(namespace: string, sid: string, cwd: string): Promise<unknown> {
+    return this.run(() => this.rpc.gitStatus(namespace, sid, cwd));
   }
 
-  gitDiffNumstat(sid: string, cwd: string, staged: boolean | undefined): Promise<unknown> {
-    return this.run(() => this.rpc.gitDiffNumstat(sid, cwd, staged));
+  gitDiffNumstat(namespace: string, sid: string, cwd: string, staged: boolean | undefined): Promise<unknown> {
+    return this.run(() => this.rpc.gitDiffNumstat(namespace, sid, cwd, staged));
   }
 
-  gitDiffFile(sid: string, cwd: string, filePath: string, staged: boolean | undefined): Promise<unknown> {
-    return this.run(() => this.rpc.gitDiffFile(sid, cwd, filePath, staged));
+  gitDiffFile(namespace: string, sid: string, cwd: string, filePath: string, staged: boolean | undefined): Promise<unknown> {
+    return this.run(() => this.rpc.gitDiffFile(namespace, sid, cwd, filePath, staged));
   }
 
-  readFile(sid: string, path: string): Promise<unknown> {
-    return this.run(() => this.rpc.readFile(sid, path));
+  readFile(namespace: string, sid: string, path: string): Promise<unknown> {
+    return this.run(() => this.rpc.readFile(namespace, sid, path));
   }
 
-  listDirectory(sid: string, path: string): Promise<unknown> {
-    return this.run(() => this.rpc.listDirectory(sid, path));
+  listDirectory(namespace: string, sid: string, path: string): Promise<unknown> {
+    return this.run(() => this.rpc.listDirectory(namespace, sid, path));
   }
 
   /** GET …/files: ripgrep `--files` (optionally prefiltered), then statFiles for size/mtime. */
-  async searchFiles(sid: string, cwd: string, rawQuery: string | undefined, limit: number): Promise<unknown> {
+  async searchFiles(namespace: string, sid: string, cwd: string, rawQuery: string | undefined, limit: number): Promise<unknown> {
     const windows = isWindowsPath(cwd);
     const normalise = (path: string) => (windows ? path.replaceAll('\\', '/') : path);
     const query = normalise(rawQuery?.trim() ?? '');
     const args = ['--files'];
     if (query && !isWildcardSearch(query)) args.push('--iglob', toSearchGlob(query));
-    const listed = await this.run(() => this.rpc.ripgrep(sid, args, cwd, { query, limit }));
+    const listed = await this.run(() => this.rpc.ripgrep(namespace, sid, args, cwd, { query, limit }));
     if (!isRecord(listed) || listed.success !== true) {
       const error = isRecord(listed) && typeof listed.error === 'string' ? listed.error : 'Failed to list files';
       return { success: false, error };
@@ -110,7 +110,7 @@ export class SessionFiles {
       .map(normalise)
       .filter((path) => !query || matchesSearchQuery(path, query))
       .slice(0, limit);
-    const stats = await this.run(() => this.rpc.statFiles(sid, paths));
+    const stats = await this.run(() => this.rpc.statFiles(namespace, sid, paths));
     const byPath = new Map<string, { size?: unknown; modified?: unknown }>();
     if (isRecord(stats) && stats.success === true && Array.isArray(stats.entries)) {
       for (const entry of stats.entries) if (isRecord(entry) && typeof entry.path === 'string') byPath.set(entry.path, entry);
@@ -131,10 +131,10 @@ export class SessionFiles {
   }
 
   /** GET …/generated-images/:imageId — a matching If-None-Match is answered without the CLI. */
-  async generatedImage(sid: string, imageId: string, ifNoneMatch: string | undefined): Promise<GeneratedImage> {
+  async generatedImage(namespace: string, sid: string, imageId: string, ifNoneMatch: string | undefined): Promise<GeneratedImage> {
     const etag = `"${imageId}"`;
     if (etagMatches(ifNoneMatch, etag)) return { kind: 'not-modified', etag };
-    const result = await this.run(() => this.rpc.readGeneratedImage(sid, imageId));
+    const result = await this.run(() => this.rpc.readGeneratedImage(namespace, sid, imageId));
     if (!isRecord(result) || result.success !== true || typeof result.content !== 'string' || result.content.length === 0) {
       const error = isRecord(result) && typeof result.error === 'string' ? result.error : 'Generated image not found';
       return { kind: 'missing', error };
@@ -156,21 +156,21 @@ export class SessionFiles {
    * POST …/upload. A transport failure answers 503/504 `{success:false, error, code}` (upstream:
    * a JSON 500); the CLI's own answer is passed through.
    */
-  async upload(sid: string, file: { filename: string; content: string; mimeType: string }): Promise<WebReply> {
+  async upload(namespace: string, sid: string, file: { filename: string; content: string; mimeType: string }): Promise<WebReply> {
     if (estimateBase64Bytes(file.content) > UPLOAD_MAX_BYTES) {
       return { status: 413, body: { success: false, error: 'File too large (max 50MB)' } };
     }
     try {
-      return this.passThrough(await this.rpc.uploadFile(sid, file));
+      return this.passThrough(await this.rpc.uploadFile(namespace, sid, file));
     } catch (error) {
       return rpcTransportReply(error, { success: false });
     }
   }
 
   /** POST …/upload/delete. */
-  async deleteUpload(sid: string, path: string): Promise<WebReply> {
+  async deleteUpload(namespace: string, sid: string, path: string): Promise<WebReply> {
     try {
-      return this.passThrough(await this.rpc.deleteUpload(sid, path));
+      return this.passThrough(await this.rpc.deleteUpload(namespace, sid, path));
     } catch (error) {
       return rpcTransportReply(error, { success: false });
     }
@@ -184,12 +184,12 @@ export class SessionFiles {
    * GET …/slash-commands: the CLI's list merged with the names in `metadata.slashCommands`
    * (CLI entries win); the metadata list alone when the CLI cannot answer.
    */
-  async slashCommands(sid: string, flavor: string, metadata: Record<string, unknown> | null): Promise<unknown> {
+  async slashCommands(namespace: string, sid: string, flavor: string, metadata: Record<string, unknown> | null): Promise<unknown> {
     const fromMetadata = (Array.isArray(metadata?.slashCommands) ? metadata.slashCommands : [])
       .map((entry: unknown) => (typeof entry === 'string' ? entry : isRecord(entry) && typeof entry.name === 'string' ? entry.name : null))
       .filter((name): name is string => name !== null && name.length > 0)
       .map((name) => ({ name, source: 'builtin' as const }));
-    const result = await this.run(() => this.rpc.listSlashCommands(sid, flavor));
+    const result = await this.run(() => this.rpc.listSlashCommands(namespace, sid, flavor));
     if (isRecord(result) && result.success === true && Array.isArray(result.commands)) {
       const known = new Set(result.commands.map((c: unknown) => (isRecord(c) ? c.name : undefined)));
       return { ...result, commands: [...result.commands, ...fromMetadata.filter((c) => !known.has(c.name))] };
@@ -199,7 +199,7 @@ export class SessionFiles {
   }
 
   /** GET …/skills. */
-  skills(sid: string, flavor: string): Promise<unknown> {
-    return this.run(() => this.rpc.listSkills(sid, flavor));
+  skills(namespace: string, sid: string, flavor: string): Promise<unknown> {
+    return this.run(() => this.rpc.listSkills(namespace, sid, flavor));
   }
 }

@@ -13,7 +13,7 @@ import { isThinking, sessionToWire } from './wire.js';
 
 export type CreateSessionOutcome =
   | { ok: true; session: Session }
-  | { ok: false; status: 403 | 409; error: string };
+  | { ok: false; status: 409; error: string };
 
 export type VersionedWriteOutcome =
   | { result: 'success' | 'version-mismatch'; version: number; value: unknown }
@@ -54,12 +54,6 @@ export class SessionService {
 
   /** POST /cli/sessions. */
   async createOrLoad(namespace: string, body: CreateSessionBody): Promise<CreateSessionOutcome> {
-    // Every refusal is decided before anything is written: the machine's namespace first (as
-    // upstream's pre-check), the session next, the machine is created last.
-    if (body.machine) {
-      const access = await this.machines.access(namespace, body.machine.id);
-      if (!access.ok && access.reason === 'access-denied') return { ok: false, status: 403, error: 'Machine access denied' };
-    }
     const result = await this.deps.engine.getOrCreateSession(
       namespace,
       {
@@ -79,13 +73,13 @@ export class SessionService {
         : 'Session id is already bound to a different session';
       return { ok: false, status: 409, error };
     }
+    // The machine only once the session is settled, so a refused request (409) stores nothing.
     if (body.machine) {
-      const machine = await this.machines.createOrLoad(namespace, {
+      await this.machines.createOrLoad(namespace, {
         id: body.machine.id,
         metadata: body.machine.metadata,
         runnerState: body.machine.runnerState ?? null,
       });
-      if (!machine.ok) return { ok: false, status: 403, error: 'Machine access denied' };
     }
     const session = this.toWire(result.session);
     await this.deps.events.publish(namespace, {
@@ -129,7 +123,7 @@ export class SessionService {
       const body: UpdateBody = field === 'metadata'
         ? { t: 'update-session', sid, metadata: versioned, agentState: null }
         : { t: 'update-session', sid, metadata: null, agentState: versioned };
-      this.deps.cli.emitUpdate(`session:${sid}`, { id: randomUUID(), seq: now, createdAt: now, body }, senderSocketId);
+      this.deps.cli.emitUpdate({ kind: 'session', namespace, id: sid }, { id: randomUUID(), seq: now, createdAt: now, body }, senderSocketId);
       await this.deps.events.publish(namespace, {
         type: 'session-updated',
         sessionId: sid,
@@ -163,8 +157,8 @@ export class SessionService {
 
   /** Publishes the full Session as `session-updated` (used after hub-side writes). */
   async publishFull(namespace: string, sid: string): Promise<void> {
-    const row = await this.deps.engine.getSession(sid);
-    if (row && row.namespace === namespace) {
+    const row = await this.deps.engine.getSession(namespace, sid);
+    if (row) {
       await this.deps.events.publish(namespace, { type: 'session-updated', sessionId: sid, data: this.toWire(row) });
     }
   }

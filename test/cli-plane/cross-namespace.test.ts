@@ -1,5 +1,6 @@
-// Tenant isolation: every event aimed at another namespace's session or machine is refused and
-// changes nothing (checked over REST and in the engine afterwards).
+// Tenant isolation: every event aimed at another namespace's session or machine is answered as for
+// an id that does not exist (ids are per namespace) and changes nothing (checked over REST and in
+// the engine afterwards).
 import { describe, expect, it } from 'vitest';
 import { emitAck, nextEvent, pendingEvents, pingBarrier } from '../helpers/cli-client.js';
 import { createMachine, createSession, fetchAllMessages, fetchMachine, fetchSession } from '../helpers/fixtures.js';
@@ -25,7 +26,7 @@ describe('cross-namespace attempts', () => {
       'machine-update-metadata': await emitAck(intruder, 'machine-update-metadata', { machineId: machine.id, expectedVersion: 1, metadata: { host: 'evil', platform: 'x', happyCliVersion: 'x' } }),
       'machine-update-state': await emitAck(intruder, 'machine-update-state', { machineId: machine.id, expectedVersion: 1, runnerState: { status: 'running' } }),
     };
-    for (const ack of Object.values(acks)) expect(ack).toEqual({ result: 'error', reason: 'access-denied' });
+    for (const ack of Object.values(acks)) expect(ack).toEqual({ result: 'error', reason: 'not-found' });
 
     const sessionEvents: [string, unknown][] = [
       ['message', { sid: session.id, message: { role: 'user', content: { type: 'text', text: 'injected' } } }],
@@ -33,20 +34,18 @@ describe('cross-namespace attempts', () => {
       ['session-end', { sid: session.id, time: now, reason: 'completed' }],
       ['session-ready', { sid: session.id, time: now }],
       ['messages-consumed', { sid: session.id, localIds: ['secret'] }],
-      ['rpc-register', { method: `${session.id}:abort` }],
     ];
     for (const [event, payload] of sessionEvents) {
       intruder.emit(event, payload);
-      expect(await nextEvent(intruder, 'error'), event).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: session.id });
+      expect(await nextEvent(intruder, 'error'), event).toEqual({ message: 'session not found', code: 'not-found', scope: 'session', id: session.id });
     }
-    const machineEvents: [string, unknown][] = [
-      ['machine-alive', { machineId: machine.id, time: now }],
-      ['rpc-register', { method: `${machine.id}:spawn-happy-session` }],
-    ];
-    for (const [event, payload] of machineEvents) {
-      intruder.emit(event, payload);
-      expect(await nextEvent(intruder, 'error'), event).toEqual({ message: 'machine access denied', code: 'access-denied', scope: 'machine', id: machine.id });
-    }
+    intruder.emit('machine-alive', { machineId: machine.id, time: now });
+    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'machine not found', code: 'not-found', scope: 'machine', id: machine.id });
+    // RPC methods are only accepted under the socket's own handshake id.
+    intruder.emit('rpc-register', { method: `${session.id}:abort` });
+    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: session.id });
+    intruder.emit('rpc-register', { method: `${machine.id}:spawn-happy-session` });
+    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: machine.id });
     // rpc-unregister of a foreign method is a no-op (it can only ever remove the caller's own routes)
     intruder.emit('rpc-unregister', { method: `${session.id}:abort` });
     await pingBarrier(intruder);
@@ -59,15 +58,17 @@ describe('cross-namespace attempts', () => {
     expect(after.machine).toMatchObject({ active: false, metadataVersion: 1, runnerStateVersion: 1 });
     expect((await fetchAllMessages(alice.rest, session.id)).map((m) => m.localId)).toEqual(['secret']);
     expect((await t.engine.listQueuedMessages(alice.ns, session.id)).map((m) => m.localId)).toEqual(['secret']);
-    expect(await t.engine.getRpcRoute(`${session.id}:abort`)).toBeNull();
-    expect(await t.engine.getRpcRoute(`${machine.id}:spawn-happy-session`)).toBeNull();
+    for (const ns of [alice.ns, bob.ns]) {
+      expect(await t.engine.getRpcRoute(ns, `${session.id}:abort`)).toBeNull();
+      expect(await t.engine.getRpcRoute(ns, `${machine.id}:spawn-happy-session`)).toBeNull();
+    }
     // …and the owner's socket heard nothing of it.
     await pingBarrier(owner);
     expect(pendingEvents(owner, 'update')).toEqual([]);
 
-    // Bob cannot read alice's objects over REST either.
-    expect(await bob.rest.getSession(session.id)).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
-    expect(await bob.rest.getMessages(session.id)).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
-    expect(await bob.rest.getMachine(machine.id)).toMatchObject({ status: 403, body: { error: 'Machine access denied' } });
+    // Bob cannot read alice's objects over REST either: for bob they do not exist.
+    expect(await bob.rest.getSession(session.id)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.rest.getMessages(session.id)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.rest.getMachine(machine.id)).toMatchObject({ status: 404, body: { error: 'Machine not found' } });
   });
 });

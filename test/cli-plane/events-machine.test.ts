@@ -33,7 +33,7 @@ describe('machine-alive', () => {
     const machine = await createMachine(alice.rest);
     const intruder = await bob.connect();
     intruder.emit('machine-alive', { machineId: machine.id, time: t.clock.now });
-    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'machine access denied', code: 'access-denied', scope: 'machine', id: machine.id });
+    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'machine not found', code: 'not-found', scope: 'machine', id: machine.id });
     const unknown = `m-${uniqueNamespace()}`;
     intruder.emit('machine-alive', { machineId: unknown, time: t.clock.now });
     expect(await nextEvent(intruder, 'error')).toEqual({ message: 'machine not found', code: 'not-found', scope: 'machine', id: unknown });
@@ -67,7 +67,7 @@ describe('machine-update-metadata', () => {
       metadata: machineMetadata(),
     });
     const intruder = await bob.connect();
-    expect(await emitAck(intruder, 'machine-update-metadata', { machineId: machine.id, expectedVersion: 1, metadata: {} })).toEqual({ result: 'error', reason: 'access-denied' });
+    expect(await emitAck(intruder, 'machine-update-metadata', { machineId: machine.id, expectedVersion: 1, metadata: {} })).toEqual({ result: 'error', reason: 'not-found' });
     expect(await emitAck(intruder, 'machine-update-metadata', { machineId: 'no-such-machine', expectedVersion: 1, metadata: {} })).toEqual({ result: 'error', reason: 'not-found' });
     expect(await emitAck(socket, 'machine-update-metadata', { machineId: machine.id, expectedVersion: -1, metadata: {} })).toEqual({ result: 'error', reason: 'invalid-payload' });
     expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({ metadataVersion: 1, metadata: machineMetadata() });
@@ -98,7 +98,7 @@ describe('machine-update-state', () => {
       runnerState: { status: 'offline' },
     });
     const intruder = await bob.connect();
-    expect(await emitAck(intruder, 'machine-update-state', { machineId: machine.id, expectedVersion: 1, runnerState: { status: 'evil' } })).toEqual({ result: 'error', reason: 'access-denied' });
+    expect(await emitAck(intruder, 'machine-update-state', { machineId: machine.id, expectedVersion: 1, runnerState: { status: 'evil' } })).toEqual({ result: 'error', reason: 'not-found' });
     expect(await emitAck(intruder, 'machine-update-state', { machineId: 'nobody', expectedVersion: 1, runnerState: null })).toEqual({ result: 'error', reason: 'not-found' });
     expect(await emitAck(socket, 'machine-update-state', [machine.id])).toEqual({ result: 'error', reason: 'invalid-payload' });
     expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({ active: false, runnerStateVersion: 1, runnerState: { status: 'offline' } });

@@ -110,7 +110,7 @@ describe('message', () => {
     await pingBarrier(owner);
     const intruder = await bob.connect();
     intruder.emit('message', { sid: session.id, message: agentOutput('injected') });
-    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: session.id });
+    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session not found', code: 'not-found', scope: 'session', id: session.id });
     expect(await fetchAllMessages(alice.rest, session.id)).toEqual([]);
     await pingBarrier(owner);
     expect(pendingEvents(owner, 'update')).toEqual([]);

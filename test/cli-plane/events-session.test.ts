@@ -89,7 +89,7 @@ describe('update-metadata', () => {
     const { alice, bob } = world;
     const session = await createSession(alice.rest);
     const intruder = await bob.connect();
-    expect(await emitAck(intruder, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { path: '/evil', host: 'h' } })).toEqual({ result: 'error', reason: 'access-denied' });
+    expect(await emitAck(intruder, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { path: '/evil', host: 'h' } })).toEqual({ result: 'error', reason: 'not-found' });
     expect(await emitAck(intruder, 'update-metadata', { sid: randomUUID(), expectedVersion: 1, metadata: { path: '/evil', host: 'h' } })).toEqual({ result: 'error', reason: 'not-found' });
     const stored = await fetchSession(alice.rest, session.id);
     expect([stored.metadataVersion, stored.metadata]).toEqual([1, sessionMetadata()]);
@@ -137,7 +137,7 @@ describe('update-state', () => {
     const socket = await alice.connect();
     expect(await emitAck(socket, 'update-state', { sid: session.id, expectedVersion: 5, agentState: {} })).toEqual({ result: 'version-mismatch', version: 1, agentState: { controlledByUser: false } });
     const intruder = await bob.connect();
-    expect(await emitAck(intruder, 'update-state', { sid: session.id, expectedVersion: 1, agentState: {} })).toEqual({ result: 'error', reason: 'access-denied' });
+    expect(await emitAck(intruder, 'update-state', { sid: session.id, expectedVersion: 1, agentState: {} })).toEqual({ result: 'error', reason: 'not-found' });
     expect(await emitAck(intruder, 'update-state', { sid: randomUUID(), expectedVersion: 1, agentState: {} })).toEqual({ result: 'error', reason: 'not-found' });
     expect(await emitAck(socket, 'update-state', { sid: session.id, agentState: {} })).toEqual({ result: 'error', reason: 'invalid-payload' });
     const stored = await fetchSession(alice.rest, session.id);
@@ -190,7 +190,7 @@ describe('session-alive / session-end / session-ready', () => {
     await pingBarrier(owner);
     const intruder = await bob.connect();
     intruder.emit(event, { sid: session.id, time: t.clock.now, thinking: true });
-    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: session.id });
+    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session not found', code: 'not-found', scope: 'session', id: session.id });
     const unknown = randomUUID();
     intruder.emit(event, { sid: unknown, time: t.clock.now, thinking: true });
     expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session not found', code: 'not-found', scope: 'session', id: unknown });
@@ -237,7 +237,7 @@ describe('messages-consumed', () => {
     await t.hub.services.messages.sendFromWeb(alice.ns, session.id, { text: 'mine', localId: 'keep' });
     const intruder = await bob.connect();
     intruder.emit('messages-consumed', { sid: session.id, localIds: ['keep'] });
-    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: session.id });
+    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session not found', code: 'not-found', scope: 'session', id: session.id });
     expect((await t.engine.listQueuedMessages(alice.ns, session.id)).map((m) => m.localId)).toEqual(['keep']);
     const owner = await alice.connect();
     owner.emit('messages-consumed', { sid: session.id, localIds: [] });

@@ -1,4 +1,4 @@
-// Hostile documents and acks (issue 11 §3): nesting and size limits on every opaque document,
+// Hostile documents and acks (issue 11, part 3): nesting and size limits on every opaque document,
 // refused as JSON 400/413 or an invalid-payload ack without a log line; every event emitted with
 // an ack gets exactly one answer; an RPC answer the hub cannot re-serialise is a JSON 502.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CliMessageSchema, MachineSchema, SessionSchema } from '../../src/protocol/models.js';
 import { cliRest, httpJson, pingBarrier } from '../helpers/cli-client.js';
-import { createMachine, createSession, fetchMachine, machineMetadata, sessionMetadata } from '../helpers/fixtures.js';
+import { createMachine, createSession, fetchMachine, fetchSession, machineMetadata, sessionMetadata } from '../helpers/fixtures.js';
 import { startTestHub } from '../helpers/hub.js';
 import { useCliWorld } from './world.js';
 
@@ -60,11 +60,12 @@ describe('POST /cli/sessions', () => {
     const idConflict = await alice.rest.createSession({ id: existing.id, tag: randomUUID(), metadata: sessionMetadata() });
     expect(idConflict.status).toBe(409);
     expect(idConflict.body).toEqual({ error: 'Session id is already bound to a different session' });
-    // An id taken in another namespace is a conflict too — and reveals nothing.
-    const foreign = await bob.rest.createSession({ id: existing.id, tag, metadata: sessionMetadata() });
-    expect(foreign.status).toBe(409);
-    expect(foreign.body).toEqual({ error: 'Session id is already bound to a different session' });
+    // An id taken in another namespace is a fresh id here: bob gets his own session, alice's is untouched.
+    const foreign = await bob.rest.createSession({ id: existing.id, tag, metadata: sessionMetadata({ path: '/bob' }) });
+    expect(foreign.status).toBe(200);
+    expect(foreign.body.session).toMatchObject({ id: existing.id, namespace: bob.ns, metadataVersion: 1, metadata: { path: '/bob' } });
     expect(foreign.headers.get('x-hapi-protocol-version')).toBe('1');
+    expect(await fetchSession(alice.rest, existing.id)).toEqual(existing);
   });
 
   it('with `machine`: upserts the machine in the same namespace', async () => {
@@ -76,15 +77,15 @@ describe('POST /cli/sessions', () => {
     expect(await fetchMachine(alice.rest, machineId)).toMatchObject({ metadataVersion: 2, metadata: machineMetadata({ host: 'renamed' }) });
   });
 
-  it("a machine id of another namespace → 403 Machine access denied, no session created", async () => {
+  it("a machine id of another namespace is a fresh id: bob's own machine and session are created, alice's untouched", async () => {
     const { alice, bob } = world;
     const machine = await createMachine(alice.rest);
     const tag = randomUUID();
-    const response = await bob.rest.createSession({ tag, metadata: sessionMetadata(), machine: { id: machine.id, metadata: machineMetadata({ host: 'evil' }) } });
-    expect(response.status).toBe(403);
-    expect(response.body).toEqual({ error: 'Machine access denied' });
+    const response = await bob.rest.createSession({ tag, metadata: sessionMetadata(), machine: { id: machine.id, metadata: machineMetadata({ host: 'bob-host' }) } });
+    expect(response.status).toBe(200);
+    expect((await fetchMachine(bob.rest, machine.id)).metadata).toEqual(machineMetadata({ host: 'bob-host' }));
     expect((await fetchMachine(alice.rest, machine.id)).metadata).toEqual(machineMetadata());
-    expect(await world.t.engine.listSessions(bob.ns)).toEqual([]);
+    expect((await world.t.engine.listSessions(bob.ns)).filter((row) => row.tag === tag)).toHaveLength(1);
   });
 
   it.each([
@@ -117,7 +118,7 @@ describe('POST /cli/sessions', () => {
 });
 
 describe('GET /cli/sessions/:id', () => {
-  it('returns the session; 404 Session not found; 403 Session access denied', async () => {
+  it('returns the session; 404 Session not found, also for an id of another namespace', async () => {
     const { alice, bob } = world;
     const session = await createSession(alice.rest);
     const ok = await alice.rest.getSession(session.id);
@@ -125,7 +126,7 @@ describe('GET /cli/sessions/:id', () => {
     expect(SessionSchema.parse(ok.body.session)).toEqual(session);
     expect(ok.body.sessionSummaryContract).toBe(false);
     expect(await alice.rest.getSession(randomUUID())).toMatchObject({ status: 404, body: { error: 'Session not found' } });
-    expect(await bob.rest.getSession(session.id)).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.rest.getSession(session.id)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
   });
 });
 
@@ -170,7 +171,7 @@ describe('GET /cli/sessions/:id/messages', () => {
     const { alice, bob } = world;
     const session = await createSession(alice.rest);
     expect(await alice.rest.getMessages(randomUUID())).toMatchObject({ status: 404, body: { error: 'Session not found' } });
-    expect(await bob.rest.getMessages(session.id)).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.rest.getMessages(session.id)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
   });
 });
 
@@ -220,13 +221,13 @@ describe('POST /cli/machines and GET /cli/machines/:id', () => {
     expect(runner.runnerStateVersion).toBe(2);
   });
 
-  it("403 Machine access denied for another namespace's id (POST and GET); 404 Machine not found", async () => {
+  it("another namespace's machine id is a fresh id for bob (POST creates bob's own, GET 404 before); 404 Machine not found", async () => {
     const { alice, bob } = world;
     const machine = await createMachine(alice.rest);
-    const stolen = await bob.rest.createMachine({ id: machine.id, metadata: machineMetadata({ host: 'evil' }) });
-    expect(stolen.status).toBe(403);
-    expect(stolen.body).toEqual({ error: 'Machine access denied' });
-    expect(await bob.rest.getMachine(machine.id)).toMatchObject({ status: 403, body: { error: 'Machine access denied' } });
+    expect(await bob.rest.getMachine(machine.id)).toMatchObject({ status: 404, body: { error: 'Machine not found' } });
+    const own = await bob.rest.createMachine({ id: machine.id, metadata: machineMetadata({ host: 'bob-host' }) });
+    expect(own.status).toBe(200);
+    expect(own.body.machine).toMatchObject({ id: machine.id, namespace: bob.ns, metadataVersion: 1, metadata: machineMetadata({ host: 'bob-host' }) });
     expect(await alice.rest.getMachine('__healthcheck__')).toMatchObject({ status: 404, body: { error: 'Machine not found' } });
     expect((await fetchMachine(alice.rest, machine.id)).metadata).toEqual(machineMetadata());
   });

@@ -1,4 +1,4 @@
-// Cluster e2e (SPEC §5, issue #4): redis-server (AOF) + two hub hosts (each a sticky primary with
+// Cluster e2e (docs/design.md#cluster, issue #4): redis-server (AOF) + two hub hosts (each a sticky primary with
 // two workers) + HAProxy with deploy/haproxy.cfg, all real processes on loopback. One cluster is
 // shared by the whole file; tests run in order and each leaves every host running. The
 // destructive ones (kill -9, rolling restart, Redis restart) come last.
@@ -356,6 +356,30 @@ describe('cluster', () => {
     const missing = await web.post(`/api/machines/${machine.id}/paths/exists`, { paths: ['/x'] });
     expect(missing.status).toBe(503);
     expect(missing.body).toMatchObject({ code: 'rpc_target_missing' });
+  }, 60_000);
+
+  it("(c2) a tenant that knows another tenant's machine id cannot capture its RPCs from any worker", async () => {
+    const [hostA, hostB] = c.hosts as [HubHost, HubHost];
+    const [bob, alice] = [tenant('bob'), tenant('alice')];
+    const machine = await createMachine(bob.rest());
+    const bobRunner = await cli(hostB.url, bob, { machineId: machine.id, clientType: 'machine-scoped' });
+    serveListDirectory(bobRunner, 'bob');
+    await registerRpc(bobRunner, `${machine.id}:list-directory`);
+    // alice makes a machine with bob's id (her own, fresh) and serves the same method for it.
+    await createMachine(alice.rest(), { id: machine.id });
+    const aliceRunner = await cli(hostA.url, alice, { machineId: machine.id, clientType: 'machine-scoped' });
+    serveListDirectory(aliceRunner, 'alice');
+    await registerRpc(aliceRunner, `${machine.id}:list-directory`);
+    expect(pendingEvents(aliceRunner, 'error')).toEqual([]);
+
+    const bobWeb = webApi(hostA.url, await loginWeb(hostA.url, bob.token));
+    const aliceWeb = webApi(hostB.url, await loginWeb(hostB.url, alice.token));
+    for (let i = 0; i < 4; i++) {
+      const bobs = await bobWeb.post(`/api/machines/${machine.id}/list-directory`, { path: `/b/${i}` });
+      expect(bobs.body).toMatchObject({ success: true, entries: [{ name: 'bob', type: 'directory' }] });
+      const alices = await aliceWeb.post(`/api/machines/${machine.id}/list-directory`, { path: `/a/${i}` });
+      expect(alices.body).toMatchObject({ success: true, entries: [{ name: 'alice', type: 'directory' }] });
+    }
   }, 60_000);
 
   it('(d) long-polling clients work through HAProxy and the sticky primaries (200 messages round-trip)', async () => {

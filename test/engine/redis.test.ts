@@ -50,10 +50,10 @@ describe('Redis engine: several instances on one Redis', () => {
     const [a, b] = [await open(), await open()];
     const ns = uniqueNamespace();
     const session = await createSession(a, ns);
-    expect(await b.getSession(session.id)).toEqual(session);
+    expect(await b.getSession(ns, session.id)).toEqual(session);
     const cas = await b.compareAndSetSession(ns, session.id, 'metadata', 1, { by: 'b' }, { now: T0 + 1, touchUpdatedAt: true });
     expect(cas).toEqual({ result: 'success', version: 2, value: { by: 'b' } });
-    expect((await a.getSession(session.id))?.metadata).toEqual({ by: 'b' });
+    expect((await a.getSession(ns, session.id))?.metadata).toEqual({ by: 'b' });
 
     const fromA = await a.appendMessage(ns, session.id, messageInput({ createdAt: T0 }));
     const fromB = await b.appendMessage(ns, session.id, messageInput({ createdAt: T0 + 1 }));
@@ -61,10 +61,10 @@ describe('Redis engine: several instances on one Redis', () => {
     expect((await a.listMessagesAfterSeq(ns, session.id, 0, 10)).map((row) => row.seq)).toEqual([1, 2]);
 
     await a.refreshPresence(ns, 'session', session.id, { deadline: T0 + 10, activeAt: T0, fields: {}, now: T0, broadcastThrottleMs: 1000 });
-    expect((await b.getSession(session.id))?.live.active).toBe(true);
+    expect((await b.getSession(ns, session.id))?.live.active).toBe(true);
     const expiredByB = await b.expireOverduePresence(T0 + 10, 100);
     expect(expiredByB).toContainEqual({ namespace: ns, kind: 'session', id: session.id });
-    expect((await a.getSession(session.id))?.live.active).toBe(false);
+    expect((await a.getSession(ns, session.id))?.live.active).toBe(false);
   });
 
   it("delivers instance A's events to instance B's listener in offset order", async () => {
@@ -157,7 +157,7 @@ describe('Redis engine: outages and restarts', () => {
     await server.stop();
     const started = Date.now();
     await expect(engine.appendMessage(ns, session.id, messageInput({ createdAt: T0 }))).rejects.toBeInstanceOf(EngineUnavailableError);
-    await expect(engine.getSession(session.id)).rejects.toBeInstanceOf(EngineUnavailableError);
+    await expect(engine.getSession(ns, session.id)).rejects.toBeInstanceOf(EngineUnavailableError);
     await expect(engine.ping()).rejects.toBeInstanceOf(EngineUnavailableError);
     expect(Date.now() - started).toBeLessThan(6_000);
 
@@ -165,7 +165,7 @@ describe('Redis engine: outages and restarts', () => {
     // The same engine object reconnects in the background; poll until it answers.
     await vi.waitFor(() => engine.ping(), { timeout: 10_000, interval: 50 });
     // Data written before the outage survived (AOF) and writes work again.
-    expect(await engine.getSession(session.id)).toEqual(session);
+    expect(await engine.getSession(ns, session.id)).toEqual(session);
     const appended = await engine.appendMessage(ns, session.id, messageInput({ createdAt: T0 }));
     expect(appended).toMatchObject({ ok: true, inserted: true, message: { seq: 1 } });
 
@@ -189,7 +189,7 @@ describe('Redis engine: outages and restarts', () => {
     blocker.on('error', () => undefined);
     const blocking = blocker.eval('while true do end', 0).catch((error: unknown) => error);
     await vi.waitFor(async () => expect(await probeBusy(server.url)).toBe(true), { timeout: 5_000, interval: 20 });
-    const inFlight = engine.getSession(session.id).then(
+    const inFlight = engine.getSession(ns, session.id).then(
       () => 'resolved',
       (error: unknown) => error,
     );
@@ -203,7 +203,7 @@ describe('Redis engine: outages and restarts', () => {
     await server.restart();
     await vi.waitFor(() => engine.ping(), { timeout: 10_000, interval: 50 });
     // appendfsync always: the session written before the crash is still there.
-    expect(await engine.getSession(session.id)).toEqual(session);
+    expect(await engine.getSession(ns, session.id)).toEqual(session);
   });
 
   it('starts a new event-log epoch when the log was lost', async () => {
@@ -236,7 +236,7 @@ describe('Redis engine through Sentinel', () => {
         if (event.namespace === ns) received.push(event);
       });
       const session = await createSession(engine, ns);
-      expect(await engine.getSession(session.id)).toEqual(session);
+      expect(await engine.getSession(ns, session.id)).toEqual(session);
       const appended = await engine.appendEvent(ns, '{"via":"sentinel"}');
       await vi.waitFor(() => expect(received).toEqual([appended]), { timeout: 5_000, interval: 10 });
       // The data really is on the monitored master.

@@ -1,4 +1,4 @@
-// Cross-namespace probe (SPEC §2: ids are per namespace — an id that exists in another namespace
+// Cross-namespace probe (docs/protocol.md#namespaces-and-ids: ids are per namespace — an id that exists in another namespace
 // is simply a fresh id for this one). For every HTTP route and every /cli event, tenant alice
 // sends the same request twice: once naming bob's existing session/machine, once a never-existing
 // id. The two answers must be identical (ids masked), no answer may carry anything of bob's, and
@@ -97,7 +97,7 @@ async function probeRoute(route: string): Promise<void> {
     async (c) => {
       await world.restore(alice);
       world.answers.next = c.rpcAnswer;
-      // A creating probe makes bob's id alice's own (SPEC: it is a fresh id for her), so each
+      // A creating probe makes bob's id alice's own (per namespace it is a fresh id for her), so each
       // creating case aims at a session and machine of bob's that alice never named before.
       const foreign = CREATING_ROUTES.includes(route)
         ? { sid: (await createSession(bob.rest)).id, mid: (await createMachine(bob.rest)).id }
@@ -184,8 +184,8 @@ describe('fuzz: cross-namespace probe (memory engine)', () => {
     expect(await world.healthy()).toBe(true);
   });
 
-  // SPEC §2. Today's code answers 403 "access denied" for another tenant's id and 404 for a fresh
-  // one (the lead's per-namespace ids change that); this assertion is written to the SPEC.
+  // docs/protocol.md#namespaces-and-ids: another tenant's id is a fresh id (before ids were per
+  // namespace the hub answered 403 "access denied" for it and 404 for a fresh one).
   it("bob's ids get exactly the answer a never-existing id gets, on every route and event", () => {
     const report = [...mismatches].map(([what, diff]) => `${what}: ${diff}`);
     expect(report, `answers that tell alice an id exists in another namespace:\n${report.join('\n')}`).toEqual([]);

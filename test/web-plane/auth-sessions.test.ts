@@ -173,7 +173,7 @@ describe('GET /api/sessions/:id', () => {
 
     expect(await alice.api.get('/api/sessions/no-such-session')).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     const foreign = await bob.api.get(`/api/sessions/${session.id}`);
-    expect(foreign.status).toBe(403);
-    expect(foreign.body).toEqual({ error: 'Session access denied' });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body).toEqual({ error: 'Session not found' });
   });
 });

@@ -71,7 +71,7 @@ describe('git/file passthroughs', () => {
     }
     expect(await alice.api.get('/api/sessions/nope/git-status')).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     for (const path of ['git-status', 'git-diff-numstat', 'file?path=a', 'directory', 'files', 'slash-commands', 'skills', 'generated-images/x']) {
-      expect(await bob.api.get(`/api/sessions/${session.id}/${path}`), path).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+      expect(await bob.api.get(`/api/sessions/${session.id}/${path}`), path).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     }
   });
 });
@@ -222,8 +222,8 @@ describe('uploads', () => {
     expect(missing.body).toEqual({ success: false, error: `RPC handler not registered: ${session.id}:uploadFile`, code: 'rpc_target_missing' });
     await rpc.serve('deleteUpload', () => NO_ANSWER);
     expect(await alice.api.post(`/api/sessions/${session.id}/upload/delete`, { path: '/x' })).toMatchObject({ status: 504, body: { success: false, code: 'rpc_timeout' } });
-    expect(await bob.api.post(`/api/sessions/${session.id}/upload`, { filename: 'f', content: 'aGk=', mimeType: 't' })).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
-    expect(await bob.api.post(`/api/sessions/${session.id}/upload/delete`, { path: '/x' })).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.api.post(`/api/sessions/${session.id}/upload`, { filename: 'f', content: 'aGk=', mimeType: 't' })).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.api.post(`/api/sessions/${session.id}/upload/delete`, { path: '/x' })).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     expect((await alice.api.post('/api/sessions/none/upload', { filename: 'f', content: 'aGk=', mimeType: 't' })).status).toBe(404);
   });
 });

@@ -55,7 +55,7 @@ describe('POST /api/sessions/:id/abort', () => {
     expect((await alice.api.post('/api/sessions/none/abort')).status).toBe(404);
     const { session, rpc } = await alice.liveSession();
     await rpc.serve('abort', () => ({ ok: true }));
-    expect(await bob.api.post(`/api/sessions/${session.id}/abort`)).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.api.post(`/api/sessions/${session.id}/abort`)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     expect(rpc.calls).toEqual([]);
   });
 });
@@ -117,7 +117,7 @@ describe('POST /api/sessions/:id/archive', () => {
     await rpc.serve('killSession', () => NO_ANSWER);
     expect(await alice.api.post(`/api/sessions/${session.id}/archive`)).toMatchObject({ status: 504, body: { code: 'rpc_timeout' } });
     expect((await getSession(alice, session.id)).active).toBe(true);
-    expect(await bob.api.post(`/api/sessions/${session.id}/archive`)).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.api.post(`/api/sessions/${session.id}/archive`)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
   });
 });
 
@@ -130,7 +130,7 @@ describe('DELETE /api/sessions/:id', () => {
     expect(refused.body).toEqual({ error: 'Cannot delete active session. Archive it first.' });
 
     const idle = await alice.session();
-    expect(await bob.api.del(`/api/sessions/${idle.id}`)).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.api.del(`/api/sessions/${idle.id}`)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     expect((await alice.api.get(`/api/sessions/${idle.id}`)).status).toBe(200);
 
     const sse = await openSse(t.url, { token: alice.jwt, query: { all: 'true' } });
@@ -167,7 +167,7 @@ describe('PATCH /api/sessions/:id (rename)', () => {
       expect(bad.body.error).toBe('Invalid body: name is required');
       expect(bad.body.issues.length).toBeGreaterThan(0);
     }
-    expect(await bob.api.patch(`/api/sessions/${session.id}`, { name: 'stolen' })).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.api.patch(`/api/sessions/${session.id}`, { name: 'stolen' })).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     expect((await getSession(alice, session.id)).metadata?.name).toBe('Renamed');
   });
 
@@ -260,7 +260,7 @@ describe('POST /api/sessions/:id/resume', () => {
     expect(badBody.status).toBe(400);
     expect(badBody.body.error).toBe('Invalid body');
     expect(badBody.body.issues.length).toBeGreaterThan(0);
-    expect(await bob.api.post(`/api/sessions/${session.id}/resume`)).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.api.post(`/api/sessions/${session.id}/resume`)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     const { session: live } = await alice.liveSession();
     const noBody = await alice.api.request('POST', `/api/sessions/${live.id}/resume`, { rawBody: 'not json' });
     expect(noBody.body).toEqual({ type: 'success', sessionId: live.id });
@@ -311,7 +311,7 @@ describe('POST /api/sessions/:id/reopen', () => {
     const { alice, bob } = world;
     const session = await alice.session({ metadata: sessionMetadata({ lifecycleState: 'archived', archivedBy: 'cli' }) });
     expect(await alice.api.post('/api/sessions/none/reopen', {})).toMatchObject({ status: 404, body: { error: 'Session not found' } });
-    expect(await bob.api.post(`/api/sessions/${session.id}/reopen`, {})).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.api.post(`/api/sessions/${session.id}/reopen`, {})).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     expect((await getSession(alice, session.id)).metadata).toMatchObject({ lifecycleState: 'archived', archivedBy: 'cli' });
   });
 

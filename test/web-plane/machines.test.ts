@@ -73,7 +73,7 @@ describe('POST /api/machines/:id/spawn', () => {
     expect(await alice.api.post(`/api/machines/${machine.id}/spawn`, { directory: '/d', agent: 'agy', startingMode: 'pty' })).toMatchObject({ status: 400, body: { error: 'AGY only supports remote mode' } });
     expect(await alice.api.post(`/api/machines/${machine.id}/spawn`, { directory: '/d', agent: 'dsh', startingMode: 'pty' })).toMatchObject({ status: 400, body: { error: 'DSH only supports remote mode' } });
     expect(await alice.api.post('/api/machines/unknown-machine/spawn', { directory: '/d' })).toMatchObject({ status: 404, body: { error: 'Machine not found' } });
-    expect(await bob.api.post(`/api/machines/${machine.id}/spawn`, { directory: '/d' })).toMatchObject({ status: 403, body: { error: 'Machine access denied' } });
+    expect(await bob.api.post(`/api/machines/${machine.id}/spawn`, { directory: '/d' })).toMatchObject({ status: 404, body: { error: 'Machine not found' } });
     expect(rpc.calls).toEqual([]);
   });
 });
@@ -104,7 +104,7 @@ describe('POST /api/machines/:id/list-directory', () => {
       expect(bad.body.error).toBe('Invalid body');
       expect(bad.body.issues.length).toBeGreaterThan(0);
     }
-    expect(await bob.api.post(path, { path: '/home' })).toMatchObject({ status: 403, body: { error: 'Machine access denied' } });
+    expect(await bob.api.post(path, { path: '/home' })).toMatchObject({ status: 404, body: { error: 'Machine not found' } });
   });
 });
 
@@ -135,7 +135,7 @@ describe('POST /api/machines/:id/paths/exists', () => {
       expect(bad.status).toBe(400);
       expect(bad.body.error).toBe('Invalid body');
     }
-    expect(await bob.api.post(path, { paths: ['/a'] })).toMatchObject({ status: 403, body: { error: 'Machine access denied' } });
+    expect(await bob.api.post(path, { paths: ['/a'] })).toMatchObject({ status: 404, body: { error: 'Machine not found' } });
     expect(await alice.api.post('/api/machines/nope/paths/exists', { paths: ['/a'] })).toMatchObject({ status: 404, body: { error: 'Machine not found' } });
   });
 });

@@ -132,11 +132,11 @@ describe('POST /api/sessions/:id/messages', () => {
 
     expect(await alice.api.post(messagesPath('missing'), { text: 'x' })).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     const foreign = await bob.api.post(messagesPath(session.id), { text: 'x' });
-    expect(foreign.status).toBe(403);
-    expect(foreign.body).toEqual({ error: 'Session access denied' });
-    expect((await bob.api.get(messagesPath(session.id))).status).toBe(403);
-    expect((await bob.api.post(`${messagesPath(session.id)}/queued-state`, { localIds: ['x'] })).status).toBe(403);
-    expect((await bob.api.del(`${messagesPath(session.id)}/sched`)).status).toBe(403);
+    expect(foreign.status).toBe(404);
+    expect(foreign.body).toEqual({ error: 'Session not found' });
+    expect((await bob.api.get(messagesPath(session.id))).status).toBe(404);
+    expect((await bob.api.post(`${messagesPath(session.id)}/queued-state`, { localIds: ['x'] })).status).toBe(404);
+    expect((await bob.api.del(`${messagesPath(session.id)}/sched`)).status).toBe(404);
   });
 
   it('queued-state: 400 for non-arrays, empty ids and more than 1000 ids', async () => {

@@ -89,8 +89,8 @@ describe('permissions approve/deny', () => {
     await slow.rpc.serve('permission', () => NO_ANSWER);
     expect(await alice.api.post(approvePath(slow.session.id), {})).toMatchObject({ status: 504, body: { code: 'rpc_timeout' } });
     const callsBefore = slow.rpc.calls.length;
-    expect(await bob.api.post(approvePath(slow.session.id), {})).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
-    expect(await bob.api.post(denyPath(slow.session.id), {})).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.api.post(approvePath(slow.session.id), {})).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.api.post(denyPath(slow.session.id), {})).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     expect(slow.rpc.calls).toHaveLength(callsBefore);
   });
 });
@@ -150,7 +150,7 @@ describe('POST /api/sessions/:id/permission-mode', () => {
       expect(response.body.error).toBe('Invalid body');
       expect(response.body.issues.length).toBeGreaterThan(0);
     }
-    expect(await bob.api.post(`/api/sessions/${codex.id}/permission-mode`, { mode: 'yolo' })).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.api.post(`/api/sessions/${codex.id}/permission-mode`, { mode: 'yolo' })).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     expect((await getSession(alice, codex.id)).permissionMode).toBe('safe-yolo');
   });
 });
@@ -192,7 +192,7 @@ describe('POST /api/sessions/:id/model', () => {
     expect(await alice.api.post(`/api/sessions/${dsh.session.id}/model`, { model: 'x' })).toMatchObject({ status: 400, body: { error: 'Model change not supported for session flavor' } });
     const codex = await alice.liveSession({ metadata: sessionMetadata({ flavor: 'codex' }), agentState: { controlledByUser: true } });
     expect((await alice.api.post(`/api/sessions/${codex.session.id}/model`, { model: 'gpt' })).status).toBe(409);
-    expect(await bob.api.post(`/api/sessions/${codex.session.id}/model`, { model: 'gpt' })).toMatchObject({ status: 403, body: { error: 'Session access denied' } });
+    expect(await bob.api.post(`/api/sessions/${codex.session.id}/model`, { model: 'gpt' })).toMatchObject({ status: 404, body: { error: 'Session not found' } });
     expect(codex.rpc.calls).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-// SSE delivery rules (WEB §3.7): namespace isolation, `all`, `sessionId` and `machineId`
+// SSE delivery rules (docs/protocol.md#filters): namespace isolation, `all`, `sessionId` and `machineId`
 // subscriptions, and `message-received` only to the session's own stream.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSse, type SseClient, type SseFrame } from '../helpers/sse-client.js';

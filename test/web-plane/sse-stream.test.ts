@@ -84,9 +84,9 @@ describe('SSE stream', () => {
     const foreignMachine = await createMachine(t, 'stream-other');
     const cases: [Record<string, string>, number, string][] = [
       [{ sessionId: 'no-such-session' }, 404, 'Session not found'],
-      [{ sessionId: foreignSession }, 403, 'Session access denied'],
+      [{ sessionId: foreignSession }, 404, 'Session not found'],
       [{ machineId: 'no-such-machine' }, 404, 'Machine not found'],
-      [{ machineId: foreignMachine }, 403, 'Machine access denied'],
+      [{ machineId: foreignMachine }, 404, 'Machine not found'],
     ];
     for (const [query, status, error] of cases) {
       const answer = await openSse(t.url, { token: jwt, query });

@@ -41,15 +41,17 @@ const SESSION_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier
 export class MemoryEngine implements Engine {
   readonly kind = 'memory' as const;
 
+  // Ids are per namespace: every per-object map is keyed by scopedKey(ns, id).
   private readonly sessions = new Map<string, SessionRow>();
-  /** Session id → attached-socket count (adjustAttachedSockets). */
+  /** Session → attached-socket count (adjustAttachedSockets). */
   private readonly attachedSockets = new Map<string, number>();
-  /** `${ns}\n${tag}` → session id; tags are unique per namespace. */
+  /** scopedKey(ns, tag) → session id; tags are unique per namespace. */
   private readonly sessionIdByTag = new Map<string, string>();
   private readonly messageLogs = new Map<string, SessionMessageLog>();
   private readonly machines = new Map<string, MachineRow>();
   private readonly deadlines = new PresenceDeadlines();
   private readonly namespaces = new NamespaceRegistry();
+  /** scopedKey(ns, method) → socket id. */
   private readonly rpcRoutes = new Map<string, string>();
   private readonly eventLogs = new Map<string, NamespaceEventLog>();
   private readonly fanout = new EventFanout();
@@ -62,17 +64,17 @@ export class MemoryEngine implements Engine {
   // Sessions -------------------------------------------------------------------------------
 
   async getOrCreateSession(ns: string, input: CreateSessionInput, now: number): Promise<GetOrCreateSessionResult> {
-    const tagKey = sessionTagKey(ns, input.tag);
+    const tagKey = scopedKey(ns, input.tag);
     const idForTag = this.sessionIdByTag.get(tagKey);
-    const byTag = idForTag === undefined ? undefined : this.sessions.get(idForTag);
+    const byTag = idForTag === undefined ? undefined : this.sessionIn(ns, idForTag);
     if (byTag) {
       if (input.id !== undefined && input.id !== byTag.id) return { ok: false, reason: 'tag-bound-to-other-id' };
       return { ok: true, session: structuredClone(byTag), created: false };
     }
     if (input.id !== undefined) {
-      const byId = this.sessions.get(input.id);
+      const byId = this.sessionIn(ns, input.id);
       if (byId) {
-        if (byId.namespace === ns && byId.tag === input.tag) return { ok: true, session: structuredClone(byId), created: false };
+        if (byId.tag === input.tag) return { ok: true, session: structuredClone(byId), created: false };
         return { ok: false, reason: 'id-bound-to-other-session' };
       }
     }
@@ -95,13 +97,13 @@ export class MemoryEngine implements Engine {
       globalPinned: false,
       live: {},
     };
-    this.sessions.set(session.id, session);
+    this.sessions.set(scopedKey(ns, session.id), session);
     this.sessionIdByTag.set(tagKey, session.id);
     return { ok: true, session: structuredClone(session), created: true };
   }
 
-  async getSession(id: string): Promise<SessionRow | null> {
-    const session = this.sessions.get(id);
+  async getSession(ns: string, id: string): Promise<SessionRow | null> {
+    const session = this.sessionIn(ns, id);
     return session ? structuredClone(session) : null;
   }
 
@@ -144,28 +146,27 @@ export class MemoryEngine implements Engine {
 
   async adjustAttachedSockets(ns: string, sessionId: string, delta: 1 | -1): Promise<void> {
     if (!this.sessionIn(ns, sessionId)) return;
-    this.attachedSockets.set(sessionId, Math.max(0, (this.attachedSockets.get(sessionId) ?? 0) + delta));
+    const key = scopedKey(ns, sessionId);
+    this.attachedSockets.set(key, Math.max(0, (this.attachedSockets.get(key) ?? 0) + delta));
   }
 
   async deleteSession(ns: string, id: string): Promise<boolean> {
     const session = this.sessionIn(ns, id);
     if (!session) return false;
-    this.sessions.delete(id);
-    this.attachedSockets.delete(id);
-    this.sessionIdByTag.delete(sessionTagKey(ns, session.tag));
-    this.messageLogs.delete(id);
-    this.deadlines.remove('session', id);
+    const key = scopedKey(ns, id);
+    this.sessions.delete(key);
+    this.attachedSockets.delete(key);
+    this.sessionIdByTag.delete(scopedKey(ns, session.tag));
+    this.messageLogs.delete(key);
+    this.deadlines.remove(ns, 'session', id);
     return true;
   }
 
   // Machines -------------------------------------------------------------------------------
 
   async getOrCreateMachine(ns: string, input: CreateMachineInput, now: number): Promise<GetOrCreateMachineResult> {
-    const existing = this.machines.get(input.id);
-    if (existing) {
-      if (existing.namespace !== ns) return { ok: false, reason: 'namespace-mismatch' };
-      return { ok: true, machine: structuredClone(existing), created: false };
-    }
+    const existing = this.machineIn(ns, input.id);
+    if (existing) return { machine: structuredClone(existing), created: false };
     const machine: MachineRow = {
       id: input.id,
       namespace: ns,
@@ -178,12 +179,12 @@ export class MemoryEngine implements Engine {
       runnerStateVersion: 1,
       live: {},
     };
-    this.machines.set(machine.id, machine);
-    return { ok: true, machine: structuredClone(machine), created: true };
+    this.machines.set(scopedKey(ns, machine.id), machine);
+    return { machine: structuredClone(machine), created: true };
   }
 
-  async getMachine(id: string): Promise<MachineRow | null> {
-    const machine = this.machines.get(id);
+  async getMachine(ns: string, id: string): Promise<MachineRow | null> {
+    const machine = this.machineIn(ns, id);
     return machine ? structuredClone(machine) : null;
   }
 
@@ -216,14 +217,15 @@ export class MemoryEngine implements Engine {
 
   async appendMessage(ns: string, sessionId: string, input: AppendMessageInput): Promise<AppendMessageResult> {
     if (!this.sessionIn(ns, sessionId)) return { ok: false, reason: 'session-not-found' };
-    let log = this.messageLogs.get(sessionId);
+    const key = scopedKey(ns, sessionId);
+    let log = this.messageLogs.get(key);
     if (!log) {
       log = new SessionMessageLog(sessionId, this.options.messageHistoryLimit);
-      this.messageLogs.set(sessionId, log);
+      this.messageLogs.set(key, log);
     }
     // The log hands out rows that share nothing with what it stores: no clone needed.
     const { row: message, inserted } = log.append(input);
-    const attachedSockets = this.attachedSockets.get(sessionId) ?? 0;
+    const attachedSockets = this.attachedSockets.get(key) ?? 0;
     if (!inserted || !input.event) return { ok: true, message, inserted, attachedSockets };
     // Same synchronous block as the append: no other write can come between the two.
     const event = this.appendEventNow(ns, input.event.before + String(message.seq) + input.event.after);
@@ -273,7 +275,7 @@ export class MemoryEngine implements Engine {
     if (!row) return { found: false, becameActive: false, changed: [], broadcastDue: false, live: {}, queued: 0 };
     const outcome = applyRefresh(row.live, input);
     this.deadlines.set(ns, kind, id, input.deadline);
-    const queued = kind === 'session' ? (this.messageLogs.get(id)?.queuedCount() ?? 0) : 0;
+    const queued = kind === 'session' ? (this.messageLogs.get(scopedKey(ns, id))?.queuedCount() ?? 0) : 0;
     return { found: true, ...outcome, live: { ...row.live }, queued };
   }
 
@@ -287,7 +289,7 @@ export class MemoryEngine implements Engine {
   async markInactive(ns: string, kind: PresenceKind, id: string, fields: LiveFields): Promise<{ wasActive: boolean }> {
     const row = this.liveRowIn(ns, kind, id);
     if (!row) return { wasActive: false };
-    this.deadlines.remove(kind, id);
+    this.deadlines.remove(ns, kind, id);
     const wasActive = row.live.active === true;
     row.live.active = false;
     Object.assign(row.live, fields);
@@ -329,16 +331,17 @@ export class MemoryEngine implements Engine {
 
   // RPC routing ----------------------------------------------------------------------------
 
-  async setRpcRoute(method: string, socketId: string): Promise<void> {
-    this.rpcRoutes.set(method, socketId);
+  async setRpcRoute(ns: string, method: string, socketId: string): Promise<void> {
+    this.rpcRoutes.set(scopedKey(ns, method), socketId);
   }
 
-  async deleteRpcRoute(method: string, socketId: string): Promise<void> {
-    if (this.rpcRoutes.get(method) === socketId) this.rpcRoutes.delete(method);
+  async deleteRpcRoute(ns: string, method: string, socketId: string): Promise<void> {
+    const key = scopedKey(ns, method);
+    if (this.rpcRoutes.get(key) === socketId) this.rpcRoutes.delete(key);
   }
 
-  async getRpcRoute(method: string): Promise<string | null> {
-    return this.rpcRoutes.get(method) ?? null;
+  async getRpcRoute(ns: string, method: string): Promise<string | null> {
+    return this.rpcRoutes.get(scopedKey(ns, method)) ?? null;
   }
 
   // Event log (SSE) ------------------------------------------------------------------------
@@ -403,13 +406,11 @@ export class MemoryEngine implements Engine {
   // Helpers --------------------------------------------------------------------------------
 
   private sessionIn(ns: string, id: string): SessionRow | undefined {
-    const session = this.sessions.get(id);
-    return session?.namespace === ns ? session : undefined;
+    return this.sessions.get(scopedKey(ns, id));
   }
 
   private machineIn(ns: string, id: string): MachineRow | undefined {
-    const machine = this.machines.get(id);
-    return machine?.namespace === ns ? machine : undefined;
+    return this.machines.get(scopedKey(ns, id));
   }
 
   private liveRowIn(ns: string, kind: PresenceKind, id: string): { live: LiveFields } | undefined {
@@ -417,7 +418,7 @@ export class MemoryEngine implements Engine {
   }
 
   private messageLogIn(ns: string, sessionId: string): SessionMessageLog | undefined {
-    return this.sessionIn(ns, sessionId) ? this.messageLogs.get(sessionId) : undefined;
+    return this.messageLogs.get(scopedKey(ns, sessionId));
   }
 
   private eventLogFor(ns: string): NamespaceEventLog {
@@ -430,6 +431,7 @@ export class MemoryEngine implements Engine {
   }
 }
 
-function sessionTagKey(ns: string, tag: string): string {
-  return `${ns}\n${tag}`;
+/** Map key of an object of one namespace; namespace names never contain a newline. */
+function scopedKey(ns: string, id: string): string {
+  return `${ns}\n${id}`;
 }

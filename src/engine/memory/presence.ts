@@ -38,15 +38,15 @@ interface DeadlineEntry extends ExpiredPresence {
 }
 
 export class PresenceDeadlines {
-  /** Keyed by kind and id: a session and a machine may share an id. */
+  /** Keyed by namespace, kind and id: ids are per namespace, and a session and a machine may share one. */
   private readonly entries = new Map<string, DeadlineEntry>();
 
   set(namespace: string, kind: PresenceKind, id: string, deadline: number): void {
-    this.entries.set(entryKey(kind, id), { namespace, kind, id, deadline });
+    this.entries.set(entryKey(namespace, kind, id), { namespace, kind, id, deadline });
   }
 
-  remove(kind: PresenceKind, id: string): void {
-    this.entries.delete(entryKey(kind, id));
+  remove(namespace: string, kind: PresenceKind, id: string): void {
+    this.entries.delete(entryKey(namespace, kind, id));
   }
 
   /** Removes and returns up to `limit` overdue entries, most overdue first. */
@@ -55,11 +55,11 @@ export class PresenceDeadlines {
       .filter((entry) => entry.deadline <= now)
       .sort((a, b) => a.deadline - b.deadline)
       .slice(0, Math.max(0, limit));
-    for (const entry of overdue) this.entries.delete(entryKey(entry.kind, entry.id));
+    for (const entry of overdue) this.entries.delete(entryKey(entry.namespace, entry.kind, entry.id));
     return overdue.map(({ namespace, kind, id }) => ({ namespace, kind, id }));
   }
 }
 
-function entryKey(kind: PresenceKind, id: string): string {
-  return `${kind}:${id}`;
+function entryKey(namespace: string, kind: PresenceKind, id: string): string {
+  return `${namespace}\n${kind}\n${id}`;
 }

@@ -10,7 +10,7 @@
 //   redis+cluster://[[user]:password@]host:port,host:port[?tls=1]
 //       Redis Cluster (ioredis Cluster): the listed nodes are seeds; the slot map is discovered.
 //
-// Failure policy (SPEC §5.5: writes fail with clear errors while Redis is down, never hang):
+// Failure policy (docs/design.md#failure-policy: writes fail with clear errors while Redis is down, never hang):
 // - no offline queue: a command issued while disconnected rejects at once;
 // - in-flight commands are not re-sent after a reconnect (a write may already have applied,
 //   and a silent second run would not be idempotent), they fail instead: maxRetriesPerRequest 0

@@ -1,22 +1,22 @@
-// Cluster-wide coordination primitives: RPC routes, set-once secrets, leased locks. One key
-// each, so they spread over Cluster slots.
+// Cluster-wide coordination primitives: RPC routes (in the tenant's slot: routes are per
+// namespace), set-once secrets, leased locks (one key each, spread over Cluster slots).
 import type { RedisContext } from './context.js';
-import { globalKeys } from './keys.js';
+import { globalKeys, tenantKeys } from './keys.js';
 
 export class RedisCoordination {
   constructor(private readonly context: RedisContext) {}
 
-  async setRpcRoute(method: string, socketId: string): Promise<void> {
-    await this.context.client.set(globalKeys.rpcRoute(method), socketId);
+  async setRpcRoute(ns: string, method: string, socketId: string): Promise<void> {
+    await this.context.client.set(tenantKeys.rpcRoute(ns, method), socketId);
   }
 
-  async deleteRpcRoute(method: string, socketId: string): Promise<void> {
+  async deleteRpcRoute(ns: string, method: string, socketId: string): Promise<void> {
     // Compare-and-delete: a newer registration by another socket must survive.
-    await this.context.scripts.run('deleteIfEquals', [globalKeys.rpcRoute(method)], [socketId]);
+    await this.context.scripts.run('deleteIfEquals', [tenantKeys.rpcRoute(ns, method)], [socketId]);
   }
 
-  getRpcRoute(method: string): Promise<string | null> {
-    return this.context.client.get(globalKeys.rpcRoute(method));
+  getRpcRoute(ns: string, method: string): Promise<string | null> {
+    return this.context.client.get(tenantKeys.rpcRoute(ns, method));
   }
 
   async getOrSetSecret(name: string, candidate: string): Promise<string> {

@@ -5,9 +5,9 @@
 // together. The namespace is URI-encoded inside the tag: names with `{`, `}` or `:` can then
 // neither move the tag nor make two namespaces' keys collide.
 //
-// Global keys (one key per id, or a small fixed set) hold what must be found without knowing the
-// namespace: which namespace owns a session/machine id, presence deadlines, RPC routes, the
-// namespace registry, secrets and locks. They never start with `hapi:{`, so they cannot collide
+// Global keys (a small fixed set) hold what must be found without knowing the namespace: presence
+// deadlines, the namespace registry, secrets and locks. Sessions, machines and RPC routes are
+// per namespace (the same id may exist in two namespaces as two unrelated objects). They never start with `hapi:{`, so they cannot collide
 // with tenant keys.
 
 export function encodeNamespace(ns: string): string {
@@ -46,6 +46,9 @@ export const tenantKeys = {
   /** ZSET seq scored by seq of queued rows (localId set, not invoked yet). */
   messageQueue: (ns: string, sessionId: string) => `${tenant(ns)}:message-queue:${sessionId}`,
 
+  /** STRING: socket id that answers this RPC method in this namespace (last registration wins). */
+  rpcRoute: (ns: string, method: string) => `${tenant(ns)}:rpc-route:${method}`,
+
   /** HASH: `last` offset, `oldest` retained offset, `bytes` retained, `epoch`. */
   eventLogState: (ns: string) => `${tenant(ns)}:event-log`,
   /** LIST of event JSON, oldest first; element i has offset `oldest + i`. */
@@ -56,16 +59,12 @@ export const tenantKeys = {
 const REGISTRY = 'hapi:{@registry}';
 
 export const globalKeys = {
-  /** STRING: namespace that owns a session id (session ids are unique across namespaces). */
-  sessionOwner: (id: string) => `hapi:session-owner:${id}`,
-  machineOwner: (id: string) => `hapi:machine-owner:${id}`,
   /** ZSET `<kind>|<encoded ns>|<id>` scored by presence deadline; sharded to spread heartbeats. */
   presenceDeadlines: (shard: number) => `hapi:presence-deadlines:${shard}`,
   namespaceRecord: (ns: string) => `${REGISTRY}:namespace:${encodeNamespace(ns)}`,
   namespaceRecordPrefix: () => `${REGISTRY}:namespace:`,
   /** SET of encoded namespace names. */
   namespaceNames: () => `${REGISTRY}:namespaces`,
-  rpcRoute: (method: string) => `hapi:rpc-route:${method}`,
   secret: (name: string) => `hapi:secret:${name}`,
   lock: (name: string) => `hapi:lock:${name}`,
   ephemeral: (key: string) => `hapi:ephemeral:${key}`,

@@ -1,21 +1,15 @@
-// Machine rows: one hash per machine in the tenant slot, a creation-ordered list, and a global
-// id → namespace key (machine ids are unique across namespaces).
+// Machine rows: one hash per machine in the tenant slot and a creation-ordered list. Ids are per
+// namespace (any string a runner chooses), so every lookup names the namespace.
 import type { CasResult, CreateMachineInput, GetOrCreateMachineResult, MachineField, MachineRow } from '../types.js';
 import { arrayOf, decimal, decodeJson, encodeJson, hashOf, liveFieldsOf, numberOf } from './codec.js';
 import type { RedisContext } from './context.js';
-import { globalKeys, tenantKeys } from './keys.js';
+import { tenantKeys } from './keys.js';
 import { compareAndSetRow } from './row-compare-and-set.js';
 
 export class RedisMachines {
   constructor(private readonly context: RedisContext) {}
 
   async getOrCreate(ns: string, input: CreateMachineInput, now: number): Promise<GetOrCreateMachineResult> {
-    // The global claim decides which namespace owns the id, and comes first: a crash before the
-    // row is created leaves a claim without a row, which the next call from the same namespace
-    // completes (the create below is idempotent) and which reads as "no such machine".
-    const owner = await this.context.client.set(globalKeys.machineOwner(input.id), ns, 'NX', 'GET');
-    if (owner !== null && owner !== ns) return { ok: false, reason: 'namespace-mismatch' };
-
     const at = decimal(now);
     const reply = arrayOf(
       await this.context.scripts.run(
@@ -35,12 +29,10 @@ export class RedisMachines {
         ],
       ),
     );
-    return { ok: true, machine: decodeMachineRow(hashOf(reply[1])), created: reply[0] === 'created' };
+    return { machine: decodeMachineRow(hashOf(reply[1])), created: reply[0] === 'created' };
   }
 
-  async get(id: string): Promise<MachineRow | null> {
-    const ns = await this.context.client.get(globalKeys.machineOwner(id));
-    if (ns === null) return null;
+  async get(ns: string, id: string): Promise<MachineRow | null> {
     const hash = await this.context.client.hgetall(tenantKeys.machine(ns, id));
     return Object.keys(hash).length > 0 ? decodeMachineRow(hash) : null;
   }

@@ -89,8 +89,8 @@ class RedisEngine implements Engine {
     return this.sessions.getOrCreate(ns, input, now);
   }
 
-  getSession(id: string): Promise<SessionRow | null> {
-    return this.sessions.get(id);
+  getSession(ns: string, id: string): Promise<SessionRow | null> {
+    return this.sessions.get(ns, id);
   }
 
   listSessions(ns: string): Promise<SessionRow[]> {
@@ -126,8 +126,8 @@ class RedisEngine implements Engine {
     return this.machines.getOrCreate(ns, input, now);
   }
 
-  getMachine(id: string): Promise<MachineRow | null> {
-    return this.machines.get(id);
+  getMachine(ns: string, id: string): Promise<MachineRow | null> {
+    return this.machines.get(ns, id);
   }
 
   listMachines(ns: string): Promise<MachineRow[]> {
@@ -229,16 +229,16 @@ class RedisEngine implements Engine {
 
   // RPC routing ----------------------------------------------------------------------------
 
-  setRpcRoute(method: string, socketId: string): Promise<void> {
-    return this.coordination.setRpcRoute(method, socketId);
+  setRpcRoute(ns: string, method: string, socketId: string): Promise<void> {
+    return this.coordination.setRpcRoute(ns, method, socketId);
   }
 
-  deleteRpcRoute(method: string, socketId: string): Promise<void> {
-    return this.coordination.deleteRpcRoute(method, socketId);
+  deleteRpcRoute(ns: string, method: string, socketId: string): Promise<void> {
+    return this.coordination.deleteRpcRoute(ns, method, socketId);
   }
 
-  getRpcRoute(method: string): Promise<string | null> {
-    return this.coordination.getRpcRoute(method);
+  getRpcRoute(ns: string, method: string): Promise<string | null> {
+    return this.coordination.getRpcRoute(ns, method);
   }
 
   // Event log (SSE) ------------------------------------------------------------------------

@@ -1,13 +1,14 @@
--- Resolves (namespace, tag[, id]) to one session, creating it if asked: tag lookup, id check and
--- insert are one step, so concurrent calls with the same tag create exactly one session.
+-- Resolves (namespace, tag[, id]) to one session, creating it if absent: tag lookup, id check and
+-- insert are one step, so concurrent calls with the same tag create exactly one session. Every key
+-- is in the namespace's slot: ids are per namespace.
 -- KEYS[1] session-tags hash   KEYS[2] sessions zset   KEYS[3] counters hash
 -- KEYS[4] hash of the session with the candidate id
 -- ARGV[1] session key prefix (the session a tag points to is found through it; same slot)
 -- ARGV[2] tag   ARGV[3] candidate id   ARGV[4] '1' when the caller chose the id
--- ARGV[5] 'create' | 'lookup'   ARGV[6..] field/value pairs of the row to create
--- Returns {'found', row} | {'created', row} | {'absent'} | {'tag-bound-to-other-id'}
+-- ARGV[5..] field/value pairs of the row to create
+-- Returns {'found', row} | {'created', row} | {'tag-bound-to-other-id'}
 --       | {'id-bound-to-other-session'}
-local tag, id, idGiven, mode = ARGV[2], ARGV[3], ARGV[4] == '1', ARGV[5]
+local tag, id, idGiven = ARGV[2], ARGV[3], ARGV[4] == '1'
 
 local boundId = redis.call('HGET', KEYS[1], tag)
 if boundId then
@@ -25,8 +26,7 @@ if redis.call('EXISTS', KEYS[4]) == 1 then
   return {'found', redis.call('HGETALL', KEYS[4])}
 end
 
-if mode ~= 'create' then return {'absent'} end
-redis.call('HSET', KEYS[4], unpack(ARGV, 6))
+redis.call('HSET', KEYS[4], unpack(ARGV, 5))
 redis.call('HSET', KEYS[1], tag, id)
 redis.call('ZADD', KEYS[2], redis.call('HINCRBY', KEYS[3], 'sessions', 1), id)
 return {'created', redis.call('HGETALL', KEYS[4])}

@@ -1,50 +1,44 @@
-// Session rows: one hash per session in the tenant slot, a tag index, a creation-ordered list,
-// and a global id → namespace key (session ids are unique across namespaces).
+// Session rows: one hash per session in the tenant slot, a tag index and a creation-ordered list.
+// Ids are per namespace, so every lookup names the namespace and stays in its slot.
 import { randomUUID } from 'node:crypto';
 import type { CasResult, CreateSessionInput, Engine, GetOrCreateSessionResult, SessionField, SessionRow } from '../types.js';
 import { arrayOf, decimal, decodeJson, encodeJson, hashOf, liveFieldsOf, numberOf, stringsOf } from './codec.js';
 import type { RedisContext } from './context.js';
-import { globalKeys, tenantKeys } from './keys.js';
+import { tenantKeys } from './keys.js';
 import { compareAndSetRow } from './row-compare-and-set.js';
 
 type SessionColumnsPatch = Parameters<Engine['updateSessionColumns']>[2];
 
 const PATCHABLE_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier', 'pinned', 'globalPinned'] as const;
 
-type ResolveOutcome = { kind: 'absent' } | { kind: 'done'; result: GetOrCreateSessionResult };
-
 export class RedisSessions {
   constructor(private readonly context: RedisContext) {}
 
+  /** One script: tag lookup, id check and insert together (see session-get-or-create.lua). */
   async getOrCreate(ns: string, input: CreateSessionInput, now: number): Promise<GetOrCreateSessionResult> {
     const idGiven = input.id !== undefined;
     const id = input.id ?? randomUUID();
-
-    // Most calls are reconnects of a known tag: answered by one read-only pass.
-    const lookup = await this.resolve(ns, input, id, idGiven, 'lookup', now);
-    if (lookup.kind === 'done') return lookup.result;
-
-    // Claim the id in the global index *before* creating the row in the tenant slot (two slots,
-    // so two steps). A crash in between leaves a claim without a row: getSession(id) then finds
-    // no row (null), a retry in the same namespace creates it, and only reuse of that exact id in
-    // another namespace is refused — never a row that the index cannot find.
-    const ownerKey = globalKeys.sessionOwner(id);
-    const previousOwner = await this.context.client.set(ownerKey, ns, 'NX', 'GET');
-    if (previousOwner !== null && previousOwner !== ns) return { ok: false, reason: 'id-bound-to-other-session' };
-
-    const created = await this.resolve(ns, input, id, idGiven, 'create', now);
-    if (created.kind === 'absent') throw new Error('session create script answered "absent" in create mode');
-    const usedOurId = created.result.ok && created.result.session.id === id;
-    if (!idGiven && previousOwner === null && !usedOurId) {
-      // Lost a race for the tag: the random id we claimed is unused and nobody else knows it.
-      await this.context.client.del(ownerKey);
+    const reply = arrayOf(
+      await this.context.scripts.run(
+        'sessionGetOrCreate',
+        [tenantKeys.sessionTags(ns), tenantKeys.sessionList(ns), tenantKeys.counters(ns), tenantKeys.session(ns, id)],
+        [tenantKeys.sessionPrefix(ns), input.tag, id, idGiven ? '1' : '0', ...encodeNewSession(ns, id, input, now)],
+      ),
+    );
+    const verdict = reply[0];
+    switch (verdict) {
+      case 'found':
+      case 'created':
+        return { ok: true, session: decodeSessionRow(hashOf(reply[1])), created: verdict === 'created' };
+      case 'tag-bound-to-other-id':
+      case 'id-bound-to-other-session':
+        return { ok: false, reason: verdict };
+      default:
+        throw new Error(`unexpected session script reply: ${JSON.stringify(stringsOf(reply))}`);
     }
-    return created.result;
   }
 
-  async get(id: string): Promise<SessionRow | null> {
-    const ns = await this.context.client.get(globalKeys.sessionOwner(id));
-    if (ns === null) return null;
+  async get(ns: string, id: string): Promise<SessionRow | null> {
     const hash = await this.context.client.hgetall(tenantKeys.session(ns, id));
     return Object.keys(hash).length > 0 ? decodeSessionRow(hash) : null;
   }
@@ -97,42 +91,7 @@ export class RedisSessions {
       ],
       [id],
     );
-    if (deleted !== 1) return false;
-    // Row first, index second: a crash in between leaves an index entry pointing at no row,
-    // which reads as "no such session".
-    await this.context.scripts.run('deleteIfEquals', [globalKeys.sessionOwner(id)], [ns]);
-    return true;
-  }
-
-  private async resolve(
-    ns: string,
-    input: CreateSessionInput,
-    id: string,
-    idGiven: boolean,
-    mode: 'lookup' | 'create',
-    now: number,
-  ): Promise<ResolveOutcome> {
-    const newRow = mode === 'create' ? encodeNewSession(ns, id, input, now) : [];
-    const reply = arrayOf(
-      await this.context.scripts.run(
-        'sessionGetOrCreate',
-        [tenantKeys.sessionTags(ns), tenantKeys.sessionList(ns), tenantKeys.counters(ns), tenantKeys.session(ns, id)],
-        [tenantKeys.sessionPrefix(ns), input.tag, id, idGiven ? '1' : '0', mode, ...newRow],
-      ),
-    );
-    const verdict = reply[0];
-    switch (verdict) {
-      case 'found':
-      case 'created':
-        return { kind: 'done', result: { ok: true, session: decodeSessionRow(hashOf(reply[1])), created: verdict === 'created' } };
-      case 'tag-bound-to-other-id':
-      case 'id-bound-to-other-session':
-        return { kind: 'done', result: { ok: false, reason: verdict } };
-      case 'absent':
-        return { kind: 'absent' };
-      default:
-        throw new Error(`unexpected session script reply: ${JSON.stringify(stringsOf(reply))}`);
-    }
+    return deleted === 1;
   }
 }
 

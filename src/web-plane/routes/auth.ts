@@ -1,4 +1,4 @@
-// POST /api/auth: access token → web JWT (reference §1.3). Unauthenticated (jwt-auth skips it).
+// POST /api/auth: access token → web JWT (docs/protocol.md#auth-route). Unauthenticated (jwt-auth skips it).
 import { AuthBodySchema } from '../../protocol/web-rest.js';
 import { readBody, sendError, type ApiRouter, type WebDeps } from './common.js';
 

@@ -1,5 +1,5 @@
-// Shared plumbing of the /api routes: the per-request context, upstream's guards (reference
-// §2.0) and the JSON replies.
+// Shared plumbing of the /api routes: the per-request context, upstream's guards
+// (docs/protocol.md#guards) and the JSON replies.
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import type { z } from 'zod';
@@ -74,8 +74,8 @@ export function parseOr400<S extends z.ZodType>(ctx: ApiContext, schema: S, inpu
 }
 
 /**
- * Upstream requireSession: 404 unknown, 403 other namespace, and with `requireActive` 409
- * `session_inactive`. Answers and returns null on failure.
+ * Upstream requireSession: 404 for an id this namespace does not have (ids are per namespace), and
+ * with `requireActive` 409 `session_inactive`. Answers and returns null on failure.
  */
 export async function requireSession(ctx: ApiContext, deps: WebDeps, opts: { requireActive?: boolean } = {}): Promise<SessionRow | null> {
   const access = await deps.services.sessions.access(ctx.state.namespace, param(ctx, 'id'));
@@ -90,12 +90,11 @@ export async function requireSession(ctx: ApiContext, deps: WebDeps, opts: { req
   return access.row;
 }
 
-/** Upstream requireMachine: 404 unknown, 403 other namespace. */
+/** 404 for an id this namespace does not have (ids are per namespace: no 403 oracle). */
 export async function requireMachine(ctx: ApiContext, deps: WebDeps): Promise<MachineRow | null> {
   const access = await deps.services.machines.access(ctx.state.namespace, param(ctx, 'id'));
   if (!access.ok) {
-    if (access.reason === 'not-found') sendError(ctx, 404, 'Machine not found');
-    else sendError(ctx, 403, 'Machine access denied');
+    sendError(ctx, 404, 'Machine not found');
     return null;
   }
   return access.row;

@@ -1,4 +1,4 @@
-// RPC-wrapped session file/git routes and command/skill listings (reference §2.8). The session
+// RPC-wrapped session file/git routes and command/skill listings (docs/protocol.md#files-and-git). The session
 // need not be active; a session without `metadata.path` answers `{success:false}` before any
 // query validation, as upstream.
 import type { SessionRow } from '../../engine/types.js';
@@ -24,7 +24,7 @@ export function registerFileRoutes(router: ApiRouter, deps: WebDeps): void {
   router.get('/api/sessions/:id/git-status', async (ctx) => {
     const row = await requireSession(ctx, deps);
     const cwd = row && sessionPath(ctx, row);
-    if (row && cwd) sendJson(ctx, await files.gitStatus(row.id, cwd));
+    if (row && cwd) sendJson(ctx, await files.gitStatus(row.namespace, row.id, cwd));
   });
 
   router.get('/api/sessions/:id/git-diff-numstat', async (ctx) => {
@@ -32,7 +32,7 @@ export function registerFileRoutes(router: ApiRouter, deps: WebDeps): void {
     const cwd = row && sessionPath(ctx, row);
     if (!row || !cwd) return;
     const query = GitDiffNumstatQuerySchema.parse(ctx.query);
-    sendJson(ctx, await files.gitDiffNumstat(row.id, cwd, query.staged));
+    sendJson(ctx, await files.gitDiffNumstat(row.namespace, row.id, cwd, query.staged));
   });
 
   router.get('/api/sessions/:id/git-diff-file', async (ctx) => {
@@ -40,7 +40,7 @@ export function registerFileRoutes(router: ApiRouter, deps: WebDeps): void {
     const cwd = row && sessionPath(ctx, row);
     if (!row || !cwd) return;
     const query = parseOr400(ctx, FilePathQuerySchema, ctx.query, 'Invalid file path');
-    if (query) sendJson(ctx, await files.gitDiffFile(row.id, cwd, query.path, query.staged));
+    if (query) sendJson(ctx, await files.gitDiffFile(row.namespace, row.id, cwd, query.path, query.staged));
   });
 
   router.get('/api/sessions/:id/file', async (ctx) => {
@@ -48,7 +48,7 @@ export function registerFileRoutes(router: ApiRouter, deps: WebDeps): void {
     const cwd = row && sessionPath(ctx, row);
     if (!row || !cwd) return;
     const query = parseOr400(ctx, FilePathQuerySchema, ctx.query, 'Invalid file path');
-    if (query) sendJson(ctx, await files.readFile(row.id, query.path));
+    if (query) sendJson(ctx, await files.readFile(row.namespace, row.id, query.path));
   });
 
   router.get('/api/sessions/:id/directory', async (ctx) => {
@@ -56,7 +56,7 @@ export function registerFileRoutes(router: ApiRouter, deps: WebDeps): void {
     const cwd = row && sessionPath(ctx, row);
     if (!row || !cwd) return;
     const query = parseOr400(ctx, DirectoryQuerySchema, ctx.query, 'Invalid query');
-    if (query) sendJson(ctx, await files.listDirectory(row.id, query.path ?? ''));
+    if (query) sendJson(ctx, await files.listDirectory(row.namespace, row.id, query.path ?? ''));
   });
 
   router.get('/api/sessions/:id/files', async (ctx) => {
@@ -64,7 +64,7 @@ export function registerFileRoutes(router: ApiRouter, deps: WebDeps): void {
     const cwd = row && sessionPath(ctx, row);
     if (!row || !cwd) return;
     const query = parseOr400(ctx, FileSearchQuerySchema, ctx.query, 'Invalid query');
-    if (query) sendJson(ctx, await files.searchFiles(row.id, cwd, query.query, query.limit ?? 200));
+    if (query) sendJson(ctx, await files.searchFiles(row.namespace, row.id, cwd, query.query, query.limit ?? 200));
   });
 
   router.get('/api/sessions/:id/generated-images/:imageId', async (ctx) => {
@@ -72,7 +72,7 @@ export function registerFileRoutes(router: ApiRouter, deps: WebDeps): void {
     if (!row) return;
     const imageId = param(ctx, 'imageId');
     if (!imageId) return sendError(ctx, 400, 'Invalid generated image id');
-    const image = await files.generatedImage(row.id, imageId, ctx.get('if-none-match') || undefined);
+    const image = await files.generatedImage(row.namespace, row.id, imageId, ctx.get('if-none-match') || undefined);
     if (image.kind === 'missing') {
       ctx.status = 404;
       ctx.body = { success: false, error: image.error };
@@ -92,11 +92,11 @@ export function registerFileRoutes(router: ApiRouter, deps: WebDeps): void {
 
   router.get('/api/sessions/:id/slash-commands', async (ctx) => {
     const row = await requireSession(ctx, deps);
-    if (row) sendJson(ctx, await files.slashCommands(row.id, flavorOf(row.metadata), metadataOf(row)));
+    if (row) sendJson(ctx, await files.slashCommands(row.namespace, row.id, flavorOf(row.metadata), metadataOf(row)));
   });
 
   router.get('/api/sessions/:id/skills', async (ctx) => {
     const row = await requireSession(ctx, deps);
-    if (row) sendJson(ctx, await files.skills(row.id, flavorOf(row.metadata)));
+    if (row) sendJson(ctx, await files.skills(row.namespace, row.id, flavorOf(row.metadata)));
   });
 }

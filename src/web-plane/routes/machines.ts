@@ -1,4 +1,4 @@
-// Machine routes (reference §2.7): list, spawn, list-directory, paths/exists.
+// Machine routes (docs/protocol.md#machines): list, spawn, list-directory, paths/exists.
 import { ListDirectoryBodySchema, PathsExistsBodySchema, SpawnBodySchema } from '../../protocol/web-rest.js';
 import { parseOr400, readBody, requireMachine, send, type ApiRouter, type WebDeps } from './common.js';
 
@@ -14,20 +14,20 @@ export function registerMachineRoutes(router: ApiRouter, deps: WebDeps): void {
     const machine = await requireMachine(ctx, deps);
     if (!machine) return;
     const body = parseOr400(ctx, SpawnBodySchema, await readBody(ctx, deps), 'Invalid body');
-    if (body) send(ctx, await machineActions.spawn(machine.id, body));
+    if (body) send(ctx, await machineActions.spawn(machine.namespace, machine.id, body));
   });
 
   router.post('/api/machines/:id/list-directory', async (ctx) => {
     const machine = await requireMachine(ctx, deps);
     if (!machine) return;
     const body = parseOr400(ctx, ListDirectoryBodySchema, await readBody(ctx, deps), 'Invalid body');
-    if (body) send(ctx, await machineActions.listDirectory(machine.id, body.path, body.includeHidden));
+    if (body) send(ctx, await machineActions.listDirectory(machine.namespace, machine.id, body.path, body.includeHidden));
   });
 
   router.post('/api/machines/:id/paths/exists', async (ctx) => {
     const machine = await requireMachine(ctx, deps);
     if (!machine) return;
     const body = parseOr400(ctx, PathsExistsBodySchema, await readBody(ctx, deps), 'Invalid body');
-    if (body) send(ctx, await machineActions.pathsExist(machine.id, body.paths));
+    if (body) send(ctx, await machineActions.pathsExist(machine.namespace, machine.id, body.paths));
   });
 }

@@ -1,4 +1,4 @@
-// Message routes (reference §2.3, §4): page, send, cancel, queued-state.
+// Message routes (docs/protocol.md#messages): page, send, cancel, queued-state.
 import { MessagesQuerySchema, QueuedStateBodySchema, SendMessageBodySchema } from '../../protocol/web-rest.js';
 import { param, parseOr400, readBody, requireSession, sendError, type ApiRouter, type WebDeps } from './common.js';
 

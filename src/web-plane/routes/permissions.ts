@@ -1,4 +1,4 @@
-// Permission decisions (reference §2.5). Check order as upstream: active → (approve: body →
+// Permission decisions (docs/protocol.md#permissions). Check order as upstream: active → (approve: body →
 // request) / (deny: request → body) → flavor mode.
 import { ApproveBodySchema, DenyBodySchema } from '../../protocol/web-rest.js';
 import { param, parseOr400, readBody, requireSession, send, sendError, type ApiRouter, type WebDeps } from './common.js';

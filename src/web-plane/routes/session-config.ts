@@ -1,4 +1,4 @@
-// Runtime session configuration (reference §2.6): permission mode (active not required) and model.
+// Runtime session configuration (docs/protocol.md#session-configuration): permission mode, model.
 import { ModelBodySchema, PermissionModeBodySchema } from '../../protocol/web-rest.js';
 import { parseOr400, readBody, requireSession, send, type ApiRouter, type WebDeps } from './common.js';
 

@@ -1,4 +1,4 @@
-// Session list/detail and lifecycle routes (reference §2.2, §2.4).
+// Session list/detail and lifecycle routes (docs/protocol.md#sessions).
 import { RenameBodySchema, ResumeBodySchema, SessionListQuerySchema } from '../../protocol/web-rest.js';
 import { sortSessions, toSessionSummary } from '../../services/session-summary.js';
 import { parseOr400, readBody, requireSession, send, sendError, type ApiRouter, type WebDeps } from './common.js';
@@ -20,7 +20,7 @@ export function registerSessionRoutes(router: ApiRouter, deps: WebDeps): void {
 
   router.post('/api/sessions/:id/abort', async (ctx) => {
     const row = await requireSession(ctx, deps, { requireActive: true });
-    if (row) send(ctx, await actions.abort(row.id));
+    if (row) send(ctx, await actions.abort(row.namespace, row.id));
   });
 
   router.post('/api/sessions/:id/archive', async (ctx) => {

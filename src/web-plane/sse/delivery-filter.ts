@@ -1,4 +1,4 @@
-// Which connections receive a logged event (upstream `SSEManager.shouldSend`, WEB §3.7).
+// Which connections receive a logged event (upstream `SSEManager.shouldSend`, docs/protocol.md#filters).
 
 export interface DeliveryFilter {
   namespace: string;

@@ -1,4 +1,4 @@
-// SSE wire framing (WEB §3.3): `data: <one-line JSON>\n`, then `id: <eventId>\n` for logged
+// SSE wire framing (docs/protocol.md#framing): `data: <one-line JSON>\n`, then `id: <eventId>\n` for logged
 // events, then a blank line. No `event:` and no `retry:` field, as upstream.
 //
 // A frame is encoded to bytes once and the same Buffer is queued on every connection that gets

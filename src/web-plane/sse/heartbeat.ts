@@ -1,4 +1,4 @@
-// One heartbeat interval per process, running only while it has SSE connections (WEB §3.6).
+// One heartbeat interval per process, running only while it has SSE connections (docs/protocol.md#heartbeats).
 export class Heartbeat {
   private timer: NodeJS.Timeout | null = null;
 

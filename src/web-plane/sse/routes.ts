@@ -40,14 +40,14 @@ export function createSseRouter(deps: SseRouteDeps): Router {
     }
     const query = parsed.data;
 
-    // Up-front checks, before any byte of the stream (WEB §3.2).
+    // Up-front checks, before any byte of the stream (docs/protocol.md#opening-a-stream).
     if (query.sessionId !== undefined) {
       const access = await deps.services.sessions.access(namespace, query.sessionId);
-      if (!access.ok) return fail(ctx, access.reason === 'not-found' ? 404 : 403, access.reason === 'not-found' ? 'Session not found' : 'Session access denied');
+      if (!access.ok) return fail(ctx, 404, 'Session not found');
     }
     if (query.machineId !== undefined) {
       const access = await deps.services.machines.access(namespace, query.machineId);
-      if (!access.ok) return fail(ctx, access.reason === 'not-found' ? 404 : 403, access.reason === 'not-found' ? 'Machine not found' : 'Machine access denied');
+      if (!access.ok) return fail(ctx, 404, 'Machine not found');
     }
 
     // The EventSource reconnect header wins over the query when it says something.

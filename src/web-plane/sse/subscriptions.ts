@@ -1,5 +1,5 @@
-// Opening and closing SSE subscriptions: the subscribe sequence (WEB §3.4 with the log in the
-// engine) and the bookkeeping around it (fan-out, directory, heartbeat, metrics).
+// Opening and closing SSE subscriptions: the subscribe sequence (docs/design.md#sse-event-log-and-fan-out)
+// and the bookkeeping around it (fan-out, directory, heartbeat, metrics).
 //
 // Ordering guarantee. The engine delivers each namespace's events to this process in offset
 // order. A new connection is added to the fan-out (holding live events back) BEFORE the log is

@@ -10,7 +10,6 @@ export function describeMachineContract(harness: EngineHarness): void {
       const id = randomUUID();
       const result = await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h1' }, runnerState: undefined }, T0);
       expect(result).toEqual({
-        ok: true,
         created: true,
         machine: {
           id,
@@ -25,7 +24,7 @@ export function describeMachineContract(harness: EngineHarness): void {
           live: {},
         },
       });
-      if (result.ok) expect(await engine.getMachine(id)).toEqual(result.machine);
+      expect(await engine.getMachine(ns, id)).toEqual(result.machine);
     });
 
     it('returns an existing machine unchanged and never merges the new input', async () => {
@@ -34,20 +33,21 @@ export function describeMachineContract(harness: EngineHarness): void {
       const id = randomUUID();
       const first = await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h1' }, runnerState: { s: 1 } }, T0);
       const second = await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h2', extra: true }, runnerState: null }, T0 + 99);
-      if (!first.ok) throw new Error(first.reason);
-      expect(second).toEqual({ ok: true, created: false, machine: first.machine });
+      expect(second).toEqual({ created: false, machine: first.machine });
     });
 
-    it('refuses a machine id that lives in another namespace', async () => {
+    it("treats a machine id of another namespace as fresh: created, separate, the owner's row untouched", async () => {
       const engine = harness.engine();
       const id = randomUUID();
-      await engine.getOrCreateMachine(uniqueNamespace(), { id, metadata: null, runnerState: null }, T0);
+      const ns = uniqueNamespace();
+      const owner = await engine.getOrCreateMachine(ns, { id, metadata: { owner: true }, runnerState: null }, T0);
       const otherNs = uniqueNamespace();
-      expect(await engine.getOrCreateMachine(otherNs, { id, metadata: null, runnerState: null }, T0)).toEqual({
-        ok: false,
-        reason: 'namespace-mismatch',
-      });
-      expect(await engine.listMachines(otherNs)).toEqual([]);
+      const twin = await engine.getOrCreateMachine(otherNs, { id, metadata: { twin: true }, runnerState: null }, T0 + 1);
+      expect(twin).toMatchObject({ created: true, machine: { id, namespace: otherNs, metadata: { twin: true } } });
+      expect((await engine.compareAndSetMachine(otherNs, id, 'runnerState', 1, { twin: 1 }, { now: T0 + 2 })).result).toBe('success');
+      expect(await engine.getMachine(ns, id)).toEqual(owner.machine);
+      expect((await engine.listMachines(otherNs)).map((machine) => machine.id)).toEqual([id]);
+      expect((await engine.listMachines(ns)).map((machine) => machine.id)).toEqual([id]);
     });
 
     it('creates exactly one machine when the same id races', async () => {
@@ -57,14 +57,14 @@ export function describeMachineContract(harness: EngineHarness): void {
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => engine.getOrCreateMachine(ns, { id, metadata: { caller: i }, runnerState: null }, T0 + i)),
       );
-      const created = results.filter((r) => r.ok && r.created);
+      const created = results.filter((r) => r.created);
       expect(created).toHaveLength(1);
       const winner = created[0];
-      if (!winner?.ok) throw new Error('no winner');
-      for (const result of results) expect(result).toMatchObject({ ok: true, machine: winner.machine });
+      if (!winner) throw new Error('no winner');
+      for (const result of results) expect(result).toMatchObject({ machine: winner.machine });
     });
 
-    it('gets by id from any namespace and lists only the namespace', async () => {
+    it('gets by id only in its own namespace and lists only the namespace', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const ids = [randomUUID(), randomUUID()];
@@ -73,8 +73,9 @@ export function describeMachineContract(harness: EngineHarness): void {
       const foreignNs = uniqueNamespace();
       await engine.getOrCreateMachine(foreignNs, { id: foreignId, metadata: null, runnerState: null }, T0);
       expect((await engine.listMachines(ns)).map((m) => m.id).sort()).toEqual([...ids].sort());
-      expect((await engine.getMachine(foreignId))?.namespace).toBe(foreignNs);
-      expect(await engine.getMachine(randomUUID())).toBeNull();
+      expect(await engine.getMachine(ns, foreignId)).toBeNull();
+      expect((await engine.getMachine(foreignNs, foreignId))?.namespace).toBe(foreignNs);
+      expect(await engine.getMachine(ns, randomUUID())).toBeNull();
     });
 
     it('compare-and-sets metadata and runnerState with updatedAt = now', async () => {
@@ -93,7 +94,7 @@ export function describeMachineContract(harness: EngineHarness): void {
         version: 2,
         value: { host: 'h2' },
       });
-      expect(await engine.getMachine(id)).toMatchObject({
+      expect(await engine.getMachine(ns, id)).toMatchObject({
         runnerState: runner,
         runnerStateVersion: 2,
         metadata: { host: 'h2' },
@@ -115,7 +116,7 @@ export function describeMachineContract(harness: EngineHarness): void {
       });
       expect(await engine.compareAndSetMachine(uniqueNamespace(), id, 'metadata', 1, {}, { now: T0 + 1 })).toEqual({ result: 'not-found' });
       expect(await engine.compareAndSetMachine(ns, randomUUID(), 'metadata', 1, {}, { now: T0 + 1 })).toEqual({ result: 'not-found' });
-      expect(await engine.getMachine(id)).toMatchObject({ metadata: { host: 'h1' }, metadataVersion: 1, seq: 0, updatedAt: T0 });
+      expect(await engine.getMachine(ns, id)).toMatchObject({ metadata: { host: 'h1' }, metadataVersion: 1, seq: 0, updatedAt: T0 });
     });
 
     it('lets exactly one of many racing machine writers win', async () => {
@@ -128,7 +129,7 @@ export function describeMachineContract(harness: EngineHarness): void {
       );
       expect(results.filter((r) => r.result === 'success')).toHaveLength(1);
       expect(results.filter((r) => r.result === 'version-mismatch')).toHaveLength(19);
-      expect(await engine.getMachine(id)).toMatchObject({ runnerStateVersion: 2, seq: 1 });
+      expect(await engine.getMachine(ns, id)).toMatchObject({ runnerStateVersion: 2, seq: 1 });
     });
   });
 }

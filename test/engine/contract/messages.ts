@@ -177,6 +177,21 @@ export function describeMessageContract(harness: EngineHarness): void {
       expect(await engine.getMessage(ns, session.id, 'missing')).toBeNull();
     });
 
+    it('keeps two histories for the same session id in two namespaces', async () => {
+      const engine = harness.engine();
+      const owner = await createSession(engine, uniqueNamespace());
+      const twinNs = uniqueNamespace();
+      const twin = await engine.getOrCreateSession(twinNs, { id: owner.id, tag: uniqueName('tag'), metadata: null, agentState: null }, T0);
+      expect(twin).toMatchObject({ ok: true, created: true });
+      const mine = await appendInserted(engine, owner.namespace, owner.id, messageInput({ createdAt: T0, localId: 'same', content: 'owner' }));
+      const theirs = await appendInserted(engine, twinNs, owner.id, messageInput({ createdAt: T0, localId: 'same', content: 'twin', invokedAt: null }));
+      expect([mine.seq, theirs.seq]).toEqual([1, 1]);
+      expect(await engine.listMessagesAfterSeq(owner.namespace, owner.id, 0, 10)).toEqual([mine]);
+      expect(await engine.listQueuedMessages(owner.namespace, owner.id)).toEqual([]);
+      expect(await engine.deleteMessage(twinNs, owner.id, mine.id)).toBe(false);
+      expect(await engine.getMessage(owner.namespace, owner.id, mine.id)).toEqual(mine);
+    });
+
     it('shows nothing of a session to another namespace', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();

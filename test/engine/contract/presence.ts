@@ -30,6 +30,19 @@ async function sweepAll(engine: Engine, ns: string, now: number): Promise<Expire
 
 export function describePresenceContract(harness: EngineHarness): void {
   describe('presence: refreshPresence', () => {
+    it('keeps presence per namespace for the same id: a twin beating never activates, holds or expires the owner', async () => {
+      const engine = harness.engine();
+      const owner = await createSession(engine, uniqueNamespace());
+      const twinNs = uniqueNamespace();
+      await engine.getOrCreateSession(twinNs, { id: owner.id, tag: 'twin', metadata: null, agentState: null }, T0);
+      expect(await engine.refreshPresence(twinNs, 'session', owner.id, keepAlive(T0, { deadline: T0 + 10 }))).toMatchObject({ found: true, becameActive: true });
+      expect((await engine.getSession(owner.namespace, owner.id))?.live).toEqual({});
+      expect(await engine.refreshPresence(owner.namespace, 'session', owner.id, keepAlive(T0, { deadline: T0 + 20 }))).toMatchObject({ found: true, becameActive: true });
+      expect(await sweepAll(engine, twinNs, T0 + 10)).toEqual([{ namespace: twinNs, kind: 'session', id: owner.id }]);
+      expect((await engine.getSession(owner.namespace, owner.id))?.live.active).toBe(true);
+      expect(await sweepAll(engine, owner.namespace, T0 + 20)).toEqual([{ namespace: owner.namespace, kind: 'session', id: owner.id }]);
+    });
+
     it('reports not-found for unknown objects and objects of another namespace', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
@@ -40,7 +53,7 @@ export function describePresenceContract(harness: EngineHarness): void {
       expect(await engine.refreshPresence(uniqueNamespace(), 'session', session.id, keepAlive(T0))).toEqual(notFound);
       expect(await engine.refreshPresence(uniqueNamespace(), 'machine', machineId, keepAlive(T0))).toEqual(notFound);
       expect(await engine.refreshPresence(ns, 'machine', session.id, keepAlive(T0))).toEqual(notFound);
-      expect((await engine.getSession(session.id))?.live).toEqual({});
+      expect((await engine.getSession(ns, session.id))?.live).toEqual({});
       expect(await sweepAll(engine, ns, T0 + 60_000)).toEqual([]);
     });
 
@@ -54,7 +67,7 @@ export function describePresenceContract(harness: EngineHarness): void {
       expect([...result.changed].sort()).toEqual(['active', 'permissionMode', 'thinking']);
       expect(result.broadcastDue).toBe(true);
       expect(result.live).toEqual({ active: true, activeAt: T0, thinking: false, permissionMode: 'default', lastBroadcastAt: T0 });
-      expect((await engine.getSession(session.id))?.live).toEqual(result.live);
+      expect((await engine.getSession(ns, session.id))?.live).toEqual(result.live);
       expect((await engine.listSessions(ns))[0]?.live).toEqual(result.live);
       expect(result.queued).toBe(0);
     });
@@ -131,7 +144,7 @@ export function describePresenceContract(harness: EngineHarness): void {
       const health = JSON.stringify({ load: 0.5 });
       const result = await engine.refreshPresence(ns, 'machine', machineId, keepAlive(T0, { fields: { health } }));
       expect(result).toMatchObject({ found: true, becameActive: true, broadcastDue: true });
-      expect((await engine.getMachine(machineId))?.live).toEqual({ active: true, activeAt: T0, health, lastBroadcastAt: T0 });
+      expect((await engine.getMachine(ns, machineId))?.live).toEqual({ active: true, activeAt: T0, health, lastBroadcastAt: T0 });
       expect((await engine.listMachines(ns))[0]?.live).toEqual(result.live);
     });
   });
@@ -144,7 +157,7 @@ export function describePresenceContract(harness: EngineHarness): void {
       await engine.refreshPresence(ns, 'session', session.id, keepAlive(T0, { deadline: T0 + 10, fields: { thinking: true } }));
       const live = await engine.setLiveFields(ns, 'session', session.id, { thinking: false, activeTurnStartedAt: null });
       expect(live).toEqual({ active: true, activeAt: T0, thinking: false, activeTurnStartedAt: null, lastBroadcastAt: T0 });
-      expect((await engine.getSession(session.id))?.live).toEqual(live);
+      expect((await engine.getSession(ns, session.id))?.live).toEqual(live);
       expect(await engine.setLiveFields(uniqueNamespace(), 'session', session.id, { thinking: true })).toBeNull();
       expect(await engine.setLiveFields(ns, 'machine', randomUUID(), { x: 1 })).toBeNull();
       expect(await sweepAll(engine, ns, T0 + 10)).toEqual([{ namespace: ns, kind: 'session', id: session.id }]);
@@ -156,7 +169,7 @@ export function describePresenceContract(harness: EngineHarness): void {
       const session = await createSession(engine, ns);
       await engine.refreshPresence(ns, 'session', session.id, keepAlive(T0, { deadline: T0 + 10, fields: { thinking: true } }));
       expect(await engine.markInactive(ns, 'session', session.id, { thinking: false })).toEqual({ wasActive: true });
-      expect((await engine.getSession(session.id))?.live).toMatchObject({ active: false, thinking: false });
+      expect((await engine.getSession(ns, session.id))?.live).toMatchObject({ active: false, thinking: false });
       expect(await engine.markInactive(ns, 'session', session.id, {})).toEqual({ wasActive: false });
       expect(await engine.markInactive(uniqueNamespace(), 'session', session.id, {})).toEqual({ wasActive: false });
       expect(await sweepAll(engine, ns, T0 + 10)).toEqual([]);
@@ -183,10 +196,10 @@ export function describePresenceContract(harness: EngineHarness): void {
         { namespace: ns, kind: 'machine', id: machineId },
       ];
       expect([...expired].sort(byId)).toEqual(expected.sort(byId));
-      expect((await engine.getSession(due.id))?.live).toMatchObject({ active: false, thinking: false });
-      expect((await engine.getMachine(machineId))?.live.active).toBe(false);
-      expect((await engine.getMachine(machineId))?.live).not.toHaveProperty('thinking');
-      expect((await engine.getSession(later.id))?.live.active).toBe(true);
+      expect((await engine.getSession(ns, due.id))?.live).toMatchObject({ active: false, thinking: false });
+      expect((await engine.getMachine(ns, machineId))?.live.active).toBe(false);
+      expect((await engine.getMachine(ns, machineId))?.live).not.toHaveProperty('thinking');
+      expect((await engine.getSession(ns, later.id))?.live.active).toBe(true);
       expect(await sweepAll(engine, ns, T0 + 100)).toEqual([]);
 
       const revived = await engine.refreshPresence(ns, 'session', due.id, keepAlive(T0 + 200));
@@ -200,7 +213,7 @@ export function describePresenceContract(harness: EngineHarness): void {
       await engine.refreshPresence(ns, 'session', session.id, keepAlive(T0, { deadline: T0 + 100 }));
       await engine.refreshPresence(ns, 'session', session.id, keepAlive(T0 + 50, { deadline: T0 + 5_000 }));
       expect(await sweepAll(engine, ns, T0 + 1_000)).toEqual([]);
-      expect((await engine.getSession(session.id))?.live.active).toBe(true);
+      expect((await engine.getSession(ns, session.id))?.live.active).toBe(true);
       expect(await sweepAll(engine, ns, T0 + 5_000)).toEqual([{ namespace: ns, kind: 'session', id: session.id }]);
     });
 
@@ -214,12 +227,12 @@ export function describePresenceContract(harness: EngineHarness): void {
         await engine.refreshPresence(ns, 'session', session.id, keepAlive(at, { deadline: at + ttl }));
         expect(await sweepAll(engine, ns, at)).toEqual([]);
       }
-      expect((await engine.getSession(session.id))?.live.active).toBe(true);
+      expect((await engine.getSession(ns, session.id))?.live.active).toBe(true);
       const lastDeadline = T0 + 100_000 + ttl;
       expect(await sweepAll(engine, ns, lastDeadline - 1)).toEqual([]);
       expect(await sweepAll(engine, ns, lastDeadline)).toEqual([{ namespace: ns, kind: 'session', id: session.id }]);
       expect(await sweepAll(engine, ns, lastDeadline + ttl)).toEqual([]);
-      expect((await engine.getSession(session.id))?.live.active).toBe(false);
+      expect((await engine.getSession(ns, session.id))?.live.active).toBe(false);
     });
 
     it('expires a session revived after an expiry at its new deadline', async () => {

@@ -45,15 +45,31 @@ export function describeRegistryContract(harness: EngineHarness): void {
   describe('rpc routes', () => {
     it('lets the last registration win and deletes only the current owner', async () => {
       const engine = harness.engine();
+      const ns = uniqueNamespace();
       const method = `${uniqueName('session')}:abort`;
-      expect(await engine.getRpcRoute(method)).toBeNull();
-      await engine.setRpcRoute(method, 'socket-a');
-      await engine.setRpcRoute(method, 'socket-b');
-      expect(await engine.getRpcRoute(method)).toBe('socket-b');
-      await engine.deleteRpcRoute(method, 'socket-a');
-      expect(await engine.getRpcRoute(method)).toBe('socket-b');
-      await engine.deleteRpcRoute(method, 'socket-b');
-      expect(await engine.getRpcRoute(method)).toBeNull();
+      expect(await engine.getRpcRoute(ns, method)).toBeNull();
+      await engine.setRpcRoute(ns, method, 'socket-a');
+      await engine.setRpcRoute(ns, method, 'socket-b');
+      expect(await engine.getRpcRoute(ns, method)).toBe('socket-b');
+      await engine.deleteRpcRoute(ns, method, 'socket-a');
+      expect(await engine.getRpcRoute(ns, method)).toBe('socket-b');
+      await engine.deleteRpcRoute(ns, method, 'socket-b');
+      expect(await engine.getRpcRoute(ns, method)).toBeNull();
+    });
+
+    it('keeps routes per namespace: the same method in two namespaces never shares, replaces or deletes a route', async () => {
+      const engine = harness.engine();
+      const [bob, alice] = [uniqueNamespace(), uniqueNamespace()];
+      const method = `${uniqueName('session')}:readFile`;
+      await engine.setRpcRoute(bob, method, 'bob-socket');
+      expect(await engine.getRpcRoute(alice, method)).toBeNull();
+      await engine.setRpcRoute(alice, method, 'alice-socket');
+      expect(await engine.getRpcRoute(bob, method)).toBe('bob-socket');
+      expect(await engine.getRpcRoute(alice, method)).toBe('alice-socket');
+      await engine.deleteRpcRoute(alice, method, 'bob-socket');
+      await engine.deleteRpcRoute(alice, method, 'alice-socket');
+      expect(await engine.getRpcRoute(bob, method)).toBe('bob-socket');
+      expect(await engine.getRpcRoute(alice, method)).toBeNull();
     });
   });
 

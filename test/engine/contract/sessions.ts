@@ -32,7 +32,7 @@ export function describeSessionContract(harness: EngineHarness): void {
         live: {},
       });
       expect(result.session.id.length).toBeGreaterThan(0);
-      expect(await engine.getSession(result.session.id)).toEqual(result.session);
+      expect(await engine.getSession(ns, result.session.id)).toEqual(result.session);
     });
 
     it('uses the given id, agentState and model columns', async () => {
@@ -73,16 +73,27 @@ export function describeSessionContract(harness: EngineHarness): void {
       expect(await engine.listSessions(ns)).toHaveLength(1);
     });
 
-    it('refuses an id already used by another tag or another namespace', async () => {
+    it('refuses an id already used by another tag of the same namespace', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       const otherTag = await engine.getOrCreateSession(ns, { id: session.id, tag: uniqueName('tag'), metadata: null, agentState: null }, T0);
       expect(otherTag).toEqual({ ok: false, reason: 'id-bound-to-other-session' });
+    });
+
+    it("treats an id of another namespace as fresh: created, separate, and the owner's row untouched", async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns, T0);
       const otherNs = uniqueNamespace();
-      const otherNamespace = await engine.getOrCreateSession(otherNs, { id: session.id, tag: session.tag, metadata: null, agentState: null }, T0);
-      expect(otherNamespace).toEqual({ ok: false, reason: 'id-bound-to-other-session' });
-      expect(await engine.listSessions(otherNs)).toEqual([]);
+      const twin = await engine.getOrCreateSession(otherNs, { id: session.id, tag: uniqueName('tag'), metadata: { twin: true }, agentState: null }, T0 + 5);
+      expect(twin).toMatchObject({ ok: true, created: true, session: { id: session.id, namespace: otherNs, metadata: { twin: true }, createdAt: T0 + 5 } });
+      expect(await engine.getSession(ns, session.id)).toEqual(session);
+      expect((await engine.listSessions(otherNs)).map((row) => row.id)).toEqual([session.id]);
+      expect((await engine.compareAndSetSession(otherNs, session.id, 'metadata', 1, { by: 'twin' }, { now: T0 + 6, touchUpdatedAt: true })).result).toBe('success');
+      expect(await engine.getSession(ns, session.id)).toEqual(session);
+      expect(await engine.deleteSession(otherNs, session.id)).toBe(true);
+      expect(await engine.getSession(ns, session.id)).toEqual(session);
     });
 
     it('scopes tags per namespace', async () => {
@@ -113,15 +124,16 @@ export function describeSessionContract(harness: EngineHarness): void {
   });
 
   describe('sessions: reads and copies', () => {
-    it('finds a session by id from any namespace and lists only the namespace', async () => {
+    it('finds a session by id only in its own namespace and lists only the namespace', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const otherNs = uniqueNamespace();
       const a = await createSession(engine, ns);
       const b = await createSession(engine, ns);
       const foreign = await createSession(engine, otherNs);
-      expect((await engine.getSession(foreign.id))?.namespace).toBe(otherNs);
-      expect(await engine.getSession(randomUUID())).toBeNull();
+      expect(await engine.getSession(ns, foreign.id)).toBeNull();
+      expect(await engine.getSession(otherNs, foreign.id)).toEqual(foreign);
+      expect(await engine.getSession(ns, randomUUID())).toBeNull();
       const listed = await engine.listSessions(ns);
       expect(listed.map((s) => s.id).sort()).toEqual([a.id, b.id].sort());
       expect(await engine.listSessions(uniqueNamespace())).toEqual([]);
@@ -136,7 +148,7 @@ export function describeSessionContract(harness: EngineHarness): void {
       metadata.nested.n = 99;
       (result.session.metadata as { path: string }).path = '/mutated';
       result.session.live.active = true;
-      const fetched = await engine.getSession(result.session.id);
+      const fetched = await engine.getSession(ns, result.session.id);
       expect(fetched?.metadata).toEqual({ path: '/a', nested: { n: 1 } });
       expect(fetched?.live).toEqual({});
       (fetched?.metadata as { path: string }).path = '/again';
@@ -144,12 +156,12 @@ export function describeSessionContract(harness: EngineHarness): void {
 
       const updated = await engine.updateSessionColumns(ns, result.session.id, { model: 'm' });
       if (updated) (updated.metadata as { path: string }).path = '/via-update';
-      expect((await engine.getSession(result.session.id))?.metadata).toEqual({ path: '/a', nested: { n: 1 } });
+      expect((await engine.getSession(ns, result.session.id))?.metadata).toEqual({ path: '/a', nested: { n: 1 } });
       const written = { path: '/cas' };
       const cas = await engine.compareAndSetSession(ns, result.session.id, 'metadata', 1, written, { now: T0, touchUpdatedAt: true });
       written.path = '/mutated-input';
       if (cas.result === 'success') (cas.value as { path: string }).path = '/mutated-result';
-      expect((await engine.getSession(result.session.id))?.metadata).toEqual({ path: '/cas' });
+      expect((await engine.getSession(ns, result.session.id))?.metadata).toEqual({ path: '/cas' });
     });
   });
 
@@ -161,11 +173,11 @@ export function describeSessionContract(harness: EngineHarness): void {
       const value = { path: '/b', list: [1, 'two', null, { deep: true }], unicode: 'héllo ✓' };
       const result = await engine.compareAndSetSession(ns, session.id, 'metadata', 1, value, { now: T0 + 10, touchUpdatedAt: true });
       expect(result).toEqual({ result: 'success', version: 2, value });
-      const stored = await engine.getSession(session.id);
+      const stored = await engine.getSession(ns, session.id);
       expect(stored).toMatchObject({ metadata: value, metadataVersion: 2, agentStateVersion: 1, seq: 1, updatedAt: T0 + 10 });
       const agent = await engine.compareAndSetSession(ns, session.id, 'agentState', 1, null, { now: T0 + 20, touchUpdatedAt: true });
       expect(agent).toEqual({ result: 'success', version: 2, value: null });
-      expect(await engine.getSession(session.id)).toMatchObject({ agentState: null, agentStateVersion: 2, metadataVersion: 2, seq: 2 });
+      expect(await engine.getSession(ns, session.id)).toMatchObject({ agentState: null, agentStateVersion: 2, metadataVersion: 2, seq: 2 });
     });
 
     it('moves updatedAt only forward and only when asked', async () => {
@@ -173,11 +185,11 @@ export function describeSessionContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns, T0 + 100);
       await engine.compareAndSetSession(ns, session.id, 'metadata', 1, { a: 1 }, { now: T0 + 500, touchUpdatedAt: false });
-      expect((await engine.getSession(session.id))?.updatedAt).toBe(T0 + 100);
+      expect((await engine.getSession(ns, session.id))?.updatedAt).toBe(T0 + 100);
       await engine.compareAndSetSession(ns, session.id, 'metadata', 2, { a: 2 }, { now: T0 + 50, touchUpdatedAt: true });
-      expect((await engine.getSession(session.id))?.updatedAt).toBe(T0 + 100);
+      expect((await engine.getSession(ns, session.id))?.updatedAt).toBe(T0 + 100);
       await engine.compareAndSetSession(ns, session.id, 'metadata', 3, { a: 3 }, { now: T0 + 700, touchUpdatedAt: true });
-      expect((await engine.getSession(session.id))?.updatedAt).toBe(T0 + 700);
+      expect((await engine.getSession(ns, session.id))?.updatedAt).toBe(T0 + 700);
     });
 
     it('answers a stale version with the stored version and value, changing nothing', async () => {
@@ -187,7 +199,7 @@ export function describeSessionContract(harness: EngineHarness): void {
       await engine.compareAndSetSession(ns, session.id, 'metadata', 1, { current: true }, { now: T0, touchUpdatedAt: true });
       const stale = await engine.compareAndSetSession(ns, session.id, 'metadata', 1, { current: false }, { now: T0 + 5, touchUpdatedAt: true });
       expect(stale).toEqual({ result: 'version-mismatch', version: 2, value: { current: true } });
-      expect(await engine.getSession(session.id)).toMatchObject({ metadata: { current: true }, metadataVersion: 2, seq: 1 });
+      expect(await engine.getSession(ns, session.id)).toMatchObject({ metadata: { current: true }, metadataVersion: 2, seq: 1 });
     });
 
     it('answers not-found for an unknown id or another namespace', async () => {
@@ -197,7 +209,7 @@ export function describeSessionContract(harness: EngineHarness): void {
       const opts = { now: T0, touchUpdatedAt: true };
       expect(await engine.compareAndSetSession(ns, randomUUID(), 'metadata', 1, {}, opts)).toEqual({ result: 'not-found' });
       expect(await engine.compareAndSetSession(uniqueNamespace(), session.id, 'metadata', 1, {}, opts)).toEqual({ result: 'not-found' });
-      expect(await engine.getSession(session.id)).toMatchObject({ metadataVersion: 1, seq: 0 });
+      expect(await engine.getSession(ns, session.id)).toMatchObject({ metadataVersion: 1, seq: 0 });
     });
 
     it('lets exactly one of many racing writers with the same version win', async () => {
@@ -217,7 +229,7 @@ export function describeSessionContract(harness: EngineHarness): void {
       for (const loser of results.filter((r) => r.result !== 'success')) {
         expect(loser).toEqual({ result: 'version-mismatch', version: 2, value: winner.value });
       }
-      expect(await engine.getSession(session.id)).toMatchObject({ agentState: winner.value, agentStateVersion: 2, seq: 1 });
+      expect(await engine.getSession(ns, session.id)).toMatchObject({ agentState: winner.value, agentStateVersion: 2, seq: 1 });
     });
   });
 
@@ -253,14 +265,14 @@ export function describeSessionContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      const before = await engine.getSession(session.id);
+      const before = await engine.getSession(ns, session.id);
       await engine.adjustAttachedSockets(uniqueNamespace(), session.id, 1);
       const missing = randomUUID();
       await engine.adjustAttachedSockets(ns, missing, 1);
-      expect(await engine.getSession(missing)).toBeNull();
+      expect(await engine.getSession(ns, missing)).toBeNull();
       expect(await engine.listSessions(ns)).toHaveLength(1);
       await engine.adjustAttachedSockets(ns, session.id, 1);
-      expect(await engine.getSession(session.id)).toEqual(before);
+      expect(await engine.getSession(ns, session.id)).toEqual(before);
       expect(await attachedAt(engine, ns, session.id, T0)).toBe(1);
     });
   });
@@ -278,7 +290,7 @@ export function describeSessionContract(harness: EngineHarness): void {
       expect(newer).toMatchObject({ updatedAt: T0 + 900, globalPinned: true, modelReasoningEffort: 'xhigh', seq: 3 });
       const cleared = await engine.updateSessionColumns(ns, session.id, { model: null, pinned: false });
       expect(cleared).toMatchObject({ model: null, pinned: false, seq: 4 });
-      expect(await engine.getSession(session.id)).toEqual(cleared);
+      expect(await engine.getSession(ns, session.id)).toEqual(cleared);
     });
 
     it('returns null when updating columns of an unknown or foreign session', async () => {
@@ -286,7 +298,7 @@ export function describeSessionContract(harness: EngineHarness): void {
       const session = await createSession(engine, uniqueNamespace());
       expect(await engine.updateSessionColumns(uniqueNamespace(), session.id, { model: 'x' })).toBeNull();
       expect(await engine.updateSessionColumns(session.namespace, randomUUID(), { model: 'x' })).toBeNull();
-      expect(await engine.getSession(session.id)).toMatchObject({ model: null, seq: 0 });
+      expect(await engine.getSession(session.namespace, session.id)).toMatchObject({ model: null, seq: 0 });
     });
 
     it('deletes the session, its messages and its presence, and frees the tag', async () => {
@@ -303,11 +315,11 @@ export function describeSessionContract(harness: EngineHarness): void {
       });
 
       expect(await engine.deleteSession(uniqueNamespace(), session.id)).toBe(false);
-      expect(await engine.getSession(session.id)).not.toBeNull();
+      expect(await engine.getSession(ns, session.id)).not.toBeNull();
       expect(await engine.deleteSession(ns, session.id)).toBe(true);
       expect(await engine.deleteSession(ns, session.id)).toBe(false);
 
-      expect(await engine.getSession(session.id)).toBeNull();
+      expect(await engine.getSession(ns, session.id)).toBeNull();
       expect(await engine.listSessions(ns)).toEqual([]);
       expect(await engine.listMessagesAfterSeq(ns, session.id, 0, 100)).toEqual([]);
       expect(await engine.appendMessage(ns, session.id, messageInput({ createdAt: T0 }))).toEqual({ ok: false, reason: 'session-not-found' });

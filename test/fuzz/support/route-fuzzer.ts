@@ -19,7 +19,7 @@ export interface HttpAnswer {
 }
 
 /**
- * 5xx answers that are part of the contract: the RPC statuses of SPEC §3 (502 rpc_bad_answer,
+ * 5xx answers that are part of the contract: the RPC statuses of docs/protocol.md#rpc-transport-failures (502 rpc_bad_answer,
  * 503 rpc_target_missing, 504 rpc_timeout), upstream's Telegram 503, resume's upstream codes
  * (503 no_machine_online, 500 resume_failed), and upstream's 500 `{error}` carrying the error
  * the runner itself answered.
@@ -191,7 +191,7 @@ export function checkAnswer(c: RouteCase, answer: HttpAnswer, body: unknown, lab
     return;
   }
   // Upstream's file/git routes refuse a session without `metadata.path` before validating the
-  // query, with 200 `{success:false}` (reference web plane §2.8): a refusal in upstream's shape.
+  // query, with 200 `{success:false}` (docs/protocol.md#files-and-git): a refusal in upstream's shape.
   const upstreamRefusal = answer.status === 200 && isRecord(answer.json) && answer.json.success === false && answer.json.error === 'Session path not available';
   if ((answer.status < 400 || answer.status >= 500) && !upstreamRefusal && (!inputIsValid(c, body) || paramsMissObjects(c))) {
     throw new Error(`refusable input not refused with a 4xx: ${context()}`);

@@ -1,4 +1,4 @@
-// `hapi-hub loadtest` options: a tiny `--key value` / `--flag` argv reader, then one zod schema
+// `npm run loadtest` options: a tiny `--key value` / `--flag` argv reader, then one zod schema
 // that validates and defaults everything. The rest of the load generator only sees the parsed
 // `LoadtestOptions`, never raw strings.
 import { z } from 'zod';
@@ -167,7 +167,8 @@ export function assertLoopbackTarget(url: string, allowRemote: boolean): void {
   }
 }
 
-export const LOADTEST_USAGE = `usage: hapi-hub loadtest [options]
+export const LOADTEST_USAGE = `usage: npm run loadtest -- [options]
+       --url and --token default to the hub's environment (HAPI_LISTEN_HOST/PORT, CLI_API_TOKEN)
 
 target     --url http://127.0.0.1:3006  --token <CLI_API_TOKEN>  [--namespace ns]  [--allow-remote]
 phases     --phases connect,steady[,stepup][,idle][,rpc]

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'socket.io-client';
 import { z } from 'zod';
-import { RpcRequestSchema } from '../protocol/socket-events.js';
+import { RpcRequestSchema } from '../../../src/protocol/socket-events.js';
 import { connectCliSocket, type SimContext, type Transport } from './context.js';
 import { failureKind, requestJson } from './http.js';
 

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildRows, checkGoals, comparisonTable, ratio, type BenchRun } from '../../src/loadtest/bench/compare.js';
-import { summariseProfiles } from '../../src/loadtest/bench/cpuprofile.js';
-import { parseBenchArgv, profileOptions } from '../../src/loadtest/bench/options.js';
-import { parseLoadtestOptions } from '../../src/loadtest/options.js';
-import { LoadtestResultSchema, type LoadtestResult, type PhaseResult } from '../../src/loadtest/result-schema.js';
+import { buildRows, checkGoals, comparisonTable, ratio, type BenchRun } from '../src/bench/compare.js';
+import { summariseProfiles } from '../src/bench/cpuprofile.js';
+import { BENCH_USAGE, BenchOptionsSchema, parseBenchArgv, profileOptions } from '../src/bench/options.js';
+import { parseLoadtestOptions } from '../src/options.js';
+import { LoadtestResultSchema, type LoadtestResult, type PhaseResult } from '../src/result-schema.js';
 
 const zeroLatency = { count: 0, p50: 0, p95: 0, p99: 0, max: 0, mean: 0 };
 
@@ -123,6 +123,12 @@ describe('bench options and profiles', () => {
     expect(parseBenchArgv(['--quick', '--targets', 'memory,redis']).targets).toEqual(['memory', 'redis']);
     expect(() => parseBenchArgv(['--targets', 'nope'])).toThrow();
     expect(() => parseBenchArgv(['--bogus'])).toThrow(/unknown bench option/);
+  });
+
+  it('--help names every option the parser accepts', () => {
+    const kebab = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const missing = Object.keys(BenchOptionsSchema.shape).map(kebab).filter((option) => !BENCH_USAGE.includes(`${option} `));
+    expect(missing).toEqual([]);
   });
 
   it('every profile in both modes is a valid, bounded loadtest configuration', () => {

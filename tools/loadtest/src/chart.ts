@@ -158,7 +158,7 @@ export function renderChart(result: LoadtestResult): string {
   .phaselabel { font-size: 9px; fill: #777; }
 </style>
 <rect width="100%" height="100%" fill="white"/>
-<text x="${MARGIN.left}" y="18" class="title">${escapeXml(`hapi-hub loadtest ${result.runId} → ${result.url} (${result.startedAt})`)}</text>
+<text x="${MARGIN.left}" y="18" class="title">${escapeXml(`loadtest ${result.runId} → ${result.url} (${result.startedAt})`)}</text>
 ${boundaries}
 ${panels.join('\n')}
 ${xTicks}

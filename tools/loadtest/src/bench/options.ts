@@ -41,6 +41,21 @@ export const BenchOptionsSchema = z.object({
 });
 export type BenchOptions = z.infer<typeof BenchOptionsSchema>;
 
+export const BENCH_USAGE = `usage: npm run bench -- [options]          upstream 0.30.7 vs ours, same profiles, same run
+       npm run bench -- --report results/bench-<stamp>.json [--write-benchmarks]   tables of a saved run
+
+--quick                 short phases and fewer steps (minutes instead of tens of minutes)
+--targets a,b           ${TARGET_NAMES.join(',')} (default: all)
+--profiles a,b          ${PROFILE_NAMES.join(',')} (default: all)
+--out-dir results       where bench-<stamp>.json/.md and the charts go (relative to the repository)
+--write-benchmarks      rewrite the generated block of BENCHMARKS.md with this run's tables
+--cpu-prof              run our hubs under node --cpu-prof and summarise where their time went
+--capacity-levels 1000,3000   idle CLI counts of the capacity profile
+--max-minutes N         hard cap for the whole bench
+--quiet                 no per-phase progress
+--report file.json      rebuild the tables of a saved run instead of running
+`;
+
 export function parseBenchArgv(argv: readonly string[]): BenchOptions {
   const raw = parseArgv(argv);
   const known = new Set(Object.keys(BenchOptionsSchema.shape));

@@ -1,4 +1,4 @@
-// `hapi-hub loadtest …`: parse options, run, print the table (or JSON), write --out / --chart.
+// `npm run loadtest -- …`: parse options, run, print the table (or JSON), write --out / --chart.
 import { writeFileSync } from 'node:fs';
 import { renderChart } from './chart.js';
 import { LOADTEST_USAGE, OptionsError, parseArgv, parseLoadtestOptions } from './options.js';

@@ -1,4 +1,4 @@
-// Graceful drain of one worker (SPEC §8): readiness off, stop accepting, tell Socket.IO clients to
+// Graceful drain of one worker (docs/design.md#drain): readiness off, stop accepting, tell Socket.IO clients to
 // reconnect elsewhere in batches, end SSE streams, let in-flight requests finish, all before a
 // deadline. The same code runs in a single-process hub and in every cluster worker.
 //
@@ -23,16 +23,6 @@ const MAX_BATCH_PAUSE_MS = 200;
 /** Share of the drain budget spent on spreading disconnects out; the rest is for in-flight work. */
 const DISCONNECT_BUDGET_SHARE = 0.25;
 const POLL_MS = 25;
-/** Upper bound of the time a worker keeps after its drain deadline to close up and exit. */
-const MAX_EXIT_MARGIN_MS = 1_000;
-
-/**
- * How long before the host's drain deadline a cluster worker must be done draining, so it can
- * close and exit before the primary kills what is left at the deadline.
- */
-export function exitMarginMs(drainTimeoutMs: number): number {
-  return Math.min(MAX_EXIT_MARGIN_MS, Math.floor(drainTimeoutMs / 5));
-}
 
 interface EngineClient {
   close(): void;

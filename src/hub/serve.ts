@@ -1,11 +1,11 @@
 // `hapi-hub serve`: one process (HAPI_WORKERS=1), or a cluster primary that forks HAPI_WORKERS
 // workers sharing one port (cluster/primary.ts); a forked worker runs this same entry point and
-// lands in cluster/worker.ts. Both paths drain on SIGTERM (cluster/drain.ts).
+// starts its hub as a cluster worker (hub/process.ts). Both drain on SIGTERM (hub/drain.ts).
 import cluster from 'node:cluster';
-import { ConfigError, type HubConfig } from './config.js';
-import { runPrimary } from './cluster/primary.js';
-import { runHubProcess } from './cluster/worker.js';
-import { createLogger, type Logger } from './ops/logger.js';
+import { runPrimary } from '../cluster/primary.js';
+import { ConfigError, type HubConfig } from '../config.js';
+import { createLogger, type Logger } from '../ops/logger.js';
+import { runHubProcess } from './process.js';
 
 /**
  * Resolves with an exit code when the process should exit (a drained cluster primary), or null

@@ -3,28 +3,29 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { Server as IoServer } from 'socket.io';
-import { createCliGateway } from './cli-plane/gateway.js';
-import { installAttachedSocketCounting, installHandshake } from './cli-plane/handshake.js';
-import { releaseHandshakeRequests } from './cli-plane/release-requests.js';
-import { createCliRouter } from './cli-plane/rest-routes.js';
-import { drainHub, trackConnections, type DrainReport } from './cluster/drain.js';
-import { installCliHandlers } from './cli-plane/socket-handlers.js';
-import type { HubConfig } from './config.js';
-import type { Engine } from './engine/types.js';
-import { cors, isOriginAllowed } from './http/cors.js';
-import { installJsonFallbacks, jsonErrors } from './http/errors.js';
-import { createOpsRouter, type Readiness } from './ops/health.js';
-import { createErrorLogLimiter } from './ops/error-log-limiter.js';
-import type { Logger } from './ops/logger.js';
-import { createMetrics, type HubMetrics } from './ops/metrics.js';
-import { systemClock, type Clock } from './services/clock.js';
-import { DEFAULT_TIMINGS } from './services/deps.js';
-import { EventFeed } from './services/events.js';
-import { createServices, type Services } from './services/index.js';
-import { createWebPlane } from './web-plane/index.js';
-import { jwtAuth } from './web-plane/jwt-auth.js';
+import { createCliGateway } from '../cli-plane/gateway.js';
+import { installAttachedSocketCounting, installHandshake } from '../cli-plane/handshake.js';
+import { releaseHandshakeRequests } from '../cli-plane/release-requests.js';
+import { createCliRouter } from '../cli-plane/rest-routes.js';
+import { installCliHandlers } from '../cli-plane/socket-handlers.js';
+import type { HubConfig } from '../config.js';
+import type { Engine } from '../engine/types.js';
+import { cors, isOriginAllowed } from '../http/cors.js';
+import { installJsonFallbacks, jsonErrors } from '../http/errors.js';
+import { createOpsRouter, type Readiness } from '../ops/health.js';
+import { createErrorLogLimiter, type ErrorLogLimiter } from '../ops/error-log-limiter.js';
+import type { Logger } from '../ops/logger.js';
+import { createMetrics, type HubMetrics } from '../ops/metrics.js';
+import { systemClock, type Clock } from '../services/clock.js';
+import { DEFAULT_TIMINGS } from '../services/deps.js';
+import { EventFeed } from '../services/events.js';
+import { createServices, type Services } from '../services/index.js';
+import { createWebPlane } from '../web-plane/index.js';
+import { jwtAuth } from '../web-plane/jwt-auth.js';
+import { drainHub, trackConnections, type DrainReport } from './drain.js';
 
 type AdapterFactory = NonNullable<ConstructorParameters<typeof IoServer>[1]>['adapter'];
+type RequestHandler = ReturnType<Koa['callback']>;
 
 export interface HubOptions {
   config: HubConfig;
@@ -72,34 +73,10 @@ function routesOf(routers: { stack: { methods: string[]; path: string | RegExp }
 
 export async function createHub(options: HubOptions): Promise<Hub> {
   const { config, engine, log } = options;
-  const clock = options.clock ?? systemClock;
   const metrics = createMetrics();
   const clientErrorLog = createErrorLogLimiter(log, metrics);
   const readiness: Readiness = { draining: false };
-
-  // Socket.IO wraps the server's existing request listener and passes it everything that is not
-  // /socket.io/, so the Koa handler is bound late through this indirection.
-  let koaHandler: ReturnType<Koa['callback']> | null = null;
-  const http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    if (koaHandler) void koaHandler(req, res);
-    else {
-      res.statusCode = 503;
-      res.end(JSON.stringify({ error: 'Starting' }));
-    }
-  });
-  const io = new IoServer(http, {
-    path: '/socket.io/',
-    maxHttpBufferSize: config.maxHttpBufferBytes,
-    cors: { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins, methods: ['GET', 'POST'], credentials: false },
-    allowRequest: (req, callback) => {
-      const allowed = isOriginAllowed(req.headers.origin, config.corsOrigins);
-      callback(allowed ? null : 'Origin not allowed', allowed);
-    },
-    // The `io` cookie lets a load balancer keep long-polling requests on one host.
-    cookie: { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' },
-    ...(options.adapter ? { adapter: options.adapter } : {}),
-  });
-  releaseHandshakeRequests(io);
+  const { http, io, serveWith } = createServers(config, options.adapter);
   const cliNamespace = io.of('/cli');
   const connections = trackConnections(http, io);
 
@@ -108,7 +85,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       engine,
       events: new EventFeed(engine, log),
       cli: createCliGateway(cliNamespace),
-      clock,
+      clock: options.clock ?? systemClock,
       log,
       timings: { ...DEFAULT_TIMINGS, sessionTtlMs: config.sessionTtlMs, machineTtlMs: config.machineTtlMs, rpcTimeoutMs: config.rpcTimeoutMs, rpcLongTimeoutMs: config.rpcLongTimeoutMs },
     },
@@ -122,19 +99,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const cliEvents = installCliHandlers(cliNamespace, services, log, metrics.cli, clientErrorLog);
 
   const web = await createWebPlane(services, config, metrics, log);
-  const app = new Koa();
-  app.proxy = true;
-  installJsonFallbacks(app, clientErrorLog);
-  app.use(jsonErrors(clientErrorLog));
-  app.use(cors(config.corsOrigins));
-  const ops = createOpsRouter(engine, metrics, readiness);
-  const cliRouter = createCliRouter(services, config.maxBodyBytes);
-  app.use(ops.routes()).use(ops.allowedMethods());
-  app.use(cliRouter.routes()).use(cliRouter.allowedMethods());
-  app.use(jwtAuth(services.auth));
-  app.use(web.router.routes()).use(web.router.allowedMethods());
-  koaHandler = app.callback();
-  const httpRoutes = routesOf([ops, cliRouter, web.router]);
+  const { app, httpRoutes } = createApp({ config, engine, log, metrics, readiness, services, webRouter: web.router, clientErrorLog });
+  serveWith(app.callback());
   // drain() ends the SSE streams before close() runs; the web plane is closed once.
   let webClosed: Promise<void> | null = null;
   const closeWeb = (): Promise<void> => (webClosed ??= web.close());
@@ -175,4 +141,63 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       http.closeAllConnections();
     },
   };
+}
+
+/**
+ * The HTTP server and Socket.IO on it. Socket.IO wraps the server's request listener and passes
+ * on everything that is not /socket.io/, so the Koa handler is bound later, through `serveWith`.
+ */
+function createServers(config: HubConfig, adapter: AdapterFactory | undefined): { http: HttpServer; io: IoServer; serveWith(handler: RequestHandler): void } {
+  let handler: RequestHandler | null = null;
+  const http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (handler) void handler(req, res);
+    else {
+      res.statusCode = 503;
+      res.end(JSON.stringify({ error: 'Starting' }));
+    }
+  });
+  const io = new IoServer(http, {
+    path: '/socket.io/',
+    maxHttpBufferSize: config.maxHttpBufferBytes,
+    cors: { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins, methods: ['GET', 'POST'], credentials: false },
+    allowRequest: (req, callback) => {
+      const allowed = isOriginAllowed(req.headers.origin, config.corsOrigins);
+      callback(allowed ? null : 'Origin not allowed', allowed);
+    },
+    // The `io` cookie lets a load balancer keep long-polling requests on one host.
+    cookie: { name: 'io', path: '/', httpOnly: true, sameSite: 'lax' },
+    ...(adapter ? { adapter } : {}),
+  });
+  releaseHandshakeRequests(io);
+  return { http, io, serveWith: (next) => (handler = next) };
+}
+
+interface AppParts {
+  config: HubConfig;
+  engine: Engine;
+  log: Logger;
+  metrics: HubMetrics;
+  readiness: Readiness;
+  services: Services;
+  webRouter: Awaited<ReturnType<typeof createWebPlane>>['router'];
+  clientErrorLog: ErrorLogLimiter;
+}
+
+/**
+ * The Koa app: JSON errors (also for failures while a response is written) and CORS first, then
+ * ops, /cli REST, and the JWT-guarded /api. Also returns every route as `METHOD /path`.
+ */
+function createApp({ config, engine, metrics, readiness, services, webRouter, clientErrorLog }: AppParts): { app: Koa; httpRoutes: string[] } {
+  const app = new Koa();
+  app.proxy = true;
+  installJsonFallbacks(app, clientErrorLog);
+  app.use(jsonErrors(clientErrorLog));
+  app.use(cors(config.corsOrigins));
+  const ops = createOpsRouter(engine, metrics, readiness);
+  const cliRouter = createCliRouter(services, config.maxBodyBytes);
+  app.use(ops.routes()).use(ops.allowedMethods());
+  app.use(cliRouter.routes()).use(cliRouter.allowedMethods());
+  app.use(jwtAuth(services.auth));
+  app.use(webRouter.routes()).use(webRouter.allowedMethods());
+  return { app, httpRoutes: routesOf([ops, cliRouter, webRouter]) };
 }
