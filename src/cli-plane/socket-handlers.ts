@@ -21,7 +21,7 @@ import type { VersionedWriteOutcome } from '../services/sessions.js';
 import type { Logger } from '../ops/logger.js';
 import type { CliMetrics } from '../ops/metrics.js';
 import type { ErrorLogLimiter } from '../ops/error-log-limiter.js';
-import type { EventAck } from '../protocol/socket-events.js';
+import { UNSUPPORTED_EVENT_ACKS, type EventAck } from '../protocol/socket-events.js';
 import { roomName } from './rooms.js';
 import { accessErrorMessage, emitSocketError, joinHandshakeRooms, joinIfPending, type CliSocket } from './handshake.js';
 
@@ -223,7 +223,9 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
     metrics.unknownEvent();
     const ack = ackOf(args);
     // In order, like every answer, so a later `ping` ack still means "everything before is done".
-    if (ack) inOrder(socket, () => ack({ result: 'error', reason: 'unknown-event' } satisfies EventAck));
+    if (!ack) return;
+    const answer = typeof event === 'string' && Object.hasOwn(UNSUPPORTED_EVENT_ACKS, event) ? UNSUPPORTED_EVENT_ACKS[event] : ({ result: 'error', reason: 'unknown-event' } satisfies EventAck);
+    inOrder(socket, () => ack(answer));
   };
   function onAnyEvent(this: CliSocket, event: unknown, ...args: unknown[]): void {
     process.nextTick(dispatch, this, event, args);

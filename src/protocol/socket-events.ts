@@ -105,6 +105,15 @@ export const EventAckSchema = z.union([
 ]);
 export type EventAck = z.infer<typeof EventAckSchema>;
 
+/**
+ * Upstream events this hub does not implement but whose ack upstream defines: an ack sent with
+ * one gets upstream's refusal shape rather than `unknown-event` (steering is out of scope;
+ * upstream answers `{ok:false}` to a steer-state change it does not apply).
+ */
+export const UNSUPPORTED_EVENT_ACKS: Readonly<Record<string, unknown>> = {
+  'messages-steer-state': { ok: false },
+};
+
 export const SocketErrorCodeSchema = z.enum(['namespace-missing', 'access-denied', 'not-found', 'invalid-payload', 'unavailable']);
 export type SocketErrorCode = z.infer<typeof SocketErrorCodeSchema>;
 
