@@ -3,26 +3,35 @@
 // once, lazily, so rendering failures show up as test failures with the tool's message.
 import { beforeAll, afterAll, expect, it } from 'vitest';
 import { loadConfig, type HubConfig } from '../../src/config.js';
-import { cpuCores, named, nginxSizeBytes, ofKind, onlyOne, schemaErrors, secretEntries, selects, type K8sObject } from './manifests.js';
+import { named, nginxSizeBytes, ofKind, onlyOne, schemaErrors, secretEntries, selects, type K8sObject } from './manifests.js';
+import { IMAGE_NAME_AND_TAG } from './image.js';
 import { dockerfileUid, HUB_ENV_KEYS, isKnownEnv, lbCookieName, startLiveHub, type LiveHub } from './sources.js';
+import { strictSchemaErrors } from './strict-schema.js';
 
 export interface HubExpectations {
   /** Namespace of every namespaced object (kustomize overlays set one; Helm leaves it to --namespace). */
   namespace?: string;
   /** 'hpa': an HPA owns the count and the Deployment has none. */
   replicas: number | 'hpa';
-  /** HAPI_WORKERS the pods get (after resolving resourceFieldRef). */
+  /** HAPI_WORKERS the pods get: an explicit value, never derived from resources. */
   workers: number;
   redis: 'internal' | 'external' | 'existingSecret';
-  ingress: boolean;
-  gateway: boolean;
+  /** Whether an Ingress is rendered, and which controller's annotations it carries. */
+  ingress: false | 'none' | 'ingress-nginx';
+  /** Whether an HTTPRoute is rendered; 'experimental': with the experimental-channel sessionPersistence. */
+  gateway: false | 'standard' | 'experimental';
   /** The Deployment's Secret is part of the rendering (else someone else creates it, or nobody). */
   secretRendered: boolean;
   /** 'required' when you bring your own Secret (existingSecret); else the pods start without one. */
   secretRef: 'optional' | 'required';
   /** HAPI_DRAIN_TIMEOUT_MS the pods get. */
   drainTimeoutMs: number;
+  /** false: no fixed runAsUser/runAsGroup (OpenShift restricted-v2 assigns them). Default true. */
+  fixedUid?: boolean;
 }
+
+/** HTTPRouteRule fields of the Gateway API standard channel (v1.2+) that the hub's route may use. */
+const STANDARD_ROUTE_RULE_FIELDS = ['matches', 'filters', 'backendRefs', 'timeouts'];
 
 const REDIS_URL_FORMS = /^(redis|rediss|redis\+sentinel|redis\+cluster):\/\//;
 
@@ -34,15 +43,15 @@ interface HubView {
   service: K8sObject;
   configMap: K8sObject;
   secret: K8sObject | undefined;
-  /** The env the hub process sees (ConfigMap, Secret, env; resourceFieldRef resolved). */
+  /** The env the hub process sees (ConfigMap, Secret, env). */
   env: Record<string, string>;
   config: HubConfig;
 }
 
-function hubView(objects: K8sObject[]): HubView {
+/** The hub container of the Deployment, its ConfigMap and Secret, and the env its process sees. */
+export function hubPod(objects: K8sObject[]): { deployment: K8sObject; container: any; configMap: K8sObject; secret: K8sObject | undefined; env: Record<string, string> } {
   const deployment = onlyOne(objects, 'Deployment');
-  const pod = deployment.spec.template;
-  const container = (pod.spec.containers as any[]).find((c) => c.name === 'hub');
+  const container = (deployment.spec.template.spec.containers as any[]).find((c) => c.name === 'hub');
   if (!container) throw new Error('the Deployment has no container named hub');
   const configMapName = (container.envFrom as any[]).find((e) => e.configMapRef)?.configMapRef.name as string;
   const secretName = (container.envFrom as any[]).find((e) => e.secretRef)?.secretRef.name as string | undefined;
@@ -52,16 +61,17 @@ function hubView(objects: K8sObject[]): HubView {
   const env: Record<string, string> = { ...(configMap.data as Record<string, string>) };
   if (secret) Object.assign(env, secretEntries(secret));
   for (const entry of (container.env ?? []) as any[]) {
-    if (entry.value !== undefined) env[entry.name] = String(entry.value);
-    else if (entry.valueFrom?.resourceFieldRef) {
-      const ref = entry.valueFrom.resourceFieldRef;
-      expect(ref.resource, `${entry.name} resourceFieldRef`).toBe('limits.cpu');
-      expect(ref.containerName ?? 'hub').toBe('hub');
-      const divisor = cpuCores(ref.divisor ?? '1');
-      // The kubelet rounds up: limits.cpu 1500m with divisor 1 gives "2".
-      env[entry.name] = String(Math.ceil(cpuCores(container.resources.limits.cpu) / divisor));
-    } else throw new Error(`env ${entry.name}: unsupported valueFrom ${JSON.stringify(entry.valueFrom)}`);
+    // Hub variables are plain values: a valueFrom (e.g. resourceFieldRef limits.cpu for
+    // HAPI_WORKERS) would make the hub's behaviour depend on what the node hands out.
+    if (entry.value === undefined) throw new Error(`env ${entry.name}: valueFrom ${JSON.stringify(entry.valueFrom)} (hub variables must be explicit)`);
+    env[entry.name] = String(entry.value);
   }
+  return { deployment, container, configMap, secret, env };
+}
+
+function hubView(objects: K8sObject[]): HubView {
+  const { deployment, container, configMap, secret, env } = hubPod(objects);
+  const pod = deployment.spec.template;
   // The Secret might hold REDIS_URL and tokens we cannot see (existingSecret); the hub would
   // still start, so parse what is visible.
   const config = loadConfig(env);
@@ -93,6 +103,23 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
     expect(schemaErrors(view.objects)).toEqual([]);
   });
 
+  it('no object has a field its schema does not know (strict, as the API server with fieldValidation=Strict)', () => {
+    expect(strictSchemaErrors(view.objects)).toEqual([]);
+    // The first check in a worker compiles the models' types (seconds on a loaded 2-core machine).
+  }, 120_000);
+
+  it(`runs the one image of the project (${IMAGE_NAME_AND_TAG}, any registry)`, () => {
+    // The hub container and Helm's test Pod (which runs the hub image too); sidecars are the user's.
+    const images = [view.container.image as string, ...ofKind(view.objects, 'Pod').flatMap((p) => (p.spec.containers as any[]).map((c) => c.image as string))];
+    for (const image of images) expect(image.split('/').at(-1)).toBe(IMAGE_NAME_AND_TAG);
+  });
+
+  it('rolls the pods when the configuration changes (hashed ConfigMap name or checksum annotation)', () => {
+    const annotations = view.deployment.spec.template.metadata.annotations ?? {};
+    const hashedName = /-[a-z0-9]{10}$/.test(view.configMap.metadata.name);
+    expect(hashedName || /^[0-9a-f]{64}$/.test(annotations['checksum/config'] ?? '')).toBe(true);
+  });
+
   it('puts every namespaced object in the expected namespace', () => {
     if (expected.namespace === undefined) return;
     const namespaced = view.objects.filter((o) => o.kind !== 'Namespace');
@@ -107,9 +134,10 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
     expect(view.config.drainTimeoutMs).toBe(expected.drainTimeoutMs);
   });
 
-  it('runs HAPI_WORKERS = ceil(CPU limit) workers, and more than one only with Redis', () => {
+  it('sets HAPI_WORKERS explicitly (never from a CPU limit), with Redis behind the pods', () => {
     expect(view.config.workers).toBe(expected.workers);
-    expect(view.config.workers).toBe(Math.ceil(cpuCores(view.container.resources.limits.cpu)));
+    expect(view.env.HAPI_WORKERS).toBe(String(expected.workers));
+    expect(JSON.stringify(view.deployment)).not.toContain('resourceFieldRef');
     expect(view.container.resources.requests.cpu).toBeDefined();
     expect(view.container.resources.requests.memory).toBeDefined();
     expect(view.container.resources.limits.memory).toBeDefined();
@@ -155,10 +183,16 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
     expect(grace).toBeGreaterThan(preStop + view.config.drainTimeoutMs / 1000);
   });
 
-  it('runs as the image user, non-root, read-only root filesystem with a writable /tmp', () => {
+  it('runs non-root (the image user, or none fixed for OpenShift), read-only root filesystem with a writable /tmp', () => {
     const pod = view.deployment.spec.template.spec;
     expect(pod.securityContext.runAsNonRoot).toBe(true);
-    expect(pod.securityContext.runAsUser).toBe(dockerfileUid());
+    expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    if (expected.fixedUid === false) {
+      const fixed = [view.deployment, ...ofKind(view.objects, 'StatefulSet')].flatMap((w) => ['runAsUser', 'runAsGroup', 'fsGroup'].filter((k) => w.spec.template.spec.securityContext?.[k] !== undefined).map((k) => `${w.kind}/${w.metadata.name}.${k}`));
+      expect(fixed).toEqual([]);
+    } else {
+      expect(pod.securityContext.runAsUser).toBe(dockerfileUid());
+    }
     expect(view.container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect((view.container.volumeMounts as any[]).map((m) => m.mountPath)).toContain('/tmp');
   });
@@ -206,11 +240,29 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
     }
   });
 
-  it('Ingress: cookie affinity with the LB cookie of deploy/haproxy.cfg (not Socket.IO\'s), long timeouts, body size ≥ the hub limit', async () => {
+  it('Ingress: to the hub Service; no controller assumed unless a preset is chosen', () => {
     const ingresses = ofKind(view.objects, 'Ingress');
     expect(ingresses.length).toBe(expected.ingress ? 1 : 0);
     if (!expected.ingress) return;
     const ingress = ingresses[0]!;
+    const backends = (ingress.spec.rules as any[]).flatMap((r) => r.http.paths.map((p: any) => p.backend.service));
+    expect(backends.length).toBeGreaterThan(0);
+    for (const backend of backends) {
+      expect(backend.name).toBe(view.service.metadata.name);
+      expect((view.service.spec.ports as any[]).map((p) => p.name)).toContain(backend.port.name);
+    }
+    const nginxAnnotations = Object.keys(ingress.metadata.annotations ?? {}).filter((k) => k.startsWith('nginx.ingress.kubernetes.io/'));
+    if (expected.ingress === 'none') {
+      expect(ingress.spec.ingressClassName).toBeUndefined();
+      expect(nginxAnnotations).toEqual([]);
+    } else {
+      expect(nginxAnnotations.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('Ingress (ingress-nginx preset): cookie affinity with the LB cookie of deploy/haproxy.cfg (not Socket.IO\'s), long timeouts, body size ≥ the hub limit', async () => {
+    if (expected.ingress !== 'ingress-nginx') return;
+    const ingress = onlyOne(view.objects, 'Ingress');
     const a = ingress.metadata.annotations ?? {};
     expect(a['nginx.ingress.kubernetes.io/affinity']).toBe('cookie');
     expect(a['nginx.ingress.kubernetes.io/session-cookie-name']).toBe(lbCookieName());
@@ -221,20 +273,20 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
     expect(a['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
     expect(Number(a['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThan(view.config.sseHeartbeatMs / 1000);
     expect(nginxSizeBytes(a['nginx.ingress.kubernetes.io/proxy-body-size'] ?? '')).toBeGreaterThanOrEqual(Math.max(view.config.maxBodyBytes, view.config.maxHttpBufferBytes));
-    const backends = (ingress.spec.rules as any[]).flatMap((r) => r.http.paths.map((p: any) => p.backend.service));
-    expect(backends.length).toBeGreaterThan(0);
-    for (const backend of backends) {
-      expect(backend.name).toBe(view.service.metadata.name);
-      expect((view.service.spec.ports as any[]).map((p) => p.name)).toContain(backend.port.name);
-    }
   });
 
-  it('HTTPRoute: cookie session persistence with the same LB cookie, to the hub Service, no request timeout', () => {
+  it('HTTPRoute: standard-channel fields only (sessionPersistence only when asked for), to the hub Service, no request timeout', () => {
     const routes = ofKind(view.objects, 'HTTPRoute');
     expect(routes.length).toBe(expected.gateway ? 1 : 0);
     for (const route of routes) {
       for (const rule of route.spec.rules as any[]) {
-        expect(rule.sessionPersistence).toMatchObject({ type: 'Cookie', sessionName: lbCookieName() });
+        const nonStandard = Object.keys(rule).filter((k) => !STANDARD_ROUTE_RULE_FIELDS.includes(k));
+        if (expected.gateway === 'experimental') {
+          expect(nonStandard).toEqual(['sessionPersistence']);
+          expect(rule.sessionPersistence).toMatchObject({ type: 'Cookie', sessionName: lbCookieName() });
+        } else {
+          expect(nonStandard).toEqual([]);
+        }
         expect(rule.timeouts.request).toBe('0s');
         expect(rule.backendRefs).toEqual([{ name: view.service.metadata.name, port: (view.service.spec.ports as any[])[0].port }]);
       }

