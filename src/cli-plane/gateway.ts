@@ -2,7 +2,9 @@
 // emits and the targeted ack request reach sockets on every worker.
 import type { Namespace } from 'socket.io';
 import type { CliGateway, RpcDelivery, RoomTarget } from '../services/ports.js';
+import { rpcAnswerProblem } from '../protocol/json-document.js';
 import type { UpdateEnvelope } from '../protocol/socket-events.js';
+import { RpcBadAnswerError } from '../services/rpc-bad-answer.js';
 import { roomOf } from './rooms.js';
 
 export function createCliGateway(cli: Namespace): CliGateway {
@@ -13,13 +15,17 @@ export function createCliGateway(cli: Namespace): CliGateway {
       target.emit('update', update);
     },
     async requestRpc(socketId, payload, timeoutMs): Promise<RpcDelivery> {
+      let responses: unknown[];
       try {
         // A socket id is also a room holding exactly that socket, wherever it is connected.
-        const responses: unknown[] = await cli.to(socketId).timeout(timeoutMs).emitWithAck('rpc-request', payload);
-        return responses.length === 0 ? { kind: 'no-socket' } : { kind: 'answered', response: responses[0] };
+        responses = await cli.to(socketId).timeout(timeoutMs).emitWithAck('rpc-request', payload);
       } catch {
         return { kind: 'timeout' };
       }
+      if (responses.length === 0) return { kind: 'no-socket' };
+      const problem = rpcAnswerProblem(responses[0]);
+      if (problem !== null) throw new RpcBadAnswerError(payload.method, problem);
+      return { kind: 'answered', response: responses[0] };
     },
   };
 }

@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { CliMessagesQuerySchema, CreateMachineBodySchema, CreateSessionBodySchema } from '../protocol/cli-rest.js';
 import { readJsonBody } from '../http/body.js';
+import { invalidInputReply } from '../http/invalid-input.js';
 import type { AccessFailure } from '../services/access.js';
 import type { Services } from '../services/index.js';
 
@@ -47,8 +48,9 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
   router.post('/sessions', async (ctx) => {
     const parsed = CreateSessionBodySchema.safeParse(await readJsonBody(ctx, maxBodyBytes));
     if (!parsed.success) {
-      ctx.status = 400;
-      ctx.body = { error: 'Invalid body', issues: parsed.error.issues };
+      const reply = invalidInputReply('Invalid body', parsed.error.issues);
+      ctx.status = reply.status;
+      ctx.body = reply.body;
       return;
     }
     const outcome = await services.sessions.createOrLoad(ctx.state.namespace, parsed.data);
@@ -93,8 +95,9 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
   router.post('/machines', async (ctx) => {
     const parsed = CreateMachineBodySchema.safeParse(await readJsonBody(ctx, maxBodyBytes));
     if (!parsed.success) {
-      ctx.status = 400;
-      ctx.body = { error: 'Invalid body', issues: parsed.error.issues };
+      const reply = invalidInputReply('Invalid body', parsed.error.issues);
+      ctx.status = reply.status;
+      ctx.body = reply.body;
       return;
     }
     const machine = await services.machines.createOrLoad(ctx.state.namespace, {

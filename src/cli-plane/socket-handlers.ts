@@ -20,6 +20,8 @@ import type { Services } from '../services/index.js';
 import type { VersionedWriteOutcome } from '../services/sessions.js';
 import type { Logger } from '../ops/logger.js';
 import type { CliMetrics } from '../ops/metrics.js';
+import type { ErrorLogLimiter } from '../ops/error-log-limiter.js';
+import { UNSUPPORTED_EVENT_ACKS, type EventAck } from '../protocol/socket-events.js';
 import { roomName } from './rooms.js';
 import { accessErrorMessage, emitSocketError, joinHandshakeRooms, joinIfPending, type CliSocket } from './handshake.js';
 
@@ -31,12 +33,36 @@ function ackOf(args: unknown[]): Ack | undefined {
   return typeof last === 'function' ? (last as Ack) : undefined;
 }
 
+/** The client's ack, callable once: whoever answers first (handler or fallback) is the answer. */
+interface OnceAck {
+  /** Undefined when the client sent no ack callback. */
+  readonly ack: Ack | undefined;
+  readonly answered: boolean;
+}
+
+function onceAck(ack: Ack | undefined): OnceAck {
+  if (!ack) return { ack: undefined, answered: false };
+  const state = { answered: false, ack: undefined as Ack | undefined };
+  state.ack = (response) => {
+    if (state.answered) return;
+    state.answered = true;
+    ack(response);
+  };
+  return state;
+}
+
 /** What a handler needs of the socket whose event it handles. */
 interface EventContext {
   socket: CliSocket;
   /** The socket's tenant ('' never happens: sockets without one get no handlers). */
   namespace(): string;
+  /** Emits the `error` event; the event's ack (if any) then answers this reason. */
   accessError(scope: Scope, id: string, reason: AccessFailure | 'access-denied'): void;
+}
+
+/** What the dispatcher learns from a handler besides its own ack calls. */
+interface EventOutcome {
+  refused?: AccessFailure | 'access-denied';
 }
 
 function versionedAck(outcome: VersionedWriteOutcome, key: string): unknown {
@@ -44,7 +70,8 @@ function versionedAck(outcome: VersionedWriteOutcome, key: string): unknown {
   return { result: outcome.result, version: outcome.version, [key]: outcome.value };
 }
 
-export function installCliHandlers(cli: Namespace, services: Services, log: Logger, metrics: CliMetrics): void {
+/** Installs the /cli handlers; returns the event names they handle (`ping` included). */
+export function installCliHandlers(cli: Namespace, services: Services, log: Logger, metrics: CliMetrics, errorLog: ErrorLogLimiter): readonly string[] {
   // Per-socket state is kept to the minimum an idle connection needs: the tail of its event queue
   // (below). The handlers, their parsing and the dispatch are shared by every socket of the hub —
   // no closures per socket — and get the socket through an `EventContext` built per event.
@@ -57,13 +84,16 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
   const tails = new WeakMap<CliSocket, Promise<void>>();
   const inOrder = (socket: CliSocket, work: () => Promise<void> | void): void => {
     const tail = tails.get(socket) ?? Promise.resolve();
-    tails.set(socket, tail.then(work).catch((error: unknown) => log.error({ err: error }, 'cli event failed')));
+    tails.set(socket, tail.then(work).catch((error: unknown) => errorLog.error(socket, 'cli-event', { err: error }, 'cli event failed')));
   };
 
-  const contextOf = (socket: CliSocket): EventContext => ({
+  const contextOf = (socket: CliSocket, outcome: EventOutcome): EventContext => ({
     socket,
     namespace: () => socket.data.namespace ?? '',
-    accessError: (scope, id, reason) => emitSocketError(socket, { message: accessErrorMessage(scope, reason), code: reason, scope, id }),
+    accessError: (scope, id, reason) => {
+      outcome.refused = reason;
+      emitSocketError(socket, { message: accessErrorMessage(scope, reason), code: reason, scope, id });
+    },
   });
 
   /** Event name → what to do with one occurrence; the same table serves every socket. */
@@ -71,28 +101,34 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
 
   /**
    * Registers one event. Invalid payloads are counted and answered (ack `{result:'error'}` or an
-   * `error` event); engine outages answer `unavailable`; every ack is always sent.
+   * `error` event); engine outages answer `unavailable`. Every ack is answered exactly once: a
+   * handler that does not answer it itself (events without an upstream ack) gets `{result:'ok'}`,
+   * or `{result:'error', reason}` when it refused access.
    */
   const on = <S extends z.ZodType>(event: string, schema: S, handle: (payload: z.infer<S>, ack: Ack | undefined, context: EventContext) => Promise<void>): void => {
     handlers.set(event, (socket, args) => {
       metrics.eventIn(event);
-      const ack = ackOf(args);
+      const answer = onceAck(ackOf(args));
       const parsed = schema.safeParse(args[0]);
       if (!parsed.success) {
         metrics.malformed(event);
         inOrder(socket, () => {
-          if (ack) ack({ result: 'error', reason: 'invalid-payload' });
+          if (answer.ack) answer.ack({ result: 'error', reason: 'invalid-payload' } satisfies EventAck);
           else emitSocketError(socket, { message: `Invalid ${event} payload`, code: 'invalid-payload', event });
         });
         return;
       }
+      const outcome: EventOutcome = {};
       inOrder(socket, () =>
-        handle(parsed.data, ack, contextOf(socket)).catch((error: unknown) => {
-          const unavailable = error instanceof EngineUnavailableError;
-          if (!unavailable) log.error({ err: error, event }, 'cli event failed');
-          if (ack) ack({ result: 'error', reason: unavailable ? 'unavailable' : 'internal' });
-          else if (unavailable) emitSocketError(socket, { message: 'Hub storage unavailable', code: 'unavailable', event });
-        }),
+        handle(parsed.data, answer.ack, contextOf(socket, outcome)).then(
+          () => answer.ack?.((outcome.refused ? { result: 'error', reason: outcome.refused } : { result: 'ok' }) satisfies EventAck),
+          (error: unknown) => {
+            const unavailable = error instanceof EngineUnavailableError;
+            if (!unavailable) errorLog.error(socket, 'cli-event', { err: error, event }, 'cli event failed');
+            if (answer.ack) answer.ack({ result: 'error', reason: unavailable ? 'unavailable' : 'internal' } satisfies EventAck);
+            else if (unavailable) emitSocketError(socket, { message: 'Hub storage unavailable', code: 'unavailable', event });
+          },
+        ),
       );
     });
   };
@@ -183,7 +219,13 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
   const dispatch = (socket: CliSocket, event: unknown, args: unknown[]): void => {
     if (!socket.connected) return;
     const handler = typeof event === 'string' ? handlers.get(event) : undefined;
-    handler?.(socket, args);
+    if (handler) return handler(socket, args);
+    metrics.unknownEvent();
+    const ack = ackOf(args);
+    // In order, like every answer, so a later `ping` ack still means "everything before is done".
+    if (!ack) return;
+    const answer = typeof event === 'string' && Object.hasOwn(UNSUPPORTED_EVENT_ACKS, event) ? UNSUPPORTED_EVENT_ACKS[event] : ({ result: 'error', reason: 'unknown-event' } satisfies EventAck);
+    inOrder(socket, () => ack(answer));
   };
   function onAnyEvent(this: CliSocket, event: unknown, ...args: unknown[]): void {
     process.nextTick(dispatch, this, event, args);
@@ -216,4 +258,5 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
     );
     socket.onAny(onAnyEvent);
   });
+  return [...handlers.keys()];
 }

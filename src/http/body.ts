@@ -1,5 +1,7 @@
 // JSON body reading with an explicit size limit. Malformed JSON reads as null (as upstream), so
-// the route's schema rejects it with its own 400.
+// the route's schema rejects it with its own 400. JSON.parse itself is iterative (a body nested
+// 1,000,000 deep parses); what recursive code must not see is refused by the schemas' document
+// limits (src/protocol/json-document.ts) before anything copies or re-serialises it.
 import type { Context } from 'koa';
 
 export class BodyTooLargeError extends Error {

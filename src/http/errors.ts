@@ -1,11 +1,65 @@
-// Every response is JSON, including failures nobody planned for.
+// Every response is JSON, including failures nobody planned for — and including failures while
+// the response is being written: object bodies are serialised here, inside the error handling,
+// rather than by Koa after the middleware chain (where a failure becomes a plain-text 500), and
+// Koa's own last-resort handler (ctx.onerror) is replaced by one that answers JSON too. Every
+// unplanned failure is one JSON log line, rate-limited per connection.
+import type Koa from 'koa';
 import type { Context, Next } from 'koa';
 import { ZodError } from 'zod';
 import { EngineUnavailableError } from '../engine/types.js';
-import type { Logger } from '../ops/logger.js';
+import type { ErrorLogLimiter } from '../ops/error-log-limiter.js';
+import { RpcBadAnswerError } from '../services/rpc-bad-answer.js';
+import { RpcTargetMissingError, RpcTimeoutError } from '../services/rpc.js';
 import { BodyTooLargeError } from './body.js';
 
-export function jsonErrors(log: Logger) {
+interface JsonReply {
+  status: number;
+  body: { error: string; code: string; issues?: unknown };
+}
+
+const INTERNAL: JsonReply = { status: 500, body: { error: 'Internal server error', code: 'internal_error' } };
+
+/** Errors that carry their own 4xx status (http-errors, ctx.throw): a client's mistake. */
+function clientStatusOf(error: unknown): number | null {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 500 ? status : null;
+}
+
+/** The JSON answer for a thrown error; null when it is unplanned (logged, then 500). */
+function plannedReply(error: unknown): JsonReply | null {
+  if (error instanceof BodyTooLargeError) return { status: 413, body: { error: error.message, code: 'body_too_large' } };
+  if (error instanceof EngineUnavailableError) return { status: 503, body: { error: 'Storage unavailable, try again', code: 'engine_unavailable' } };
+  if (error instanceof ZodError) return { status: 400, body: { error: 'Invalid request', code: 'invalid_request', issues: error.issues } };
+  // RPC failures a route did not translate itself (docs/protocol.md#rpc-transport-failures).
+  if (error instanceof RpcBadAnswerError) return { status: 502, body: { error: error.message, code: error.code } };
+  if (error instanceof RpcTargetMissingError) return { status: 503, body: { error: error.message, code: error.code } };
+  if (error instanceof RpcTimeoutError) return { status: 504, body: { error: error.message, code: error.code } };
+  const status = clientStatusOf(error);
+  if (status !== null) {
+    const message = error instanceof Error && (error as { expose?: unknown }).expose === true ? error.message : 'Bad request';
+    return { status, body: { error: message, code: 'bad_request' } };
+  }
+  return null;
+}
+
+function isPlainJsonBody(body: unknown): body is object {
+  if (typeof body !== 'object' || body === null) return false;
+  if (Array.isArray(body)) return true;
+  const proto: unknown = Object.getPrototypeOf(body);
+  return proto === Object.prototype || proto === null;
+}
+
+/** The client went away mid-response: nothing to answer and nothing worth a log line. */
+function isConnectionGone(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+function logUnplanned(limiter: ErrorLogLimiter, ctx: Context, error: unknown, message: string): void {
+  limiter.error(ctx.req.socket, 'http', { err: error, method: ctx.method, path: ctx.path }, message);
+}
+
+export function jsonErrors(limiter: ErrorLogLimiter) {
   return async (ctx: Context, next: Next): Promise<void> => {
     try {
       await next();
@@ -15,22 +69,58 @@ export function jsonErrors(log: Logger) {
       } else if (ctx.status === 405 && ctx.body === undefined) {
         // The router's allowedMethods() sets 405 + Allow without a body; Koa would send text.
         ctx.body = { error: 'Method not allowed', code: 'method_not_allowed' };
+      } else if (ctx.method === 'OPTIONS' && ctx.status === 200 && ctx.body === '') {
+        // The routers' allowedMethods() answer OPTIONS with 200 + Allow and an empty text body:
+        // that is a 204 (no content), not a text response.
+        ctx.status = 204;
+      }
+      if (isPlainJsonBody(ctx.body)) {
+        // Serialised here so that a value JSON.stringify cannot handle fails inside this try.
+        const text = JSON.stringify(ctx.body);
+        ctx.body = text;
+        ctx.type = 'application/json';
       }
     } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        ctx.status = 413;
-        ctx.body = { error: error.message, code: 'body_too_large' };
-      } else if (error instanceof EngineUnavailableError) {
-        ctx.status = 503;
-        ctx.body = { error: 'Storage unavailable, try again', code: 'engine_unavailable' };
-      } else if (error instanceof ZodError) {
-        ctx.status = 400;
-        ctx.body = { error: 'Invalid request', issues: error.issues };
-      } else {
-        log.error({ err: error, path: ctx.path }, 'unhandled request error');
-        ctx.status = 500;
-        ctx.body = { error: 'Internal server error', code: 'internal_error' };
+      let reply = plannedReply(error);
+      if (reply === null) {
+        logUnplanned(limiter, ctx, error, 'unhandled request error');
+        reply = INTERNAL;
       }
+      if (ctx.headerSent || !ctx.writable) return;
+      ctx.status = reply.status;
+      ctx.body = JSON.stringify(reply.body);
+      ctx.type = 'application/json';
     }
+  };
+}
+
+/**
+ * Koa's fallbacks, for what happens outside the middleware chain (writing the response, a
+ * stream body failing): answer JSON when headers are not sent yet, and log one JSON line (Koa's
+ * default prints a multi-line stack to stderr).
+ */
+export function installJsonFallbacks(app: Koa, limiter: ErrorLogLimiter): void {
+  app.on('error', (error: unknown, ctx?: Context) => {
+    if (ctx) logUnplanned(limiter, ctx, error, 'request failed outside the route');
+  });
+  // Koa may report one failure twice (the stream pipeline, then the response's on-finished).
+  const reported = new WeakSet<Context>();
+  app.context.onerror = function jsonOnError(this: Context, error: unknown): void {
+    if (error === null || error === undefined || reported.has(this)) return;
+    reported.add(this);
+    const planned = plannedReply(error);
+    if (planned === null && !isConnectionGone(error)) this.app.emit('error', error, this);
+    const res = this.res;
+    if (this.headerSent || !this.writable || res.headersSent) {
+      if (!res.writableEnded) res.destroy();
+      return;
+    }
+    const reply = planned ?? INTERNAL;
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    const text = JSON.stringify(reply.body);
+    res.statusCode = reply.status;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(text));
+    res.end(text);
   };
 }

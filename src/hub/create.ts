@@ -11,8 +11,9 @@ import { installCliHandlers } from '../cli-plane/socket-handlers.js';
 import type { HubConfig } from '../config.js';
 import type { Engine } from '../engine/types.js';
 import { cors, isOriginAllowed } from '../http/cors.js';
-import { jsonErrors } from '../http/errors.js';
+import { installJsonFallbacks, jsonErrors } from '../http/errors.js';
 import { createOpsRouter, type Readiness } from '../ops/health.js';
+import { createErrorLogLimiter, type ErrorLogLimiter } from '../ops/error-log-limiter.js';
 import type { Logger } from '../ops/logger.js';
 import { createMetrics, type HubMetrics } from '../ops/metrics.js';
 import { systemClock, type Clock } from '../services/clock.js';
@@ -43,6 +44,10 @@ export interface Hub {
   services: Services;
   metrics: HubMetrics;
   readiness: Readiness;
+  /** Event names the /cli handlers know (for tests that must cover every event). */
+  cliEvents: readonly string[];
+  /** Every HTTP route of the Koa app as `METHOD /path` (for tests that must cover every route). */
+  httpRoutes: readonly string[];
   listen(port?: number, host?: string): Promise<number>;
   /**
    * Graceful drain before close() (SIGTERM): readiness off, stop accepting, Socket.IO clients
@@ -53,9 +58,23 @@ export interface Hub {
   close(): Promise<void>;
 }
 
+/** `METHOD /path` of every route layer (nested routers are flattened into their parent's stack). */
+function routesOf(routers: { stack: { methods: string[]; path: string | RegExp }[] }[]): string[] {
+  const routes = new Set<string>();
+  for (const router of routers) {
+    for (const layer of router.stack) {
+      // router.all() lists every HTTP method; it is one route.
+      if (layer.methods.length > 10) routes.add(`ALL ${String(layer.path)}`);
+      else for (const method of layer.methods) if (method !== 'HEAD') routes.add(`${method} ${String(layer.path)}`);
+    }
+  }
+  return [...routes].sort();
+}
+
 export async function createHub(options: HubOptions): Promise<Hub> {
   const { config, engine, log } = options;
   const metrics = createMetrics();
+  const clientErrorLog = createErrorLogLimiter(log, metrics);
   const readiness: Readiness = { draining: false };
   const { http, io, serveWith } = createServers(config, options.adapter);
   const cliNamespace = io.of('/cli');
@@ -77,10 +96,11 @@ export async function createHub(options: HubOptions): Promise<Hub> {
 
   installHandshake(cliNamespace, services, config.namespaceAuth);
   installAttachedSocketCounting(cliNamespace, services, (error) => log.warn({ err: error }, 'attached-socket uncount failed'));
-  installCliHandlers(cliNamespace, services, log, metrics.cli);
+  const cliEvents = installCliHandlers(cliNamespace, services, log, metrics.cli, clientErrorLog);
 
   const web = await createWebPlane(services, config, metrics, log);
-  serveWith(createApp({ config, engine, log, metrics, readiness, services, webRouter: web.router }).callback());
+  const { app, httpRoutes } = createApp({ config, engine, log, metrics, readiness, services, webRouter: web.router, clientErrorLog });
+  serveWith(app.callback());
   // drain() ends the SSE streams before close() runs; the web plane is closed once.
   let webClosed: Promise<void> | null = null;
   const closeWeb = (): Promise<void> => (webClosed ??= web.close());
@@ -93,6 +113,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     services,
     metrics,
     readiness,
+    cliEvents,
+    httpRoutes,
     listen(port = config.listenPort, host = config.listenHost) {
       return new Promise((resolve, reject) => {
         http.once('error', reject);
@@ -158,13 +180,18 @@ interface AppParts {
   readiness: Readiness;
   services: Services;
   webRouter: Awaited<ReturnType<typeof createWebPlane>>['router'];
+  clientErrorLog: ErrorLogLimiter;
 }
 
-/** The Koa app: JSON errors and CORS first, then ops, /cli REST, and the JWT-guarded /api. */
-function createApp({ config, engine, log, metrics, readiness, services, webRouter }: AppParts): Koa {
+/**
+ * The Koa app: JSON errors (also for failures while a response is written) and CORS first, then
+ * ops, /cli REST, and the JWT-guarded /api. Also returns every route as `METHOD /path`.
+ */
+function createApp({ config, engine, metrics, readiness, services, webRouter, clientErrorLog }: AppParts): { app: Koa; httpRoutes: string[] } {
   const app = new Koa();
   app.proxy = true;
-  app.use(jsonErrors(log));
+  installJsonFallbacks(app, clientErrorLog);
+  app.use(jsonErrors(clientErrorLog));
   app.use(cors(config.corsOrigins));
   const ops = createOpsRouter(engine, metrics, readiness);
   const cliRouter = createCliRouter(services, config.maxBodyBytes);
@@ -172,5 +199,5 @@ function createApp({ config, engine, log, metrics, readiness, services, webRoute
   app.use(cliRouter.routes()).use(cliRouter.allowedMethods());
   app.use(jwtAuth(services.auth));
   app.use(webRouter.routes()).use(webRouter.allowedMethods());
-  return app;
+  return { app, httpRoutes: routesOf([ops, cliRouter, webRouter]) };
 }

@@ -8,6 +8,8 @@ export interface CliMetrics {
   disconnected(): void;
   eventIn(event: string): void;
   malformed(event: string): void;
+  /** An event no handler knows (not labelled by name: clients choose names). */
+  unknownEvent(): void;
 }
 
 export interface HubMetrics {
@@ -20,6 +22,8 @@ export interface HubMetrics {
   sseDropped: Counter;
   presenceExpired: Counter<'kind'>;
   engineLatency: Histogram;
+  clientErrors: Counter<'source'>;
+  clientErrorLogsSuppressed: Counter<'source'>;
 }
 
 export function createMetrics(): HubMetrics {
@@ -42,6 +46,7 @@ export function createMetrics(): HubMetrics {
 
   const eventsIn = new Counter({ name: 'hapi_cli_events_in_total', help: 'CLI socket events received', labelNames: ['event'], registers: [registry] });
   const malformed = new Counter({ name: 'hapi_cli_events_malformed_total', help: 'CLI socket events dropped as malformed', labelNames: ['event'], registers: [registry] });
+  const unknownEvents = new Counter({ name: 'hapi_cli_events_unknown_total', help: 'CLI socket events with a name no handler knows', registers: [registry] });
   return {
     registry,
     cli: {
@@ -49,6 +54,7 @@ export function createMetrics(): HubMetrics {
       disconnected: () => connections.dec(),
       eventIn: (event) => eventsIn.inc({ event }),
       malformed: (event) => malformed.inc({ event }),
+      unknownEvent: () => unknownEvents.inc(),
     },
     eventsOut: new Counter({ name: 'hapi_sse_events_out_total', help: 'SSE frames written', labelNames: ['type'], registers: [registry] }),
     rpcLatency: new Histogram({
@@ -66,6 +72,18 @@ export function createMetrics(): HubMetrics {
       name: 'hapi_engine_ping_seconds',
       help: 'Engine (Redis) round-trip time measured by readiness probes',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers: [registry],
+    }),
+    clientErrors: new Counter({
+      name: 'hapi_client_errors_total',
+      help: 'Failures caused by a client request or event (handler errors, unserialisable responses), logged or not',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    clientErrorLogsSuppressed: new Counter({
+      name: 'hapi_client_error_logs_suppressed_total',
+      help: 'Client-caused failures not logged because their connection or the worker was over its log budget',
+      labelNames: ['source'],
       registers: [registry],
     }),
   };

@@ -1,19 +1,20 @@
 // Bodies and queries of the /cli/* REST routes.
 import { z } from 'zod';
+import { jsonDocument } from './json-document.js';
 
 export const CreateSessionBodySchema = z.object({
   id: z.string().uuid().optional(),
   tag: z.string().min(1).max(512),
-  metadata: z.unknown(),
-  agentState: z.unknown().optional(),
+  metadata: jsonDocument('metadata'),
+  agentState: jsonDocument('agentState').optional(),
   model: z.string().max(256).optional(),
   modelReasoningEffort: z.string().max(256).optional(),
   effort: z.string().max(256).optional(),
   machine: z
     .object({
       id: z.string().min(1).max(256),
-      metadata: z.unknown(),
-      runnerState: z.unknown().optional(),
+      metadata: jsonDocument('metadata'),
+      runnerState: jsonDocument('runnerState').optional(),
     })
     .optional(),
 });
@@ -21,8 +22,8 @@ export type CreateSessionBody = z.infer<typeof CreateSessionBodySchema>;
 
 export const CreateMachineBodySchema = z.object({
   id: z.string().min(1).max(256),
-  metadata: z.unknown(),
-  runnerState: z.unknown().optional(),
+  metadata: jsonDocument('metadata'),
+  runnerState: jsonDocument('runnerState').optional(),
 });
 export type CreateMachineBody = z.infer<typeof CreateMachineBodySchema>;
 

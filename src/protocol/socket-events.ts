@@ -1,6 +1,7 @@
 // Payloads of the /cli Socket.IO events (CLI → hub and hub → CLI). One schema per shape; the
 // handlers and the tests import these.
 import { z } from 'zod';
+import { jsonDocument, messageContentDocument, type DocumentKind } from './json-document.js';
 import { CliMessageSchema } from './models.js';
 
 const id = z.string().min(1).max(256);
@@ -9,14 +10,14 @@ const time = z.number().finite();
 
 export const MessageEventSchema = z.object({
   sid: id,
-  message: z.unknown().refine((v) => v !== undefined, 'message is required'),
+  message: messageContentDocument().refine((v) => v !== undefined, 'message is required'),
   localId: z.string().min(1).max(256).nullish(),
   createdAt: z.number().finite().optional(),
 });
 export type MessageEvent = z.infer<typeof MessageEventSchema>;
 
 /** A versioned write must carry its value: a missing one would otherwise wipe the stored value. */
-const requiredValue = (name: string) => z.unknown().refine((v) => v !== undefined, `${name} is required`);
+const requiredValue = (kind: DocumentKind) => jsonDocument(kind).refine((v) => v !== undefined, `${kind} is required`);
 
 export const UpdateMetadataEventSchema = z.object({
   sid: id,
@@ -27,7 +28,7 @@ export const UpdateMetadataEventSchema = z.object({
 export const UpdateStateEventSchema = z.object({
   sid: id,
   expectedVersion: version,
-  agentState: z.unknown(),
+  agentState: jsonDocument('agentState'),
 });
 
 const nullableString = z.string().max(256).nullish();
@@ -68,7 +69,7 @@ export const MessagesConsumedEventSchema = z.object({
 export const MachineAliveEventSchema = z.object({
   machineId: id,
   time,
-  health: z.unknown().optional(),
+  health: jsonDocument('machineHealth').optional(),
 });
 
 export const MachineUpdateMetadataEventSchema = z.object({
@@ -80,7 +81,7 @@ export const MachineUpdateMetadataEventSchema = z.object({
 export const MachineUpdateStateEventSchema = z.object({
   machineId: id,
   expectedVersion: version,
-  runnerState: z.unknown(),
+  runnerState: jsonDocument('runnerState'),
 });
 
 export const RpcRegisterEventSchema = z.object({ method: z.string().min(1).max(512) });
@@ -89,6 +90,29 @@ export const RpcRegisterEventSchema = z.object({ method: z.string().min(1).max(5
 export type VersionedAck<K extends string> =
   | { result: 'error'; reason?: 'namespace-missing' | 'access-denied' | 'not-found' | 'invalid-payload' | 'unavailable' | 'internal' }
   | ({ result: 'version-mismatch' | 'success'; version: number } & { [key in K]: unknown });
+
+/**
+ * Ack of every other event a client emits with an ack callback (upstream defines none for them:
+ * the real CLI emits them without one). Access failures also emit the `error` event as before;
+ * `unknown-event` answers an event name no handler knows.
+ */
+export const EventAckSchema = z.union([
+  z.object({ result: z.literal('ok') }),
+  z.object({
+    result: z.literal('error'),
+    reason: z.enum(['namespace-missing', 'access-denied', 'not-found', 'invalid-payload', 'unavailable', 'internal', 'unknown-event']),
+  }),
+]);
+export type EventAck = z.infer<typeof EventAckSchema>;
+
+/**
+ * Upstream events this hub does not implement but whose ack upstream defines: an ack sent with
+ * one gets upstream's refusal shape rather than `unknown-event` (steering is out of scope;
+ * upstream answers `{ok:false}` to a steer-state change it does not apply).
+ */
+export const UNSUPPORTED_EVENT_ACKS: Readonly<Record<string, unknown>> = {
+  'messages-steer-state': { ok: false },
+};
 
 export const SocketErrorCodeSchema = z.enum(['namespace-missing', 'access-denied', 'not-found', 'invalid-payload', 'unavailable']);
 export type SocketErrorCode = z.infer<typeof SocketErrorCodeSchema>;

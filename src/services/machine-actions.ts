@@ -44,10 +44,10 @@ export class MachineActions {
     } catch (error) {
       return rpcTransportReply(error);
     }
-    if (!isRecord(result) || !isRecord(result.exists)) {
-      const cliError = isRecord(result) && typeof result.error === 'string' ? result.error : 'Unexpected path-exists result';
-      return fail(500, cliError);
-    }
+    // The runner's own error is upstream's 500 `{error}`; an answer of any other shape is the
+    // runner's fault and answers 502 rpc_bad_answer like every refused RPC answer.
+    if (isRecord(result) && typeof result.error === 'string' && !isRecord(result.exists)) return fail(500, result.error);
+    if (!isRecord(result) || !isRecord(result.exists)) return fail(502, 'Unexpected path-exists result', { code: 'rpc_bad_answer' });
     const exists: Record<string, boolean> = {};
     for (const [path, value] of Object.entries(result.exists)) exists[path] = value === true;
     return ok({ exists });

@@ -17,6 +17,9 @@ export type RpcDelivery =
 export interface CliGateway {
   /** Emits `update {id, seq, createdAt, body}` to a room on every worker, optionally excluding one socket. */
   emitUpdate(room: RoomTarget, update: { id: string; seq: number; createdAt: number; body: UpdateBody }, exceptSocketId?: string): void;
-  /** Sends `rpc-request` to one socket wherever it is connected and waits for its ack. */
+  /**
+   * Sends `rpc-request` to one socket wherever it is connected and waits for its ack. Throws
+   * RpcBadAnswerError when the answer is not a JSON value within the document limits.
+   */
   requestRpc(socketId: string, payload: { method: string; params: string }, timeoutMs: number): Promise<RpcDelivery>;
 }

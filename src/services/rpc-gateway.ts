@@ -3,6 +3,7 @@
 // RpcTimeoutError; a CLI-side failure comes back as a value with an `error` key, which each
 // caller interprets the way its route defines.
 import type { ServiceTimings } from './deps.js';
+import { RpcBadAnswerError } from './rpc-bad-answer.js';
 import type { RpcService } from './rpc.js';
 
 /** Methods upstream calls with the 120 s timeout (model/session listings, fork/rewind). */
@@ -159,7 +160,10 @@ export class RpcGateway {
 
   // Machine-scoped ---------------------------------------------------------------------------
 
-  /** Never throws: every failure, transport included, becomes `{type:'error', message}` (upstream). */
+  /**
+   * Every failure, transport included, becomes `{type:'error', message}` (upstream) — except an
+   * answer the hub refuses (RpcBadAnswerError), which is thrown.
+   */
   async spawnSession(namespace: string, machineId: string, params: SpawnParams): Promise<SpawnOutcome> {
     const rpcParams = {
       type: 'spawn-in-directory',
@@ -184,6 +188,7 @@ export class RpcGateway {
     try {
       return mapSpawnResult(await this.machine(namespace, machineId, 'spawn-happy-session', rpcParams));
     } catch (error) {
+      if (error instanceof RpcBadAnswerError) throw error; // 502 rpc_bad_answer, like every other route
       return { type: 'error', message: error instanceof Error ? error.message : String(error) };
     }
   }

@@ -3,6 +3,7 @@
 import { EngineUnavailableError } from '../engine/types.js';
 import { UPLOAD_MAX_BYTES, estimateBase64Bytes } from '../protocol/web-rest.js';
 import type { RpcGateway } from './rpc-gateway.js';
+import { RpcBadAnswerError } from './rpc-bad-answer.js';
 import { errorMessage, fail, ok, rpcTransportReply, type WebReply } from './web-reply.js';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -63,7 +64,8 @@ export class SessionFiles {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof EngineUnavailableError) throw error;
+      // A refused answer is the CLI's fault, not a failed call: 502 rather than a 200 that hides it.
+      if (error instanceof EngineUnavailableError || error instanceof RpcBadAnswerError) throw error;
       return { success: false, error: errorMessage(error) } satisfies RpcFailure;
     }
   }
@@ -175,7 +177,7 @@ export class SessionFiles {
   }
 
   private passThrough(result: unknown): WebReply {
-    return isRecord(result) ? ok(result) : fail(502, 'Unexpected reply from the CLI', { success: false });
+    return isRecord(result) ? ok(result) : fail(502, 'Unexpected reply from the CLI', { success: false, code: 'rpc_bad_answer' });
   }
 
   /**

@@ -54,13 +54,6 @@ export class SessionService {
 
   /** POST /cli/sessions. */
   async createOrLoad(namespace: string, body: CreateSessionBody): Promise<CreateSessionOutcome> {
-    if (body.machine) {
-      await this.machines.createOrLoad(namespace, {
-        id: body.machine.id,
-        metadata: body.machine.metadata,
-        runnerState: body.machine.runnerState ?? null,
-      });
-    }
     const result = await this.deps.engine.getOrCreateSession(
       namespace,
       {
@@ -79,6 +72,14 @@ export class SessionService {
         ? 'Session tag is already bound to a different id'
         : 'Session id is already bound to a different session';
       return { ok: false, status: 409, error };
+    }
+    // The machine only once the session is settled, so a refused request (409) stores nothing.
+    if (body.machine) {
+      await this.machines.createOrLoad(namespace, {
+        id: body.machine.id,
+        metadata: body.machine.metadata,
+        runnerState: body.machine.runnerState ?? null,
+      });
     }
     const session = this.toWire(result.session);
     await this.deps.events.publish(namespace, {

@@ -1,6 +1,7 @@
 // The outcome of a web-plane operation: HTTP status + JSON body. The web services produce these
 // because the status/code table is part of the contract each operation implements (see
 // docs/protocol.md#web-api); the routes only copy them onto the response.
+import { RpcBadAnswerError } from './rpc-bad-answer.js';
 import { RpcTargetMissingError, RpcTimeoutError } from './rpc.js';
 
 export interface WebReply {
@@ -17,11 +18,13 @@ export function errorMessage(error: unknown): string {
 
 /**
  * RPC transport failure → 503 `rpc_target_missing` / 504 `rpc_timeout` (docs/protocol.md#rpc-transport-failures:
- * where upstream let the failure escape as a plain-text 500). `extra` lets RPC-shaped routes keep
+ * where upstream let the failure escape as a plain-text 500); an answer the hub refuses to pass
+ * on → 502 `rpc_bad_answer`. `extra` lets RPC-shaped routes keep
  * `success:false`. Anything else is not a transport failure and is rethrown.
  */
 export function rpcTransportReply(error: unknown, extra: Record<string, unknown> = {}): WebReply {
   if (error instanceof RpcTargetMissingError) return { status: 503, body: { ...extra, error: error.message, code: error.code } };
   if (error instanceof RpcTimeoutError) return { status: 504, body: { ...extra, error: error.message, code: error.code } };
+  if (error instanceof RpcBadAnswerError) return { status: 502, body: { ...extra, error: error.message, code: error.code } };
   throw error;
 }

@@ -15,7 +15,7 @@ import { MemoryEngine } from '../../src/engine/memory/memory-engine.js';
 import type { Engine } from '../../src/engine/types.js';
 import { loadConfig, type HubConfig } from '../../src/config.js';
 import { createHub, type Hub, type HubOptions } from '../../src/hub/create.js';
-import { createLogger } from '../../src/ops/logger.js';
+import { createLogger, type Logger } from '../../src/ops/logger.js';
 import type { Clock } from '../../src/services/clock.js';
 
 /** A clock that only moves when told to. `fn` is the Clock the hub is given. */
@@ -50,6 +50,8 @@ export interface TestHubOptions extends Partial<HubConfig> {
   startSweeper?: boolean;
   /** Socket.IO adapter (e.g. the Redis adapter, so several test hubs act as workers of one cluster). */
   adapter?: HubOptions['adapter'];
+  /** The hub's logger (default: silent). */
+  log?: Logger;
 }
 
 export interface TestHub {
@@ -72,7 +74,7 @@ export function randomToken(): string {
 }
 
 export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
-  const { clock: clockOption, engine: engineOption, startSweeper = false, adapter, ...configOverrides } = options;
+  const { clock: clockOption, engine: engineOption, startSweeper = false, adapter, log, ...configOverrides } = options;
   const token = configOverrides.cliApiToken ?? randomToken();
   const config: HubConfig = {
     ...loadConfig({ CLI_API_TOKEN: token, LOG_LEVEL: 'silent', HAPI_LISTEN_HOST: '127.0.0.1', HAPI_LISTEN_PORT: '0' }),
@@ -82,7 +84,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const clock: Clock = typeof clockOption === 'function' ? clockOption : manual.fn;
   const engine = engineOption ?? new MemoryEngine(engineOptions(config));
   const ownsEngine = engineOption === undefined;
-  const hub = await createHub({ config, engine, log: createLogger('silent'), clock, startSweeper, ...(adapter ? { adapter } : {}) });
+  const hub = await createHub({ config, engine, log: log ?? createLogger('silent'), clock, startSweeper, ...(adapter ? { adapter } : {}) });
   const port = await hub.listen(0, '127.0.0.1');
   let closed = false;
   return {

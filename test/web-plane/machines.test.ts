@@ -124,7 +124,9 @@ describe('POST /api/machines/:id/paths/exists', () => {
     expect(rpc.calls).toHaveLength(1);
 
     reply = { nope: true };
-    expect(await alice.api.post(path, { paths: ['/a'] })).toMatchObject({ status: 500, body: { error: expect.any(String) } });
+    expect(await alice.api.post(path, { paths: ['/a'] })).toMatchObject({ status: 502, body: { error: 'Unexpected path-exists result', code: 'rpc_bad_answer' } });
+    reply = { error: 'permission denied' };
+    expect(await alice.api.post(path, { paths: ['/a'] })).toMatchObject({ status: 500, body: { error: 'permission denied' } });
     reply = NO_ANSWER;
     expect(await alice.api.post(path, { paths: ['/a'] })).toMatchObject({ status: 504, body: { code: 'rpc_timeout' } });
 
