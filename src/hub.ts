@@ -10,7 +10,7 @@ import { createCliRouter } from './cli-plane/rest-routes.js';
 import { drainHub, trackConnections, type DrainReport } from './cluster/drain.js';
 import { installCliHandlers } from './cli-plane/socket-handlers.js';
 import type { HubConfig } from './config.js';
-import type { Engine } from './engine/types.js';
+import type { Engine } from './engine/engine.js';
 import { cors, isOriginAllowed } from './http/cors.js';
 import { jsonErrors } from './http/errors.js';
 import { createOpsRouter, type Readiness } from './ops/health.js';

@@ -14,7 +14,7 @@ import { setupWorker } from '@socket.io/sticky';
 import { AggregatorRegistry, Gauge } from 'prom-client';
 import type { HubConfig } from '../config.js';
 import { createEngine } from '../engine/index.js';
-import type { Engine } from '../engine/types.js';
+import type { Engine } from '../engine/engine.js';
 import { createHub, type Hub } from '../hub.js';
 import type { Logger } from '../ops/logger.js';
 import { exitMarginMs } from './drain.js';

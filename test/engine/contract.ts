@@ -2,7 +2,7 @@
 // Engine interface. Run it from a *.test.ts file with a factory for the engine under test:
 //
 //   describeEngineContract('memory', async (options) => {
-//     const engine = new MemoryEngine(options);
+//     const engine = createMemoryEngine(options);
 //     return { engine, cleanup: () => engine.close() };
 //   });
 //

@@ -52,7 +52,7 @@ export async function createSsePlane(services: Services, config: HubConfig, metr
     if (wantedBySse) fanout.route(appended.namespace, appended.epoch, event);
     waiters.offer(appended.namespace, event.parsed);
   };
-  const unsubscribe = await engine.subscribeEvents(onAppended);
+  const unsubscribe = await engine.events.subscribe(onAppended);
 
   let open = true;
   const router = createSseRouter({ services, subscriptions, directory, isOpen: () => open });

@@ -11,7 +11,8 @@
 // and since each step writes higher offsets than the previous one, nothing is reordered.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Engine, EventReadResult } from '../../engine/types.js';
+import type { Engine } from '../../engine/engine.js';
+import type { EventReadResult } from '../../engine/types.js';
 import type { HubMetrics } from '../../ops/metrics.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Visibility } from '../../protocol/sse.js';
@@ -79,7 +80,7 @@ export class SubscriptionManager {
       // follows it immediately finds the subscription.
       await directory.register({ subscriptionId, namespace, visibility: request.visibility });
       // 2. Then read the log: the verdict needs its epoch and window, the replay its events.
-      read = await engine.readEvents(namespace, readOffsetFor(request.cursor));
+      read = await engine.events.read(namespace, readOffsetFor(request.cursor));
     } catch (error) {
       connection.close('error');
       throw error;

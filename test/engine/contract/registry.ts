@@ -7,17 +7,17 @@ export function describeRegistryContract(harness: EngineHarness): void {
     it('registers a namespace once with the initial record', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
-      expect(await engine.getNamespace(ns)).toBeNull();
-      expect(await engine.registerNamespace(ns, T0)).toBe(true);
-      expect(await engine.registerNamespace(ns, T0 + 5)).toBe(false);
-      expect(await engine.getNamespace(ns)).toEqual({ name: ns, createdAt: T0, tokenHash: null, generation: 0, revoked: false });
+      expect(await engine.namespaces.get(ns)).toBeNull();
+      expect(await engine.namespaces.register(ns, T0)).toBe(true);
+      expect(await engine.namespaces.register(ns, T0 + 5)).toBe(false);
+      expect(await engine.namespaces.get(ns)).toEqual({ name: ns, createdAt: T0, tokenHash: null, generation: 0, revoked: false });
     });
 
     it('lists namespaces sorted by name', async () => {
       const engine = harness.engine();
       const names = [uniqueNamespace(), uniqueNamespace(), uniqueNamespace()];
-      for (const name of names) await engine.registerNamespace(name, T0);
-      const listed = (await engine.listNamespaces()).map((record) => record.name);
+      for (const name of names) await engine.namespaces.register(name, T0);
+      const listed = (await engine.namespaces.list()).map((record) => record.name);
       expect(listed).toEqual([...listed].sort());
       expect(listed.filter((name) => names.includes(name))).toEqual([...names].sort());
     });
@@ -25,20 +25,20 @@ export function describeRegistryContract(harness: EngineHarness): void {
     it('sets, rotates and revokes a namespace token, bumping the generation each time', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
-      expect(await engine.revokeNamespace(ns)).toBeNull();
-      expect(await engine.setNamespaceToken(ns, 'hash-1', T0)).toEqual({ name: ns, createdAt: T0, tokenHash: 'hash-1', generation: 1, revoked: false });
-      expect(await engine.registerNamespace(ns, T0 + 1)).toBe(false);
-      expect(await engine.setNamespaceToken(ns, 'hash-2', T0 + 9)).toEqual({ name: ns, createdAt: T0, tokenHash: 'hash-2', generation: 2, revoked: false });
-      expect(await engine.revokeNamespace(ns)).toEqual({ name: ns, createdAt: T0, tokenHash: null, generation: 3, revoked: true });
-      expect(await engine.getNamespace(ns)).toEqual({ name: ns, createdAt: T0, tokenHash: null, generation: 3, revoked: true });
-      expect(await engine.setNamespaceToken(ns, 'hash-3', T0 + 20)).toMatchObject({ tokenHash: 'hash-3', generation: 4, revoked: false });
+      expect(await engine.namespaces.revoke(ns)).toBeNull();
+      expect(await engine.namespaces.setToken(ns, 'hash-1', T0)).toEqual({ name: ns, createdAt: T0, tokenHash: 'hash-1', generation: 1, revoked: false });
+      expect(await engine.namespaces.register(ns, T0 + 1)).toBe(false);
+      expect(await engine.namespaces.setToken(ns, 'hash-2', T0 + 9)).toEqual({ name: ns, createdAt: T0, tokenHash: 'hash-2', generation: 2, revoked: false });
+      expect(await engine.namespaces.revoke(ns)).toEqual({ name: ns, createdAt: T0, tokenHash: null, generation: 3, revoked: true });
+      expect(await engine.namespaces.get(ns)).toEqual({ name: ns, createdAt: T0, tokenHash: null, generation: 3, revoked: true });
+      expect(await engine.namespaces.setToken(ns, 'hash-3', T0 + 20)).toMatchObject({ tokenHash: 'hash-3', generation: 4, revoked: false });
     });
 
     it('keeps the creation time of an already registered namespace when a token is set', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
-      await engine.registerNamespace(ns, T0 - 100);
-      expect(await engine.setNamespaceToken(ns, 'h', T0)).toEqual({ name: ns, createdAt: T0 - 100, tokenHash: 'h', generation: 1, revoked: false });
+      await engine.namespaces.register(ns, T0 - 100);
+      expect(await engine.namespaces.setToken(ns, 'h', T0)).toEqual({ name: ns, createdAt: T0 - 100, tokenHash: 'h', generation: 1, revoked: false });
     });
   });
 
@@ -47,29 +47,29 @@ export function describeRegistryContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const method = `${uniqueName('session')}:abort`;
-      expect(await engine.getRpcRoute(ns, method)).toBeNull();
-      await engine.setRpcRoute(ns, method, 'socket-a');
-      await engine.setRpcRoute(ns, method, 'socket-b');
-      expect(await engine.getRpcRoute(ns, method)).toBe('socket-b');
-      await engine.deleteRpcRoute(ns, method, 'socket-a');
-      expect(await engine.getRpcRoute(ns, method)).toBe('socket-b');
-      await engine.deleteRpcRoute(ns, method, 'socket-b');
-      expect(await engine.getRpcRoute(ns, method)).toBeNull();
+      expect(await engine.rpcRoutes.get(ns, method)).toBeNull();
+      await engine.rpcRoutes.set(ns, method, 'socket-a');
+      await engine.rpcRoutes.set(ns, method, 'socket-b');
+      expect(await engine.rpcRoutes.get(ns, method)).toBe('socket-b');
+      await engine.rpcRoutes.delete(ns, method, 'socket-a');
+      expect(await engine.rpcRoutes.get(ns, method)).toBe('socket-b');
+      await engine.rpcRoutes.delete(ns, method, 'socket-b');
+      expect(await engine.rpcRoutes.get(ns, method)).toBeNull();
     });
 
     it('keeps routes per namespace: the same method in two namespaces never shares, replaces or deletes a route', async () => {
       const engine = harness.engine();
       const [bob, alice] = [uniqueNamespace(), uniqueNamespace()];
       const method = `${uniqueName('session')}:readFile`;
-      await engine.setRpcRoute(bob, method, 'bob-socket');
-      expect(await engine.getRpcRoute(alice, method)).toBeNull();
-      await engine.setRpcRoute(alice, method, 'alice-socket');
-      expect(await engine.getRpcRoute(bob, method)).toBe('bob-socket');
-      expect(await engine.getRpcRoute(alice, method)).toBe('alice-socket');
-      await engine.deleteRpcRoute(alice, method, 'bob-socket');
-      await engine.deleteRpcRoute(alice, method, 'alice-socket');
-      expect(await engine.getRpcRoute(bob, method)).toBe('bob-socket');
-      expect(await engine.getRpcRoute(alice, method)).toBeNull();
+      await engine.rpcRoutes.set(bob, method, 'bob-socket');
+      expect(await engine.rpcRoutes.get(alice, method)).toBeNull();
+      await engine.rpcRoutes.set(alice, method, 'alice-socket');
+      expect(await engine.rpcRoutes.get(bob, method)).toBe('bob-socket');
+      expect(await engine.rpcRoutes.get(alice, method)).toBe('alice-socket');
+      await engine.rpcRoutes.delete(alice, method, 'bob-socket');
+      await engine.rpcRoutes.delete(alice, method, 'alice-socket');
+      expect(await engine.rpcRoutes.get(bob, method)).toBe('bob-socket');
+      expect(await engine.rpcRoutes.get(alice, method)).toBeNull();
     });
   });
 
@@ -77,34 +77,34 @@ export function describeRegistryContract(harness: EngineHarness): void {
     it('stores a secret only if absent', async () => {
       const engine = harness.engine();
       const name = uniqueName('secret');
-      expect(await engine.getOrSetSecret(name, 'first')).toBe('first');
-      expect(await engine.getOrSetSecret(name, 'second')).toBe('first');
-      const raced = await Promise.all(Array.from({ length: 10 }, (_, i) => engine.getOrSetSecret(`${name}-race`, `c${i}`)));
+      expect(await engine.coordination.getOrSetSecret(name, 'first')).toBe('first');
+      expect(await engine.coordination.getOrSetSecret(name, 'second')).toBe('first');
+      const raced = await Promise.all(Array.from({ length: 10 }, (_, i) => engine.coordination.getOrSetSecret(`${name}-race`, `c${i}`)));
       expect(new Set(raced).size).toBe(1);
     });
 
     it('grants a lock to one owner, lets it extend, and releases only for the owner', async () => {
       const engine = harness.engine();
       const lock = uniqueName('lock');
-      expect(await engine.acquireLock(lock, 'a', 60_000)).toBe(true);
-      expect(await engine.acquireLock(lock, 'b', 60_000)).toBe(false);
-      expect(await engine.acquireLock(lock, 'a', 60_000)).toBe(true);
-      await engine.releaseLock(lock, 'b');
-      expect(await engine.acquireLock(lock, 'b', 60_000)).toBe(false);
-      await engine.releaseLock(lock, 'a');
-      expect(await engine.acquireLock(lock, 'b', 60_000)).toBe(true);
-      const raced = await Promise.all(['c', 'd', 'e', 'f'].map((owner) => engine.acquireLock(`${lock}-race`, owner, 60_000)));
+      expect(await engine.coordination.acquireLock(lock, 'a', 60_000)).toBe(true);
+      expect(await engine.coordination.acquireLock(lock, 'b', 60_000)).toBe(false);
+      expect(await engine.coordination.acquireLock(lock, 'a', 60_000)).toBe(true);
+      await engine.coordination.releaseLock(lock, 'b');
+      expect(await engine.coordination.acquireLock(lock, 'b', 60_000)).toBe(false);
+      await engine.coordination.releaseLock(lock, 'a');
+      expect(await engine.coordination.acquireLock(lock, 'b', 60_000)).toBe(true);
+      const raced = await Promise.all(['c', 'd', 'e', 'f'].map((owner) => engine.coordination.acquireLock(`${lock}-race`, owner, 60_000)));
       expect(raced.filter(Boolean)).toHaveLength(1);
     });
 
     it('lets another owner take an expired lock', async () => {
       const engine = harness.engine();
       const lock = uniqueName('lock');
-      expect(await engine.acquireLock(lock, 'a', 100)).toBe(true);
-      expect(await engine.acquireLock(lock, 'b', 60_000)).toBe(false);
+      expect(await engine.coordination.acquireLock(lock, 'a', 100)).toBe(true);
+      expect(await engine.coordination.acquireLock(lock, 'b', 60_000)).toBe(false);
       // Bounded poll on the wall clock: the lock lapses ~100 ms after acquisition.
-      await vi.waitFor(async () => expect(await engine.acquireLock(lock, 'b', 60_000)).toBe(true), { timeout: 5_000, interval: 20 });
-      expect(await engine.acquireLock(lock, 'a', 60_000)).toBe(false);
+      await vi.waitFor(async () => expect(await engine.coordination.acquireLock(lock, 'b', 60_000)).toBe(true), { timeout: 5_000, interval: 20 });
+      expect(await engine.coordination.acquireLock(lock, 'a', 60_000)).toBe(false);
     });
   });
 
@@ -112,16 +112,16 @@ export function describeRegistryContract(harness: EngineHarness): void {
     it('stores, overwrites, deletes and expires a value', async () => {
       const engine = harness.engine();
       const key = uniqueName('ephemeral');
-      expect(await engine.getEphemeral(key)).toBeNull();
-      await engine.setEphemeral(key, 'one', 60_000);
-      expect(await engine.getEphemeral(key)).toBe('one');
-      await engine.setEphemeral(key, 'two', 60_000);
-      expect(await engine.getEphemeral(key)).toBe('two');
-      await engine.deleteEphemeral(key);
-      expect(await engine.getEphemeral(key)).toBeNull();
-      await engine.setEphemeral(key, 'short', 100);
+      expect(await engine.coordination.getEphemeral(key)).toBeNull();
+      await engine.coordination.setEphemeral(key, 'one', 60_000);
+      expect(await engine.coordination.getEphemeral(key)).toBe('one');
+      await engine.coordination.setEphemeral(key, 'two', 60_000);
+      expect(await engine.coordination.getEphemeral(key)).toBe('two');
+      await engine.coordination.deleteEphemeral(key);
+      expect(await engine.coordination.getEphemeral(key)).toBeNull();
+      await engine.coordination.setEphemeral(key, 'short', 100);
       // Bounded poll on the wall clock: the value lapses ~100 ms after it was set.
-      await vi.waitFor(async () => expect(await engine.getEphemeral(key)).toBeNull(), { timeout: 5_000, interval: 20 });
+      await vi.waitFor(async () => expect(await engine.coordination.getEphemeral(key)).toBeNull(), { timeout: 5_000, interval: 20 });
     });
   });
 
