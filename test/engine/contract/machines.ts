@@ -1,3 +1,4 @@
+// Contract of the machine store (engine.machines).
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type EngineHarness, T0, uniqueNamespace } from './harness.js';

@@ -1,3 +1,4 @@
+// Contract of the message store (engine.messages); the event a message append writes is in event-log.ts.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../../../src/engine/engine.js';

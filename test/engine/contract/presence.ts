@@ -1,3 +1,4 @@
+// Contract of the presence store (engine.presence): keep-alives, live fields, the sweep.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../../../src/engine/engine.js';

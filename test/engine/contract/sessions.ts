@@ -1,3 +1,4 @@
+// Contract of the session store (engine.sessions).
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { appendInserted, createSession, type EngineHarness, messageInput, T0, uniqueName, uniqueNamespace } from './harness.js';

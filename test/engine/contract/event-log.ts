@@ -1,3 +1,5 @@
+// Contract of the event log (engine.events): numbering, trimming, fan-out, and the event a
+// message append writes in the same step (messages.append with `event`).
 import { describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../../src/engine/engine.js';
 import type { AppendedEvent } from '../../../src/engine/types.js';
