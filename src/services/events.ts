@@ -1,7 +1,7 @@
 // The namespace event feed: every web-visible change is appended to the namespace's event log
 // in the engine, which assigns its offset and fans it out to every worker's SSE connections.
 import type { Engine } from '../engine/engine.js';
-import type { MessageRow } from '../engine/types.js';
+import type { EventListener, EventReadResult, MessageRow } from '../engine/types.js';
 import type { BroadcastEvent } from '../protocol/sync-events.js';
 import type { Logger } from '../ops/logger.js';
 import { messageToWeb } from './wire.js';
@@ -23,6 +23,16 @@ export class EventFeed {
     } catch (error) {
       this.log.warn({ err: error, type: event.type, namespace }, 'event publish failed');
     }
+  }
+
+  /** The namespace's retained events after `afterOffset` (SSE replay and resume). */
+  read(namespace: string, afterOffset: number): Promise<EventReadResult> {
+    return this.engine.events.read(namespace, afterOffset);
+  }
+
+  /** Every event appended to any namespace's log, by any worker, delivered to this process. */
+  subscribe(listener: EventListener): Promise<() => Promise<void>> {
+    return this.engine.events.subscribe(listener);
   }
 }
 
