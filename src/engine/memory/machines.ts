@@ -1,6 +1,7 @@
 // Machine rows in memory (see state.ts for what the stores share).
 import type { MachineStore } from '../stores/machines.js';
 import type { MachineRow } from '../types.js';
+import { compareAndSetRow } from './row-compare-and-set.js';
 import { type MemoryState, scopedKey } from './state.js';
 
 export function createMachineStore(state: MemoryState): MachineStore {
@@ -34,17 +35,7 @@ export function createMachineStore(state: MemoryState): MachineStore {
     },
 
     async compareAndSet(ns, id, field, expectedVersion, value, opts) {
-      const machine = state.machineIn(ns, id);
-      if (!machine) return { result: 'not-found' };
-      const versionKey = field === 'metadata' ? 'metadataVersion' : 'runnerStateVersion';
-      if (machine[versionKey] !== expectedVersion) {
-        return { result: 'version-mismatch', version: machine[versionKey], value: structuredClone(machine[field]) };
-      }
-      machine[field] = structuredClone(value);
-      machine[versionKey] += 1;
-      machine.seq += 1;
-      machine.updatedAt = opts.now;
-      return { result: 'success', version: machine[versionKey], value: structuredClone(machine[field]) };
+      return compareAndSetRow(state.machineIn(ns, id), field, expectedVersion, value, { rule: 'set', now: opts.now });
     },
   };
 }

@@ -1,10 +1,9 @@
 // Session rows in memory (see state.ts for what the stores share).
 import { randomUUID } from 'node:crypto';
 import type { SessionStore } from '../stores/sessions.js';
-import type { SessionRow } from '../types.js';
+import { PATCHABLE_SESSION_COLUMNS, type SessionRow } from '../types.js';
+import { compareAndSetRow } from './row-compare-and-set.js';
 import { type MemoryState, scopedKey } from './state.js';
-
-const PATCHABLE_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier', 'pinned', 'globalPinned'] as const;
 
 export function createSessionStore(state: MemoryState): SessionStore {
   return {
@@ -57,23 +56,13 @@ export function createSessionStore(state: MemoryState): SessionStore {
     },
 
     async compareAndSet(ns, id, field, expectedVersion, value, opts) {
-      const session = state.sessionIn(ns, id);
-      if (!session) return { result: 'not-found' };
-      const versionKey = field === 'metadata' ? 'metadataVersion' : 'agentStateVersion';
-      if (session[versionKey] !== expectedVersion) {
-        return { result: 'version-mismatch', version: session[versionKey], value: structuredClone(session[field]) };
-      }
-      session[field] = structuredClone(value);
-      session[versionKey] += 1;
-      session.seq += 1;
-      if (opts.touchUpdatedAt) session.updatedAt = Math.max(session.updatedAt, opts.now);
-      return { result: 'success', version: session[versionKey], value: structuredClone(session[field]) };
+      return compareAndSetRow(state.sessionIn(ns, id), field, expectedVersion, value, { rule: opts.touchUpdatedAt ? 'max' : 'keep', now: opts.now });
     },
 
     async updateColumns(ns, id, patch) {
       const session = state.sessionIn(ns, id);
       if (!session) return null;
-      for (const column of PATCHABLE_COLUMNS) {
+      for (const column of PATCHABLE_SESSION_COLUMNS) {
         const value = patch[column];
         if (value !== undefined) Object.assign(session, { [column]: value });
       }

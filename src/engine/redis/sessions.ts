@@ -2,13 +2,11 @@
 // Ids are per namespace, so every lookup names the namespace and stays in its slot.
 import { randomUUID } from 'node:crypto';
 import type { SessionStore } from '../stores/sessions.js';
-import type { CreateSessionInput, SessionRow } from '../types.js';
+import { type CreateSessionInput, PATCHABLE_SESSION_COLUMNS, type SessionRow } from '../types.js';
 import { arrayOf, decimal, decodeJson, encodeJson, hashOf, liveFieldsOf, numberOf, stringsOf } from './codec.js';
 import type { RedisContext } from './context.js';
 import { tenantKeys } from './keys.js';
 import { compareAndSetRow } from './row-compare-and-set.js';
-
-const PATCHABLE_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier', 'pinned', 'globalPinned'] as const;
 
 export function createSessionStore(context: RedisContext): SessionStore {
   const { client, scripts } = context;
@@ -56,7 +54,7 @@ export function createSessionStore(context: RedisContext): SessionStore {
 
     async updateColumns(ns, id, patch) {
       const pairs: string[] = [];
-      for (const column of PATCHABLE_COLUMNS) {
+      for (const column of PATCHABLE_SESSION_COLUMNS) {
         const value = patch[column];
         if (value !== undefined) pairs.push(column, encodeJson(value));
       }
