@@ -1,7 +1,8 @@
 // Picks the engine from configuration: Redis when REDIS_URL is set, memory otherwise.
 import type { HubConfig } from '../config.js';
-import { MemoryEngine } from './memory/memory-engine.js';
-import type { Engine, EngineOptions } from './types.js';
+import { createMemoryEngine } from './memory/engine.js';
+import type { Engine } from './engine.js';
+import type { EngineOptions } from './types.js';
 
 export function engineOptions(config: HubConfig): EngineOptions {
   return {
@@ -12,7 +13,7 @@ export function engineOptions(config: HubConfig): EngineOptions {
 }
 
 export async function createEngine(config: HubConfig): Promise<Engine> {
-  if (!config.redisUrl) return new MemoryEngine(engineOptions(config));
-  const { createRedisEngine } = await import('./redis/redis-engine.js');
+  if (!config.redisUrl) return createMemoryEngine(engineOptions(config));
+  const { createRedisEngine } = await import('./redis/engine.js');
   return createRedisEngine(config.redisUrl, engineOptions(config));
 }

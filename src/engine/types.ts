@@ -1,12 +1,6 @@
-// The engine is the only layer that knows where state lives. Services call these primitives;
-// each primitive that must be atomic cluster-wide is atomic in every implementation (one Lua
-// script on Redis, one synchronous block in memory). Both implementations pass
-// test/engine/contract.ts.
-//
-// Conventions:
-// - `ns` is the tenant namespace. Every object belongs to exactly one.
-// - Times are epoch milliseconds supplied by the caller (`now`), so tests can inject a clock.
-// - Values typed `unknown` are opaque JSON documents; engines store and return them verbatim.
+// What the engine's stores (stores/*.ts) take and return: rows, inputs and results, in one place
+// because several stores share them (a session row carries presence's live fields, a message
+// append returns an event-log event). Conventions (ns, now, opaque JSON): see engine.ts.
 
 export type JsonScalar = string | number | boolean | null;
 export type LiveFields = Record<string, JsonScalar>;
@@ -31,8 +25,8 @@ export interface SessionRow {
   globalPinned: boolean;
   /**
    * Shared live state (presence and keep-alive fields: active, activeAt, thinking, thinkingAt,
-   * activeTurnStartedAt, permissionMode, ...). Written by refreshPresence / setLiveFields /
-   * markInactive / expireOverduePresence. `active` is false when absent.
+   * activeTurnStartedAt, permissionMode, ...). Written by the presence store (refresh,
+   * setLiveFields, markInactive, expireOverdue). `active` is false when absent.
    */
   live: LiveFields;
 }
@@ -69,6 +63,10 @@ export interface MessagePosition {
 }
 
 export type SessionField = 'metadata' | 'agentState';
+/** The non-versioned session columns a caller may write (SessionStore.updateColumns). */
+export const PATCHABLE_SESSION_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier', 'pinned', 'globalPinned'] as const;
+/** `updatedAt` in a patch is applied max-monotonic. */
+export type SessionColumnsPatch = Partial<Pick<SessionRow, (typeof PATCHABLE_SESSION_COLUMNS)[number] | 'updatedAt'>>;
 export type MachineField = 'metadata' | 'runnerState';
 
 export type CasResult =
@@ -112,7 +110,7 @@ export interface AppendMessageInput {
   /**
    * The event announcing the row, as its JSON text split around the row's seq (which only the
    * engine knows): `before + seq + after`. When given and the row is inserted, the event is
-   * appended to the namespace's event log in the same atomic step, as appendEvent would; a
+   * appended to the namespace's event log in the same atomic step, as EventLog.append would; a
    * duplicate appends nothing. Saves the ingest path a second write.
    */
   event?: { before: string; after: string };
@@ -124,7 +122,7 @@ export type AppendMessageResult =
       message: MessageRow;
       inserted: boolean;
       event?: AppendedEvent;
-      /** The session's attached-socket count (adjustAttachedSockets) when the row was stored. */
+      /** The session's attached-socket count (SessionStore.adjustAttachedSockets) when the row was stored. */
       attachedSockets: number;
     }
   | { ok: false; reason: 'session-not-found' };
@@ -208,135 +206,6 @@ export interface AppendedEvent {
 }
 
 export type EventListener = (event: AppendedEvent) => void;
-
-export interface Engine {
-  readonly kind: 'memory' | 'redis';
-
-  // Sessions -------------------------------------------------------------------------------
-  /** Atomic tag/id resolution as upstream's POST /cli/sessions. */
-  getOrCreateSession(ns: string, input: CreateSessionInput, now: number): Promise<GetOrCreateSessionResult>;
-  /** Ids are per namespace: the same id in another namespace is another (or no) session. */
-  getSession(ns: string, id: string): Promise<SessionRow | null>;
-  listSessions(ns: string): Promise<SessionRow[]>;
-  /** Compare-and-swap on a versioned field; `value` is stored verbatim. */
-  compareAndSetSession(
-    ns: string,
-    id: string,
-    field: SessionField,
-    expectedVersion: number,
-    value: unknown,
-    opts: { now: number; touchUpdatedAt: boolean },
-  ): Promise<CasResult>;
-  /** Non-versioned column writes; `updatedAt` in the patch is applied max-monotonic. */
-  updateSessionColumns(
-    ns: string,
-    id: string,
-    patch: Partial<Pick<SessionRow, 'model' | 'modelReasoningEffort' | 'effort' | 'serviceTier' | 'pinned' | 'globalPinned' | 'updatedAt'>>,
-  ): Promise<SessionRow | null>;
-  /** Deletes the session, its messages and its presence entry. */
-  deleteSession(ns: string, id: string): Promise<boolean>;
-  /**
-   * CLI sockets in the session's room across the cluster, as a counter: +1 when a socket joins
-   * the room, -1 when it leaves (never below 0; a session that does not exist is left alone).
-   * A hub process that dies without leaving leaves it too high, never too low, so "at most one
-   * socket, the sender" is a safe reason to skip a room broadcast.
-   */
-  adjustAttachedSockets(ns: string, sessionId: string, delta: 1 | -1): Promise<void>;
-
-  // Machines -------------------------------------------------------------------------------
-  /** Creates if absent in this namespace (ids are per namespace). Never merges. */
-  getOrCreateMachine(ns: string, input: CreateMachineInput, now: number): Promise<GetOrCreateMachineResult>;
-  getMachine(ns: string, id: string): Promise<MachineRow | null>;
-  listMachines(ns: string): Promise<MachineRow[]>;
-  compareAndSetMachine(
-    ns: string,
-    id: string,
-    field: MachineField,
-    expectedVersion: number,
-    value: unknown,
-    opts: { now: number },
-  ): Promise<CasResult>;
-
-  // Messages -------------------------------------------------------------------------------
-  /**
-   * Atomic: localId dedupe (existing row returned, inserted=false), seq = last+1, store, and an
-   * epoch bump when the new row's position is older than the newest position.
-   */
-  appendMessage(ns: string, sessionId: string, input: AppendMessageInput): Promise<AppendMessageResult>;
-  /** seq > afterSeq, ascending, up to limit. */
-  listMessagesAfterSeq(ns: string, sessionId: string, afterSeq: number, limit: number): Promise<MessageRow[]>;
-  /** Position-ordered page (see MessagePageQuery); results are returned in ascending position. */
-  pageMessages(ns: string, sessionId: string, query: MessagePageQuery): Promise<MessageRow[]>;
-  /** Newest position in the session, or null when it has no messages. */
-  getMessageHead(ns: string, sessionId: string): Promise<MessagePosition | null>;
-  /** Uninvoked rows that have a localId, ascending seq. */
-  listQueuedMessages(ns: string, sessionId: string): Promise<MessageRow[]>;
-  getMessagesByLocalIds(ns: string, sessionId: string, localIds: string[]): Promise<MessageRow[]>;
-  /** Finds by server id or localId. */
-  getMessage(ns: string, sessionId: string, idOrLocalId: string): Promise<MessageRow | null>;
-  /** Stamps invokedAt on uninvoked rows with these localIds; returns the localIds that changed. */
-  markMessagesInvoked(ns: string, sessionId: string, localIds: string[], invokedAt: number): Promise<string[]>;
-  /** Deletes one row and bumps the epoch. */
-  deleteMessage(ns: string, sessionId: string, id: string): Promise<boolean>;
-  getMessageEpoch(ns: string, sessionId: string): Promise<number>;
-
-  // Presence / live state ------------------------------------------------------------------
-  /** Atomic keep-alive: set deadline, merge live fields, detect "became active", throttle. */
-  refreshPresence(ns: string, kind: PresenceKind, id: string, input: RefreshPresenceInput): Promise<RefreshPresenceResult>;
-  /** Merge live fields without touching presence (e.g. thinking grace). Returns the new live state. */
-  setLiveFields(ns: string, kind: PresenceKind, id: string, fields: LiveFields): Promise<LiveFields | null>;
-  /** Ends presence now: removes the deadline, active=false, merges `fields`. Returns whether it was active. */
-  markInactive(ns: string, kind: PresenceKind, id: string, fields: LiveFields): Promise<{ wasActive: boolean }>;
-  /**
-   * Removes up to `limit` entries whose deadline is <= now, sets active=false on each (plus
-   * thinking=false for sessions) and returns them. Each entry is returned by exactly one call.
-   */
-  expireOverduePresence(now: number, limit: number): Promise<ExpiredPresence[]>;
-
-  // Namespace registry ---------------------------------------------------------------------
-  /** Registers the namespace if unknown; returns true when it was created now. */
-  registerNamespace(ns: string, now: number): Promise<boolean>;
-  getNamespace(ns: string): Promise<NamespaceRecord | null>;
-  listNamespaces(): Promise<NamespaceRecord[]>;
-  /** Sets (or replaces) the namespace's token hash, clears `revoked`, bumps the generation. */
-  setNamespaceToken(ns: string, tokenHash: string, now: number): Promise<NamespaceRecord>;
-  /** Clears the token hash, sets `revoked`, bumps the generation. Null if unknown. */
-  revokeNamespace(ns: string): Promise<NamespaceRecord | null>;
-
-  // RPC routing ----------------------------------------------------------------------------
-  /** Routes are per namespace: (ns, method) → socket id. Last registration wins. */
-  setRpcRoute(ns: string, method: string, socketId: string): Promise<void>;
-  /** Removes the route only if it still points at socketId. */
-  deleteRpcRoute(ns: string, method: string, socketId: string): Promise<void>;
-  getRpcRoute(ns: string, method: string): Promise<string | null>;
-
-  // Event log (SSE) ------------------------------------------------------------------------
-  /**
-   * Appends one event to the namespace's log (trimmed to the configured count/bytes) and fans
-   * it out to every process's listeners, in offset order per namespace.
-   */
-  appendEvent(ns: string, json: string): Promise<AppendedEvent>;
-  /** Events with offset > afterOffset still retained, ascending. */
-  readEvents(ns: string, afterOffset: number): Promise<EventReadResult>;
-  /** Live fan-out to this process. Resolves once the subscription is active. */
-  subscribeEvents(listener: EventListener): Promise<() => Promise<void>>;
-
-  // Secrets and locks ----------------------------------------------------------------------
-  /** Returns the stored value, or stores `candidate` if absent and returns it (set-if-absent). */
-  getOrSetSecret(name: string, candidate: string): Promise<string>;
-  /** SET NX PX semantics; re-acquiring a lock one already holds extends it. */
-  acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
-  releaseLock(name: string, owner: string): Promise<void>;
-
-  /** Short-lived shared key/value (e.g. which SSE subscription ids exist); gone after ttlMs. */
-  setEphemeral(key: string, value: string, ttlMs: number): Promise<void>;
-  getEphemeral(key: string): Promise<string | null>;
-  deleteEphemeral(key: string): Promise<void>;
-
-  /** Round-trip to the backing store (readiness). Throws when unreachable. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}
 
 export interface EngineOptions {
   eventLogMaxEvents: number;

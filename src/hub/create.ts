@@ -9,7 +9,7 @@ import { releaseHandshakeRequests } from '../cli-plane/release-requests.js';
 import { createCliRouter } from '../cli-plane/rest-routes.js';
 import { installCliHandlers } from '../cli-plane/socket-handlers.js';
 import type { HubConfig } from '../config.js';
-import type { Engine } from '../engine/types.js';
+import type { Engine } from '../engine/engine.js';
 import { cors, isOriginAllowed } from '../http/cors.js';
 import { installJsonFallbacks, jsonErrors } from '../http/errors.js';
 import { createOpsRouter, type Readiness } from '../ops/health.js';

@@ -10,7 +10,7 @@ import { exitMarginMs } from '../cluster/messages.js';
 import { createSocketAdapter, type SocketAdapter } from '../cluster/socket-adapter.js';
 import { followPrimary, joinCluster } from '../cluster/worker.js';
 import { createEngine } from '../engine/index.js';
-import type { Engine } from '../engine/types.js';
+import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../ops/logger.js';
 import { createHub, type Hub } from './create.js';
 

@@ -1,6 +1,6 @@
 // /health (upstream shape, no auth), /ready (engine reachable and not draining), /metrics.
 import Router from '@koa/router';
-import type { Engine } from '../engine/types.js';
+import type { Engine } from '../engine/engine.js';
 import type { HubMetrics } from './metrics.js';
 
 export interface Readiness {

@@ -2,7 +2,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { z } from 'zod';
-import type { Engine, NamespaceRecord } from '../engine/types.js';
+import type { Engine } from '../engine/engine.js';
+import type { NamespaceRecord } from '../engine/types.js';
 import { DEFAULT_NAMESPACE, parseAccessToken } from '../protocol/access-token.js';
 import type { Clock } from './clock.js';
 
@@ -63,15 +64,15 @@ export class AuthService {
       this.cliApiToken = this.settings.cliApiToken;
     } else {
       const candidate = generateToken();
-      this.cliApiToken = await this.engine.getOrSetSecret('cli-api-token', candidate);
+      this.cliApiToken = await this.engine.coordination.getOrSetSecret('cli-api-token', candidate);
       this.generatedCliApiToken = this.cliApiToken === candidate;
     }
-    const secret = this.settings.jwtSecret ?? (await this.engine.getOrSetSecret('jwt-secret', randomBytes(32).toString('base64')));
+    const secret = this.settings.jwtSecret ?? (await this.engine.coordination.getOrSetSecret('jwt-secret', randomBytes(32).toString('base64')));
     this.jwtKey = new TextEncoder().encode(secret);
     this.verifiedJwts.clear();
-    const owner = await this.engine.getOrSetSecret('owner-id', String(1 + randomBytes(6).readUIntBE(0, 6)));
+    const owner = await this.engine.coordination.getOrSetSecret('owner-id', String(1 + randomBytes(6).readUIntBE(0, 6)));
     this.ownerId = Number(owner);
-    await this.engine.registerNamespace(DEFAULT_NAMESPACE, this.clock());
+    await this.engine.namespaces.register(DEFAULT_NAMESPACE, this.clock());
   }
 
   get hubToken(): string {
@@ -87,11 +88,11 @@ export class AuthService {
     const parsed = parseAccessToken(raw);
     if (!parsed) return { ok: false };
     const { base, namespace } = parsed;
-    const record = await this.engine.getNamespace(namespace);
+    const record = await this.engine.namespaces.get(namespace);
     if (record?.revoked) return { ok: false };
     const globalAllowed = this.settings.globalTokenEnabled || namespace === DEFAULT_NAMESPACE;
     if (globalAllowed && constantTimeEquals(base, this.cliApiToken)) {
-      if (!record) await this.engine.registerNamespace(namespace, this.clock());
+      if (!record) await this.engine.namespaces.register(namespace, this.clock());
       return { ok: true, namespace };
     }
     if (record?.tokenHash && constantTimeEquals(hashToken(base), record.tokenHash)) {
@@ -102,13 +103,13 @@ export class AuthService {
 
   /** Seed-document token-less mode: the namespace must be registered and not revoked. */
   async namespaceStatus(namespace: string): Promise<'registered' | 'unknown' | 'revoked'> {
-    const record = await this.engine.getNamespace(namespace);
+    const record = await this.engine.namespaces.get(namespace);
     if (!record) return 'unknown';
     return record.revoked ? 'revoked' : 'registered';
   }
 
   async issueJwt(namespace: string): Promise<string> {
-    const record = await this.engine.getNamespace(namespace);
+    const record = await this.engine.namespaces.get(namespace);
     return new SignJWT({ uid: this.ownerId, ns: namespace, gen: record?.generation ?? 0 })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuedAt()
@@ -126,7 +127,7 @@ export class AuthService {
     if (!verified.ok) return verified;
     const payload = verified.payload;
     // The generation is checked on every request (not cached): rotation/revocation act at once.
-    const record = await this.engine.getNamespace(payload.ns);
+    const record = await this.engine.namespaces.get(payload.ns);
     if (!record || record.revoked || record.generation !== (payload.gen ?? 0)) {
       return { ok: false, error: 'Invalid token' };
     }
@@ -172,20 +173,20 @@ export class NamespaceAdmin {
 
   async create(namespace: string): Promise<{ token: string; record: NamespaceRecord }> {
     const token = generateToken();
-    const record = await this.engine.setNamespaceToken(namespace, hashToken(token), this.clock());
+    const record = await this.engine.namespaces.setToken(namespace, hashToken(token), this.clock());
     return { token, record };
   }
 
   async rotate(namespace: string): Promise<{ token: string; record: NamespaceRecord } | null> {
-    if (!(await this.engine.getNamespace(namespace))) return null;
+    if (!(await this.engine.namespaces.get(namespace))) return null;
     return this.create(namespace);
   }
 
   revoke(namespace: string): Promise<NamespaceRecord | null> {
-    return this.engine.revokeNamespace(namespace);
+    return this.engine.namespaces.revoke(namespace);
   }
 
   list(): Promise<NamespaceRecord[]> {
-    return this.engine.listNamespaces();
+    return this.engine.namespaces.list();
   }
 }

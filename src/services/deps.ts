@@ -1,4 +1,4 @@
-import type { Engine } from '../engine/types.js';
+import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../ops/logger.js';
 import type { Clock } from './clock.js';
 import type { EventFeed } from './events.js';

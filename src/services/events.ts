@@ -1,6 +1,7 @@
 // The namespace event feed: every web-visible change is appended to the namespace's event log
 // in the engine, which assigns its offset and fans it out to every worker's SSE connections.
-import type { Engine, MessageRow } from '../engine/types.js';
+import type { Engine } from '../engine/engine.js';
+import type { EventListener, EventReadResult, MessageRow } from '../engine/types.js';
 import type { BroadcastEvent } from '../protocol/sync-events.js';
 import type { Logger } from '../ops/logger.js';
 import { messageToWeb } from './wire.js';
@@ -18,10 +19,20 @@ export class EventFeed {
   async publish(namespace: string, event: BroadcastEvent): Promise<void> {
     const json = eventJson(namespace, event);
     try {
-      await this.engine.appendEvent(namespace, json);
+      await this.engine.events.append(namespace, json);
     } catch (error) {
       this.log.warn({ err: error, type: event.type, namespace }, 'event publish failed');
     }
+  }
+
+  /** The namespace's retained events after `afterOffset` (SSE replay and resume). */
+  read(namespace: string, afterOffset: number): Promise<EventReadResult> {
+    return this.engine.events.read(namespace, afterOffset);
+  }
+
+  /** Every event appended to any namespace's log, by any worker, delivered to this process. */
+  subscribe(listener: EventListener): Promise<() => Promise<void>> {
+    return this.engine.events.subscribe(listener);
   }
 }
 

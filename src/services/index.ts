@@ -1,6 +1,7 @@
 // Builds the service graph for one worker.
 import { AuthService, type AuthSettings } from './auth.js';
 import type { ServiceDeps } from './deps.js';
+import type { EventFeed } from './events.js';
 import { MachineService } from './machines.js';
 import { MessageService } from './messages.js';
 import { PresenceSweeper } from './presence-sweeper.js';
@@ -10,6 +11,7 @@ import { SessionService } from './sessions.js';
 export interface Services {
   deps: ServiceDeps;
   auth: AuthService;
+  events: EventFeed;
   sessions: SessionService;
   machines: MachineService;
   messages: MessageService;
@@ -23,6 +25,7 @@ export function createServices(deps: ServiceDeps, auth: AuthSettings, sweepInter
   return {
     deps,
     auth: new AuthService(deps.engine, auth, deps.clock),
+    events: deps.events,
     sessions,
     machines,
     messages: new MessageService(deps, sessions),

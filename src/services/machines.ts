@@ -30,7 +30,7 @@ export class MachineService {
   }
 
   async list(namespace: string, onlyActive: boolean): Promise<Machine[]> {
-    const rows = await this.deps.engine.listMachines(namespace);
+    const rows = await this.deps.engine.machines.list(namespace);
     return rows.filter((row) => !onlyActive || row.live.active === true).map(machineToWire);
   }
 
@@ -39,7 +39,7 @@ export class MachineService {
    * registration into the stored machine with upstream's rules. Merges are CAS-retried.
    */
   async createOrLoad(namespace: string, input: CreateMachineInput): Promise<Machine> {
-    const created = await this.deps.engine.getOrCreateMachine(namespace, input, this.now());
+    const created = await this.deps.engine.machines.getOrCreate(namespace, input, this.now());
     let row = created.machine;
     if (!created.created) {
       const isRunner = input.runnerState !== null && input.runnerState !== undefined;
@@ -57,8 +57,8 @@ export class MachineService {
       const next = merge(current[field]);
       if (sameJson(next, current[field])) return current;
       const version = field === 'metadata' ? current.metadataVersion : current.runnerStateVersion;
-      const cas = await this.deps.engine.compareAndSetMachine(namespace, current.id, field, version, next, { now: this.now() });
-      const fresh = await this.deps.engine.getMachine(namespace, current.id);
+      const cas = await this.deps.engine.machines.compareAndSet(namespace, current.id, field, version, next, { now: this.now() });
+      const fresh = await this.deps.engine.machines.get(namespace, current.id);
       if (!fresh) return current;
       current = fresh;
       if (cas.result === 'success' || cas.result === 'not-found') return current;
@@ -77,7 +77,7 @@ export class MachineService {
 
   private async versionedWrite(namespace: string, id: string, field: MachineField, expectedVersion: number, value: unknown, senderSocketId: string | undefined): Promise<VersionedWriteOutcome> {
     const now = this.now();
-    const cas = await this.deps.engine.compareAndSetMachine(namespace, id, field, expectedVersion, value, { now });
+    const cas = await this.deps.engine.machines.compareAndSet(namespace, id, field, expectedVersion, value, { now });
     if (cas.result === 'not-found') {
       const access = await this.access(namespace, id);
       return { result: 'error', reason: access.ok ? 'not-found' : access.reason };
@@ -96,7 +96,7 @@ export class MachineService {
 
   private refreshPresence(namespace: string, id: string, activeAt: number, fields: Record<string, string | null>) {
     const now = this.now();
-    return this.deps.engine.refreshPresence(namespace, 'machine', id, {
+    return this.deps.engine.presence.refresh(namespace, 'machine', id, {
       deadline: now + this.deps.timings.machineTtlMs,
       activeAt,
       fields,
@@ -106,7 +106,7 @@ export class MachineService {
   }
 
   async publishFull(namespace: string, id: string): Promise<void> {
-    const row = await this.deps.engine.getMachine(namespace, id);
+    const row = await this.deps.engine.machines.get(namespace, id);
     if (row) {
       await this.deps.events.publish(namespace, { type: 'machine-updated', machineId: id, data: machineToWire(row) });
     }

@@ -75,7 +75,7 @@ export class MessagePages {
   /** GET /api/sessions/:id/messages. The caller has checked the session's namespace. */
   async page(namespace: string, sid: string, query: MessagesQuery): Promise<MessagesResponse> {
     const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
-    const epoch = await this.deps.engine.getMessageEpoch(namespace, sid);
+    const epoch = await this.deps.engine.messages.epoch(namespace, sid);
     if (query.afterSeq !== undefined && query.afterAt !== undefined) {
       const after = { seq: query.afterSeq, at: query.afterAt };
       // The client's window was built under another epoch (rows were deleted or inserted behind
@@ -91,15 +91,15 @@ export class MessagePages {
   /** `latest` (no cursor) and `before`. */
   private async backward(namespace: string, sid: string, limit: number, epoch: number, before: MessagePosition | undefined, reset: boolean): Promise<MessagesResponse> {
     const engine = this.deps.engine;
-    const head = await engine.getMessageHead(namespace, sid);
-    const rows = await engine.pageMessages(namespace, sid, { ...(before ? { before } : {}), limit });
+    const head = await engine.messages.head(namespace, sid);
+    const rows = await engine.messages.page(namespace, sid, { ...(before ? { before } : {}), limit });
     const oldest = rows[0] ? positionOf(rows[0]) : null;
-    const hasMore = oldest !== null && (await engine.pageMessages(namespace, sid, { before: oldest, limit: 1 })).length > 0;
+    const hasMore = oldest !== null && (await engine.messages.page(namespace, sid, { before: oldest, limit: 1 })).length > 0;
     let page = rows;
     if (!before) {
       // Queued prompts ride along out of band on the latest page so a client always sees what is
       // still waiting, however far back it sits; they do not move the cursors.
-      const queued = await engine.listQueuedMessages(namespace, sid);
+      const queued = await engine.messages.queued(namespace, sid);
       const seen = new Set(rows.map((row) => row.id));
       const extra = queued.filter((row) => !seen.has(row.id));
       if (extra.length > 0) page = [...rows, ...extra].sort((a, b) => compare(positionOf(a), positionOf(b)));
@@ -113,13 +113,13 @@ export class MessagePages {
   /** `after` (optionally bounded by `until`). */
   private async forward(namespace: string, sid: string, limit: number, epoch: number, after: MessagePosition, until: MessagePosition | undefined): Promise<MessagesResponse> {
     const engine = this.deps.engine;
-    const head = await engine.getMessageHead(namespace, sid);
+    const head = await engine.messages.head(namespace, sid);
     const snapshot = until && head ? (compare(until, head) <= 0 ? until : head) : (until ?? head);
     const base = { direction: 'after' as const, limit, epoch, reset: false };
     if (!snapshot || compare(snapshot, after) <= 0) {
       return { messages: [], page: buildPage({ ...base, hasMore: false }, { nextBefore: null, nextAfter: after, snapshotHead: snapshot }) };
     }
-    const rows = await engine.pageMessages(namespace, sid, { after, until: snapshot, limit });
+    const rows = await engine.messages.page(namespace, sid, { after, until: snapshot, limit });
     const last = rows.length > 0 ? positionOf(rows[rows.length - 1] as MessageRow) : null;
     return {
       messages: rows.map(messageToWeb),
@@ -130,7 +130,7 @@ export class MessagePages {
   /** POST …/messages/queued-state. Unknown ids appear in no list. */
   async queuedState(namespace: string, sid: string, localIds: string[]): Promise<QueuedState> {
     const unique = [...new Set(localIds)];
-    const rows = unique.length > 0 ? await this.deps.engine.getMessagesByLocalIds(namespace, sid, unique) : [];
+    const rows = unique.length > 0 ? await this.deps.engine.messages.byLocalIds(namespace, sid, unique) : [];
     const queuedLocalIds: string[] = [];
     const invokedLocalMessages: QueuedState['invokedLocalMessages'] = [];
     for (const row of rows) {
@@ -149,14 +149,14 @@ export class MessagePages {
    */
   async cancel(namespace: string, sid: string, idOrLocalId: string): Promise<CancelOutcome> {
     const engine = this.deps.engine;
-    const row = await engine.getMessage(namespace, sid, idOrLocalId);
+    const row = await engine.messages.get(namespace, sid, idOrLocalId);
     if (!row) return { status: 'cancelled', localId: null };
     if (row.invokedAt !== null) return { status: 'invoked', message: messageToWeb(row) };
     // Re-read right before deleting: the CLI may have consumed it since (first write wins there).
-    const fresh = await engine.getMessage(namespace, sid, row.id);
+    const fresh = await engine.messages.get(namespace, sid, row.id);
     if (!fresh) return { status: 'cancelled', localId: row.localId };
     if (fresh.invokedAt !== null) return { status: 'invoked', message: messageToWeb(fresh) };
-    await engine.deleteMessage(namespace, sid, row.id);
+    await engine.messages.delete(namespace, sid, row.id);
     await this.deps.events.publish(namespace, { type: 'message-cancelled', sessionId: sid, messageId: row.id, localId: row.localId });
     return { status: 'cancelled', localId: row.localId };
   }

@@ -56,7 +56,7 @@ export class MessageService {
     const createdAt = event.createdAt !== undefined && Number.isFinite(event.createdAt) ? Math.min(event.createdAt, now) : now;
     const localId = event.localId ?? null;
     const draft = { id: randomUUID(), sessionId: event.sid, content: parseContent(event.message), localId, createdAt, invokedAt: localId === null ? createdAt : null };
-    const result = await this.deps.engine.appendMessage(namespace, event.sid, { ...draft, event: messageReceivedEventParts(namespace, draft) });
+    const result = await this.deps.engine.messages.append(namespace, event.sid, { ...draft, event: messageReceivedEventParts(namespace, draft) });
     if (!result.ok) {
       const access = await sessionAccess(this.deps.engine, namespace, event.sid);
       return { ok: false, reason: access.ok ? 'not-found' : access.reason };
@@ -93,18 +93,18 @@ export class MessageService {
     };
     const localId = prompt.localId ?? null;
     const draft = { id: randomUUID(), sessionId: sid, content, localId, createdAt: now, invokedAt: localId === null ? now : null };
-    const result = await this.deps.engine.appendMessage(namespace, sid, { ...draft, event: messageReceivedEventParts(namespace, draft) });
+    const result = await this.deps.engine.messages.append(namespace, sid, { ...draft, event: messageReceivedEventParts(namespace, draft) });
     if (!result.ok) return null;
     const message = result.message;
     this.pushToCli(namespace, sid, message);
     await this.announceDuplicate(namespace, result);
     await this.sessions.touchUpdatedAt(namespace, sid, now);
-    const grace = await this.deps.engine.setLiveFields(namespace, 'session', sid, {
+    const grace = await this.deps.engine.presence.setLiveFields(namespace, 'session', sid, {
       queuedThinkingUntil: now + this.deps.timings.queuedThinkingGraceMs,
     });
     if (grace?.active === true) {
       const turnStart = typeof grace.activeTurnStartedAt === 'number' ? grace.activeTurnStartedAt : now;
-      if (grace.activeTurnStartedAt !== turnStart) await this.deps.engine.setLiveFields(namespace, 'session', sid, { activeTurnStartedAt: turnStart });
+      if (grace.activeTurnStartedAt !== turnStart) await this.deps.engine.presence.setLiveFields(namespace, 'session', sid, { activeTurnStartedAt: turnStart });
       await this.deps.events.publish(namespace, {
         type: 'session-updated',
         sessionId: sid,
@@ -137,7 +137,7 @@ export class MessageService {
    * on each keep-alive; the CLI de-duplicates by message id.
    */
   async replayQueued(namespace: string, sid: string): Promise<number> {
-    const queued = await this.deps.engine.listQueuedMessages(namespace, sid);
+    const queued = await this.deps.engine.messages.queued(namespace, sid);
     for (const message of queued) this.pushToCli(namespace, sid, message);
     return queued.length;
   }
@@ -153,10 +153,10 @@ export class MessageService {
     const access = await sessionAccess(this.deps.engine, namespace, sid);
     if (!access.ok) return access.reason;
     const now = this.now();
-    const changed = await this.deps.engine.markMessagesInvoked(namespace, sid, localIds, now);
+    const changed = await this.deps.engine.messages.markInvoked(namespace, sid, localIds, now);
     if (changed.length > 0) await this.sessions.touchUpdatedAt(namespace, sid, now);
     if (opts.clearQueuedThinkingGrace === true) {
-      await this.deps.engine.setLiveFields(namespace, 'session', sid, { queuedThinkingUntil: 0 });
+      await this.deps.engine.presence.setLiveFields(namespace, 'session', sid, { queuedThinkingUntil: 0 });
     }
     await this.deps.events.publish(namespace, {
       type: 'messages-consumed',
@@ -170,11 +170,11 @@ export class MessageService {
 
   /** On session end (except `cleared`), queued prompts are stamped invoked so the web stops waiting. */
   async sweepQueuedOnEnd(namespace: string, sid: string): Promise<void> {
-    const queued = await this.deps.engine.listQueuedMessages(namespace, sid);
+    const queued = await this.deps.engine.messages.queued(namespace, sid);
     const localIds = queued.map((m) => m.localId).filter((id): id is string => id !== null);
     if (localIds.length === 0) return;
     const now = this.now();
-    const changed = await this.deps.engine.markMessagesInvoked(namespace, sid, localIds, now);
+    const changed = await this.deps.engine.messages.markInvoked(namespace, sid, localIds, now);
     if (changed.length > 0) {
       await this.deps.events.publish(namespace, { type: 'messages-consumed', sessionId: sid, localIds: changed, invokedAt: now });
     }
@@ -182,7 +182,7 @@ export class MessageService {
 
   /** GET /cli/sessions/:id/messages — CLI backfill by seq. */
   async listAfterSeq(namespace: string, sid: string, afterSeq: number, limit: number): Promise<CliMessage[]> {
-    const rows = await this.deps.engine.listMessagesAfterSeq(namespace, sid, afterSeq, limit);
+    const rows = await this.deps.engine.messages.listAfterSeq(namespace, sid, afterSeq, limit);
     return rows.map(messageToCli);
   }
 }

@@ -27,7 +27,7 @@ export class PresenceSweeper {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
-    await this.deps.engine.releaseLock(LOCK_NAME, this.owner).catch(() => undefined);
+    await this.deps.engine.coordination.releaseLock(LOCK_NAME, this.owner).catch(() => undefined);
   }
 
   private async tick(): Promise<void> {
@@ -42,7 +42,7 @@ export class PresenceSweeper {
 
   /** Runs one sweep if this worker holds (or wins) the sweeper lock. Returns the number expired. */
   async sweepIfLeader(): Promise<number> {
-    const leader = await this.deps.engine.acquireLock(LOCK_NAME, this.owner, this.intervalMs * 3);
+    const leader = await this.deps.engine.coordination.acquireLock(LOCK_NAME, this.owner, this.intervalMs * 3);
     if (!leader) return 0;
     return this.sweep();
   }
@@ -52,7 +52,7 @@ export class PresenceSweeper {
     const now = this.deps.clock();
     let total = 0;
     for (;;) {
-      const expired = await this.deps.engine.expireOverduePresence(now, BATCH);
+      const expired = await this.deps.engine.presence.expireOverdue(now, BATCH);
       for (const entry of expired) {
         if (entry.kind === 'session') {
           await this.deps.events.publish(entry.namespace, { type: 'session-updated', sessionId: entry.id, data: { active: false } });

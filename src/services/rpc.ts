@@ -71,7 +71,7 @@ export class RpcService {
     const lookup = own.scope === 'session' ? sessionAccess : machineAccess;
     const found = await lookup(this.deps.engine, namespace, own.id);
     if (!found.ok) return { ok: false, reason: 'not-found', ...own };
-    await this.deps.engine.setRpcRoute(namespace, method, registrant.socketId);
+    await this.deps.engine.rpcRoutes.set(namespace, method, registrant.socketId);
     let entry = this.methodsBySocket.get(registrant.socketId);
     if (!entry) this.methodsBySocket.set(registrant.socketId, (entry = { namespace, methods: new Set() }));
     entry.methods.add(method);
@@ -81,14 +81,14 @@ export class RpcService {
   /** Removes the route only if this socket holds it: a foreign method is left alone. */
   async unregister(namespace: string, socketId: string, method: string): Promise<void> {
     this.methodsBySocket.get(socketId)?.methods.delete(method);
-    await this.deps.engine.deleteRpcRoute(namespace, method, socketId);
+    await this.deps.engine.rpcRoutes.delete(namespace, method, socketId);
   }
 
   async unregisterAll(socketId: string): Promise<void> {
     const entry = this.methodsBySocket.get(socketId);
     this.methodsBySocket.delete(socketId);
     if (!entry) return;
-    await Promise.all([...entry.methods].map((method) => this.deps.engine.deleteRpcRoute(entry.namespace, method, socketId)));
+    await Promise.all([...entry.methods].map((method) => this.deps.engine.rpcRoutes.delete(entry.namespace, method, socketId)));
   }
 
   /**
@@ -98,7 +98,7 @@ export class RpcService {
    */
   async call(namespace: string, scopeId: string, name: string, params: unknown, timeoutMs = this.deps.timings.rpcTimeoutMs): Promise<unknown> {
     const method = `${scopeId}:${name}`;
-    const socketId = await this.deps.engine.getRpcRoute(namespace, method);
+    const socketId = await this.deps.engine.rpcRoutes.get(namespace, method);
     if (!socketId) throw new RpcTargetMissingError('handler-not-registered', method);
     const delivery = await this.deps.cli.requestRpc(socketId, { method, params: JSON.stringify(params ?? null) }, timeoutMs);
     if (delivery.kind === 'no-socket') throw new RpcTargetMissingError('socket-disconnected', method);

@@ -188,7 +188,7 @@ export class SessionActions {
     const refused = await this.applyConfig(row, 'permissionMode', mode);
     if (refused) return refused;
     // The live value is what the wire Session shows; the metadata copy survives restarts.
-    await this.deps.engine.setLiveFields(namespace, 'session', row.id, { permissionMode: mode });
+    await this.deps.engine.presence.setLiveFields(namespace, 'session', row.id, { permissionMode: mode });
     const written = await this.sessions.writeMetadataFromHub(namespace, row.id, (prior) => ({ ...prior, preferredPermissionMode: mode }));
     return metadataWriteReply(written) ?? ok();
   }
@@ -208,7 +208,7 @@ export class SessionActions {
       const failure = metadataWriteReply(written);
       if (failure) return failure;
     }
-    await this.deps.engine.setLiveFields(namespace, 'session', row.id, { model: column });
+    await this.deps.engine.presence.setLiveFields(namespace, 'session', row.id, { model: column });
     await this.sessions.updateColumns(namespace, row.id, { model: column });
     return ok();
   }
@@ -229,7 +229,7 @@ export class SessionActions {
     const metadata = metadataOf(row);
     if (metadata?.lifecycleState !== 'archived') return this.reopenReply(await this.resumeSession(namespace, row, undefined));
 
-    if (metadata.flavor === 'cursor' && typeof metadata.cursorSessionId !== 'string' && (await this.deps.engine.getMessageHead(namespace, row.id)) !== null) {
+    if (metadata.flavor === 'cursor' && typeof metadata.cursorSessionId !== 'string' && (await this.deps.engine.messages.head(namespace, row.id)) !== null) {
       return fail(422, 'Cursor session is missing its chat id and cannot be reopened', { missing: ['cursorSessionId'] });
     }
     const saved = Object.fromEntries(ARCHIVE_FIELDS.filter((key) => key in metadata).map((key) => [key, metadata[key]]));
@@ -243,7 +243,7 @@ export class SessionActions {
     });
     if (unarchived === 'conflict') return fail(409, CONCURRENT_MODIFICATION, { code: 'metadata_conflict' });
     if (unarchived !== 'ok') return accessReply(unarchived);
-    const fresh = await this.deps.engine.getSession(namespace, row.id);
+    const fresh = await this.deps.engine.sessions.get(namespace, row.id);
     const outcome = await this.resumeSession(namespace, fresh ?? row, undefined);
     if (!outcome.ok) {
       await this.sessions.writeMetadataFromHub(namespace, row.id, (prior) => {
@@ -262,14 +262,14 @@ export class SessionActions {
 
   /** An online machine of the namespace: the session's own, else one on the same host. */
   private async pickMachine(namespace: string, metadata: Record<string, unknown>): Promise<MachineRow | null> {
-    const online = (await this.deps.engine.listMachines(namespace)).filter((machine) => machine.live.active === true);
+    const online = (await this.deps.engine.machines.list(namespace)).filter((machine) => machine.live.active === true);
     const own = typeof metadata.machineId === 'string' ? online.find((machine) => machine.id === metadata.machineId) : undefined;
     if (own) return own;
     return online.find((machine) => isRecord(machine.metadata) && machine.metadata.host === metadata.host) ?? null;
   }
 
   private async sessionIsActive(namespace: string, sid: string): Promise<boolean> {
-    const row = await this.deps.engine.getSession(namespace, sid);
+    const row = await this.deps.engine.sessions.get(namespace, sid);
     return row !== null && row.live.active === true;
   }
 

@@ -1,6 +1,6 @@
 // Session lifecycle: creation, versioned writes, keep-alives, end. The only writer of session state.
 import { randomUUID } from 'node:crypto';
-import type { CasResult, SessionField, SessionRow } from '../engine/types.js';
+import type { CasResult, SessionColumnsPatch, SessionField, SessionRow } from '../engine/types.js';
 import type { CreateSessionBody } from '../protocol/cli-rest.js';
 import type { Session } from '../protocol/models.js';
 import type { SessionAliveEvent, SessionEndReason, UpdateBody } from '../protocol/socket-events.js';
@@ -48,13 +48,13 @@ export class SessionService {
   }
 
   async list(namespace: string): Promise<Session[]> {
-    const rows = await this.deps.engine.listSessions(namespace);
+    const rows = await this.deps.engine.sessions.list(namespace);
     return rows.map((row) => this.toWire(row));
   }
 
   /** POST /cli/sessions. */
   async createOrLoad(namespace: string, body: CreateSessionBody): Promise<CreateSessionOutcome> {
-    const result = await this.deps.engine.getOrCreateSession(
+    const result = await this.deps.engine.sessions.getOrCreate(
       namespace,
       {
         ...(body.id !== undefined ? { id: body.id } : {}),
@@ -116,7 +116,7 @@ export class SessionService {
       return { result: 'version-mismatch', version: storedVersion, value: row[field] };
     }
     const now = this.now();
-    const cas = await this.deps.engine.compareAndSetSession(namespace, sid, field, expectedVersion, compute(row[field]), { now, touchUpdatedAt: true });
+    const cas = await this.deps.engine.sessions.compareAndSet(namespace, sid, field, expectedVersion, compute(row[field]), { now, touchUpdatedAt: true });
     if (cas.result === 'not-found') return { result: 'error', reason: 'not-found' };
     if (cas.result === 'success') {
       const versioned = { version: cas.version, value: cas.value };
@@ -142,7 +142,7 @@ export class SessionService {
       const access = await this.access(namespace, sid);
       if (!access.ok) return access.reason;
       const prior = typeof access.row.metadata === 'object' && access.row.metadata !== null ? (access.row.metadata as Record<string, unknown>) : {};
-      const cas: CasResult = await this.deps.engine.compareAndSetSession(namespace, sid, 'metadata', access.row.metadataVersion, change(prior), {
+      const cas: CasResult = await this.deps.engine.sessions.compareAndSet(namespace, sid, 'metadata', access.row.metadataVersion, change(prior), {
         now: this.now(),
         touchUpdatedAt: false,
       });
@@ -157,14 +157,14 @@ export class SessionService {
 
   /** Publishes the full Session as `session-updated` (used after hub-side writes). */
   async publishFull(namespace: string, sid: string): Promise<void> {
-    const row = await this.deps.engine.getSession(namespace, sid);
+    const row = await this.deps.engine.sessions.get(namespace, sid);
     if (row) {
       await this.deps.events.publish(namespace, { type: 'session-updated', sessionId: sid, data: this.toWire(row) });
     }
   }
 
   /**
-   * session-alive: one engine round trip on the common path (refreshPresence); SSE only when the
+   * session-alive: one engine round trip on the common path (presence.refresh); SSE only when the
    * session became active, something visible changed, or the throttle window passed.
    * Returns the access failure, if any, so the transport can emit an `error`; on success, how
    * many prompts are still queued for the CLI (the refresh counts them in the same round trip).
@@ -178,7 +178,7 @@ export class SessionService {
       const value = alive[key];
       if (value !== undefined) fields[key] = value;
     }
-    const result = await this.deps.engine.refreshPresence(namespace, 'session', alive.sid, {
+    const result = await this.deps.engine.presence.refresh(namespace, 'session', alive.sid, {
       deadline: now + this.deps.timings.sessionTtlMs,
       activeAt: time,
       fields,
@@ -195,14 +195,14 @@ export class SessionService {
       // A turn starts when the CLI starts thinking and ends when it stops.
       const turnStart = alive.thinking === true ? time : null;
       if ((live.activeTurnStartedAt ?? null) !== turnStart) {
-        live = (await this.deps.engine.setLiveFields(namespace, 'session', alive.sid, { activeTurnStartedAt: turnStart })) ?? live;
+        live = (await this.deps.engine.presence.setLiveFields(namespace, 'session', alive.sid, { activeTurnStartedAt: turnStart })) ?? live;
       }
     }
     const changedColumns = RUNTIME_COLUMNS.filter((key) => result.changed.includes(key));
     if (changedColumns.length > 0) {
       const patch: Record<string, string | null> = {};
       for (const key of changedColumns) patch[key] = (fields[key] as string | null | undefined) ?? null;
-      await this.deps.engine.updateSessionColumns(namespace, alive.sid, patch);
+      await this.deps.engine.sessions.updateColumns(namespace, alive.sid, patch);
     }
     if (result.broadcastDue) {
       const data: Record<string, unknown> = {
@@ -221,7 +221,7 @@ export class SessionService {
 
   /** session-end (CLI) and the hub's own end after archive. */
   async end(namespace: string, sid: string, reason: SessionEndReason | undefined): Promise<void> {
-    const { wasActive } = await this.deps.engine.markInactive(namespace, 'session', sid, {
+    const { wasActive } = await this.deps.engine.presence.markInactive(namespace, 'session', sid, {
       cliThinking: false,
       queuedThinkingUntil: 0,
       activeTurnStartedAt: null,
@@ -237,22 +237,22 @@ export class SessionService {
     await this.deps.events.publish(namespace, { type: 'session-ended', sessionId: sid, ...(reason ? { reason } : {}) });
   }
 
-  /** A CLI socket joined (+1) or left (-1) the session's room (see Engine.adjustAttachedSockets). */
+  /** A CLI socket joined (+1) or left (-1) the session's room (see Engine.sessions.adjustAttachedSockets). */
   async countAttachedSocket(namespace: string, sid: string, delta: 1 | -1): Promise<void> {
-    await this.deps.engine.adjustAttachedSockets(namespace, sid, delta);
+    await this.deps.engine.sessions.adjustAttachedSockets(namespace, sid, delta);
   }
 
   /** Marks activity (user prompt, consumed messages): updatedAt is max-monotonic. */
   async touchUpdatedAt(namespace: string, sid: string, at: number): Promise<void> {
-    const row = await this.deps.engine.updateSessionColumns(namespace, sid, { updatedAt: at });
+    const row = await this.deps.engine.sessions.updateColumns(namespace, sid, { updatedAt: at });
     if (row && row.updatedAt === at) {
       await this.deps.events.publish(namespace, { type: 'session-updated', sessionId: sid, data: { updatedAt: at } });
     }
   }
 
   /** Stores non-versioned columns and announces the full session. */
-  async updateColumns(namespace: string, sid: string, patch: Parameters<ServiceDeps['engine']['updateSessionColumns']>[2]): Promise<void> {
-    await this.deps.engine.updateSessionColumns(namespace, sid, patch);
+  async updateColumns(namespace: string, sid: string, patch: SessionColumnsPatch): Promise<void> {
+    await this.deps.engine.sessions.updateColumns(namespace, sid, patch);
     await this.publishFull(namespace, sid);
   }
 
@@ -260,7 +260,7 @@ export class SessionService {
     const access = await this.access(namespace, sid);
     if (!access.ok) return access.reason;
     if (access.row.live.active === true) return 'active';
-    await this.deps.engine.deleteSession(namespace, sid);
+    await this.deps.engine.sessions.delete(namespace, sid);
     await this.deps.events.publish(namespace, { type: 'session-removed', sessionId: sid });
     return 'ok';
   }

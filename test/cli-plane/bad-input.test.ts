@@ -140,7 +140,7 @@ describe('bad input', () => {
     expect(await fetchSession(alice.rest, session.id)).toMatchObject({ active: false, metadataVersion: 1, agentStateVersion: 1, model: null });
     expect((await fetchMachine(alice.rest, machine.id)).active).toBe(false);
     expect(await fetchAllMessages(alice.rest, session.id)).toEqual([]);
-    expect(await world.t.engine.getRpcRoute(alice.ns, `${session.id}:${long(600)}`)).toBeNull();
+    expect(await world.t.engine.rpcRoutes.get(alice.ns, `${session.id}:${long(600)}`)).toBeNull();
   });
 
   it('the worker keeps serving: the same socket and others work after the junk', async () => {

@@ -57,10 +57,10 @@ describe('cross-namespace attempts', () => {
     expect(after.session).toMatchObject({ active: false, thinking: false, metadataVersion: 1, agentStateVersion: 1, model: null });
     expect(after.machine).toMatchObject({ active: false, metadataVersion: 1, runnerStateVersion: 1 });
     expect((await fetchAllMessages(alice.rest, session.id)).map((m) => m.localId)).toEqual(['secret']);
-    expect((await t.engine.listQueuedMessages(alice.ns, session.id)).map((m) => m.localId)).toEqual(['secret']);
+    expect((await t.engine.messages.queued(alice.ns, session.id)).map((m) => m.localId)).toEqual(['secret']);
     for (const ns of [alice.ns, bob.ns]) {
-      expect(await t.engine.getRpcRoute(ns, `${session.id}:abort`)).toBeNull();
-      expect(await t.engine.getRpcRoute(ns, `${machine.id}:spawn-happy-session`)).toBeNull();
+      expect(await t.engine.rpcRoutes.get(ns, `${session.id}:abort`)).toBeNull();
+      expect(await t.engine.rpcRoutes.get(ns, `${machine.id}:spawn-happy-session`)).toBeNull();
     }
     // …and the owner's socket heard nothing of it.
     await pingBarrier(owner);

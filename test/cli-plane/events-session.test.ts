@@ -178,8 +178,8 @@ describe('session-alive / session-end / session-ready', () => {
     socket.emit('session-end', { sid: ended.id, time: t.clock.now, reason: 'terminated' });
     socket.emit('session-end', { sid: cleared.id, time: t.clock.now, reason: 'cleared' });
     await pingBarrier(socket);
-    expect(await t.engine.listQueuedMessages(alice.ns, ended.id)).toEqual([]);
-    expect((await t.engine.listQueuedMessages(alice.ns, cleared.id)).map((m) => m.localId)).toEqual([`l-${cleared.id}`]);
+    expect(await t.engine.messages.queued(alice.ns, ended.id)).toEqual([]);
+    expect((await t.engine.messages.queued(alice.ns, cleared.id)).map((m) => m.localId)).toEqual([`l-${cleared.id}`]);
   });
 
   it.each(['session-alive', 'session-end', 'session-ready'])('%s: another namespace → error access-denied, unknown → not-found; nothing changes', async (event) => {
@@ -226,8 +226,8 @@ describe('messages-consumed', () => {
     cli.emit('session-alive', { sid: session.id, time: t.clock.now, thinking: false });
     await pingBarrier(cli);
     expect(pendingEvents(cli, 'update').map((u) => (u as { body: { message: { localId: string } } }).body.message.localId)).toEqual(['c2']);
-    expect((await t.engine.listQueuedMessages(alice.ns, session.id)).map((m) => m.localId)).toEqual(['c2']);
-    const [consumed] = await t.engine.getMessagesByLocalIds(alice.ns, session.id, ['c1']);
+    expect((await t.engine.messages.queued(alice.ns, session.id)).map((m) => m.localId)).toEqual(['c2']);
+    const [consumed] = await t.engine.messages.byLocalIds(alice.ns, session.id, ['c1']);
     expect(consumed?.invokedAt).toBe(t.clock.now);
   });
 
@@ -238,13 +238,13 @@ describe('messages-consumed', () => {
     const intruder = await bob.connect();
     intruder.emit('messages-consumed', { sid: session.id, localIds: ['keep'] });
     expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session not found', code: 'not-found', scope: 'session', id: session.id });
-    expect((await t.engine.listQueuedMessages(alice.ns, session.id)).map((m) => m.localId)).toEqual(['keep']);
+    expect((await t.engine.messages.queued(alice.ns, session.id)).map((m) => m.localId)).toEqual(['keep']);
     const owner = await alice.connect();
     owner.emit('messages-consumed', { sid: session.id, localIds: [] });
     owner.emit('messages-consumed', { sid: session.id, localIds: [42, null] });
     await pingBarrier(owner);
     expect(pendingEvents(owner, 'error')).toEqual([]);
-    expect((await t.engine.listQueuedMessages(alice.ns, session.id)).map((m) => m.localId)).toEqual(['keep']);
+    expect((await t.engine.messages.queued(alice.ns, session.id)).map((m) => m.localId)).toEqual(['keep']);
   });
 });
 

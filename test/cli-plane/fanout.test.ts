@@ -38,7 +38,7 @@ describe('update fan-out', () => {
     await pingBarrier(early);
     await createSession(alice.rest, { id: sid });
     const attached = async (): Promise<number> => {
-      const probe = await world.t.engine.appendMessage(alice.ns, sid, { id: randomUUID(), content: 'probe', createdAt: Date.now(), invokedAt: Date.now() });
+      const probe = await world.t.engine.messages.append(alice.ns, sid, { id: randomUUID(), content: 'probe', createdAt: Date.now(), invokedAt: Date.now() });
       if (!probe.ok) throw new Error('probe append failed');
       return probe.attachedSockets;
     };

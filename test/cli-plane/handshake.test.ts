@@ -52,7 +52,7 @@ describe('token mode (default)', () => {
     const alice = uniqueNamespace('alice');
     const socket = await connect(t, { token: t.tokenFor(alice) });
     expect(serverNamespace(t, socket)).toBe(alice);
-    expect((await t.engine.getNamespace(alice))?.name).toBe(alice);
+    expect((await t.engine.namespaces.get(alice))?.name).toBe(alice);
     expect(await canWriteSessionIn(t, socket, alice)).toBe(true);
     expect(await canWriteSessionIn(t, socket, 'default')).toBe(false);
   });

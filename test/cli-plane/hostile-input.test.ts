@@ -68,7 +68,7 @@ describe('document limits on /cli REST', () => {
       expect(answer.body, label).toMatchObject({ error: 'Invalid body', code: 'document_too_deep' });
     }
     const ns = rest.token.slice(rest.token.lastIndexOf(':') + 1);
-    expect(await t.engine.listSessions(ns)).toEqual([]);
+    expect(await t.engine.sessions.list(ns)).toEqual([]);
     for (const id of ['deep-m0', 'deep-m1', 'deep-m2']) expect((await rest.getMachine(id)).status).toBe(404);
     expect(logs.errors()).toEqual([]);
   });

@@ -23,7 +23,7 @@ async function machineAlive(socket: Socket, machineId: string, time = world.t.cl
  * for this object. Full snapshots (creation, registration) carry `id` and are not transitions.
  */
 async function inactiveAnnouncements(ns: string, id: string): Promise<number> {
-  const { events } = await world.t.engine.readEvents(ns, 0);
+  const { events } = await world.t.engine.events.read(ns, 0);
   return events
     .map((e) => JSON.parse(e.json) as { type: string; sessionId?: string; machineId?: string; data?: { active?: boolean; id?: string } })
     .filter((e) => (e.sessionId === id || e.machineId === id) && e.data?.active === false && e.data.id === undefined).length;

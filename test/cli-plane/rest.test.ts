@@ -85,7 +85,7 @@ describe('POST /cli/sessions', () => {
     expect(response.status).toBe(200);
     expect((await fetchMachine(bob.rest, machine.id)).metadata).toEqual(machineMetadata({ host: 'bob-host' }));
     expect((await fetchMachine(alice.rest, machine.id)).metadata).toEqual(machineMetadata());
-    expect((await world.t.engine.listSessions(bob.ns)).filter((row) => row.tag === tag)).toHaveLength(1);
+    expect((await world.t.engine.sessions.list(bob.ns)).filter((row) => row.tag === tag)).toHaveLength(1);
   });
 
   it.each([
@@ -329,7 +329,7 @@ describe('body size limit', () => {
       expect(response.status).toBe(413);
       expect(response.body).toEqual({ error: 'Request body exceeds 2048 bytes', code: 'body_too_large' });
       expect(response.headers.get('x-hapi-protocol-version')).toBe('1');
-      expect(await t.engine.listSessions('default')).toEqual([]);
+      expect(await t.engine.sessions.list('default')).toEqual([]);
       expect((await rest.createSession({ tag, metadata: { path: '/p', host: 'h' } })).status).toBe(200);
     } finally {
       await t.close();

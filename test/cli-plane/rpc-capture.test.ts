@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { createSocketAdapter, type SocketAdapter } from '../../src/cluster/socket-adapter.js';
-import { createRedisEngine } from '../../src/engine/redis/redis-engine.js';
-import type { Engine } from '../../src/engine/types.js';
+import { createRedisEngine } from '../../src/engine/redis/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { NamespaceAdmin } from '../../src/services/auth.js';
 import { cliRest, closeAll, connectCli, emitAck, nextEvent, pendingEvents, pingBarrier, type CliRest } from '../helpers/cli-client.js';
@@ -154,8 +154,8 @@ describe.each([
     aliceSessionSocket.emit('rpc-unregister', { method: `${sb.id}:readFile` });
     await noErrors(aliceMachineSocket);
     await noErrors(aliceSessionSocket);
-    expect(await workers.engine.getRpcRoute(bob.ns, `${mb.id}:spawn-happy-session`)).toBe(bobRunner.id);
-    expect(await workers.engine.getRpcRoute(bob.ns, `${sb.id}:readFile`)).toBe(bobCli.id);
+    expect(await workers.engine.rpcRoutes.get(bob.ns, `${mb.id}:spawn-happy-session`)).toBe(bobRunner.id);
+    expect(await workers.engine.rpcRoutes.get(bob.ns, `${sb.id}:readFile`)).toBe(bobCli.id);
 
     // The victim reconnects and re-registers: still bob's, never alice's.
     bobCli.close();
@@ -247,8 +247,8 @@ describe.each([
     const unscoped = await alice.connect();
     unscoped.emit('rpc-register', { method: `${s1.id}:abort` });
     expect(await nextEvent(unscoped, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: s1.id });
-    expect(await workers.engine.getRpcRoute(alice.ns, `${s2.id}:abort`)).toBeNull();
-    expect(await workers.engine.getRpcRoute(alice.ns, `${s1.id}:abort`)).toBeNull();
+    expect(await workers.engine.rpcRoutes.get(alice.ns, `${s2.id}:abort`)).toBeNull();
+    expect(await workers.engine.rpcRoutes.get(alice.ns, `${s1.id}:abort`)).toBeNull();
 
     // A handshake id that does not exist yet: refused as not-found until it is created.
     const machineId = `host:${randomUUID()}`; // machine ids may contain ':'
@@ -258,6 +258,6 @@ describe.each([
     await createMachine(alice.rest, { id: machineId });
     runner.emit('rpc-register', { method: `${machineId}:spawn-happy-session` });
     await noErrors(runner);
-    expect(await workers.engine.getRpcRoute(alice.ns, `${machineId}:spawn-happy-session`)).toBe(runner.id);
+    expect(await workers.engine.rpcRoutes.get(alice.ns, `${machineId}:spawn-happy-session`)).toBe(runner.id);
   });
 });

@@ -79,7 +79,7 @@ describe('rpc', () => {
     expect(secondSeen.map((r) => r.params)).toEqual(['{"n":2}']);
 
     second.disconnect();
-    await vi.waitFor(async () => expect(await t.engine.getRpcRoute(alice.ns, method)).toBeNull(), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(async () => expect(await t.engine.rpcRoutes.get(alice.ns, method)).toBeNull(), { timeout: 5_000, interval: 5 });
     const failure = await t.hub.services.rpc.call(alice.ns, session.id, 'echo', {}).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(RpcTargetMissingError);
     expect((failure as Error).message).toBe(`RPC handler not registered: ${method}`);
@@ -90,7 +90,7 @@ describe('rpc', () => {
   it('a route to a socket that is gone → RpcTargetMissingError "RPC socket disconnected", without waiting for the timeout', async () => {
     const { alice, t } = world;
     const session = await createSession(alice.rest);
-    await t.engine.setRpcRoute(alice.ns, `${session.id}:stale`, 'socket-of-a-dead-worker');
+    await t.engine.rpcRoutes.set(alice.ns, `${session.id}:stale`, 'socket-of-a-dead-worker');
     const failure = await t.hub.services.rpc.call(alice.ns, session.id, 'stale', {}, 20_000).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(RpcTargetMissingError);
     expect(failure).toMatchObject({ reason: 'socket-disconnected', code: 'rpc_target_missing', message: `RPC socket disconnected: ${session.id}:stale` });
@@ -137,7 +137,7 @@ describe('rpc', () => {
       expect(await nextEvent(thief, 'error')).toMatchObject({ scope: 'session', id: session.id });
       expect(await t.hub.services.rpc.call(alice.ns, session.id, 'permission', { id: 'r1', approved: true })).toEqual({ ok: 'owner' });
       expect(thiefSeen).toHaveLength(0);
-      expect(await t.engine.getRpcRoute(bob.ns, method)).toBeNull();
+      expect(await t.engine.rpcRoutes.get(bob.ns, method)).toBeNull();
     }
     expect(ownerSeen).toHaveLength(2);
   });
@@ -158,6 +158,6 @@ describe('rpc', () => {
     expect(await nextEvent(cli, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: 'no-prefix' });
     cli.emit('rpc-register', { method: 'unknown-id:abort' });
     expect(await nextEvent(cli, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: 'unknown-id' });
-    expect(await t.engine.getRpcRoute(alice.ns, 'unknown-id:abort')).toBeNull();
+    expect(await t.engine.rpcRoutes.get(alice.ns, 'unknown-id:abort')).toBeNull();
   });
 });

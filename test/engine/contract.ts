@@ -1,8 +1,9 @@
 // The engine contract: behaviour every Engine implementation must show, tested only through the
-// Engine interface. Run it from a *.test.ts file with a factory for the engine under test:
+// Engine record, one file per store in contract/ (named like the store files in src/engine/).
+// Run it from a *.test.ts file with a factory for the engine under test:
 //
 //   describeEngineContract('memory', async (options) => {
-//     const engine = new MemoryEngine(options);
+//     const engine = createMemoryEngine(options);
 //     return { engine, cleanup: () => engine.close() };
 //   });
 //
@@ -10,12 +11,15 @@
 // cleanup must tolerate an engine the test already closed. Tests use random namespaces and ids,
 // so one backing store may serve the whole file.
 import { describe } from 'vitest';
-import { describeEventLogContract } from './contract/events.js';
+import { describeCoordinationContract } from './contract/coordination.js';
+import { describeEventLogContract } from './contract/event-log.js';
 import { createHarness, type MakeEngine } from './contract/harness.js';
+import { describeLifecycleContract } from './contract/lifecycle.js';
 import { describeMachineContract } from './contract/machines.js';
 import { describeMessageContract } from './contract/messages.js';
+import { describeNamespaceContract } from './contract/namespaces.js';
 import { describePresenceContract } from './contract/presence.js';
-import { describeRegistryContract } from './contract/registry.js';
+import { describeRpcRouteContract } from './contract/rpc-routes.js';
 import { describeSessionContract } from './contract/sessions.js';
 
 export type { MakeEngine } from './contract/harness.js';
@@ -27,7 +31,10 @@ export function describeEngineContract(name: string, makeEngine: MakeEngine): vo
     describeMachineContract(harness);
     describeMessageContract(harness);
     describePresenceContract(harness);
-    describeRegistryContract(harness);
+    describeNamespaceContract(harness);
+    describeRpcRouteContract(harness);
     describeEventLogContract(harness);
+    describeCoordinationContract(harness);
+    describeLifecycleContract(harness);
   });
 }

@@ -4,8 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createRedisEngine } from '../../src/engine/redis/redis-engine.js';
-import type { AppendedEvent, Engine } from '../../src/engine/types.js';
+import { createRedisEngine } from '../../src/engine/redis/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import type { AppendedEvent } from '../../src/engine/types.js';
 import { type RedisClusterHandle, startRedisCluster } from '../helpers/redis-server.js';
 import { describeEngineContract } from './contract.js';
 import { createSession, DEFAULT_OPTIONS, messageInput, T0, uniqueNamespace } from './contract/harness.js';
@@ -45,16 +46,16 @@ describe('Redis engine on Cluster', () => {
     engines.push(a, b);
     const namespaces = Array.from({ length: 12 }, () => uniqueNamespace());
     const received: AppendedEvent[] = [];
-    await b.subscribeEvents((event) => {
+    await b.events.subscribe((event) => {
       if (namespaces.includes(event.namespace)) received.push(event);
     });
 
     for (const ns of namespaces) {
       const session = await createSession(a, ns);
-      await a.appendMessage(ns, session.id, messageInput({ createdAt: T0, localId: 'l1', invokedAt: null }));
-      expect(await b.markMessagesInvoked(ns, session.id, ['l1'], T0 + 1)).toEqual(['l1']);
-      await a.appendEvent(ns, JSON.stringify({ ns, n: 1 }));
-      await a.appendEvent(ns, JSON.stringify({ ns, n: 2 }));
+      await a.messages.append(ns, session.id, messageInput({ createdAt: T0, localId: 'l1', invokedAt: null }));
+      expect(await b.messages.markInvoked(ns, session.id, ['l1'], T0 + 1)).toEqual(['l1']);
+      await a.events.append(ns, JSON.stringify({ ns, n: 1 }));
+      await a.events.append(ns, JSON.stringify({ ns, n: 2 }));
     }
     await vi.waitFor(() => expect(received).toHaveLength(namespaces.length * 2), { timeout: 5_000, interval: 10 });
     for (const ns of namespaces) {

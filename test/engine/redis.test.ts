@@ -4,8 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseRedisUrl } from '../../src/engine/redis/connection.js';
-import { createRedisEngine } from '../../src/engine/redis/redis-engine.js';
-import { type AppendedEvent, type Engine, EngineUnavailableError } from '../../src/engine/types.js';
+import { createRedisEngine } from '../../src/engine/redis/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { type AppendedEvent, EngineUnavailableError } from '../../src/engine/types.js';
 import { getTestRedisUrl, type RedisServerHandle, startRedisSentinel, startRedisServer } from '../helpers/redis-server.js';
 import { describeEngineContract } from './contract.js';
 import { createSession, DEFAULT_OPTIONS, messageInput, T0, uniqueNamespace } from './contract/harness.js';
@@ -50,36 +51,36 @@ describe('Redis engine: several instances on one Redis', () => {
     const [a, b] = [await open(), await open()];
     const ns = uniqueNamespace();
     const session = await createSession(a, ns);
-    expect(await b.getSession(ns, session.id)).toEqual(session);
-    const cas = await b.compareAndSetSession(ns, session.id, 'metadata', 1, { by: 'b' }, { now: T0 + 1, touchUpdatedAt: true });
+    expect(await b.sessions.get(ns, session.id)).toEqual(session);
+    const cas = await b.sessions.compareAndSet(ns, session.id, 'metadata', 1, { by: 'b' }, { now: T0 + 1, touchUpdatedAt: true });
     expect(cas).toEqual({ result: 'success', version: 2, value: { by: 'b' } });
-    expect((await a.getSession(ns, session.id))?.metadata).toEqual({ by: 'b' });
+    expect((await a.sessions.get(ns, session.id))?.metadata).toEqual({ by: 'b' });
 
-    const fromA = await a.appendMessage(ns, session.id, messageInput({ createdAt: T0 }));
-    const fromB = await b.appendMessage(ns, session.id, messageInput({ createdAt: T0 + 1 }));
+    const fromA = await a.messages.append(ns, session.id, messageInput({ createdAt: T0 }));
+    const fromB = await b.messages.append(ns, session.id, messageInput({ createdAt: T0 + 1 }));
     expect([fromA, fromB].map((result) => (result.ok ? result.message.seq : 0))).toEqual([1, 2]);
-    expect((await a.listMessagesAfterSeq(ns, session.id, 0, 10)).map((row) => row.seq)).toEqual([1, 2]);
+    expect((await a.messages.listAfterSeq(ns, session.id, 0, 10)).map((row) => row.seq)).toEqual([1, 2]);
 
-    await a.refreshPresence(ns, 'session', session.id, { deadline: T0 + 10, activeAt: T0, fields: {}, now: T0, broadcastThrottleMs: 1000 });
-    expect((await b.getSession(ns, session.id))?.live.active).toBe(true);
-    const expiredByB = await b.expireOverduePresence(T0 + 10, 100);
+    await a.presence.refresh(ns, 'session', session.id, { deadline: T0 + 10, activeAt: T0, fields: {}, now: T0, broadcastThrottleMs: 1000 });
+    expect((await b.sessions.get(ns, session.id))?.live.active).toBe(true);
+    const expiredByB = await b.presence.expireOverdue(T0 + 10, 100);
     expect(expiredByB).toContainEqual({ namespace: ns, kind: 'session', id: session.id });
-    expect((await a.getSession(ns, session.id))?.live.active).toBe(false);
+    expect((await a.sessions.get(ns, session.id))?.live.active).toBe(false);
   });
 
   it("delivers instance A's events to instance B's listener in offset order", async () => {
     const [a, b] = [await open(), await open()];
     const ns = uniqueNamespace();
     const received: AppendedEvent[] = [];
-    const unsubscribe = await b.subscribeEvents((event) => {
+    const unsubscribe = await b.events.subscribe((event) => {
       if (event.namespace === ns) received.push(event);
     });
-    const appended = await Promise.all(Array.from({ length: 25 }, (_, i) => a.appendEvent(ns, JSON.stringify({ i }))));
+    const appended = await Promise.all(Array.from({ length: 25 }, (_, i) => a.events.append(ns, JSON.stringify({ i }))));
     await vi.waitFor(() => expect(received).toHaveLength(25), { timeout: 5_000, interval: 10 });
     expect(received.map((event) => event.offset)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     expect([...received].sort((x, y) => x.offset - y.offset)).toEqual([...appended].sort((x, y) => x.offset - y.offset));
 
-    const read = await b.readEvents(ns, 20);
+    const read = await b.events.read(ns, 20);
     expect(read).toMatchObject({ epoch: appended[0]?.epoch, nextOffset: 26, oldestOffset: 1 });
     expect(read.events.map((event) => event.offset)).toEqual([21, 22, 23, 24, 25]);
     await unsubscribe();
@@ -89,14 +90,14 @@ describe('Redis engine: several instances on one Redis', () => {
     const engine = await open();
     const suffix = randomUUID();
     const tricky = [`{a}:${suffix}`, `a}:${suffix}`, `a:${suffix}`, `a|b ${suffix}`];
-    for (const ns of tricky) await engine.appendEvent(ns, JSON.stringify({ ns }));
+    for (const ns of tricky) await engine.events.append(ns, JSON.stringify({ ns }));
     for (const ns of tricky) {
-      expect((await engine.readEvents(ns, 0)).events).toEqual([{ offset: 1, json: JSON.stringify({ ns }) }]);
+      expect((await engine.events.read(ns, 0)).events).toEqual([{ offset: 1, json: JSON.stringify({ ns }) }]);
       const session = await createSession(engine, ns);
-      expect((await engine.listSessions(ns)).map((row) => row.id)).toEqual([session.id]);
-      await engine.refreshPresence(ns, 'session', session.id, { deadline: T0 + 1, activeAt: T0, fields: {}, now: T0, broadcastThrottleMs: 0 });
+      expect((await engine.sessions.list(ns)).map((row) => row.id)).toEqual([session.id]);
+      await engine.presence.refresh(ns, 'session', session.id, { deadline: T0 + 1, activeAt: T0, fields: {}, now: T0, broadcastThrottleMs: 0 });
     }
-    const expired = await engine.expireOverduePresence(T0 + 1, 100);
+    const expired = await engine.presence.expireOverdue(T0 + 1, 100);
     expect(expired.map((entry) => entry.namespace).filter((ns) => tricky.includes(ns)).sort()).toEqual([...tricky].sort());
   });
 
@@ -106,9 +107,9 @@ describe('Redis engine: several instances on one Redis', () => {
     const session = await createSession(engine, ns);
     const big = { text: 'lorem ipsum '.repeat(5_000), list: [], empty: {}, n: 1.5e-7, big: 12345678901234567 };
     for (const content of [big, 'plain string', null, [[], {}], 0]) {
-      const result = await engine.appendMessage(ns, session.id, messageInput({ createdAt: T0, content }));
+      const result = await engine.messages.append(ns, session.id, messageInput({ createdAt: T0, content }));
       if (!result.ok) throw new Error(result.reason);
-      expect((await engine.getMessage(ns, session.id, result.message.id))?.content).toEqual(content);
+      expect((await engine.messages.get(ns, session.id, result.message.id))?.content).toEqual(content);
     }
     const raw = new Redis(redisUrl);
     try {
@@ -148,16 +149,16 @@ describe('Redis engine: outages and restarts', () => {
     const ns = uniqueNamespace();
     const session = await createSession(engine, ns);
     const received: AppendedEvent[] = [];
-    await listenerEngine.subscribeEvents((event) => {
+    await listenerEngine.events.subscribe((event) => {
       if (event.namespace === ns) received.push(event);
     });
-    await engine.appendEvent(ns, '{"before":true}');
+    await engine.events.append(ns, '{"before":true}');
     await vi.waitFor(() => expect(received).toHaveLength(1), { timeout: 5_000, interval: 10 });
 
     await server.stop();
     const started = Date.now();
-    await expect(engine.appendMessage(ns, session.id, messageInput({ createdAt: T0 }))).rejects.toBeInstanceOf(EngineUnavailableError);
-    await expect(engine.getSession(ns, session.id)).rejects.toBeInstanceOf(EngineUnavailableError);
+    await expect(engine.messages.append(ns, session.id, messageInput({ createdAt: T0 }))).rejects.toBeInstanceOf(EngineUnavailableError);
+    await expect(engine.sessions.get(ns, session.id)).rejects.toBeInstanceOf(EngineUnavailableError);
     await expect(engine.ping()).rejects.toBeInstanceOf(EngineUnavailableError);
     expect(Date.now() - started).toBeLessThan(6_000);
 
@@ -165,14 +166,14 @@ describe('Redis engine: outages and restarts', () => {
     // The same engine object reconnects in the background; poll until it answers.
     await vi.waitFor(() => engine.ping(), { timeout: 10_000, interval: 50 });
     // Data written before the outage survived (AOF) and writes work again.
-    expect(await engine.getSession(ns, session.id)).toEqual(session);
-    const appended = await engine.appendMessage(ns, session.id, messageInput({ createdAt: T0 }));
+    expect(await engine.sessions.get(ns, session.id)).toEqual(session);
+    const appended = await engine.messages.append(ns, session.id, messageInput({ createdAt: T0 }));
     expect(appended).toMatchObject({ ok: true, inserted: true, message: { seq: 1 } });
 
     // The other instance's subscriber re-subscribed by itself: live events flow again.
     await vi.waitFor(
       async () => {
-        await engine.appendEvent(ns, '{"after":true}');
+        await engine.events.append(ns, '{"after":true}');
         expect(received.some((event) => event.json === '{"after":true}')).toBe(true);
       },
       { timeout: 10_000, interval: 100 },
@@ -189,7 +190,7 @@ describe('Redis engine: outages and restarts', () => {
     blocker.on('error', () => undefined);
     const blocking = blocker.eval('while true do end', 0).catch((error: unknown) => error);
     await vi.waitFor(async () => expect(await probeBusy(server.url)).toBe(true), { timeout: 5_000, interval: 20 });
-    const inFlight = engine.getSession(ns, session.id).then(
+    const inFlight = engine.sessions.get(ns, session.id).then(
       () => 'resolved',
       (error: unknown) => error,
     );
@@ -203,23 +204,23 @@ describe('Redis engine: outages and restarts', () => {
     await server.restart();
     await vi.waitFor(() => engine.ping(), { timeout: 10_000, interval: 50 });
     // appendfsync always: the session written before the crash is still there.
-    expect(await engine.getSession(ns, session.id)).toEqual(session);
+    expect(await engine.sessions.get(ns, session.id)).toEqual(session);
   });
 
   it('starts a new event-log epoch when the log was lost', async () => {
     const ns = uniqueNamespace();
-    const first = await engine.appendEvent(ns, '{"n":1}');
-    await engine.appendEvent(ns, '{"n":2}');
+    const first = await engine.events.append(ns, '{"n":1}');
+    await engine.events.append(ns, '{"n":2}');
     const raw = new Redis(server.url);
     try {
       await raw.flushall();
     } finally {
       raw.disconnect();
     }
-    const afterLoss = await engine.readEvents(ns, 2);
+    const afterLoss = await engine.events.read(ns, 2);
     expect(afterLoss.epoch).not.toBe(first.epoch);
     expect(afterLoss).toMatchObject({ nextOffset: 1, oldestOffset: 1, events: [] });
-    const next = await engine.appendEvent(ns, '{"n":3}');
+    const next = await engine.events.append(ns, '{"n":3}');
     expect(next).toMatchObject({ epoch: afterLoss.epoch, offset: 1 });
   });
 });
@@ -232,12 +233,12 @@ describe('Redis engine through Sentinel', () => {
     try {
       const ns = uniqueNamespace();
       const received: AppendedEvent[] = [];
-      await engine.subscribeEvents((event) => {
+      await engine.events.subscribe((event) => {
         if (event.namespace === ns) received.push(event);
       });
       const session = await createSession(engine, ns);
-      expect(await engine.getSession(ns, session.id)).toEqual(session);
-      const appended = await engine.appendEvent(ns, '{"via":"sentinel"}');
+      expect(await engine.sessions.get(ns, session.id)).toEqual(session);
+      const appended = await engine.events.append(ns, '{"via":"sentinel"}');
       await vi.waitFor(() => expect(received).toEqual([appended]), { timeout: 5_000, interval: 10 });
       // The data really is on the monitored master.
       const direct = new Redis(master.url);

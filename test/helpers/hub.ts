@@ -11,8 +11,8 @@
 // the clock and calling `hub.services.sweeper.sweep()`.
 import { randomBytes } from 'node:crypto';
 import { engineOptions } from '../../src/engine/index.js';
-import { MemoryEngine } from '../../src/engine/memory/memory-engine.js';
-import type { Engine } from '../../src/engine/types.js';
+import { createMemoryEngine } from '../../src/engine/memory/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { loadConfig, type HubConfig } from '../../src/config.js';
 import { createHub, type Hub, type HubOptions } from '../../src/hub/create.js';
 import { createLogger, type Logger } from '../../src/ops/logger.js';
@@ -82,7 +82,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   };
   const manual = clockOption instanceof ManualClock ? clockOption : new ManualClock();
   const clock: Clock = typeof clockOption === 'function' ? clockOption : manual.fn;
-  const engine = engineOption ?? new MemoryEngine(engineOptions(config));
+  const engine = engineOption ?? createMemoryEngine(engineOptions(config));
   const ownsEngine = engineOption === undefined;
   const hub = await createHub({ config, engine, log: log ?? createLogger('silent'), clock, startSweeper, ...(adapter ? { adapter } : {}) });
   const port = await hub.listen(0, '127.0.0.1');

@@ -8,7 +8,7 @@ export { startTestHub, type TestHub, type TestHubOptions };
 
 /** A JWT for `namespace` (registered first: the JWT check requires a known namespace). */
 export async function jwtFor(t: TestHub, namespace: string): Promise<string> {
-  await t.engine.registerNamespace(namespace, Date.now());
+  await t.engine.namespaces.register(namespace, Date.now());
   return t.hub.services.auth.issueJwt(namespace);
 }
 
@@ -55,7 +55,7 @@ export async function createMachine(t: TestHub, namespace: string): Promise<stri
 
 /** The current epoch and head of a namespace's log. */
 export async function logHead(t: TestHub, namespace: string): Promise<{ epoch: string; nextOffset: number; oldestOffset: number }> {
-  const read = await t.engine.readEvents(namespace, Number.MAX_SAFE_INTEGER);
+  const read = await t.engine.events.read(namespace, Number.MAX_SAFE_INTEGER);
   return { epoch: read.epoch, nextOffset: read.nextOffset, oldestOffset: read.oldestOffset };
 }
 

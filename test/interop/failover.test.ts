@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisEngine } from '../../src/engine/redis/redis-engine.js';
-import type { Engine } from '../../src/engine/types.js';
+import { createRedisEngine } from '../../src/engine/redis/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { startCluster, type HubHost, type TestCluster } from '../helpers/cluster.js';
 import { ensureHapiCli, HapiProcesses, pollUntil, type HapiProcess } from '../helpers/hapi-cli.js';
 import { announceSkip, WebClient } from './support.js';
@@ -91,7 +91,7 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
 
   it('kill -9 of the host holding the runner socket: the runner reconnects to the other host, re-registers, RPCs work again', async () => {
     const methods = ['spawn-happy-session', 'list-directory', 'path-exists', 'stop-session'].map((m) => `${machineId}:${m}`);
-    const socketBefore = await engine.getRpcRoute(NS, methods[0]!);
+    const socketBefore = await engine.rpcRoutes.get(NS, methods[0]!);
     expect(socketBefore).not.toBeNull();
     const startedAtBefore = (await web.machine(machineId)).runnerState.startedAt as number;
 
@@ -106,7 +106,7 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
     // Re-registration: every method now routes to one new socket; the runner sent a fresh
     // machine-update-state (startedAt is stamped on every connect).
     await pollUntil(async () => {
-      const routes = await Promise.all(methods.map((m) => engine.getRpcRoute(NS, m)));
+      const routes = await Promise.all(methods.map((m) => engine.rpcRoutes.get(NS, m)));
       return routes.every((r) => r !== null && r !== socketBefore && r === routes[0]);
     }, 'RPC methods re-registered on a new socket', 30_000);
     const after = await pollUntil(async () => {
@@ -149,8 +149,8 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
     const second = c.hosts.find((h) => h !== first)!;
     await c.startHost(first);
     // Both CLI sockets sit on `second` now (asserted above).
-    const sessionRoute = await engine.getRpcRoute(NS, `${sid}:killSession`);
-    const machineRoute = await engine.getRpcRoute(NS, `${machineId}:spawn-happy-session`);
+    const sessionRoute = await engine.rpcRoutes.get(NS, `${sid}:killSession`);
+    const machineRoute = await engine.rpcRoutes.get(NS, `${machineId}:spawn-happy-session`);
     expect(sessionRoute).not.toBeNull();
 
     await c.killHost(second);
@@ -163,7 +163,7 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
     expect(sent.body).toEqual({ ok: true });
 
     await pollUntil(async () => {
-      const [s, m] = await Promise.all([engine.getRpcRoute(NS, `${sid}:killSession`), engine.getRpcRoute(NS, `${machineId}:spawn-happy-session`)]);
+      const [s, m] = await Promise.all([engine.rpcRoutes.get(NS, `${sid}:killSession`), engine.rpcRoutes.get(NS, `${machineId}:spawn-happy-session`)]);
       return s !== null && s !== sessionRoute && m !== null && m !== machineRoute;
     }, 'session and runner re-registered on new sockets', 30_000);
     expect(await cliConnections(first)).toBe(2);
@@ -182,12 +182,12 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
     const second = c.hosts.find((h) => h !== first)!;
     await c.startHost(second);
     // Both sockets are on `first` (the previous test).
-    const sessionRoute = await engine.getRpcRoute(NS, `${sid}:killSession`);
-    const machineRoute = await engine.getRpcRoute(NS, `${machineId}:spawn-happy-session`);
+    const sessionRoute = await engine.rpcRoutes.get(NS, `${sid}:killSession`);
+    const machineRoute = await engine.rpcRoutes.get(NS, `${machineId}:spawn-happy-session`);
     const exit = await c.stopHost(first);
     expect(exit.code).toBe(0);
     await pollUntil(async () => {
-      const [s, m] = await Promise.all([engine.getRpcRoute(NS, `${sid}:killSession`), engine.getRpcRoute(NS, `${machineId}:spawn-happy-session`)]);
+      const [s, m] = await Promise.all([engine.rpcRoutes.get(NS, `${sid}:killSession`), engine.rpcRoutes.get(NS, `${machineId}:spawn-happy-session`)]);
       return s !== null && s !== sessionRoute && m !== null && m !== machineRoute;
     }, 'session and runner re-registered after the drain', 30_000);
     expect(await cliConnections(second)).toBe(2);

@@ -50,7 +50,7 @@ describe.skipIf(!cli.bin)('real runners in three namespaces', { timeout: 90_000 
   it('three distinct machines, each stored in its token\'s namespace', async () => {
     const ids = Object.values(tenants).map((t) => t.machineId);
     expect(new Set(ids).size).toBe(3);
-    for (const t of Object.values(tenants)) expect((await hub.engine.getMachine(t.ns, t.machineId))?.namespace).toBe(t.ns);
+    for (const t of Object.values(tenants)) expect((await hub.engine.machines.get(t.ns, t.machineId))?.namespace).toBe(t.ns);
   });
 
   it('GET /api/machines shows each namespace only its own runner', async () => {
@@ -86,7 +86,7 @@ describe.skipIf(!cli.bin)('real runners in three namespaces', { timeout: 90_000 
   it('a forged rpc-register (alice\'s token) for bob\'s machine id is refused with access-denied and routes nothing', async () => {
     const bob = tenants.bob!;
     const method = `${bob.machineId}:list-directory`;
-    const routeBefore = await hub.engine.getRpcRoute(bob.ns, method);
+    const routeBefore = await hub.engine.rpcRoutes.get(bob.ns, method);
     expect(routeBefore).not.toBeNull();
     const forger = await connectCli(hub.url, { token: tenants.alice!.token, clientType: 'machine-scoped' });
     try {
@@ -94,8 +94,8 @@ describe.skipIf(!cli.bin)('real runners in three namespaces', { timeout: 90_000 
       const error = await nextEvent<{ code: string; scope: string; id: string }>(forger, 'error');
       expect(error).toMatchObject({ code: 'access-denied', id: bob.machineId });
       await pingBarrier(forger);
-      expect(await hub.engine.getRpcRoute(bob.ns, method)).toBe(routeBefore);
-      expect(await hub.engine.getRpcRoute(tenants.alice!.ns, method)).toBeNull();
+      expect(await hub.engine.rpcRoutes.get(bob.ns, method)).toBe(routeBefore);
+      expect(await hub.engine.rpcRoutes.get(tenants.alice!.ns, method)).toBeNull();
       // Bob's runner still answers its own RPC.
       const res = await bob.web.post(`/api/machines/${bob.machineId}/list-directory`, { path: '/' });
       expect(res.status).toBe(200);
@@ -140,7 +140,7 @@ describe.skipIf(!cli.bin)('hosted mode (HAPI_GLOBAL_TOKEN=off): only a namespace
     const runner = procs.spawn(['runner', 'start-sync', '--workspace-root', procs.tempDir('ws')], { hubUrl: hub.url, token: hub.tokenFor('eve') });
     const exit = await runner.exited;
     expect(exit.code).toBe(1);
-    expect(await hub.engine.listMachines('eve')).toEqual([]);
+    expect(await hub.engine.machines.list('eve')).toEqual([]);
     const peers = await procs.run(['ping-peer', '--list'], { hubUrl: hub.url, token: hub.tokenFor('eve') });
     expect(peers.exit.code).toBe(2);
     expect(peers.output).toContain('failed to exchange access token for JWT (Invalid access token)');
@@ -152,6 +152,6 @@ describe.skipIf(!cli.bin)('hosted mode (HAPI_GLOBAL_TOKEN=off): only a namespace
     const machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
     const web = await WebClient.login(hub.url, token);
     await pollUntil(async () => (await web.machine(machineId))?.runnerState?.status === 'running', 'eve runner online');
-    expect((await hub.engine.getMachine('eve', machineId))?.namespace).toBe('eve');
+    expect((await hub.engine.machines.get('eve', machineId))?.namespace).toBe('eve');
   });
 });

@@ -54,7 +54,7 @@ describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', { timeo
     }
     // Every method is scoped to the machine id; the hub routes each one to this socket.
     expect(methods.every((m) => m.startsWith(`${machineId}:`))).toBe(true);
-    for (const method of methods) expect(await hub.engine.getRpcRoute('alice', method)).toBe(connect[0]!.socketId);
+    for (const method of methods) expect(await hub.engine.rpcRoutes.get('alice', method)).toBe(connect[0]!.socketId);
 
     const state = t.of({ event: 'machine-update-state', machineId })[0]!.payload as { expectedVersion: number; runnerState: { status: string; pid: number } };
     expect(state.runnerState.status).toBe('running');
@@ -147,7 +147,7 @@ describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', { timeo
     const versions = t.of({ event: 'machine-update-state', machineId }).map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
     // The CLI retries a refused write with the same expectedVersion; none did.
     expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
-    const stored = await hub.engine.getMachine('alice', machineId);
+    const stored = await hub.engine.machines.get('alice', machineId);
     expect(stored?.runnerStateVersion).toBe(versions.at(-1)! + 1);
     expect(t.of({ event: 'out:error', machineId })).toEqual([]);
   });
@@ -175,7 +175,7 @@ describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', { timeo
     expect(listing).toEqual({ status: 200, body: { success: true, entries: [] } });
     // The old runner's socket is gone; every method routes to the new one.
     const socketId = hub.traffic.of({ event: 'connect', machineId }).at(-1)!.socketId;
-    expect(await hub.engine.getRpcRoute('alice', `${machineId}:spawn-happy-session`)).toBe(socketId);
+    expect(await hub.engine.rpcRoutes.get('alice', `${machineId}:spawn-happy-session`)).toBe(socketId);
     expect(hub.traffic.of({ event: 'out:error', machineId })).toEqual([]);
   });
 });

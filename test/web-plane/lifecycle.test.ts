@@ -174,7 +174,7 @@ describe('PATCH /api/sessions/:id (rename)', () => {
   it('409 after five lost compare-and-set races', async () => {
     const { alice, t } = world;
     const session = await alice.session();
-    const cas = vi.spyOn(t.engine, 'compareAndSetSession').mockResolvedValue({ result: 'version-mismatch', version: 999, value: null });
+    const cas = vi.spyOn(t.engine.sessions, 'compareAndSet').mockResolvedValue({ result: 'version-mismatch', version: 999, value: null });
     try {
       const response = await alice.api.patch(`/api/sessions/${session.id}`, { name: 'Contended' });
       expect(response.status).toBe(409);

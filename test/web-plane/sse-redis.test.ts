@@ -4,8 +4,9 @@
 // other worker resumes with `ok` and exactly what it missed.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisEngine } from '../../src/engine/redis/redis-engine.js';
-import type { Engine, EngineOptions } from '../../src/engine/types.js';
+import { createRedisEngine } from '../../src/engine/redis/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import type { EngineOptions } from '../../src/engine/types.js';
 import { getTestRedisUrl } from '../helpers/redis-server.js';
 import { openSse, splitEventId, type SseFrame } from '../helpers/sse-client.js';
 import { expectedTag, jwtFor, marker, publish, startTestHub, type TestHub } from '../helpers/sse-fixtures.js';
@@ -76,7 +77,7 @@ describe('SSE on the Redis engine across two workers', () => {
   it('keeps offsets gap-free when the other worker publishes a burst during the replay', async () => {
     const jwt = await jwtFor(a, ns);
     await publish(a, ns, marker('s', 100));
-    const head = await a.engine.readEvents(ns, Number.MAX_SAFE_INTEGER);
+    const head = await a.engine.events.read(ns, Number.MAX_SAFE_INTEGER);
     const cursor = head.nextOffset - 1;
     for (let n = 0; n < 100; n += 1) await publish(a, ns, marker('s', 200 + n, 512));
     const connecting = openSse(a.url, { token: jwt, query: { all: 'true', lastEventId: `${head.epoch}:${cursor}:${expectedTag(head.epoch, ns)}` } });

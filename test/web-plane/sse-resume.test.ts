@@ -2,8 +2,9 @@
 // engine, i.e. across workers), `gap` for every cursor that cannot be honoured, and the
 // replay → live hand-over neither loses nor duplicates nor reorders events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryEngine } from '../../src/engine/memory/memory-engine.js';
-import type { AppendedEvent, EngineOptions, EventListener, EventReadResult } from '../../src/engine/types.js';
+import { createMemoryEngine } from '../../src/engine/memory/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import type { AppendedEvent, EngineOptions, EventListener } from '../../src/engine/types.js';
 import { openSse, splitEventId, within, type SseClient, type SseFrame } from '../helpers/sse-client.js';
 import { createSession, eventId, expectedTag, jwtFor, logHead, marker, publish, startTestHub, type TestHub } from '../helpers/sse-fixtures.js';
 
@@ -162,12 +163,12 @@ describe('SSE resume within one hub', () => {
 });
 
 describe('SSE resume across hub instances sharing one engine (workers)', () => {
-  let engine: MemoryEngine;
+  let engine: Engine;
   let a: TestHub;
   let b: TestHub;
 
   beforeAll(async () => {
-    engine = new MemoryEngine(ENGINE_OPTIONS);
+    engine = createMemoryEngine(ENGINE_OPTIONS);
     a = await startTestHub({ engine });
     b = await startTestHub({ engine, cliApiToken: a.token });
   });
@@ -206,49 +207,57 @@ describe('SSE resume across hub instances sharing one engine (workers)', () => {
 });
 
 /**
- * A memory engine that lets a test run code right before and right after a log read, and hand
- * listeners an event as if another incarnation of the log had appended it.
+ * A memory engine whose event log lets a test run code right before and right after a log read,
+ * and hand listeners an event as if another incarnation of the log had appended it.
  */
-class HookedEngine extends MemoryEngine {
-  beforeRead: (() => Promise<void>) | null = null;
-  afterRead: (() => Promise<void>) | null = null;
+type HookedEngine = Engine & {
+  beforeRead: (() => Promise<void>) | null;
+  afterRead: (() => Promise<void>) | null;
   /** Live deliveries to swallow (the events stay in the log), as a lossy transport would. */
-  dropDeliveries = 0;
-  private readonly listeners = new Set<EventListener>();
+  dropDeliveries: number;
+  inject(event: AppendedEvent): void;
+};
 
-  constructor(options: EngineOptions) {
-    super(options);
-  }
-
-  override async subscribeEvents(listener: EventListener): Promise<() => Promise<void>> {
-    this.listeners.add(listener);
-    const unsubscribe = await super.subscribeEvents((event) => {
-      if (this.dropDeliveries > 0) {
-        this.dropDeliveries -= 1;
-        return;
-      }
-      listener(event);
-    });
-    return async () => {
-      this.listeners.delete(listener);
-      await unsubscribe();
-    };
-  }
-
-  inject(event: AppendedEvent): void {
-    for (const listener of this.listeners) listener(event);
-  }
-
-  override async readEvents(ns: string, afterOffset: number): Promise<EventReadResult> {
-    const before = this.beforeRead;
-    const after = this.afterRead;
-    this.beforeRead = null;
-    this.afterRead = null;
-    if (before) await before();
-    const result = await super.readEvents(ns, afterOffset);
-    if (after) await after();
-    return result;
-  }
+function createHookedEngine(options: EngineOptions): HookedEngine {
+  const base = createMemoryEngine(options);
+  const listeners = new Set<EventListener>();
+  const hooked: HookedEngine = {
+    ...base,
+    beforeRead: null,
+    afterRead: null,
+    dropDeliveries: 0,
+    inject(event) {
+      for (const listener of listeners) listener(event);
+    },
+    events: {
+      append: (ns, json) => base.events.append(ns, json),
+      async subscribe(listener) {
+        listeners.add(listener);
+        const unsubscribe = await base.events.subscribe((event) => {
+          if (hooked.dropDeliveries > 0) {
+            hooked.dropDeliveries -= 1;
+            return;
+          }
+          listener(event);
+        });
+        return async () => {
+          listeners.delete(listener);
+          await unsubscribe();
+        };
+      },
+      async read(ns, afterOffset) {
+        const before = hooked.beforeRead;
+        const after = hooked.afterRead;
+        hooked.beforeRead = null;
+        hooked.afterRead = null;
+        if (before) await before();
+        const result = await base.events.read(ns, afterOffset);
+        if (after) await after();
+        return result;
+      },
+    },
+  };
+  return hooked;
 }
 
 describe('SSE replay → live hand-over', () => {
@@ -257,7 +266,7 @@ describe('SSE replay → live hand-over', () => {
   let jwt: string;
 
   beforeAll(async () => {
-    engine = new HookedEngine(ENGINE_OPTIONS);
+    engine = createHookedEngine(ENGINE_OPTIONS);
     t = await startTestHub({ engine, sseMaxBufferedBytes: 64 * 1024 });
     jwt = await jwtFor(t, NS);
   });

@@ -1,7 +1,8 @@
 // POST /api/visibility: a subscription id handed out in connection-changed can be marked
 // visible/hidden by its own namespace only; bad bodies are 400 with issues.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryEngine } from '../../src/engine/memory/memory-engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { createMemoryEngine } from '../../src/engine/memory/engine.js';
 import { openSse, type SseClient } from '../helpers/sse-client.js';
 import { jwtFor, startTestHub, type TestHub } from '../helpers/sse-fixtures.js';
 
@@ -100,12 +101,12 @@ describe('POST /api/visibility', () => {
 });
 
 describe('POST /api/visibility across workers sharing one engine', () => {
-  let engine: MemoryEngine;
+  let engine: Engine;
   let a: TestHub;
   let b: TestHub;
 
   beforeAll(async () => {
-    engine = new MemoryEngine({ eventLogMaxEvents: 256, eventLogMaxBytes: 2 * 1024 * 1024, messageHistoryLimit: 0 });
+    engine = createMemoryEngine({ eventLogMaxEvents: 256, eventLogMaxBytes: 2 * 1024 * 1024, messageHistoryLimit: 0 });
     a = await startTestHub({ engine });
     b = await startTestHub({ engine, cliApiToken: a.token });
   });

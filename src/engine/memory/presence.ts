@@ -1,8 +1,51 @@
-// Presence bookkeeping for the memory engine: the live-field merge of a keep-alive and the
-// table of deadlines the sweeper expires.
-import type { ExpiredPresence, LiveFields, PresenceKind, RefreshPresenceInput } from '../types.js';
+// Presence and live state in memory: the deadline table (presence-deadlines.ts) and the live
+// fields of the session/machine rows, changed together in one synchronous block.
+import type { PresenceStore } from '../stores/presence.js';
+import type { LiveFields, RefreshPresenceInput } from '../types.js';
+import { type MemoryState, scopedKey } from './state.js';
 
-export interface RefreshOutcome {
+export function createPresenceStore(state: MemoryState): PresenceStore {
+  return {
+    async refresh(ns, kind, id, input) {
+      const row = state.liveRowIn(ns, kind, id);
+      if (!row) return { found: false, becameActive: false, changed: [], broadcastDue: false, live: {}, queued: 0 };
+      const outcome = applyRefresh(row.live, input);
+      state.deadlines.set(ns, kind, id, input.deadline);
+      const queued = kind === 'session' ? (state.messageLogs.get(scopedKey(ns, id))?.queuedCount() ?? 0) : 0;
+      return { found: true, ...outcome, live: { ...row.live }, queued };
+    },
+
+    async setLiveFields(ns, kind, id, fields) {
+      const row = state.liveRowIn(ns, kind, id);
+      if (!row) return null;
+      Object.assign(row.live, fields);
+      return { ...row.live };
+    },
+
+    async markInactive(ns, kind, id, fields) {
+      const row = state.liveRowIn(ns, kind, id);
+      if (!row) return { wasActive: false };
+      state.deadlines.remove(ns, kind, id);
+      const wasActive = row.live.active === true;
+      row.live.active = false;
+      Object.assign(row.live, fields);
+      return { wasActive };
+    },
+
+    async expireOverdue(now, limit) {
+      const expired = state.deadlines.takeOverdue(now, limit);
+      for (const entry of expired) {
+        const row = state.liveRowIn(entry.namespace, entry.kind, entry.id);
+        if (!row) continue;
+        row.live.active = false;
+        if (entry.kind === 'session') row.live.thinking = false;
+      }
+      return expired;
+    },
+  };
+}
+
+interface RefreshOutcome {
   becameActive: boolean;
   changed: string[];
   broadcastDue: boolean;
@@ -11,8 +54,11 @@ export interface RefreshOutcome {
 /** Keys the refresh owns; callers' `fields` cannot override them. */
 const PRESENCE_KEYS = new Set(['active', 'activeAt', 'lastBroadcastAt']);
 
-/** Mutates `live` in place with one keep-alive and reports what an announcer needs to know. */
-export function applyRefresh(live: LiveFields, input: RefreshPresenceInput): RefreshOutcome {
+/**
+ * Mutates `live` in place with one keep-alive (as presence-refresh.lua does on Redis) and reports
+ * what an announcer needs to know.
+ */
+function applyRefresh(live: LiveFields, input: RefreshPresenceInput): RefreshOutcome {
   const becameActive = live.active !== true;
   const changed: string[] = becameActive ? ['active'] : [];
   live.active = true;
@@ -31,35 +77,4 @@ export function applyRefresh(live: LiveFields, input: RefreshPresenceInput): Ref
   const broadcastDue = becameActive || visibleChange || input.now - lastBroadcastAt >= input.broadcastThrottleMs;
   if (broadcastDue) live.lastBroadcastAt = input.now;
   return { becameActive, changed, broadcastDue };
-}
-
-interface DeadlineEntry extends ExpiredPresence {
-  deadline: number;
-}
-
-export class PresenceDeadlines {
-  /** Keyed by namespace, kind and id: ids are per namespace, and a session and a machine may share one. */
-  private readonly entries = new Map<string, DeadlineEntry>();
-
-  set(namespace: string, kind: PresenceKind, id: string, deadline: number): void {
-    this.entries.set(entryKey(namespace, kind, id), { namespace, kind, id, deadline });
-  }
-
-  remove(namespace: string, kind: PresenceKind, id: string): void {
-    this.entries.delete(entryKey(namespace, kind, id));
-  }
-
-  /** Removes and returns up to `limit` overdue entries, most overdue first. */
-  takeOverdue(now: number, limit: number): ExpiredPresence[] {
-    const overdue = [...this.entries.values()]
-      .filter((entry) => entry.deadline <= now)
-      .sort((a, b) => a.deadline - b.deadline)
-      .slice(0, Math.max(0, limit));
-    for (const entry of overdue) this.entries.delete(entryKey(entry.namespace, entry.kind, entry.id));
-    return overdue.map(({ namespace, kind, id }) => ({ namespace, kind, id }));
-  }
-}
-
-function entryKey(namespace: string, kind: PresenceKind, id: string): string {
-  return `${namespace}\n${kind}\n${id}`;
 }

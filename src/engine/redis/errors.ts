@@ -44,8 +44,8 @@ export function toEngineError(error: unknown): unknown {
 }
 
 /**
- * Wraps every method of `target` so that rejected promises carry EngineUnavailableError when
- * Redis is the reason. One place instead of a try/catch in each primitive.
+ * Wraps every method of `target` (one store) so that rejected promises carry
+ * EngineUnavailableError when Redis is the reason. One place instead of a try/catch in each primitive.
  */
 export function mapUnavailableErrors<T extends object>(target: T): T {
   return new Proxy(target, {

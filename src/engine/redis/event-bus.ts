@@ -1,7 +1,7 @@
 // Live fan-out of appended events to this process. One dedicated subscriber connection per
 // engine (a subscribed connection cannot run other commands), opened on first use; ioredis
 // re-subscribes by itself after a reconnect. Events published while this process was
-// disconnected are not replayed here: SSE clients catch up through readEvents.
+// disconnected are not replayed here: SSE clients catch up through EventLog.read.
 import type { AppendedEvent, EventListener } from '../types.js';
 import { connectRedis, type RedisClient } from './connection.js';
 import { decodeNamespace, EVENT_CHANNEL } from './keys.js';

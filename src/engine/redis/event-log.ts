@@ -1,38 +1,41 @@
 // Per-namespace SSE event log: a list of event JSON plus a state hash (last offset, oldest
 // retained offset, retained bytes, epoch) in the tenant slot. Appending is one Lua script that
-// also publishes the event, so every worker's bus sees a namespace's events in offset order.
+// also publishes the event, so every worker's bus (event-bus.ts) sees a namespace's events in
+// offset order.
 import { randomUUID } from 'node:crypto';
-import type { AppendedEvent, EngineOptions, EventReadResult } from '../types.js';
+import type { EventLog } from '../stores/event-log.js';
+import type { EngineOptions } from '../types.js';
 import { arrayOf, decimal, numberOf, stringsOf } from './codec.js';
 import type { RedisContext } from './context.js';
+import type { RedisEventBus } from './event-bus.js';
 import { encodeNamespace, EVENT_CHANNEL, tenantKeys } from './keys.js';
 
-export class RedisEventLog {
-  constructor(private readonly context: RedisContext) {}
+export function createEventLog(context: RedisContext, bus: RedisEventBus): EventLog {
+  const { scripts, options } = context;
+  return {
+    async append(ns, json) {
+      const reply = stringsOf(await scripts.run('eventAppend', eventLogKeys(ns), [json, ...eventLogArgs(ns, options)]));
+      return { namespace: ns, epoch: reply[0] ?? '', offset: numberOf(reply[1]), json };
+    },
 
-  async append(ns: string, json: string): Promise<AppendedEvent> {
-    const reply = stringsOf(
-      await this.context.scripts.run('eventAppend', eventLogKeys(ns), [json, ...eventLogArgs(ns, this.context.options)]),
-    );
-    return { namespace: ns, epoch: reply[0] ?? '', offset: numberOf(reply[1]), json };
-  }
+    async read(ns, afterOffset) {
+      const reply = arrayOf(
+        await scripts.run('eventRead', [tenantKeys.eventLogState(ns), tenantKeys.eventLogEntries(ns)], [decimal(afterOffset), newEpoch()]),
+      );
+      const [epoch, nextOffset, oldestOffset, firstOffset] = stringsOf(reply.slice(0, 4));
+      const first = numberOf(firstOffset);
+      return {
+        epoch: epoch ?? '',
+        nextOffset: numberOf(nextOffset),
+        oldestOffset: numberOf(oldestOffset),
+        events: stringsOf(reply[4]).map((json, i) => ({ offset: first + i, json })),
+      };
+    },
 
-  async read(ns: string, afterOffset: number): Promise<EventReadResult> {
-    const reply = arrayOf(
-      await this.context.scripts.run('eventRead', [tenantKeys.eventLogState(ns), tenantKeys.eventLogEntries(ns)], [
-        decimal(afterOffset),
-        newEpoch(),
-      ]),
-    );
-    const [epoch, nextOffset, oldestOffset, firstOffset] = stringsOf(reply.slice(0, 4));
-    const first = numberOf(firstOffset);
-    return {
-      epoch: epoch ?? '',
-      nextOffset: numberOf(nextOffset),
-      oldestOffset: numberOf(oldestOffset),
-      events: stringsOf(reply[4]).map((json, i) => ({ offset: first + i, json })),
-    };
-  }
+    subscribe(listener) {
+      return bus.subscribe(listener);
+    },
+  };
 }
 
 /** KEYS of appendToEventLog (event-log-append.lua). */

@@ -1,51 +1,52 @@
 // Machine rows: one hash per machine in the tenant slot and a creation-ordered list. Ids are per
 // namespace (any string a runner chooses), so every lookup names the namespace.
-import type { CasResult, CreateMachineInput, GetOrCreateMachineResult, MachineField, MachineRow } from '../types.js';
+import type { MachineStore } from '../stores/machines.js';
+import type { MachineRow } from '../types.js';
 import { arrayOf, decimal, decodeJson, encodeJson, hashOf, liveFieldsOf, numberOf } from './codec.js';
 import type { RedisContext } from './context.js';
 import { tenantKeys } from './keys.js';
 import { compareAndSetRow } from './row-compare-and-set.js';
 
-export class RedisMachines {
-  constructor(private readonly context: RedisContext) {}
+export function createMachineStore(context: RedisContext): MachineStore {
+  const { client, scripts } = context;
+  return {
+    async getOrCreate(ns, input, now) {
+      const at = decimal(now);
+      const reply = arrayOf(
+        await scripts.run(
+          'machineGetOrCreate',
+          [tenantKeys.machine(ns, input.id), tenantKeys.machineList(ns), tenantKeys.counters(ns)],
+          [
+            input.id,
+            'id', input.id,
+            'namespace', ns,
+            'createdAt', at,
+            'updatedAt', at,
+            'seq', '0',
+            'metadata', encodeJson(input.metadata),
+            'metadataVersion', '1',
+            'runnerState', encodeJson(input.runnerState),
+            'runnerStateVersion', '1',
+          ],
+        ),
+      );
+      return { machine: decodeMachineRow(hashOf(reply[1])), created: reply[0] === 'created' };
+    },
 
-  async getOrCreate(ns: string, input: CreateMachineInput, now: number): Promise<GetOrCreateMachineResult> {
-    const at = decimal(now);
-    const reply = arrayOf(
-      await this.context.scripts.run(
-        'machineGetOrCreate',
-        [tenantKeys.machine(ns, input.id), tenantKeys.machineList(ns), tenantKeys.counters(ns)],
-        [
-          input.id,
-          'id', input.id,
-          'namespace', ns,
-          'createdAt', at,
-          'updatedAt', at,
-          'seq', '0',
-          'metadata', encodeJson(input.metadata),
-          'metadataVersion', '1',
-          'runnerState', encodeJson(input.runnerState),
-          'runnerStateVersion', '1',
-        ],
-      ),
-    );
-    return { machine: decodeMachineRow(hashOf(reply[1])), created: reply[0] === 'created' };
-  }
+    async get(ns, id) {
+      const hash = await client.hgetall(tenantKeys.machine(ns, id));
+      return Object.keys(hash).length > 0 ? decodeMachineRow(hash) : null;
+    },
 
-  async get(ns: string, id: string): Promise<MachineRow | null> {
-    const hash = await this.context.client.hgetall(tenantKeys.machine(ns, id));
-    return Object.keys(hash).length > 0 ? decodeMachineRow(hash) : null;
-  }
+    async list(ns) {
+      const reply = await scripts.run('rowsList', [tenantKeys.machineList(ns)], [tenantKeys.machine(ns, '')]);
+      return arrayOf(reply).map((row) => decodeMachineRow(hashOf(row)));
+    },
 
-  async list(ns: string): Promise<MachineRow[]> {
-    const prefix = tenantKeys.machine(ns, '');
-    const reply = await this.context.scripts.run('rowsList', [tenantKeys.machineList(ns)], [prefix]);
-    return arrayOf(reply).map((row) => decodeMachineRow(hashOf(row)));
-  }
-
-  compareAndSet(ns: string, id: string, field: MachineField, expectedVersion: number, value: unknown, opts: { now: number }): Promise<CasResult> {
-    return compareAndSetRow(this.context, tenantKeys.machine(ns, id), field, expectedVersion, value, { rule: 'set', now: opts.now });
-  }
+    compareAndSet(ns, id, field, expectedVersion, value, opts) {
+      return compareAndSetRow(context, tenantKeys.machine(ns, id), field, expectedVersion, value, { rule: 'set', now: opts.now });
+    },
+  };
 }
 
 export function decodeMachineRow(hash: Record<string, string>): MachineRow {

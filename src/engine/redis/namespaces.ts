@@ -1,47 +1,49 @@
 // Namespace registry: one hash per namespace plus a set of names, all under the `{@registry}`
 // hash tag so each registry script touches one Cluster slot. Small and rarely written.
+import type { NamespaceRegistry } from '../stores/namespaces.js';
 import type { NamespaceRecord } from '../types.js';
 import { arrayOf, decimal, hashOf, numberOf } from './codec.js';
 import type { RedisContext } from './context.js';
 import { encodeNamespace, globalKeys } from './keys.js';
 
-export class RedisNamespaces {
-  constructor(private readonly context: RedisContext) {}
+export function createNamespaceRegistry(context: RedisContext): NamespaceRegistry {
+  const { client, scripts } = context;
+  return {
+    async register(ns, now) {
+      const created = await scripts.run(
+        'namespaceRegister',
+        [globalKeys.namespaceRecord(ns), globalKeys.namespaceNames()],
+        [encodeNamespace(ns), ns, decimal(now)],
+      );
+      return created === 1;
+    },
 
-  async register(ns: string, now: number): Promise<boolean> {
-    const created = await this.context.scripts.run(
-      'namespaceRegister',
-      [globalKeys.namespaceRecord(ns), globalKeys.namespaceNames()],
-      [encodeNamespace(ns), ns, decimal(now)],
-    );
-    return created === 1;
-  }
+    async get(ns) {
+      const hash = await client.hgetall(globalKeys.namespaceRecord(ns));
+      return Object.keys(hash).length > 0 ? decodeNamespaceRecord(hash) : null;
+    },
 
-  async get(ns: string): Promise<NamespaceRecord | null> {
-    const hash = await this.context.client.hgetall(globalKeys.namespaceRecord(ns));
-    return Object.keys(hash).length > 0 ? decodeNamespaceRecord(hash) : null;
-  }
+    async list() {
+      const reply = await scripts.run('namespaceList', [globalKeys.namespaceNames()], [globalKeys.namespaceRecordPrefix()]);
+      return arrayOf(reply)
+        .map((record) => decodeNamespaceRecord(hashOf(record)))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
 
-  async list(): Promise<NamespaceRecord[]> {
-    const reply = await this.context.scripts.run('namespaceList', [globalKeys.namespaceNames()], [globalKeys.namespaceRecordPrefix()]);
-    return arrayOf(reply)
-      .map((record) => decodeNamespaceRecord(hashOf(record)))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  }
+    async setToken(ns, tokenHash, now) {
+      const reply = await scripts.run(
+        'namespaceSetToken',
+        [globalKeys.namespaceRecord(ns), globalKeys.namespaceNames()],
+        [encodeNamespace(ns), ns, decimal(now), tokenHash],
+      );
+      return decodeNamespaceRecord(hashOf(reply));
+    },
 
-  async setToken(ns: string, tokenHash: string, now: number): Promise<NamespaceRecord> {
-    const reply = await this.context.scripts.run(
-      'namespaceSetToken',
-      [globalKeys.namespaceRecord(ns), globalKeys.namespaceNames()],
-      [encodeNamespace(ns), ns, decimal(now), tokenHash],
-    );
-    return decodeNamespaceRecord(hashOf(reply));
-  }
-
-  async revoke(ns: string): Promise<NamespaceRecord | null> {
-    const reply = await this.context.scripts.run('namespaceRevoke', [globalKeys.namespaceRecord(ns)]);
-    return reply === null ? null : decodeNamespaceRecord(hashOf(reply));
-  }
+    async revoke(ns) {
+      const reply = await scripts.run('namespaceRevoke', [globalKeys.namespaceRecord(ns)]);
+      return reply === null ? null : decodeNamespaceRecord(hashOf(reply));
+    },
+  };
 }
 
 function decodeNamespaceRecord(hash: Record<string, string>): NamespaceRecord {

@@ -9,7 +9,8 @@
 // - only the sweeper removes index entries (claim = atomic ZREM, so each entry goes to exactly
 //   one sweeper), then re-checks the row's own deadline: rows refreshed since are re-indexed,
 //   rows ended or deleted since are skipped.
-import type { ExpiredPresence, LiveFields, PresenceKind, RefreshPresenceInput, RefreshPresenceResult } from '../types.js';
+import type { PresenceStore } from '../stores/presence.js';
+import type { ExpiredPresence, PresenceKind, RefreshPresenceInput, RefreshPresenceResult } from '../types.js';
 import { arrayOf, decimal, encodeLiveFields, hashOf, liveFieldsOf, numberOf, stringsOf } from './codec.js';
 import type { RedisContext } from './context.js';
 import { decodeNamespace, encodeNamespace, globalKeys, PRESENCE_SHARDS, tenantKeys } from './keys.js';
@@ -25,135 +26,144 @@ interface IndexEntry {
   deadline: number;
 }
 
-export class RedisPresence {
-  constructor(private readonly context: RedisContext) {}
+export function createPresenceStore(context: RedisContext): PresenceStore {
+  const { scripts } = context;
+  return {
+    /** One script on the common path, which also counts the session's queued prompts. */
+    async refresh(ns, kind, id, input) {
+      // A row that is not active yet gets its index entry first (see presence-refresh.lua), so
+      // the sweeper can always find a row with a deadline.
+      let reply = await runRefresh(context, ns, kind, id, input, false);
+      if (reply[0] === 'index-needed') {
+        await index(context, ns, kind, id, input.deadline);
+        reply = await runRefresh(context, ns, kind, id, input, true);
+      }
+      if (reply[0] !== 'ok') return { ...NOT_FOUND, changed: [], live: {} };
+      // Half the time to live has passed since the entry was written: move it to the new
+      // deadline, so the entry of a row that keeps beating does not fall due for the sweeper.
+      if (reply[6] === 1) await index(context, ns, kind, id, input.deadline);
+      return {
+        found: true,
+        becameActive: reply[1] === 1,
+        broadcastDue: reply[2] === 1,
+        changed: stringsOf(reply[3]),
+        live: liveFieldsOf(hashOf(reply[4]), ''),
+        queued: Number(reply[5]),
+      };
+    },
 
-  async refresh(ns: string, kind: PresenceKind, id: string, input: RefreshPresenceInput): Promise<RefreshPresenceResult> {
-    // Common path: one script call. A row that is not active yet gets its index entry first
-    // (see presence-refresh.lua), so the sweeper can always find a row with a deadline.
-    let reply = await this.runRefresh(ns, kind, id, input, false);
-    if (reply[0] === 'index-needed') {
-      await this.index(ns, kind, id, input.deadline);
-      reply = await this.runRefresh(ns, kind, id, input, true);
-    }
-    if (reply[0] !== 'ok') return { ...NOT_FOUND, changed: [], live: {} };
-    // Half the time to live has passed since the entry was written: move it to the new
-    // deadline, so the entry of a row that keeps beating does not fall due for the sweeper.
-    if (reply[6] === 1) await this.index(ns, kind, id, input.deadline);
-    return {
-      found: true,
-      becameActive: reply[1] === 1,
-      broadcastDue: reply[2] === 1,
-      changed: stringsOf(reply[3]),
-      live: liveFieldsOf(hashOf(reply[4]), ''),
-      queued: Number(reply[5]),
-    };
-  }
+    async setLiveFields(ns, kind, id, fields) {
+      const reply = await scripts.run('presenceSetLive', [rowKey(ns, kind, id)], encodeLiveFields(fields));
+      return reply === null ? null : liveFieldsOf(hashOf(reply));
+    },
 
-  private async runRefresh(ns: string, kind: PresenceKind, id: string, input: RefreshPresenceInput, indexed: boolean): Promise<unknown[]> {
-    const fields = encodeLiveFields(input.fields);
-    const keys = kind === 'session' ? [rowKey(ns, kind, id), tenantKeys.messageQueue(ns, id)] : [rowKey(ns, kind, id)];
-    return arrayOf(
-      await this.context.scripts.run('presenceRefresh', keys, [
-        decimal(input.deadline),
-        decimal(input.activeAt),
-        decimal(input.now),
-        decimal(input.broadcastThrottleMs),
-        indexed ? '1' : '0',
-        String(fields.length / 2),
-        ...fields,
-        ...(input.quietFields ?? []),
-      ]),
-    );
-  }
+    async markInactive(ns, kind, id, fields) {
+      // The index entry stays: the sweeper drops it when it finds the row without a deadline.
+      // Removing it here could race with a refresh that just re-added it.
+      const reply = arrayOf(await scripts.run('presenceMarkInactive', [rowKey(ns, kind, id)], encodeLiveFields(fields)));
+      return { wasActive: reply[0] === 'ok' && reply[1] === 1 };
+    },
 
-  private async index(ns: string, kind: PresenceKind, id: string, deadline: number): Promise<void> {
-    const member = indexMember(ns, kind, id);
-    await this.context.client.zadd(globalKeys.presenceDeadlines(shardOf(member)), decimal(deadline), member);
-  }
+    async expireOverdue(now, requestedLimit) {
+      const limit = Math.floor(requestedLimit); // ZRANGEBYSCORE LIMIT takes integers only
+      const expired: ExpiredPresence[] = [];
+      for (let round = 0; round < MAX_SWEEP_ROUNDS && expired.length < limit; round += 1) {
+        const candidates = await overdueCandidates(context, now, limit - expired.length);
+        if (candidates.length === 0) break;
+        const claimed = await claim(context, candidates, now);
+        expired.push(...(await expireClaimed(context, claimed, now)));
+      }
+      return expired;
+    },
+  };
+}
 
-  async setLiveFields(ns: string, kind: PresenceKind, id: string, fields: LiveFields): Promise<LiveFields | null> {
-    const reply = await this.context.scripts.run('presenceSetLive', [rowKey(ns, kind, id)], encodeLiveFields(fields));
-    return reply === null ? null : liveFieldsOf(hashOf(reply));
-  }
+async function runRefresh(
+  context: RedisContext,
+  ns: string,
+  kind: PresenceKind,
+  id: string,
+  input: RefreshPresenceInput,
+  indexed: boolean,
+): Promise<unknown[]> {
+  const fields = encodeLiveFields(input.fields);
+  const keys = kind === 'session' ? [rowKey(ns, kind, id), tenantKeys.messageQueue(ns, id)] : [rowKey(ns, kind, id)];
+  return arrayOf(
+    await context.scripts.run('presenceRefresh', keys, [
+      decimal(input.deadline),
+      decimal(input.activeAt),
+      decimal(input.now),
+      decimal(input.broadcastThrottleMs),
+      indexed ? '1' : '0',
+      String(fields.length / 2),
+      ...fields,
+      ...(input.quietFields ?? []),
+    ]),
+  );
+}
 
-  async markInactive(ns: string, kind: PresenceKind, id: string, fields: LiveFields): Promise<{ wasActive: boolean }> {
-    // The index entry stays: the sweeper drops it when it finds the row without a deadline.
-    // Removing it here could race with a refresh that just re-added it.
-    const reply = arrayOf(await this.context.scripts.run('presenceMarkInactive', [rowKey(ns, kind, id)], encodeLiveFields(fields)));
-    return { wasActive: reply[0] === 'ok' && reply[1] === 1 };
-  }
+async function index(context: RedisContext, ns: string, kind: PresenceKind, id: string, deadline: number): Promise<void> {
+  const member = indexMember(ns, kind, id);
+  await context.client.zadd(globalKeys.presenceDeadlines(shardOf(member)), decimal(deadline), member);
+}
 
-  async expireOverdue(now: number, requestedLimit: number): Promise<ExpiredPresence[]> {
-    const limit = Math.floor(requestedLimit); // ZRANGEBYSCORE LIMIT takes integers only
-    const expired: ExpiredPresence[] = [];
-    for (let round = 0; round < MAX_SWEEP_ROUNDS && expired.length < limit; round += 1) {
-      const candidates = await this.overdueCandidates(now, limit - expired.length);
-      if (candidates.length === 0) break;
-      const claimed = await this.claim(candidates, now);
-      expired.push(...(await this.expireClaimed(claimed, now)));
-    }
-    return expired;
-  }
+/** The most overdue index entries across all shards (a read; claiming comes next). */
+async function overdueCandidates(context: RedisContext, now: number, limit: number): Promise<IndexEntry[]> {
+  const shards = Array.from({ length: PRESENCE_SHARDS }, (_, shard) => shard);
+  const peeks = await Promise.all(
+    shards.map((shard) => context.client.zrangebyscore(globalKeys.presenceDeadlines(shard), '-inf', decimal(now), 'WITHSCORES', 'LIMIT', 0, limit)),
+  );
+  const entries: IndexEntry[] = [];
+  peeks.forEach((flat, shard) => {
+    for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ member: flat[i] as string, shard, deadline: numberOf(flat[i + 1]) });
+  });
+  return entries.sort((a, b) => a.deadline - b.deadline).slice(0, limit);
+}
 
-  /** The most overdue index entries across all shards (a read; claiming comes next). */
-  private async overdueCandidates(now: number, limit: number): Promise<IndexEntry[]> {
-    const shards = Array.from({ length: PRESENCE_SHARDS }, (_, shard) => shard);
-    const peeks = await Promise.all(
-      shards.map((shard) => this.context.client.zrangebyscore(globalKeys.presenceDeadlines(shard), '-inf', decimal(now), 'WITHSCORES', 'LIMIT', 0, limit)),
-    );
-    const entries: IndexEntry[] = [];
-    peeks.forEach((flat, shard) => {
-      for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ member: flat[i] as string, shard, deadline: numberOf(flat[i + 1]) });
-    });
-    return entries.sort((a, b) => a.deadline - b.deadline).slice(0, limit);
-  }
+/** Entries this call won (others may have claimed some of the candidates first). */
+async function claim(context: RedisContext, candidates: IndexEntry[], now: number): Promise<IndexEntry[]> {
+  const byShard = groupBy(candidates, (entry) => entry.shard);
+  const won = new Set<string>();
+  await Promise.all(
+    [...byShard].map(async ([shard, entries]) => {
+      const reply = await context.scripts.run(
+        'presenceClaim',
+        [globalKeys.presenceDeadlines(shard)],
+        [decimal(now), ...entries.map((entry) => entry.member)],
+      );
+      for (const member of stringsOf(reply)) won.add(member);
+    }),
+  );
+  return candidates.filter((entry) => won.has(entry.member));
+}
 
-  /** Entries this call won (others may have claimed some of the candidates first). */
-  private async claim(candidates: IndexEntry[], now: number): Promise<IndexEntry[]> {
-    const byShard = groupBy(candidates, (entry) => entry.shard);
-    const won = new Set<string>();
-    await Promise.all(
-      [...byShard].map(async ([shard, entries]) => {
-        const reply = await this.context.scripts.run(
-          'presenceClaim',
-          [globalKeys.presenceDeadlines(shard)],
-          [decimal(now), ...entries.map((entry) => entry.member)],
-        );
-        for (const member of stringsOf(reply)) won.add(member);
-      }),
-    );
-    return candidates.filter((entry) => won.has(entry.member));
-  }
-
-  private async expireClaimed(claimed: IndexEntry[], now: number): Promise<ExpiredPresence[]> {
-    const parsed = claimed.map((entry) => ({ entry, target: parseIndexMember(entry.member) }));
-    const byNamespace = groupBy(parsed, ({ target }) => target.namespace);
-    const expiredMembers = new Set<string>();
-    await Promise.all(
-      [...byNamespace].map(async ([ns, items]) => {
-        const outcomes = stringsOf(
-          await this.context.scripts.run(
-            'presenceExpire',
-            items.map(({ target }) => rowKey(ns, target.kind, target.id)),
-            [decimal(now), ...items.map(({ target }) => target.kind)],
-          ),
-        );
-        await Promise.all(
-          items.map(async ({ entry }, i) => {
-            const outcome = outcomes[i];
-            if (outcome === 'expired') expiredMembers.add(entry.member);
-            else if (outcome !== undefined && outcome !== 'gone') {
-              // Refreshed after it was indexed: put it back under its real deadline (LT: never
-              // later than a deadline a concurrent refresh may have written meanwhile).
-              await this.context.client.zadd(globalKeys.presenceDeadlines(entry.shard), 'LT', outcome, entry.member);
-            }
-          }),
-        );
-      }),
-    );
-    return parsed.filter(({ entry }) => expiredMembers.has(entry.member)).map(({ target }) => target);
-  }
+async function expireClaimed(context: RedisContext, claimed: IndexEntry[], now: number): Promise<ExpiredPresence[]> {
+  const parsed = claimed.map((entry) => ({ entry, target: parseIndexMember(entry.member) }));
+  const byNamespace = groupBy(parsed, ({ target }) => target.namespace);
+  const expiredMembers = new Set<string>();
+  await Promise.all(
+    [...byNamespace].map(async ([ns, items]) => {
+      const outcomes = stringsOf(
+        await context.scripts.run(
+          'presenceExpire',
+          items.map(({ target }) => rowKey(ns, target.kind, target.id)),
+          [decimal(now), ...items.map(({ target }) => target.kind)],
+        ),
+      );
+      await Promise.all(
+        items.map(async ({ entry }, i) => {
+          const outcome = outcomes[i];
+          if (outcome === 'expired') expiredMembers.add(entry.member);
+          else if (outcome !== undefined && outcome !== 'gone') {
+            // Refreshed after it was indexed: put it back under its real deadline (LT: never
+            // later than a deadline a concurrent refresh may have written meanwhile).
+            await context.client.zadd(globalKeys.presenceDeadlines(entry.shard), 'LT', outcome, entry.member);
+          }
+        }),
+      );
+    }),
+  );
+  return parsed.filter(({ entry }) => expiredMembers.has(entry.member)).map(({ target }) => target);
 }
 
 function rowKey(ns: string, kind: PresenceKind, id: string): string {

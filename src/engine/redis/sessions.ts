@@ -1,98 +1,90 @@
 // Session rows: one hash per session in the tenant slot, a tag index and a creation-ordered list.
 // Ids are per namespace, so every lookup names the namespace and stays in its slot.
 import { randomUUID } from 'node:crypto';
-import type { CasResult, CreateSessionInput, Engine, GetOrCreateSessionResult, SessionField, SessionRow } from '../types.js';
+import type { SessionStore } from '../stores/sessions.js';
+import { type CreateSessionInput, PATCHABLE_SESSION_COLUMNS, type SessionRow } from '../types.js';
 import { arrayOf, decimal, decodeJson, encodeJson, hashOf, liveFieldsOf, numberOf, stringsOf } from './codec.js';
 import type { RedisContext } from './context.js';
 import { tenantKeys } from './keys.js';
 import { compareAndSetRow } from './row-compare-and-set.js';
 
-type SessionColumnsPatch = Parameters<Engine['updateSessionColumns']>[2];
+export function createSessionStore(context: RedisContext): SessionStore {
+  const { client, scripts } = context;
+  return {
+    /** One script: tag lookup, id check and insert together (see session-get-or-create.lua). */
+    async getOrCreate(ns, input, now) {
+      const idGiven = input.id !== undefined;
+      const id = input.id ?? randomUUID();
+      const reply = arrayOf(
+        await scripts.run(
+          'sessionGetOrCreate',
+          [tenantKeys.sessionTags(ns), tenantKeys.sessionList(ns), tenantKeys.counters(ns), tenantKeys.session(ns, id)],
+          [tenantKeys.sessionPrefix(ns), input.tag, id, idGiven ? '1' : '0', ...encodeNewSession(ns, id, input, now)],
+        ),
+      );
+      const verdict = reply[0];
+      switch (verdict) {
+        case 'found':
+        case 'created':
+          return { ok: true, session: decodeSessionRow(hashOf(reply[1])), created: verdict === 'created' };
+        case 'tag-bound-to-other-id':
+        case 'id-bound-to-other-session':
+          return { ok: false, reason: verdict };
+        default:
+          throw new Error(`unexpected session script reply: ${JSON.stringify(stringsOf(reply))}`);
+      }
+    },
 
-const PATCHABLE_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier', 'pinned', 'globalPinned'] as const;
+    async get(ns, id) {
+      const hash = await client.hgetall(tenantKeys.session(ns, id));
+      return Object.keys(hash).length > 0 ? decodeSessionRow(hash) : null;
+    },
 
-export class RedisSessions {
-  constructor(private readonly context: RedisContext) {}
+    async list(ns) {
+      const reply = await scripts.run('rowsList', [tenantKeys.sessionList(ns)], [tenantKeys.sessionPrefix(ns)]);
+      return arrayOf(reply).map((row) => decodeSessionRow(hashOf(row)));
+    },
 
-  /** One script: tag lookup, id check and insert together (see session-get-or-create.lua). */
-  async getOrCreate(ns: string, input: CreateSessionInput, now: number): Promise<GetOrCreateSessionResult> {
-    const idGiven = input.id !== undefined;
-    const id = input.id ?? randomUUID();
-    const reply = arrayOf(
-      await this.context.scripts.run(
-        'sessionGetOrCreate',
-        [tenantKeys.sessionTags(ns), tenantKeys.sessionList(ns), tenantKeys.counters(ns), tenantKeys.session(ns, id)],
-        [tenantKeys.sessionPrefix(ns), input.tag, id, idGiven ? '1' : '0', ...encodeNewSession(ns, id, input, now)],
-      ),
-    );
-    const verdict = reply[0];
-    switch (verdict) {
-      case 'found':
-      case 'created':
-        return { ok: true, session: decodeSessionRow(hashOf(reply[1])), created: verdict === 'created' };
-      case 'tag-bound-to-other-id':
-      case 'id-bound-to-other-session':
-        return { ok: false, reason: verdict };
-      default:
-        throw new Error(`unexpected session script reply: ${JSON.stringify(stringsOf(reply))}`);
-    }
-  }
+    compareAndSet(ns, id, field, expectedVersion, value, opts) {
+      return compareAndSetRow(context, tenantKeys.session(ns, id), field, expectedVersion, value, {
+        rule: opts.touchUpdatedAt ? 'max' : 'keep',
+        now: opts.now,
+      });
+    },
 
-  async get(ns: string, id: string): Promise<SessionRow | null> {
-    const hash = await this.context.client.hgetall(tenantKeys.session(ns, id));
-    return Object.keys(hash).length > 0 ? decodeSessionRow(hash) : null;
-  }
+    async updateColumns(ns, id, patch) {
+      const pairs: string[] = [];
+      for (const column of PATCHABLE_SESSION_COLUMNS) {
+        const value = patch[column];
+        if (value !== undefined) pairs.push(column, encodeJson(value));
+      }
+      const updatedAt = patch.updatedAt === undefined ? '' : decimal(patch.updatedAt);
+      const reply = await scripts.run('sessionUpdateColumns', [tenantKeys.session(ns, id)], [updatedAt, ...pairs]);
+      return reply === null ? null : decodeSessionRow(hashOf(reply));
+    },
 
-  async list(ns: string): Promise<SessionRow[]> {
-    const reply = await this.context.scripts.run('rowsList', [tenantKeys.sessionList(ns)], [tenantKeys.sessionPrefix(ns)]);
-    return arrayOf(reply).map((row) => decodeSessionRow(hashOf(row)));
-  }
+    /** One script: the row, its tag, its list entry and every message key of the session. */
+    async delete(ns, id) {
+      const deleted = await scripts.run(
+        'sessionDelete',
+        [
+          tenantKeys.session(ns, id),
+          tenantKeys.sessionTags(ns),
+          tenantKeys.sessionList(ns),
+          tenantKeys.messages(ns, id),
+          tenantKeys.messageSeqs(ns, id),
+          tenantKeys.messagePositions(ns, id),
+          tenantKeys.messageQueue(ns, id),
+        ],
+        [id],
+      );
+      return deleted === 1;
+    },
 
-  compareAndSet(
-    ns: string,
-    id: string,
-    field: SessionField,
-    expectedVersion: number,
-    value: unknown,
-    opts: { now: number; touchUpdatedAt: boolean },
-  ): Promise<CasResult> {
-    return compareAndSetRow(this.context, tenantKeys.session(ns, id), field, expectedVersion, value, {
-      rule: opts.touchUpdatedAt ? 'max' : 'keep',
-      now: opts.now,
-    });
-  }
-
-  async updateColumns(ns: string, id: string, patch: SessionColumnsPatch): Promise<SessionRow | null> {
-    const pairs: string[] = [];
-    for (const column of PATCHABLE_COLUMNS) {
-      const value = patch[column];
-      if (value !== undefined) pairs.push(column, encodeJson(value));
-    }
-    const updatedAt = patch.updatedAt === undefined ? '' : decimal(patch.updatedAt);
-    const reply = await this.context.scripts.run('sessionUpdateColumns', [tenantKeys.session(ns, id)], [updatedAt, ...pairs]);
-    return reply === null ? null : decodeSessionRow(hashOf(reply));
-  }
-
-  async adjustAttached(ns: string, id: string, delta: 1 | -1): Promise<void> {
-    await this.context.scripts.run('sessionAttached', [tenantKeys.session(ns, id)], [String(delta)]);
-  }
-
-  async delete(ns: string, id: string): Promise<boolean> {
-    const deleted = await this.context.scripts.run(
-      'sessionDelete',
-      [
-        tenantKeys.session(ns, id),
-        tenantKeys.sessionTags(ns),
-        tenantKeys.sessionList(ns),
-        tenantKeys.messages(ns, id),
-        tenantKeys.messageSeqs(ns, id),
-        tenantKeys.messagePositions(ns, id),
-        tenantKeys.messageQueue(ns, id),
-      ],
-      [id],
-    );
-    return deleted === 1;
-  }
+    async adjustAttachedSockets(ns, sessionId, delta) {
+      await scripts.run('sessionAttached', [tenantKeys.session(ns, sessionId)], [String(delta)]);
+    },
+  };
 }
 
 function encodeNewSession(ns: string, id: string, input: CreateSessionInput, now: number): string[] {

@@ -22,13 +22,12 @@ export interface SsePlane {
 }
 
 export async function createSsePlane(services: Services, config: HubConfig, metrics: HubMetrics, log: Logger): Promise<SsePlane> {
-  const engine = services.deps.engine;
   const fanout = new LocalFanout();
   const waiters = new LiveWaiters();
   // Shared through the engine: POST /api/visibility may land on any worker of the cluster.
-  const directory = new SharedSubscriptionDirectory(engine);
+  const directory = new SharedSubscriptionDirectory(services.deps.engine);
   const subscriptions = new SubscriptionManager({
-    engine,
+    events: services.events,
     fanout,
     directory,
     metrics,
@@ -52,7 +51,7 @@ export async function createSsePlane(services: Services, config: HubConfig, metr
     if (wantedBySse) fanout.route(appended.namespace, appended.epoch, event);
     waiters.offer(appended.namespace, event.parsed);
   };
-  const unsubscribe = await engine.subscribeEvents(onAppended);
+  const unsubscribe = await services.events.subscribe(onAppended);
 
   let open = true;
   const router = createSseRouter({ services, subscriptions, directory, isOpen: () => open });

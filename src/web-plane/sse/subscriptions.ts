@@ -11,10 +11,11 @@
 // and since each step writes higher offsets than the previous one, nothing is reordered.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Engine, EventReadResult } from '../../engine/types.js';
+import type { EventReadResult } from '../../engine/types.js';
 import type { HubMetrics } from '../../ops/metrics.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Visibility } from '../../protocol/sse.js';
+import type { EventFeed } from '../../services/events.js';
 import { SseConnection, type CloseReason } from './connection.js';
 import { decodeStoredEvent } from './decoded-event.js';
 import { shouldSend, type DeliveryFilter } from './delivery-filter.js';
@@ -34,7 +35,7 @@ export interface OpenRequest {
 }
 
 export interface SubscriptionManagerDeps {
-  engine: Engine;
+  events: Pick<EventFeed, 'read'>;
   fanout: LocalFanout;
   directory: SubscriptionDirectory;
   metrics: HubMetrics;
@@ -56,7 +57,7 @@ export class SubscriptionManager {
    * JSON error) when the log cannot be read; after the headers are out, failures close the stream.
    */
   async open(request: OpenRequest): Promise<void> {
-    const { engine, fanout, directory, metrics, log } = this.deps;
+    const { events, fanout, directory, metrics, log } = this.deps;
     const subscriptionId = randomUUID();
     const namespace = request.filter.namespace;
     const connection = new SseConnection(request.res, {
@@ -79,7 +80,7 @@ export class SubscriptionManager {
       // follows it immediately finds the subscription.
       await directory.register({ subscriptionId, namespace, visibility: request.visibility });
       // 2. Then read the log: the verdict needs its epoch and window, the replay its events.
-      read = await engine.readEvents(namespace, readOffsetFor(request.cursor));
+      read = await events.read(namespace, readOffsetFor(request.cursor));
     } catch (error) {
       connection.close('error');
       throw error;

@@ -5,7 +5,7 @@
 // hub uses SharedSubscriptionDirectory (the engine's ephemeral key/value, refreshed by the worker
 // holding the stream so entries of a crashed worker lapse).
 import { z } from 'zod';
-import type { Engine } from '../../engine/types.js';
+import type { Engine } from '../../engine/engine.js';
 import { VisibilitySchema, type Visibility } from '../../protocol/sse.js';
 
 export interface SubscriptionEntry {
@@ -41,7 +41,7 @@ export class SharedSubscriptionDirectory implements SubscriptionDirectory {
   }
 
   private write(entry: SubscriptionEntry): Promise<void> {
-    return this.engine.setEphemeral(this.key(entry.subscriptionId), JSON.stringify({ namespace: entry.namespace, visibility: entry.visibility }), ENTRY_TTL_MS);
+    return this.engine.coordination.setEphemeral(this.key(entry.subscriptionId), JSON.stringify({ namespace: entry.namespace, visibility: entry.visibility }), ENTRY_TTL_MS);
   }
 
   private async refreshHeld(): Promise<void> {
@@ -55,7 +55,7 @@ export class SharedSubscriptionDirectory implements SubscriptionDirectory {
 
   async unregister(subscriptionId: string): Promise<void> {
     this.held.delete(subscriptionId);
-    await this.engine.deleteEphemeral(this.key(subscriptionId));
+    await this.engine.coordination.deleteEphemeral(this.key(subscriptionId));
   }
 
   async setVisibility(namespace: string, subscriptionId: string, visibility: Visibility): Promise<boolean> {
@@ -69,7 +69,7 @@ export class SharedSubscriptionDirectory implements SubscriptionDirectory {
   }
 
   async lookup(subscriptionId: string): Promise<SubscriptionEntry | null> {
-    const raw = await this.engine.getEphemeral(this.key(subscriptionId));
+    const raw = await this.engine.coordination.getEphemeral(this.key(subscriptionId));
     if (raw === null) return null;
     try {
       const parsed = StoredEntrySchema.safeParse(JSON.parse(raw));

@@ -3,7 +3,8 @@
 // single Redis for the whole file) cannot leak state from one test into another.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, expect } from 'vitest';
-import type { AppendMessageInput, Engine, EngineOptions, SessionRow } from '../../../src/engine/types.js';
+import type { Engine } from '../../../src/engine/engine.js';
+import type { AppendMessageInput, EngineOptions, SessionRow } from '../../../src/engine/types.js';
 
 export type MakeEngine = (options: EngineOptions) => Promise<{ engine: Engine; cleanup: () => Promise<void> }>;
 
@@ -15,7 +16,7 @@ export const DEFAULT_OPTIONS: EngineOptions = {
 
 /**
  * Injected clock base, far below the wall clock so this suite's presence sweeps
- * (expireOverduePresence(now ≈ T0)) never expire entries that other suites create with real
+ * (presence.expireOverdue(now ≈ T0)) never expire entries that other suites create with real
  * Date.now() deadlines. The reverse is not guarded: a wall-clock sweeper running concurrently on
  * the same store would steal this suite's entries, so give the contract a store (or key prefix)
  * of its own.
@@ -68,7 +69,7 @@ export function uniqueName(prefix: string): string {
 
 /** Creates a session that must not exist yet and returns its row. */
 export async function createSession(engine: Engine, ns: string, now = T0): Promise<SessionRow> {
-  const result = await engine.getOrCreateSession(ns, { tag: uniqueName('tag'), metadata: { path: '/w' }, agentState: null }, now);
+  const result = await engine.sessions.getOrCreate(ns, { tag: uniqueName('tag'), metadata: { path: '/w' }, agentState: null }, now);
   if (!result.ok || !result.created) throw new Error(`expected a new session, got ${JSON.stringify(result)}`);
   return result.session;
 }
@@ -85,7 +86,7 @@ export function messageInput(overrides: Partial<AppendMessageInput> & { createdA
 
 /** Appends and asserts the insert happened; returns the stored row. */
 export async function appendInserted(engine: Engine, ns: string, sessionId: string, input: AppendMessageInput) {
-  const result = await engine.appendMessage(ns, sessionId, input);
+  const result = await engine.messages.append(ns, sessionId, input);
   if (!result.ok) throw new Error(`append failed: ${result.reason}`);
   expect(result.inserted).toBe(true);
   return result.message;

@@ -1,3 +1,4 @@
+// Contract of the machine store (engine.machines).
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type EngineHarness, T0, uniqueNamespace } from './harness.js';
@@ -8,7 +9,7 @@ export function describeMachineContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const id = randomUUID();
-      const result = await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h1' }, runnerState: undefined }, T0);
+      const result = await engine.machines.getOrCreate(ns, { id, metadata: { host: 'h1' }, runnerState: undefined }, T0);
       expect(result).toEqual({
         created: true,
         machine: {
@@ -24,15 +25,15 @@ export function describeMachineContract(harness: EngineHarness): void {
           live: {},
         },
       });
-      expect(await engine.getMachine(ns, id)).toEqual(result.machine);
+      expect(await engine.machines.get(ns, id)).toEqual(result.machine);
     });
 
     it('returns an existing machine unchanged and never merges the new input', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const id = randomUUID();
-      const first = await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h1' }, runnerState: { s: 1 } }, T0);
-      const second = await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h2', extra: true }, runnerState: null }, T0 + 99);
+      const first = await engine.machines.getOrCreate(ns, { id, metadata: { host: 'h1' }, runnerState: { s: 1 } }, T0);
+      const second = await engine.machines.getOrCreate(ns, { id, metadata: { host: 'h2', extra: true }, runnerState: null }, T0 + 99);
       expect(second).toEqual({ created: false, machine: first.machine });
     });
 
@@ -40,14 +41,14 @@ export function describeMachineContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const id = randomUUID();
       const ns = uniqueNamespace();
-      const owner = await engine.getOrCreateMachine(ns, { id, metadata: { owner: true }, runnerState: null }, T0);
+      const owner = await engine.machines.getOrCreate(ns, { id, metadata: { owner: true }, runnerState: null }, T0);
       const otherNs = uniqueNamespace();
-      const twin = await engine.getOrCreateMachine(otherNs, { id, metadata: { twin: true }, runnerState: null }, T0 + 1);
+      const twin = await engine.machines.getOrCreate(otherNs, { id, metadata: { twin: true }, runnerState: null }, T0 + 1);
       expect(twin).toMatchObject({ created: true, machine: { id, namespace: otherNs, metadata: { twin: true } } });
-      expect((await engine.compareAndSetMachine(otherNs, id, 'runnerState', 1, { twin: 1 }, { now: T0 + 2 })).result).toBe('success');
-      expect(await engine.getMachine(ns, id)).toEqual(owner.machine);
-      expect((await engine.listMachines(otherNs)).map((machine) => machine.id)).toEqual([id]);
-      expect((await engine.listMachines(ns)).map((machine) => machine.id)).toEqual([id]);
+      expect((await engine.machines.compareAndSet(otherNs, id, 'runnerState', 1, { twin: 1 }, { now: T0 + 2 })).result).toBe('success');
+      expect(await engine.machines.get(ns, id)).toEqual(owner.machine);
+      expect((await engine.machines.list(otherNs)).map((machine) => machine.id)).toEqual([id]);
+      expect((await engine.machines.list(ns)).map((machine) => machine.id)).toEqual([id]);
     });
 
     it('creates exactly one machine when the same id races', async () => {
@@ -55,7 +56,7 @@ export function describeMachineContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const id = randomUUID();
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => engine.getOrCreateMachine(ns, { id, metadata: { caller: i }, runnerState: null }, T0 + i)),
+        Array.from({ length: 20 }, (_, i) => engine.machines.getOrCreate(ns, { id, metadata: { caller: i }, runnerState: null }, T0 + i)),
       );
       const created = results.filter((r) => r.created);
       expect(created).toHaveLength(1);
@@ -68,33 +69,33 @@ export function describeMachineContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const ids = [randomUUID(), randomUUID()];
-      for (const id of ids) await engine.getOrCreateMachine(ns, { id, metadata: null, runnerState: null }, T0);
+      for (const id of ids) await engine.machines.getOrCreate(ns, { id, metadata: null, runnerState: null }, T0);
       const foreignId = randomUUID();
       const foreignNs = uniqueNamespace();
-      await engine.getOrCreateMachine(foreignNs, { id: foreignId, metadata: null, runnerState: null }, T0);
-      expect((await engine.listMachines(ns)).map((m) => m.id).sort()).toEqual([...ids].sort());
-      expect(await engine.getMachine(ns, foreignId)).toBeNull();
-      expect((await engine.getMachine(foreignNs, foreignId))?.namespace).toBe(foreignNs);
-      expect(await engine.getMachine(ns, randomUUID())).toBeNull();
+      await engine.machines.getOrCreate(foreignNs, { id: foreignId, metadata: null, runnerState: null }, T0);
+      expect((await engine.machines.list(ns)).map((m) => m.id).sort()).toEqual([...ids].sort());
+      expect(await engine.machines.get(ns, foreignId)).toBeNull();
+      expect((await engine.machines.get(foreignNs, foreignId))?.namespace).toBe(foreignNs);
+      expect(await engine.machines.get(ns, randomUUID())).toBeNull();
     });
 
     it('compare-and-sets metadata and runnerState with updatedAt = now', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const id = randomUUID();
-      await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h1' }, runnerState: null }, T0);
+      await engine.machines.getOrCreate(ns, { id, metadata: { host: 'h1' }, runnerState: null }, T0);
       const runner = { status: 'running', pid: 42 };
-      expect(await engine.compareAndSetMachine(ns, id, 'runnerState', 1, runner, { now: T0 + 30 })).toEqual({
+      expect(await engine.machines.compareAndSet(ns, id, 'runnerState', 1, runner, { now: T0 + 30 })).toEqual({
         result: 'success',
         version: 2,
         value: runner,
       });
-      expect(await engine.compareAndSetMachine(ns, id, 'metadata', 1, { host: 'h2' }, { now: T0 + 40 })).toEqual({
+      expect(await engine.machines.compareAndSet(ns, id, 'metadata', 1, { host: 'h2' }, { now: T0 + 40 })).toEqual({
         result: 'success',
         version: 2,
         value: { host: 'h2' },
       });
-      expect(await engine.getMachine(ns, id)).toMatchObject({
+      expect(await engine.machines.get(ns, id)).toMatchObject({
         runnerState: runner,
         runnerStateVersion: 2,
         metadata: { host: 'h2' },
@@ -108,28 +109,28 @@ export function describeMachineContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const id = randomUUID();
-      await engine.getOrCreateMachine(ns, { id, metadata: { host: 'h1' }, runnerState: null }, T0);
-      expect(await engine.compareAndSetMachine(ns, id, 'metadata', 7, { host: 'x' }, { now: T0 + 1 })).toEqual({
+      await engine.machines.getOrCreate(ns, { id, metadata: { host: 'h1' }, runnerState: null }, T0);
+      expect(await engine.machines.compareAndSet(ns, id, 'metadata', 7, { host: 'x' }, { now: T0 + 1 })).toEqual({
         result: 'version-mismatch',
         version: 1,
         value: { host: 'h1' },
       });
-      expect(await engine.compareAndSetMachine(uniqueNamespace(), id, 'metadata', 1, {}, { now: T0 + 1 })).toEqual({ result: 'not-found' });
-      expect(await engine.compareAndSetMachine(ns, randomUUID(), 'metadata', 1, {}, { now: T0 + 1 })).toEqual({ result: 'not-found' });
-      expect(await engine.getMachine(ns, id)).toMatchObject({ metadata: { host: 'h1' }, metadataVersion: 1, seq: 0, updatedAt: T0 });
+      expect(await engine.machines.compareAndSet(uniqueNamespace(), id, 'metadata', 1, {}, { now: T0 + 1 })).toEqual({ result: 'not-found' });
+      expect(await engine.machines.compareAndSet(ns, randomUUID(), 'metadata', 1, {}, { now: T0 + 1 })).toEqual({ result: 'not-found' });
+      expect(await engine.machines.get(ns, id)).toMatchObject({ metadata: { host: 'h1' }, metadataVersion: 1, seq: 0, updatedAt: T0 });
     });
 
     it('lets exactly one of many racing machine writers win', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const id = randomUUID();
-      await engine.getOrCreateMachine(ns, { id, metadata: null, runnerState: null }, T0);
+      await engine.machines.getOrCreate(ns, { id, metadata: null, runnerState: null }, T0);
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => engine.compareAndSetMachine(ns, id, 'runnerState', 1, { writer: i }, { now: T0 + i })),
+        Array.from({ length: 20 }, (_, i) => engine.machines.compareAndSet(ns, id, 'runnerState', 1, { writer: i }, { now: T0 + i })),
       );
       expect(results.filter((r) => r.result === 'success')).toHaveLength(1);
       expect(results.filter((r) => r.result === 'version-mismatch')).toHaveLength(19);
-      expect(await engine.getMachine(ns, id)).toMatchObject({ runnerStateVersion: 2, seq: 1 });
+      expect(await engine.machines.get(ns, id)).toMatchObject({ runnerStateVersion: 2, seq: 1 });
     });
   });
 }

@@ -1,14 +1,15 @@
+// Contract of the session store (engine.sessions).
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { appendInserted, createSession, type EngineHarness, messageInput, T0, uniqueName, uniqueNamespace } from './harness.js';
 
 export function describeSessionContract(harness: EngineHarness): void {
-  describe('sessions: getOrCreateSession', () => {
+  describe('sessions: getOrCreate', () => {
     it('creates a session with the documented defaults', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const tag = uniqueName('tag');
-      const result = await engine.getOrCreateSession(ns, { tag, metadata: { path: '/a' }, agentState: undefined }, T0);
+      const result = await engine.sessions.getOrCreate(ns, { tag, metadata: { path: '/a' }, agentState: undefined }, T0);
       expect(result.ok).toBe(true);
       if (!result.ok) return;
       expect(result.created).toBe(true);
@@ -32,14 +33,14 @@ export function describeSessionContract(harness: EngineHarness): void {
         live: {},
       });
       expect(result.session.id.length).toBeGreaterThan(0);
-      expect(await engine.getSession(ns, result.session.id)).toEqual(result.session);
+      expect(await engine.sessions.get(ns, result.session.id)).toEqual(result.session);
     });
 
     it('uses the given id, agentState and model columns', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const id = randomUUID();
-      const result = await engine.getOrCreateSession(
+      const result = await engine.sessions.getOrCreate(
         ns,
         { id, tag: uniqueName('tag'), metadata: null, agentState: { requests: {} }, model: 'opus', modelReasoningEffort: 'high', effort: 'max' },
         T0,
@@ -55,12 +56,12 @@ export function describeSessionContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const tag = uniqueName('tag');
-      const first = await engine.getOrCreateSession(ns, { tag, metadata: { v: 1 }, agentState: null }, T0);
-      const second = await engine.getOrCreateSession(ns, { tag, metadata: { v: 2 }, agentState: { x: 1 }, model: 'other' }, T0 + 50);
+      const first = await engine.sessions.getOrCreate(ns, { tag, metadata: { v: 1 }, agentState: null }, T0);
+      const second = await engine.sessions.getOrCreate(ns, { tag, metadata: { v: 2 }, agentState: { x: 1 }, model: 'other' }, T0 + 50);
       if (!first.ok || !second.ok) throw new Error('expected ok results');
       expect(second.created).toBe(false);
       expect(second.session).toEqual(first.session);
-      const withSameId = await engine.getOrCreateSession(ns, { id: first.session.id, tag, metadata: {}, agentState: null }, T0 + 60);
+      const withSameId = await engine.sessions.getOrCreate(ns, { id: first.session.id, tag, metadata: {}, agentState: null }, T0 + 60);
       expect(withSameId).toEqual({ ok: true, created: false, session: first.session });
     });
 
@@ -68,16 +69,16 @@ export function describeSessionContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      const result = await engine.getOrCreateSession(ns, { id: randomUUID(), tag: session.tag, metadata: null, agentState: null }, T0);
+      const result = await engine.sessions.getOrCreate(ns, { id: randomUUID(), tag: session.tag, metadata: null, agentState: null }, T0);
       expect(result).toEqual({ ok: false, reason: 'tag-bound-to-other-id' });
-      expect(await engine.listSessions(ns)).toHaveLength(1);
+      expect(await engine.sessions.list(ns)).toHaveLength(1);
     });
 
     it('refuses an id already used by another tag of the same namespace', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      const otherTag = await engine.getOrCreateSession(ns, { id: session.id, tag: uniqueName('tag'), metadata: null, agentState: null }, T0);
+      const otherTag = await engine.sessions.getOrCreate(ns, { id: session.id, tag: uniqueName('tag'), metadata: null, agentState: null }, T0);
       expect(otherTag).toEqual({ ok: false, reason: 'id-bound-to-other-session' });
     });
 
@@ -86,21 +87,21 @@ export function describeSessionContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns, T0);
       const otherNs = uniqueNamespace();
-      const twin = await engine.getOrCreateSession(otherNs, { id: session.id, tag: uniqueName('tag'), metadata: { twin: true }, agentState: null }, T0 + 5);
+      const twin = await engine.sessions.getOrCreate(otherNs, { id: session.id, tag: uniqueName('tag'), metadata: { twin: true }, agentState: null }, T0 + 5);
       expect(twin).toMatchObject({ ok: true, created: true, session: { id: session.id, namespace: otherNs, metadata: { twin: true }, createdAt: T0 + 5 } });
-      expect(await engine.getSession(ns, session.id)).toEqual(session);
-      expect((await engine.listSessions(otherNs)).map((row) => row.id)).toEqual([session.id]);
-      expect((await engine.compareAndSetSession(otherNs, session.id, 'metadata', 1, { by: 'twin' }, { now: T0 + 6, touchUpdatedAt: true })).result).toBe('success');
-      expect(await engine.getSession(ns, session.id)).toEqual(session);
-      expect(await engine.deleteSession(otherNs, session.id)).toBe(true);
-      expect(await engine.getSession(ns, session.id)).toEqual(session);
+      expect(await engine.sessions.get(ns, session.id)).toEqual(session);
+      expect((await engine.sessions.list(otherNs)).map((row) => row.id)).toEqual([session.id]);
+      expect((await engine.sessions.compareAndSet(otherNs, session.id, 'metadata', 1, { by: 'twin' }, { now: T0 + 6, touchUpdatedAt: true })).result).toBe('success');
+      expect(await engine.sessions.get(ns, session.id)).toEqual(session);
+      expect(await engine.sessions.delete(otherNs, session.id)).toBe(true);
+      expect(await engine.sessions.get(ns, session.id)).toEqual(session);
     });
 
     it('scopes tags per namespace', async () => {
       const engine = harness.engine();
       const tag = uniqueName('tag');
-      const a = await engine.getOrCreateSession(uniqueNamespace(), { tag, metadata: null, agentState: null }, T0);
-      const b = await engine.getOrCreateSession(uniqueNamespace(), { tag, metadata: null, agentState: null }, T0);
+      const a = await engine.sessions.getOrCreate(uniqueNamespace(), { tag, metadata: null, agentState: null }, T0);
+      const b = await engine.sessions.getOrCreate(uniqueNamespace(), { tag, metadata: null, agentState: null }, T0);
       if (!a.ok || !b.ok) throw new Error('expected ok results');
       expect(a.created && b.created).toBe(true);
       expect(a.session.id).not.toBe(b.session.id);
@@ -111,7 +112,7 @@ export function describeSessionContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const tag = uniqueName('tag');
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => engine.getOrCreateSession(ns, { tag, metadata: { caller: i }, agentState: null }, T0 + i)),
+        Array.from({ length: 20 }, (_, i) => engine.sessions.getOrCreate(ns, { tag, metadata: { caller: i }, agentState: null }, T0 + i)),
       );
       const sessions = results.map((result) => {
         if (!result.ok) throw new Error(result.reason);
@@ -119,7 +120,7 @@ export function describeSessionContract(harness: EngineHarness): void {
       });
       expect(sessions.filter((result) => result.created)).toHaveLength(1);
       expect(new Set(sessions.map((result) => result.session.id)).size).toBe(1);
-      expect(await engine.listSessions(ns)).toHaveLength(1);
+      expect(await engine.sessions.list(ns)).toHaveLength(1);
     });
   });
 
@@ -131,75 +132,75 @@ export function describeSessionContract(harness: EngineHarness): void {
       const a = await createSession(engine, ns);
       const b = await createSession(engine, ns);
       const foreign = await createSession(engine, otherNs);
-      expect(await engine.getSession(ns, foreign.id)).toBeNull();
-      expect(await engine.getSession(otherNs, foreign.id)).toEqual(foreign);
-      expect(await engine.getSession(ns, randomUUID())).toBeNull();
-      const listed = await engine.listSessions(ns);
+      expect(await engine.sessions.get(ns, foreign.id)).toBeNull();
+      expect(await engine.sessions.get(otherNs, foreign.id)).toEqual(foreign);
+      expect(await engine.sessions.get(ns, randomUUID())).toBeNull();
+      const listed = await engine.sessions.list(ns);
       expect(listed.map((s) => s.id).sort()).toEqual([a.id, b.id].sort());
-      expect(await engine.listSessions(uniqueNamespace())).toEqual([]);
+      expect(await engine.sessions.list(uniqueNamespace())).toEqual([]);
     });
 
     it('never lets callers mutate stored documents', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const metadata = { path: '/a', nested: { n: 1 } };
-      const result = await engine.getOrCreateSession(ns, { tag: uniqueName('tag'), metadata, agentState: null }, T0);
+      const result = await engine.sessions.getOrCreate(ns, { tag: uniqueName('tag'), metadata, agentState: null }, T0);
       if (!result.ok) throw new Error(result.reason);
       metadata.nested.n = 99;
       (result.session.metadata as { path: string }).path = '/mutated';
       result.session.live.active = true;
-      const fetched = await engine.getSession(ns, result.session.id);
+      const fetched = await engine.sessions.get(ns, result.session.id);
       expect(fetched?.metadata).toEqual({ path: '/a', nested: { n: 1 } });
       expect(fetched?.live).toEqual({});
       (fetched?.metadata as { path: string }).path = '/again';
-      expect((await engine.listSessions(ns))[0]?.metadata).toEqual({ path: '/a', nested: { n: 1 } });
+      expect((await engine.sessions.list(ns))[0]?.metadata).toEqual({ path: '/a', nested: { n: 1 } });
 
-      const updated = await engine.updateSessionColumns(ns, result.session.id, { model: 'm' });
+      const updated = await engine.sessions.updateColumns(ns, result.session.id, { model: 'm' });
       if (updated) (updated.metadata as { path: string }).path = '/via-update';
-      expect((await engine.getSession(ns, result.session.id))?.metadata).toEqual({ path: '/a', nested: { n: 1 } });
+      expect((await engine.sessions.get(ns, result.session.id))?.metadata).toEqual({ path: '/a', nested: { n: 1 } });
       const written = { path: '/cas' };
-      const cas = await engine.compareAndSetSession(ns, result.session.id, 'metadata', 1, written, { now: T0, touchUpdatedAt: true });
+      const cas = await engine.sessions.compareAndSet(ns, result.session.id, 'metadata', 1, written, { now: T0, touchUpdatedAt: true });
       written.path = '/mutated-input';
       if (cas.result === 'success') (cas.value as { path: string }).path = '/mutated-result';
-      expect((await engine.getSession(ns, result.session.id))?.metadata).toEqual({ path: '/cas' });
+      expect((await engine.sessions.get(ns, result.session.id))?.metadata).toEqual({ path: '/cas' });
     });
   });
 
-  describe('sessions: compareAndSetSession', () => {
+  describe('sessions: compareAndSet', () => {
     it('stores the value verbatim and bumps version and seq', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       const value = { path: '/b', list: [1, 'two', null, { deep: true }], unicode: 'héllo ✓' };
-      const result = await engine.compareAndSetSession(ns, session.id, 'metadata', 1, value, { now: T0 + 10, touchUpdatedAt: true });
+      const result = await engine.sessions.compareAndSet(ns, session.id, 'metadata', 1, value, { now: T0 + 10, touchUpdatedAt: true });
       expect(result).toEqual({ result: 'success', version: 2, value });
-      const stored = await engine.getSession(ns, session.id);
+      const stored = await engine.sessions.get(ns, session.id);
       expect(stored).toMatchObject({ metadata: value, metadataVersion: 2, agentStateVersion: 1, seq: 1, updatedAt: T0 + 10 });
-      const agent = await engine.compareAndSetSession(ns, session.id, 'agentState', 1, null, { now: T0 + 20, touchUpdatedAt: true });
+      const agent = await engine.sessions.compareAndSet(ns, session.id, 'agentState', 1, null, { now: T0 + 20, touchUpdatedAt: true });
       expect(agent).toEqual({ result: 'success', version: 2, value: null });
-      expect(await engine.getSession(ns, session.id)).toMatchObject({ agentState: null, agentStateVersion: 2, metadataVersion: 2, seq: 2 });
+      expect(await engine.sessions.get(ns, session.id)).toMatchObject({ agentState: null, agentStateVersion: 2, metadataVersion: 2, seq: 2 });
     });
 
     it('moves updatedAt only forward and only when asked', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns, T0 + 100);
-      await engine.compareAndSetSession(ns, session.id, 'metadata', 1, { a: 1 }, { now: T0 + 500, touchUpdatedAt: false });
-      expect((await engine.getSession(ns, session.id))?.updatedAt).toBe(T0 + 100);
-      await engine.compareAndSetSession(ns, session.id, 'metadata', 2, { a: 2 }, { now: T0 + 50, touchUpdatedAt: true });
-      expect((await engine.getSession(ns, session.id))?.updatedAt).toBe(T0 + 100);
-      await engine.compareAndSetSession(ns, session.id, 'metadata', 3, { a: 3 }, { now: T0 + 700, touchUpdatedAt: true });
-      expect((await engine.getSession(ns, session.id))?.updatedAt).toBe(T0 + 700);
+      await engine.sessions.compareAndSet(ns, session.id, 'metadata', 1, { a: 1 }, { now: T0 + 500, touchUpdatedAt: false });
+      expect((await engine.sessions.get(ns, session.id))?.updatedAt).toBe(T0 + 100);
+      await engine.sessions.compareAndSet(ns, session.id, 'metadata', 2, { a: 2 }, { now: T0 + 50, touchUpdatedAt: true });
+      expect((await engine.sessions.get(ns, session.id))?.updatedAt).toBe(T0 + 100);
+      await engine.sessions.compareAndSet(ns, session.id, 'metadata', 3, { a: 3 }, { now: T0 + 700, touchUpdatedAt: true });
+      expect((await engine.sessions.get(ns, session.id))?.updatedAt).toBe(T0 + 700);
     });
 
     it('answers a stale version with the stored version and value, changing nothing', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      await engine.compareAndSetSession(ns, session.id, 'metadata', 1, { current: true }, { now: T0, touchUpdatedAt: true });
-      const stale = await engine.compareAndSetSession(ns, session.id, 'metadata', 1, { current: false }, { now: T0 + 5, touchUpdatedAt: true });
+      await engine.sessions.compareAndSet(ns, session.id, 'metadata', 1, { current: true }, { now: T0, touchUpdatedAt: true });
+      const stale = await engine.sessions.compareAndSet(ns, session.id, 'metadata', 1, { current: false }, { now: T0 + 5, touchUpdatedAt: true });
       expect(stale).toEqual({ result: 'version-mismatch', version: 2, value: { current: true } });
-      expect(await engine.getSession(ns, session.id)).toMatchObject({ metadata: { current: true }, metadataVersion: 2, seq: 1 });
+      expect(await engine.sessions.get(ns, session.id)).toMatchObject({ metadata: { current: true }, metadataVersion: 2, seq: 1 });
     });
 
     it('answers not-found for an unknown id or another namespace', async () => {
@@ -207,9 +208,9 @@ export function describeSessionContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       const opts = { now: T0, touchUpdatedAt: true };
-      expect(await engine.compareAndSetSession(ns, randomUUID(), 'metadata', 1, {}, opts)).toEqual({ result: 'not-found' });
-      expect(await engine.compareAndSetSession(uniqueNamespace(), session.id, 'metadata', 1, {}, opts)).toEqual({ result: 'not-found' });
-      expect(await engine.getSession(ns, session.id)).toMatchObject({ metadataVersion: 1, seq: 0 });
+      expect(await engine.sessions.compareAndSet(ns, randomUUID(), 'metadata', 1, {}, opts)).toEqual({ result: 'not-found' });
+      expect(await engine.sessions.compareAndSet(uniqueNamespace(), session.id, 'metadata', 1, {}, opts)).toEqual({ result: 'not-found' });
+      expect(await engine.sessions.get(ns, session.id)).toMatchObject({ metadataVersion: 1, seq: 0 });
     });
 
     it('lets exactly one of many racing writers with the same version win', async () => {
@@ -218,7 +219,7 @@ export function describeSessionContract(harness: EngineHarness): void {
       const session = await createSession(engine, ns);
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          engine.compareAndSetSession(ns, session.id, 'agentState', 1, { writer: i }, { now: T0 + i, touchUpdatedAt: true }),
+          engine.sessions.compareAndSet(ns, session.id, 'agentState', 1, { writer: i }, { now: T0 + i, touchUpdatedAt: true }),
         ),
       );
       const winners = results.filter((r) => r.result === 'success');
@@ -229,13 +230,13 @@ export function describeSessionContract(harness: EngineHarness): void {
       for (const loser of results.filter((r) => r.result !== 'success')) {
         expect(loser).toEqual({ result: 'version-mismatch', version: 2, value: winner.value });
       }
-      expect(await engine.getSession(ns, session.id)).toMatchObject({ agentState: winner.value, agentStateVersion: 2, seq: 1 });
+      expect(await engine.sessions.get(ns, session.id)).toMatchObject({ agentState: winner.value, agentStateVersion: 2, seq: 1 });
     });
   });
 
   describe('sessions: attached sockets', () => {
     const attachedAt = async (engine: ReturnType<EngineHarness['engine']>, ns: string, sessionId: string, createdAt: number) => {
-      const result = await engine.appendMessage(ns, sessionId, messageInput({ createdAt }));
+      const result = await engine.messages.append(ns, sessionId, messageInput({ createdAt }));
       if (!result.ok) throw new Error(`append failed: ${result.reason}`);
       return result.attachedSockets;
     };
@@ -245,34 +246,34 @@ export function describeSessionContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       expect(await attachedAt(engine, ns, session.id, T0)).toBe(0);
-      await engine.adjustAttachedSockets(ns, session.id, 1);
-      await engine.adjustAttachedSockets(ns, session.id, 1);
+      await engine.sessions.adjustAttachedSockets(ns, session.id, 1);
+      await engine.sessions.adjustAttachedSockets(ns, session.id, 1);
       expect(await attachedAt(engine, ns, session.id, T0 + 1)).toBe(2);
-      await engine.adjustAttachedSockets(ns, session.id, -1);
+      await engine.sessions.adjustAttachedSockets(ns, session.id, -1);
       expect(await attachedAt(engine, ns, session.id, T0 + 2)).toBe(1);
-      await engine.adjustAttachedSockets(ns, session.id, -1);
-      await engine.adjustAttachedSockets(ns, session.id, -1);
+      await engine.sessions.adjustAttachedSockets(ns, session.id, -1);
+      await engine.sessions.adjustAttachedSockets(ns, session.id, -1);
       expect(await attachedAt(engine, ns, session.id, T0 + 3)).toBe(0);
-      await engine.adjustAttachedSockets(ns, session.id, 1);
+      await engine.sessions.adjustAttachedSockets(ns, session.id, 1);
       expect(await attachedAt(engine, ns, session.id, T0 + 4)).toBe(1);
       // A duplicate (same localId) reports the count too.
       const queued = messageInput({ createdAt: T0 + 5, localId: 'dup', invokedAt: null });
       await appendInserted(engine, ns, session.id, queued);
-      expect(await engine.appendMessage(ns, session.id, { ...queued, id: randomUUID() })).toMatchObject({ ok: true, inserted: false, attachedSockets: 1 });
+      expect(await engine.messages.append(ns, session.id, { ...queued, id: randomUUID() })).toMatchObject({ ok: true, inserted: false, attachedSockets: 1 });
     });
 
     it('leaves unknown and foreign sessions alone, and does not change the row', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      const before = await engine.getSession(ns, session.id);
-      await engine.adjustAttachedSockets(uniqueNamespace(), session.id, 1);
+      const before = await engine.sessions.get(ns, session.id);
+      await engine.sessions.adjustAttachedSockets(uniqueNamespace(), session.id, 1);
       const missing = randomUUID();
-      await engine.adjustAttachedSockets(ns, missing, 1);
-      expect(await engine.getSession(ns, missing)).toBeNull();
-      expect(await engine.listSessions(ns)).toHaveLength(1);
-      await engine.adjustAttachedSockets(ns, session.id, 1);
-      expect(await engine.getSession(ns, session.id)).toEqual(before);
+      await engine.sessions.adjustAttachedSockets(ns, missing, 1);
+      expect(await engine.sessions.get(ns, missing)).toBeNull();
+      expect(await engine.sessions.list(ns)).toHaveLength(1);
+      await engine.sessions.adjustAttachedSockets(ns, session.id, 1);
+      expect(await engine.sessions.get(ns, session.id)).toEqual(before);
       expect(await attachedAt(engine, ns, session.id, T0)).toBe(1);
     });
   });
@@ -282,23 +283,23 @@ export function describeSessionContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns, T0 + 100);
-      const updated = await engine.updateSessionColumns(ns, session.id, { model: 'sonnet', pinned: true, serviceTier: 'flex' });
+      const updated = await engine.sessions.updateColumns(ns, session.id, { model: 'sonnet', pinned: true, serviceTier: 'flex' });
       expect(updated).toMatchObject({ model: 'sonnet', pinned: true, serviceTier: 'flex', globalPinned: false, effort: null, seq: 1, updatedAt: T0 + 100 });
-      const older = await engine.updateSessionColumns(ns, session.id, { updatedAt: T0 + 10, effort: 'low' });
+      const older = await engine.sessions.updateColumns(ns, session.id, { updatedAt: T0 + 10, effort: 'low' });
       expect(older).toMatchObject({ effort: 'low', model: 'sonnet', updatedAt: T0 + 100, seq: 2 });
-      const newer = await engine.updateSessionColumns(ns, session.id, { updatedAt: T0 + 900, globalPinned: true, modelReasoningEffort: 'xhigh' });
+      const newer = await engine.sessions.updateColumns(ns, session.id, { updatedAt: T0 + 900, globalPinned: true, modelReasoningEffort: 'xhigh' });
       expect(newer).toMatchObject({ updatedAt: T0 + 900, globalPinned: true, modelReasoningEffort: 'xhigh', seq: 3 });
-      const cleared = await engine.updateSessionColumns(ns, session.id, { model: null, pinned: false });
+      const cleared = await engine.sessions.updateColumns(ns, session.id, { model: null, pinned: false });
       expect(cleared).toMatchObject({ model: null, pinned: false, seq: 4 });
-      expect(await engine.getSession(ns, session.id)).toEqual(cleared);
+      expect(await engine.sessions.get(ns, session.id)).toEqual(cleared);
     });
 
     it('returns null when updating columns of an unknown or foreign session', async () => {
       const engine = harness.engine();
       const session = await createSession(engine, uniqueNamespace());
-      expect(await engine.updateSessionColumns(uniqueNamespace(), session.id, { model: 'x' })).toBeNull();
-      expect(await engine.updateSessionColumns(session.namespace, randomUUID(), { model: 'x' })).toBeNull();
-      expect(await engine.getSession(session.namespace, session.id)).toMatchObject({ model: null, seq: 0 });
+      expect(await engine.sessions.updateColumns(uniqueNamespace(), session.id, { model: 'x' })).toBeNull();
+      expect(await engine.sessions.updateColumns(session.namespace, randomUUID(), { model: 'x' })).toBeNull();
+      expect(await engine.sessions.get(session.namespace, session.id)).toMatchObject({ model: null, seq: 0 });
     });
 
     it('deletes the session, its messages and its presence, and frees the tag', async () => {
@@ -306,7 +307,7 @@ export function describeSessionContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 }));
-      await engine.refreshPresence(ns, 'session', session.id, {
+      await engine.presence.refresh(ns, 'session', session.id, {
         deadline: T0 + 10,
         activeAt: T0,
         fields: {},
@@ -314,19 +315,19 @@ export function describeSessionContract(harness: EngineHarness): void {
         broadcastThrottleMs: 1000,
       });
 
-      expect(await engine.deleteSession(uniqueNamespace(), session.id)).toBe(false);
-      expect(await engine.getSession(ns, session.id)).not.toBeNull();
-      expect(await engine.deleteSession(ns, session.id)).toBe(true);
-      expect(await engine.deleteSession(ns, session.id)).toBe(false);
+      expect(await engine.sessions.delete(uniqueNamespace(), session.id)).toBe(false);
+      expect(await engine.sessions.get(ns, session.id)).not.toBeNull();
+      expect(await engine.sessions.delete(ns, session.id)).toBe(true);
+      expect(await engine.sessions.delete(ns, session.id)).toBe(false);
 
-      expect(await engine.getSession(ns, session.id)).toBeNull();
-      expect(await engine.listSessions(ns)).toEqual([]);
-      expect(await engine.listMessagesAfterSeq(ns, session.id, 0, 100)).toEqual([]);
-      expect(await engine.appendMessage(ns, session.id, messageInput({ createdAt: T0 }))).toEqual({ ok: false, reason: 'session-not-found' });
+      expect(await engine.sessions.get(ns, session.id)).toBeNull();
+      expect(await engine.sessions.list(ns)).toEqual([]);
+      expect(await engine.messages.listAfterSeq(ns, session.id, 0, 100)).toEqual([]);
+      expect(await engine.messages.append(ns, session.id, messageInput({ createdAt: T0 }))).toEqual({ ok: false, reason: 'session-not-found' });
       const expired = await drainOverdue(harness, T0 + 10);
       expect(expired.filter((entry) => entry.id === session.id)).toEqual([]);
 
-      const again = await engine.getOrCreateSession(ns, { tag: session.tag, metadata: null, agentState: null }, T0 + 20);
+      const again = await engine.sessions.getOrCreate(ns, { tag: session.tag, metadata: null, agentState: null }, T0 + 20);
       expect(again).toMatchObject({ ok: true, created: true });
       if (again.ok) expect(again.session.id).not.toBe(session.id);
     });
@@ -337,7 +338,7 @@ export function describeSessionContract(harness: EngineHarness): void {
 async function drainOverdue(harness: EngineHarness, now: number) {
   const all = [];
   for (;;) {
-    const batch = await harness.engine().expireOverduePresence(now, 100);
+    const batch = await harness.engine().presence.expireOverdue(now, 100);
     if (batch.length === 0) return all;
     all.push(...batch);
   }

@@ -4,8 +4,9 @@
 // runner socket serves every machine RPC method (both answer with whatever `answers.next` holds,
 // so RPC answers are fuzzed too), a stored message and a queued web prompt.
 import type { Socket } from 'socket.io-client';
-import { createRedisEngine } from '../../../src/engine/redis/redis-engine.js';
-import type { Engine, EngineOptions } from '../../../src/engine/types.js';
+import { createRedisEngine } from '../../../src/engine/redis/engine.js';
+import type { Engine } from '../../../src/engine/engine.js';
+import type { EngineOptions } from '../../../src/engine/types.js';
 import { cliRest, connectCli, httpJson, pingBarrier, type CliRest } from '../../helpers/cli-client.js';
 import { createMachine, createSession, uniqueNamespace } from '../../helpers/fixtures.js';
 import { startTestHub, type TestHub } from '../../helpers/hub.js';
@@ -139,7 +140,7 @@ export async function startFuzzWorld(options: { redis?: boolean } = {}): Promise
   const engine = t.engine;
 
   const restore = async (tenant: FuzzTenant): Promise<void> => {
-    const sessions = await engine.listSessions(tenant.ns);
+    const sessions = await engine.sessions.list(tenant.ns);
     const session = sessions.find((row) => row.id === tenant.sessionId);
     if (!session) {
       tenant.sessionId = (await createSession(tenant.rest)).id;
@@ -150,7 +151,7 @@ export async function startFuzzWorld(options: { redis?: boolean } = {}): Promise
       tenant.cli.emit('session-alive', { sid: tenant.sessionId, time: t.clock.now, thinking: false });
       await pingBarrier(tenant.cli);
     }
-    const machines = await engine.listMachines(tenant.ns);
+    const machines = await engine.machines.list(tenant.ns);
     const machine = machines.find((row) => row.id === tenant.machineId);
     if (!machine) {
       tenant.machineId = (await createMachine(tenant.rest, { runnerState: { status: 'running' } })).id;
@@ -166,9 +167,9 @@ export async function startFuzzWorld(options: { redis?: boolean } = {}): Promise
   // Rows (with their live fields) and the event log head: every stored change moves one of these
   // (message appends, consumption and cancellation all append an event to the namespace's log).
   const snapshot = async (ns: string): Promise<unknown> => {
-    const sessions = (await engine.listSessions(ns)).sort((a, b) => a.id.localeCompare(b.id));
-    const machines = (await engine.listMachines(ns)).sort((a, b) => a.id.localeCompare(b.id));
-    const events = await engine.readEvents(ns, Number.MAX_SAFE_INTEGER);
+    const sessions = (await engine.sessions.list(ns)).sort((a, b) => a.id.localeCompare(b.id));
+    const machines = (await engine.machines.list(ns)).sort((a, b) => a.id.localeCompare(b.id));
+    const events = await engine.events.read(ns, Number.MAX_SAFE_INTEGER);
     return { sessions, machines, events: { epoch: events.epoch, nextOffset: events.nextOffset } };
   };
 

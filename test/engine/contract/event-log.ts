@@ -1,11 +1,14 @@
+// Contract of the event log (engine.events): numbering, trimming, fan-out, and the event a
+// message append writes in the same step (messages.append with `event`).
 import { describe, expect, it, vi } from 'vitest';
-import type { AppendedEvent, Engine } from '../../../src/engine/types.js';
+import type { Engine } from '../../../src/engine/engine.js';
+import type { AppendedEvent } from '../../../src/engine/types.js';
 import { appendInserted, createSession, type EngineHarness, messageInput, T0, uniqueNamespace } from './harness.js';
 
 /** Collects deliveries for the given namespaces only (a shared store carries other tests' events). */
 async function recordEvents(engine: Engine, namespaces: string[]) {
   const received: AppendedEvent[] = [];
-  const unsubscribe = await engine.subscribeEvents((event) => {
+  const unsubscribe = await engine.events.subscribe((event) => {
     if (namespaces.includes(event.namespace)) received.push(event);
   });
   return { received, unsubscribe };
@@ -23,12 +26,12 @@ export function describeEventLogContract(harness: EngineHarness): void {
     it('starts empty with a stable epoch that appends reuse', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
-      const empty = await engine.readEvents(ns, 0);
+      const empty = await engine.events.read(ns, 0);
       expect(empty).toEqual({ epoch: expect.any(String), nextOffset: 1, oldestOffset: 1, events: [] });
       expect(empty.epoch.length).toBeGreaterThan(0);
-      const appended = await engine.appendEvent(ns, '{"type":"a"}');
+      const appended = await engine.events.append(ns, '{"type":"a"}');
       expect(appended).toEqual({ namespace: ns, epoch: empty.epoch, offset: 1, json: '{"type":"a"}' });
-      expect((await engine.readEvents(ns, 0)).epoch).toBe(empty.epoch);
+      expect((await engine.events.read(ns, 0)).epoch).toBe(empty.epoch);
     });
 
     it('numbers events per namespace and reads those after an offset', async () => {
@@ -36,35 +39,35 @@ export function describeEventLogContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const other = uniqueNamespace();
       const payloads = ['{"n":1}', '{"n":2,"text":"héllo ✓"}', '{"n":3}'];
-      for (const json of payloads) await engine.appendEvent(ns, json);
-      expect((await engine.appendEvent(other, '{"other":true}')).offset).toBe(1);
+      for (const json of payloads) await engine.events.append(ns, json);
+      expect((await engine.events.append(other, '{"other":true}')).offset).toBe(1);
 
-      const all = await engine.readEvents(ns, 0);
+      const all = await engine.events.read(ns, 0);
       expect(all).toMatchObject({ nextOffset: 4, oldestOffset: 1 });
       expect(all.events).toEqual(payloads.map((json, i) => ({ offset: i + 1, json })));
-      expect((await engine.readEvents(ns, 1)).events.map((e) => e.offset)).toEqual([2, 3]);
-      expect(await engine.readEvents(ns, 3)).toEqual({ epoch: all.epoch, nextOffset: 4, oldestOffset: 1, events: [] });
-      expect((await engine.readEvents(other, 0)).events).toEqual([{ offset: 1, json: '{"other":true}' }]);
+      expect((await engine.events.read(ns, 1)).events.map((e) => e.offset)).toEqual([2, 3]);
+      expect(await engine.events.read(ns, 3)).toEqual({ epoch: all.epoch, nextOffset: 4, oldestOffset: 1, events: [] });
+      expect((await engine.events.read(other, 0)).events).toEqual([{ offset: 1, json: '{"other":true}' }]);
     });
 
     it('assigns distinct consecutive offsets to concurrent appends', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
-      const appended = await Promise.all(Array.from({ length: 30 }, (_, i) => engine.appendEvent(ns, JSON.stringify({ i }))));
+      const appended = await Promise.all(Array.from({ length: 30 }, (_, i) => engine.events.append(ns, JSON.stringify({ i }))));
       expect(appended.map((e) => e.offset).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-      const stored = (await engine.readEvents(ns, 0)).events;
+      const stored = (await engine.events.read(ns, 0)).events;
       expect(stored).toEqual([...appended].sort((a, b) => a.offset - b.offset).map(({ offset, json }) => ({ offset, json })));
     });
 
     it('keeps at most eventLogMaxEvents events', async () => {
       const engine = await harness.engineWith({ eventLogMaxEvents: 3 });
       const ns = uniqueNamespace();
-      for (let i = 1; i <= 5; i += 1) await engine.appendEvent(ns, JSON.stringify({ i }));
-      const read = await engine.readEvents(ns, 0);
+      for (let i = 1; i <= 5; i += 1) await engine.events.append(ns, JSON.stringify({ i }));
+      const read = await engine.events.read(ns, 0);
       expect(read).toMatchObject({ nextOffset: 6, oldestOffset: 3 });
       expect(read.events.map((e) => e.offset)).toEqual([3, 4, 5]);
-      expect((await engine.readEvents(ns, 4)).events).toEqual([{ offset: 5, json: '{"i":5}' }]);
-      expect(await engine.readEvents(ns, 5)).toMatchObject({ nextOffset: 6, oldestOffset: 3, events: [] });
+      expect((await engine.events.read(ns, 4)).events).toEqual([{ offset: 5, json: '{"i":5}' }]);
+      expect(await engine.events.read(ns, 5)).toMatchObject({ nextOffset: 6, oldestOffset: 3, events: [] });
     });
 
     it('keeps at most eventLogMaxBytes of JSON but always the newest event', async () => {
@@ -72,16 +75,16 @@ export function describeEventLogContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const half = [jsonOfLength(50, 'a'), jsonOfLength(50, 'b')];
       expect(half.map((json) => json.length)).toEqual([50, 50]);
-      for (const json of half) await engine.appendEvent(ns, json);
-      expect((await engine.readEvents(ns, 0)).events.map((e) => e.offset)).toEqual([1, 2]);
+      for (const json of half) await engine.events.append(ns, json);
+      expect((await engine.events.read(ns, 0)).events.map((e) => e.offset)).toEqual([1, 2]);
 
-      await engine.appendEvent(ns, jsonOfLength(40, 'c'));
-      expect(await engine.readEvents(ns, 0)).toMatchObject({ oldestOffset: 2, nextOffset: 4 });
-      expect((await engine.readEvents(ns, 0)).events.map((e) => e.offset)).toEqual([2, 3]);
+      await engine.events.append(ns, jsonOfLength(40, 'c'));
+      expect(await engine.events.read(ns, 0)).toMatchObject({ oldestOffset: 2, nextOffset: 4 });
+      expect((await engine.events.read(ns, 0)).events.map((e) => e.offset)).toEqual([2, 3]);
 
       const huge = jsonOfLength(500, 'd');
-      await engine.appendEvent(ns, huge);
-      expect(await engine.readEvents(ns, 0)).toMatchObject({ oldestOffset: 4, nextOffset: 5, events: [{ offset: 4, json: huge }] });
+      await engine.events.append(ns, huge);
+      expect(await engine.events.read(ns, 0)).toMatchObject({ oldestOffset: 4, nextOffset: 5, events: [{ offset: 4, json: huge }] });
     });
   });
 
@@ -92,8 +95,8 @@ export function describeEventLogContract(harness: EngineHarness): void {
       const other = uniqueNamespace();
       const { received, unsubscribe } = await recordEvents(engine, [ns, other]);
       const appended = await Promise.all([
-        ...Array.from({ length: 20 }, (_, i) => engine.appendEvent(ns, JSON.stringify({ i }))),
-        engine.appendEvent(other, '{"other":1}'),
+        ...Array.from({ length: 20 }, (_, i) => engine.events.append(ns, JSON.stringify({ i }))),
+        engine.events.append(other, '{"other":1}'),
       ]);
       await waitForCount(received, 21);
       const mine = received.filter((e) => e.namespace === ns);
@@ -109,11 +112,11 @@ export function describeEventLogContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const leaving = await recordEvents(engine, [ns]);
       const staying = await recordEvents(engine, [ns]);
-      await engine.appendEvent(ns, '{"n":1}');
+      await engine.events.append(ns, '{"n":1}');
       await waitForCount(leaving.received, 1);
       await waitForCount(staying.received, 1);
       await leaving.unsubscribe();
-      await engine.appendEvent(ns, '{"n":2}');
+      await engine.events.append(ns, '{"n":2}');
       await waitForCount(staying.received, 2);
       expect(leaving.received.map((e) => e.offset)).toEqual([1]);
       expect(staying.received.map((e) => e.offset)).toEqual([1, 2]);
@@ -136,11 +139,11 @@ export function describeEventLogContract(harness: EngineHarness): void {
         if (event.namespace === ns) calls.rejecting += 1;
         throw new Error('async listener bug');
       };
-      const unsubscribeThrowing = await engine.subscribeEvents(throwing);
-      const unsubscribeRejecting = await engine.subscribeEvents(rejecting);
+      const unsubscribeThrowing = await engine.events.subscribe(throwing);
+      const unsubscribeRejecting = await engine.events.subscribe(rejecting);
       const healthy = await recordEvents(engine, [ns]);
-      expect((await engine.appendEvent(ns, '{"n":1}')).offset).toBe(1);
-      expect((await engine.appendEvent(ns, '{"n":2}')).offset).toBe(2);
+      expect((await engine.events.append(ns, '{"n":1}')).offset).toBe(1);
+      expect((await engine.events.append(ns, '{"n":2}')).offset).toBe(2);
       await waitForCount(healthy.received, 2);
       expect(healthy.received.map((e) => e.offset)).toEqual([1, 2]);
       expect(calls).toEqual({ throwing: 2, rejecting: 2 });
@@ -154,7 +157,7 @@ export function describeEventLogContract(harness: EngineHarness): void {
       const fromClosed = await recordEvents(closing, [ns]);
       const fromOpen = await recordEvents(engine, [ns]);
       await closing.close();
-      await engine.appendEvent(ns, '{"after":"close"}');
+      await engine.events.append(ns, '{"after":"close"}');
       await waitForCount(fromOpen.received, 1);
       expect(fromClosed.received).toEqual([]);
       await fromOpen.unsubscribe();
@@ -169,19 +172,19 @@ export function describeEventLogContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       const feed = await recordEvents(engine, [ns]);
-      await engine.appendEvent(ns, '{"first":true}');
+      await engine.events.append(ns, '{"first":true}');
       await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 }));
-      const result = await engine.appendMessage(ns, session.id, { ...messageInput({ createdAt: T0 + 1 }), event: parts(session.id, 'x') });
+      const result = await engine.messages.append(ns, session.id, { ...messageInput({ createdAt: T0 + 1 }), event: parts(session.id, 'x') });
       if (!result.ok) throw new Error('append failed');
       expect(result.message.seq).toBe(2);
       const json = `{"m":"x","s":"${session.id}","seq":2}`;
-      const { epoch } = await engine.readEvents(ns, 0);
+      const { epoch } = await engine.events.read(ns, 0);
       expect(result.event).toEqual({ namespace: ns, epoch, offset: 2, json });
-      expect((await engine.readEvents(ns, 0)).events).toEqual([
+      expect((await engine.events.read(ns, 0)).events).toEqual([
         { offset: 1, json: '{"first":true}' },
         { offset: 2, json },
       ]);
-      await engine.appendEvent(ns, '{"last":true}');
+      await engine.events.append(ns, '{"last":true}');
       await waitForCount(feed.received, 3);
       expect(feed.received.map((e) => [e.offset, e.json])).toEqual([
         [1, '{"first":true}'],
@@ -196,14 +199,14 @@ export function describeEventLogContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       const input = { ...messageInput({ createdAt: T0, localId: 'l1', invokedAt: null }), event: parts(session.id, 'dup') };
-      const first = await engine.appendMessage(ns, session.id, input);
+      const first = await engine.messages.append(ns, session.id, input);
       expect(first.ok && first.event?.offset).toBe(1);
-      const again = await engine.appendMessage(ns, session.id, { ...input, id: 'another-id' });
+      const again = await engine.messages.append(ns, session.id, { ...input, id: 'another-id' });
       expect(again).toMatchObject({ ok: true, inserted: false });
       expect(again.ok && again.event).toBeUndefined();
-      const missing = await engine.appendMessage(ns, 'no-such-session', { ...messageInput({ createdAt: T0 }), event: parts('x', 'missing') });
+      const missing = await engine.messages.append(ns, 'no-such-session', { ...messageInput({ createdAt: T0 }), event: parts('x', 'missing') });
       expect(missing).toEqual({ ok: false, reason: 'session-not-found' });
-      const { events, nextOffset } = await engine.readEvents(ns, 0);
+      const { events, nextOffset } = await engine.events.read(ns, 0);
       expect(events.map((e) => e.offset)).toEqual([1]);
       expect(nextOffset).toBe(2);
     });
@@ -213,9 +216,9 @@ export function describeEventLogContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       for (let i = 0; i < 4; i += 1) {
-        await engine.appendMessage(ns, session.id, { ...messageInput({ createdAt: T0 + i }), event: parts(session.id, `t${i}`) });
+        await engine.messages.append(ns, session.id, { ...messageInput({ createdAt: T0 + i }), event: parts(session.id, `t${i}`) });
       }
-      const read = await engine.readEvents(ns, 0);
+      const read = await engine.events.read(ns, 0);
       expect(read).toMatchObject({ oldestOffset: 3, nextOffset: 5 });
       expect(read.events.map((e) => JSON.parse(e.json).seq)).toEqual([3, 4]);
     });
