@@ -18,13 +18,14 @@ const src = join(root, 'src');
  */
 const ALLOWED = {
   main: ['hub', 'admin', 'config', 'ops'],
-  admin: ['services', 'engine', 'config'],
+  admin: ['services', 'engine', 'protocol', 'config'],
   hub: ['cluster', 'cli-plane', 'web-plane', 'ops', 'http', 'services', 'engine', 'config', 'protocol'],
   cluster: ['ops', 'redis', 'config'],
   'cli-plane': ['http', 'services', 'ops', 'protocol', 'config'],
   'web-plane': ['http', 'services', 'ops', 'protocol', 'config'],
   ops: ['http', 'services', 'protocol', 'config'],
-  http: ['protocol', 'ops'],
+  // http maps the services' error vocabulary (services/errors.ts) to statuses.
+  http: ['services', 'protocol', 'ops'],
   services: ['engine', 'protocol', 'config', 'ops'],
   engine: ['redis', 'protocol', 'config'],
   redis: ['config'],

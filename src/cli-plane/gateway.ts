@@ -4,7 +4,7 @@ import type { Namespace } from 'socket.io';
 import type { CliGateway, RpcDelivery, RoomTarget } from '../services/ports.js';
 import { rpcAnswerProblem } from '../protocol/json-document.js';
 import type { UpdateEnvelope } from '../protocol/socket-events.js';
-import { RpcBadAnswerError } from '../services/rpc-bad-answer.js';
+import { RpcBadAnswerError } from '../services/errors.js';
 import { roomOf } from './rooms.js';
 
 export function createCliGateway(cli: Namespace): CliGateway {

@@ -1,7 +1,7 @@
 // /cli handshake: token (upstream grammar, per-namespace tokens), the seed's token-less
 // namespace mode, and the automatic room joins.
 import type { Namespace, Socket } from 'socket.io';
-import { EngineUnavailableError } from '../engine/types.js';
+import { EngineUnavailableError } from '../services/errors.js';
 import { HandshakeAuthSchema, type HandshakeAuth, type SocketError } from '../protocol/socket-events.js';
 import type { Services } from '../services/index.js';
 import { roomName } from './rooms.js';

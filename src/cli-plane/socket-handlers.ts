@@ -1,7 +1,7 @@
 // /cli event handlers: parse with the event's schema, call one service function, ack or emit.
 import type { Namespace } from 'socket.io';
 import type { z } from 'zod';
-import { EngineUnavailableError } from '../engine/types.js';
+import { EngineUnavailableError } from '../services/errors.js';
 import {
   MachineAliveEventSchema,
   MachineUpdateMetadataEventSchema,
@@ -17,7 +17,7 @@ import {
 } from '../protocol/socket-events.js';
 import type { AccessFailure } from '../services/access.js';
 import type { Services } from '../services/index.js';
-import type { VersionedWriteOutcome } from '../services/sessions.js';
+import type { VersionedWriteOutcome } from '../services/access.js';
 import type { Logger } from '../ops/logger.js';
 import type { CliMetrics } from '../ops/metrics.js';
 import type { ErrorLogLimiter } from '../ops/error-log-limiter.js';

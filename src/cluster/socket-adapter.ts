@@ -22,7 +22,7 @@
 // serverCount falls back to "this server only" when Redis cannot answer NUMSUB.
 import { RedisAdapter, type RedisAdapterOptions } from '@socket.io/redis-adapter';
 import type { Namespace } from 'socket.io';
-import { connectRedis, createRedisConnection, type RedisClient } from '../engine/redis/connection.js';
+import { connectRedis, createRedisConnection, type RedisClient } from '../redis/connection.js';
 import type { Logger } from '../ops/logger.js';
 
 export type SocketAdapterFactory = (nsp: Namespace) => RedisAdapter;

@@ -6,10 +6,8 @@
 import type Koa from 'koa';
 import type { Context, Next } from 'koa';
 import { ZodError } from 'zod';
-import { EngineUnavailableError } from '../engine/types.js';
 import type { ErrorLogLimiter } from '../ops/error-log-limiter.js';
-import { RpcBadAnswerError } from '../services/rpc-bad-answer.js';
-import { RpcTargetMissingError, RpcTimeoutError } from '../services/rpc.js';
+import { EngineUnavailableError, RpcBadAnswerError, RpcTargetMissingError, RpcTimeoutError } from '../services/errors.js';
 import { BodyTooLargeError } from './body.js';
 
 interface JsonReply {

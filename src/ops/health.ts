@@ -1,13 +1,18 @@
 // /health (upstream shape, no auth), /ready (engine reachable and not draining), /metrics.
 import Router from '@koa/router';
-import type { Engine } from '../engine/engine.js';
 import type { HubMetrics } from './metrics.js';
 
 export interface Readiness {
   draining: boolean;
 }
 
-export function createOpsRouter(engine: Engine, metrics: HubMetrics, readiness: Readiness): Router {
+/** What /ready asks of the storage: which kind it is and whether it answers. */
+export interface StorageProbe {
+  readonly kind: string;
+  ping(): Promise<void>;
+}
+
+export function createOpsRouter(engine: StorageProbe, metrics: HubMetrics, readiness: Readiness): Router {
   const router = new Router();
   router.get('/health', (ctx) => {
     ctx.body = { status: 'ok', protocolVersion: 1, capabilities: { workGraph: false, titleSuggestion: false } };

@@ -16,3 +16,8 @@ export async function machineAccess(engine: Engine, namespace: string, id: strin
   const row = await engine.machines.get(namespace, id);
   return row ? { ok: true, row } : { ok: false, reason: 'not-found' };
 }
+
+/** A compare-and-swap write of a versioned document (metadata, agentState, runnerState). */
+export type VersionedWriteOutcome =
+  | { result: 'success' | 'version-mismatch'; version: number; value: unknown }
+  | { result: 'error'; reason: AccessFailure };

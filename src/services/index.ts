@@ -3,10 +3,13 @@ import { AuthService, type AuthSettings } from './auth.js';
 import type { ServiceDeps } from './deps.js';
 import type { EventFeed } from './events.js';
 import { MachineService } from './machines.js';
+import { MessagePages } from './message-pages.js';
 import { MessageService } from './messages.js';
 import { PresenceSweeper } from './presence-sweeper.js';
+import { RpcGateway } from './rpc-gateway.js';
 import { RpcService } from './rpc.js';
 import { SessionService } from './sessions.js';
+import { SharedValues } from './shared-values.js';
 
 export interface Services {
   deps: ServiceDeps;
@@ -16,12 +19,18 @@ export interface Services {
   machines: MachineService;
   messages: MessageService;
   rpc: RpcService;
+  /** Typed calls to the CLI's RPC handlers, with upstream's timeouts per method. */
+  rpcGateway: RpcGateway;
+  /** Web message history pages (position order, epochs, queued rows). */
+  messagePages: MessagePages;
   sweeper: PresenceSweeper;
+  sharedValues: SharedValues;
 }
 
 export function createServices(deps: ServiceDeps, auth: AuthSettings, sweepIntervalMs: number): Services {
   const machines = new MachineService(deps);
   const sessions = new SessionService(deps, machines);
+  const rpc = new RpcService(deps);
   return {
     deps,
     auth: new AuthService(deps.engine, auth, deps.clock),
@@ -29,7 +38,10 @@ export function createServices(deps: ServiceDeps, auth: AuthSettings, sweepInter
     sessions,
     machines,
     messages: new MessageService(deps, sessions),
-    rpc: new RpcService(deps),
+    rpc,
+    rpcGateway: new RpcGateway(rpc, deps.timings),
+    messagePages: new MessagePages(deps),
     sweeper: new PresenceSweeper(deps, sweepIntervalMs),
+    sharedValues: new SharedValues(deps.engine),
   };
 }

@@ -3,11 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { CreateMachineInput, MachineField, MachineRow } from '../engine/types.js';
 import { MachineHealthSchema, type Machine } from '../protocol/models.js';
 import type { UpdateBody } from '../protocol/socket-events.js';
-import { machineAccess, type AccessFailure } from './access.js';
+import { machineAccess, type AccessFailure, type VersionedWriteOutcome } from './access.js';
 import { clampAliveTime } from './alive-time.js';
 import type { ServiceDeps } from './deps.js';
 import { mergeMachineMetadata, mergeRunnerCapabilities, sameJson } from './metadata-merge.js';
-import type { VersionedWriteOutcome } from './sessions.js';
 import { machineToWire } from './wire.js';
 
 const REGISTRATION_ATTEMPTS = 5;

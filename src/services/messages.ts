@@ -180,6 +180,11 @@ export class MessageService {
     }
   }
 
+  /** Whether the session has stored any message yet. */
+  async hasAny(namespace: string, sid: string): Promise<boolean> {
+    return (await this.deps.engine.messages.head(namespace, sid)) !== null;
+  }
+
   /** GET /cli/sessions/:id/messages — CLI backfill by seq. */
   async listAfterSeq(namespace: string, sid: string, afterSeq: number, limit: number): Promise<CliMessage[]> {
     const rows = await this.deps.engine.messages.listAfterSeq(namespace, sid, afterSeq, limit);

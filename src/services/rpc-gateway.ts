@@ -3,7 +3,7 @@
 // RpcTimeoutError; a CLI-side failure comes back as a value with an `error` key, which each
 // caller interprets the way its route defines.
 import type { ServiceTimings } from './deps.js';
-import { RpcBadAnswerError } from './rpc-bad-answer.js';
+import { RpcBadAnswerError } from './errors.js';
 import type { RpcService } from './rpc.js';
 
 /** Methods upstream calls with the 120 s timeout (model/session listings, fork/rewind). */

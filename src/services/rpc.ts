@@ -3,25 +3,7 @@
 import type { AccessFailure } from './access.js';
 import { machineAccess, sessionAccess } from './access.js';
 import type { ServiceDeps } from './deps.js';
-
-export class RpcTargetMissingError extends Error {
-  readonly code = 'rpc_target_missing';
-  constructor(
-    readonly reason: 'handler-not-registered' | 'socket-disconnected',
-    method: string,
-  ) {
-    super(reason === 'handler-not-registered' ? `RPC handler not registered: ${method}` : `RPC socket disconnected: ${method}`);
-    this.name = 'RpcTargetMissingError';
-  }
-}
-
-export class RpcTimeoutError extends Error {
-  readonly code = 'rpc_timeout';
-  constructor(method: string, timeoutMs: number) {
-    super(`RPC timed out after ${timeoutMs} ms: ${method}`);
-    this.name = 'RpcTimeoutError';
-  }
-}
+import { RpcTargetMissingError, RpcTimeoutError } from './errors.js';
 
 /** `access-denied`: the method is not under the socket's own session/machine id. */
 export type RpcRegisterOutcome = { ok: true } | { ok: false; reason: AccessFailure | 'access-denied'; scope: 'session' | 'machine'; id: string };

@@ -1,10 +1,10 @@
 // Session lifecycle: creation, versioned writes, keep-alives, end. The only writer of session state.
 import { randomUUID } from 'node:crypto';
-import type { CasResult, SessionColumnsPatch, SessionField, SessionRow } from '../engine/types.js';
+import type { CasResult, LiveFields, SessionColumnsPatch, SessionField, SessionRow } from '../engine/types.js';
 import type { CreateSessionBody } from '../protocol/cli-rest.js';
 import type { Session } from '../protocol/models.js';
 import type { SessionAliveEvent, SessionEndReason, UpdateBody } from '../protocol/socket-events.js';
-import { sessionAccess, type AccessFailure } from './access.js';
+import { sessionAccess, type AccessFailure, type VersionedWriteOutcome } from './access.js';
 import { clampAliveTime } from './alive-time.js';
 import type { ServiceDeps } from './deps.js';
 import type { MachineService } from './machines.js';
@@ -14,10 +14,6 @@ import { isThinking, sessionToWire } from './wire.js';
 export type CreateSessionOutcome =
   | { ok: true; session: Session }
   | { ok: false; status: 409; error: string };
-
-export type VersionedWriteOutcome =
-  | { result: 'success' | 'version-mismatch'; version: number; value: unknown }
-  | { result: 'error'; reason: AccessFailure };
 
 /** Keep-alive runtime keys that are also session columns. */
 const RUNTIME_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier'] as const;
@@ -251,6 +247,16 @@ export class SessionService {
   }
 
   /** Stores non-versioned columns and announces the full session. */
+  /** The stored row, or null when this namespace has no such session. */
+  async row(namespace: string, sid: string): Promise<SessionRow | null> {
+    return this.deps.engine.sessions.get(namespace, sid);
+  }
+
+  /** Hub-side live values (e.g. a web-applied permission mode) shown on the wire Session. */
+  async setLiveFields(namespace: string, sid: string, fields: LiveFields): Promise<void> {
+    await this.deps.engine.presence.setLiveFields(namespace, 'session', sid, fields);
+  }
+
   async updateColumns(namespace: string, sid: string, patch: SessionColumnsPatch): Promise<void> {
     await this.deps.engine.sessions.updateColumns(namespace, sid, patch);
     await this.publishFull(namespace, sid);

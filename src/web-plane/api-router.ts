@@ -1,14 +1,12 @@
 // /api REST routes (everything but the SSE plane's /api/events and /api/visibility). Route groups
-// live in ./routes; the web-only services they call are built here, once per worker.
+// live in ./routes; the web use cases they call (./use-cases) are built here, once per worker.
 import Router from '@koa/router';
 import type { HubConfig } from '../config.js';
 import type { Logger } from '../ops/logger.js';
 import type { Services } from '../services/index.js';
-import { MachineActions } from '../services/machine-actions.js';
-import { MessagePages } from '../services/message-pages.js';
-import { RpcGateway } from '../services/rpc-gateway.js';
-import { SessionActions } from '../services/session-actions.js';
-import { SessionFiles } from '../services/session-files.js';
+import { MachineActions } from './use-cases/machine-actions.js';
+import { SessionActions } from './use-cases/session-actions.js';
+import { SessionFiles } from './use-cases/session-files.js';
 import type { ApiState } from './jwt-auth.js';
 import type { LiveEventSource } from './live-events.js';
 import { registerAuthRoutes } from './routes/auth.js';
@@ -22,15 +20,15 @@ import { registerSessionRoutes } from './routes/sessions.js';
 import { registerUploadRoutes } from './routes/uploads.js';
 
 export function createApiRouter(services: Services, config: HubConfig, live: LiveEventSource, log: Logger): Router {
-  const rpc = new RpcGateway(services.rpc, services.deps.timings);
+  const rpc = services.rpcGateway;
   const deps: WebDeps = {
     services,
     config,
     live,
     log,
     rpc,
-    pages: new MessagePages(services.deps),
-    actions: new SessionActions(services.deps, services.sessions, rpc, live),
+    pages: services.messagePages,
+    actions: new SessionActions(services, rpc, live),
     machineActions: new MachineActions(rpc),
     files: new SessionFiles(rpc),
   };

@@ -3,7 +3,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { RpcRequestSchema, type RpcRequest } from '../../src/protocol/socket-events.js';
-import { RpcTargetMissingError, RpcTimeoutError } from '../../src/services/rpc.js';
+import { RpcTargetMissingError, RpcTimeoutError } from '../../src/services/errors.js';
 import { nextEvent, nextEventArgs, pendingEvents, pingBarrier } from '../helpers/cli-client.js';
 import { createMachine, createSession } from '../helpers/fixtures.js';
 import { useCliWorld } from './world.js';

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseRedisUrl } from '../../src/engine/redis/connection.js';
+import { parseRedisUrl } from '../../src/redis/connection.js';
 import { createRedisEngine } from '../../src/engine/redis/engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { type AppendedEvent, EngineUnavailableError } from '../../src/engine/types.js';

@@ -3,7 +3,7 @@
 // and its Lua scripts. See keys.ts for the key layout.
 import type { Engine } from '../engine.js';
 import type { EngineOptions } from '../types.js';
-import { connectRedis, createRedisConnection } from './connection.js';
+import { connectRedis, createRedisConnection } from '../../redis/connection.js';
 import type { RedisContext } from './context.js';
 import { createCoordination } from './coordination.js';
 import { mapUnavailableErrors, toEngineError } from './errors.js';
@@ -24,7 +24,7 @@ import { createSessionStore } from './sessions.js';
  */
 export async function createRedisEngine(url: string, options: EngineOptions): Promise<Engine> {
   const client = createRedisConnection(url, 'commands');
-  await connectRedis(client);
+  await connectRedis(client).catch((error: unknown) => Promise.reject(toEngineError(error)));
   // A subscribed connection cannot run other commands: the event bus has its own.
   const bus = new RedisEventBus(createRedisConnection(url, 'event-bus'));
   const context: RedisContext = { client, scripts: new LuaScripts(client), options };

@@ -1,5 +1,6 @@
 // Maps "Redis cannot serve this right now" failures to EngineUnavailableError so transports can
 // answer 503 / {result:'error'}; everything else (a script bug, WRONGTYPE) stays a plain error.
+import { RedisUnavailableError } from '../../redis/connection.js';
 import { EngineUnavailableError } from '../types.js';
 
 /** Server replies that mean "not now", not "wrong request". */
@@ -27,7 +28,7 @@ const SOCKET_ERROR_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 
 
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (error instanceof EngineUnavailableError) return true;
+  if (error instanceof EngineUnavailableError || error instanceof RedisUnavailableError) return true;
   if (error.name === 'ReplyError') return TRANSIENT_REPLY_PREFIXES.some((prefix) => error.message.startsWith(prefix));
   const code = (error as NodeJS.ErrnoException).code;
   return (

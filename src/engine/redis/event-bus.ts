@@ -3,7 +3,8 @@
 // re-subscribes by itself after a reconnect. Events published while this process was
 // disconnected are not replayed here: SSE clients catch up through EventLog.read.
 import type { AppendedEvent, EventListener } from '../types.js';
-import { connectRedis, type RedisClient } from './connection.js';
+import { connectRedis, type RedisClient } from '../../redis/connection.js';
+import { toEngineError } from './errors.js';
 import { decodeNamespace, EVENT_CHANNEL } from './keys.js';
 
 export class RedisEventBus {
@@ -41,7 +42,7 @@ export class RedisEventBus {
 
   private ensureSubscribed(): Promise<void> {
     this.subscribed ??= (async () => {
-      if (this.subscriber.status === 'wait') await connectRedis(this.subscriber);
+      if (this.subscriber.status === 'wait') await connectRedis(this.subscriber).catch((error: unknown) => Promise.reject(toEngineError(error)));
       await this.subscriber.subscribe(EVENT_CHANNEL);
     })().catch((error: unknown) => {
       this.subscribed = undefined; // let the next subscriber try again

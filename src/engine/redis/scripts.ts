@@ -6,7 +6,7 @@
 // inside the script (the session a tag points to, a registry record), keys built from a prefix
 // that carries the same hash tag.
 import { readFileSync } from 'node:fs';
-import type { RedisClient } from './connection.js';
+import type { RedisClient } from '../../redis/connection.js';
 
 /** Scripts and the preludes each one needs (helpers shared between scripts), in order. */
 const SCRIPT_FILES = {

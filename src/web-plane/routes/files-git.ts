@@ -1,9 +1,9 @@
 // RPC-wrapped session file/git routes and command/skill listings (docs/protocol.md#files-and-git). The session
 // need not be active; a session without `metadata.path` answers `{success:false}` before any
 // query validation, as upstream.
-import type { SessionRow } from '../../engine/types.js';
+import type { SessionRow } from '../../services/model.js';
 import { DirectoryQuerySchema, FilePathQuerySchema, FileSearchQuerySchema, GitDiffNumstatQuerySchema, flavorOf } from '../../protocol/web-rest.js';
-import { GENERATED_IMAGE_CACHE_CONTROL } from '../../services/session-files.js';
+import { GENERATED_IMAGE_CACHE_CONTROL } from '../use-cases/session-files.js';
 import { param, parseOr400, requireSession, sendError, sendJson, type ApiContext, type ApiRouter, type WebDeps } from './common.js';
 
 function metadataOf(row: SessionRow): Record<string, unknown> | null {

@@ -1,6 +1,6 @@
 // An event from the engine's log, decoded once per process (not per connection): parsed for
 // routing and for `live.waitFor`, and normalised to the one-line JSON an SSE `data:` line needs.
-import type { StoredEvent } from '../../engine/types.js';
+import type { StoredEvent } from '../../services/model.js';
 import { routingFields, type RoutingFields } from './delivery-filter.js';
 
 export interface DecodedEvent {

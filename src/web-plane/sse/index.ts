@@ -3,7 +3,7 @@
 // to any namespace's log (by any worker) arrives there once and is fanned out locally.
 import type Router from '@koa/router';
 import type { HubConfig } from '../../config.js';
-import type { AppendedEvent } from '../../engine/types.js';
+import type { AppendedEvent } from '../../services/model.js';
 import type { HubMetrics } from '../../ops/metrics.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Services } from '../../services/index.js';
@@ -25,7 +25,7 @@ export async function createSsePlane(services: Services, config: HubConfig, metr
   const fanout = new LocalFanout();
   const waiters = new LiveWaiters();
   // Shared through the engine: POST /api/visibility may land on any worker of the cluster.
-  const directory = new SharedSubscriptionDirectory(services.deps.engine);
+  const directory = new SharedSubscriptionDirectory(services.sharedValues);
   const subscriptions = new SubscriptionManager({
     events: services.events,
     fanout,

@@ -1,6 +1,6 @@
 // The resume verdict for a new SSE connection (upstream `resolveResume`, with the event log in
 // the engine instead of a per-process ring).
-import type { EventReadResult } from '../../engine/types.js';
+import type { EventReadResult } from '../../services/model.js';
 import { namespaceTag, parseEventId } from './event-ids.js';
 
 export type ResumeVerdict = 'ok' | 'gap';

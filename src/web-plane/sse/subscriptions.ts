@@ -11,7 +11,7 @@
 // and since each step writes higher offsets than the previous one, nothing is reordered.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { EventReadResult } from '../../engine/types.js';
+import type { EventReadResult } from '../../services/model.js';
 import type { HubMetrics } from '../../ops/metrics.js';
 import type { Logger } from '../../ops/logger.js';
 import type { Visibility } from '../../protocol/sse.js';

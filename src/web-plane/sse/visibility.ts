@@ -2,10 +2,10 @@
 // POST /api/visibility and, later, by whatever decides that a namespace has a visible client.
 //
 // In a cluster the POST can land on a different worker than the one holding the stream, so the
-// hub uses SharedSubscriptionDirectory (the engine's ephemeral key/value, refreshed by the worker
+// hub uses SharedSubscriptionDirectory (the services' shared short-lived values, refreshed by the worker
 // holding the stream so entries of a crashed worker lapse).
 import { z } from 'zod';
-import type { Engine } from '../../engine/engine.js';
+import type { SharedValues } from '../../services/shared-values.js';
 import { VisibilitySchema, type Visibility } from '../../protocol/sse.js';
 
 export interface SubscriptionEntry {
@@ -31,7 +31,7 @@ export class SharedSubscriptionDirectory implements SubscriptionDirectory {
   private readonly held = new Map<string, SubscriptionEntry>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly engine: Engine) {
+  constructor(private readonly shared: SharedValues) {
     this.timer = setInterval(() => void this.refreshHeld(), REFRESH_EVERY_MS);
     this.timer.unref();
   }
@@ -41,7 +41,7 @@ export class SharedSubscriptionDirectory implements SubscriptionDirectory {
   }
 
   private write(entry: SubscriptionEntry): Promise<void> {
-    return this.engine.coordination.setEphemeral(this.key(entry.subscriptionId), JSON.stringify({ namespace: entry.namespace, visibility: entry.visibility }), ENTRY_TTL_MS);
+    return this.shared.set(this.key(entry.subscriptionId), JSON.stringify({ namespace: entry.namespace, visibility: entry.visibility }), ENTRY_TTL_MS);
   }
 
   private async refreshHeld(): Promise<void> {
@@ -55,7 +55,7 @@ export class SharedSubscriptionDirectory implements SubscriptionDirectory {
 
   async unregister(subscriptionId: string): Promise<void> {
     this.held.delete(subscriptionId);
-    await this.engine.coordination.deleteEphemeral(this.key(subscriptionId));
+    await this.shared.delete(this.key(subscriptionId));
   }
 
   async setVisibility(namespace: string, subscriptionId: string, visibility: Visibility): Promise<boolean> {
@@ -69,7 +69,7 @@ export class SharedSubscriptionDirectory implements SubscriptionDirectory {
   }
 
   async lookup(subscriptionId: string): Promise<SubscriptionEntry | null> {
-    const raw = await this.engine.coordination.getEphemeral(this.key(subscriptionId));
+    const raw = await this.shared.get(this.key(subscriptionId));
     if (raw === null) return null;
     try {
       const parsed = StoredEntrySchema.safeParse(JSON.parse(raw));

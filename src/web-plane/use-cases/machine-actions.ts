@@ -1,7 +1,7 @@
 // Machine-scoped web operations (docs/protocol.md#machines): spawn, list-directory, paths/exists.
-import type { SpawnBody } from '../protocol/web-rest.js';
-import type { RpcGateway } from './rpc-gateway.js';
-import { fail, ok, rpcTransportReply, type WebReply } from './web-reply.js';
+import type { SpawnBody } from '../../protocol/web-rest.js';
+import type { RpcGateway } from '../../services/rpc-gateway.js';
+import { fail, ok, rpcTransportReply, type WebReply } from './reply.js';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

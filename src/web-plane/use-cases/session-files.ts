@@ -1,10 +1,10 @@
 // RPC-wrapped session file/git operations (docs/protocol.md#files-and-git): the CLI's answer is passed through;
 // a transport failure becomes `{success:false, error}` (HTTP 200), as upstream's runRpc does.
-import { EngineUnavailableError } from '../engine/types.js';
-import { UPLOAD_MAX_BYTES, estimateBase64Bytes } from '../protocol/web-rest.js';
-import type { RpcGateway } from './rpc-gateway.js';
-import { RpcBadAnswerError } from './rpc-bad-answer.js';
-import { errorMessage, fail, ok, rpcTransportReply, type WebReply } from './web-reply.js';
+import { EngineUnavailableError } from '../../services/errors.js';
+import { UPLOAD_MAX_BYTES, estimateBase64Bytes } from '../../protocol/web-rest.js';
+import type { RpcGateway } from '../../services/rpc-gateway.js';
+import { RpcBadAnswerError } from '../../services/errors.js';
+import { errorMessage, fail, ok, rpcTransportReply, type WebReply } from './reply.js';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

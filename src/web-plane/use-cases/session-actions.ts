@@ -2,7 +2,12 @@
 // permission decisions and the runtime config (permission mode, model). Each operation returns
 // upstream's status/body table (docs/protocol.md#web-api); RPC transport failures that upstream let
 // escape as plain-text 500s answer 503/504 JSON instead (docs/protocol.md#rpc-transport-failures).
-import type { MachineRow, SessionRow } from '../engine/types.js';
+import type { Machine } from '../../protocol/models.js';
+import type { Clock } from '../../services/clock.js';
+import type { Services } from '../../services/index.js';
+import type { MachineService } from '../../services/machines.js';
+import type { MessageService } from '../../services/messages.js';
+import type { SessionRow } from '../../services/model.js';
 import {
   MODEL_LOCKED_WHEN_CONTROLLED_BY_USER,
   flavorOf,
@@ -11,15 +16,14 @@ import {
   type ApproveBody,
   type DenyBody,
   type ModelValue,
-} from '../protocol/web-rest.js';
-import type { LiveEventSource } from '../web-plane/live-events.js';
-import type { AccessFailure } from './access.js';
-import type { ServiceDeps } from './deps.js';
-import { RpcTargetMissingError } from './rpc.js';
-import type { RpcGateway } from './rpc-gateway.js';
-import { AGENT_SESSION_ID_FIELDS, agentSessionIdOf } from './session-summary.js';
-import type { SessionService } from './sessions.js';
-import { fail, ok, rpcTransportReply, type WebReply } from './web-reply.js';
+} from '../../protocol/web-rest.js';
+import type { LiveEventSource } from '../live-events.js';
+import type { AccessFailure } from '../../services/access.js';
+import { RpcTargetMissingError } from '../../services/errors.js';
+import type { RpcGateway } from '../../services/rpc-gateway.js';
+import { AGENT_SESSION_ID_FIELDS, agentSessionIdOf } from '../../services/session-summary.js';
+import type { SessionService } from '../../services/sessions.js';
+import { fail, ok, rpcTransportReply, type WebReply } from './reply.js';
 
 export const CONCURRENT_MODIFICATION = 'Session was modified concurrently. Please try again.';
 /** Upstream waits this long for a resumed session's CLI to come alive. */
@@ -68,13 +72,22 @@ function configRefusal(reply: unknown, key: string): string | null {
 }
 
 export class SessionActions {
+  private readonly sessions: SessionService;
+  private readonly machines: MachineService;
+  private readonly messages: MessageService;
+  private readonly clock: Clock;
+
   constructor(
-    private readonly deps: ServiceDeps,
-    private readonly sessions: SessionService,
+    services: Services,
     private readonly rpc: RpcGateway,
     private readonly live: LiveEventSource,
     private readonly resumeTimeoutMs = RESUME_ACTIVE_TIMEOUT_MS,
-  ) {}
+  ) {
+    this.sessions = services.sessions;
+    this.machines = services.machines;
+    this.messages = services.messages;
+    this.clock = services.deps.clock;
+  }
 
   private isActive(row: SessionRow): boolean {
     return row.live.active === true;
@@ -102,7 +115,7 @@ export class SessionActions {
     } catch (error) {
       if (!(error instanceof RpcTargetMissingError)) return rpcTransportReply(error);
       // Nobody can archive it on the CLI side, so the hub records the archive itself.
-      const now = this.deps.clock();
+      const now = this.clock();
       const written = await this.sessions.writeMetadataFromHub(namespace, row.id, (prior) => ({
         ...prior,
         lifecycleState: 'archived',
@@ -188,7 +201,7 @@ export class SessionActions {
     const refused = await this.applyConfig(row, 'permissionMode', mode);
     if (refused) return refused;
     // The live value is what the wire Session shows; the metadata copy survives restarts.
-    await this.deps.engine.presence.setLiveFields(namespace, 'session', row.id, { permissionMode: mode });
+    await this.sessions.setLiveFields(namespace, row.id, { permissionMode: mode });
     const written = await this.sessions.writeMetadataFromHub(namespace, row.id, (prior) => ({ ...prior, preferredPermissionMode: mode }));
     return metadataWriteReply(written) ?? ok();
   }
@@ -208,7 +221,7 @@ export class SessionActions {
       const failure = metadataWriteReply(written);
       if (failure) return failure;
     }
-    await this.deps.engine.presence.setLiveFields(namespace, 'session', row.id, { model: column });
+    await this.sessions.setLiveFields(namespace, row.id, { model: column });
     await this.sessions.updateColumns(namespace, row.id, { model: column });
     return ok();
   }
@@ -229,11 +242,11 @@ export class SessionActions {
     const metadata = metadataOf(row);
     if (metadata?.lifecycleState !== 'archived') return this.reopenReply(await this.resumeSession(namespace, row, undefined));
 
-    if (metadata.flavor === 'cursor' && typeof metadata.cursorSessionId !== 'string' && (await this.deps.engine.messages.head(namespace, row.id)) !== null) {
+    if (metadata.flavor === 'cursor' && typeof metadata.cursorSessionId !== 'string' && (await this.messages.hasAny(namespace, row.id))) {
       return fail(422, 'Cursor session is missing its chat id and cannot be reopened', { missing: ['cursorSessionId'] });
     }
     const saved = Object.fromEntries(ARCHIVE_FIELDS.filter((key) => key in metadata).map((key) => [key, metadata[key]]));
-    const now = this.deps.clock();
+    const now = this.clock();
     const unarchived = await this.sessions.writeMetadataFromHub(namespace, row.id, (prior) => {
       const next: Record<string, unknown> = { ...prior, lifecycleStateSince: now };
       delete next.lifecycleState;
@@ -243,7 +256,7 @@ export class SessionActions {
     });
     if (unarchived === 'conflict') return fail(409, CONCURRENT_MODIFICATION, { code: 'metadata_conflict' });
     if (unarchived !== 'ok') return accessReply(unarchived);
-    const fresh = await this.deps.engine.sessions.get(namespace, row.id);
+    const fresh = await this.sessions.row(namespace, row.id);
     const outcome = await this.resumeSession(namespace, fresh ?? row, undefined);
     if (!outcome.ok) {
       await this.sessions.writeMetadataFromHub(namespace, row.id, (prior) => {
@@ -261,15 +274,15 @@ export class SessionActions {
   }
 
   /** An online machine of the namespace: the session's own, else one on the same host. */
-  private async pickMachine(namespace: string, metadata: Record<string, unknown>): Promise<MachineRow | null> {
-    const online = (await this.deps.engine.machines.list(namespace)).filter((machine) => machine.live.active === true);
+  private async pickMachine(namespace: string, metadata: Record<string, unknown>): Promise<Machine | null> {
+    const online = await this.machines.list(namespace, true);
     const own = typeof metadata.machineId === 'string' ? online.find((machine) => machine.id === metadata.machineId) : undefined;
     if (own) return own;
     return online.find((machine) => isRecord(machine.metadata) && machine.metadata.host === metadata.host) ?? null;
   }
 
   private async sessionIsActive(namespace: string, sid: string): Promise<boolean> {
-    const row = await this.deps.engine.sessions.get(namespace, sid);
+    const row = await this.sessions.row(namespace, sid);
     return row !== null && row.live.active === true;
   }
 

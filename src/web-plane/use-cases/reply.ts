@@ -1,8 +1,8 @@
 // The outcome of a web-plane operation: HTTP status + JSON body. The web services produce these
 // because the status/code table is part of the contract each operation implements (see
 // docs/protocol.md#web-api); the routes only copy them onto the response.
-import { RpcBadAnswerError } from './rpc-bad-answer.js';
-import { RpcTargetMissingError, RpcTimeoutError } from './rpc.js';
+import { RpcBadAnswerError } from '../../services/errors.js';
+import { RpcTargetMissingError, RpcTimeoutError } from '../../services/errors.js';
 
 export interface WebReply {
   status: number;

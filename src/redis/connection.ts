@@ -19,7 +19,13 @@
 // - every command has a timeout, so a stalled server cannot hold a caller forever;
 // - reconnection keeps going in the background with capped backoff, forever.
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { EngineUnavailableError } from '../types.js';
+/** Redis could not be reached (within the bound); the engine maps it to its outage error. */
+export class RedisUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RedisUnavailableError';
+  }
+}
 
 export type RedisClient = Redis | Cluster;
 
@@ -162,13 +168,13 @@ export async function connectRedis(client: RedisClient, timeoutMs = 10_000): Pro
   client.on('error', () => undefined);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new EngineUnavailableError(`Redis not ready within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new RedisUnavailableError(`Redis not ready within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
     await Promise.race([client.connect(), timeout]);
   } catch (error) {
     client.disconnect();
-    throw error instanceof EngineUnavailableError ? error : new EngineUnavailableError(`cannot connect to Redis: ${describe(error)}`, { cause: error });
+    throw error instanceof RedisUnavailableError ? error : new RedisUnavailableError(`cannot connect to Redis: ${describe(error)}`, { cause: error });
   } finally {
     clearTimeout(timer);
   }
