@@ -4,7 +4,7 @@ import type { Context, Next } from 'koa';
 import { CliMessagesQuerySchema, CreateMachineBodySchema, CreateSessionBodySchema } from '../protocol/cli-rest.js';
 import { readJsonBody } from '../http/body.js';
 import { invalidInputReply } from '../http/invalid-input.js';
-import type { AccessFailure } from '../services/access.js';
+import { HTTP_ERRORS, fail, sendReply } from '../http/reply.js';
 import type { Services } from '../services/index.js';
 
 export interface CliRouteState {
@@ -13,11 +13,6 @@ export interface CliRouteState {
 
 const PROTOCOL_VERSION = '1';
 
-/** Ids are per namespace: an id this namespace does not have is simply not found. */
-function accessBody(scope: 'Session' | 'Machine', _reason: AccessFailure): { status: number; body: { error: string } } {
-  return { status: 404, body: { error: `${scope} not found` } };
-}
-
 export function createCliRouter(services: Services, maxBodyBytes: number): Router<CliRouteState> {
   const router = new Router<CliRouteState>({ prefix: '/cli' });
 
@@ -25,20 +20,17 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
     ctx.set('X-Hapi-Protocol-Version', PROTOCOL_VERSION);
     const header = ctx.get('authorization');
     if (!header) {
-      ctx.status = 401;
-      ctx.body = { error: 'Missing Authorization header' };
+      sendReply(ctx, HTTP_ERRORS.missingAuthorizationHeader);
       return;
     }
     const match = /^Bearer\s+(.+)$/i.exec(header);
     if (!match?.[1]) {
-      ctx.status = 401;
-      ctx.body = { error: 'Invalid Authorization header' };
+      sendReply(ctx, HTTP_ERRORS.invalidAuthorizationHeader);
       return;
     }
     const check = await services.auth.verifyAccessToken(match[1]);
     if (!check.ok) {
-      ctx.status = 401;
-      ctx.body = { error: 'Invalid token' };
+      sendReply(ctx, HTTP_ERRORS.invalidToken);
       return;
     }
     (ctx.state as CliRouteState).namespace = check.namespace;
@@ -48,15 +40,12 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
   router.post('/sessions', async (ctx) => {
     const parsed = CreateSessionBodySchema.safeParse(await readJsonBody(ctx, maxBodyBytes));
     if (!parsed.success) {
-      const reply = invalidInputReply('Invalid body', parsed.error.issues);
-      ctx.status = reply.status;
-      ctx.body = reply.body;
+      sendReply(ctx, invalidInputReply('Invalid body', parsed.error.issues));
       return;
     }
     const outcome = await services.sessions.createOrLoad(ctx.state.namespace, parsed.data);
     if (!outcome.ok) {
-      ctx.status = outcome.status;
-      ctx.body = { error: outcome.error };
+      sendReply(ctx, fail(outcome.status, outcome.error));
       return;
     }
     ctx.body = { session: outcome.session, sessionSummaryContract: false };
@@ -65,9 +54,7 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
   router.get('/sessions/:id', async (ctx) => {
     const result = await services.sessions.get(ctx.state.namespace, ctx.params.id ?? '');
     if (!result.ok) {
-      const { status, body } = accessBody('Session', result.reason);
-      ctx.status = status;
-      ctx.body = body;
+      sendReply(ctx, HTTP_ERRORS.sessionNotFound);
       return;
     }
     ctx.body = { session: result.session, sessionSummaryContract: false };
@@ -77,15 +64,12 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
     const sid = ctx.params.id ?? '';
     const access = await services.sessions.access(ctx.state.namespace, sid);
     if (!access.ok) {
-      const { status, body } = accessBody('Session', access.reason);
-      ctx.status = status;
-      ctx.body = body;
+      sendReply(ctx, HTTP_ERRORS.sessionNotFound);
       return;
     }
     const query = CliMessagesQuerySchema.safeParse(ctx.query);
     if (!query.success) {
-      ctx.status = 400;
-      ctx.body = { error: 'Invalid query', issues: query.error.issues };
+      sendReply(ctx, fail(400, 'Invalid query', { issues: query.error.issues }));
       return;
     }
     const messages = await services.messages.listAfterSeq(ctx.state.namespace, sid, query.data.afterSeq, query.data.limit);
@@ -95,9 +79,7 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
   router.post('/machines', async (ctx) => {
     const parsed = CreateMachineBodySchema.safeParse(await readJsonBody(ctx, maxBodyBytes));
     if (!parsed.success) {
-      const reply = invalidInputReply('Invalid body', parsed.error.issues);
-      ctx.status = reply.status;
-      ctx.body = reply.body;
+      sendReply(ctx, invalidInputReply('Invalid body', parsed.error.issues));
       return;
     }
     const machine = await services.machines.createOrLoad(ctx.state.namespace, {
@@ -111,9 +93,7 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
   router.get('/machines/:id', async (ctx) => {
     const result = await services.machines.get(ctx.state.namespace, ctx.params.id ?? '');
     if (!result.ok) {
-      const { status, body } = accessBody('Machine', result.reason);
-      ctx.status = status;
-      ctx.body = body;
+      sendReply(ctx, HTTP_ERRORS.machineNotFound);
       return;
     }
     ctx.body = { machine: result.machine };
@@ -124,13 +104,11 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
   router.all('/{*rest}', (ctx) => {
     const allowed = new Set((ctx.matched ?? []).filter((layer) => !String(layer.path).endsWith('{*rest}')).flatMap((layer) => layer.methods));
     if (allowed.size > 0) {
-      ctx.status = 405;
       ctx.set('Allow', [...allowed].join(', '));
-      ctx.body = { error: 'Method not allowed', code: 'method_not_allowed' };
+      sendReply(ctx, HTTP_ERRORS.methodNotAllowed);
       return;
     }
-    ctx.status = 404;
-    ctx.body = { error: 'Not found', code: 'not_found' };
+    sendReply(ctx, HTTP_ERRORS.notFound);
   });
 
   return router;

@@ -7,15 +7,8 @@ import type Koa from 'koa';
 import type { Context, Next } from 'koa';
 import { ZodError } from 'zod';
 import type { ErrorLogLimiter } from '../ops/error-log-limiter.js';
-import { EngineUnavailableError, RpcBadAnswerError, RpcTargetMissingError, RpcTimeoutError } from '../services/errors.js';
 import { BodyTooLargeError } from './body.js';
-
-interface JsonReply {
-  status: number;
-  body: { error: string; code: string; issues?: unknown };
-}
-
-const INTERNAL: JsonReply = { status: 500, body: { error: 'Internal server error', code: 'internal_error' } };
+import { HTTP_ERRORS, fail, failureReply, sendReply, type HttpReply } from './reply.js';
 
 /** Errors that carry their own 4xx status (http-errors, ctx.throw): a client's mistake. */
 function clientStatusOf(error: unknown): number | null {
@@ -24,18 +17,16 @@ function clientStatusOf(error: unknown): number | null {
 }
 
 /** The JSON answer for a thrown error; null when it is unplanned (logged, then 500). */
-function plannedReply(error: unknown): JsonReply | null {
-  if (error instanceof BodyTooLargeError) return { status: 413, body: { error: error.message, code: 'body_too_large' } };
-  if (error instanceof EngineUnavailableError) return { status: 503, body: { error: 'Storage unavailable, try again', code: 'engine_unavailable' } };
-  if (error instanceof ZodError) return { status: 400, body: { error: 'Invalid request', code: 'invalid_request', issues: error.issues } };
-  // RPC failures a route did not translate itself (docs/protocol.md#rpc-transport-failures).
-  if (error instanceof RpcBadAnswerError) return { status: 502, body: { error: error.message, code: error.code } };
-  if (error instanceof RpcTargetMissingError) return { status: 503, body: { error: error.message, code: error.code } };
-  if (error instanceof RpcTimeoutError) return { status: 504, body: { error: error.message, code: error.code } };
+function plannedReply(error: unknown): HttpReply | null {
+  if (error instanceof BodyTooLargeError) return fail(413, error.message, { code: 'body_too_large' });
+  if (error instanceof ZodError) return fail(400, 'Invalid request', { code: 'invalid_request', issues: error.issues });
+  // The domain's failures a route did not translate itself (docs/protocol.md#rpc-transport-failures).
+  const failure = failureReply(error);
+  if (failure !== null) return failure;
   const status = clientStatusOf(error);
   if (status !== null) {
     const message = error instanceof Error && (error as { expose?: unknown }).expose === true ? error.message : 'Bad request';
-    return { status, body: { error: message, code: 'bad_request' } };
+    return fail(status, message, { code: 'bad_request' });
   }
   return null;
 }
@@ -62,11 +53,10 @@ export function jsonErrors(limiter: ErrorLogLimiter) {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.status = 404;
-        ctx.body = { error: 'Not found', code: 'not_found' };
+        sendReply(ctx, HTTP_ERRORS.notFound);
       } else if (ctx.status === 405 && ctx.body === undefined) {
         // The router's allowedMethods() sets 405 + Allow without a body; Koa would send text.
-        ctx.body = { error: 'Method not allowed', code: 'method_not_allowed' };
+        ctx.body = HTTP_ERRORS.methodNotAllowed.body;
       } else if (ctx.method === 'OPTIONS' && ctx.status === 200 && ctx.body === '') {
         // The routers' allowedMethods() answer OPTIONS with 200 + Allow and an empty text body:
         // that is a 204 (no content), not a text response.
@@ -82,7 +72,7 @@ export function jsonErrors(limiter: ErrorLogLimiter) {
       let reply = plannedReply(error);
       if (reply === null) {
         logUnplanned(limiter, ctx, error, 'unhandled request error');
-        reply = INTERNAL;
+        reply = HTTP_ERRORS.internal;
       }
       if (ctx.headerSent || !ctx.writable) return;
       ctx.status = reply.status;
@@ -113,7 +103,7 @@ export function installJsonFallbacks(app: Koa, limiter: ErrorLogLimiter): void {
       if (!res.writableEnded) res.destroy();
       return;
     }
-    const reply = planned ?? INTERNAL;
+    const reply = planned ?? HTTP_ERRORS.internal;
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     const text = JSON.stringify(reply.body);
     res.statusCode = reply.status;

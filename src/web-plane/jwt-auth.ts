@@ -1,6 +1,7 @@
 // /api/* authentication: Bearer JWT (and `?token=` on /api/events only), as upstream.
 import type { Context, Next } from 'koa';
 import type { AuthService } from '../services/auth.js';
+import { HTTP_ERRORS, sendReply } from '../http/reply.js';
 
 export interface ApiState {
   namespace: string;
@@ -19,8 +20,7 @@ export function jwtAuth(auth: AuthService) {
     let token = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
     if (!token && ctx.path === '/api/events' && typeof ctx.query.token === 'string') token = ctx.query.token;
     if (!token) {
-      ctx.status = 401;
-      ctx.body = { error: 'Missing authorization token' };
+      sendReply(ctx, HTTP_ERRORS.missingAuthorizationToken);
       return;
     }
     const check = await auth.verifyJwt(token);

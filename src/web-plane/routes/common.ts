@@ -16,6 +16,7 @@ import type { SessionFiles } from '../use-cases/session-files.js';
 import type { WebReply } from '../use-cases/reply.js';
 import type { ApiState } from '../jwt-auth.js';
 import type { LiveEventSource } from '../live-events.js';
+import { HTTP_ERRORS } from '../../http/reply.js';
 
 export type ApiRouter = Router<ApiState>;
 export type ApiContext = RouterContext<ApiState>;
@@ -84,7 +85,7 @@ export async function requireSession(ctx: ApiContext, deps: WebDeps, opts: { req
     return null;
   }
   if (opts.requireActive && access.row.live.active !== true) {
-    sendError(ctx, 409, 'Session is inactive', { code: 'session_inactive' });
+    send(ctx, HTTP_ERRORS.sessionInactive);
     return null;
   }
   return access.row;
@@ -94,7 +95,7 @@ export async function requireSession(ctx: ApiContext, deps: WebDeps, opts: { req
 export async function requireMachine(ctx: ApiContext, deps: WebDeps): Promise<MachineRow | null> {
   const access = await deps.services.machines.access(ctx.state.namespace, param(ctx, 'id'));
   if (!access.ok) {
-    sendError(ctx, 404, 'Machine not found');
+    send(ctx, HTTP_ERRORS.machineNotFound);
     return null;
   }
   return access.row;

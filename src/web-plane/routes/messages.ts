@@ -1,6 +1,7 @@
 // Message routes (docs/protocol.md#messages): page, send, cancel, queued-state.
 import { MessagesQuerySchema, QueuedStateBodySchema, SendMessageBodySchema } from '../../protocol/web-rest.js';
-import { param, parseOr400, readBody, requireSession, sendError, type ApiRouter, type WebDeps } from './common.js';
+import { HTTP_ERRORS } from '../../http/reply.js';
+import { param, parseOr400, readBody, requireSession, send, sendError, type ApiRouter, type WebDeps } from './common.js';
 
 export function registerMessageRoutes(router: ApiRouter, deps: WebDeps): void {
   const { services, pages } = deps;
@@ -27,7 +28,7 @@ export function registerMessageRoutes(router: ApiRouter, deps: WebDeps): void {
       localId: body.localId,
       attachments: body.attachments,
     });
-    if (!message) return sendError(ctx, 404, 'Session not found');
+    if (!message) return send(ctx, HTTP_ERRORS.sessionNotFound);
     ctx.body = { ok: true };
   });
 

@@ -9,6 +9,7 @@ import type { ApiState } from '../jwt-auth.js';
 import { acceptsGzip } from './accept-encoding.js';
 import type { SubscriptionManager } from './subscriptions.js';
 import type { SubscriptionDirectory } from './visibility.js';
+import { HTTP_ERRORS, sendReply } from '../../http/reply.js';
 
 /** The visibility body is two short strings; anything near this size is not a real client. */
 const VISIBILITY_BODY_LIMIT = 16 * 1024;
@@ -43,11 +44,11 @@ export function createSseRouter(deps: SseRouteDeps): Router {
     // Up-front checks, before any byte of the stream (docs/protocol.md#opening-a-stream).
     if (query.sessionId !== undefined) {
       const access = await deps.services.sessions.access(namespace, query.sessionId);
-      if (!access.ok) return fail(ctx, 404, 'Session not found');
+      if (!access.ok) return sendReply(ctx, HTTP_ERRORS.sessionNotFound);
     }
     if (query.machineId !== undefined) {
       const access = await deps.services.machines.access(namespace, query.machineId);
-      if (!access.ok) return fail(ctx, 404, 'Machine not found');
+      if (!access.ok) return sendReply(ctx, HTTP_ERRORS.machineNotFound);
     }
 
     // The EventSource reconnect header wins over the query when it says something.

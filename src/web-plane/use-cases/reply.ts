@@ -1,16 +1,11 @@
 // The outcome of a web-plane operation: HTTP status + JSON body. The web services produce these
 // because the status/code table is part of the contract each operation implements (see
 // docs/protocol.md#web-api); the routes only copy them onto the response.
-import { RpcBadAnswerError } from '../../services/errors.js';
-import { RpcTargetMissingError, RpcTimeoutError } from '../../services/errors.js';
+import { failureReply, type HttpReply } from '../../http/reply.js';
+import { EngineUnavailableError } from '../../services/errors.js';
 
-export interface WebReply {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-export const ok = (body: Record<string, unknown> = { ok: true }): WebReply => ({ status: 200, body });
-export const fail = (status: number, error: string, extra: Record<string, unknown> = {}): WebReply => ({ status, body: { error, ...extra } });
+export { fail, ok } from '../../http/reply.js';
+export type WebReply = HttpReply;
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -23,8 +18,8 @@ export function errorMessage(error: unknown): string {
  * `success:false`. Anything else is not a transport failure and is rethrown.
  */
 export function rpcTransportReply(error: unknown, extra: Record<string, unknown> = {}): WebReply {
-  if (error instanceof RpcTargetMissingError) return { status: 503, body: { ...extra, error: error.message, code: error.code } };
-  if (error instanceof RpcTimeoutError) return { status: 504, body: { ...extra, error: error.message, code: error.code } };
-  if (error instanceof RpcBadAnswerError) return { status: 502, body: { ...extra, error: error.message, code: error.code } };
-  throw error;
+  if (error instanceof EngineUnavailableError) throw error;
+  const reply = failureReply(error, extra);
+  if (reply === null) throw error;
+  return reply;
 }

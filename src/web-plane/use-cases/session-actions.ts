@@ -24,6 +24,7 @@ import type { RpcGateway } from '../../services/rpc-gateway.js';
 import { AGENT_SESSION_ID_FIELDS, agentSessionIdOf } from '../../services/session-summary.js';
 import type { SessionService } from '../../services/sessions.js';
 import { fail, ok, rpcTransportReply, type WebReply } from './reply.js';
+import { HTTP_ERRORS } from '../../http/reply.js';
 
 export const CONCURRENT_MODIFICATION = 'Session was modified concurrently. Please try again.';
 /** Upstream waits this long for a resumed session's CLI to come alive. */
@@ -54,7 +55,7 @@ function controlledByUser(row: SessionRow): boolean {
 }
 
 export function accessReply(_reason: AccessFailure): WebReply {
-  return fail(404, 'Session not found');
+  return HTTP_ERRORS.sessionNotFound;
 }
 
 function metadataWriteReply(result: 'ok' | 'conflict' | AccessFailure): WebReply | null {
