@@ -219,7 +219,10 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
   const dispatch = (socket: CliSocket, event: unknown, args: unknown[]): void => {
     if (!socket.connected) return;
     const handler = typeof event === 'string' ? handlers.get(event) : undefined;
-    if (handler) return handler(socket, args);
+    if (handler) {
+      handler(socket, args);
+      return;
+    }
     metrics.unknownEvent();
     const ack = ackOf(args);
     // In order, like every answer, so a later `ping` ack still means "everything before is done".

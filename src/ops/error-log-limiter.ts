@@ -47,7 +47,10 @@ export function createErrorLogLimiter(log: Logger, metrics: ErrorLogLimiterMetri
       metrics.clientErrors.inc({ source });
       const at = now();
       let window = windows.get(connection);
-      if (!window) windows.set(connection, (window = { startedAt: at, logged: 0 }));
+      if (!window) {
+        window = { startedAt: at, logged: 0 };
+        windows.set(connection, window);
+      }
       if (!admit(window, ERROR_LOGS_PER_CONNECTION_PER_WINDOW, at) || !admit(worker, ERROR_LOGS_PER_WORKER_PER_WINDOW, at)) {
         metrics.clientErrorLogsSuppressed.inc({ source });
         return;

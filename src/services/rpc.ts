@@ -55,7 +55,10 @@ export class RpcService {
     if (!found.ok) return { ok: false, reason: 'not-found', ...own };
     await this.deps.engine.rpcRoutes.set(namespace, method, registrant.socketId);
     let entry = this.methodsBySocket.get(registrant.socketId);
-    if (!entry) this.methodsBySocket.set(registrant.socketId, (entry = { namespace, methods: new Set() }));
+    if (!entry) {
+      entry = { namespace, methods: new Set() };
+      this.methodsBySocket.set(registrant.socketId, entry);
+    }
     entry.methods.add(method);
     return { ok: true };
   }

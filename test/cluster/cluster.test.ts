@@ -552,7 +552,10 @@ describe('cluster', () => {
     await waitFor('earlier tests\' sockets to be gone from the host', 10_000, async () => sum(await cliSocketsPerWorker(host)) === 0);
     const socket = await cli(host.url, t, { sessionId: session.id }, RECONNECTING);
     let perWorker: Record<string, number> = {};
-    await waitFor('the socket to be counted', 10_000, async () => sum((perWorker = await cliSocketsPerWorker(host))) === 1);
+    await waitFor('the socket to be counted', 10_000, async () => {
+      perWorker = await cliSocketsPerWorker(host);
+      return sum(perWorker) === 1;
+    });
     const victimId = Object.entries(perWorker).find(([, count]) => count === 1)![0];
     const pid = host.workerPids()[victimId];
     expect(pid, JSON.stringify(host.workerPids())).toBeDefined();

@@ -75,7 +75,7 @@ function localHaproxyConfig(text: string, ports: number[]): string {
       const [, indent, prefix, slots, rest] = template;
       expect(Number(slots)).toBeGreaterThanOrEqual(ports.length);
       const options = rest!.replace(/\s(resolvers|resolve-prefer|init-addr)\s+\S+/g, '');
-      ports.forEach((port, i) => out.push(`${indent}server ${prefix}${i + 1} ${HOST}:${port}${options}`));
+      for (const [i, port] of ports.entries()) out.push(`${indent}server ${prefix}${i + 1} ${HOST}:${port}${options}`);
       continue;
     }
     out.push(line);

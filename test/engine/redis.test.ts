@@ -105,7 +105,7 @@ describe('Redis engine: several instances on one Redis', () => {
     const engine = await open();
     const ns = uniqueNamespace();
     const session = await createSession(engine, ns);
-    const big = { text: 'lorem ipsum '.repeat(5_000), list: [], empty: {}, n: 1.5e-7, big: 12345678901234567 };
+    const big = { text: 'lorem ipsum '.repeat(5_000), list: [], empty: {}, n: 1.5e-7, big: Number.MAX_SAFE_INTEGER };
     for (const content of [big, 'plain string', null, [[], {}], 0]) {
       const result = await engine.messages.append(ns, session.id, messageInput({ createdAt: T0, content }));
       if (!result.ok) throw new Error(result.reason);

@@ -13,7 +13,7 @@ import { eventCase, FRESH, FUZZED_EVENTS, MID, SID, NOW_OFFSET } from './support
 import { checkAsyncProperty, reportFuzzCounts } from './support/fuzz-run.js';
 import { startFuzzWorld, type FuzzWorld } from './support/fuzz-world.js';
 import { ROUTES, routeCase, type RouteCase } from './support/route-cases.js';
-import { resolveBody, sendCase, type HttpAnswer } from './support/route-fuzzer.js';
+import { sendCase, type HttpAnswer } from './support/route-fuzzer.js';
 
 const CASES_PER_ROUTE = 12;
 const CASES_PER_EVENT = 20;

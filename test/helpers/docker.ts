@@ -14,14 +14,18 @@ let cached: EngineStatus | undefined;
 
 /** Whether `docker info` and `docker compose version` answer; cached for the process. */
 export function containerEngine(): EngineStatus {
-  if (cached) return cached;
-  if (process.env.HAPI_CONTAINERS === 'off') return (cached = { available: false, reason: 'HAPI_CONTAINERS=off' });
+  cached ??= probeContainerEngine();
+  return cached;
+}
+
+function probeContainerEngine(): EngineStatus {
+  if (process.env.HAPI_CONTAINERS === 'off') return { available: false, reason: 'HAPI_CONTAINERS=off' };
   const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 15_000 });
-  if (info.error) return (cached = { available: false, reason: `no docker CLI (${info.error.message})` });
-  if (info.status !== 0) return (cached = { available: false, reason: `no Docker engine answers: ${firstLine(info.stderr || info.stdout)}` });
+  if (info.error) return { available: false, reason: `no docker CLI (${info.error.message})` };
+  if (info.status !== 0) return { available: false, reason: `no Docker engine answers: ${firstLine(info.stderr || info.stdout)}` };
   const compose = spawnSync('docker', ['compose', 'version', '--short'], { encoding: 'utf8', timeout: 15_000 });
-  if (compose.status !== 0) return (cached = { available: false, reason: `Docker engine ${info.stdout.trim()} answers but Compose v2 does not: ${firstLine(compose.stderr)}` });
-  return (cached = { available: true, version: info.stdout.trim(), compose: compose.stdout.trim() });
+  if (compose.status !== 0) return { available: false, reason: `Docker engine ${info.stdout.trim()} answers but Compose v2 does not: ${firstLine(compose.stderr)}` };
+  return { available: true, version: info.stdout.trim(), compose: compose.stdout.trim() };
 }
 
 /** True when `name` is an image the engine has locally. */

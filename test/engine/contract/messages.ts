@@ -1,7 +1,6 @@
 // Contract of the message store (engine.messages); the event a message append writes is in event-log.ts.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Engine } from '../../../src/engine/engine.js';
 import type { MessagePageQuery, MessageRow } from '../../../src/engine/types.js';
 import { appendInserted, createSession, type EngineHarness, messageInput, T0, uniqueName, uniqueNamespace } from './harness.js';
 

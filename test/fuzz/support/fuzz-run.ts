@@ -48,6 +48,7 @@ function failureOf(label: string, details: fc.RunDetails<unknown>): Error {
 }
 
 /** Synchronous property, `runs` cases (scaled), seeded. */
+// biome-ignore lint/suspicious/noConfusingVoidType: fast-check predicates return a boolean or nothing (void), as fc.property types them
 export function checkProperty<T>(label: string, arbitrary: fc.Arbitrary<T>, predicate: (value: T) => boolean | void, runs: number): void {
   const numRuns = scaled(runs);
   const details = fc.check(fc.property(arbitrary, predicate), { seed: FUZZ_SEED, numRuns, endOnFailure: true });

@@ -212,7 +212,7 @@ export function routeCase(route: string): fc.Arbitrary<RouteCase> {
   const spec = ROUTES[route];
   if (!spec) throw new Error(`no fuzz spec for route ${route}`);
   const paramNames = Object.keys(spec.params ?? {});
-  const params = fc.record(Object.fromEntries(paramNames.map((name) => [name, idChoice((spec.params ?? {})[name] ?? 'any')])) as Record<string, fc.Arbitrary<string>>);
+  const params = fc.record(Object.fromEntries(paramNames.map((name) => [name, idChoice(spec.params?.[name] ?? 'any')])) as Record<string, fc.Arbitrary<string>>);
   const queryValue = (arb: fc.Arbitrary<unknown>) => fc.oneof({ weight: 5, arbitrary: arb.map((v) => (v === undefined ? undefined : String(v))) }, { weight: 1, arbitrary: fc.array(str(5), { minLength: 2, maxLength: 3 }) });
   const query = spec.query
     ? fc

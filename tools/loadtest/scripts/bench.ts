@@ -14,7 +14,7 @@ if (argv.includes('--help') || argv.includes('-h')) {
   process.stdout.write(BENCH_USAGE);
   process.exit(0);
 }
-let options;
+let options: ReturnType<typeof parseBenchArgv>;
 try {
   options = parseBenchArgv(argv);
 } catch (error) {

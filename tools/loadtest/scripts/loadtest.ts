@@ -4,7 +4,7 @@
 import { ConfigError, loadConfig } from '../../../src/config.js';
 import { runLoadtestCommand } from '../src/command.js';
 
-let config;
+let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig();
 } catch (error) {

@@ -19,7 +19,7 @@ export async function runLoadtestCommand(argv: readonly string[], defaults: { to
     io.stdout(LOADTEST_USAGE);
     return 0;
   }
-  let options;
+  let options: ReturnType<typeof parseLoadtestOptions>;
   try {
     const raw = parseArgv(argv);
     options = parseLoadtestOptions({

@@ -156,7 +156,8 @@ export function isLoopbackHost(hostname: string): boolean {
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   if (host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
   const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host.replace(/^::ffff:/, ''));
-  return v4 !== null && v4.slice(1).every((o) => Number(o) <= 255) && v4[1] === '127';
+  if (v4 === null) return false;
+  return v4.slice(1).every((o) => Number(o) <= 255) && v4[1] === '127';
 }
 
 /** A load test aimed at someone else's machine by mistake is a denial of service: refuse it. */

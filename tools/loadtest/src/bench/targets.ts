@@ -187,7 +187,9 @@ async function startOurs(ctx: TargetContext, name: 'memory' | 'redis' | 'redis2'
   const port = await freePort();
   const token = randomBytes(24).toString('base64url');
   const home = mkdtempSync(join(ctx.workDir, `${name}-${tag}-`));
-  const profArgs = ctx.cpuProfDir ? (mkdirSync(join(ctx.cpuProfDir, `${name}-${tag}`), { recursive: true }), ['--cpu-prof', '--cpu-prof-dir', join(ctx.cpuProfDir, `${name}-${tag}`)]) : [];
+  const profDir = ctx.cpuProfDir ? join(ctx.cpuProfDir, `${name}-${tag}`) : null;
+  if (profDir) mkdirSync(profDir, { recursive: true });
+  const profArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
   const child = spawnChild(process.execPath, [...profArgs, ...ctx.ours.args, 'serve'], {
     cwd: ctx.repoRoot,
     logFile: join(home, 'hub.log'),
