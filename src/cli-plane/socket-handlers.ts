@@ -1,32 +1,16 @@
-// /cli event handlers: parse with the event's schema, call one service function, ack or emit.
+// /cli event dispatch: every event of a socket in arrival order, parsed with its schema from the
+// handler table (event-table.ts), answered exactly once, failures answered and counted.
 import type { Namespace } from 'socket.io';
 import type { z } from 'zod';
-import { EngineUnavailableError } from '../services/errors.js';
-import {
-  MachineAliveEventSchema,
-  MachineUpdateMetadataEventSchema,
-  MachineUpdateStateEventSchema,
-  MessageEventSchema,
-  MessagesConsumedEventSchema,
-  RpcRegisterEventSchema,
-  SessionAliveEventSchema,
-  SessionEndEventSchema,
-  SessionReadyEventSchema,
-  UpdateMetadataEventSchema,
-  UpdateStateEventSchema,
-} from '../protocol/socket-events.js';
-import type { AccessFailure } from '../services/access.js';
-import type { Services } from '../services/index.js';
-import type { VersionedWriteOutcome } from '../services/access.js';
+import type { ErrorLogLimiter } from '../ops/error-log-limiter.js';
 import type { Logger } from '../ops/logger.js';
 import type { CliMetrics } from '../ops/metrics.js';
-import type { ErrorLogLimiter } from '../ops/error-log-limiter.js';
-import { UNSUPPORTED_EVENT_ACKS, type EventAck } from '../protocol/socket-events.js';
-import { roomName } from './rooms.js';
-import { accessErrorMessage, emitSocketError, joinHandshakeRooms, joinIfPending, type CliSocket } from './handshake.js';
-
-type Ack = (response?: unknown) => void;
-type Scope = 'session' | 'machine';
+import { type EventAck, UNSUPPORTED_EVENT_ACKS } from '../protocol/socket-events.js';
+import type { AccessFailure } from '../services/access.js';
+import { EngineUnavailableError } from '../services/errors.js';
+import type { Services } from '../services/index.js';
+import { type Ack, CLI_EVENT_HANDLERS, type EventContext } from './event-table.js';
+import { accessErrorMessage, type CliSocket, emitSocketError, joinHandshakeRooms } from './handshake.js';
 
 function ackOf(args: unknown[]): Ack | undefined {
   const last = args[args.length - 1];
@@ -51,23 +35,9 @@ function onceAck(ack: Ack | undefined): OnceAck {
   return state;
 }
 
-/** What a handler needs of the socket whose event it handles. */
-interface EventContext {
-  socket: CliSocket;
-  /** The socket's tenant ('' never happens: sockets without one get no handlers). */
-  namespace(): string;
-  /** Emits the `error` event; the event's ack (if any) then answers this reason. */
-  accessError(scope: Scope, id: string, reason: AccessFailure | 'access-denied'): void;
-}
-
 /** What the dispatcher learns from a handler besides its own ack calls. */
 interface EventOutcome {
   refused?: AccessFailure | 'access-denied';
-}
-
-function versionedAck(outcome: VersionedWriteOutcome, key: string): unknown {
-  if (outcome.result === 'error') return { result: 'error', reason: outcome.reason };
-  return { result: outcome.result, version: outcome.version, [key]: outcome.value };
 }
 
 /** Installs the /cli handlers; returns the event names they handle (`ping` included). */
@@ -89,7 +59,8 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
 
   const contextOf = (socket: CliSocket, outcome: EventOutcome): EventContext => ({
     socket,
-    namespace: () => socket.data.namespace ?? '',
+    services,
+    namespace: socket.data.namespace ?? '',
     accessError: (scope, id, reason) => {
       outcome.refused = reason;
       emitSocketError(socket, { message: accessErrorMessage(scope, reason), code: reason, scope, id });
@@ -133,78 +104,7 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
     });
   };
 
-  on('message', MessageEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
-    const result = await services.messages.appendFromCli(namespace(), payload, { socketId: socket.id, inSessionRoom: socket.rooms.has(roomName('session', namespace(), payload.sid)) });
-    if (!result.ok) return accessError('session', payload.sid, result.reason);
-    await joinIfPending(socket, services, 'session', payload.sid);
-  });
-
-  on('update-metadata', UpdateMetadataEventSchema, async (payload, ack, { socket, namespace }) => {
-    const outcome = await services.sessions.updateMetadata(namespace(), payload.sid, payload.expectedVersion, payload.metadata, socket.id);
-    if (outcome.result !== 'error') await joinIfPending(socket, services, 'session', payload.sid);
-    ack?.(versionedAck(outcome, 'metadata'));
-  });
-
-  on('update-state', UpdateStateEventSchema, async (payload, ack, { socket, namespace }) => {
-    const outcome = await services.sessions.updateAgentState(namespace(), payload.sid, payload.expectedVersion, payload.agentState, socket.id);
-    if (outcome.result !== 'error') await joinIfPending(socket, services, 'session', payload.sid);
-    ack?.(versionedAck(outcome, 'agentState'));
-  });
-
-  on('session-alive', SessionAliveEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
-    const outcome = await services.sessions.handleAlive(namespace(), payload);
-    if (outcome === 'not-found') return accessError('session', payload.sid, outcome);
-    if (outcome === 'ignored') return;
-    await joinIfPending(socket, services, 'session', payload.sid);
-    // Queued prompts are re-sent on every keep-alive until consumed; usually there are none.
-    if (outcome.queued > 0) await services.messages.replayQueued(namespace(), payload.sid);
-  });
-
-  on('session-end', SessionEndEventSchema, async (payload, _ack, { namespace, accessError }) => {
-    const access = await services.sessions.access(namespace(), payload.sid);
-    if (!access.ok) return accessError('session', payload.sid, access.reason);
-    if (payload.reason !== 'cleared') await services.messages.sweepQueuedOnEnd(namespace(), payload.sid);
-    await services.sessions.end(namespace(), payload.sid, payload.reason);
-  });
-
-  on('session-ready', SessionReadyEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
-    const access = await services.sessions.access(namespace(), payload.sid);
-    if (!access.ok) return accessError('session', payload.sid, access.reason);
-    await joinIfPending(socket, services, 'session', payload.sid);
-  });
-
-  on('messages-consumed', MessagesConsumedEventSchema, async (payload, _ack, { namespace, accessError }) => {
-    const outcome = await services.messages.markConsumed(namespace(), payload.sid, payload.localIds, payload);
-    if (outcome === 'not-found') accessError('session', payload.sid, outcome);
-  });
-
-  on('machine-alive', MachineAliveEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
-    const outcome = await services.machines.handleAlive(namespace(), payload.machineId, payload.time, payload.health);
-    if (outcome === 'not-found') return accessError('machine', payload.machineId, outcome);
-    if (outcome === 'ok') await joinIfPending(socket, services, 'machine', payload.machineId);
-  });
-
-  on('machine-update-metadata', MachineUpdateMetadataEventSchema, async (payload, ack, { socket, namespace }) => {
-    const outcome = await services.machines.updateMetadata(namespace(), payload.machineId, payload.expectedVersion, payload.metadata, socket.id);
-    if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
-    ack?.(versionedAck(outcome, 'metadata'));
-  });
-
-  on('machine-update-state', MachineUpdateStateEventSchema, async (payload, ack, { socket, namespace }) => {
-    const outcome = await services.machines.updateRunnerState(namespace(), payload.machineId, payload.expectedVersion, payload.runnerState, socket.id);
-    if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
-    ack?.(versionedAck(outcome, 'runnerState'));
-  });
-
-  on('rpc-register', RpcRegisterEventSchema, async (payload, _ack, { socket, namespace, accessError }) => {
-    const registrant = { socketId: socket.id, sessionId: socket.data.sessionId, machineId: socket.data.machineId };
-    const outcome = await services.rpc.register(namespace(), registrant, payload.method);
-    if (!outcome.ok) accessError(outcome.scope, outcome.id, outcome.reason);
-  });
-
-  on('rpc-unregister', RpcRegisterEventSchema, async (payload, _ack, { socket, namespace }) => {
-    await services.rpc.unregister(namespace(), socket.id, payload.method);
-  });
+  for (const [event, { schema, handle }] of Object.entries(CLI_EVENT_HANDLERS)) on(event, schema, handle);
 
   handlers.set('ping', (socket, args) => {
     metrics.eventIn('ping');
