@@ -1,4 +1,7 @@
-// Picks the engine from configuration: Redis when REDIS_URL is set, memory otherwise.
+// Picks the engine from configuration (config.engineKind: HAPI_ENGINE, or redis when REDIS_URL is
+// set, memory otherwise).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { HubConfig } from '../config.js';
 import { createMemoryEngine } from './memory/engine.js';
 import type { Engine } from './engine.js';
@@ -12,8 +15,19 @@ export function engineOptions(config: HubConfig): EngineOptions {
   };
 }
 
+/** The sqlite engine's database file inside HAPI_DATA_DIR. */
+export const SQLITE_FILE_NAME = 'hub.db';
+
 export async function createEngine(config: HubConfig): Promise<Engine> {
-  if (!config.redisUrl) return createMemoryEngine(engineOptions(config));
+  if (config.engineKind === 'memory') return createMemoryEngine(engineOptions(config));
+  if (config.engineKind === 'sqlite') {
+    // 0700: the file holds the hub token, the JWT secret and every tenant's messages.
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    // Imported on demand: node:sqlite exists only from Node 22.5 on; other engines run without it.
+    const { createSqliteEngine } = await import('./sqlite/engine.js');
+    return createSqliteEngine(join(config.dataDir, SQLITE_FILE_NAME), engineOptions(config));
+  }
+  if (!config.redisUrl) throw new Error('the redis engine needs REDIS_URL');
   const { createRedisEngine } = await import('./redis/engine.js');
   return createRedisEngine(config.redisUrl, engineOptions(config));
 }

@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createEngine, SQLITE_FILE_NAME } from '../../src/engine/index.js';
 import { createSqliteEngine } from '../../src/engine/sqlite/engine.js';
 import { describeEngineContract } from './contract.js';
 import { createSession, DEFAULT_OPTIONS, messageInput, T0, uniqueNamespace } from './contract/harness.js';
@@ -59,5 +61,17 @@ describe('sqlite engine specifics', () => {
     const engine = createSqliteEngine(freshFile(), DEFAULT_OPTIONS);
     await engine.close();
     await expect(engine.sessions.list('ns')).rejects.toMatchObject({ name: 'EngineUnavailableError' });
+  });
+
+  it('is what createEngine opens for HAPI_ENGINE=sqlite, in HAPI_DATA_DIR created with mode 0700', async () => {
+    const dataDir = join(dir, 'nested', 'data');
+    const engine = await createEngine(loadConfig({ HAPI_ENGINE: 'sqlite', HAPI_DATA_DIR: dataDir }));
+    try {
+      expect(engine.kind).toBe('sqlite');
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      expect(existsSync(join(dataDir, SQLITE_FILE_NAME))).toBe(true);
+    } finally {
+      await engine.close();
+    }
   });
 });
