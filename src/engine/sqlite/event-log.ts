@@ -23,16 +23,14 @@ export function createEventLog(db: SqliteConnection, options: EngineOptions, fan
     },
 
     async read(ns, afterOffset) {
-      // Creating the log on read fixes the epoch now, so a cursor taken from an empty log stays valid.
-      return db.write((): EventReadResult => {
-        const head = logHead(db, ns);
-        const oldest = db.get('SELECT min("offset") AS oldest FROM events WHERE namespace = ?', ns);
-        const oldestOffset = oldest?.oldest === null || oldest === undefined ? head.nextOffset : int(oldest, 'oldest');
-        const events = db
-          .all('SELECT "offset", json FROM events WHERE namespace = ? AND "offset" > ? ORDER BY "offset"', ns, afterOffset)
-          .map((row) => ({ offset: int(row, 'offset'), json: text(row, 'json') }));
-        return { epoch: head.epoch, nextOffset: head.nextOffset, oldestOffset, events };
-      });
+      // A snapshot read; only the first read of an unknown namespace writes (creating the log
+      // then fixes its epoch, so a cursor taken from an empty log stays valid).
+      return (
+        db.read(() => {
+          const head = existingLogHead(db, ns);
+          return head ? readAfter(db, ns, head, afterOffset) : null;
+        }) ?? db.write(() => readAfter(db, ns, logHead(db, ns), afterOffset))
+      );
     },
 
     async subscribe(listener) {
@@ -68,10 +66,25 @@ export function appendEventInTransaction(db: SqliteConnection, options: EngineOp
   return { namespace: ns, epoch: head.epoch, offset, json };
 }
 
-/** The namespace's log head, created (with a new random epoch) on first use. */
+function readAfter(db: SqliteConnection, ns: string, head: LogHead, afterOffset: number): EventReadResult {
+  const oldest = db.get('SELECT min("offset") AS oldest FROM events WHERE namespace = ?', ns);
+  const oldestOffset = oldest === undefined || oldest.oldest === null ? head.nextOffset : int(oldest, 'oldest');
+  const events = db
+    .all('SELECT "offset", json FROM events WHERE namespace = ? AND "offset" > ? ORDER BY "offset"', ns, afterOffset)
+    .map((row) => ({ offset: int(row, 'offset'), json: text(row, 'json') }));
+  return { epoch: head.epoch, nextOffset: head.nextOffset, oldestOffset, events };
+}
+
+function existingLogHead(db: SqliteConnection, ns: string): LogHead | null {
+  const row = db.get('SELECT epoch, next_offset, event_count, total_bytes FROM event_logs WHERE namespace = ?', ns);
+  if (!row) return null;
+  return { epoch: text(row, 'epoch'), nextOffset: int(row, 'next_offset'), eventCount: int(row, 'event_count'), totalBytes: int(row, 'total_bytes') };
+}
+
+/** The namespace's log head, created (with a new random epoch) on first use; inside a write transaction. */
 function logHead(db: SqliteConnection, ns: string): LogHead {
   db.run('INSERT OR IGNORE INTO event_logs (namespace, epoch, next_offset, event_count, total_bytes) VALUES (?, ?, 1, 0, 0)', ns, randomUUID());
-  const row = db.get('SELECT epoch, next_offset, event_count, total_bytes FROM event_logs WHERE namespace = ?', ns);
-  if (!row) throw new Error(`event log of ${ns} missing right after its creation`);
-  return { epoch: text(row, 'epoch'), nextOffset: int(row, 'next_offset'), eventCount: int(row, 'event_count'), totalBytes: int(row, 'total_bytes') };
+  const head = existingLogHead(db, ns);
+  if (!head) throw new Error(`event log of ${ns} missing right after its creation`);
+  return head;
 }
