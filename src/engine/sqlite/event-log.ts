@@ -52,16 +52,20 @@ export function appendEventInTransaction(db: SqliteConnection, options: EngineOp
   db.run('INSERT INTO events (namespace, "offset", json, bytes) VALUES (?, ?, ?, ?)', ns, offset, json, bytes);
   let count = head.eventCount + 1;
   let totalBytes = head.totalBytes + bytes;
-  if (count > options.eventLogMaxEvents || totalBytes > options.eventLogMaxBytes) {
-    let cutoff = 0;
-    for (const row of db.all('SELECT "offset", bytes FROM events WHERE namespace = ? AND "offset" < ? ORDER BY "offset"', ns, offset)) {
-      if (count <= 1 || (count <= options.eventLogMaxEvents && totalBytes <= options.eventLogMaxBytes)) break;
+  const overLimit = (): boolean => count > 1 && (count > options.eventLogMaxEvents || totalBytes > options.eventLogMaxBytes);
+  // Usually one event leaves per append: read the oldest few at a time, never the whole log.
+  let cutoff = 0;
+  for (let batch = 0; overLimit() && batch < head.eventCount; batch += 1) {
+    const oldest = db.all('SELECT "offset", bytes FROM events WHERE namespace = ? AND "offset" > ? ORDER BY "offset" LIMIT 16', ns, cutoff);
+    for (const row of oldest) {
+      if (!overLimit()) break;
       cutoff = int(row, 'offset');
       count -= 1;
       totalBytes -= int(row, 'bytes');
     }
-    if (cutoff > 0) db.run('DELETE FROM events WHERE namespace = ? AND "offset" <= ?', ns, cutoff);
+    if (oldest.length === 0) break;
   }
+  if (cutoff > 0) db.run('DELETE FROM events WHERE namespace = ? AND "offset" <= ?', ns, cutoff);
   db.run('UPDATE event_logs SET next_offset = ?, event_count = ?, total_bytes = ? WHERE namespace = ?', offset + 1, count, totalBytes, ns);
   return { namespace: ns, epoch: head.epoch, offset, json };
 }
