@@ -1,5 +1,7 @@
 // The only module that reads process.env. Every setting is parsed and validated here so a bad
 // value stops the hub at start-up with a message naming the variable.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -18,6 +20,8 @@ export const ConfigEnvSchema = z.object({
     message: 'must be the base token only; namespace suffixes are not accepted',
   }),
   REDIS_URL: optionalString,
+  HAPI_ENGINE: z.enum(['memory', 'sqlite', 'redis']).optional(),
+  HAPI_DATA_DIR: optionalString,
   HAPI_WORKERS: positiveInt.max(256).default(1),
   HAPI_JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {
     message: 'must be at least 16 characters',
@@ -48,6 +52,10 @@ export interface HubConfig {
   corsOrigins: string[] | '*';
   cliApiToken: string | undefined;
   redisUrl: string | undefined;
+  /** Which engine holds the hub's state (src/engine/index.ts; HAPI_ENGINE). */
+  engineKind: EngineKind;
+  /** Absolute directory of the sqlite engine's database file (created with mode 0700). */
+  dataDir: string;
   workers: number;
   jwtSecret: string | undefined;
   namespaceAuth: 'token' | 'trust';
@@ -68,7 +76,33 @@ export interface HubConfig {
   maxBodyBytes: number;
 }
 
+export type EngineKind = 'memory' | 'sqlite' | 'redis';
+
 export class ConfigError extends Error {}
+
+/**
+ * HAPI_ENGINE, or the default: redis when REDIS_URL is set, else memory. An explicit engine must
+ * agree with REDIS_URL: Redis needs its URL, and with memory/sqlite a REDIS_URL would only
+ * connect the Socket.IO adapter to other processes that cannot share this one's state.
+ */
+function chooseEngine(explicit: EngineKind | undefined, redisUrl: string | undefined): EngineKind {
+  if (explicit === undefined) return redisUrl ? 'redis' : 'memory';
+  if (explicit === 'redis' && !redisUrl) throw new ConfigError('Invalid configuration:\n  HAPI_ENGINE: redis needs REDIS_URL');
+  if (explicit !== 'redis' && redisUrl) {
+    throw new ConfigError(
+      `Invalid configuration:\n  HAPI_ENGINE: ${explicit} keeps state in this process, but REDIS_URL is set (unset REDIS_URL, or use HAPI_ENGINE=redis)`,
+    );
+  }
+  return explicit;
+}
+
+/** `~` and `~/…` are the home directory; relative paths are resolved against the working directory. */
+function dataDirFrom(raw: string | undefined): string {
+  if (raw === undefined) return join(homedir(), '.hapi-hub');
+  if (raw === '~') return homedir();
+  if (raw.startsWith('~/')) return join(homedir(), raw.slice(2));
+  return resolve(raw);
+}
 
 function normaliseOrigins(raw: string | undefined, publicUrl: string): string[] | '*' {
   const entries = (raw ?? '')
@@ -101,6 +135,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     corsOrigins: normaliseOrigins(e.CORS_ORIGINS, publicUrl),
     cliApiToken: e.CLI_API_TOKEN,
     redisUrl: e.REDIS_URL,
+    engineKind: chooseEngine(e.HAPI_ENGINE, e.REDIS_URL),
+    dataDir: dataDirFrom(e.HAPI_DATA_DIR),
     workers: e.HAPI_WORKERS,
     jwtSecret: e.HAPI_JWT_SECRET,
     namespaceAuth: e.HAPI_NAMESPACE_AUTH,

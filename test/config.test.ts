@@ -1,4 +1,6 @@
 // loadConfig: upstream defaults, validation errors that name the variable.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -76,6 +78,7 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['HAPI_PUBLIC_URL', 'not a url'],
     ['HAPI_SESSION_TTL_MS', '-5'],
+    ['HAPI_ENGINE', 'postgres'],
   ])('%s=%s throws a ConfigError naming the variable', (name, value) => {
     let thrown: unknown;
     try {
@@ -89,5 +92,29 @@ describe('loadConfig', () => {
 
   it('reports every bad variable at once', () => {
     expect(() => loadConfig({ HAPI_LISTEN_PORT: 'abc', HAPI_NAMESPACE_AUTH: 'maybe' })).toThrow(/HAPI_LISTEN_PORT[\s\S]*HAPI_NAMESPACE_AUTH|HAPI_NAMESPACE_AUTH[\s\S]*HAPI_LISTEN_PORT/);
+  });
+
+  it('HAPI_ENGINE: redis when REDIS_URL is set, else memory; sqlite chosen explicitly', () => {
+    expect(loadConfig({}).engineKind).toBe('memory');
+    expect(loadConfig({ REDIS_URL: 'redis://localhost:6379' }).engineKind).toBe('redis');
+    expect(loadConfig({ HAPI_ENGINE: 'sqlite' }).engineKind).toBe('sqlite');
+    expect(loadConfig({ HAPI_ENGINE: 'memory' }).engineKind).toBe('memory');
+    expect(loadConfig({ HAPI_ENGINE: 'redis', REDIS_URL: 'redis://localhost:6379' }).engineKind).toBe('redis');
+  });
+
+  it.each([
+    [{ HAPI_ENGINE: 'redis' }, /HAPI_ENGINE: redis needs REDIS_URL/],
+    [{ HAPI_ENGINE: 'sqlite', REDIS_URL: 'redis://localhost:6379' }, /HAPI_ENGINE: sqlite .*REDIS_URL is set/],
+    [{ HAPI_ENGINE: 'memory', REDIS_URL: 'redis://localhost:6379' }, /HAPI_ENGINE: memory .*REDIS_URL is set/],
+  ])('HAPI_ENGINE that contradicts REDIS_URL throws a ConfigError (%o)', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('HAPI_DATA_DIR: ~/.hapi-hub by default, ~ expanded, relative paths made absolute', () => {
+    expect(loadConfig({}).dataDir).toBe(join(homedir(), '.hapi-hub'));
+    expect(loadConfig({ HAPI_DATA_DIR: '~/hub-data' }).dataDir).toBe(join(homedir(), 'hub-data'));
+    expect(loadConfig({ HAPI_DATA_DIR: 'rel/data' }).dataDir).toBe(resolve('rel/data'));
+    expect(loadConfig({ HAPI_DATA_DIR: '/srv/hapi' }).dataDir).toBe('/srv/hapi');
   });
 });

@@ -24,7 +24,7 @@ import type { SessionStore } from './stores/sessions.js';
 export type { Coordination, EventLog, MachineStore, MessageStore, NamespaceRegistry, PresenceStore, RpcRouteTable, SessionStore };
 
 export interface Engine {
-  readonly kind: 'memory' | 'redis';
+  readonly kind: 'memory' | 'sqlite' | 'redis';
   readonly sessions: SessionStore;
   readonly machines: MachineStore;
   readonly messages: MessageStore;

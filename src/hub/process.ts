@@ -43,6 +43,7 @@ export async function runHubProcess(config: HubConfig, log: Logger, mode: Proces
   if (engine.kind === 'memory') {
     log.warn('memory engine: data is kept in this process only — not persisted, not shared between workers; set REDIS_URL for a cluster');
   }
+  if (engine.kind === 'sqlite') log.info({ dataDir: config.dataDir }, 'sqlite engine: data persisted in HAPI_DATA_DIR; one hub process (set REDIS_URL for a cluster)');
   const hub = await createHub({ config, engine, log, ...(adapter ? { adapter: adapter.factory } : {}) });
 
   if (mode === 'worker') {

@@ -13,9 +13,9 @@ import { runHubProcess } from './process.js';
  */
 export async function serve(config: HubConfig, log: Logger = createLogger(config.logLevel)): Promise<number | null> {
   if (config.workers > 1) {
-    if (!config.redisUrl) {
+    if (config.engineKind !== 'redis' || !config.redisUrl) {
       throw new ConfigError(
-        `Invalid configuration:\n  HAPI_WORKERS: ${config.workers} workers need REDIS_URL — the memory engine keeps sessions, presence and RPC routes inside one process, so workers could not share them (set REDIS_URL, or HAPI_WORKERS=1)`,
+        `Invalid configuration:\n  HAPI_WORKERS: ${config.workers} workers need REDIS_URL — the ${config.engineKind} engine keeps sessions, presence and RPC routes to one process (sqlite: one writer of its file, live events in-process), so workers could not share them (set REDIS_URL, or HAPI_WORKERS=1)`,
       );
     }
     if (cluster.isPrimary) return runPrimary(config, log.child({ role: 'primary' }));

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 const ENGINE_DIR = join(import.meta.dirname, '..', '..', 'src', 'engine');
 const CONTRACT_DIR = join(import.meta.dirname, 'contract');
-const ENGINE_FOLDERS = ['memory', 'redis'];
+const ENGINE_FOLDERS = ['memory', 'sqlite', 'redis'];
 
 const tsFiles = (dir: string): string[] => readdirSync(dir).filter((name) => name.endsWith('.ts')).sort();
 

@@ -58,7 +58,7 @@ const PRESENCE_KEYS = new Set(['active', 'activeAt', 'lastBroadcastAt']);
  * Mutates `live` in place with one keep-alive (as presence-refresh.lua does on Redis) and reports
  * what an announcer needs to know.
  */
-function applyRefresh(live: LiveFields, input: RefreshPresenceInput): RefreshOutcome {
+export function applyRefresh(live: LiveFields, input: RefreshPresenceInput): RefreshOutcome {
   const becameActive = live.active !== true;
   const changed: string[] = becameActive ? ['active'] : [];
   live.active = true;
