@@ -12,7 +12,10 @@ import { createSession, DEFAULT_OPTIONS, messageInput, T0, uniqueNamespace } fro
 // contract's presence sweeps cannot see another test's entries.
 const dir = mkdtempSync(join(tmpdir(), 'hapi-sqlite-engine-'));
 let files = 0;
-const freshFile = (): string => join(dir, `hub-${(files += 1)}.db`);
+const freshFile = (): string => {
+  files += 1;
+  return join(dir, `hub-${files}.db`);
+};
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -2,7 +2,7 @@
 // A log's epoch is stored with it, so a cursor taken before a restart resumes after it; the
 // fan-out is in-process only (the sqlite engine serves one hub process).
 import { randomUUID } from 'node:crypto';
-import { EventFanout } from '../memory/event-fanout.js';
+import type { EventFanout } from '../memory/event-fanout.js';
 import type { EventLog } from '../stores/event-log.js';
 import type { AppendedEvent, EngineOptions, EventReadResult } from '../types.js';
 import { int, type SqliteConnection, text } from './connection.js';

@@ -3,7 +3,7 @@
 // session's message epoch, and the row's event appended in the same transaction.
 import type { MessageStore } from '../stores/messages.js';
 import type { AppendMessageResult, EngineOptions, MessagePageQuery, MessagePosition, MessageRow } from '../types.js';
-import { type EventFanout } from '../memory/event-fanout.js';
+import type { EventFanout } from '../memory/event-fanout.js';
 import { int, intOrNull, jsonText, parseJson, type SqliteConnection, type SqlParam, type SqlRow, text, textOrNull } from './connection.js';
 import { appendEventInTransaction } from './event-log.js';
 
