@@ -12,6 +12,7 @@ import type { HubConfig } from '../config.js';
 import type { Engine } from '../engine/types.js';
 import { cors, isOriginAllowed } from '../http/cors.js';
 import { jsonErrors } from '../http/errors.js';
+import { staticFiles } from '../http/static-files.js';
 import { createOpsRouter, type Readiness } from '../ops/health.js';
 import type { Logger } from '../ops/logger.js';
 import { createMetrics, type HubMetrics } from '../ops/metrics.js';
@@ -172,5 +173,6 @@ function createApp({ config, engine, log, metrics, readiness, services, webRoute
   app.use(cliRouter.routes()).use(cliRouter.allowedMethods());
   app.use(jwtAuth(services.auth));
   app.use(webRouter.routes()).use(webRouter.allowedMethods());
+  if (config.webDir) app.use(staticFiles(config.webDir));
   return app;
 }
