@@ -5,7 +5,9 @@
 //   const page = await browser.newPage(); const log = new PageLog(page);
 //   ...; expect(log.failures(allowed)).toEqual([]); expect(log.consoleErrors).toEqual([]);
 //   await browser.close();                           // also removes the fresh --user-data-dir
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type HTTPRequest, type Page } from 'puppeteer-core';
@@ -24,17 +26,82 @@ export interface LaunchedBrowser {
   close(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /**
+   * Loopback ports the browser may reach. With these, Chromium runs in a network namespace of its
+   * own (loopback only) and each port is forwarded to the same port on the host's loopback through
+   * a Unix socket, so the page's URLs and origins are unchanged. Why: Chromium aborts in-flight
+   * requests with net::ERR_NETWORK_CHANGED whenever an interface appears or vanishes on the host
+   * (containers started by other suites); inside its own namespace nothing ever changes.
+   */
+  ports?: number[];
+}
+
+/**
+ * The in-namespace half of the forwarder: listens on 127.0.0.1:<port> inside Chromium's
+ * namespace and connects each client to the host through a Unix socket (paths are not
+ * namespaced). It exits when Chromium (its parent after the exec) is gone.
+ */
+const INNER_FORWARDER = `
+const net = require('node:net');
+const pairs = JSON.parse(require('node:fs').readFileSync(process.argv[2], 'utf8'));
+const parent = process.ppid;
+for (const [port, sock] of pairs) {
+  net.createServer((c) => { const u = net.connect(sock); c.pipe(u); u.pipe(c); c.on('error', () => u.destroy()); u.on('error', () => c.destroy()); }).listen(port, '127.0.0.1');
+}
+setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 500);
+`;
+
+function canUnshare(): boolean {
+  const probe = spawnSync('unshare', [...unshareArgs(), 'true'], { stdio: 'ignore', timeout: 10_000 });
+  const ip = spawnSync('sh', ['-c', 'command -v ip'], { stdio: 'ignore' });
+  return probe.status === 0 && ip.status === 0;
+}
+
+function unshareArgs(): string[] {
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  return root ? ['--net'] : ['--net', '--map-root-user'];
+}
+
 /**
  * Starts headless Chromium with a fresh profile. Flags keep it on loopback: no QUIC, no component
  * updates, no sync or background fetches (the suite's only traffic is to the hub under test).
  */
-export async function launchChromium(): Promise<LaunchedBrowser> {
-  const executablePath = chromiumPath();
-  if (!executablePath) throw new Error('no chromium binary (apt-get install chromium, or set CHROMIUM_BIN)');
+export async function launchChromium(options: LaunchOptions = {}): Promise<LaunchedBrowser> {
+  const chromium = chromiumPath();
+  if (!chromium) throw new Error('no chromium binary (apt-get install chromium, or set CHROMIUM_BIN)');
   const profile = mkdtempSync(join(tmpdir(), 'hapi-chromium-'));
+  const servers: Server[] = [];
+  let executablePath = chromium;
+  if (options.ports && options.ports.length > 0 && canUnshare()) {
+    const pairs: [number, string][] = [];
+    for (const port of options.ports) {
+      const sock = join(profile, `fwd-${port}.sock`);
+      const server = createServer((client) => {
+        const upstream = connect(port, '127.0.0.1');
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+      });
+      await new Promise<void>((ready) => server.listen(sock, ready));
+      servers.push(server);
+      pairs.push([port, sock]);
+    }
+    const forwarder = join(profile, 'forwarder.cjs');
+    writeFileSync(forwarder, INNER_FORWARDER);
+    writeFileSync(join(profile, 'forward.json'), JSON.stringify(pairs));
+    const inner = join(profile, 'in-netns.sh');
+    writeFileSync(inner, `#!/bin/sh\nip link set lo up || exit 1\n"${process.execPath}" "${forwarder}" "${join(profile, 'forward.json')}" &\nexec "${chromium}" "$@"\n`);
+    chmodSync(inner, 0o755);
+    executablePath = join(profile, 'chromium-netns.sh');
+    writeFileSync(executablePath, `#!/bin/sh\nexec unshare ${unshareArgs().join(' ')} "${inner}" "$@"\n`);
+    chmodSync(executablePath, 0o755);
+  }
   const browser = await puppeteer.launch({
     executablePath,
     headless: true,
+    pipe: true,
     args: [
       '--headless',
       '--no-sandbox',
@@ -45,7 +112,7 @@ export async function launchChromium(): Promise<LaunchedBrowser> {
       '--disable-component-update',
       '--disable-sync',
       '--disable-dev-shm-usage',
-      `--user-data-dir=${profile}`,
+      `--user-data-dir=${join(profile, 'profile')}`,
     ],
     defaultViewport: { width: 1280, height: 900 },
     protocolTimeout: 120_000,
@@ -54,6 +121,7 @@ export async function launchChromium(): Promise<LaunchedBrowser> {
     browser,
     async close() {
       await browser.close().catch(() => undefined);
+      for (const server of servers) server.close();
       rmSync(profile, { recursive: true, force: true });
     },
   };
