@@ -185,4 +185,9 @@ export class MessageService {
     const rows = await this.deps.engine.listMessagesAfterSeq(namespace, sid, afterSeq, limit);
     return rows.map(messageToCli);
   }
+
+  /** One message by server id or localId (web routes acting on a single queued message). */
+  find(namespace: string, sid: string, idOrLocalId: string): Promise<MessageRow | null> {
+    return this.deps.engine.getMessage(namespace, sid, idOrLocalId);
+  }
 }
