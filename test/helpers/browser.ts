@@ -92,7 +92,9 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Launc
     writeFileSync(forwarder, INNER_FORWARDER);
     writeFileSync(join(profile, 'forward.json'), JSON.stringify(pairs));
     const inner = join(profile, 'in-netns.sh');
-    writeFileSync(inner, `#!/bin/sh\nip link set lo up || exit 1\n"${process.execPath}" "${forwarder}" "${join(profile, 'forward.json')}" &\nexec "${chromium}" "$@"\n`);
+    // A veth pair that goes nowhere: without a non-loopback link Chromium believes it is offline
+    // (navigator.onLine false), and the app shows its offline banner.
+    writeFileSync(inner, `#!/bin/sh\nip link set lo up || exit 1\nip link add hapi0 type veth peer name hapi1 && ip addr add 198.18.0.1/30 dev hapi0 && ip link set hapi0 up && ip link set hapi1 up\n"${process.execPath}" "${forwarder}" "${join(profile, 'forward.json')}" &\nexec "${chromium}" "$@"\n`);
     chmodSync(inner, 0o755);
     executablePath = join(profile, 'chromium-netns.sh');
     writeFileSync(executablePath, `#!/bin/sh\nexec unshare ${unshareArgs().join(' ')} "${inner}" "$@"\n`);
@@ -185,3 +187,15 @@ export class PageLog {
     return this.network.filter((e) => e.status !== null && e.status >= 400 && !allowed(e));
   }
 }
+
+/** Every SSE message the page's EventSources receive (via the DevTools protocol), for diagnosis. */
+export async function recordEventSource(page: Page): Promise<{ at: number; url: string; data: string }[]> {
+  const received: { at: number; url: string; data: string }[] = [];
+  const cdp = await page.createCDPSession();
+  const urls = new Map<string, string>();
+  cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
+  cdp.on('Network.eventSourceMessageReceived', (e) => received.push({ at: Date.now(), url: urls.get(e.requestId) ?? '', data: e.data }));
+  await cdp.send('Network.enable');
+  return received;
+}
+
