@@ -191,4 +191,63 @@ describe.skipIf(skipReason !== undefined)('the HAPI web app in a browser against
     await waitForText('tool allowed');
     await shot('05-approved');
   }, STEP_TIMEOUT_MS * 3);
+
+  it('renames the session from its menu', async () => {
+    await page.locator('button[title="More actions"]').setTimeout(STEP_TIMEOUT_MS).click();
+    await shot('06-menu');
+    await page.locator('[role="menuitem"]::-p-text(Rename)').setTimeout(STEP_TIMEOUT_MS).click();
+    const input = page.locator('[role="dialog"] input').setTimeout(STEP_TIMEOUT_MS);
+    await input.fill('renamed in the browser');
+    await shot('07-rename-dialog');
+    await page.keyboard.press('Enter');
+    await pollUntil(async () => (await web.session(sid)).metadata?.name === 'renamed in the browser', 'the rename stored by the hub', STEP_TIMEOUT_MS);
+    await waitForText('renamed in the browser');
+    await shot('08-renamed');
+  }, STEP_TIMEOUT_MS * 3);
+
+  it('keeps updating after kill -9 of the host holding its SSE stream', async () => {
+    const victim = await browserHost();
+    const survivor = c.hosts.find((h) => h !== victim)!;
+    const before = sse.length;
+    killWindow.from = Date.now();
+    await c.killHost(victim);
+    console.log(`[browser] killed ${victim.name} (the page's host); ${survivor.name} serves on`);
+    // A change made elsewhere reaches the page only through its resumed stream.
+    await pollUntil(async () => (await web.request('PATCH', `/api/sessions/${sid}`, { name: 'renamed after the kill' })).status === 200, 'rename through the survivor', STEP_TIMEOUT_MS);
+    await waitForText('renamed after the kill');
+    const resumed = sse.slice(before).filter((m) => m.data.includes('"connection-changed"'));
+    expect(resumed.length, 'the page reconnected its streams').toBeGreaterThan(0);
+    console.log(`[browser] page streams after the kill: ${resumed.map((m) => `${m.url.includes('all=true') ? 'all' : 'session'} ${JSON.parse(m.data).data.resume}`).join(', ')}`);
+    await shot('09-after-kill');
+    // And the conversation goes on: the CLI reconnected to the survivor too.
+    await pollUntil(async () => (await web.session(sid)).active === true, 'session active again', STEP_TIMEOUT_MS);
+    killWindow.to = Date.now();
+    await sendPrompt('still there after the kill?');
+    await waitForText('fake reply', 2);
+    await shot('10-reply-after-kill');
+    expect(await browserHost()).toBe(survivor);
+    await c.startHost(victim);
+  }, STEP_TIMEOUT_MS * 5);
+
+  it('archives the session from its menu', async () => {
+    await page.locator('button[title="More actions"]').setTimeout(STEP_TIMEOUT_MS).click();
+    await page.locator('[role="menuitem"]::-p-text(Archive)').setTimeout(STEP_TIMEOUT_MS).click();
+    await shot('11-archive-confirm');
+    await page.locator('[role="alertdialog"] button::-p-text(Archive), [role="dialog"] button::-p-text(Archive)').setTimeout(STEP_TIMEOUT_MS).click();
+    await pollUntil(async () => {
+      const session = await web.session(sid);
+      return session.active === false && session.metadata?.lifecycleState === 'archived';
+    }, 'the session archived and inactive', STEP_TIMEOUT_MS);
+    await shot('12-archived');
+  }, STEP_TIMEOUT_MS * 3);
+
+  it('gave no 4xx/5xx upstream would not give, and logged no console error', () => {
+    const duringKill = (at: number) => at >= killWindow.from && at <= killWindow.to;
+    const failures = log.failures((e) => UPSTREAM_ANSWERS.some((allowed) => allowed(e)));
+    expect(failures.map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual([]);
+    // A killed host cuts the page's open streams and requests: the network errors Chromium logs for
+    // those (and only those) are the kill's, not the hub's.
+    const errors = log.consoleEntries.filter((e) => !(duringKill(e.at) && /net::ERR_(INCOMPLETE_CHUNKED_ENCODING|EMPTY_RESPONSE|CONNECTION_RESET|CONNECTION_REFUSED)/.test(e.text)));
+    expect(errors.map((e) => e.text)).toEqual([]);
+  });
 });

@@ -144,6 +144,8 @@ export interface NetworkEntry {
 export class PageLog {
   readonly network: NetworkEntry[] = [];
   readonly consoleErrors: string[] = [];
+  /** consoleErrors with the time each was logged. */
+  readonly consoleEntries: { at: number; text: string }[] = [];
   private readonly byRequest = new Map<HTTPRequest, NetworkEntry>();
 
   constructor(page: Page) {
@@ -162,9 +164,14 @@ export class PageLog {
       if (entry) entry.failure = req.failure()?.errorText ?? 'failed';
     });
     page.on('console', (msg) => {
-      if (msg.type() === 'error') this.consoleErrors.push(`${msg.text()} @ ${msg.location().url ?? ''}`);
+      if (msg.type() === 'error') this.error(`${msg.text()} @ ${msg.location().url ?? ''}`);
     });
-    page.on('pageerror', (error) => this.consoleErrors.push(`pageerror: ${error instanceof Error ? error.message : String(error)}`));
+    page.on('pageerror', (error) => this.error(`pageerror: ${error instanceof Error ? error.message : String(error)}`));
+  }
+
+  private error(text: string): void {
+    this.consoleErrors.push(text);
+    this.consoleEntries.push({ at: Date.now(), text });
   }
 
   /** Route-shaped summary `METHOD /path-with-:ids → status` of /api requests, ids replaced. */
