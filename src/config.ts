@@ -43,6 +43,8 @@ export const ConfigEnvSchema = z.object({
   HAPI_RPC_LONG_TIMEOUT_MS: positiveInt.default(120_000),
   HAPI_MAX_HTTP_BUFFER_BYTES: positiveInt.default(48 * 1024 * 1024),
   HAPI_MAX_BODY_BYTES: positiveInt.default(68 * 1024 * 1024),
+  // A directory holding the web app (e.g. from `hapi-hub web install`); unset = no static files.
+  HAPI_WEB_DIR: optionalString,
 });
 
 export interface HubConfig {
@@ -74,6 +76,7 @@ export interface HubConfig {
   rpcLongTimeoutMs: number;
   maxHttpBufferBytes: number;
   maxBodyBytes: number;
+  webDir: string | undefined;
 }
 
 export type EngineKind = 'memory' | 'sqlite' | 'redis';
@@ -155,5 +158,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     rpcLongTimeoutMs: e.HAPI_RPC_LONG_TIMEOUT_MS,
     maxHttpBufferBytes: e.HAPI_MAX_HTTP_BUFFER_BYTES,
     maxBodyBytes: e.HAPI_MAX_BODY_BYTES,
+    webDir: e.HAPI_WEB_DIR,
   };
 }

@@ -1,5 +1,7 @@
-// Command line: `serve` (default), `ns` (namespace admin). The load generator is `npm run loadtest` (tools/loadtest).
+// Command line: `serve` (default), `ns` (namespace admin), `web install` (fetch the upstream web app). The load generator is `npm run loadtest` (tools/loadtest).
 import { ConfigError, loadConfig, type HubConfig } from './config.js';
+import { resolve } from 'node:path';
+import { runWebCommand } from './admin/web-install.js';
 import { runNamespaceCommand } from './ns-admin.js';
 import { serve } from './hub/serve.js';
 
@@ -29,12 +31,14 @@ async function main(argv: string[]): Promise<number | null> {
       }
     case 'ns':
       return runNamespaceCommand(config, rest, (line) => process.stdout.write(`${line}\n`));
+    case 'web':
+      return runWebCommand(rest, { to: config.webDir ?? resolve('hapi-web') }, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
     case 'loadtest':
       // The load generator is a dev tool beside the hub (tools/loadtest), not part of it or its image.
       process.stderr.write('hapi-hub loadtest moved: run `npm run loadtest -- …` in a checkout (tools/loadtest)\n');
       return 2;
     default:
-      process.stderr.write(`unknown command: ${command}\nusage: hapi-hub [serve | ns ...]\n`);
+      process.stderr.write(`unknown command: ${command}\nusage: hapi-hub [serve | ns ... | web install ...]\n`);
       return 2;
   }
 }

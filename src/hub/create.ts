@@ -12,6 +12,7 @@ import type { HubConfig } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import { cors, isOriginAllowed } from '../http/cors.js';
 import { installJsonFallbacks, jsonErrors } from '../http/errors.js';
+import { staticFiles } from '../http/static-files.js';
 import { createOpsRouter, type Readiness } from '../ops/health.js';
 import { createErrorLogLimiter, type ErrorLogLimiter } from '../ops/error-log-limiter.js';
 import type { Logger } from '../ops/logger.js';
@@ -199,5 +200,6 @@ function createApp({ config, engine, metrics, readiness, services, webRouter, cl
   app.use(cliRouter.routes()).use(cliRouter.allowedMethods());
   app.use(jwtAuth(services.auth));
   app.use(webRouter.routes()).use(webRouter.allowedMethods());
+  if (config.webDir) app.use(staticFiles(config.webDir));
   return { app, httpRoutes: routesOf([ops, cliRouter, webRouter]) };
 }

@@ -190,4 +190,9 @@ export class MessageService {
     const rows = await this.deps.engine.messages.listAfterSeq(namespace, sid, afterSeq, limit);
     return rows.map(messageToCli);
   }
+
+  /** One message by server id or localId (web routes acting on a single queued message). */
+  find(namespace: string, sid: string, idOrLocalId: string): Promise<MessageRow | null> {
+    return this.deps.engine.messages.get(namespace, sid, idOrLocalId);
+  }
 }

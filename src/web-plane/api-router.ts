@@ -18,6 +18,16 @@ import { registerPermissionRoutes } from './routes/permissions.js';
 import { registerSessionConfigRoutes } from './routes/session-config.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerUploadRoutes } from './routes/uploads.js';
+import { registerHubSettingsRoutes } from './routes/hub-settings.js';
+import { registerOutOfScopeRoutes } from './routes/out-of-scope-features.js';
+import { registerScratchlistRoutes } from './routes/scratchlist.js';
+import { registerSessionPeripheralRoutes } from './routes/session-peripherals.js';
+import { WebDocuments } from '../services/web-documents.js';
+import { HubSettingsUseCase } from './use-cases/hub-settings.js';
+import { ScratchlistUseCase } from './use-cases/scratchlist.js';
+import { SessionExportUseCase } from './use-cases/session-export.js';
+import { SessionHistoryUseCase } from './use-cases/session-history.js';
+import { SessionPeripheralsUseCase } from './use-cases/session-peripherals.js';
 
 export function createApiRouter(services: Services, config: HubConfig, live: LiveEventSource, log: Logger): Router {
   const rpc = services.rpcGateway;
@@ -41,5 +51,16 @@ export function createApiRouter(services: Services, config: HubConfig, live: Liv
   registerMachineRoutes(router, deps);
   registerFileRoutes(router, deps);
   registerUploadRoutes(router, deps);
+  const documents = new WebDocuments(services.deps);
+  const now = () => services.deps.clock();
+  const scratchlist = new ScratchlistUseCase(documents, now);
+  registerScratchlistRoutes(router, deps, scratchlist);
+  registerHubSettingsRoutes(router, deps, new HubSettingsUseCase(documents));
+  registerSessionPeripheralRoutes(router, deps, {
+    peripherals: new SessionPeripheralsUseCase(services.sessions, rpc, now),
+    history: new SessionHistoryUseCase(services.sessions, rpc),
+    exporter: new SessionExportUseCase(services.sessions, deps.pages, scratchlist, now),
+  });
+  registerOutOfScopeRoutes(router, deps);
   return router;
 }
