@@ -27,7 +27,13 @@ export interface HttpAnswer {
 export function allowedServerError(answer: HttpAnswer, rpcAnswer: unknown): boolean {
   const body = answer.json as { code?: unknown; error?: unknown } | undefined;
   if (answer.status === 502) return body?.code === 'rpc_bad_answer';
-  if (answer.status === 503) return body?.code === 'rpc_target_missing' || body?.code === 'no_machine_online' || body?.error === 'Telegram authentication is not configured';
+  if (answer.status === 503) {
+    // Upstream's own 503s: no CLI to call, features this hub does not provide (voice, push),
+    // history import without an online machine, Telegram login.
+    const codes = ['rpc_target_missing', 'no_machine_online', 'voice_unavailable', 'push_unavailable'];
+    const error = typeof body?.error === 'string' ? body.error : '';
+    return codes.includes(String(body?.code)) || error === 'Telegram authentication is not configured' || error.startsWith('No online machine available for');
+  }
   if (answer.status === 504) return body?.code === 'rpc_timeout';
   if (answer.status === 500) return body?.code === 'resume_failed' || (typeof body?.error === 'string' && body.error === cliErrorOf(rpcAnswer));
   return false;
