@@ -47,7 +47,8 @@ function walk(dir) {
   });
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s*['"](\.[^'"]+)['"]|(?:^|\n)\s*import\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s*['"](\.[^'"]+)['"]|(?:^|\n)\s*import\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
 
 function importsOf(file) {
   const text = readFileSync(file, 'utf8');
@@ -73,7 +74,8 @@ for (const [file, targets] of edges) {
     if (from === to) continue;
     const key = `${from} → ${to}`;
     layerEdges.set(key, (layerEdges.get(key) ?? 0) + 1);
-    if (!(ALLOWED[from] ?? []).includes(to)) problems.push(`${relative(root, file)} imports ${relative(root, target)} (${key} is not an allowed direction)`);
+    if (!(ALLOWED[from] ?? []).includes(to))
+      problems.push(`${relative(root, file)} imports ${relative(root, target)} (${key} is not an allowed direction)`);
   }
 }
 
@@ -107,9 +109,11 @@ for (const file of files) if (!state.has(file)) connect(file);
 
 // Layer-level cycles (two folders importing each other through any files).
 const layers = [...new Set(files.map(layerOf))];
-for (const a of layers) for (const b of layers) {
-  if (a < b && layerEdges.has(`${a} → ${b}`) && layerEdges.has(`${b} → ${a}`)) problems.push(`layer cycle: ${a} ↔ ${b}`);
-}
+for (const a of layers)
+  for (const b of layers) {
+    if (a < b && layerEdges.has(`${a} → ${b}`) && layerEdges.has(`${b} → ${a}`))
+      problems.push(`layer cycle: ${a} ↔ ${b}`);
+  }
 
 if (process.argv.includes('--graph')) {
   console.log(`${files.length} files, ${layers.length} layers`);

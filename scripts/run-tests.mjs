@@ -41,7 +41,9 @@ if (missing.length > 0) {
   if (isRoot && has('apt-get')) {
     console.log(`[test] installing ${missing.join(', ')} with apt-get`);
     run('apt-get', ['update', '-qq']);
-    const pkgs = missing.map((bin) => ({ 'redis-server': 'redis-server', haproxy: 'haproxy', chromium: 'chromium', ip: 'iproute2' })[bin]);
+    const pkgs = missing.map(
+      (bin) => ({ 'redis-server': 'redis-server', haproxy: 'haproxy', chromium: 'chromium', ip: 'iproute2' })[bin],
+    );
     run('apt-get', ['install', '-y', '-qq', ...pkgs], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   } else {
     console.log(`[test] missing ${missing.join(', ')}: suites that need them will fail; install them first`);

@@ -11,7 +11,9 @@ function step(root, label, script, args) {
   const started = Date.now();
   const result = spawnSync('bash', [join(root, 'scripts', script), ...args], { stdio: 'inherit', cwd: root });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`[test] ${label}: ${result.status === 0 ? 'ok' : `failed (${result.status ?? result.signal})`} in ${seconds} s`);
+  console.log(
+    `[test] ${label}: ${result.status === 0 ? 'ok' : `failed (${result.status ?? result.signal})`} in ${seconds} s`,
+  );
   return result.status === 0;
 }
 

@@ -90,7 +90,8 @@ export class ConfigError extends Error {}
  */
 function chooseEngine(explicit: EngineKind | undefined, redisUrl: string | undefined): EngineKind {
   if (explicit === undefined) return redisUrl ? 'redis' : 'memory';
-  if (explicit === 'redis' && !redisUrl) throw new ConfigError('Invalid configuration:\n  HAPI_ENGINE: redis needs REDIS_URL');
+  if (explicit === 'redis' && !redisUrl)
+    throw new ConfigError('Invalid configuration:\n  HAPI_ENGINE: redis needs REDIS_URL');
   if (explicit !== 'redis' && redisUrl) {
     throw new ConfigError(
       `Invalid configuration:\n  HAPI_ENGINE: ${explicit} keeps state in this process, but REDIS_URL is set (unset REDIS_URL, or use HAPI_ENGINE=redis)`,

@@ -32,7 +32,12 @@ async function main(argv: string[]): Promise<number | null> {
     case 'ns':
       return runNamespaceCommand(config, rest, (line) => process.stdout.write(`${line}\n`));
     case 'web':
-      return runWebCommand(rest, { to: config.webDir ?? resolve('hapi-web') }, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
+      return runWebCommand(
+        rest,
+        { to: config.webDir ?? resolve('hapi-web') },
+        (line) => process.stdout.write(`${line}\n`),
+        (line) => process.stderr.write(`${line}\n`),
+      );
     case 'loadtest':
       // The load generator is a dev tool beside the hub (tools/loadtest), not part of it or its image.
       process.stderr.write('hapi-hub loadtest moved: run `npm run loadtest -- …` in a checkout (tools/loadtest)\n');
@@ -48,7 +53,7 @@ main(process.argv.slice(2)).then(
     if (code !== null) process.exit(code);
   },
   (error: unknown) => {
-    process.stderr.write(`fatal: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   },
 );

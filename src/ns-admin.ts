@@ -7,7 +7,11 @@ import { systemClock } from './services/clock.js';
 
 const USAGE = 'usage: hapi-hub ns create|rotate|revoke <namespace> | hapi-hub ns list';
 
-export async function runNamespaceCommand(config: HubConfig, args: string[], out: (line: string) => void): Promise<number> {
+export async function runNamespaceCommand(
+  config: HubConfig,
+  args: string[],
+  out: (line: string) => void,
+): Promise<number> {
   const [action, name] = args;
   if (action !== 'list') {
     if (!['create', 'rotate', 'revoke'].includes(action ?? '') || name === undefined) {
@@ -25,7 +29,9 @@ export async function runNamespaceCommand(config: HubConfig, args: string[], out
     const admin = new NamespaceAdmin(engine, systemClock);
     if (action === 'list') {
       for (const ns of await admin.list()) {
-        out(`${ns.name}\tcreated=${new Date(ns.createdAt).toISOString()}\ttoken=${ns.tokenHash ? 'yes' : 'no'}\trevoked=${ns.revoked}\tgeneration=${ns.generation}`);
+        out(
+          `${ns.name}\tcreated=${new Date(ns.createdAt).toISOString()}\ttoken=${ns.tokenHash ? 'yes' : 'no'}\trevoked=${ns.revoked}\tgeneration=${ns.generation}`,
+        );
       }
       return 0;
     }

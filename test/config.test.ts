@@ -62,9 +62,15 @@ describe('loadConfig', () => {
   });
 
   it('CORS_ORIGINS: a list of origins, or * for any; blank values are unset', () => {
-    expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com/app, https://b.example.com ,' }).corsOrigins).toEqual(['https://a.example.com', 'https://b.example.com']);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com/app, https://b.example.com ,' }).corsOrigins).toEqual([
+      'https://a.example.com',
+      'https://b.example.com',
+    ]);
     expect(loadConfig({ CORS_ORIGINS: 'https://a.example.com,*' }).corsOrigins).toBe('*');
-    expect(loadConfig({ CLI_API_TOKEN: '   ', REDIS_URL: '' })).toMatchObject({ cliApiToken: undefined, redisUrl: undefined });
+    expect(loadConfig({ CLI_API_TOKEN: '   ', REDIS_URL: '' })).toMatchObject({
+      cliApiToken: undefined,
+      redisUrl: undefined,
+    });
   });
 
   it.each([
@@ -91,7 +97,9 @@ describe('loadConfig', () => {
   });
 
   it('reports every bad variable at once', () => {
-    expect(() => loadConfig({ HAPI_LISTEN_PORT: 'abc', HAPI_NAMESPACE_AUTH: 'maybe' })).toThrow(/HAPI_LISTEN_PORT[\s\S]*HAPI_NAMESPACE_AUTH|HAPI_NAMESPACE_AUTH[\s\S]*HAPI_LISTEN_PORT/);
+    expect(() => loadConfig({ HAPI_LISTEN_PORT: 'abc', HAPI_NAMESPACE_AUTH: 'maybe' })).toThrow(
+      /HAPI_LISTEN_PORT[\s\S]*HAPI_NAMESPACE_AUTH|HAPI_NAMESPACE_AUTH[\s\S]*HAPI_LISTEN_PORT/,
+    );
   });
 
   it('HAPI_ENGINE: redis when REDIS_URL is set, else memory; sqlite chosen explicitly', () => {

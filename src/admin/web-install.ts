@@ -54,7 +54,10 @@ export function parseWebInstallArgs(args: string[], defaults: { to: string }): W
     if (arg === '--from') options.from = resolve(value());
     else if (arg === '--to') options.to = resolve(value());
     else if (arg === '--install') options.install = true;
-    else throw new WebInstallError(`unknown option ${arg}\nusage: hapi-hub web install [--from <hapi binary>] [--to <dir>] [--install]`);
+    else
+      throw new WebInstallError(
+        `unknown option ${arg}\nusage: hapi-hub web install [--from <hapi binary>] [--to <dir>] [--install]`,
+      );
   }
   return options;
 }
@@ -96,7 +99,10 @@ function isolatedEnv(home: string, extra: Record<string, string> = {}): Record<s
 function versionOf(bin: string, scratch: string): string {
   const res = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 60_000, env: isolatedEnv(scratch) });
   const match = res.status === 0 ? /(\d+\.\d+\.\d+)/.exec(res.stdout) : null;
-  if (!match) throw new WebInstallError(`${bin} is not a runnable hapi binary (${res.error?.message ?? `exit ${res.status}: ${res.stderr.trim().slice(0, 200)}`})`);
+  if (!match)
+    throw new WebInstallError(
+      `${bin} is not a runnable hapi binary (${res.error?.message ?? `exit ${res.status}: ${res.stderr.trim().slice(0, 200)}`})`,
+    );
   return match[1] ?? '';
 }
 
@@ -107,22 +113,41 @@ function resolveBinary(options: WebInstallOptions, log: (line: string) => void):
   }
   const found = onPath('hapi');
   if (found) return found;
-  const cacheDir = options.cacheDir ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hapi-hub', 'hapi-cli');
+  const cacheDir =
+    options.cacheDir ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hapi-hub', 'hapi-cli');
   if (existsSync(packageBin(cacheDir))) return packageBin(cacheDir);
   if (!options.install) {
     throw new WebInstallError(
       `no upstream hapi binary: pass --from <path to hapi>, put hapi on PATH, or add --install to install ${UPSTREAM_PACKAGE}@${UPSTREAM_VERSION} from npm`,
     );
   }
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new WebInstallError(`${UPSTREAM_PACKAGE} runs only on linux-x64 (this is ${process.platform}-${process.arch})`);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    throw new WebInstallError(
+      `${UPSTREAM_PACKAGE} runs only on linux-x64 (this is ${process.platform}-${process.arch})`,
+    );
   log(`installing ${UPSTREAM_PACKAGE}@${UPSTREAM_VERSION} into ${cacheDir}`);
   mkdirSync(dirname(cacheDir), { recursive: true });
-  const res = spawnSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', cacheDir, `${UPSTREAM_PACKAGE}@${UPSTREAM_VERSION}`], {
-    encoding: 'utf8',
-    timeout: 10 * 60_000,
-  });
+  const res = spawnSync(
+    'npm',
+    [
+      'install',
+      '--no-save',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      '--prefix',
+      cacheDir,
+      `${UPSTREAM_PACKAGE}@${UPSTREAM_VERSION}`,
+    ],
+    {
+      encoding: 'utf8',
+      timeout: 10 * 60_000,
+    },
+  );
   if (res.status !== 0 || !existsSync(packageBin(cacheDir))) {
-    throw new WebInstallError(`npm install ${UPSTREAM_PACKAGE}@${UPSTREAM_VERSION} failed: ${res.error?.message ?? res.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    throw new WebInstallError(
+      `npm install ${UPSTREAM_PACKAGE}@${UPSTREAM_VERSION} failed: ${res.error?.message ?? res.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    );
   }
   return packageBin(cacheDir);
 }
@@ -162,7 +187,10 @@ function stopGroup(child: ChildProcess): Promise<void> {
 }
 
 async function fetchBytes(base: string, path: string): Promise<{ body: Buffer; type: string }> {
-  const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: '*/*' } });
+  const res = await fetch(`${base}${path}`, {
+    signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    headers: { accept: '*/*' },
+  });
   if (res.status !== 200) throw new WebInstallError(`GET ${path} answered ${res.status}`);
   return { body: Buffer.from(await res.arrayBuffer()), type: res.headers.get('content-type') ?? '' };
 }
@@ -170,14 +198,16 @@ async function fetchBytes(base: string, path: string): Promise<{ body: Buffer; t
 async function waitUntilServing(base: string, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new WebInstallError(`hapi hub exited before serving:\n${output().slice(-2000)}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new WebInstallError(`hapi hub exited before serving:\n${output().slice(-2000)}`);
     try {
       const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2_000) });
       if (res.status === 200) return;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new WebInstallError(`hapi hub did not answer within ${START_TIMEOUT_MS} ms:\n${output().slice(-2000)}`);
+    if (Date.now() > deadline)
+      throw new WebInstallError(`hapi hub did not answer within ${START_TIMEOUT_MS} ms:\n${output().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -185,7 +215,8 @@ async function waitUntilServing(base: string, child: ChildProcess, output: () =>
 /** The precache list of a workbox service worker: `{"revision":…,"url":…}` entries. */
 export function precacheEntries(sw: string): { url: string; revision: string | null }[] {
   const entries = new Map<string, string | null>();
-  for (const m of sw.matchAll(/\{"revision":(null|"([0-9a-f]+)"),"url":"([^"]+)"\}/g)) entries.set(m[3] ?? '', m[2] ?? null);
+  for (const m of sw.matchAll(/\{"revision":(null|"([0-9a-f]+)"),"url":"([^"]+)"\}/g))
+    entries.set(m[3] ?? '', m[2] ?? null);
   return [...entries].map(([url, revision]) => ({ url, revision }));
 }
 
@@ -218,18 +249,21 @@ export async function downloadWebApp(base: string, dir: string): Promise<{ files
     if (rel.includes('..') || rel.startsWith('/')) throw new WebInstallError(`unsafe path in the app: ${rel}`);
     const { body, type } = await fetchBytes(base, `/${rel.split('/').map(encodeURIComponent).join('/')}`);
     // The upstream hub answers unknown paths with index.html: that is a missing file, not a page.
-    if (!rel.endsWith('.html') && type.includes('text/html')) throw new WebInstallError(`${rel}: the hub does not have it (got the SPA fallback)`);
+    if (!rel.endsWith('.html') && type.includes('text/html'))
+      throw new WebInstallError(`${rel}: the hub does not have it (got the SPA fallback)`);
     const revision = revisions.get(rel);
     // Upstream's binary lacks some precached pages (404.html) and answers them with index.html;
     // keep what it serves, so the service worker installs the same way against our hub.
     const fallbackPage = rel.endsWith('.html') && body.equals(index.body);
-    if (revision && !fallbackPage && createHash('md5').update(body).digest('hex') !== revision) throw new WebInstallError(`${rel}: content does not match its precache revision ${revision}`);
+    if (revision && !fallbackPage && createHash('md5').update(body).digest('hex') !== revision)
+      throw new WebInstallError(`${rel}: content does not match its precache revision ${revision}`);
     files.set(rel, body);
     if (rel.endsWith('.css')) queue.push(...styleSheetRefs(rel, body.toString('utf8')));
   }
   // Everything index.html loads must be there.
   for (const m of index.body.toString('utf8').matchAll(/(?:src|href)="\/([^"?#]+)"/g)) {
-    if (!files.has(m[1] ?? '')) throw new WebInstallError(`index.html references /${m[1]} which the precache list lacks`);
+    if (!files.has(m[1] ?? ''))
+      throw new WebInstallError(`index.html references /${m[1]} which the precache list lacks`);
   }
   let bytes = 0;
   for (const [rel, body] of files) {
@@ -260,13 +294,18 @@ export async function installWebApp(options: WebInstallOptions): Promise<WebInst
   const staging = `${to}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     const version = versionOf(bin, scratch);
-    if (version !== UPSTREAM_VERSION) log(`note: ${bin} is hapi ${version}; this hub is tested against ${UPSTREAM_VERSION}`);
+    if (version !== UPSTREAM_VERSION)
+      log(`note: ${bin} is hapi ${version}; this hub is tested against ${UPSTREAM_VERSION}`);
     const port = await freeLoopbackPort();
     const base = `http://127.0.0.1:${port}`;
     log(`starting ${bin} hub on ${base} (throw-away HAPI_HOME ${join(scratch, 'hapi')})`);
     child = spawn(bin, ['hub'], {
       cwd: scratch,
-      env: isolatedEnv(scratch, { HAPI_LISTEN_HOST: '127.0.0.1', HAPI_LISTEN_PORT: String(port), CLI_API_TOKEN: randomBytes(24).toString('base64url') }),
+      env: isolatedEnv(scratch, {
+        HAPI_LISTEN_HOST: '127.0.0.1',
+        HAPI_LISTEN_PORT: String(port),
+        CLI_API_TOKEN: randomBytes(24).toString('base64url'),
+      }),
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -276,7 +315,10 @@ export async function installWebApp(options: WebInstallOptions): Promise<WebInst
     await waitUntilServing(base, started, () => out);
     mkdirSync(staging, { recursive: true });
     const { files, bytes } = await downloadWebApp(base, staging);
-    writeFileSync(join(staging, MARKER), `${JSON.stringify({ source: bin, version, files, bytes, installedAt: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(
+      join(staging, MARKER),
+      `${JSON.stringify({ source: bin, version, files, bytes, installedAt: new Date().toISOString() }, null, 2)}\n`,
+    );
     rmSync(to, { recursive: true, force: true });
     mkdirSync(dirname(to), { recursive: true });
     renameSync(staging, to);
@@ -289,7 +331,12 @@ export async function installWebApp(options: WebInstallOptions): Promise<WebInst
 }
 
 /** The `web` command: `web install …`. Returns the exit code. */
-export async function runWebCommand(args: string[], defaults: { to: string }, write: (line: string) => void, writeError: (line: string) => void): Promise<number> {
+export async function runWebCommand(
+  args: string[],
+  defaults: { to: string },
+  write: (line: string) => void,
+  writeError: (line: string) => void,
+): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'install') {
     writeError('usage: hapi-hub web install [--from <hapi binary>] [--to <dir>] [--install]');
@@ -298,7 +345,9 @@ export async function runWebCommand(args: string[], defaults: { to: string }, wr
   try {
     const options = parseWebInstallArgs(rest, defaults);
     const result = await installWebApp({ ...options, log: write });
-    write(`installed the HAPI ${result.version} web app: ${result.files} files, ${(result.bytes / 1e6).toFixed(1)} MB in ${result.dir}`);
+    write(
+      `installed the HAPI ${result.version} web app: ${result.files} files, ${(result.bytes / 1e6).toFixed(1)} MB in ${result.dir}`,
+    );
     write(`serve it with HAPI_WEB_DIR=${result.dir}`);
     return 0;
   } catch (error) {

@@ -53,64 +53,112 @@ function versionedAck(outcome: VersionedWriteOutcome, key: string): unknown {
 
 /** Event name → its handler; `ping` is answered by the dispatcher itself. */
 export const CLI_EVENT_HANDLERS: Readonly<Record<string, EventHandler>> = {
-  'message': handler(MessageEventSchema, async (payload, _ack, { socket, namespace, accessError, services }) => {
-    const result = await services.messages.appendFromCli(namespace, payload, { socketId: socket.id, inSessionRoom: socket.rooms.has(roomName('session', namespace, payload.sid)) });
+  message: handler(MessageEventSchema, async (payload, _ack, { socket, namespace, accessError, services }) => {
+    const result = await services.messages.appendFromCli(namespace, payload, {
+      socketId: socket.id,
+      inSessionRoom: socket.rooms.has(roomName('session', namespace, payload.sid)),
+    });
     if (!result.ok) return accessError('session', payload.sid, result.reason);
     await joinIfPending(socket, services, 'session', payload.sid);
   }),
   'update-metadata': handler(UpdateMetadataEventSchema, async (payload, ack, { socket, namespace, services }) => {
-    const outcome = await services.sessions.updateMetadata(namespace, payload.sid, payload.expectedVersion, payload.metadata, socket.id);
+    const outcome = await services.sessions.updateMetadata(
+      namespace,
+      payload.sid,
+      payload.expectedVersion,
+      payload.metadata,
+      socket.id,
+    );
     if (outcome.result !== 'error') await joinIfPending(socket, services, 'session', payload.sid);
     ack?.(versionedAck(outcome, 'metadata'));
   }),
   'update-state': handler(UpdateStateEventSchema, async (payload, ack, { socket, namespace, services }) => {
-    const outcome = await services.sessions.updateAgentState(namespace, payload.sid, payload.expectedVersion, payload.agentState, socket.id);
+    const outcome = await services.sessions.updateAgentState(
+      namespace,
+      payload.sid,
+      payload.expectedVersion,
+      payload.agentState,
+      socket.id,
+    );
     if (outcome.result !== 'error') await joinIfPending(socket, services, 'session', payload.sid);
     ack?.(versionedAck(outcome, 'agentState'));
   }),
-  'session-alive': handler(SessionAliveEventSchema, async (payload, _ack, { socket, namespace, accessError, services }) => {
-    const outcome = await services.sessions.handleAlive(namespace, payload);
-    if (outcome === 'not-found') return accessError('session', payload.sid, outcome);
-    if (outcome === 'ignored') return;
-    await joinIfPending(socket, services, 'session', payload.sid);
-    // Queued prompts are re-sent on every keep-alive until consumed; usually there are none.
-    if (outcome.queued > 0) await services.messages.replayQueued(namespace, payload.sid);
-  }),
+  'session-alive': handler(
+    SessionAliveEventSchema,
+    async (payload, _ack, { socket, namespace, accessError, services }) => {
+      const outcome = await services.sessions.handleAlive(namespace, payload);
+      if (outcome === 'not-found') return accessError('session', payload.sid, outcome);
+      if (outcome === 'ignored') return;
+      await joinIfPending(socket, services, 'session', payload.sid);
+      // Queued prompts are re-sent on every keep-alive until consumed; usually there are none.
+      if (outcome.queued > 0) await services.messages.replayQueued(namespace, payload.sid);
+    },
+  ),
   'session-end': handler(SessionEndEventSchema, async (payload, _ack, { namespace, accessError, services }) => {
     const access = await services.sessions.access(namespace, payload.sid);
     if (!access.ok) return accessError('session', payload.sid, access.reason);
     if (payload.reason !== 'cleared') await services.messages.sweepQueuedOnEnd(namespace, payload.sid);
     await services.sessions.end(namespace, payload.sid, payload.reason);
   }),
-  'session-ready': handler(SessionReadyEventSchema, async (payload, _ack, { socket, namespace, accessError, services }) => {
-    const access = await services.sessions.access(namespace, payload.sid);
-    if (!access.ok) return accessError('session', payload.sid, access.reason);
-    await joinIfPending(socket, services, 'session', payload.sid);
-  }),
-  'messages-consumed': handler(MessagesConsumedEventSchema, async (payload, _ack, { namespace, accessError, services }) => {
-    const outcome = await services.messages.markConsumed(namespace, payload.sid, payload.localIds, payload);
-    if (outcome === 'not-found') accessError('session', payload.sid, outcome);
-  }),
-  'machine-alive': handler(MachineAliveEventSchema, async (payload, _ack, { socket, namespace, accessError, services }) => {
-    const outcome = await services.machines.handleAlive(namespace, payload.machineId, payload.time, payload.health);
-    if (outcome === 'not-found') return accessError('machine', payload.machineId, outcome);
-    if (outcome === 'ok') await joinIfPending(socket, services, 'machine', payload.machineId);
-  }),
-  'machine-update-metadata': handler(MachineUpdateMetadataEventSchema, async (payload, ack, { socket, namespace, services }) => {
-    const outcome = await services.machines.updateMetadata(namespace, payload.machineId, payload.expectedVersion, payload.metadata, socket.id);
-    if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
-    ack?.(versionedAck(outcome, 'metadata'));
-  }),
-  'machine-update-state': handler(MachineUpdateStateEventSchema, async (payload, ack, { socket, namespace, services }) => {
-    const outcome = await services.machines.updateRunnerState(namespace, payload.machineId, payload.expectedVersion, payload.runnerState, socket.id);
-    if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
-    ack?.(versionedAck(outcome, 'runnerState'));
-  }),
-  'rpc-register': handler(RpcRegisterEventSchema, async (payload, _ack, { socket, namespace, accessError, services }) => {
-    const registrant = { socketId: socket.id, sessionId: socket.data.sessionId, machineId: socket.data.machineId };
-    const outcome = await services.rpc.register(namespace, registrant, payload.method);
-    if (!outcome.ok) accessError(outcome.scope, outcome.id, outcome.reason);
-  }),
+  'session-ready': handler(
+    SessionReadyEventSchema,
+    async (payload, _ack, { socket, namespace, accessError, services }) => {
+      const access = await services.sessions.access(namespace, payload.sid);
+      if (!access.ok) return accessError('session', payload.sid, access.reason);
+      await joinIfPending(socket, services, 'session', payload.sid);
+    },
+  ),
+  'messages-consumed': handler(
+    MessagesConsumedEventSchema,
+    async (payload, _ack, { namespace, accessError, services }) => {
+      const outcome = await services.messages.markConsumed(namespace, payload.sid, payload.localIds, payload);
+      if (outcome === 'not-found') accessError('session', payload.sid, outcome);
+    },
+  ),
+  'machine-alive': handler(
+    MachineAliveEventSchema,
+    async (payload, _ack, { socket, namespace, accessError, services }) => {
+      const outcome = await services.machines.handleAlive(namespace, payload.machineId, payload.time, payload.health);
+      if (outcome === 'not-found') return accessError('machine', payload.machineId, outcome);
+      if (outcome === 'ok') await joinIfPending(socket, services, 'machine', payload.machineId);
+    },
+  ),
+  'machine-update-metadata': handler(
+    MachineUpdateMetadataEventSchema,
+    async (payload, ack, { socket, namespace, services }) => {
+      const outcome = await services.machines.updateMetadata(
+        namespace,
+        payload.machineId,
+        payload.expectedVersion,
+        payload.metadata,
+        socket.id,
+      );
+      if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
+      ack?.(versionedAck(outcome, 'metadata'));
+    },
+  ),
+  'machine-update-state': handler(
+    MachineUpdateStateEventSchema,
+    async (payload, ack, { socket, namespace, services }) => {
+      const outcome = await services.machines.updateRunnerState(
+        namespace,
+        payload.machineId,
+        payload.expectedVersion,
+        payload.runnerState,
+        socket.id,
+      );
+      if (outcome.result !== 'error') await joinIfPending(socket, services, 'machine', payload.machineId);
+      ack?.(versionedAck(outcome, 'runnerState'));
+    },
+  ),
+  'rpc-register': handler(
+    RpcRegisterEventSchema,
+    async (payload, _ack, { socket, namespace, accessError, services }) => {
+      const registrant = { socketId: socket.id, sessionId: socket.data.sessionId, machineId: socket.data.machineId };
+      const outcome = await services.rpc.register(namespace, registrant, payload.method);
+      if (!outcome.ok) accessError(outcome.scope, outcome.id, outcome.reason);
+    },
+  ),
   'rpc-unregister': handler(RpcRegisterEventSchema, async (payload, _ack, { socket, namespace, services }) => {
     await services.rpc.unregister(namespace, socket.id, payload.method);
   }),

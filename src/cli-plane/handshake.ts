@@ -18,7 +18,12 @@ export interface CliSocketData {
   countedSessions?: string[];
 }
 
-export type CliSocket = Socket<Record<string, (...args: unknown[]) => void>, Record<string, (...args: unknown[]) => void>, Record<string, never>, CliSocketData>;
+export type CliSocket = Socket<
+  Record<string, (...args: unknown[]) => void>,
+  Record<string, (...args: unknown[]) => void>,
+  Record<string, never>,
+  CliSocketData
+>;
 
 function connectError(message: string, data?: Record<string, unknown>): Error {
   const error = new Error(message) as Error & { data?: unknown };
@@ -32,7 +37,11 @@ export function installHandshake(cli: Namespace, services: Services, namespaceAu
     if (!parsed.success) {
       // A token that is not a (reasonable) string is just an invalid token, in upstream's words.
       const badToken = parsed.error.issues.some((issue) => issue.path[0] === 'token');
-      next(badToken ? connectError('Invalid token') : connectError('Invalid handshake', { code: 'invalid-payload', issues: parsed.error.issues }));
+      next(
+        badToken
+          ? connectError('Invalid token')
+          : connectError('Invalid handshake', { code: 'invalid-payload', issues: parsed.error.issues }),
+      );
       return;
     }
     const auth = parsed.data;
@@ -62,7 +71,11 @@ export function installHandshake(cli: Namespace, services: Services, namespaceAu
     decide().then(
       (error) => next(error),
       (error: unknown) =>
-        next(error instanceof EngineUnavailableError ? connectError('Hub storage unavailable', { code: 'unavailable' }) : connectError('Handshake failed')),
+        next(
+          error instanceof EngineUnavailableError
+            ? connectError('Hub storage unavailable', { code: 'unavailable' })
+            : connectError('Handshake failed'),
+        ),
     );
   });
 }
@@ -108,7 +121,12 @@ export async function joinHandshakeRooms(socket: CliSocket, services: Services):
 }
 
 /** Late join: the first successful event for an id named in the handshake joins its room. */
-export async function joinIfPending(socket: CliSocket, services: Services, scope: 'session' | 'machine', id: string): Promise<void> {
+export async function joinIfPending(
+  socket: CliSocket,
+  services: Services,
+  scope: 'session' | 'machine',
+  id: string,
+): Promise<void> {
   const namespace = socket.data.namespace;
   if (scope === 'session' && socket.data.pendingSessionId === id && namespace !== undefined) {
     delete socket.data.pendingSessionId;
@@ -135,7 +153,11 @@ async function joinSessionRoom(socket: CliSocket, services: Services, namespace:
  * Uncounts a counted session room when its socket leaves it — disconnects included: Socket.IO
  * leaves every room before it forgets the socket. One listener for the whole namespace.
  */
-export function installAttachedSocketCounting(cli: Namespace, services: Services, onError: (error: unknown) => void): void {
+export function installAttachedSocketCounting(
+  cli: Namespace,
+  services: Services,
+  onError: (error: unknown) => void,
+): void {
   cli.adapter.on('leave-room', (room: string, socketId: string) => {
     const socket = cli.sockets.get(socketId) as CliSocket | undefined;
     const namespace = socket?.data.namespace;

@@ -28,7 +28,12 @@ interface EngineSocket {
 }
 
 function isUpgradeResponse(res: unknown, req: IncomingMessage): res is UpgradeResponse {
-  return !(res instanceof ServerResponse) && typeof res === 'object' && res !== null && (res as { req?: unknown }).req === req;
+  return (
+    !(res instanceof ServerResponse) &&
+    typeof res === 'object' &&
+    res !== null &&
+    (res as { req?: unknown }).req === req
+  );
 }
 
 export function releaseHandshakeRequests(io: IoServer): void {

@@ -72,7 +72,12 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
       sendReply(ctx, fail(400, 'Invalid query', { issues: query.error.issues }));
       return;
     }
-    const messages = await services.messages.listAfterSeq(ctx.state.namespace, sid, query.data.afterSeq, query.data.limit);
+    const messages = await services.messages.listAfterSeq(
+      ctx.state.namespace,
+      sid,
+      query.data.afterSeq,
+      query.data.limit,
+    );
     ctx.body = { messages };
   });
 
@@ -102,7 +107,9 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
   // Unknown /cli/* paths go through the auth and header middleware like every /cli route (as
   // upstream's `/cli/*` middleware), then answer a JSON 404 — or 405 when only the method is wrong.
   router.all('/{*rest}', (ctx) => {
-    const allowed = new Set((ctx.matched ?? []).filter((layer) => !String(layer.path).endsWith('{*rest}')).flatMap((layer) => layer.methods));
+    const allowed = new Set(
+      (ctx.matched ?? []).filter((layer) => !String(layer.path).endsWith('{*rest}')).flatMap((layer) => layer.methods),
+    );
     if (allowed.size > 0) {
       ctx.set('Allow', [...allowed].join(', '));
       sendReply(ctx, HTTP_ERRORS.methodNotAllowed);

@@ -41,7 +41,13 @@ interface EventOutcome {
 }
 
 /** Installs the /cli handlers; returns the event names they handle (`ping` included). */
-export function installCliHandlers(cli: Namespace, services: Services, log: Logger, metrics: CliMetrics, errorLog: ErrorLogLimiter): readonly string[] {
+export function installCliHandlers(
+  cli: Namespace,
+  services: Services,
+  log: Logger,
+  metrics: CliMetrics,
+  errorLog: ErrorLogLimiter,
+): readonly string[] {
   // Per-socket state is kept to the minimum an idle connection needs: the tail of its event queue
   // (below). The handlers, their parsing and the dispatch are shared by every socket of the hub —
   // no closures per socket — and get the socket through an `EventContext` built per event.
@@ -54,7 +60,12 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
   const tails = new WeakMap<CliSocket, Promise<void>>();
   const inOrder = (socket: CliSocket, work: () => Promise<void> | void): void => {
     const tail = tails.get(socket) ?? Promise.resolve();
-    tails.set(socket, tail.then(work).catch((error: unknown) => errorLog.error(socket, 'cli-event', { err: error }, 'cli event failed')));
+    tails.set(
+      socket,
+      tail
+        .then(work)
+        .catch((error: unknown) => errorLog.error(socket, 'cli-event', { err: error }, 'cli event failed')),
+    );
   };
 
   const contextOf = (socket: CliSocket, outcome: EventOutcome): EventContext => ({
@@ -76,7 +87,11 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
    * handler that does not answer it itself (events without an upstream ack) gets `{result:'ok'}`,
    * or `{result:'error', reason}` when it refused access.
    */
-  const on = <S extends z.ZodType>(event: string, schema: S, handle: (payload: z.infer<S>, ack: Ack | undefined, context: EventContext) => Promise<void>): void => {
+  const on = <S extends z.ZodType>(
+    event: string,
+    schema: S,
+    handle: (payload: z.infer<S>, ack: Ack | undefined, context: EventContext) => Promise<void>,
+  ): void => {
     handlers.set(event, (socket, args) => {
       metrics.eventIn(event);
       const answer = onceAck(ackOf(args));
@@ -92,12 +107,17 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
       const outcome: EventOutcome = {};
       inOrder(socket, () =>
         handle(parsed.data, answer.ack, contextOf(socket, outcome)).then(
-          () => answer.ack?.((outcome.refused ? { result: 'error', reason: outcome.refused } : { result: 'ok' }) satisfies EventAck),
+          () =>
+            answer.ack?.(
+              (outcome.refused ? { result: 'error', reason: outcome.refused } : { result: 'ok' }) satisfies EventAck,
+            ),
           (error: unknown) => {
             const unavailable = error instanceof EngineUnavailableError;
             if (!unavailable) errorLog.error(socket, 'cli-event', { err: error, event }, 'cli event failed');
-            if (answer.ack) answer.ack({ result: 'error', reason: unavailable ? 'unavailable' : 'internal' } satisfies EventAck);
-            else if (unavailable) emitSocketError(socket, { message: 'Hub storage unavailable', code: 'unavailable', event });
+            if (answer.ack)
+              answer.ack({ result: 'error', reason: unavailable ? 'unavailable' : 'internal' } satisfies EventAck);
+            else if (unavailable)
+              emitSocketError(socket, { message: 'Hub storage unavailable', code: 'unavailable', event });
           },
         ),
       );
@@ -127,7 +147,10 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
     const ack = ackOf(args);
     // In order, like every answer, so a later `ping` ack still means "everything before is done".
     if (!ack) return;
-    const answer = typeof event === 'string' && Object.hasOwn(UNSUPPORTED_EVENT_ACKS, event) ? UNSUPPORTED_EVENT_ACKS[event] : ({ result: 'error', reason: 'unknown-event' } satisfies EventAck);
+    const answer =
+      typeof event === 'string' && Object.hasOwn(UNSUPPORTED_EVENT_ACKS, event)
+        ? UNSUPPORTED_EVENT_ACKS[event]
+        : ({ result: 'error', reason: 'unknown-event' } satisfies EventAck);
     inOrder(socket, () => ack(answer));
   };
   function onAnyEvent(this: CliSocket, event: unknown, ...args: unknown[]): void {
@@ -140,7 +163,9 @@ export function installCliHandlers(cli: Namespace, services: Services, log: Logg
     metrics.disconnected();
     // Queued too, so a registration still in flight when the socket drops is cleaned up after it.
     const socketId = this.id;
-    inOrder(this, () => services.rpc.unregisterAll(socketId).catch((error: unknown) => log.warn({ err: error }, 'rpc cleanup failed')));
+    inOrder(this, () =>
+      services.rpc.unregisterAll(socketId).catch((error: unknown) => log.warn({ err: error }, 'rpc cleanup failed')),
+    );
   }
 
   cli.on('connection', (rawSocket) => {

@@ -17,7 +17,13 @@ import { setupMaster } from '@socket.io/sticky';
 import { AggregatorRegistry } from 'prom-client';
 import type { HubConfig } from '../config.js';
 import type { Logger } from '../ops/logger.js';
-import { exitMarginMs, MetricsRequestMessageSchema, WorkerReadyMessageSchema, type DrainMessage, type MetricsResponseMessage } from './messages.js';
+import {
+  exitMarginMs,
+  MetricsRequestMessageSchema,
+  WorkerReadyMessageSchema,
+  type DrainMessage,
+  type MetricsResponseMessage,
+} from './messages.js';
 
 /** Restart delay after the n-th consecutive early crash of a slot: 100 ms doubling, capped. */
 const RESTART_BASE_DELAY_MS = 100;
@@ -53,7 +59,13 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
   setupMaster(server, { loadBalancingMethod: 'least-connection' });
   const aggregator = new AggregatorRegistry();
 
-  const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({ index, worker: null, startedAt: 0, consecutiveFailures: 0, restartTimer: null }));
+  const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
+    index,
+    worker: null,
+    startedAt: 0,
+    consecutiveFailures: 0,
+    restartTimer: null,
+  }));
   const gates = new Map<Worker, GatedWorker>();
   let listening = false;
   let draining = false;
@@ -79,7 +91,10 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
       void drain('listen failed', 1);
     });
     server.listen(config.listenPort, config.listenHost, () => {
-      log.info({ host: config.listenHost, port: config.listenPort, workers: config.workers }, 'hub listening (cluster primary)');
+      log.info(
+        { host: config.listenHost, port: config.listenPort, workers: config.workers },
+        'hub listening (cluster primary)',
+      );
     });
   };
 
@@ -99,7 +114,12 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
       const { requestId } = metrics.data;
       aggregator.clusterMetrics().then(
         (text) => reply(worker, { type: 'hapi:metrics-response', requestId, text }),
-        (error: unknown) => reply(worker, { type: 'hapi:metrics-response', requestId, error: error instanceof Error ? error.message : String(error) }),
+        (error: unknown) =>
+          reply(worker, {
+            type: 'hapi:metrics-response',
+            requestId,
+            error: error instanceof Error ? error.message : String(error),
+          }),
       );
     }
   });
@@ -118,8 +138,14 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
     if (!slot) return;
     const ranMs = Date.now() - slot.startedAt;
     slot.consecutiveFailures = ranMs >= HEALTHY_RUN_MS ? 0 : slot.consecutiveFailures + 1;
-    const delayMs = Math.min(RESTART_BASE_DELAY_MS * 2 ** Math.max(0, slot.consecutiveFailures - 1), RESTART_MAX_DELAY_MS);
-    log.error({ slot: slot.index, worker: worker.id, code, signal, ranMs, restartInMs: delayMs }, 'worker died; restarting');
+    const delayMs = Math.min(
+      RESTART_BASE_DELAY_MS * 2 ** Math.max(0, slot.consecutiveFailures - 1),
+      RESTART_MAX_DELAY_MS,
+    );
+    log.error(
+      { slot: slot.index, worker: worker.id, code, signal, ranMs, restartInMs: delayMs },
+      'worker died; restarting',
+    );
     slot.restartTimer = setTimeout(() => fork(slot), delayMs);
   });
 
@@ -158,13 +184,16 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
       finish();
       return exited;
     }
-    finishTimer = setTimeout(() => {
-      const stragglers = slots.flatMap((s) => (s.worker ? [s.worker] : []));
-      log.warn({ workers: stragglers.map((w) => w.id) }, 'drain deadline reached; killing workers still running');
-      for (const worker of stragglers) worker.process.kill('SIGKILL');
-      // 'exit' events follow the kills and call finish(); this bounds the wait if one is lost.
-      finishTimer = setTimeout(finish, KILL_WAIT_MS);
-    }, Math.max(0, deadlineAt - Date.now()));
+    finishTimer = setTimeout(
+      () => {
+        const stragglers = slots.flatMap((s) => (s.worker ? [s.worker] : []));
+        log.warn({ workers: stragglers.map((w) => w.id) }, 'drain deadline reached; killing workers still running');
+        for (const worker of stragglers) worker.process.kill('SIGKILL');
+        // 'exit' events follow the kills and call finish(); this bounds the wait if one is lost.
+        finishTimer = setTimeout(finish, KILL_WAIT_MS);
+      },
+      Math.max(0, deadlineAt - Date.now()),
+    );
     return exited;
   };
 

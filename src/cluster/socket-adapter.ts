@@ -63,7 +63,10 @@ export async function createSocketAdapter(redisUrl: string, options: SocketAdapt
     const now = Date.now();
     if (now - lastLoggedAt < 1_000) return;
     lastLoggedAt = now;
-    options.log.warn({ err: error, command, failures }, 'socket.io adapter: Redis command failed (broadcast not delivered to other workers)');
+    options.log.warn(
+      { err: error, command, failures },
+      'socket.io adapter: Redis command failed (broadcast not delivered to other workers)',
+    );
   };
   const guardedPub = withHandledPromises(pub, onFailure);
   const guardedSub = withHandledPromises(sub, onFailure);

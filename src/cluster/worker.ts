@@ -9,7 +9,12 @@ import { setupWorker } from '@socket.io/sticky';
 import { AggregatorRegistry, Gauge, type Registry } from 'prom-client';
 import type { Server as IoServer } from 'socket.io';
 import type { Logger } from '../ops/logger.js';
-import { DrainMessageSchema, MetricsResponseMessageSchema, type MetricsRequestMessage, type WorkerReadyMessage } from './messages.js';
+import {
+  DrainMessageSchema,
+  MetricsResponseMessageSchema,
+  type MetricsRequestMessage,
+  type WorkerReadyMessage,
+} from './messages.js';
 
 /** What the worker side needs of a hub. */
 export interface WorkerHubParts {

@@ -21,7 +21,16 @@ import type { PresenceStore } from './stores/presence.js';
 import type { RpcRouteTable } from './stores/rpc-routes.js';
 import type { SessionStore } from './stores/sessions.js';
 
-export type { Coordination, EventLog, MachineStore, MessageStore, NamespaceRegistry, PresenceStore, RpcRouteTable, SessionStore };
+export type {
+  Coordination,
+  EventLog,
+  MachineStore,
+  MessageStore,
+  NamespaceRegistry,
+  PresenceStore,
+  RpcRouteTable,
+  SessionStore,
+};
 
 export interface Engine {
   readonly kind: 'memory' | 'sqlite' | 'redis';

@@ -64,7 +64,14 @@ export interface MessagePosition {
 
 export type SessionField = 'metadata' | 'agentState';
 /** The non-versioned session columns a caller may write (SessionStore.updateColumns). */
-export const PATCHABLE_SESSION_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier', 'pinned', 'globalPinned'] as const;
+export const PATCHABLE_SESSION_COLUMNS = [
+  'model',
+  'modelReasoningEffort',
+  'effort',
+  'serviceTier',
+  'pinned',
+  'globalPinned',
+] as const;
 /** `updatedAt` in a patch is applied max-monotonic. */
 export type SessionColumnsPatch = Partial<Pick<SessionRow, (typeof PATCHABLE_SESSION_COLUMNS)[number] | 'updatedAt'>>;
 export type MachineField = 'metadata' | 'runnerState';

@@ -25,7 +25,8 @@ function plannedReply(error: unknown): HttpReply | null {
   if (failure !== null) return failure;
   const status = clientStatusOf(error);
   if (status !== null) {
-    const message = error instanceof Error && (error as { expose?: unknown }).expose === true ? error.message : 'Bad request';
+    const message =
+      error instanceof Error && (error as { expose?: unknown }).expose === true ? error.message : 'Bad request';
     return fail(status, message, { code: 'bad_request' });
   }
   return null;

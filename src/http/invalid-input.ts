@@ -11,5 +11,8 @@ export interface InvalidInputReply {
 export function invalidInputReply(error: string, issues: z.core.$ZodIssue[]): InvalidInputReply {
   const refusal = documentRefusal(issues);
   if (refusal === null) return { status: 400, body: { error, issues } };
-  return { status: refusal.status, body: { error: refusal.status === 413 ? 'Document too large' : error, code: refusal.code, issues } };
+  return {
+    status: refusal.status,
+    body: { error: refusal.status === 413 ? 'Document too large' : error, code: refusal.code, issues },
+  };
 }

@@ -1,7 +1,12 @@
 // One HTTP answer: a status and a JSON body. The hub's fixed answers are named in HTTP_ERRORS and
 // the services' failures are mapped in failureReply, so every status and text is written once.
 import type { Context } from 'koa';
-import { EngineUnavailableError, RpcBadAnswerError, RpcTargetMissingError, RpcTimeoutError } from '../services/errors.js';
+import {
+  EngineUnavailableError,
+  RpcBadAnswerError,
+  RpcTargetMissingError,
+  RpcTimeoutError,
+} from '../services/errors.js';
 
 export interface HttpReply {
   status: number;
@@ -9,7 +14,10 @@ export interface HttpReply {
 }
 
 export const ok = (body: Record<string, unknown> = { ok: true }): HttpReply => ({ status: 200, body });
-export const fail = (status: number, error: string, extra: Record<string, unknown> = {}): HttpReply => ({ status, body: { error, ...extra } });
+export const fail = (status: number, error: string, extra: Record<string, unknown> = {}): HttpReply => ({
+  status,
+  body: { error, ...extra },
+});
 
 /** Copies a reply onto the response. */
 export function sendReply(ctx: Context, reply: HttpReply): void {

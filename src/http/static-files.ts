@@ -39,7 +39,21 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** Already-compressed formats are sent as they are. */
-const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.webmanifest', '.svg', '.ico', '.ttf', '.otf', '.txt', '.map', '.wasm']);
+const COMPRESSIBLE = new Set([
+  '.html',
+  '.js',
+  '.mjs',
+  '.css',
+  '.json',
+  '.webmanifest',
+  '.svg',
+  '.ico',
+  '.ttf',
+  '.otf',
+  '.txt',
+  '.map',
+  '.wasm',
+]);
 
 /** Paths the hub itself owns: never answered from the web directory, never SPA-fallback. */
 const HUB_PREFIXES = ['/api/', '/cli/', '/socket.io/'];
@@ -54,7 +68,8 @@ interface CachedFile {
 }
 
 export function cacheControlFor(urlPath: string): string {
-  if (urlPath === '/sw.js' || urlPath.endsWith('.html') || urlPath === '/') return 'no-cache, no-store, must-revalidate';
+  if (urlPath === '/sw.js' || urlPath.endsWith('.html') || urlPath === '/')
+    return 'no-cache, no-store, must-revalidate';
   if (urlPath.startsWith('/assets/')) return 'public, max-age=31536000, immutable';
   return 'public, max-age=0, must-revalidate';
 }
@@ -114,7 +129,12 @@ export function staticFiles(dir: string) {
     if (!pending) {
       pending =
         encoding === 'br'
-          ? brotliAsync(entry.body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 6, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: entry.body.length } })
+          ? brotliAsync(entry.body, {
+              params: {
+                [zlibConstants.BROTLI_PARAM_QUALITY]: 6,
+                [zlibConstants.BROTLI_PARAM_SIZE_HINT]: entry.body.length,
+              },
+            })
           : gzipAsync(entry.body, { level: 6 });
       entry.encodings.set(encoding, pending);
     }

@@ -88,7 +88,13 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       cli: createCliGateway(cliNamespace),
       clock: options.clock ?? systemClock,
       log,
-      timings: { ...DEFAULT_TIMINGS, sessionTtlMs: config.sessionTtlMs, machineTtlMs: config.machineTtlMs, rpcTimeoutMs: config.rpcTimeoutMs, rpcLongTimeoutMs: config.rpcLongTimeoutMs },
+      timings: {
+        ...DEFAULT_TIMINGS,
+        sessionTtlMs: config.sessionTtlMs,
+        machineTtlMs: config.machineTtlMs,
+        rpcTimeoutMs: config.rpcTimeoutMs,
+        rpcLongTimeoutMs: config.rpcLongTimeoutMs,
+      },
     },
     { cliApiToken: config.cliApiToken, jwtSecret: config.jwtSecret, globalTokenEnabled: config.globalTokenEnabled },
     config.sweepIntervalMs,
@@ -96,11 +102,22 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   await services.auth.init();
 
   installHandshake(cliNamespace, services, config.namespaceAuth);
-  installAttachedSocketCounting(cliNamespace, services, (error) => log.warn({ err: error }, 'attached-socket uncount failed'));
+  installAttachedSocketCounting(cliNamespace, services, (error) =>
+    log.warn({ err: error }, 'attached-socket uncount failed'),
+  );
   const cliEvents = installCliHandlers(cliNamespace, services, log, metrics.cli, clientErrorLog);
 
   const web = await createWebPlane(services, config, metrics, log);
-  const { app, httpRoutes } = createApp({ config, engine, log, metrics, readiness, services, webRouter: web.router, clientErrorLog });
+  const { app, httpRoutes } = createApp({
+    config,
+    engine,
+    log,
+    metrics,
+    readiness,
+    services,
+    webRouter: web.router,
+    clientErrorLog,
+  });
   serveWith(app.callback());
   // drain() ends the SSE streams before close() runs; the web plane is closed once.
   let webClosed: Promise<void> | null = null;
@@ -127,7 +144,15 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     },
     drain(deadlineAt) {
       return drainHub(
-        { http, io, readiness, tracker: connections, log, stopBackground: () => services.sweeper.stop(), endStreams: closeWeb },
+        {
+          http,
+          io,
+          readiness,
+          tracker: connections,
+          log,
+          stopBackground: () => services.sweeper.stop(),
+          endStreams: closeWeb,
+        },
         deadlineAt,
       );
     },
@@ -148,7 +173,10 @@ export async function createHub(options: HubOptions): Promise<Hub> {
  * The HTTP server and Socket.IO on it. Socket.IO wraps the server's request listener and passes
  * on everything that is not /socket.io/, so the Koa handler is bound later, through `serveWith`.
  */
-function createServers(config: HubConfig, adapter: AdapterFactory | undefined): { http: HttpServer; io: IoServer; serveWith(handler: RequestHandler): void } {
+function createServers(
+  config: HubConfig,
+  adapter: AdapterFactory | undefined,
+): { http: HttpServer; io: IoServer; serveWith(handler: RequestHandler): void } {
   let handler: RequestHandler | null = null;
   const http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     if (handler) void handler(req, res);
@@ -160,7 +188,11 @@ function createServers(config: HubConfig, adapter: AdapterFactory | undefined): 
   const io = new IoServer(http, {
     path: '/socket.io/',
     maxHttpBufferSize: config.maxHttpBufferBytes,
-    cors: { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins, methods: ['GET', 'POST'], credentials: false },
+    cors: {
+      origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
+      methods: ['GET', 'POST'],
+      credentials: false,
+    },
     allowRequest: (req, callback) => {
       const allowed = isOriginAllowed(req.headers.origin, config.corsOrigins);
       callback(allowed ? null : 'Origin not allowed', allowed);
@@ -188,7 +220,10 @@ interface AppParts {
  * The Koa app: JSON errors (also for failures while a response is written) and CORS first, then
  * ops, /cli REST, and the JWT-guarded /api. Also returns every route as `METHOD /path`.
  */
-function createApp({ config, engine, metrics, readiness, services, webRouter, clientErrorLog }: AppParts): { app: Koa; httpRoutes: string[] } {
+function createApp({ config, engine, metrics, readiness, services, webRouter, clientErrorLog }: AppParts): {
+  app: Koa;
+  httpRoutes: string[];
+} {
   const app = new Koa();
   app.proxy = true;
   installJsonFallbacks(app, clientErrorLog);

@@ -87,14 +87,17 @@ export async function drainHub(target: DrainTarget, deadlineAt: number): Promise
   // the shared one, and this server never listened.
   if (http.listening) http.close();
 
-  await target.stopBackground().catch((error: unknown) => log.warn({ err: error }, 'drain: stopping background work failed'));
+  await target
+    .stopBackground()
+    .catch((error: unknown) => log.warn({ err: error }, 'drain: stopping background work failed'));
 
   const clients = tracker.engineClients();
   const batches = Math.ceil(clients.length / DISCONNECT_BATCH_SIZE);
   const budget = Math.max(0, deadlineAt - Date.now()) * DISCONNECT_BUDGET_SHARE;
   const pauseMs = batches > 1 ? Math.min(MAX_BATCH_PAUSE_MS, budget / (batches - 1)) : 0;
   for (let batch = 0; batch < batches; batch++) {
-    for (const client of clients.slice(batch * DISCONNECT_BATCH_SIZE, (batch + 1) * DISCONNECT_BATCH_SIZE)) client.close();
+    for (const client of clients.slice(batch * DISCONNECT_BATCH_SIZE, (batch + 1) * DISCONNECT_BATCH_SIZE))
+      client.close();
     if (batch < batches - 1 && pauseMs > 0) await delay(pauseMs);
   }
 
@@ -105,7 +108,11 @@ export async function drainHub(target: DrainTarget, deadlineAt: number): Promise
     http.closeIdleConnections();
     await delay(Math.min(POLL_MS, Math.max(1, deadlineAt - Date.now())));
   }
-  const report: DrainReport = { socketsDisconnected: clients.length, connectionsLeft: tracker.connections.size, durationMs: Date.now() - startedAt };
+  const report: DrainReport = {
+    socketsDisconnected: clients.length,
+    connectionsLeft: tracker.connections.size,
+    durationMs: Date.now() - startedAt,
+  };
   log.info(report, 'drained');
   return report;
 }

@@ -32,7 +32,9 @@ export async function runHubProcess(config: HubConfig, log: Logger, mode: Proces
   // With Redis, other hub processes may serve the same tenants — this host's other workers, or
   // other hosts each running one process (HAPI_WORKERS=1, e.g. 1-CPU pods): room emits and RPC
   // acks must reach their sockets too.
-  const adapter: SocketAdapter | undefined = config.redisUrl ? await createSocketAdapter(config.redisUrl, { log }) : undefined;
+  const adapter: SocketAdapter | undefined = config.redisUrl
+    ? await createSocketAdapter(config.redisUrl, { log })
+    : undefined;
   let engine: Engine;
   try {
     engine = await createEngine(config);
@@ -41,9 +43,15 @@ export async function runHubProcess(config: HubConfig, log: Logger, mode: Proces
     throw error;
   }
   if (engine.kind === 'memory') {
-    log.warn('memory engine: data is kept in this process only — not persisted, not shared between workers; set REDIS_URL for a cluster');
+    log.warn(
+      'memory engine: data is kept in this process only — not persisted, not shared between workers; set REDIS_URL for a cluster',
+    );
   }
-  if (engine.kind === 'sqlite') log.info({ dataDir: config.dataDir }, 'sqlite engine: data persisted in HAPI_DATA_DIR; one hub process (set REDIS_URL for a cluster)');
+  if (engine.kind === 'sqlite')
+    log.info(
+      { dataDir: config.dataDir },
+      'sqlite engine: data persisted in HAPI_DATA_DIR; one hub process (set REDIS_URL for a cluster)',
+    );
   const hub = await createHub({ config, engine, log, ...(adapter ? { adapter: adapter.factory } : {}) });
 
   if (mode === 'worker') {
@@ -73,7 +81,8 @@ export async function runHubProcess(config: HubConfig, log: Logger, mode: Proces
   };
   // A signal sent to the whole process group (Ctrl-C, a group kill) reaches the workers as well
   // as the primary: a worker then keeps the same margin before the primary's deadline.
-  const signalDeadline = (): number => Date.now() + config.drainTimeoutMs - (mode === 'worker' ? exitMarginMs(config.drainTimeoutMs) : 0);
+  const signalDeadline = (): number =>
+    Date.now() + config.drainTimeoutMs - (mode === 'worker' ? exitMarginMs(config.drainTimeoutMs) : 0);
   process.once('SIGTERM', () => exitAfter('SIGTERM', signalDeadline()));
   process.once('SIGINT', () => exitAfter('SIGINT', signalDeadline()));
   if (mode === 'worker') {

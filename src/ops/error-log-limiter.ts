@@ -31,7 +31,11 @@ export interface ErrorLogLimiter {
   error(connection: object, source: ClientErrorSource, fields: Record<string, unknown>, message: string): void;
 }
 
-export function createErrorLogLimiter(log: Logger, metrics: ErrorLogLimiterMetrics, now: () => number = Date.now): ErrorLogLimiter {
+export function createErrorLogLimiter(
+  log: Logger,
+  metrics: ErrorLogLimiterMetrics,
+  now: () => number = Date.now,
+): ErrorLogLimiter {
   // Keyed weakly by the connection object: a closed connection's window goes with it.
   const windows = new WeakMap<object, Window>();
   const worker: Window = { startedAt: now(), logged: 0 };
@@ -51,7 +55,10 @@ export function createErrorLogLimiter(log: Logger, metrics: ErrorLogLimiterMetri
         window = { startedAt: at, logged: 0 };
         windows.set(connection, window);
       }
-      if (!admit(window, ERROR_LOGS_PER_CONNECTION_PER_WINDOW, at) || !admit(worker, ERROR_LOGS_PER_WORKER_PER_WINDOW, at)) {
+      if (
+        !admit(window, ERROR_LOGS_PER_CONNECTION_PER_WINDOW, at) ||
+        !admit(worker, ERROR_LOGS_PER_WORKER_PER_WINDOW, at)
+      ) {
         metrics.clientErrorLogsSuppressed.inc({ source });
         return;
       }

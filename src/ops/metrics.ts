@@ -42,11 +42,29 @@ export function createMetrics(): HubMetrics {
       loopDelay.reset();
     },
   });
-  const connections = new Gauge({ name: 'hapi_cli_connections', help: 'Connected /cli sockets', registers: [registry] });
+  const connections = new Gauge({
+    name: 'hapi_cli_connections',
+    help: 'Connected /cli sockets',
+    registers: [registry],
+  });
 
-  const eventsIn = new Counter({ name: 'hapi_cli_events_in_total', help: 'CLI socket events received', labelNames: ['event'], registers: [registry] });
-  const malformed = new Counter({ name: 'hapi_cli_events_malformed_total', help: 'CLI socket events dropped as malformed', labelNames: ['event'], registers: [registry] });
-  const unknownEvents = new Counter({ name: 'hapi_cli_events_unknown_total', help: 'CLI socket events with a name no handler knows', registers: [registry] });
+  const eventsIn = new Counter({
+    name: 'hapi_cli_events_in_total',
+    help: 'CLI socket events received',
+    labelNames: ['event'],
+    registers: [registry],
+  });
+  const malformed = new Counter({
+    name: 'hapi_cli_events_malformed_total',
+    help: 'CLI socket events dropped as malformed',
+    labelNames: ['event'],
+    registers: [registry],
+  });
+  const unknownEvents = new Counter({
+    name: 'hapi_cli_events_unknown_total',
+    help: 'CLI socket events with a name no handler knows',
+    registers: [registry],
+  });
   return {
     registry,
     cli: {
@@ -56,7 +74,12 @@ export function createMetrics(): HubMetrics {
       malformed: (event) => malformed.inc({ event }),
       unknownEvent: () => unknownEvents.inc(),
     },
-    eventsOut: new Counter({ name: 'hapi_sse_events_out_total', help: 'SSE frames written', labelNames: ['type'], registers: [registry] }),
+    eventsOut: new Counter({
+      name: 'hapi_sse_events_out_total',
+      help: 'SSE frames written',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
     rpcLatency: new Histogram({
       name: 'hapi_rpc_duration_seconds',
       help: 'RPC round-trip time by outcome',
@@ -65,9 +88,23 @@ export function createMetrics(): HubMetrics {
       registers: [registry],
     }),
     sseSubscribers: new Gauge({ name: 'hapi_sse_subscribers', help: 'Open SSE connections', registers: [registry] }),
-    sseResume: new Counter({ name: 'hapi_sse_resume_total', help: 'SSE resume verdicts', labelNames: ['verdict'], registers: [registry] }),
-    sseDropped: new Counter({ name: 'hapi_sse_slow_consumer_closed_total', help: 'SSE connections closed for falling behind', registers: [registry] }),
-    presenceExpired: new Counter({ name: 'hapi_presence_expired_total', help: 'Presence expiries announced', labelNames: ['kind'], registers: [registry] }),
+    sseResume: new Counter({
+      name: 'hapi_sse_resume_total',
+      help: 'SSE resume verdicts',
+      labelNames: ['verdict'],
+      registers: [registry],
+    }),
+    sseDropped: new Counter({
+      name: 'hapi_sse_slow_consumer_closed_total',
+      help: 'SSE connections closed for falling behind',
+      registers: [registry],
+    }),
+    presenceExpired: new Counter({
+      name: 'hapi_presence_expired_total',
+      help: 'Presence expiries announced',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
     engineLatency: new Histogram({
       name: 'hapi_engine_ping_seconds',
       help: 'Engine (Redis) round-trip time measured by readiness probes',

@@ -7,7 +7,9 @@ export const DEFAULT_NAMESPACE = 'default';
  * Namespace names end up inside Redis key hash tags (`hapi:{<ns>}:…`), so they are limited to a
  * conservative character set; anything else is treated as an invalid token.
  */
-export const NamespaceNameSchema = z.string().regex(/^[A-Za-z0-9_.@-]{1,128}$/, 'namespace must be 1-128 characters of A-Z a-z 0-9 _ . @ -');
+export const NamespaceNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.@-]{1,128}$/, 'namespace must be 1-128 characters of A-Z a-z 0-9 _ . @ -');
 
 export interface ParsedAccessToken {
   base: string;

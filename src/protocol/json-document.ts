@@ -105,7 +105,8 @@ export function jsonTextTooDeep(text: string, maxDepth: number = JSON_MAX_DEPTH)
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -158,7 +159,8 @@ export function messageContentDocument() {
   const limits = limitsFor('messageContent');
   return z.unknown().superRefine((value, ctx) => {
     let problem = inspectJsonDocument(value, limits);
-    if (problem === null && typeof value === 'string' && jsonTextTooDeep(value) && parsesAsJson(value)) problem = 'too-deep';
+    if (problem === null && typeof value === 'string' && jsonTextTooDeep(value) && parsesAsJson(value))
+      problem = 'too-deep';
     if (problem === null) return;
     const params: DocumentIssueParams = { documentProblem: problem };
     ctx.addIssue({ code: 'custom', message: PROBLEM_MESSAGES[problem]('messageContent'), params });

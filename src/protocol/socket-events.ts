@@ -61,7 +61,9 @@ export const SessionReadyEventSchema = z.object({ sid: id, time });
 
 export const MessagesConsumedEventSchema = z.object({
   sid: id,
-  localIds: z.array(z.unknown()).transform((ids) => ids.filter((v): v is string => typeof v === 'string' && v.length > 0)),
+  localIds: z
+    .array(z.unknown())
+    .transform((ids) => ids.filter((v): v is string => typeof v === 'string' && v.length > 0)),
   clearQueuedThinkingGrace: z.boolean().optional(),
   steered: z.boolean().optional(),
 });
@@ -88,7 +90,10 @@ export const RpcRegisterEventSchema = z.object({ method: z.string().min(1).max(5
 
 /** Ack of every versioned write (update-metadata, update-state, machine-update-*). */
 export type VersionedAck<K extends string> =
-  | { result: 'error'; reason?: 'namespace-missing' | 'access-denied' | 'not-found' | 'invalid-payload' | 'unavailable' | 'internal' }
+  | {
+      result: 'error';
+      reason?: 'namespace-missing' | 'access-denied' | 'not-found' | 'invalid-payload' | 'unavailable' | 'internal';
+    }
   | ({ result: 'version-mismatch' | 'success'; version: number } & { [key in K]: unknown });
 
 /**
@@ -100,7 +105,15 @@ export const EventAckSchema = z.union([
   z.object({ result: z.literal('ok') }),
   z.object({
     result: z.literal('error'),
-    reason: z.enum(['namespace-missing', 'access-denied', 'not-found', 'invalid-payload', 'unavailable', 'internal', 'unknown-event']),
+    reason: z.enum([
+      'namespace-missing',
+      'access-denied',
+      'not-found',
+      'invalid-payload',
+      'unavailable',
+      'internal',
+      'unknown-event',
+    ]),
   }),
 ]);
 export type EventAck = z.infer<typeof EventAckSchema>;
@@ -114,7 +127,13 @@ export const UNSUPPORTED_EVENT_ACKS: Readonly<Record<string, unknown>> = {
   'messages-steer-state': { ok: false },
 };
 
-export const SocketErrorCodeSchema = z.enum(['namespace-missing', 'access-denied', 'not-found', 'invalid-payload', 'unavailable']);
+export const SocketErrorCodeSchema = z.enum([
+  'namespace-missing',
+  'access-denied',
+  'not-found',
+  'invalid-payload',
+  'unavailable',
+]);
 export type SocketErrorCode = z.infer<typeof SocketErrorCodeSchema>;
 
 export const SocketErrorSchema = z.object({

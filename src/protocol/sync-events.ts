@@ -26,7 +26,13 @@ export const SyncEventSchema = z.discriminatedUnion('type', [
     steered: z.literal(true).optional(),
     ...base,
   }),
-  z.object({ type: z.literal('message-cancelled'), sessionId: z.string(), messageId: z.string(), localId: z.string().nullable().optional(), ...base }),
+  z.object({
+    type: z.literal('message-cancelled'),
+    sessionId: z.string(),
+    messageId: z.string(),
+    localId: z.string().nullable().optional(),
+    ...base,
+  }),
   z.object({ type: z.literal('heartbeat'), data: z.object({ timestamp: z.number() }).optional(), ...base }),
   z.object({
     type: z.literal('connection-changed'),

@@ -5,7 +5,19 @@ import { z } from 'zod';
 
 // Flavors and permission modes ---------------------------------------------------------------
 
-export const AGENT_FLAVORS = ['agy', 'claude', 'codex', 'dsh', 'copilot', 'cursor', 'gemini', 'grok', 'kimi', 'opencode', 'pi'] as const;
+export const AGENT_FLAVORS = [
+  'agy',
+  'claude',
+  'codex',
+  'dsh',
+  'copilot',
+  'cursor',
+  'gemini',
+  'grok',
+  'kimi',
+  'opencode',
+  'pi',
+] as const;
 export const AgentFlavorSchema = z.enum(AGENT_FLAVORS);
 export type AgentFlavor = z.infer<typeof AgentFlavorSchema>;
 
@@ -33,7 +45,8 @@ export type PermissionMode = z.infer<typeof PermissionModeSchema>;
 
 /** `metadata.flavor ?? 'claude'`; a flavor this hub does not know is treated as claude. */
 export function flavorOf(metadata: unknown): string {
-  const flavor = typeof metadata === 'object' && metadata !== null ? (metadata as { flavor?: unknown }).flavor : undefined;
+  const flavor =
+    typeof metadata === 'object' && metadata !== null ? (metadata as { flavor?: unknown }).flavor : undefined;
   return typeof flavor === 'string' && flavor.length > 0 ? flavor : 'claude';
 }
 
@@ -108,7 +121,8 @@ export const SendMessageBodySchema = z
   })
   .superRefine((body, ctx) => {
     if (body.scheduledAt === null || body.scheduledAt === undefined) return;
-    if (body.localId === undefined) ctx.addIssue({ code: 'custom', path: ['localId'], message: 'scheduledAt requires localId' });
+    if (body.localId === undefined)
+      ctx.addIssue({ code: 'custom', path: ['localId'], message: 'scheduledAt requires localId' });
     if (body.scheduledAt > Date.now() + SEVEN_DAYS_MS) {
       ctx.addIssue({ code: 'custom', path: ['scheduledAt'], message: 'scheduledAt must be within 7 days' });
     }
@@ -140,15 +154,22 @@ export const MessagesQuerySchema = z
     const pair = (name: 'before' | 'after' | 'until') => {
       const hasSeq = q[`${name}Seq`] !== undefined;
       const hasAt = q[`${name}At`] !== undefined;
-      if (hasSeq !== hasAt) ctx.addIssue({ code: 'custom', path: [hasSeq ? `${name}At` : `${name}Seq`], message: `${name}Seq and ${name}At must be given together` });
+      if (hasSeq !== hasAt)
+        ctx.addIssue({
+          code: 'custom',
+          path: [hasSeq ? `${name}At` : `${name}Seq`],
+          message: `${name}Seq and ${name}At must be given together`,
+        });
       return hasSeq && hasAt;
     };
     const before = pair('before');
     const after = pair('after');
     const until = pair('until');
-    if (before && after) ctx.addIssue({ code: 'custom', path: ['afterSeq'], message: 'before and after are mutually exclusive' });
+    if (before && after)
+      ctx.addIssue({ code: 'custom', path: ['afterSeq'], message: 'before and after are mutually exclusive' });
     if (until && !after) ctx.addIssue({ code: 'custom', path: ['untilSeq'], message: 'until requires after' });
-    if (q.epoch !== undefined && !after) ctx.addIssue({ code: 'custom', path: ['epoch'], message: 'epoch requires after' });
+    if (q.epoch !== undefined && !after)
+      ctx.addIssue({ code: 'custom', path: ['epoch'], message: 'epoch requires after' });
   });
 export type MessagesQuery = z.infer<typeof MessagesQuerySchema>;
 
@@ -162,7 +183,12 @@ export const ApproveBodySchema = z.object({
   mode: PermissionModeSchema.optional(),
   allowTools: z.array(z.string()).optional(),
   decision: DecisionSchema.optional(),
-  answers: z.union([z.record(z.string(), z.array(z.string())), z.record(z.string(), z.object({ answers: z.array(z.string()) }))]).optional(),
+  answers: z
+    .union([
+      z.record(z.string(), z.array(z.string())),
+      z.record(z.string(), z.object({ answers: z.array(z.string()) })),
+    ])
+    .optional(),
 });
 export type ApproveBody = z.infer<typeof ApproveBodySchema>;
 
@@ -201,7 +227,10 @@ export const PathsExistsBodySchema = z.object({ paths: z.array(z.string().min(1)
 // Session files, git, uploads ----------------------------------------------------------------
 
 /** `staged=true|false`; any other value means "not given", as upstream. */
-const stagedParam = z.unknown().optional().transform((raw) => (raw === 'true' ? true : raw === 'false' ? false : undefined));
+const stagedParam = z
+  .unknown()
+  .optional()
+  .transform((raw) => (raw === 'true' ? true : raw === 'false' ? false : undefined));
 
 export const GitDiffNumstatQuerySchema = z.object({ staged: stagedParam });
 export const FilePathQuerySchema = z.object({ path: z.string().min(1), staged: stagedParam });

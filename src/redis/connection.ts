@@ -45,7 +45,15 @@ const MAX_RECONNECT_DELAY_MS = 2_000;
 
 export type ParsedRedisUrl =
   | { mode: 'standalone'; url: string }
-  | { mode: 'sentinel'; sentinels: HostPort[]; masterName: string; username?: string; password?: string; sentinelPassword?: string; db: number }
+  | {
+      mode: 'sentinel';
+      sentinels: HostPort[];
+      masterName: string;
+      username?: string;
+      password?: string;
+      sentinelPassword?: string;
+      db: number;
+    }
   | { mode: 'cluster'; nodes: HostPort[]; username?: string; password?: string; tls: boolean };
 
 interface HostPort {
@@ -75,7 +83,8 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
     return { mode: 'cluster', nodes: hosts, username, password, tls: tail.searchParams.get('tls') === '1' };
   }
   const masterName = decodeURIComponent(tail.pathname.replace(/^\//, ''));
-  if (!masterName) throw new Error('redis+sentinel URL needs the master name as its path: redis+sentinel://host:port/<masterName>');
+  if (!masterName)
+    throw new Error('redis+sentinel URL needs the master name as its path: redis+sentinel://host:port/<masterName>');
   const db = Number(tail.searchParams.get('db') ?? '0');
   if (!Number.isInteger(db) || db < 0) throw new Error(`invalid db in Redis URL: ${tail.searchParams.get('db')}`);
   return {
@@ -90,13 +99,17 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
 }
 
 function parseHostList(list: string): HostPort[] {
-  const hosts = list.split(',').filter(Boolean).map((entry) => {
-    const colon = entry.lastIndexOf(':');
-    const host = colon >= 0 ? entry.slice(0, colon) : entry;
-    const port = colon >= 0 ? Number(entry.slice(colon + 1)) : 6379;
-    if (!host || !Number.isInteger(port) || port <= 0 || port > 65_535) throw new Error(`invalid host:port "${entry}" in Redis URL`);
-    return { host: host.replace(/^\[|\]$/g, ''), port };
-  });
+  const hosts = list
+    .split(',')
+    .filter(Boolean)
+    .map((entry) => {
+      const colon = entry.lastIndexOf(':');
+      const host = colon >= 0 ? entry.slice(0, colon) : entry;
+      const port = colon >= 0 ? Number(entry.slice(colon + 1)) : 6379;
+      if (!host || !Number.isInteger(port) || port <= 0 || port > 65_535)
+        throw new Error(`invalid host:port "${entry}" in Redis URL`);
+      return { host: host.replace(/^\[|\]$/g, ''), port };
+    });
   if (hosts.length === 0) throw new Error('Redis URL lists no hosts');
   return hosts;
 }
@@ -105,7 +118,11 @@ function parseHostList(list: string): HostPort[] {
  * Creates a client for `url` without connecting it; call `connectRedis` (or the client's own
  * `connect()`) to open it.
  */
-export function createRedisConnection(url: string, role: RedisConnectionRole, tuning: RedisConnectionTuning = {}): RedisClient {
+export function createRedisConnection(
+  url: string,
+  role: RedisConnectionRole,
+  tuning: RedisConnectionTuning = {},
+): RedisClient {
   const parsed = parseRedisUrl(url);
   const common: RedisOptions = {
     lazyConnect: true,
@@ -174,7 +191,9 @@ export async function connectRedis(client: RedisClient, timeoutMs = 10_000): Pro
     await Promise.race([client.connect(), timeout]);
   } catch (error) {
     client.disconnect();
-    throw error instanceof RedisUnavailableError ? error : new RedisUnavailableError(`cannot connect to Redis: ${describe(error)}`, { cause: error });
+    throw error instanceof RedisUnavailableError
+      ? error
+      : new RedisUnavailableError(`cannot connect to Redis: ${describe(error)}`, { cause: error });
   } finally {
     clearTimeout(timer);
   }

@@ -67,10 +67,15 @@ export class AuthService {
       this.cliApiToken = await this.engine.coordination.getOrSetSecret('cli-api-token', candidate);
       this.generatedCliApiToken = this.cliApiToken === candidate;
     }
-    const secret = this.settings.jwtSecret ?? (await this.engine.coordination.getOrSetSecret('jwt-secret', randomBytes(32).toString('base64')));
+    const secret =
+      this.settings.jwtSecret ??
+      (await this.engine.coordination.getOrSetSecret('jwt-secret', randomBytes(32).toString('base64')));
     this.jwtKey = new TextEncoder().encode(secret);
     this.verifiedJwts.clear();
-    const owner = await this.engine.coordination.getOrSetSecret('owner-id', String(1 + randomBytes(6).readUIntBE(0, 6)));
+    const owner = await this.engine.coordination.getOrSetSecret(
+      'owner-id',
+      String(1 + randomBytes(6).readUIntBE(0, 6)),
+    );
     this.ownerId = Number(owner);
     await this.engine.namespaces.register(DEFAULT_NAMESPACE, this.clock());
   }
@@ -139,7 +144,9 @@ export class AuthService {
    * changes, so a success is remembered; only the expiry, which depends on the time, is checked
    * again on a hit — against the wall clock, as jose itself does.
    */
-  private async verifiedPayload(token: string): Promise<{ ok: true; payload: JwtPayload } | { ok: false; error: 'Invalid token' | 'Invalid token payload' }> {
+  private async verifiedPayload(
+    token: string,
+  ): Promise<{ ok: true; payload: JwtPayload } | { ok: false; error: 'Invalid token' | 'Invalid token payload' }> {
     const cached = this.verifiedJwts.get(token);
     if (cached) {
       if (cached.expMs === null || Date.now() < cached.expMs) return { ok: true, payload: cached.payload };

@@ -12,7 +12,11 @@ export class RpcTargetMissingError extends Error {
     readonly reason: 'handler-not-registered' | 'socket-disconnected',
     method: string,
   ) {
-    super(reason === 'handler-not-registered' ? `RPC handler not registered: ${method}` : `RPC socket disconnected: ${method}`);
+    super(
+      reason === 'handler-not-registered'
+        ? `RPC handler not registered: ${method}`
+        : `RPC socket disconnected: ${method}`,
+    );
     this.name = 'RpcTargetMissingError';
   }
 }

@@ -46,8 +46,15 @@ function eventJson(namespace: string, event: BroadcastEvent): string {
  * around the seq only the engine knows (AppendMessageInput.event): `before + seq + after` is
  * exactly what publish() would store for the inserted row.
  */
-export function messageReceivedEventParts(namespace: string, draft: Omit<MessageRow, 'seq'>): { before: string; after: string } {
-  const json = eventJson(namespace, { type: 'message-received', sessionId: draft.sessionId, message: messageToWeb({ ...draft, seq: -1 }) });
+export function messageReceivedEventParts(
+  namespace: string,
+  draft: Omit<MessageRow, 'seq'>,
+): { before: string; after: string } {
+  const json = eventJson(namespace, {
+    type: 'message-received',
+    sessionId: draft.sessionId,
+    message: messageToWeb({ ...draft, seq: -1 }),
+  });
   // Keys before message.seq are type, sessionId, message and message.id, and a quote inside a
   // JSON string is escaped, so the first `"seq":-1,` is the placeholder.
   const at = json.indexOf(SEQ_PLACEHOLDER);

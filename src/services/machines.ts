@@ -22,7 +22,10 @@ export class MachineService {
     return machineAccess(this.deps.engine, namespace, id);
   }
 
-  async get(namespace: string, id: string): Promise<{ ok: true; machine: Machine } | { ok: false; reason: AccessFailure }> {
+  async get(
+    namespace: string,
+    id: string,
+  ): Promise<{ ok: true; machine: Machine } | { ok: false; reason: AccessFailure }> {
     const access = await this.access(namespace, id);
     if (!access.ok) return access;
     return { ok: true, machine: machineToWire(access.row) };
@@ -42,21 +45,33 @@ export class MachineService {
     let row = created.machine;
     if (!created.created) {
       const isRunner = input.runnerState !== null && input.runnerState !== undefined;
-      row = await this.mergeRegistration(namespace, row, 'metadata', (stored) => mergeMachineMetadata(stored, input.metadata, isRunner));
-      if (isRunner) row = await this.mergeRegistration(namespace, row, 'runnerState', (stored) => mergeRunnerCapabilities(stored, input.runnerState));
+      row = await this.mergeRegistration(namespace, row, 'metadata', (stored) =>
+        mergeMachineMetadata(stored, input.metadata, isRunner),
+      );
+      if (isRunner)
+        row = await this.mergeRegistration(namespace, row, 'runnerState', (stored) =>
+          mergeRunnerCapabilities(stored, input.runnerState),
+        );
     }
     const machine = machineToWire(row);
     await this.deps.events.publish(namespace, { type: 'machine-updated', machineId: machine.id, data: machine });
     return machine;
   }
 
-  private async mergeRegistration(namespace: string, row: MachineRow, field: MachineField, merge: (stored: unknown) => unknown): Promise<MachineRow> {
+  private async mergeRegistration(
+    namespace: string,
+    row: MachineRow,
+    field: MachineField,
+    merge: (stored: unknown) => unknown,
+  ): Promise<MachineRow> {
     let current = row;
     for (let attempt = 0; attempt < REGISTRATION_ATTEMPTS; attempt += 1) {
       const next = merge(current[field]);
       if (sameJson(next, current[field])) return current;
       const version = field === 'metadata' ? current.metadataVersion : current.runnerStateVersion;
-      const cas = await this.deps.engine.machines.compareAndSet(namespace, current.id, field, version, next, { now: this.now() });
+      const cas = await this.deps.engine.machines.compareAndSet(namespace, current.id, field, version, next, {
+        now: this.now(),
+      });
       const fresh = await this.deps.engine.machines.get(namespace, current.id);
       if (!fresh) return current;
       current = fresh;
@@ -65,16 +80,35 @@ export class MachineService {
     return current;
   }
 
-  updateMetadata(namespace: string, id: string, expectedVersion: number, metadata: unknown, senderSocketId?: string): Promise<VersionedWriteOutcome> {
+  updateMetadata(
+    namespace: string,
+    id: string,
+    expectedVersion: number,
+    metadata: unknown,
+    senderSocketId?: string,
+  ): Promise<VersionedWriteOutcome> {
     return this.versionedWrite(namespace, id, 'metadata', expectedVersion, metadata, senderSocketId);
   }
 
   /** machine-update-state also marks the machine online (upstream persists active here). */
-  updateRunnerState(namespace: string, id: string, expectedVersion: number, runnerState: unknown, senderSocketId?: string): Promise<VersionedWriteOutcome> {
+  updateRunnerState(
+    namespace: string,
+    id: string,
+    expectedVersion: number,
+    runnerState: unknown,
+    senderSocketId?: string,
+  ): Promise<VersionedWriteOutcome> {
     return this.versionedWrite(namespace, id, 'runnerState', expectedVersion, runnerState ?? null, senderSocketId);
   }
 
-  private async versionedWrite(namespace: string, id: string, field: MachineField, expectedVersion: number, value: unknown, senderSocketId: string | undefined): Promise<VersionedWriteOutcome> {
+  private async versionedWrite(
+    namespace: string,
+    id: string,
+    field: MachineField,
+    expectedVersion: number,
+    value: unknown,
+    senderSocketId: string | undefined,
+  ): Promise<VersionedWriteOutcome> {
     const now = this.now();
     const cas = await this.deps.engine.machines.compareAndSet(namespace, id, field, expectedVersion, value, { now });
     if (cas.result === 'not-found') {
@@ -83,10 +117,15 @@ export class MachineService {
     }
     if (cas.result === 'success') {
       const versioned = { version: cas.version, value: cas.value };
-      const body: UpdateBody = field === 'metadata'
-        ? { t: 'update-machine', machineId: id, metadata: versioned, runnerState: null }
-        : { t: 'update-machine', machineId: id, metadata: null, runnerState: versioned };
-      this.deps.cli.emitUpdate({ kind: 'machine', namespace, id }, { id: randomUUID(), seq: now, createdAt: now, body }, senderSocketId);
+      const body: UpdateBody =
+        field === 'metadata'
+          ? { t: 'update-machine', machineId: id, metadata: versioned, runnerState: null }
+          : { t: 'update-machine', machineId: id, metadata: null, runnerState: versioned };
+      this.deps.cli.emitUpdate(
+        { kind: 'machine', namespace, id },
+        { id: randomUUID(), seq: now, createdAt: now, body },
+        senderSocketId,
+      );
       if (field === 'runnerState') await this.refreshPresence(namespace, id, now, {});
       await this.publishFull(namespace, id);
     }
@@ -112,7 +151,12 @@ export class MachineService {
   }
 
   /** machine-alive: presence refresh; the full machine is announced when it became active, health changed, or every 10 s. */
-  async handleAlive(namespace: string, machineId: string, time: number, health: unknown): Promise<AccessFailure | 'ok' | 'ignored'> {
+  async handleAlive(
+    namespace: string,
+    machineId: string,
+    time: number,
+    health: unknown,
+  ): Promise<AccessFailure | 'ok' | 'ignored'> {
     const now = this.now();
     const activeAt = clampAliveTime(time, now);
     if (activeAt === null) return 'ignored';

@@ -53,7 +53,10 @@ interface PageCursors {
   snapshotHead: MessagePosition | null;
 }
 
-function buildPage(base: Pick<MessagesPage, 'direction' | 'limit' | 'epoch' | 'reset' | 'hasMore'>, cursors: PageCursors): MessagesPage {
+function buildPage(
+  base: Pick<MessagesPage, 'direction' | 'limit' | 'epoch' | 'reset' | 'hasMore'>,
+  cursors: PageCursors,
+): MessagesPage {
   return {
     direction: base.direction,
     limit: base.limit,
@@ -80,21 +83,36 @@ export class MessagePages {
       const after = { seq: query.afterSeq, at: query.afterAt };
       // The client's window was built under another epoch (rows were deleted or inserted behind
       // the head): it must start over, so it gets a fresh latest page flagged `reset`.
-      if (query.epoch !== undefined && query.epoch !== epoch) return this.backward(namespace, sid, limit, epoch, undefined, true);
-      const until = query.untilSeq !== undefined && query.untilAt !== undefined ? { seq: query.untilSeq, at: query.untilAt } : undefined;
+      if (query.epoch !== undefined && query.epoch !== epoch)
+        return this.backward(namespace, sid, limit, epoch, undefined, true);
+      const until =
+        query.untilSeq !== undefined && query.untilAt !== undefined
+          ? { seq: query.untilSeq, at: query.untilAt }
+          : undefined;
       return this.forward(namespace, sid, limit, epoch, after, until);
     }
-    const before = query.beforeSeq !== undefined && query.beforeAt !== undefined ? { seq: query.beforeSeq, at: query.beforeAt } : undefined;
+    const before =
+      query.beforeSeq !== undefined && query.beforeAt !== undefined
+        ? { seq: query.beforeSeq, at: query.beforeAt }
+        : undefined;
     return this.backward(namespace, sid, limit, epoch, before, false);
   }
 
   /** `latest` (no cursor) and `before`. */
-  private async backward(namespace: string, sid: string, limit: number, epoch: number, before: MessagePosition | undefined, reset: boolean): Promise<MessagesResponse> {
+  private async backward(
+    namespace: string,
+    sid: string,
+    limit: number,
+    epoch: number,
+    before: MessagePosition | undefined,
+    reset: boolean,
+  ): Promise<MessagesResponse> {
     const engine = this.deps.engine;
     const head = await engine.messages.head(namespace, sid);
     const rows = await engine.messages.page(namespace, sid, { ...(before ? { before } : {}), limit });
     const oldest = rows[0] ? positionOf(rows[0]) : null;
-    const hasMore = oldest !== null && (await engine.messages.page(namespace, sid, { before: oldest, limit: 1 })).length > 0;
+    const hasMore =
+      oldest !== null && (await engine.messages.page(namespace, sid, { before: oldest, limit: 1 })).length > 0;
     let page = rows;
     if (!before) {
       // Queued prompts ride along out of band on the latest page so a client always sees what is
@@ -106,24 +124,40 @@ export class MessagePages {
     }
     return {
       messages: page.map(messageToWeb),
-      page: buildPage({ direction: before ? 'before' : 'latest', limit, epoch, reset, hasMore }, { nextBefore: oldest, nextAfter: null, snapshotHead: head }),
+      page: buildPage(
+        { direction: before ? 'before' : 'latest', limit, epoch, reset, hasMore },
+        { nextBefore: oldest, nextAfter: null, snapshotHead: head },
+      ),
     };
   }
 
   /** `after` (optionally bounded by `until`). */
-  private async forward(namespace: string, sid: string, limit: number, epoch: number, after: MessagePosition, until: MessagePosition | undefined): Promise<MessagesResponse> {
+  private async forward(
+    namespace: string,
+    sid: string,
+    limit: number,
+    epoch: number,
+    after: MessagePosition,
+    until: MessagePosition | undefined,
+  ): Promise<MessagesResponse> {
     const engine = this.deps.engine;
     const head = await engine.messages.head(namespace, sid);
     const snapshot = until && head ? (compare(until, head) <= 0 ? until : head) : (until ?? head);
     const base = { direction: 'after' as const, limit, epoch, reset: false };
     if (!snapshot || compare(snapshot, after) <= 0) {
-      return { messages: [], page: buildPage({ ...base, hasMore: false }, { nextBefore: null, nextAfter: after, snapshotHead: snapshot }) };
+      return {
+        messages: [],
+        page: buildPage({ ...base, hasMore: false }, { nextBefore: null, nextAfter: after, snapshotHead: snapshot }),
+      };
     }
     const rows = await engine.messages.page(namespace, sid, { after, until: snapshot, limit });
     const last = rows.length > 0 ? positionOf(rows[rows.length - 1] as MessageRow) : null;
     return {
       messages: rows.map(messageToWeb),
-      page: buildPage({ ...base, hasMore: last !== null && compare(last, snapshot) < 0 }, { nextBefore: null, nextAfter: last ?? snapshot, snapshotHead: snapshot }),
+      page: buildPage(
+        { ...base, hasMore: last !== null && compare(last, snapshot) < 0 },
+        { nextBefore: null, nextAfter: last ?? snapshot, snapshotHead: snapshot },
+      ),
     };
   }
 
@@ -157,7 +191,12 @@ export class MessagePages {
     if (!fresh) return { status: 'cancelled', localId: row.localId };
     if (fresh.invokedAt !== null) return { status: 'invoked', message: messageToWeb(fresh) };
     await engine.messages.delete(namespace, sid, row.id);
-    await this.deps.events.publish(namespace, { type: 'message-cancelled', sessionId: sid, messageId: row.id, localId: row.localId });
+    await this.deps.events.publish(namespace, {
+      type: 'message-cancelled',
+      sessionId: sid,
+      messageId: row.id,
+      localId: row.localId,
+    });
     return { status: 'cancelled', localId: row.localId };
   }
 }

@@ -53,10 +53,21 @@ export class MessageService {
     sender?: { socketId: string; inSessionRoom: boolean },
   ): Promise<{ ok: true; message: CliMessage } | { ok: false; reason: AccessFailure }> {
     const now = this.now();
-    const createdAt = event.createdAt !== undefined && Number.isFinite(event.createdAt) ? Math.min(event.createdAt, now) : now;
+    const createdAt =
+      event.createdAt !== undefined && Number.isFinite(event.createdAt) ? Math.min(event.createdAt, now) : now;
     const localId = event.localId ?? null;
-    const draft = { id: randomUUID(), sessionId: event.sid, content: parseContent(event.message), localId, createdAt, invokedAt: localId === null ? createdAt : null };
-    const result = await this.deps.engine.messages.append(namespace, event.sid, { ...draft, event: messageReceivedEventParts(namespace, draft) });
+    const draft = {
+      id: randomUUID(),
+      sessionId: event.sid,
+      content: parseContent(event.message),
+      localId,
+      createdAt,
+      invokedAt: localId === null ? createdAt : null,
+    };
+    const result = await this.deps.engine.messages.append(namespace, event.sid, {
+      ...draft,
+      event: messageReceivedEventParts(namespace, draft),
+    });
     if (!result.ok) {
       const access = await sessionAccess(this.deps.engine, namespace, event.sid);
       return { ok: false, reason: access.ok ? 'not-found' : access.reason };
@@ -69,7 +80,12 @@ export class MessageService {
     if (othersAttached) {
       this.deps.cli.emitUpdate(
         { kind: 'session', namespace, id: event.sid },
-        { id: randomUUID(), seq: message.seq, createdAt: now, body: { t: 'new-message', sid: event.sid, message: messageToCli(message) } },
+        {
+          id: randomUUID(),
+          seq: message.seq,
+          createdAt: now,
+          body: { t: 'new-message', sid: event.sid, message: messageToCli(message) },
+        },
         sender?.socketId,
       );
     }
@@ -92,8 +108,18 @@ export class MessageService {
       meta: { sentFrom: 'webapp', deliveryMode: 'queue' },
     };
     const localId = prompt.localId ?? null;
-    const draft = { id: randomUUID(), sessionId: sid, content, localId, createdAt: now, invokedAt: localId === null ? now : null };
-    const result = await this.deps.engine.messages.append(namespace, sid, { ...draft, event: messageReceivedEventParts(namespace, draft) });
+    const draft = {
+      id: randomUUID(),
+      sessionId: sid,
+      content,
+      localId,
+      createdAt: now,
+      invokedAt: localId === null ? now : null,
+    };
+    const result = await this.deps.engine.messages.append(namespace, sid, {
+      ...draft,
+      event: messageReceivedEventParts(namespace, draft),
+    });
     if (!result.ok) return null;
     const message = result.message;
     this.pushToCli(namespace, sid, message);
@@ -104,7 +130,8 @@ export class MessageService {
     });
     if (grace?.active === true) {
       const turnStart = typeof grace.activeTurnStartedAt === 'number' ? grace.activeTurnStartedAt : now;
-      if (grace.activeTurnStartedAt !== turnStart) await this.deps.engine.presence.setLiveFields(namespace, 'session', sid, { activeTurnStartedAt: turnStart });
+      if (grace.activeTurnStartedAt !== turnStart)
+        await this.deps.engine.presence.setLiveFields(namespace, 'session', sid, { activeTurnStartedAt: turnStart });
       await this.deps.events.publish(namespace, {
         type: 'session-updated',
         sessionId: sid,
@@ -118,18 +145,28 @@ export class MessageService {
    * An inserted row's `message-received` went into the event log with the row itself; a
    * duplicate (localId retry) is announced again, as the stored row.
    */
-  private async announceDuplicate(namespace: string, result: { message: MessageRow; event?: AppendedEvent | undefined }): Promise<void> {
+  private async announceDuplicate(
+    namespace: string,
+    result: { message: MessageRow; event?: AppendedEvent | undefined },
+  ): Promise<void> {
     if (result.event) return;
-    await this.deps.events.publish(namespace, { type: 'message-received', sessionId: result.message.sessionId, message: messageToWeb(result.message) });
+    await this.deps.events.publish(namespace, {
+      type: 'message-received',
+      sessionId: result.message.sessionId,
+      message: messageToWeb(result.message),
+    });
   }
 
   private pushToCli(namespace: string, sid: string, message: MessageRow): void {
-    this.deps.cli.emitUpdate({ kind: 'session', namespace, id: sid }, {
-      id: message.id,
-      seq: message.seq,
-      createdAt: message.createdAt,
-      body: { t: 'new-message', sid, message: messageToCli(message) },
-    });
+    this.deps.cli.emitUpdate(
+      { kind: 'session', namespace, id: sid },
+      {
+        id: message.id,
+        seq: message.seq,
+        createdAt: message.createdAt,
+        body: { t: 'new-message', sid, message: messageToCli(message) },
+      },
+    );
   }
 
   /**
@@ -176,7 +213,12 @@ export class MessageService {
     const now = this.now();
     const changed = await this.deps.engine.messages.markInvoked(namespace, sid, localIds, now);
     if (changed.length > 0) {
-      await this.deps.events.publish(namespace, { type: 'messages-consumed', sessionId: sid, localIds: changed, invokedAt: now });
+      await this.deps.events.publish(namespace, {
+        type: 'messages-consumed',
+        sessionId: sid,
+        localIds: changed,
+        invokedAt: now,
+      });
     }
   }
 

@@ -2,15 +2,31 @@
 
 /** Keys the CLI may omit on a write without losing them (explicit null deletes). */
 const CARRIED_SESSION_KEYS = [
-  'path', 'host', 'flavor', 'machineId', 'claudeSessionId', 'codexSessionId', 'geminiSessionId',
-  'opencodeSessionId', 'grokSessionId', 'cursorSessionId', 'kimiSessionId', 'copilotSessionId', 'piSessionId',
+  'path',
+  'host',
+  'flavor',
+  'machineId',
+  'claudeSessionId',
+  'codexSessionId',
+  'geminiSessionId',
+  'opencodeSessionId',
+  'grokSessionId',
+  'cursorSessionId',
+  'kimiSessionId',
+  'copilotSessionId',
+  'piSessionId',
 ] as const;
 
 /** Keys only the hub writes; whatever the CLI sends for them is replaced by the stored value. */
 const HUB_OWNED_SESSION_KEYS = ['supersededBySessionId', 'opencodeClearOperation'] as const;
 
 /** Runner-registration keys that disappear when a registering runner no longer sends them. */
-const RUNNER_OWNED_MACHINE_KEYS = ['capabilities', 'supervisedRestart', 'startedCliMtimeMs', 'installedCliMtimeMs'] as const;
+const RUNNER_OWNED_MACHINE_KEYS = [
+  'capabilities',
+  'supervisedRestart',
+  'startedCliMtimeMs',
+  'installedCliMtimeMs',
+] as const;
 
 type JsonObject = Record<string, unknown>;
 
@@ -32,7 +48,11 @@ export function mergeSessionMetadata(prior: unknown, incoming: unknown): unknown
     if (next[key] === null) delete next[key];
   }
   // The protocol belongs to the cursor session id: carry it only when the id was not (re)set.
-  if (incoming.cursorSessionId === undefined && next.cursorSessionProtocol === undefined && prior.cursorSessionProtocol !== undefined) {
+  if (
+    incoming.cursorSessionId === undefined &&
+    next.cursorSessionProtocol === undefined &&
+    prior.cursorSessionProtocol !== undefined
+  ) {
     next.cursorSessionProtocol = prior.cursorSessionProtocol;
   }
   return next;

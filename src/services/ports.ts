@@ -9,14 +9,15 @@ export interface RoomTarget {
   id: string;
 }
 
-export type RpcDelivery =
-  | { kind: 'answered'; response: unknown }
-  | { kind: 'no-socket' }
-  | { kind: 'timeout' };
+export type RpcDelivery = { kind: 'answered'; response: unknown } | { kind: 'no-socket' } | { kind: 'timeout' };
 
 export interface CliGateway {
   /** Emits `update {id, seq, createdAt, body}` to a room on every worker, optionally excluding one socket. */
-  emitUpdate(room: RoomTarget, update: { id: string; seq: number; createdAt: number; body: UpdateBody }, exceptSocketId?: string): void;
+  emitUpdate(
+    room: RoomTarget,
+    update: { id: string; seq: number; createdAt: number; body: UpdateBody },
+    exceptSocketId?: string,
+  ): void;
   /**
    * Sends `rpc-request` to one socket wherever it is connected and waits for its ack. Throws
    * RpcBadAnswerError when the answer is not a JSON value within the document limits.

@@ -55,9 +55,17 @@ export class PresenceSweeper {
       const expired = await this.deps.engine.presence.expireOverdue(now, BATCH);
       for (const entry of expired) {
         if (entry.kind === 'session') {
-          await this.deps.events.publish(entry.namespace, { type: 'session-updated', sessionId: entry.id, data: { active: false } });
+          await this.deps.events.publish(entry.namespace, {
+            type: 'session-updated',
+            sessionId: entry.id,
+            data: { active: false },
+          });
         } else {
-          await this.deps.events.publish(entry.namespace, { type: 'machine-updated', machineId: entry.id, data: { active: false } });
+          await this.deps.events.publish(entry.namespace, {
+            type: 'machine-updated',
+            machineId: entry.id,
+            data: { active: false },
+          });
         }
       }
       total += expired.length;

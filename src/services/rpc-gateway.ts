@@ -60,16 +60,23 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Upstream's mapping of a runner's `spawn-happy-session` answer. */
 export function mapSpawnResult(result: unknown): SpawnOutcome {
   if (isRecord(result)) {
-    if (result.type === 'success' && typeof result.sessionId === 'string') return { type: 'success', sessionId: result.sessionId };
+    if (result.type === 'success' && typeof result.sessionId === 'string')
+      return { type: 'success', sessionId: result.sessionId };
     if (result.type === 'error') {
-      const message = typeof result.errorMessage === 'string' ? result.errorMessage : typeof result.message === 'string' ? result.message : 'Spawn failed';
+      const message =
+        typeof result.errorMessage === 'string'
+          ? result.errorMessage
+          : typeof result.message === 'string'
+            ? result.message
+            : 'Spawn failed';
       return { type: 'error', message };
     }
     if (result.type === 'requestToApproveDirectoryCreation') {
       return { type: 'error', message: `Directory creation requires approval: ${String(result.directory)}` };
     }
     if (typeof result.error === 'string') return { type: 'error', message: result.error };
-    if (result.type !== 'success' && typeof result.message === 'string') return { type: 'error', message: result.message };
+    if (result.type !== 'success' && typeof result.message === 'string')
+      return { type: 'error', message: result.message };
   }
   return { type: 'error', message: `Unexpected spawn result: ${JSON.stringify(result) ?? String(result)}` };
 }
@@ -118,7 +125,13 @@ export class RpcGateway {
     return this.session(namespace, sessionId, 'git-diff-numstat', { cwd, staged });
   }
 
-  gitDiffFile(namespace: string, sessionId: string, cwd: string, filePath: string, staged: boolean | undefined): Promise<unknown> {
+  gitDiffFile(
+    namespace: string,
+    sessionId: string,
+    cwd: string,
+    filePath: string,
+    staged: boolean | undefined,
+  ): Promise<unknown> {
     return this.session(namespace, sessionId, 'git-diff-file', { cwd, filePath, staged });
   }
 
@@ -134,7 +147,13 @@ export class RpcGateway {
     return this.session(namespace, sessionId, 'listDirectory', { path });
   }
 
-  ripgrep(namespace: string, sessionId: string, args: string[], cwd: string, fileSearch: { query: string; limit: number }): Promise<unknown> {
+  ripgrep(
+    namespace: string,
+    sessionId: string,
+    args: string[],
+    cwd: string,
+    fileSearch: { query: string; limit: number },
+  ): Promise<unknown> {
     return this.session(namespace, sessionId, 'ripgrep', { args, cwd, fileSearch });
   }
 
@@ -142,7 +161,11 @@ export class RpcGateway {
     return this.session(namespace, sessionId, 'statFiles', { paths });
   }
 
-  uploadFile(namespace: string, sessionId: string, file: { filename: string; content: string; mimeType: string }): Promise<unknown> {
+  uploadFile(
+    namespace: string,
+    sessionId: string,
+    file: { filename: string; content: string; mimeType: string },
+  ): Promise<unknown> {
     return this.session(namespace, sessionId, 'uploadFile', { sessionId, ...file });
   }
 
@@ -193,7 +216,12 @@ export class RpcGateway {
     }
   }
 
-  listMachineDirectory(namespace: string, machineId: string, path: string, includeHidden: boolean | undefined): Promise<unknown> {
+  listMachineDirectory(
+    namespace: string,
+    machineId: string,
+    path: string,
+    includeHidden: boolean | undefined,
+  ): Promise<unknown> {
     return this.machine(namespace, machineId, 'list-directory', { path, includeHidden });
   }
 

@@ -6,7 +6,9 @@ import type { ServiceDeps } from './deps.js';
 import { RpcTargetMissingError, RpcTimeoutError } from './errors.js';
 
 /** `access-denied`: the method is not under the socket's own session/machine id. */
-export type RpcRegisterOutcome = { ok: true } | { ok: false; reason: AccessFailure | 'access-denied'; scope: 'session' | 'machine'; id: string };
+export type RpcRegisterOutcome =
+  | { ok: true }
+  | { ok: false; reason: AccessFailure | 'access-denied'; scope: 'session' | 'machine'; id: string };
 
 /** The ids a CLI socket named in its handshake: the only prefixes it may register methods under. */
 export interface RpcRegistrant {
@@ -24,8 +26,10 @@ function isMethodOf(id: string, method: string): boolean {
 
 /** Which of the socket's own objects the method belongs to, if any. */
 function ownScopeOf(registrant: RpcRegistrant, method: string): RpcScope | null {
-  if (registrant.sessionId !== undefined && isMethodOf(registrant.sessionId, method)) return { scope: 'session', id: registrant.sessionId };
-  if (registrant.machineId !== undefined && isMethodOf(registrant.machineId, method)) return { scope: 'machine', id: registrant.machineId };
+  if (registrant.sessionId !== undefined && isMethodOf(registrant.sessionId, method))
+    return { scope: 'session', id: registrant.sessionId };
+  if (registrant.machineId !== undefined && isMethodOf(registrant.machineId, method))
+    return { scope: 'machine', id: registrant.machineId };
   return null;
 }
 
@@ -73,7 +77,9 @@ export class RpcService {
     const entry = this.methodsBySocket.get(socketId);
     this.methodsBySocket.delete(socketId);
     if (!entry) return;
-    await Promise.all([...entry.methods].map((method) => this.deps.engine.rpcRoutes.delete(entry.namespace, method, socketId)));
+    await Promise.all(
+      [...entry.methods].map((method) => this.deps.engine.rpcRoutes.delete(entry.namespace, method, socketId)),
+    );
   }
 
   /**
@@ -81,11 +87,21 @@ export class RpcService {
    * Throws RpcTargetMissingError / RpcTimeoutError for transport failures; a CLI-side failure
    * comes back as a value with an `error` key, for the caller to interpret.
    */
-  async call(namespace: string, scopeId: string, name: string, params: unknown, timeoutMs = this.deps.timings.rpcTimeoutMs): Promise<unknown> {
+  async call(
+    namespace: string,
+    scopeId: string,
+    name: string,
+    params: unknown,
+    timeoutMs = this.deps.timings.rpcTimeoutMs,
+  ): Promise<unknown> {
     const method = `${scopeId}:${name}`;
     const socketId = await this.deps.engine.rpcRoutes.get(namespace, method);
     if (!socketId) throw new RpcTargetMissingError('handler-not-registered', method);
-    const delivery = await this.deps.cli.requestRpc(socketId, { method, params: JSON.stringify(params ?? null) }, timeoutMs);
+    const delivery = await this.deps.cli.requestRpc(
+      socketId,
+      { method, params: JSON.stringify(params ?? null) },
+      timeoutMs,
+    );
     if (delivery.kind === 'no-socket') throw new RpcTargetMissingError('socket-disconnected', method);
     if (delivery.kind === 'timeout') throw new RpcTimeoutError(method, timeoutMs);
     const response = delivery.response;

@@ -39,7 +39,13 @@ export interface SessionSummary {
 }
 
 /** Tools whose "permission request" is really a question for the user. */
-const INPUT_TOOLS = new Set(['AskUserQuestion', 'ask_user_question', 'ExitPlanMode', 'exit_plan_mode', 'request_user_input']);
+const INPUT_TOOLS = new Set([
+  'AskUserQuestion',
+  'ask_user_question',
+  'ExitPlanMode',
+  'exit_plan_mode',
+  'request_user_input',
+]);
 
 /** Native agent session id field per flavor; the order doubles as the legacy fallback chain. */
 export const AGENT_SESSION_ID_FIELDS: Record<string, string> = {
@@ -88,7 +94,8 @@ export function toSessionSummary(session: Session): SessionSummary {
   const raw = session.metadata as Record<string, unknown> | null;
   let metadata: SessionSummary['metadata'] = null;
   if (raw) {
-    const summaryText = typeof raw.summary === 'object' && raw.summary !== null ? (raw.summary as { text?: unknown }).text : undefined;
+    const summaryText =
+      typeof raw.summary === 'object' && raw.summary !== null ? (raw.summary as { text?: unknown }).text : undefined;
     const name = stringField(raw, 'name');
     const machineId = stringField(raw, 'machineId');
     const agentSessionId = agentSessionIdOf(raw);

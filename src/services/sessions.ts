@@ -11,9 +11,7 @@ import type { MachineService } from './machines.js';
 import { mergeSessionMetadata } from './metadata-merge.js';
 import { isThinking, sessionToWire } from './wire.js';
 
-export type CreateSessionOutcome =
-  | { ok: true; session: Session }
-  | { ok: false; status: 409; error: string };
+export type CreateSessionOutcome = { ok: true; session: Session } | { ok: false; status: 409; error: string };
 
 /** Keep-alive runtime keys that are also session columns. */
 const RUNTIME_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier'] as const;
@@ -37,7 +35,10 @@ export class SessionService {
     return sessionAccess(this.deps.engine, namespace, id);
   }
 
-  async get(namespace: string, id: string): Promise<{ ok: true; session: Session; row: SessionRow } | { ok: false; reason: AccessFailure }> {
+  async get(
+    namespace: string,
+    id: string,
+  ): Promise<{ ok: true; session: Session; row: SessionRow } | { ok: false; reason: AccessFailure }> {
     const access = await this.access(namespace, id);
     if (!access.ok) return access;
     return { ok: true, session: this.toWire(access.row), row: access.row };
@@ -64,9 +65,10 @@ export class SessionService {
       this.now(),
     );
     if (!result.ok) {
-      const error = result.reason === 'tag-bound-to-other-id'
-        ? 'Session tag is already bound to a different id'
-        : 'Session id is already bound to a different session';
+      const error =
+        result.reason === 'tag-bound-to-other-id'
+          ? 'Session tag is already bound to a different id'
+          : 'Session id is already bound to a different session';
       return { ok: false, status: 409, error };
     }
     // The machine only once the session is settled, so a refused request (409) stores nothing.
@@ -87,12 +89,31 @@ export class SessionService {
   }
 
   /** update-metadata (CLI) — merge with upstream's carry-forward rules, then CAS. */
-  updateMetadata(namespace: string, sid: string, expectedVersion: number, metadata: unknown, senderSocketId?: string): Promise<VersionedWriteOutcome> {
-    return this.versionedWrite(namespace, sid, 'metadata', expectedVersion, (prior) => mergeSessionMetadata(prior, metadata), senderSocketId);
+  updateMetadata(
+    namespace: string,
+    sid: string,
+    expectedVersion: number,
+    metadata: unknown,
+    senderSocketId?: string,
+  ): Promise<VersionedWriteOutcome> {
+    return this.versionedWrite(
+      namespace,
+      sid,
+      'metadata',
+      expectedVersion,
+      (prior) => mergeSessionMetadata(prior, metadata),
+      senderSocketId,
+    );
   }
 
   /** update-state (CLI) — plain CAS. */
-  updateAgentState(namespace: string, sid: string, expectedVersion: number, agentState: unknown, senderSocketId?: string): Promise<VersionedWriteOutcome> {
+  updateAgentState(
+    namespace: string,
+    sid: string,
+    expectedVersion: number,
+    agentState: unknown,
+    senderSocketId?: string,
+  ): Promise<VersionedWriteOutcome> {
     return this.versionedWrite(namespace, sid, 'agentState', expectedVersion, () => agentState ?? null, senderSocketId);
   }
 
@@ -112,14 +133,26 @@ export class SessionService {
       return { result: 'version-mismatch', version: storedVersion, value: row[field] };
     }
     const now = this.now();
-    const cas = await this.deps.engine.sessions.compareAndSet(namespace, sid, field, expectedVersion, compute(row[field]), { now, touchUpdatedAt: true });
+    const cas = await this.deps.engine.sessions.compareAndSet(
+      namespace,
+      sid,
+      field,
+      expectedVersion,
+      compute(row[field]),
+      { now, touchUpdatedAt: true },
+    );
     if (cas.result === 'not-found') return { result: 'error', reason: 'not-found' };
     if (cas.result === 'success') {
       const versioned = { version: cas.version, value: cas.value };
-      const body: UpdateBody = field === 'metadata'
-        ? { t: 'update-session', sid, metadata: versioned, agentState: null }
-        : { t: 'update-session', sid, metadata: null, agentState: versioned };
-      this.deps.cli.emitUpdate({ kind: 'session', namespace, id: sid }, { id: randomUUID(), seq: now, createdAt: now, body }, senderSocketId);
+      const body: UpdateBody =
+        field === 'metadata'
+          ? { t: 'update-session', sid, metadata: versioned, agentState: null }
+          : { t: 'update-session', sid, metadata: null, agentState: versioned };
+      this.deps.cli.emitUpdate(
+        { kind: 'session', namespace, id: sid },
+        { id: randomUUID(), seq: now, createdAt: now, body },
+        senderSocketId,
+      );
       await this.deps.events.publish(namespace, {
         type: 'session-updated',
         sessionId: sid,
@@ -133,15 +166,30 @@ export class SessionService {
    * Hub-side metadata write (rename, archive-from-hub): retried on version contention, never
    * pushed to the CLI (it learns through a version-mismatch on its next write, as upstream).
    */
-  async writeMetadataFromHub(namespace: string, sid: string, change: (prior: Record<string, unknown>) => Record<string, unknown>, attempts = 5): Promise<'ok' | 'conflict' | AccessFailure> {
+  async writeMetadataFromHub(
+    namespace: string,
+    sid: string,
+    change: (prior: Record<string, unknown>) => Record<string, unknown>,
+    attempts = 5,
+  ): Promise<'ok' | 'conflict' | AccessFailure> {
     for (let attempt = 0; attempt < attempts; attempt += 1) {
       const access = await this.access(namespace, sid);
       if (!access.ok) return access.reason;
-      const prior = typeof access.row.metadata === 'object' && access.row.metadata !== null ? (access.row.metadata as Record<string, unknown>) : {};
-      const cas: CasResult = await this.deps.engine.sessions.compareAndSet(namespace, sid, 'metadata', access.row.metadataVersion, change(prior), {
-        now: this.now(),
-        touchUpdatedAt: false,
-      });
+      const prior =
+        typeof access.row.metadata === 'object' && access.row.metadata !== null
+          ? (access.row.metadata as Record<string, unknown>)
+          : {};
+      const cas: CasResult = await this.deps.engine.sessions.compareAndSet(
+        namespace,
+        sid,
+        'metadata',
+        access.row.metadataVersion,
+        change(prior),
+        {
+          now: this.now(),
+          touchUpdatedAt: false,
+        },
+      );
       if (cas.result === 'not-found') return 'not-found';
       if (cas.result === 'success') {
         await this.publishFull(namespace, sid);
@@ -165,11 +213,17 @@ export class SessionService {
    * Returns the access failure, if any, so the transport can emit an `error`; on success, how
    * many prompts are still queued for the CLI (the refresh counts them in the same round trip).
    */
-  async handleAlive(namespace: string, alive: SessionAliveEvent): Promise<AccessFailure | 'ignored' | { queued: number }> {
+  async handleAlive(
+    namespace: string,
+    alive: SessionAliveEvent,
+  ): Promise<AccessFailure | 'ignored' | { queued: number }> {
     const now = this.now();
     const time = clampAliveTime(alive.time, now);
     if (time === null) return 'ignored';
-    const fields: Record<string, string | number | boolean | null> = { cliThinking: alive.thinking === true, thinkingAt: time };
+    const fields: Record<string, string | number | boolean | null> = {
+      cliThinking: alive.thinking === true,
+      thinkingAt: time,
+    };
     for (const key of [...RUNTIME_COLUMNS, ...RUNTIME_LIVE_KEYS]) {
       const value = alive[key];
       if (value !== undefined) fields[key] = value;
@@ -191,7 +245,10 @@ export class SessionService {
       // A turn starts when the CLI starts thinking and ends when it stops.
       const turnStart = alive.thinking === true ? time : null;
       if ((live.activeTurnStartedAt ?? null) !== turnStart) {
-        live = (await this.deps.engine.presence.setLiveFields(namespace, 'session', alive.sid, { activeTurnStartedAt: turnStart })) ?? live;
+        live =
+          (await this.deps.engine.presence.setLiveFields(namespace, 'session', alive.sid, {
+            activeTurnStartedAt: turnStart,
+          })) ?? live;
       }
     }
     const changedColumns = RUNTIME_COLUMNS.filter((key) => result.changed.includes(key));

@@ -54,7 +54,8 @@ export class WebDocuments {
     try {
       const { value, result } = change(await this.read(key, schema, fallback));
       if (value === null) await this.deps.engine.coordination.deleteEphemeral(`web-doc:${key}`);
-      else if (value !== undefined) await this.deps.engine.coordination.setEphemeral(`web-doc:${key}`, JSON.stringify(value), KEEP_MS);
+      else if (value !== undefined)
+        await this.deps.engine.coordination.setEphemeral(`web-doc:${key}`, JSON.stringify(value), KEEP_MS);
       return result;
     } finally {
       await this.deps.engine.coordination.releaseLock(lock, owner);

@@ -34,7 +34,8 @@ export function isThinking(live: LiveFields, now: number): boolean {
 export function sessionToWire(row: SessionRow, now: number): Session {
   const metadata = validOrNull<Session['metadata'] & object>(MetadataSchema, row.metadata);
   const live = row.live;
-  const preferredMode = metadata && typeof metadata.preferredPermissionMode === 'string' ? metadata.preferredPermissionMode : undefined;
+  const preferredMode =
+    metadata && typeof metadata.preferredPermissionMode === 'string' ? metadata.preferredPermissionMode : undefined;
   const permissionMode = str(live, 'permissionMode') ?? preferredMode;
   const collaborationMode = str(live, 'collaborationMode');
   return {
@@ -78,7 +79,10 @@ export function parseHealth(live: LiveFields): Machine['health'] {
 }
 
 export function machineToWire(row: MachineRow): Machine {
-  const metadata = validOrNull<Record<string, unknown> & { host: string; platform: string; happyCliVersion: string }>(MachineMetadataSchema, row.metadata);
+  const metadata = validOrNull<Record<string, unknown> & { host: string; platform: string; happyCliVersion: string }>(
+    MachineMetadataSchema,
+    row.metadata,
+  );
   if (metadata && Array.isArray(metadata.workspaceRoots)) {
     const roots = metadata.workspaceRoots.filter((r): r is string => typeof r === 'string' && r.trim() !== '');
     metadata.workspaceRoots = [...new Set(roots)];

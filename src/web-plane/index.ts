@@ -13,7 +13,12 @@ export interface WebPlane {
   close(): Promise<void>;
 }
 
-export async function createWebPlane(services: Services, config: HubConfig, metrics: HubMetrics, log: Logger): Promise<WebPlane> {
+export async function createWebPlane(
+  services: Services,
+  config: HubConfig,
+  metrics: HubMetrics,
+  log: Logger,
+): Promise<WebPlane> {
   const sse = await createSsePlane(services, config, metrics, log);
   const api = createApiRouter(services, config, sse.live, log);
   const router = new Router();

@@ -6,5 +6,9 @@ export interface LiveEventSource {
    * Resolves with the first event of `namespace` appended after this call that matches
    * `predicate`, or null after `timeoutMs`. Register before triggering the action you wait on.
    */
-  waitFor(namespace: string, predicate: (event: BroadcastEvent) => boolean, timeoutMs: number): Promise<BroadcastEvent | null>;
+  waitFor(
+    namespace: string,
+    predicate: (event: BroadcastEvent) => boolean,
+    timeoutMs: number,
+  ): Promise<BroadcastEvent | null>;
 }

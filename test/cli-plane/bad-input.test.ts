@@ -2,7 +2,16 @@
 // and the worker keeps serving. Oversized packets are cut off without hurting anyone else.
 import { describe, expect, it } from 'vitest';
 import { SocketErrorSchema } from '../../src/protocol/socket-events.js';
-import { cliRest, connectCli, connectError, disconnected, emitAck, nextEvent, pendingEvents, pingBarrier } from '../helpers/cli-client.js';
+import {
+  cliRest,
+  connectCli,
+  connectError,
+  disconnected,
+  emitAck,
+  nextEvent,
+  pendingEvents,
+  pingBarrier,
+} from '../helpers/cli-client.js';
 import { createMachine, createSession, fetchAllMessages, fetchMachine, fetchSession } from '../helpers/fixtures.js';
 import { startTestHub } from '../helpers/hub.js';
 import { useCliWorld } from './world.js';
@@ -22,7 +31,16 @@ const junk: [string, unknown][] = [
 ];
 
 const ACKED = ['update-metadata', 'update-state', 'machine-update-metadata', 'machine-update-state'] as const;
-const UNACKED = ['message', 'session-alive', 'session-end', 'session-ready', 'messages-consumed', 'machine-alive', 'rpc-register', 'rpc-unregister'] as const;
+const UNACKED = [
+  'message',
+  'session-alive',
+  'session-end',
+  'session-ready',
+  'messages-consumed',
+  'machine-alive',
+  'rpc-register',
+  'rpc-unregister',
+] as const;
 
 /** Wrong types and oversized strings, per event, aimed at real objects (sid / machineId filled in). */
 function wrongShapes(event: string, sid: string, machineId: string): [string, unknown][] {
@@ -105,20 +123,39 @@ describe('bad input', () => {
     const socket = await alice.connect({ sessionId: session.id, machineId: machine.id });
     for (const event of ACKED) {
       for (const [label, payload] of [...junk, ...wrongShapes(event, session.id, machine.id)]) {
-        expect(await emitAck(socket, event, payload), `${event}: ${label}`).toEqual({ result: 'error', reason: 'invalid-payload' });
+        expect(await emitAck(socket, event, payload), `${event}: ${label}`).toEqual({
+          result: 'error',
+          reason: 'invalid-payload',
+        });
       }
       // no payload at all: the ack function is the only argument
-      expect(await emitAck(socket, event), `${event}: no payload`).toEqual({ result: 'error', reason: 'invalid-payload' });
+      expect(await emitAck(socket, event), `${event}: no payload`).toEqual({
+        result: 'error',
+        reason: 'invalid-payload',
+      });
     }
-    expect(await fetchSession(alice.rest, session.id)).toMatchObject({ metadataVersion: 1, metadata: session.metadata, agentStateVersion: 1 });
-    expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({ metadataVersion: 1, metadata: machine.metadata, runnerStateVersion: 1, active: false });
+    expect(await fetchSession(alice.rest, session.id)).toMatchObject({
+      metadataVersion: 1,
+      metadata: session.metadata,
+      agentStateVersion: 1,
+    });
+    expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({
+      metadataVersion: 1,
+      metadata: machine.metadata,
+      runnerStateVersion: 1,
+      active: false,
+    });
   });
 
   it('ack-bearing events sent without an ack get an error event instead', async () => {
     const socket = await world.alice.connect();
     for (const event of ACKED) {
       socket.emit(event, 'garbage');
-      expect(await nextEvent(socket, 'error'), event).toEqual({ message: `Invalid ${event} payload`, code: 'invalid-payload', event });
+      expect(await nextEvent(socket, 'error'), event).toEqual({
+        message: `Invalid ${event} payload`,
+        code: 'invalid-payload',
+        event,
+      });
     }
   });
 
@@ -131,13 +168,22 @@ describe('bad input', () => {
       for (const [label, payload] of [...junk, ...wrongShapes(event, session.id, machine.id)]) {
         socket.emit(event, payload);
         const error = SocketErrorSchema.parse(await nextEvent(socket, 'error'));
-        expect(error, `${event}: ${label}`).toEqual({ message: `Invalid ${event} payload`, code: 'invalid-payload', event });
+        expect(error, `${event}: ${label}`).toEqual({
+          message: `Invalid ${event} payload`,
+          code: 'invalid-payload',
+          event,
+        });
       }
     }
     await pingBarrier(socket);
     expect(pendingEvents(socket, 'error')).toEqual([]);
     // Nothing changed.
-    expect(await fetchSession(alice.rest, session.id)).toMatchObject({ active: false, metadataVersion: 1, agentStateVersion: 1, model: null });
+    expect(await fetchSession(alice.rest, session.id)).toMatchObject({
+      active: false,
+      metadataVersion: 1,
+      agentStateVersion: 1,
+      model: null,
+    });
     expect((await fetchMachine(alice.rest, machine.id)).active).toBe(false);
     expect(await fetchAllMessages(alice.rest, session.id)).toEqual([]);
     expect(await world.t.engine.rpcRoutes.get(alice.ns, `${session.id}:${long(600)}`)).toBeNull();
@@ -153,7 +199,13 @@ describe('bad input', () => {
     }
     socket.emit('unknown-event', { anything: true });
     socket.emit('message', { sid: session.id, message: { role: 'agent', content: 'ok' } });
-    expect(await emitAck(socket, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { path: '/ok', host: 'h' } })).toMatchObject({ result: 'success', version: 2 });
+    expect(
+      await emitAck(socket, 'update-metadata', {
+        sid: session.id,
+        expectedVersion: 1,
+        metadata: { path: '/ok', host: 'h' },
+      }),
+    ).toMatchObject({ result: 'success', version: 2 });
     socket.emit('session-alive', { sid: session.id, time: t.clock.now, thinking: false });
     await pingBarrier(socket);
     expect(socket.connected).toBe(true);
@@ -173,7 +225,12 @@ describe('bad input', () => {
 
   it('a handshake with other malformed fields is refused with code invalid-payload', async () => {
     const { t } = world;
-    for (const auth of [{ token: t.token, sessionId: long(300) }, { token: t.token, machineId: 5 }, { namespace: '' }, { token: t.token, namespace: long(200) }]) {
+    for (const auth of [
+      { token: t.token, sessionId: long(300) },
+      { token: t.token, machineId: 5 },
+      { namespace: '' },
+      { token: t.token, namespace: long(200) },
+    ]) {
       const error = await connectError(t.url, auth as Record<string, unknown>);
       expect(error.message, JSON.stringify(auth).slice(0, 60)).toBe('Invalid handshake');
       expect(error.data?.code).toBe('invalid-payload');

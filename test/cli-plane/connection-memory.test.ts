@@ -28,12 +28,17 @@ describe('an open connection does not keep its opening request', () => {
   it('websocket, and polling upgraded to websocket', async () => {
     const before = liveRequests();
     for (const transports of [['websocket'], ['polling', 'websocket']] as const) {
-      for (let i = 0; i < PER_TRANSPORT; i++) sockets.push(await connectCli(t.url, { token: t.token }, { transports: [...transports] }));
+      for (let i = 0; i < PER_TRANSPORT; i++)
+        sockets.push(await connectCli(t.url, { token: t.token }, { transports: [...transports] }));
     }
     // Every socket has handled an event (and the polling ones have upgraded: the ack goes out on
     // whichever transport is current, and the client upgrades right after the handshake).
     for (const socket of sockets) await emitAck(socket, 'ping');
-    await expect.poll(() => Object.values(engineClients(t)).every((client) => client.transport.name === 'websocket'), { timeout: 5_000 }).toBe(true);
+    await expect
+      .poll(() => Object.values(engineClients(t)).every((client) => client.transport.name === 'websocket'), {
+        timeout: 5_000,
+      })
+      .toBe(true);
 
     expect(Object.values(engineClients(t)).every((client) => client.request === null)).toBe(true);
     // Before: one request per websocket connection, two per upgraded one (handshake + upgrade).
@@ -42,5 +47,6 @@ describe('an open connection does not keep its opening request', () => {
 });
 
 function engineClients(t: TestHub): Record<string, { request: unknown; transport: { name: string } }> {
-  return (t.hub.io.engine as unknown as { clients: Record<string, { request: unknown; transport: { name: string } }> }).clients;
+  return (t.hub.io.engine as unknown as { clients: Record<string, { request: unknown; transport: { name: string } }> })
+    .clients;
 }

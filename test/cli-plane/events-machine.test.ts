@@ -23,7 +23,11 @@ describe('machine-alive', () => {
     const { alice, t } = world;
     const machine = await createMachine(alice.rest);
     const runner = await alice.connect();
-    runner.emit('machine-alive', { machineId: machine.id, time: t.clock.now, health: { collectedAt: 'yesterday', extra: 1 } });
+    runner.emit('machine-alive', {
+      machineId: machine.id,
+      time: t.clock.now,
+      health: { collectedAt: 'yesterday', extra: 1 },
+    });
     await pingBarrier(runner);
     expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({ active: true, health: null });
   });
@@ -33,10 +37,20 @@ describe('machine-alive', () => {
     const machine = await createMachine(alice.rest);
     const intruder = await bob.connect();
     intruder.emit('machine-alive', { machineId: machine.id, time: t.clock.now });
-    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'machine not found', code: 'not-found', scope: 'machine', id: machine.id });
+    expect(await nextEvent(intruder, 'error')).toEqual({
+      message: 'machine not found',
+      code: 'not-found',
+      scope: 'machine',
+      id: machine.id,
+    });
     const unknown = `m-${uniqueNamespace()}`;
     intruder.emit('machine-alive', { machineId: unknown, time: t.clock.now });
-    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'machine not found', code: 'not-found', scope: 'machine', id: unknown });
+    expect(await nextEvent(intruder, 'error')).toEqual({
+      message: 'machine not found',
+      code: 'not-found',
+      scope: 'machine',
+      id: unknown,
+    });
     expect((await fetchMachine(alice.rest, machine.id)).active).toBe(false);
   });
 });
@@ -49,9 +63,16 @@ describe('machine-update-metadata', () => {
     const peer = await alice.connect({ machineId: machine.id });
     await pingBarrier(peer);
     const metadata = { host: 'renamed', platform: 'linux', happyCliVersion: '0.30.1' };
-    expect(await emitAck(sender, 'machine-update-metadata', { machineId: machine.id, expectedVersion: 1, metadata })).toEqual({ result: 'success', version: 2, metadata });
+    expect(
+      await emitAck(sender, 'machine-update-metadata', { machineId: machine.id, expectedVersion: 1, metadata }),
+    ).toEqual({ result: 'success', version: 2, metadata });
     const update = UpdateEnvelopeSchema.parse(await nextEvent(peer, 'update', isUpdateMachine(machine.id)));
-    expect(update.body).toEqual({ t: 'update-machine', machineId: machine.id, metadata: { version: 2, value: metadata }, runnerState: null });
+    expect(update.body).toEqual({
+      t: 'update-machine',
+      machineId: machine.id,
+      metadata: { version: 2, value: metadata },
+      runnerState: null,
+    });
     expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({ metadataVersion: 2, metadata });
     await pingBarrier(sender);
     expect(pendingEvents(sender, 'update')).toEqual([]);
@@ -61,16 +82,31 @@ describe('machine-update-metadata', () => {
     const { alice, bob } = world;
     const machine = await createMachine(alice.rest);
     const socket = await alice.connect();
-    expect(await emitAck(socket, 'machine-update-metadata', { machineId: machine.id, expectedVersion: 3, metadata: {} })).toEqual({
+    expect(
+      await emitAck(socket, 'machine-update-metadata', { machineId: machine.id, expectedVersion: 3, metadata: {} }),
+    ).toEqual({
       result: 'version-mismatch',
       version: 1,
       metadata: machineMetadata(),
     });
     const intruder = await bob.connect();
-    expect(await emitAck(intruder, 'machine-update-metadata', { machineId: machine.id, expectedVersion: 1, metadata: {} })).toEqual({ result: 'error', reason: 'not-found' });
-    expect(await emitAck(intruder, 'machine-update-metadata', { machineId: 'no-such-machine', expectedVersion: 1, metadata: {} })).toEqual({ result: 'error', reason: 'not-found' });
-    expect(await emitAck(socket, 'machine-update-metadata', { machineId: machine.id, expectedVersion: -1, metadata: {} })).toEqual({ result: 'error', reason: 'invalid-payload' });
-    expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({ metadataVersion: 1, metadata: machineMetadata() });
+    expect(
+      await emitAck(intruder, 'machine-update-metadata', { machineId: machine.id, expectedVersion: 1, metadata: {} }),
+    ).toEqual({ result: 'error', reason: 'not-found' });
+    expect(
+      await emitAck(intruder, 'machine-update-metadata', {
+        machineId: 'no-such-machine',
+        expectedVersion: 1,
+        metadata: {},
+      }),
+    ).toEqual({ result: 'error', reason: 'not-found' });
+    expect(
+      await emitAck(socket, 'machine-update-metadata', { machineId: machine.id, expectedVersion: -1, metadata: {} }),
+    ).toEqual({ result: 'error', reason: 'invalid-payload' });
+    expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({
+      metadataVersion: 1,
+      metadata: machineMetadata(),
+    });
   });
 });
 
@@ -82,25 +118,58 @@ describe('machine-update-state', () => {
     const peer = await alice.connect({ machineId: machine.id });
     await pingBarrier(peer);
     const runnerState = { status: 'running', pid: 1234, httpPort: 9999, startedAt: t.clock.now };
-    expect(await emitAck(sender, 'machine-update-state', { machineId: machine.id, expectedVersion: 1, runnerState })).toEqual({ result: 'success', version: 2, runnerState });
+    expect(
+      await emitAck(sender, 'machine-update-state', { machineId: machine.id, expectedVersion: 1, runnerState }),
+    ).toEqual({ result: 'success', version: 2, runnerState });
     const update = UpdateEnvelopeSchema.parse(await nextEvent(peer, 'update', isUpdateMachine(machine.id)));
-    expect(update.body).toEqual({ t: 'update-machine', machineId: machine.id, metadata: null, runnerState: { version: 2, value: runnerState } });
-    expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({ active: true, activeAt: t.clock.now, runnerStateVersion: 2, runnerState });
+    expect(update.body).toEqual({
+      t: 'update-machine',
+      machineId: machine.id,
+      metadata: null,
+      runnerState: { version: 2, value: runnerState },
+    });
+    expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({
+      active: true,
+      activeAt: t.clock.now,
+      runnerStateVersion: 2,
+      runnerState,
+    });
   });
 
   it('version mismatch, access-denied, not-found, invalid-payload — and none of them activates the machine', async () => {
     const { alice, bob } = world;
     const machine = await createMachine(alice.rest, { runnerState: { status: 'offline' } });
     const socket = await alice.connect();
-    expect(await emitAck(socket, 'machine-update-state', { machineId: machine.id, expectedVersion: 2, runnerState: { status: 'running' } })).toEqual({
+    expect(
+      await emitAck(socket, 'machine-update-state', {
+        machineId: machine.id,
+        expectedVersion: 2,
+        runnerState: { status: 'running' },
+      }),
+    ).toEqual({
       result: 'version-mismatch',
       version: 1,
       runnerState: { status: 'offline' },
     });
     const intruder = await bob.connect();
-    expect(await emitAck(intruder, 'machine-update-state', { machineId: machine.id, expectedVersion: 1, runnerState: { status: 'evil' } })).toEqual({ result: 'error', reason: 'not-found' });
-    expect(await emitAck(intruder, 'machine-update-state', { machineId: 'nobody', expectedVersion: 1, runnerState: null })).toEqual({ result: 'error', reason: 'not-found' });
-    expect(await emitAck(socket, 'machine-update-state', [machine.id])).toEqual({ result: 'error', reason: 'invalid-payload' });
-    expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({ active: false, runnerStateVersion: 1, runnerState: { status: 'offline' } });
+    expect(
+      await emitAck(intruder, 'machine-update-state', {
+        machineId: machine.id,
+        expectedVersion: 1,
+        runnerState: { status: 'evil' },
+      }),
+    ).toEqual({ result: 'error', reason: 'not-found' });
+    expect(
+      await emitAck(intruder, 'machine-update-state', { machineId: 'nobody', expectedVersion: 1, runnerState: null }),
+    ).toEqual({ result: 'error', reason: 'not-found' });
+    expect(await emitAck(socket, 'machine-update-state', [machine.id])).toEqual({
+      result: 'error',
+      reason: 'invalid-payload',
+    });
+    expect(await fetchMachine(alice.rest, machine.id)).toMatchObject({
+      active: false,
+      runnerStateVersion: 1,
+      runnerState: { status: 'offline' },
+    });
   });
 });

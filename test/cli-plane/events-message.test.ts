@@ -9,7 +9,11 @@ import { useCliWorld } from './world.js';
 
 const world = useCliWorld();
 
-const agentOutput = (text: string) => ({ role: 'agent', content: { type: 'output', data: { type: 'assistant', text } }, meta: { sentFrom: 'cli' } });
+const agentOutput = (text: string) => ({
+  role: 'agent',
+  content: { type: 'output', data: { type: 'assistant', text } },
+  meta: { sentFrom: 'cli' },
+});
 
 describe('message', () => {
   it('is stored and reaches the other sockets of the room as update/new-message, not the sender', async () => {
@@ -24,7 +28,13 @@ describe('message', () => {
     const update = UpdateEnvelopeSchema.parse(await nextEvent(peer, 'update', isNewMessage(session.id)));
 
     const [stored] = await fetchAllMessages(alice.rest, session.id);
-    expect(stored).toEqual({ id: expect.any(String), seq: 1, createdAt: before, localId: null, content: agentOutput('hello') });
+    expect(stored).toEqual({
+      id: expect.any(String),
+      seq: 1,
+      createdAt: before,
+      localId: null,
+      content: agentOutput('hello'),
+    });
     expect(update).toEqual({
       id: expect.any(String),
       seq: 1,
@@ -48,7 +58,10 @@ describe('message', () => {
     const first = UpdateEnvelopeSchema.parse(await nextEvent(peer, 'update', isNewMessage(session.id)));
     const second = UpdateEnvelopeSchema.parse(await nextEvent(peer, 'update', isNewMessage(session.id)));
     expect([first.seq, second.seq]).toEqual([1, 2]);
-    expect((await fetchAllMessages(alice.rest, session.id)).map((m) => m.content)).toEqual([agentOutput('one'), agentOutput('two')]);
+    expect((await fetchAllMessages(alice.rest, session.id)).map((m) => m.content)).toEqual([
+      agentOutput('one'),
+      agentOutput('two'),
+    ]);
   });
 
   it('a JSON string message is parsed; a non-JSON string is kept as is', async () => {
@@ -67,7 +80,12 @@ describe('message', () => {
     const session = await createSession(alice.rest);
     const sender = await alice.connect();
     const now = t.clock.now;
-    sender.emit('message', { sid: session.id, message: agentOutput('future'), localId: 'local-1', createdAt: now + 60_000 });
+    sender.emit('message', {
+      sid: session.id,
+      message: agentOutput('future'),
+      localId: 'local-1',
+      createdAt: now + 60_000,
+    });
     sender.emit('message', { sid: session.id, message: agentOutput('past'), createdAt: now - 5_000 });
     await pingBarrier(sender);
     const messages = await fetchAllMessages(alice.rest, session.id);
@@ -110,7 +128,12 @@ describe('message', () => {
     await pingBarrier(owner);
     const intruder = await bob.connect();
     intruder.emit('message', { sid: session.id, message: agentOutput('injected') });
-    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session not found', code: 'not-found', scope: 'session', id: session.id });
+    expect(await nextEvent(intruder, 'error')).toEqual({
+      message: 'session not found',
+      code: 'not-found',
+      scope: 'session',
+      id: session.id,
+    });
     expect(await fetchAllMessages(alice.rest, session.id)).toEqual([]);
     await pingBarrier(owner);
     expect(pendingEvents(owner, 'update')).toEqual([]);

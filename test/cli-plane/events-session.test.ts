@@ -3,7 +3,15 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { UpdateEnvelopeSchema } from '../../src/protocol/socket-events.js';
-import { emitAck, emitAckArgs, isNewMessage, isUpdateSession, nextEvent, pendingEvents, pingBarrier } from '../helpers/cli-client.js';
+import {
+  emitAck,
+  emitAckArgs,
+  isNewMessage,
+  isUpdateSession,
+  nextEvent,
+  pendingEvents,
+  pingBarrier,
+} from '../helpers/cli-client.js';
 import { createSession, fetchSession, sessionMetadata } from '../helpers/fixtures.js';
 import { useCliWorld } from './world.js';
 
@@ -12,10 +20,23 @@ const world = useCliWorld();
 describe('update-metadata', () => {
   it('success: acks the merged, stored value with version+1 (path/host/claudeSessionId carried forward)', async () => {
     const { alice } = world;
-    const session = await createSession(alice.rest, { metadata: sessionMetadata({ claudeSessionId: 'claude-1', name: 'old' }) });
+    const session = await createSession(alice.rest, {
+      metadata: sessionMetadata({ claudeSessionId: 'claude-1', name: 'old' }),
+    });
     const socket = await alice.connect({ sessionId: session.id });
-    const ack = await emitAck(socket, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { lifecycleState: 'archived', name: 'new' } });
-    const merged = { lifecycleState: 'archived', name: 'new', path: '/work/project', host: 'test-host', flavor: 'claude', claudeSessionId: 'claude-1' };
+    const ack = await emitAck(socket, 'update-metadata', {
+      sid: session.id,
+      expectedVersion: 1,
+      metadata: { lifecycleState: 'archived', name: 'new' },
+    });
+    const merged = {
+      lifecycleState: 'archived',
+      name: 'new',
+      path: '/work/project',
+      host: 'test-host',
+      flavor: 'claude',
+      claudeSessionId: 'claude-1',
+    };
     expect(ack).toEqual({ result: 'success', version: 2, metadata: merged });
     const stored = await fetchSession(alice.rest, session.id);
     expect(stored.metadataVersion).toBe(2);
@@ -26,16 +47,32 @@ describe('update-metadata', () => {
     const { alice } = world;
     const session = await createSession(alice.rest, { metadata: sessionMetadata({ claudeSessionId: 'claude-1' }) });
     const socket = await alice.connect();
-    const ack = await emitAck(socket, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { path: '/moved', claudeSessionId: null } });
-    expect(ack).toEqual({ result: 'success', version: 2, metadata: { path: '/moved', host: 'test-host', flavor: 'claude' } });
-    expect((await fetchSession(alice.rest, session.id)).metadata).toEqual({ path: '/moved', host: 'test-host', flavor: 'claude' });
+    const ack = await emitAck(socket, 'update-metadata', {
+      sid: session.id,
+      expectedVersion: 1,
+      metadata: { path: '/moved', claudeSessionId: null },
+    });
+    expect(ack).toEqual({
+      result: 'success',
+      version: 2,
+      metadata: { path: '/moved', host: 'test-host', flavor: 'claude' },
+    });
+    expect((await fetchSession(alice.rest, session.id)).metadata).toEqual({
+      path: '/moved',
+      host: 'test-host',
+      flavor: 'claude',
+    });
   });
 
   it('the CLI cannot set hub-owned keys (supersededBySessionId)…', async () => {
     const { alice } = world;
     const session = await createSession(alice.rest);
     const socket = await alice.connect();
-    const ack = await emitAck(socket, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { ...sessionMetadata(), supersededBySessionId: 'hijack' } });
+    const ack = await emitAck(socket, 'update-metadata', {
+      sid: session.id,
+      expectedVersion: 1,
+      metadata: { ...sessionMetadata(), supersededBySessionId: 'hijack' },
+    });
     expect(ack).toEqual({ result: 'success', version: 2, metadata: sessionMetadata() });
     expect((await fetchSession(alice.rest, session.id)).metadata).not.toHaveProperty('supersededBySessionId');
   });
@@ -44,7 +81,11 @@ describe('update-metadata', () => {
     const { alice } = world;
     const session = await createSession(alice.rest, { metadata: null });
     const socket = await alice.connect();
-    const ack = await emitAck(socket, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { path: '/p', host: 'h', supersededBySessionId: 'hijack', opencodeClearOperation: {} } });
+    const ack = await emitAck(socket, 'update-metadata', {
+      sid: session.id,
+      expectedVersion: 1,
+      metadata: { path: '/p', host: 'h', supersededBySessionId: 'hijack', opencodeClearOperation: {} },
+    });
     expect(ack).toEqual({ result: 'success', version: 2, metadata: { path: '/p', host: 'h' } });
     expect((await fetchSession(alice.rest, session.id)).metadata).toEqual({ path: '/p', host: 'h' });
   });
@@ -52,22 +93,47 @@ describe('update-metadata', () => {
   it('…nor clear them once the hub set them', async () => {
     const { alice, t } = world;
     const session = await createSession(alice.rest);
-    expect(await t.hub.services.sessions.writeMetadataFromHub(alice.ns, session.id, (prior) => ({ ...prior, supersededBySessionId: 'successor' }))).toBe('ok');
+    expect(
+      await t.hub.services.sessions.writeMetadataFromHub(alice.ns, session.id, (prior) => ({
+        ...prior,
+        supersededBySessionId: 'successor',
+      })),
+    ).toBe('ok');
     const socket = await alice.connect();
-    const ack = await emitAck(socket, 'update-metadata', { sid: session.id, expectedVersion: 2, metadata: { ...sessionMetadata(), supersededBySessionId: null } });
-    expect(ack).toEqual({ result: 'success', version: 3, metadata: { ...sessionMetadata(), supersededBySessionId: 'successor' } });
+    const ack = await emitAck(socket, 'update-metadata', {
+      sid: session.id,
+      expectedVersion: 2,
+      metadata: { ...sessionMetadata(), supersededBySessionId: null },
+    });
+    expect(ack).toEqual({
+      result: 'success',
+      version: 3,
+      metadata: { ...sessionMetadata(), supersededBySessionId: 'successor' },
+    });
   });
 
   it('version mismatch → the stored version and value, nothing written', async () => {
     const { alice } = world;
     const session = await createSession(alice.rest);
     const socket = await alice.connect();
-    expect(await emitAck(socket, 'update-metadata', { sid: session.id, expectedVersion: 7, metadata: { path: '/x', host: 'y' } })).toEqual({
+    expect(
+      await emitAck(socket, 'update-metadata', {
+        sid: session.id,
+        expectedVersion: 7,
+        metadata: { path: '/x', host: 'y' },
+      }),
+    ).toEqual({
       result: 'version-mismatch',
       version: 1,
       metadata: sessionMetadata(),
     });
-    expect(await emitAck(socket, 'update-metadata', { sid: session.id, expectedVersion: 0, metadata: { path: '/x', host: 'y' } })).toMatchObject({ result: 'version-mismatch', version: 1 });
+    expect(
+      await emitAck(socket, 'update-metadata', {
+        sid: session.id,
+        expectedVersion: 0,
+        metadata: { path: '/x', host: 'y' },
+      }),
+    ).toMatchObject({ result: 'version-mismatch', version: 1 });
     const stored = await fetchSession(alice.rest, session.id);
     expect([stored.metadataVersion, stored.metadata]).toEqual([1, sessionMetadata()]);
   });
@@ -78,9 +144,18 @@ describe('update-metadata', () => {
     const sender = await alice.connect({ sessionId: session.id });
     const peer = await alice.connect({ sessionId: session.id });
     await pingBarrier(peer);
-    const ack = await emitAck<{ metadata: unknown }>(sender, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { name: 'n' } });
+    const ack = await emitAck<{ metadata: unknown }>(sender, 'update-metadata', {
+      sid: session.id,
+      expectedVersion: 1,
+      metadata: { name: 'n' },
+    });
     const update = UpdateEnvelopeSchema.parse(await nextEvent(peer, 'update', isUpdateSession(session.id)));
-    expect(update.body).toEqual({ t: 'update-session', sid: session.id, metadata: { version: 2, value: ack.metadata }, agentState: null });
+    expect(update.body).toEqual({
+      t: 'update-session',
+      sid: session.id,
+      metadata: { version: 2, value: ack.metadata },
+      agentState: null,
+    });
     await pingBarrier(sender);
     expect(pendingEvents(sender, 'update')).toEqual([]);
   });
@@ -89,8 +164,20 @@ describe('update-metadata', () => {
     const { alice, bob } = world;
     const session = await createSession(alice.rest);
     const intruder = await bob.connect();
-    expect(await emitAck(intruder, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { path: '/evil', host: 'h' } })).toEqual({ result: 'error', reason: 'not-found' });
-    expect(await emitAck(intruder, 'update-metadata', { sid: randomUUID(), expectedVersion: 1, metadata: { path: '/evil', host: 'h' } })).toEqual({ result: 'error', reason: 'not-found' });
+    expect(
+      await emitAck(intruder, 'update-metadata', {
+        sid: session.id,
+        expectedVersion: 1,
+        metadata: { path: '/evil', host: 'h' },
+      }),
+    ).toEqual({ result: 'error', reason: 'not-found' });
+    expect(
+      await emitAck(intruder, 'update-metadata', {
+        sid: randomUUID(),
+        expectedVersion: 1,
+        metadata: { path: '/evil', host: 'h' },
+      }),
+    ).toEqual({ result: 'error', reason: 'not-found' });
     const stored = await fetchSession(alice.rest, session.id);
     expect([stored.metadataVersion, stored.metadata]).toEqual([1, sessionMetadata()]);
   });
@@ -114,9 +201,18 @@ describe('update-state', () => {
     const peer = await alice.connect({ sessionId: session.id });
     await pingBarrier(peer);
     const agentState = { requests: { r1: { tool: 'Bash', arguments: { command: 'ls' }, createdAt: 1 } } };
-    expect(await emitAck(sender, 'update-state', { sid: session.id, expectedVersion: 1, agentState })).toEqual({ result: 'success', version: 2, agentState });
+    expect(await emitAck(sender, 'update-state', { sid: session.id, expectedVersion: 1, agentState })).toEqual({
+      result: 'success',
+      version: 2,
+      agentState,
+    });
     const update = UpdateEnvelopeSchema.parse(await nextEvent(peer, 'update', isUpdateSession(session.id)));
-    expect(update.body).toEqual({ t: 'update-session', sid: session.id, metadata: null, agentState: { version: 2, value: agentState } });
+    expect(update.body).toEqual({
+      t: 'update-session',
+      sid: session.id,
+      metadata: null,
+      agentState: { version: 2, value: agentState },
+    });
     const stored = await fetchSession(alice.rest, session.id);
     expect([stored.agentStateVersion, stored.agentState]).toEqual([2, agentState]);
     await pingBarrier(sender);
@@ -127,7 +223,11 @@ describe('update-state', () => {
     const { alice } = world;
     const session = await createSession(alice.rest, { agentState: { controlledByUser: false } });
     const socket = await alice.connect();
-    expect(await emitAck(socket, 'update-state', { sid: session.id, expectedVersion: 1, agentState: null })).toEqual({ result: 'success', version: 2, agentState: null });
+    expect(await emitAck(socket, 'update-state', { sid: session.id, expectedVersion: 1, agentState: null })).toEqual({
+      result: 'success',
+      version: 2,
+      agentState: null,
+    });
     expect((await fetchSession(alice.rest, session.id)).agentState).toBeNull();
   });
 
@@ -135,11 +235,24 @@ describe('update-state', () => {
     const { alice, bob } = world;
     const session = await createSession(alice.rest, { agentState: { controlledByUser: false } });
     const socket = await alice.connect();
-    expect(await emitAck(socket, 'update-state', { sid: session.id, expectedVersion: 5, agentState: {} })).toEqual({ result: 'version-mismatch', version: 1, agentState: { controlledByUser: false } });
+    expect(await emitAck(socket, 'update-state', { sid: session.id, expectedVersion: 5, agentState: {} })).toEqual({
+      result: 'version-mismatch',
+      version: 1,
+      agentState: { controlledByUser: false },
+    });
     const intruder = await bob.connect();
-    expect(await emitAck(intruder, 'update-state', { sid: session.id, expectedVersion: 1, agentState: {} })).toEqual({ result: 'error', reason: 'not-found' });
-    expect(await emitAck(intruder, 'update-state', { sid: randomUUID(), expectedVersion: 1, agentState: {} })).toEqual({ result: 'error', reason: 'not-found' });
-    expect(await emitAck(socket, 'update-state', { sid: session.id, agentState: {} })).toEqual({ result: 'error', reason: 'invalid-payload' });
+    expect(await emitAck(intruder, 'update-state', { sid: session.id, expectedVersion: 1, agentState: {} })).toEqual({
+      result: 'error',
+      reason: 'not-found',
+    });
+    expect(await emitAck(intruder, 'update-state', { sid: randomUUID(), expectedVersion: 1, agentState: {} })).toEqual({
+      result: 'error',
+      reason: 'not-found',
+    });
+    expect(await emitAck(socket, 'update-state', { sid: session.id, agentState: {} })).toEqual({
+      result: 'error',
+      reason: 'invalid-payload',
+    });
     const stored = await fetchSession(alice.rest, session.id);
     expect([stored.agentStateVersion, stored.agentState]).toEqual([1, { controlledByUser: false }]);
   });
@@ -151,10 +264,24 @@ describe('session-alive / session-end / session-ready', () => {
     const session = await createSession(alice.rest);
     expect(session.active).toBe(false);
     const socket = await alice.connect({ sessionId: session.id });
-    socket.emit('session-alive', { sid: session.id, time: t.clock.now, thinking: true, mode: 'remote', permissionMode: 'plan', model: 'opus' });
+    socket.emit('session-alive', {
+      sid: session.id,
+      time: t.clock.now,
+      thinking: true,
+      mode: 'remote',
+      permissionMode: 'plan',
+      model: 'opus',
+    });
     await pingBarrier(socket);
     const stored = await fetchSession(alice.rest, session.id);
-    expect(stored).toMatchObject({ active: true, activeAt: t.clock.now, thinking: true, thinkingAt: t.clock.now, model: 'opus', permissionMode: 'plan' });
+    expect(stored).toMatchObject({
+      active: true,
+      activeAt: t.clock.now,
+      thinking: true,
+      thinkingAt: t.clock.now,
+      model: 'opus',
+      permissionMode: 'plan',
+    });
   });
 
   it('session-end makes it inactive again (and thinking false)', async () => {
@@ -173,7 +300,8 @@ describe('session-alive / session-end / session-ready', () => {
     const { alice, t } = world;
     const ended = await createSession(alice.rest);
     const cleared = await createSession(alice.rest);
-    for (const s of [ended, cleared]) await t.hub.services.messages.sendFromWeb(alice.ns, s.id, { text: 'queued', localId: `l-${s.id}` });
+    for (const s of [ended, cleared])
+      await t.hub.services.messages.sendFromWeb(alice.ns, s.id, { text: 'queued', localId: `l-${s.id}` });
     const socket = await alice.connect();
     socket.emit('session-end', { sid: ended.id, time: t.clock.now, reason: 'terminated' });
     socket.emit('session-end', { sid: cleared.id, time: t.clock.now, reason: 'cleared' });
@@ -182,20 +310,33 @@ describe('session-alive / session-end / session-ready', () => {
     expect((await t.engine.messages.queued(alice.ns, cleared.id)).map((m) => m.localId)).toEqual([`l-${cleared.id}`]);
   });
 
-  it.each(['session-alive', 'session-end', 'session-ready'])('%s: another namespace → error access-denied, unknown → not-found; nothing changes', async (event) => {
-    const { alice, bob, t } = world;
-    const session = await createSession(alice.rest);
-    const owner = await alice.connect();
-    owner.emit('session-alive', { sid: session.id, time: t.clock.now, thinking: false });
-    await pingBarrier(owner);
-    const intruder = await bob.connect();
-    intruder.emit(event, { sid: session.id, time: t.clock.now, thinking: true });
-    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session not found', code: 'not-found', scope: 'session', id: session.id });
-    const unknown = randomUUID();
-    intruder.emit(event, { sid: unknown, time: t.clock.now, thinking: true });
-    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session not found', code: 'not-found', scope: 'session', id: unknown });
-    expect(await fetchSession(alice.rest, session.id)).toMatchObject({ active: true, thinking: false });
-  });
+  it.each(['session-alive', 'session-end', 'session-ready'])(
+    '%s: another namespace → error access-denied, unknown → not-found; nothing changes',
+    async (event) => {
+      const { alice, bob, t } = world;
+      const session = await createSession(alice.rest);
+      const owner = await alice.connect();
+      owner.emit('session-alive', { sid: session.id, time: t.clock.now, thinking: false });
+      await pingBarrier(owner);
+      const intruder = await bob.connect();
+      intruder.emit(event, { sid: session.id, time: t.clock.now, thinking: true });
+      expect(await nextEvent(intruder, 'error')).toEqual({
+        message: 'session not found',
+        code: 'not-found',
+        scope: 'session',
+        id: session.id,
+      });
+      const unknown = randomUUID();
+      intruder.emit(event, { sid: unknown, time: t.clock.now, thinking: true });
+      expect(await nextEvent(intruder, 'error')).toEqual({
+        message: 'session not found',
+        code: 'not-found',
+        scope: 'session',
+        id: unknown,
+      });
+      expect(await fetchSession(alice.rest, session.id)).toMatchObject({ active: true, thinking: false });
+    },
+  );
 
   it('session-ready for an id named in the handshake joins its room', async () => {
     const { alice, t } = world;
@@ -225,7 +366,9 @@ describe('messages-consumed', () => {
     cli.emit('messages-consumed', { sid: session.id, localIds: ['c1'] });
     cli.emit('session-alive', { sid: session.id, time: t.clock.now, thinking: false });
     await pingBarrier(cli);
-    expect(pendingEvents(cli, 'update').map((u) => (u as { body: { message: { localId: string } } }).body.message.localId)).toEqual(['c2']);
+    expect(
+      pendingEvents(cli, 'update').map((u) => (u as { body: { message: { localId: string } } }).body.message.localId),
+    ).toEqual(['c2']);
     expect((await t.engine.messages.queued(alice.ns, session.id)).map((m) => m.localId)).toEqual(['c2']);
     const [consumed] = await t.engine.messages.byLocalIds(alice.ns, session.id, ['c1']);
     expect(consumed?.invokedAt).toBe(t.clock.now);
@@ -237,7 +380,12 @@ describe('messages-consumed', () => {
     await t.hub.services.messages.sendFromWeb(alice.ns, session.id, { text: 'mine', localId: 'keep' });
     const intruder = await bob.connect();
     intruder.emit('messages-consumed', { sid: session.id, localIds: ['keep'] });
-    expect(await nextEvent(intruder, 'error')).toEqual({ message: 'session not found', code: 'not-found', scope: 'session', id: session.id });
+    expect(await nextEvent(intruder, 'error')).toEqual({
+      message: 'session not found',
+      code: 'not-found',
+      scope: 'session',
+      id: session.id,
+    });
     expect((await t.engine.messages.queued(alice.ns, session.id)).map((m) => m.localId)).toEqual(['keep']);
     const owner = await alice.connect();
     owner.emit('messages-consumed', { sid: session.id, localIds: [] });

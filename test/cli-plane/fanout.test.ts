@@ -2,7 +2,14 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { UpdateEnvelopeSchema } from '../../src/protocol/socket-events.js';
-import { emitAck, isNewMessage, isUpdateMachine, nextEvent, pendingEvents, pingBarrier } from '../helpers/cli-client.js';
+import {
+  emitAck,
+  isNewMessage,
+  isUpdateMachine,
+  nextEvent,
+  pendingEvents,
+  pingBarrier,
+} from '../helpers/cli-client.js';
 import { createMachine, createSession, machineMetadata } from '../helpers/fixtures.js';
 import { useCliWorld } from './world.js';
 
@@ -22,7 +29,11 @@ describe('update fan-out', () => {
     const a = UpdateEnvelopeSchema.parse(await nextEvent(peerA!, 'update', isNewMessage(session.id)));
     const b = UpdateEnvelopeSchema.parse(await nextEvent(peerB!, 'update', isNewMessage(session.id)));
     expect(a).toEqual(b);
-    expect(a.body).toMatchObject({ t: 'new-message', sid: session.id, message: { seq: 1, content: { role: 'agent', content: { type: 'output', data: 'x' } } } });
+    expect(a.body).toMatchObject({
+      t: 'new-message',
+      sid: session.id,
+      message: { seq: 1, content: { role: 'agent', content: { type: 'output', data: 'x' } } },
+    });
 
     await Promise.all([sender!, elsewhere, outsider].map(pingBarrier));
     expect(pendingEvents(sender!, 'update')).toEqual([]);
@@ -38,7 +49,12 @@ describe('update fan-out', () => {
     await pingBarrier(early);
     await createSession(alice.rest, { id: sid });
     const attached = async (): Promise<number> => {
-      const probe = await world.t.engine.messages.append(alice.ns, sid, { id: randomUUID(), content: 'probe', createdAt: Date.now(), invokedAt: Date.now() });
+      const probe = await world.t.engine.messages.append(alice.ns, sid, {
+        id: randomUUID(),
+        content: 'probe',
+        createdAt: Date.now(),
+        invokedAt: Date.now(),
+      });
       if (!probe.ok) throw new Error('probe append failed');
       return probe.attachedSockets;
     };
@@ -75,14 +91,23 @@ describe('update fan-out', () => {
 
     const peer = await alice.connect({ sessionId: session.id });
     await pingBarrier(peer);
-    sender.emit('message', { sid: session.id, message: { role: 'agent', content: { type: 'output', data: 'together' } } });
+    sender.emit('message', {
+      sid: session.id,
+      message: { role: 'agent', content: { type: 'output', data: 'together' } },
+    });
     const update = UpdateEnvelopeSchema.parse(await nextEvent(peer, 'update', isNewMessage(session.id)));
-    expect(update.body).toMatchObject({ t: 'new-message', message: { seq: 2, content: { role: 'agent', content: { type: 'output', data: 'together' } } } });
+    expect(update.body).toMatchObject({
+      t: 'new-message',
+      message: { seq: 2, content: { role: 'agent', content: { type: 'output', data: 'together' } } },
+    });
 
     peer.close();
     const again = await alice.connect({ sessionId: session.id });
     await pingBarrier(again);
-    sender.emit('message', { sid: session.id, message: { role: 'agent', content: { type: 'output', data: 'after a reconnect' } } });
+    sender.emit('message', {
+      sid: session.id,
+      message: { role: 'agent', content: { type: 'output', data: 'after a reconnect' } },
+    });
     const third = UpdateEnvelopeSchema.parse(await nextEvent(again, 'update', isNewMessage(session.id)));
     expect(third.body).toMatchObject({ message: { seq: 3 } });
     await pingBarrier(sender);
@@ -96,10 +121,17 @@ describe('update fan-out', () => {
     const bystander = await alice.connect();
     await Promise.all([peerA!, peerB!].map(pingBarrier));
     const metadata = machineMetadata({ workspaceRoots: ['/w'] });
-    expect(await emitAck(sender!, 'machine-update-metadata', { machineId: machine.id, expectedVersion: 1, metadata })).toMatchObject({ result: 'success', version: 2 });
+    expect(
+      await emitAck(sender!, 'machine-update-metadata', { machineId: machine.id, expectedVersion: 1, metadata }),
+    ).toMatchObject({ result: 'success', version: 2 });
     for (const peer of [peerA!, peerB!]) {
       const update = UpdateEnvelopeSchema.parse(await nextEvent(peer, 'update', isUpdateMachine(machine.id)));
-      expect(update.body).toEqual({ t: 'update-machine', machineId: machine.id, metadata: { version: 2, value: metadata }, runnerState: null });
+      expect(update.body).toEqual({
+        t: 'update-machine',
+        machineId: machine.id,
+        metadata: { version: 2, value: metadata },
+        runnerState: null,
+      });
     }
     await Promise.all([sender!, bystander].map(pingBarrier));
     expect(pendingEvents(sender!, 'update')).toEqual([]);

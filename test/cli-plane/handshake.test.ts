@@ -5,7 +5,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { SocketErrorSchema } from '../../src/protocol/socket-events.js';
 import { NamespaceAdmin } from '../../src/services/auth.js';
-import { cliRest, connectCli, connectError, disconnected, emitAck, nextEvent, pendingEvents, pingBarrier } from '../helpers/cli-client.js';
+import {
+  cliRest,
+  connectCli,
+  connectError,
+  disconnected,
+  emitAck,
+  nextEvent,
+  pendingEvents,
+  pingBarrier,
+} from '../helpers/cli-client.js';
 import { createSession, uniqueNamespace } from '../helpers/fixtures.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 
@@ -28,7 +37,11 @@ function serverNamespace(t: TestHub, socket: Socket): string | undefined {
 /** Proves the socket's namespace by writing to a session that lives in `namespace`. */
 async function canWriteSessionIn(t: TestHub, socket: Socket, namespace: string): Promise<boolean> {
   const session = await createSession(cliRest(t.url, t.tokenFor(namespace)));
-  const ack = await emitAck<{ result: string }>(socket, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { path: '/p', host: 'h' } });
+  const ack = await emitAck<{ result: string }>(socket, 'update-metadata', {
+    sid: session.id,
+    expectedVersion: 1,
+    metadata: { path: '/p', host: 'h' },
+  });
   return ack.result === 'success';
 }
 
@@ -222,30 +235,53 @@ describe('sessionId / machineId in the handshake', () => {
     await t.close();
   });
 
-  const isUpdateFor = (sid: string) => (u: unknown) => (u as { body: { sid?: string; machineId?: string } }).body.sid === sid || (u as { body: { machineId?: string } }).body.machineId === sid;
+  const isUpdateFor = (sid: string) => (u: unknown) =>
+    (u as { body: { sid?: string; machineId?: string } }).body.sid === sid ||
+    (u as { body: { machineId?: string } }).body.machineId === sid;
 
   it('an existing session of the socket namespace is joined', async () => {
     const session = await createSession(cliRest(t.url, t.tokenFor(alice)));
     const attached = await connect(t, { token: t.tokenFor(alice), sessionId: session.id });
     await pingBarrier(attached); // the handshake's joins happen before the ping is answered
     const writer = await connect(t, { token: t.tokenFor(alice) });
-    const ack = await emitAck<{ result: string }>(writer, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { path: '/x', host: 'h' } });
+    const ack = await emitAck<{ result: string }>(writer, 'update-metadata', {
+      sid: session.id,
+      expectedVersion: 1,
+      metadata: { path: '/x', host: 'h' },
+    });
     expect(ack.result).toBe('success');
     const update = await nextEvent<{ body: unknown }>(attached, 'update', isUpdateFor(session.id));
-    expect(update.body).toEqual({ t: 'update-session', sid: session.id, metadata: { version: 2, value: { path: '/x', host: 'h', flavor: 'claude' } }, agentState: null }); // flavor carried forward
+    expect(update.body).toEqual({
+      t: 'update-session',
+      sid: session.id,
+      metadata: { version: 2, value: { path: '/x', host: 'h', flavor: 'claude' } },
+      agentState: null,
+    }); // flavor carried forward
   });
 
   it('an existing machine of the socket namespace is joined', async () => {
     const rest = cliRest(t.url, t.tokenFor(alice));
     const machineId = `m-${uniqueNamespace()}`;
-    expect((await rest.createMachine({ id: machineId, metadata: { host: 'h', platform: 'linux', happyCliVersion: '1' } })).status).toBe(200);
+    expect(
+      (await rest.createMachine({ id: machineId, metadata: { host: 'h', platform: 'linux', happyCliVersion: '1' } }))
+        .status,
+    ).toBe(200);
     const attached = await connect(t, { token: t.tokenFor(alice), machineId });
     await pingBarrier(attached);
     const writer = await connect(t, { token: t.tokenFor(alice) });
-    const ack = await emitAck<{ result: string }>(writer, 'machine-update-state', { machineId, expectedVersion: 1, runnerState: { status: 'running' } });
+    const ack = await emitAck<{ result: string }>(writer, 'machine-update-state', {
+      machineId,
+      expectedVersion: 1,
+      runnerState: { status: 'running' },
+    });
     expect(ack.result).toBe('success');
     const update = await nextEvent<{ body: unknown }>(attached, 'update', isUpdateFor(machineId));
-    expect(update.body).toEqual({ t: 'update-machine', machineId, metadata: null, runnerState: { version: 2, value: { status: 'running' } } });
+    expect(update.body).toEqual({
+      t: 'update-machine',
+      machineId,
+      metadata: null,
+      runnerState: { version: 2, value: { status: 'running' } },
+    });
   });
 
   it('a session of another namespace is, for this one, an id not created yet: no error, no join', async () => {
@@ -256,7 +292,11 @@ describe('sessionId / machineId in the handshake', () => {
     const rightful = await connect(t, { token: t.tokenFor(alice), sessionId: session.id });
     await pingBarrier(rightful);
     const writer = await connect(t, { token: t.tokenFor(alice) });
-    await emitAck(writer, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { path: '/secret', host: 'h' } });
+    await emitAck(writer, 'update-metadata', {
+      sid: session.id,
+      expectedVersion: 1,
+      metadata: { path: '/secret', host: 'h' },
+    });
     await nextEvent(rightful, 'update', isUpdateFor(session.id));
     await pingBarrier(intruder);
     expect(pendingEvents(intruder, 'update')).toEqual([]);
@@ -271,7 +311,11 @@ describe('sessionId / machineId in the handshake', () => {
     const rightful = await connect(t, { token: t.tokenFor(alice), machineId });
     await pingBarrier(rightful);
     const writer = await connect(t, { token: t.tokenFor(alice) });
-    await emitAck(writer, 'machine-update-metadata', { machineId, expectedVersion: 1, metadata: { host: 'h', platform: 'p', happyCliVersion: 'v' } });
+    await emitAck(writer, 'machine-update-metadata', {
+      machineId,
+      expectedVersion: 1,
+      metadata: { host: 'h', platform: 'p', happyCliVersion: 'v' },
+    });
     await nextEvent(rightful, 'update', isUpdateFor(machineId));
     await pingBarrier(intruder);
     expect(pendingEvents(intruder, 'update')).toEqual([]);
@@ -291,17 +335,42 @@ describe('sessionId / machineId in the handshake', () => {
     await pingBarrier(writer);
     const watcher = await connect(t, { token: t.tokenFor(alice), sessionId: sid });
     await pingBarrier(watcher);
-    expect((await emitAck<{ result: string }>(writer, 'update-state', { sid, expectedVersion: 1, agentState: { controlledByUser: false } })).result).toBe('success');
+    expect(
+      (
+        await emitAck<{ result: string }>(writer, 'update-state', {
+          sid,
+          expectedVersion: 1,
+          agentState: { controlledByUser: false },
+        })
+      ).result,
+    ).toBe('success');
     await nextEvent(watcher, 'update', isUpdateFor(sid));
     await pingBarrier(early);
     expect(pendingEvents(early, 'update')).toEqual([]);
 
     // Its first successful event for the id joins it.
-    const ack = await emitAck<{ result: string; version: number }>(early, 'update-metadata', { sid, expectedVersion: 1, metadata: { path: '/late', host: 'h' } });
+    const ack = await emitAck<{ result: string; version: number }>(early, 'update-metadata', {
+      sid,
+      expectedVersion: 1,
+      metadata: { path: '/late', host: 'h' },
+    });
     expect(ack).toMatchObject({ result: 'success', version: 2 });
-    expect((await emitAck<{ result: string }>(writer, 'update-state', { sid, expectedVersion: 2, agentState: { controlledByUser: true } })).result).toBe('success');
+    expect(
+      (
+        await emitAck<{ result: string }>(writer, 'update-state', {
+          sid,
+          expectedVersion: 2,
+          agentState: { controlledByUser: true },
+        })
+      ).result,
+    ).toBe('success');
     const update = await nextEvent<{ body: unknown }>(early, 'update', isUpdateFor(sid));
-    expect(update.body).toEqual({ t: 'update-session', sid, metadata: null, agentState: { version: 3, value: { controlledByUser: true } } });
+    expect(update.body).toEqual({
+      t: 'update-session',
+      sid,
+      metadata: null,
+      agentState: { version: 3, value: { controlledByUser: true } },
+    });
   });
 
   it('a machine that does not exist yet is joined after the first successful event for it', async () => {
@@ -309,12 +378,32 @@ describe('sessionId / machineId in the handshake', () => {
     const machineId = `m-${uniqueNamespace()}`;
     const early = await connect(t, { token: t.tokenFor(alice), machineId });
     await pingBarrier(early);
-    expect((await rest.createMachine({ id: machineId, metadata: { host: 'h', platform: 'p', happyCliVersion: 'v' } })).status).toBe(200);
-    const ack = await emitAck<{ result: string }>(early, 'machine-update-state', { machineId, expectedVersion: 1, runnerState: { status: 'running' } });
+    expect(
+      (await rest.createMachine({ id: machineId, metadata: { host: 'h', platform: 'p', happyCliVersion: 'v' } }))
+        .status,
+    ).toBe(200);
+    const ack = await emitAck<{ result: string }>(early, 'machine-update-state', {
+      machineId,
+      expectedVersion: 1,
+      runnerState: { status: 'running' },
+    });
     expect(ack.result).toBe('success');
     const writer = await connect(t, { token: t.tokenFor(alice) });
-    expect((await emitAck<{ result: string }>(writer, 'machine-update-state', { machineId, expectedVersion: 2, runnerState: { status: 'shutting-down' } })).result).toBe('success');
+    expect(
+      (
+        await emitAck<{ result: string }>(writer, 'machine-update-state', {
+          machineId,
+          expectedVersion: 2,
+          runnerState: { status: 'shutting-down' },
+        })
+      ).result,
+    ).toBe('success');
     const update = await nextEvent<{ body: unknown }>(early, 'update', isUpdateFor(machineId));
-    expect(update.body).toEqual({ t: 'update-machine', machineId, metadata: null, runnerState: { version: 3, value: { status: 'shutting-down' } } });
+    expect(update.body).toEqual({
+      t: 'update-machine',
+      machineId,
+      metadata: null,
+      runnerState: { version: 3, value: { status: 'shutting-down' } },
+    });
   });
 });

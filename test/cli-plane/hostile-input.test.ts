@@ -5,8 +5,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { DOCUMENT_MAX_BYTES, JSON_MAX_DEPTH } from '../../src/protocol/json-document.js';
 import { EventAckSchema, SocketErrorSchema } from '../../src/protocol/socket-events.js';
-import { cliRest, connectCli, emitAck, emitAckArgs, httpJson, nextEvent, pendingEvents, pingBarrier, type CliRest } from '../helpers/cli-client.js';
-import { createMachine, createSession, fetchAllMessages, fetchMachine, fetchSession, sessionMetadata, uniqueNamespace } from '../helpers/fixtures.js';
+import {
+  cliRest,
+  connectCli,
+  emitAck,
+  emitAckArgs,
+  httpJson,
+  nextEvent,
+  pendingEvents,
+  pingBarrier,
+  type CliRest,
+} from '../helpers/cli-client.js';
+import {
+  createMachine,
+  createSession,
+  fetchAllMessages,
+  fetchMachine,
+  fetchSession,
+  sessionMetadata,
+  uniqueNamespace,
+} from '../helpers/fixtures.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { captureLogs, type CapturedLogs } from '../helpers/log-capture.js';
 import { openRawCli } from '../helpers/raw-socketio.js';
@@ -56,14 +74,25 @@ describe('document limits on /cli REST', () => {
     const bodies: [string, string, Record<string, unknown>][] = [
       ['session metadata', '/cli/sessions', { tag: 'deep-1', metadata: deep }],
       ['session agentState', '/cli/sessions', { tag: 'deep-2', metadata: sessionMetadata(), agentState: deep }],
-      ['session machine metadata', '/cli/sessions', { tag: 'deep-3', metadata: sessionMetadata(), machine: { id: 'deep-m0', metadata: deep } }],
+      [
+        'session machine metadata',
+        '/cli/sessions',
+        { tag: 'deep-3', metadata: sessionMetadata(), machine: { id: 'deep-m0', metadata: deep } },
+      ],
       ['machine metadata', '/cli/machines', { id: 'deep-m1', metadata: deep }],
       ['machine runnerState', '/cli/machines', { id: 'deep-m2', metadata: {}, runnerState: deep }],
     ];
     for (const [label, path, body] of bodies) {
       // JSON.stringify cannot write it either: build the text around a placeholder.
-      const text = JSON.stringify(body, (_key, value: unknown) => (value === deep ? '__DEEP__' : value)).replace('"__DEEP__"', deepText(5_000));
-      const answer = await httpJson(`${t.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${rest.token}`, 'content-type': 'application/json' }, rawBody: text });
+      const text = JSON.stringify(body, (_key, value: unknown) => (value === deep ? '__DEEP__' : value)).replace(
+        '"__DEEP__"',
+        deepText(5_000),
+      );
+      const answer = await httpJson(`${t.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${rest.token}`, 'content-type': 'application/json' },
+        rawBody: text,
+      });
       expect(answer.status, label).toBe(400);
       expect(answer.body, label).toMatchObject({ error: 'Invalid body', code: 'document_too_deep' });
     }
@@ -74,9 +103,15 @@ describe('document limits on /cli REST', () => {
   });
 
   it(`exactly ${JSON_MAX_DEPTH} levels are accepted, one more is refused`, async () => {
-    const ok = await rest.createMachine({ id: 'depth-ok', metadata: { host: 'h', platform: 'p', happyCliVersion: 'v', nested: deepArray(JSON_MAX_DEPTH - 1) } });
+    const ok = await rest.createMachine({
+      id: 'depth-ok',
+      metadata: { host: 'h', platform: 'p', happyCliVersion: 'v', nested: deepArray(JSON_MAX_DEPTH - 1) },
+    });
     expect(ok.status).toBe(200);
-    const refused = await rest.createMachine({ id: 'depth-over', metadata: { host: 'h', platform: 'p', happyCliVersion: 'v', nested: deepArray(JSON_MAX_DEPTH) } });
+    const refused = await rest.createMachine({
+      id: 'depth-over',
+      metadata: { host: 'h', platform: 'p', happyCliVersion: 'v', nested: deepArray(JSON_MAX_DEPTH) },
+    });
     expect(refused).toMatchObject({ status: 400, body: { code: 'document_too_deep' } });
   });
 
@@ -97,10 +132,17 @@ describe('document limits on /cli REST', () => {
       expect(typeof res.body, path).toBe('object');
     }
     const session = await createSession(rest);
-    const web = await api.request('PATCH', `/api/sessions/${session.id}`, { rawBody: text, headers: { 'content-type': 'application/json' } });
+    const web = await api.request('PATCH', `/api/sessions/${session.id}`, {
+      rawBody: text,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(web.status).toBe(400);
     expect(typeof web.body).toBe('object');
-    const auth2 = await httpJson(`${t.url}/api/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, rawBody: text });
+    const auth2 = await httpJson(`${t.url}/api/auth`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      rawBody: text,
+    });
     expect(auth2.status).toBe(400);
     expect(typeof auth2.body).toBe('object');
     expect(logs.errors()).toEqual([]);
@@ -119,15 +161,23 @@ describe('document limits on /cli events', () => {
       const payloads: [string, string][] = [
         ['update-metadata', `{"sid":${JSON.stringify(session.id)},"expectedVersion":1,"metadata":${deep}}`],
         ['update-state', `{"sid":${JSON.stringify(session.id)},"expectedVersion":1,"agentState":${deep}}`],
-        ['machine-update-metadata', `{"machineId":${JSON.stringify(machine.id)},"expectedVersion":1,"metadata":${deep}}`],
-        ['machine-update-state', `{"machineId":${JSON.stringify(machine.id)},"expectedVersion":1,"runnerState":${deep}}`],
+        [
+          'machine-update-metadata',
+          `{"machineId":${JSON.stringify(machine.id)},"expectedVersion":1,"metadata":${deep}}`,
+        ],
+        [
+          'machine-update-state',
+          `{"machineId":${JSON.stringify(machine.id)},"expectedVersion":1,"runnerState":${deep}}`,
+        ],
         ['message', `{"sid":${JSON.stringify(session.id)},"message":${deep}}`],
         ['message', `{"sid":${JSON.stringify(session.id)},"message":${JSON.stringify(deep)}}`],
         ['machine-alive', `{"machineId":${JSON.stringify(machine.id)},"time":${t.clock.now},"health":${deep}}`],
         ['session-alive', deep],
       ];
       for (const [event, payload] of payloads) {
-        expect(JSON.parse(await raw.emitText(event, payload)), `${transport} ${event}`).toEqual([{ result: 'error', reason: 'invalid-payload' }]);
+        expect(JSON.parse(await raw.emitText(event, payload)), `${transport} ${event}`).toEqual([
+          { result: 'error', reason: 'invalid-payload' },
+        ]);
       }
       // Without an ack: the error event.
       await raw.send(`42/cli,["message",{"sid":${JSON.stringify(session.id)},"message":${deep}}]`);
@@ -137,7 +187,11 @@ describe('document limits on /cli events', () => {
     }
     expect(await malformedCount('update-metadata')).toBe(before + 2);
     expect(await fetchSession(rest, session.id)).toMatchObject({ metadataVersion: 1, agentStateVersion: 1 });
-    expect(await fetchMachine(rest, machine.id)).toMatchObject({ metadataVersion: 1, runnerStateVersion: 1, active: false });
+    expect(await fetchMachine(rest, machine.id)).toMatchObject({
+      metadataVersion: 1,
+      runnerStateVersion: 1,
+      active: false,
+    });
     expect(await fetchAllMessages(rest, session.id)).toEqual([]);
     expect(logs.errors()).toEqual([]);
   });
@@ -174,7 +228,13 @@ describe('acks', () => {
     }
     // ping keeps upstream's empty ack; versioned writes keep their shape.
     expect(await emitAckArgs(socket, 'ping')).toEqual([]);
-    expect(await emitAck(socket, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: sessionMetadata({ x: 1 }) })).toMatchObject({ result: 'success', version: 2 });
+    expect(
+      await emitAck(socket, 'update-metadata', {
+        sid: session.id,
+        expectedVersion: 1,
+        metadata: sessionMetadata({ x: 1 }),
+      }),
+    ).toMatchObject({ result: 'success', version: 2 });
   });
 
   it('a refused event answers {result:error, reason} and still emits the error event', async () => {
@@ -186,7 +246,10 @@ describe('acks', () => {
       ['machine-alive', { machineId: 'never-existed', time: now }],
     ] as const) {
       expect(await emitAck(socket, event, payload), event).toEqual({ result: 'error', reason: 'not-found' });
-      expect(SocketErrorSchema.parse(await nextEvent(socket, 'error'))).toMatchObject({ code: 'not-found', id: 'never-existed' });
+      expect(SocketErrorSchema.parse(await nextEvent(socket, 'error'))).toMatchObject({
+        code: 'not-found',
+        id: 'never-existed',
+      });
     }
   });
 
@@ -196,7 +259,9 @@ describe('acks', () => {
       expect(await emitAck(socket, name, { any: 'thing' }), name).toEqual({ result: 'error', reason: 'unknown-event' });
     }
     // An upstream event with an upstream ack shape that this hub does not implement: that shape.
-    expect(await emitAck(socket, 'messages-steer-state', { sid: 'x', localIds: ['a'], state: 'queued' })).toEqual({ ok: false });
+    expect(await emitAck(socket, 'messages-steer-state', { sid: 'x', localIds: ['a'], state: 'queued' })).toEqual({
+      ok: false,
+    });
     socket.emit('no-such-event', 1, 2, 3);
     await pingBarrier(socket);
     expect(pendingEvents(socket, 'error')).toEqual([]);
@@ -250,7 +315,12 @@ describe('RPC answers', () => {
 describe('refusals store nothing (found by the fuzz suite)', () => {
   it('POST /cli/sessions refused with 409 does not create the machine it names', async () => {
     const existing = await createSession(rest, { tag: 'bound-tag' });
-    const res = await rest.createSession({ id: existing.id, tag: 'another-tag', metadata: sessionMetadata(), machine: { id: 'machine-of-a-refused-request', metadata: {} } });
+    const res = await rest.createSession({
+      id: existing.id,
+      tag: 'another-tag',
+      metadata: sessionMetadata(),
+      machine: { id: 'machine-of-a-refused-request', metadata: {} },
+    });
     expect(res).toMatchObject({ status: 409, body: { error: 'Session id is already bound to a different session' } });
     expect((await rest.getMachine('machine-of-a-refused-request')).status).toBe(404);
   });

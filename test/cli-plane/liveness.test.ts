@@ -25,8 +25,17 @@ async function machineAlive(socket: Socket, machineId: string, time = world.t.cl
 async function inactiveAnnouncements(ns: string, id: string): Promise<number> {
   const { events } = await world.t.engine.events.read(ns, 0);
   return events
-    .map((e) => JSON.parse(e.json) as { type: string; sessionId?: string; machineId?: string; data?: { active?: boolean; id?: string } })
-    .filter((e) => (e.sessionId === id || e.machineId === id) && e.data?.active === false && e.data.id === undefined).length;
+    .map(
+      (e) =>
+        JSON.parse(e.json) as {
+          type: string;
+          sessionId?: string;
+          machineId?: string;
+          data?: { active?: boolean; id?: string };
+        },
+    )
+    .filter((e) => (e.sessionId === id || e.machineId === id) && e.data?.active === false && e.data.id === undefined)
+    .length;
 }
 
 const sweep = () => world.t.hub.services.sweeper.sweep();
@@ -85,7 +94,10 @@ describe('session liveness', () => {
     await sessionAlive(cli, session.id, t.clock.now - 10 * 60_000 - 1);
     expect((await fetchSession(alice.rest, session.id)).active).toBe(false);
     await sessionAlive(cli, session.id, t.clock.now - 9 * 60_000);
-    expect(await fetchSession(alice.rest, session.id)).toMatchObject({ active: true, activeAt: t.clock.now - 9 * 60_000 });
+    expect(await fetchSession(alice.rest, session.id)).toMatchObject({
+      active: true,
+      activeAt: t.clock.now - 9 * 60_000,
+    });
   });
 
   it('session-end then expiry: no second inactive announcement', async () => {
@@ -137,7 +149,11 @@ describe('machine liveness', () => {
     const runner = await alice.connect();
     let version = 1;
     for (let elapsed = 0; elapsed < 90_000; elapsed += 30_000) {
-      const ack = await emitAck<{ result: string; version: number }>(runner, 'machine-update-state', { machineId: machine.id, expectedVersion: version, runnerState: { status: 'running', tick: elapsed } });
+      const ack = await emitAck<{ result: string; version: number }>(runner, 'machine-update-state', {
+        machineId: machine.id,
+        expectedVersion: version,
+        runnerState: { status: 'running', tick: elapsed },
+      });
       expect(ack.result).toBe('success');
       version = ack.version;
       t.clock.advance(30_000);

@@ -8,7 +8,11 @@ import { useCliWorld } from './world.js';
 
 const world = useCliWorld();
 
-const webPrompt = (text: string) => ({ role: 'user', content: { type: 'text', text }, meta: { sentFrom: 'webapp', deliveryMode: 'queue' } });
+const webPrompt = (text: string) => ({
+  role: 'user',
+  content: { type: 'text', text },
+  meta: { sentFrom: 'webapp', deliveryMode: 'queue' },
+});
 
 describe('queued web prompts', () => {
   it('are re-sent on attach and on each session-alive until messages-consumed', async () => {
@@ -23,7 +27,11 @@ describe('queued web prompts', () => {
       id: row!.id,
       seq: 1,
       createdAt: t.clock.now,
-      body: { t: 'new-message', sid: session.id, message: { id: row!.id, seq: 1, createdAt: t.clock.now, localId: 'l1', content: webPrompt('hi') } },
+      body: {
+        t: 'new-message',
+        sid: session.id,
+        message: { id: row!.id, seq: 1, createdAt: t.clock.now, localId: 'l1', content: webPrompt('hi') },
+      },
     });
 
     for (let beat = 0; beat < 3; beat += 1) {
@@ -60,11 +68,17 @@ describe('queued web prompts', () => {
   it('several queued prompts are re-sent in seq order; only unconsumed ones keep coming', async () => {
     const { alice, t } = world;
     const session = await createSession(alice.rest);
-    for (const id of ['a', 'b', 'c']) await t.hub.services.messages.sendFromWeb(alice.ns, session.id, { text: id, localId: id });
+    for (const id of ['a', 'b', 'c'])
+      await t.hub.services.messages.sendFromWeb(alice.ns, session.id, { text: id, localId: id });
     const cli = await alice.connect({ sessionId: session.id });
     const attached = [];
-    for (let i = 0; i < 3; i += 1) attached.push(UpdateEnvelopeSchema.parse(await nextEvent(cli, 'update', isNewMessage(session.id))));
-    expect(attached.map((u) => [u.seq, u.body.t === 'new-message' ? u.body.message.localId : null])).toEqual([[1, 'a'], [2, 'b'], [3, 'c']]);
+    for (let i = 0; i < 3; i += 1)
+      attached.push(UpdateEnvelopeSchema.parse(await nextEvent(cli, 'update', isNewMessage(session.id))));
+    expect(attached.map((u) => [u.seq, u.body.t === 'new-message' ? u.body.message.localId : null])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ]);
     cli.emit('messages-consumed', { sid: session.id, localIds: ['a', 'c'] });
     cli.emit('session-alive', { sid: session.id, time: t.clock.now, thinking: false });
     await pingBarrier(cli);

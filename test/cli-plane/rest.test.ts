@@ -3,7 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CliMessageSchema, MachineSchema, SessionSchema } from '../../src/protocol/models.js';
 import { cliRest, httpJson, pingBarrier } from '../helpers/cli-client.js';
-import { createMachine, createSession, fetchMachine, fetchSession, machineMetadata, sessionMetadata } from '../helpers/fixtures.js';
+import {
+  createMachine,
+  createSession,
+  fetchMachine,
+  fetchSession,
+  machineMetadata,
+  sessionMetadata,
+} from '../helpers/fixtures.js';
 import { startTestHub } from '../helpers/hub.js';
 import { useCliWorld } from './world.js';
 
@@ -13,7 +20,13 @@ describe('POST /cli/sessions', () => {
   it('creates a session that passes SessionSchema', async () => {
     const { alice, t } = world;
     const tag = randomUUID();
-    const response = await alice.rest.createSession({ tag, metadata: sessionMetadata(), agentState: { controlledByUser: false }, model: 'sonnet', effort: 'high' });
+    const response = await alice.rest.createSession({
+      tag,
+      metadata: sessionMetadata(),
+      agentState: { controlledByUser: false },
+      model: 'sonnet',
+      effort: 'high',
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('x-hapi-protocol-version')).toBe('1');
     expect(response.body.sessionSummaryContract).toBe(false);
@@ -57,13 +70,22 @@ describe('POST /cli/sessions', () => {
     const tagConflict = await alice.rest.createSession({ id: randomUUID(), tag, metadata: sessionMetadata() });
     expect(tagConflict.status).toBe(409);
     expect(tagConflict.body).toEqual({ error: 'Session tag is already bound to a different id' });
-    const idConflict = await alice.rest.createSession({ id: existing.id, tag: randomUUID(), metadata: sessionMetadata() });
+    const idConflict = await alice.rest.createSession({
+      id: existing.id,
+      tag: randomUUID(),
+      metadata: sessionMetadata(),
+    });
     expect(idConflict.status).toBe(409);
     expect(idConflict.body).toEqual({ error: 'Session id is already bound to a different session' });
     // An id taken in another namespace is a fresh id here: bob gets his own session, alice's is untouched.
     const foreign = await bob.rest.createSession({ id: existing.id, tag, metadata: sessionMetadata({ path: '/bob' }) });
     expect(foreign.status).toBe(200);
-    expect(foreign.body.session).toMatchObject({ id: existing.id, namespace: bob.ns, metadataVersion: 1, metadata: { path: '/bob' } });
+    expect(foreign.body.session).toMatchObject({
+      id: existing.id,
+      namespace: bob.ns,
+      metadataVersion: 1,
+      metadata: { path: '/bob' },
+    });
     expect(foreign.headers.get('x-hapi-protocol-version')).toBe('1');
     expect(await fetchSession(alice.rest, existing.id)).toEqual(existing);
   });
@@ -72,16 +94,28 @@ describe('POST /cli/sessions', () => {
     const { alice } = world;
     const machineId = `m-${randomUUID()}`;
     await createSession(alice.rest, { machine: { id: machineId, metadata: machineMetadata() } });
-    expect(await fetchMachine(alice.rest, machineId)).toMatchObject({ id: machineId, namespace: alice.ns, metadata: machineMetadata(), runnerState: null });
+    expect(await fetchMachine(alice.rest, machineId)).toMatchObject({
+      id: machineId,
+      namespace: alice.ns,
+      metadata: machineMetadata(),
+      runnerState: null,
+    });
     await createSession(alice.rest, { machine: { id: machineId, metadata: machineMetadata({ host: 'renamed' }) } });
-    expect(await fetchMachine(alice.rest, machineId)).toMatchObject({ metadataVersion: 2, metadata: machineMetadata({ host: 'renamed' }) });
+    expect(await fetchMachine(alice.rest, machineId)).toMatchObject({
+      metadataVersion: 2,
+      metadata: machineMetadata({ host: 'renamed' }),
+    });
   });
 
   it("a machine id of another namespace is a fresh id: bob's own machine and session are created, alice's untouched", async () => {
     const { alice, bob } = world;
     const machine = await createMachine(alice.rest);
     const tag = randomUUID();
-    const response = await bob.rest.createSession({ tag, metadata: sessionMetadata(), machine: { id: machine.id, metadata: machineMetadata({ host: 'bob-host' }) } });
+    const response = await bob.rest.createSession({
+      tag,
+      metadata: sessionMetadata(),
+      machine: { id: machine.id, metadata: machineMetadata({ host: 'bob-host' }) },
+    });
     expect(response.status).toBe(200);
     expect((await fetchMachine(bob.rest, machine.id)).metadata).toEqual(machineMetadata({ host: 'bob-host' }));
     expect((await fetchMachine(alice.rest, machine.id)).metadata).toEqual(machineMetadata());
@@ -104,7 +138,11 @@ describe('POST /cli/sessions', () => {
   it('400 Invalid body for malformed JSON and for an empty body', async () => {
     const { t, alice } = world;
     for (const rawBody of ['{"tag":', '']) {
-      const response = await httpJson(`${t.url}/cli/sessions`, { method: 'POST', headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' }, rawBody });
+      const response = await httpJson(`${t.url}/cli/sessions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
+        rawBody,
+      });
       expect(response.status).toBe(400);
       expect(response.body.error).toBe('Invalid body');
     }
@@ -125,7 +163,10 @@ describe('GET /cli/sessions/:id', () => {
     expect(ok.status).toBe(200);
     expect(SessionSchema.parse(ok.body.session)).toEqual(session);
     expect(ok.body.sessionSummaryContract).toBe(false);
-    expect(await alice.rest.getSession(randomUUID())).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await alice.rest.getSession(randomUUID())).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
     expect(await bob.rest.getSession(session.id)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
   });
 });
@@ -135,7 +176,8 @@ describe('GET /cli/sessions/:id/messages', () => {
     const { alice } = world;
     const session = await createSession(alice.rest);
     const cli = await alice.connect();
-    for (let i = 1; i <= 7; i += 1) cli.emit('message', { sid: session.id, message: { role: 'agent', content: { type: 'output', data: { n: i } } } });
+    for (let i = 1; i <= 7; i += 1)
+      cli.emit('message', { sid: session.id, message: { role: 'agent', content: { type: 'output', data: { n: i } } } });
     await pingBarrier(cli);
 
     const all = await alice.rest.getMessages(session.id, { afterSeq: 0 });
@@ -143,7 +185,9 @@ describe('GET /cli/sessions/:id/messages', () => {
     expect(all.headers.get('x-hapi-protocol-version')).toBe('1');
     const messages = (all.body.messages as unknown[]).map((m) => CliMessageSchema.parse(m));
     expect(messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(messages.map((m) => (m.content as { content: { data: { n: number } } }).content.data.n)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(messages.map((m) => (m.content as { content: { data: { n: number } } }).content.data.n)).toEqual([
+      1, 2, 3, 4, 5, 6, 7,
+    ]);
     expect(Object.keys(all.body.messages[0]).sort()).toEqual(['content', 'createdAt', 'id', 'localId', 'seq']);
 
     const page = await alice.rest.getMessages(session.id, { afterSeq: 2, limit: 3 });
@@ -170,7 +214,10 @@ describe('GET /cli/sessions/:id/messages', () => {
   it('404 / 403 like the session itself', async () => {
     const { alice, bob } = world;
     const session = await createSession(alice.rest);
-    expect(await alice.rest.getMessages(randomUUID())).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await alice.rest.getMessages(randomUUID())).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
     expect(await bob.rest.getMessages(session.id)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
   });
 });
@@ -179,7 +226,11 @@ describe('POST /cli/machines and GET /cli/machines/:id', () => {
   it('creates a machine that passes MachineSchema', async () => {
     const { alice, t } = world;
     const id = `m-${randomUUID()}`;
-    const response = await alice.rest.createMachine({ id, metadata: machineMetadata(), runnerState: { status: 'offline', pid: 1 } });
+    const response = await alice.rest.createMachine({
+      id,
+      metadata: machineMetadata(),
+      runnerState: { status: 'offline', pid: 1 },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('x-hapi-protocol-version')).toBe('1');
     expect(MachineSchema.parse(response.body.machine)).toMatchObject({
@@ -196,24 +247,50 @@ describe('POST /cli/machines and GET /cli/machines/:id', () => {
 
   it('re-registration merges shallowly (version+1); an identical one changes nothing', async () => {
     const { alice } = world;
-    const machine = await createMachine(alice.rest, { metadata: machineMetadata({ workspaceRoots: ['/a'], homeDir: '/home/a' }) });
-    const merged = await createMachine(alice.rest, { id: machine.id, metadata: { host: 'new-host', platform: 'linux', happyCliVersion: '0.31.0' } });
-    expect(merged).toMatchObject({ metadataVersion: 2, metadata: { host: 'new-host', platform: 'linux', happyCliVersion: '0.31.0', workspaceRoots: ['/a'], homeDir: '/home/a' } });
+    const machine = await createMachine(alice.rest, {
+      metadata: machineMetadata({ workspaceRoots: ['/a'], homeDir: '/home/a' }),
+    });
+    const merged = await createMachine(alice.rest, {
+      id: machine.id,
+      metadata: { host: 'new-host', platform: 'linux', happyCliVersion: '0.31.0' },
+    });
+    expect(merged).toMatchObject({
+      metadataVersion: 2,
+      metadata: {
+        host: 'new-host',
+        platform: 'linux',
+        happyCliVersion: '0.31.0',
+        workspaceRoots: ['/a'],
+        homeDir: '/home/a',
+      },
+    });
     const same = await createMachine(alice.rest, { id: machine.id, metadata: { host: 'new-host' } });
     expect(same.metadataVersion).toBe(2);
   });
 
   it('a runner registration drops runner-owned keys (capabilities, …) missing from the new metadata and takes runnerState.capabilities', async () => {
     const { alice } = world;
-    const runnerMeta = machineMetadata({ capabilities: ['stop-runner'], supervisedRestart: true, startedCliMtimeMs: 1, installedCliMtimeMs: 2 });
-    const machine = await createMachine(alice.rest, { metadata: runnerMeta, runnerState: { status: 'offline', capabilities: ['a'] } });
+    const runnerMeta = machineMetadata({
+      capabilities: ['stop-runner'],
+      supervisedRestart: true,
+      startedCliMtimeMs: 1,
+      installedCliMtimeMs: 2,
+    });
+    const machine = await createMachine(alice.rest, {
+      metadata: runnerMeta,
+      runnerState: { status: 'offline', capabilities: ['a'] },
+    });
     expect(machine.metadata).toEqual(runnerMeta);
 
     // A plain CLI registration (runnerState null) keeps them…
     const cli = await createMachine(alice.rest, { id: machine.id, metadata: machineMetadata(), runnerState: null });
     expect(cli.metadata).toEqual(runnerMeta);
     // …a runner registration without them drops them.
-    const runner = await createMachine(alice.rest, { id: machine.id, metadata: machineMetadata({ startedCliMtimeMs: 5 }), runnerState: { status: 'offline', pid: 9, capabilities: ['b'] } });
+    const runner = await createMachine(alice.rest, {
+      id: machine.id,
+      metadata: machineMetadata({ startedCliMtimeMs: 5 }),
+      runnerState: { status: 'offline', pid: 9, capabilities: ['b'] },
+    });
     expect(runner.metadata).toEqual(machineMetadata({ startedCliMtimeMs: 5 }));
     expect(runner.metadataVersion).toBe(2);
     // Live runner fields belong to machine-update-state: only capabilities are merged.
@@ -227,8 +304,16 @@ describe('POST /cli/machines and GET /cli/machines/:id', () => {
     expect(await bob.rest.getMachine(machine.id)).toMatchObject({ status: 404, body: { error: 'Machine not found' } });
     const own = await bob.rest.createMachine({ id: machine.id, metadata: machineMetadata({ host: 'bob-host' }) });
     expect(own.status).toBe(200);
-    expect(own.body.machine).toMatchObject({ id: machine.id, namespace: bob.ns, metadataVersion: 1, metadata: machineMetadata({ host: 'bob-host' }) });
-    expect(await alice.rest.getMachine('__healthcheck__')).toMatchObject({ status: 404, body: { error: 'Machine not found' } });
+    expect(own.body.machine).toMatchObject({
+      id: machine.id,
+      namespace: bob.ns,
+      metadataVersion: 1,
+      metadata: machineMetadata({ host: 'bob-host' }),
+    });
+    expect(await alice.rest.getMachine('__healthcheck__')).toMatchObject({
+      status: 404,
+      body: { error: 'Machine not found' },
+    });
     expect((await fetchMachine(alice.rest, machine.id)).metadata).toEqual(machineMetadata());
   });
 
@@ -254,8 +339,17 @@ describe('/cli auth and headers', () => {
       [{ authorization: `Bearer ${t.token}:` }, 'Invalid token'],
     ];
     for (const [headers, error] of cases) {
-      for (const [method, path] of [['GET', '/cli/sessions/x'], ['POST', '/cli/sessions'], ['POST', '/cli/machines'], ['GET', '/cli/machines/x']] as const) {
-        const response = await httpJson(`${t.url}${path}`, { method, headers, ...(method === 'POST' ? { body: {} } : {}) });
+      for (const [method, path] of [
+        ['GET', '/cli/sessions/x'],
+        ['POST', '/cli/sessions'],
+        ['POST', '/cli/machines'],
+        ['GET', '/cli/machines/x'],
+      ] as const) {
+        const response = await httpJson(`${t.url}${path}`, {
+          method,
+          headers,
+          ...(method === 'POST' ? { body: {} } : {}),
+        });
         expect(response.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(401);
         expect(response.body).toEqual({ error });
         expect(response.headers.get('x-hapi-protocol-version')).toBe('1');
@@ -266,7 +360,9 @@ describe('/cli auth and headers', () => {
   it('the bearer scheme is case-insensitive and the token may carry the namespace', async () => {
     const { t, alice } = world;
     const session = await createSession(alice.rest);
-    const response = await httpJson(`${t.url}/cli/sessions/${session.id}`, { headers: { authorization: `bearer ${alice.token}` } });
+    const response = await httpJson(`${t.url}/cli/sessions/${session.id}`, {
+      headers: { authorization: `bearer ${alice.token}` },
+    });
     expect(response.status).toBe(200);
   });
 
@@ -276,7 +372,11 @@ describe('/cli auth and headers', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.body).toEqual({ error: 'Missing Authorization header' });
     expect(anonymous.headers.get('x-hapi-protocol-version')).toBe('1');
-    for (const [method, path] of [['GET', '/cli/nope'], ['POST', '/cli/nope/deeper'], ['GET', '/cli/sessions/a/b/c']]) {
+    for (const [method, path] of [
+      ['GET', '/cli/nope'],
+      ['POST', '/cli/nope/deeper'],
+      ['GET', '/cli/sessions/a/b/c'],
+    ]) {
       const response = await httpJson(`${t.url}${path}`, { method, headers: { authorization: `Bearer ${t.token}` } });
       expect(response.status, `${method} ${path}`).toBe(404);
       expect(response.headers.get('content-type')).toContain('application/json');
@@ -287,8 +387,15 @@ describe('/cli auth and headers', () => {
 
   it('a wrong method on a known /cli path → JSON 405 with Allow', async () => {
     const { t } = world;
-    for (const [method, path, allow] of [['DELETE', '/cli/sessions', 'POST'], ['PUT', '/cli/machines/x', 'HEAD, GET'], ['GET', '/cli/machines', 'POST']]) {
-      const response = await httpJson(`${t.url}${path}`, { method: method!, headers: { authorization: `Bearer ${t.token}` } });
+    for (const [method, path, allow] of [
+      ['DELETE', '/cli/sessions', 'POST'],
+      ['PUT', '/cli/machines/x', 'HEAD, GET'],
+      ['GET', '/cli/machines', 'POST'],
+    ]) {
+      const response = await httpJson(`${t.url}${path}`, {
+        method: method!,
+        headers: { authorization: `Bearer ${t.token}` },
+      });
       expect(response.status, `${method} ${path}`).toBe(405);
       expect(response.body).toEqual({ error: 'Method not allowed', code: 'method_not_allowed' });
       expect(response.headers.get('allow')?.split(', ').sort()).toEqual(allow!.split(', ').sort());

@@ -11,7 +11,16 @@ import { createRedisEngine } from '../../src/engine/redis/engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { NamespaceAdmin } from '../../src/services/auth.js';
-import { cliRest, closeAll, connectCli, emitAck, nextEvent, pendingEvents, pingBarrier, type CliRest } from '../helpers/cli-client.js';
+import {
+  cliRest,
+  closeAll,
+  connectCli,
+  emitAck,
+  nextEvent,
+  pendingEvents,
+  pingBarrier,
+  type CliRest,
+} from '../helpers/cli-client.js';
 import { createMachine, createSession, uniqueNamespace } from '../helpers/fixtures.js';
 import { randomToken, startTestHub, type TestHub } from '../helpers/hub.js';
 import { getTestRedisUrl } from '../helpers/redis-server.js';
@@ -52,7 +61,9 @@ async function redisWorkers(): Promise<Workers> {
     const adapter = await createSocketAdapter(redis.url, { log: createLogger('silent') });
     engines.push(engine);
     adapters.push(adapter);
-    hubs.push(await startTestHub({ engine, adapter: adapter.factory, cliApiToken, redisUrl: redis.url, rpcTimeoutMs: 3_000 }));
+    hubs.push(
+      await startTestHub({ engine, adapter: adapter.factory, cliApiToken, redisUrl: redis.url, rpcTimeoutMs: 3_000 }),
+    );
   }
   const [a, b] = hubs as [TestHub, TestHub];
   return {
@@ -123,10 +134,22 @@ describe.each([
     await noErrors(bobRunner);
 
     // 2. alice creates a machine named SB and a session named MB: her own, fresh objects.
-    const squatMachine = await alice.rest.createMachine({ id: sb.id, metadata: { host: 'alice-host', platform: 'linux', happyCliVersion: '0.30.7' }, runnerState: null });
+    const squatMachine = await alice.rest.createMachine({
+      id: sb.id,
+      metadata: { host: 'alice-host', platform: 'linux', happyCliVersion: '0.30.7' },
+      runnerState: null,
+    });
     expect(squatMachine.status).toBe(200);
-    expect(squatMachine.body.machine).toMatchObject({ id: sb.id, metadataVersion: 1, metadata: { host: 'alice-host' } });
-    const squatSession = await alice.rest.createSession({ id: mb.id, tag: 'x', metadata: { path: '/alice', host: 'alice-host' } });
+    expect(squatMachine.body.machine).toMatchObject({
+      id: sb.id,
+      metadataVersion: 1,
+      metadata: { host: 'alice-host' },
+    });
+    const squatSession = await alice.rest.createSession({
+      id: mb.id,
+      tag: 'x',
+      metadata: { path: '/alice', host: 'alice-host' },
+    });
     expect(squatSession.status).toBe(200);
     expect(squatSession.body.session).toMatchObject({ id: mb.id, metadataVersion: 1, metadata: { path: '/alice' } });
 
@@ -137,7 +160,12 @@ describe.each([
     await aliceRpc.serve('readFile', () => ({ success: true, content: 'alice-chosen' }));
     await noErrors(aliceMachineSocket);
     aliceMachineSocket.emit('rpc-register', { method: `${mb.id}:spawn-happy-session` });
-    expect(await nextEvent(aliceMachineSocket, 'error')).toEqual({ message: 'machine access denied', code: 'access-denied', scope: 'machine', id: mb.id });
+    expect(await nextEvent(aliceMachineSocket, 'error')).toEqual({
+      message: 'machine access denied',
+      code: 'access-denied',
+      scope: 'machine',
+      id: mb.id,
+    });
     const aliceSessionSocket = await alice.connect({ sessionId: mb.id, clientType: 'session-scoped' });
     const aliceSpawn = fakeRpc(aliceSessionSocket, mb.id);
     await aliceSpawn.serve('spawn-happy-session', () => ({ type: 'success', sessionId: 'alice-chosen' }));
@@ -176,17 +204,34 @@ describe.each([
 
   it('a machine id squatted in another namespace blocks nothing: the owner registers and runs as usual', async () => {
     const id = `machine-${randomUUID()}`;
-    await createMachine(alice.rest, { id, metadata: { host: 'alice-host', platform: 'linux', happyCliVersion: '0.30.7' } });
-    const bobs = await createMachine(bob.rest, { id, metadata: { host: 'bob-host', platform: 'linux', happyCliVersion: '0.30.7' }, runnerState: { status: 'running' } });
-    expect(bobs).toMatchObject({ id, metadata: { host: 'bob-host' }, metadataVersion: 1, runnerState: { status: 'running' } });
+    await createMachine(alice.rest, {
+      id,
+      metadata: { host: 'alice-host', platform: 'linux', happyCliVersion: '0.30.7' },
+    });
+    const bobs = await createMachine(bob.rest, {
+      id,
+      metadata: { host: 'bob-host', platform: 'linux', happyCliVersion: '0.30.7' },
+      runnerState: { status: 'running' },
+    });
+    expect(bobs).toMatchObject({
+      id,
+      metadata: { host: 'bob-host' },
+      metadataVersion: 1,
+      runnerState: { status: 'running' },
+    });
     const runner = await bob.connect({ machineId: id, clientType: 'machine-scoped' });
     runner.emit('machine-alive', { machineId: id, time: Date.now() });
-    await fakeRpc(runner, id).serve('list-directory', () => ({ success: true, entries: [{ name: 'bob-dir', type: 'directory' }] }));
+    await fakeRpc(runner, id).serve('list-directory', () => ({
+      success: true,
+      entries: [{ name: 'bob-dir', type: 'directory' }],
+    }));
     await noErrors(runner);
     const listed = await bob.api.post(`/api/machines/${id}/list-directory`, { path: '/' });
     expect(listed).toMatchObject({ status: 200, body: { success: true, entries: [{ name: 'bob-dir' }] } });
     const bobMachines = await bob.api.get('/api/machines');
-    expect(bobMachines.body.machines).toEqual([expect.objectContaining({ id, metadata: expect.objectContaining({ host: 'bob-host' }) })]);
+    expect(bobMachines.body.machines).toEqual([
+      expect.objectContaining({ id, metadata: expect.objectContaining({ host: 'bob-host' }) }),
+    ]);
     const aliceMachines = await alice.api.get('/api/machines');
     expect(aliceMachines.body.machines.filter((machine: { id: string }) => machine.id === id)).toEqual([]);
   });
@@ -200,7 +245,11 @@ describe.each([
       const acks = [
         await emitAck(socket, 'update-metadata', { sid, expectedVersion: 1, metadata: { path: '/x', host: 'x' } }),
         await emitAck(socket, 'update-state', { sid, expectedVersion: 1, agentState: {} }),
-        await emitAck(socket, 'machine-update-metadata', { machineId: mid, expectedVersion: 1, metadata: { host: 'x', platform: 'x', happyCliVersion: 'x' } }),
+        await emitAck(socket, 'machine-update-metadata', {
+          machineId: mid,
+          expectedVersion: 1,
+          metadata: { host: 'x', platform: 'x', happyCliVersion: 'x' },
+        }),
         await emitAck(socket, 'machine-update-state', { machineId: mid, expectedVersion: 1, runnerState: {} }),
       ];
       const errors: unknown[] = [];
@@ -233,20 +282,43 @@ describe.each([
     expect(foreign).toEqual(await probe(fresh.session, fresh.machine));
     expect(foreign.rest.map((response) => response.status)).toEqual([404, 404, 404, 404, 404, 404, 404, 404, 404, 404]);
     // …and bob's objects are untouched.
-    expect((await bob.rest.getSession(session.id)).body.session).toMatchObject({ metadataVersion: 1, agentStateVersion: 1, active: false });
-    expect((await bob.rest.getMachine(machine.id)).body.machine).toMatchObject({ metadataVersion: 1, runnerStateVersion: 1, active: false });
+    expect((await bob.rest.getSession(session.id)).body.session).toMatchObject({
+      metadataVersion: 1,
+      agentStateVersion: 1,
+      active: false,
+    });
+    expect((await bob.rest.getMachine(machine.id)).body.machine).toMatchObject({
+      metadataVersion: 1,
+      runnerStateVersion: 1,
+      active: false,
+    });
   });
 
   it('a socket registers methods only under its own session or machine id, and only once it exists', async () => {
     const [s1, s2] = [await createSession(alice.rest), await createSession(alice.rest)];
     const socket = await alice.connect({ sessionId: s1.id });
     socket.emit('rpc-register', { method: `${s2.id}:abort` });
-    expect(await nextEvent(socket, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: s2.id });
+    expect(await nextEvent(socket, 'error')).toEqual({
+      message: 'session access denied',
+      code: 'access-denied',
+      scope: 'session',
+      id: s2.id,
+    });
     socket.emit('rpc-register', { method: `${s1.id}:` });
-    expect(await nextEvent(socket, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: s1.id });
+    expect(await nextEvent(socket, 'error')).toEqual({
+      message: 'session access denied',
+      code: 'access-denied',
+      scope: 'session',
+      id: s1.id,
+    });
     const unscoped = await alice.connect();
     unscoped.emit('rpc-register', { method: `${s1.id}:abort` });
-    expect(await nextEvent(unscoped, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: s1.id });
+    expect(await nextEvent(unscoped, 'error')).toEqual({
+      message: 'session access denied',
+      code: 'access-denied',
+      scope: 'session',
+      id: s1.id,
+    });
     expect(await workers.engine.rpcRoutes.get(alice.ns, `${s2.id}:abort`)).toBeNull();
     expect(await workers.engine.rpcRoutes.get(alice.ns, `${s1.id}:abort`)).toBeNull();
 
@@ -254,7 +326,12 @@ describe.each([
     const machineId = `host:${randomUUID()}`; // machine ids may contain ':'
     const runner = await alice.connect({ machineId });
     runner.emit('rpc-register', { method: `${machineId}:spawn-happy-session` });
-    expect(await nextEvent(runner, 'error')).toEqual({ message: 'machine not found', code: 'not-found', scope: 'machine', id: machineId });
+    expect(await nextEvent(runner, 'error')).toEqual({
+      message: 'machine not found',
+      code: 'not-found',
+      scope: 'machine',
+      id: machineId,
+    });
     await createMachine(alice.rest, { id: machineId });
     runner.emit('rpc-register', { method: `${machineId}:spawn-happy-session` });
     await noErrors(runner);

@@ -43,10 +43,16 @@ describe('rpc', () => {
     const { alice, t } = world;
     const machine = await createMachine(alice.rest);
     const runner = await alice.connect({ machineId: machine.id });
-    serve(runner, (method, params) => (method.endsWith(':path-exists') ? { exists: { [(params as { paths: string[] }).paths[0]!]: true } } : { error: 'Method not found' }));
+    serve(runner, (method, params) =>
+      method.endsWith(':path-exists')
+        ? { exists: { [(params as { paths: string[] }).paths[0]!]: true } }
+        : { error: 'Method not found' },
+    );
     await register(runner, `${machine.id}:path-exists`);
     await register(runner, `${machine.id}:other`);
-    expect(await t.hub.services.rpc.call(alice.ns, machine.id, 'path-exists', { paths: ['/tmp'] })).toEqual({ exists: { '/tmp': true } });
+    expect(await t.hub.services.rpc.call(alice.ns, machine.id, 'path-exists', { paths: ['/tmp'] })).toEqual({
+      exists: { '/tmp': true },
+    });
     expect(await t.hub.services.rpc.call(alice.ns, machine.id, 'other', {})).toEqual({ error: 'Method not found' });
   });
 
@@ -79,7 +85,10 @@ describe('rpc', () => {
     expect(secondSeen.map((r) => r.params)).toEqual(['{"n":2}']);
 
     second.disconnect();
-    await vi.waitFor(async () => expect(await t.engine.rpcRoutes.get(alice.ns, method)).toBeNull(), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(async () => expect(await t.engine.rpcRoutes.get(alice.ns, method)).toBeNull(), {
+      timeout: 5_000,
+      interval: 5,
+    });
     const failure = await t.hub.services.rpc.call(alice.ns, session.id, 'echo', {}).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(RpcTargetMissingError);
     expect((failure as Error).message).toBe(`RPC handler not registered: ${method}`);
@@ -91,12 +100,18 @@ describe('rpc', () => {
     const { alice, t } = world;
     const session = await createSession(alice.rest);
     await t.engine.rpcRoutes.set(alice.ns, `${session.id}:stale`, 'socket-of-a-dead-worker');
-    const failure = await t.hub.services.rpc.call(alice.ns, session.id, 'stale', {}, 20_000).catch((error: unknown) => error);
+    const failure = await t.hub.services.rpc
+      .call(alice.ns, session.id, 'stale', {}, 20_000)
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(RpcTargetMissingError);
-    expect(failure).toMatchObject({ reason: 'socket-disconnected', code: 'rpc_target_missing', message: `RPC socket disconnected: ${session.id}:stale` });
+    expect(failure).toMatchObject({
+      reason: 'socket-disconnected',
+      code: 'rpc_target_missing',
+      message: `RPC socket disconnected: ${session.id}:stale`,
+    });
   }, 5_000); // far below the call's 20 s timeout
 
-  it('rpc-unregister removes the caller\'s own route only', async () => {
+  it("rpc-unregister removes the caller's own route only", async () => {
     const { alice, t } = world;
     const session = await createSession(alice.rest);
     const method = `${session.id}:abort`;
@@ -109,7 +124,9 @@ describe('rpc', () => {
     expect(await t.hub.services.rpc.call(alice.ns, session.id, 'abort', {})).toEqual({ ok: true });
     owner.emit('rpc-unregister', { method });
     await pingBarrier(owner);
-    await expect(t.hub.services.rpc.call(alice.ns, session.id, 'abort', {})).rejects.toThrow(`RPC handler not registered: ${method}`);
+    await expect(t.hub.services.rpc.call(alice.ns, session.id, 'abort', {})).rejects.toThrow(
+      `RPC handler not registered: ${method}`,
+    );
   });
 
   it('no answer within timeoutMs → RpcTimeoutError', async () => {
@@ -117,7 +134,9 @@ describe('rpc', () => {
     const session = await createSession(alice.rest);
     const cli = await alice.connect({ sessionId: session.id });
     await register(cli, `${session.id}:slow`); // never answers
-    const failure = await t.hub.services.rpc.call(alice.ns, session.id, 'slow', {}, 150).catch((error: unknown) => error);
+    const failure = await t.hub.services.rpc
+      .call(alice.ns, session.id, 'slow', {}, 150)
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(RpcTimeoutError);
     expect((failure as RpcTimeoutError).code).toBe('rpc_timeout');
     expect(pendingEvents(cli, 'rpc-request', (r) => (r as RpcRequest).method === `${session.id}:slow`)).toHaveLength(1);
@@ -135,7 +154,9 @@ describe('rpc', () => {
       const thiefSeen = serve(thief, () => ({ ok: 'thief' }));
       thief.emit('rpc-register', { method });
       expect(await nextEvent(thief, 'error')).toMatchObject({ scope: 'session', id: session.id });
-      expect(await t.hub.services.rpc.call(alice.ns, session.id, 'permission', { id: 'r1', approved: true })).toEqual({ ok: 'owner' });
+      expect(await t.hub.services.rpc.call(alice.ns, session.id, 'permission', { id: 'r1', approved: true })).toEqual({
+        ok: 'owner',
+      });
       expect(thiefSeen).toHaveLength(0);
       expect(await t.engine.rpcRoutes.get(bob.ns, method)).toBeNull();
     }
@@ -148,16 +169,28 @@ describe('rpc', () => {
     const thief = await bob.connect();
     thief.emit('rpc-register', { method: `${session.id}:abort` });
     expect(await nextEvent(thief, 'error')).toMatchObject({ code: 'access-denied', scope: 'session', id: session.id });
-    await expect(t.hub.services.rpc.call(alice.ns, session.id, 'abort', {})).rejects.toBeInstanceOf(RpcTargetMissingError);
+    await expect(t.hub.services.rpc.call(alice.ns, session.id, 'abort', {})).rejects.toBeInstanceOf(
+      RpcTargetMissingError,
+    );
   });
 
-  it('methods without an <id>: prefix, or not under the socket\'s own id, are refused with access-denied', async () => {
+  it("methods without an <id>: prefix, or not under the socket's own id, are refused with access-denied", async () => {
     const { alice, t } = world;
     const cli = await alice.connect();
     cli.emit('rpc-register', { method: 'no-prefix' });
-    expect(await nextEvent(cli, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: 'no-prefix' });
+    expect(await nextEvent(cli, 'error')).toEqual({
+      message: 'session access denied',
+      code: 'access-denied',
+      scope: 'session',
+      id: 'no-prefix',
+    });
     cli.emit('rpc-register', { method: 'unknown-id:abort' });
-    expect(await nextEvent(cli, 'error')).toEqual({ message: 'session access denied', code: 'access-denied', scope: 'session', id: 'unknown-id' });
+    expect(await nextEvent(cli, 'error')).toEqual({
+      message: 'session access denied',
+      code: 'access-denied',
+      scope: 'session',
+      id: 'unknown-id',
+    });
     expect(await t.engine.rpcRoutes.get(alice.ns, 'unknown-id:abort')).toBeNull();
   });
 });

@@ -13,7 +13,11 @@ import { useCliWorld } from './world.js';
 const world = useCliWorld({ namespaceAuth: 'trust', clock: systemClock });
 
 /** The seed's example, verbatim apart from the URL and ids (and forceNew / no reconnection for test hygiene). */
-function seedSocket(url: string, auth: Record<string, unknown>, transports: ('websocket' | 'polling')[] = ['websocket', 'polling']): Socket {
+function seedSocket(
+  url: string,
+  auth: Record<string, unknown>,
+  transports: ('websocket' | 'polling')[] = ['websocket', 'polling'],
+): Socket {
   return io(`${url}/cli`, { auth, transports, forceNew: true, reconnection: false });
 }
 
@@ -62,27 +66,52 @@ describe('seed document', () => {
       await createMachine(rest, { id: machineId });
 
       // …and the seed's heartbeat payloads make them active.
-      socket.emit('session-alive', { sid: sessionId, time: Date.now(), thinking: false, mode: 'remote', permissionMode: 'default' });
+      socket.emit('session-alive', {
+        sid: sessionId,
+        time: Date.now(),
+        thinking: false,
+        mode: 'remote',
+        permissionMode: 'default',
+      });
       socket.emit('machine-alive', { machineId, time: Date.now() });
       await pong(socket);
-      expect(await fetchSession(rest, sessionId)).toMatchObject({ active: true, thinking: false, permissionMode: 'default' });
+      expect(await fetchSession(rest, sessionId)).toMatchObject({
+        active: true,
+        thinking: false,
+        permissionMode: 'default',
+      });
       expect((await fetchMachine(rest, machineId)).active).toBe(true);
       expect(log.errors).toEqual([]);
 
       // The heartbeats also joined the rooms named in the handshake.
       const writer = await connectCli(t.url, { token: t.token });
-      await emitAck(writer, 'update-metadata', { sid: sessionId, expectedVersion: 1, metadata: { path: '/seed', host: 'h' } });
-      await emitAck(writer, 'machine-update-state', { machineId, expectedVersion: 1, runnerState: { status: 'running' } });
+      await emitAck(writer, 'update-metadata', {
+        sid: sessionId,
+        expectedVersion: 1,
+        metadata: { path: '/seed', host: 'h' },
+      });
+      await emitAck(writer, 'machine-update-state', {
+        machineId,
+        expectedVersion: 1,
+        runnerState: { status: 'running' },
+      });
       writer.close();
       await pong(socket);
-      expect(log.updates.map((u) => UpdateEnvelopeSchema.parse(u).body.t).sort()).toEqual(['update-machine', 'update-session']);
+      expect(log.updates.map((u) => UpdateEnvelopeSchema.parse(u).body.t).sort()).toEqual([
+        'update-machine',
+        'update-session',
+      ]);
     } finally {
       socket.close();
     }
   });
 
   it('the typed example (no transports option) connects too', async () => {
-    const socket = io(`${world.t.url}/cli`, { auth: { sessionId: randomUUID(), machineId: 'machine_xyz', namespace: 'default' }, forceNew: true, reconnection: false });
+    const socket = io(`${world.t.url}/cli`, {
+      auth: { sessionId: randomUUID(), machineId: 'machine_xyz', namespace: 'default' },
+      forceNew: true,
+      reconnection: false,
+    });
     try {
       await once(socket, 'connect');
       await pong(socket);
@@ -113,7 +142,13 @@ describe('seed document', () => {
     const log = seen(socket);
     try {
       await once(socket, 'connect');
-      socket.emit('session-alive', { sid: session.id, time: Date.now(), thinking: false, mode: 'remote', permissionMode: 'default' });
+      socket.emit('session-alive', {
+        sid: session.id,
+        time: Date.now(),
+        thinking: false,
+        mode: 'remote',
+        permissionMode: 'default',
+      });
       socket.emit('machine-alive', { machineId: machine.id, time: Date.now() });
       await pong(socket);
       const errors = log.errors.map((e) => SocketErrorSchema.parse(e));
@@ -134,7 +169,13 @@ describe('seed document', () => {
     const log = seen(socket);
     try {
       await once(socket, 'connect');
-      socket.emit('session-alive', { sid: 'abc123', time: Date.now(), thinking: false, mode: 'remote', permissionMode: 'default' });
+      socket.emit('session-alive', {
+        sid: 'abc123',
+        time: Date.now(),
+        thinking: false,
+        mode: 'remote',
+        permissionMode: 'default',
+      });
       socket.emit('machine-alive', { machineId: 'machine_xyz', time: Date.now() });
       await pong(socket);
       expect(log.errors).toEqual([
@@ -167,23 +208,41 @@ describe('polling-only client', () => {
     await Promise.all([pingBarrier(poller), pingBarrier(ws)]);
 
     // polling → hub → websocket peer
-    poller.emit('message', { sid: session.id, message: { role: 'agent', content: { type: 'output', data: 'from polling' } } });
+    poller.emit('message', {
+      sid: session.id,
+      message: { role: 'agent', content: { type: 'output', data: 'from polling' } },
+    });
     const toWs = UpdateEnvelopeSchema.parse(await nextEvent(ws, 'update', isNewMessage(session.id)));
     expect(toWs.body).toMatchObject({ message: { seq: 1, content: { content: { data: 'from polling' } } } });
 
     // websocket peer → hub → polling
-    ws.emit('message', { sid: session.id, message: { role: 'agent', content: { type: 'output', data: 'to polling' } } });
+    ws.emit('message', {
+      sid: session.id,
+      message: { role: 'agent', content: { type: 'output', data: 'to polling' } },
+    });
     const toPoller = UpdateEnvelopeSchema.parse(await nextEvent(poller, 'update', isNewMessage(session.id)));
     expect(toPoller.body).toMatchObject({ message: { seq: 2, content: { content: { data: 'to polling' } } } });
 
     // a web prompt, an ack-bearing write and keep-alive over polling
     await t.hub.services.messages.sendFromWeb(alice.ns, session.id, { text: 'prompt', localId: 'p1' });
-    expect(UpdateEnvelopeSchema.parse(await nextEvent(poller, 'update', isNewMessage(session.id, 'p1'))).body).toMatchObject({ message: { localId: 'p1', seq: 3 } });
-    expect(await emitAck(poller, 'update-metadata', { sid: session.id, expectedVersion: 1, metadata: { path: '/poll', host: 'h' } })).toMatchObject({ result: 'success', version: 2 });
+    expect(
+      UpdateEnvelopeSchema.parse(await nextEvent(poller, 'update', isNewMessage(session.id, 'p1'))).body,
+    ).toMatchObject({ message: { localId: 'p1', seq: 3 } });
+    expect(
+      await emitAck(poller, 'update-metadata', {
+        sid: session.id,
+        expectedVersion: 1,
+        metadata: { path: '/poll', host: 'h' },
+      }),
+    ).toMatchObject({ result: 'success', version: 2 });
     poller.emit('session-alive', { sid: session.id, time: Date.now(), thinking: true });
     poller.emit('messages-consumed', { sid: session.id, localIds: ['p1'] });
     await pingBarrier(poller);
-    expect(await fetchSession(alice.rest, session.id)).toMatchObject({ active: true, thinking: true, metadataVersion: 2 });
+    expect(await fetchSession(alice.rest, session.id)).toMatchObject({
+      active: true,
+      thinking: true,
+      metadataVersion: 2,
+    });
     expect((await fetchAllMessages(alice.rest, session.id)).map((m) => m.seq)).toEqual([1, 2, 3]);
     expect(poller.io.engine.transport.name).toBe('polling');
   });

@@ -26,7 +26,14 @@ import {
   type ConnectOptions,
 } from '../helpers/cli-client.js';
 import { startCluster, waitFor, httpStatus, type HubHost, type TestCluster } from '../helpers/cluster.js';
-import { createMachine, createSession, fetchAllMessages, fetchSession, sessionMetadata, uniqueNamespace } from '../helpers/fixtures.js';
+import {
+  createMachine,
+  createSession,
+  fetchAllMessages,
+  fetchSession,
+  sessionMetadata,
+  uniqueNamespace,
+} from '../helpers/fixtures.js';
 import { openSse, splitEventId, type SseClient, type SseFrame } from '../helpers/sse-client.js';
 import { loginWeb, webApi } from '../helpers/web-api.js';
 
@@ -41,7 +48,10 @@ const HUB_ENV = {
   LOG_LEVEL: 'info',
 };
 /** socket.io-client reconnection as the real CLI has it, with shorter delays. */
-const RECONNECTING: ConnectOptions = { reconnection: true, extra: { reconnectionDelay: 100, reconnectionDelayMax: 500, randomizationFactor: 0 } };
+const RECONNECTING: ConnectOptions = {
+  reconnection: true,
+  extra: { reconnectionDelay: 100, reconnectionDelayMax: 500, randomizationFactor: 0 },
+};
 
 let c: TestCluster;
 const openSockets: Socket[] = [];
@@ -61,7 +71,8 @@ afterAll(async () => {
 afterEach((context) => {
   if (context.task.result?.state === 'fail') {
     // The hosts' own logs explain most failures; show their tails with the test's error.
-    for (const host of c.hosts) console.log(`--- ${host.name} (port ${host.port}) ---\n${host.output().split('\n').slice(-40).join('\n')}`);
+    for (const host of c.hosts)
+      console.log(`--- ${host.name} (port ${host.port}) ---\n${host.output().split('\n').slice(-40).join('\n')}`);
     console.log(`--- haproxy ---\n${c.lbOutput().split('\n').slice(-60).join('\n')}`);
   }
   for (const timer of timers.splice(0)) clearInterval(timer);
@@ -83,7 +94,12 @@ function tenant(prefix: string): Tenant {
   return { ns, token, rest: (baseUrl = c.lbUrl) => cliRest(baseUrl, token) };
 }
 
-async function cli(baseUrl: string, t: Tenant, auth: Omit<CliAuth, 'token'> = {}, opts: ConnectOptions = {}): Promise<Socket> {
+async function cli(
+  baseUrl: string,
+  t: Tenant,
+  auth: Omit<CliAuth, 'token'> = {},
+  opts: ConnectOptions = {},
+): Promise<Socket> {
   const socket = openCli(baseUrl, { token: t.token, ...auth }, opts);
   openSockets.push(socket);
   let engineOpenedAfter: number | null = null;
@@ -105,7 +121,12 @@ async function cli(baseUrl: string, t: Tenant, auth: Omit<CliAuth, 'token'> = {}
 }
 
 async function sse(baseUrl: string, jwt: string, cursor?: string): Promise<SseClient> {
-  const stream = await openSse(baseUrl, { token: jwt, query: { all: 'true' }, ...(cursor ? { headers: { 'last-event-id': cursor } } : {}), timeoutMs: 10_000 });
+  const stream = await openSse(baseUrl, {
+    token: jwt,
+    query: { all: 'true' },
+    ...(cursor ? { headers: { 'last-event-id': cursor } } : {}),
+    timeoutMs: 10_000,
+  });
   openStreams.push(stream);
   expect(stream.status, JSON.stringify(stream.body)).toBe(200);
   return stream;
@@ -119,7 +140,8 @@ async function hello(stream: SseClient): Promise<unknown> {
 }
 
 /** Frames that are entries of the namespace event log (not per-connection frames). */
-const isLogFrame = (frame: SseFrame): boolean => frame.id !== undefined && frame.event.type !== 'heartbeat' && frame.event.type !== 'connection-changed';
+const isLogFrame = (frame: SseFrame): boolean =>
+  frame.id !== undefined && frame.event.type !== 'heartbeat' && frame.event.type !== 'connection-changed';
 
 const agentOutput = (text: string) => ({ role: 'agent', content: { type: 'output', data: text } });
 
@@ -127,11 +149,19 @@ function sendMessage(socket: Socket, sid: string, localId: string): void {
   socket.emit('message', { sid, localId, message: agentOutput(localId) });
 }
 
-const isMessageReceived = (sid: string, localId: string) => (frame: SseFrame): boolean =>
-  frame.event.type === 'message-received' && frame.event.sessionId === sid && (frame.event.message as { localId?: unknown } | undefined)?.localId === localId;
+const isMessageReceived =
+  (sid: string, localId: string) =>
+  (frame: SseFrame): boolean =>
+    frame.event.type === 'message-received' &&
+    frame.event.sessionId === sid &&
+    (frame.event.message as { localId?: unknown } | undefined)?.localId === localId;
 
-const isInactive = (sid: string) => (frame: SseFrame): boolean =>
-  frame.event.type === 'session-updated' && frame.event.sessionId === sid && (frame.event.data as { active?: unknown } | undefined)?.active === false;
+const isInactive =
+  (sid: string) =>
+  (frame: SseFrame): boolean =>
+    frame.event.type === 'session-updated' &&
+    frame.event.sessionId === sid &&
+    (frame.event.data as { active?: unknown } | undefined)?.active === false;
 
 /** Keeps a CLI beating like the real one (volatile: dropped while disconnected). */
 function keepAlive(socket: Socket, sid: string, everyMs = 400): void {
@@ -158,7 +188,8 @@ async function cliSocketsPerWorker(host: HubHost): Promise<Record<string, number
   expect(response.status).toBe(200);
   const text = await response.text();
   const perWorker: Record<string, number> = {};
-  for (const match of text.matchAll(/^hapi_worker_cli_sockets\{worker="([^"]+)"\} (\d+)$/gm)) perWorker[match[1]!] = Number(match[2]);
+  for (const match of text.matchAll(/^hapi_worker_cli_sockets\{worker="([^"]+)"\} (\d+)$/gm))
+    perWorker[match[1]!] = Number(match[2]);
   return perWorker;
 }
 
@@ -235,7 +266,12 @@ class ResumingSse {
     while (!this.stopped) {
       let stream: SseClient;
       try {
-        stream = await openSse(this.baseUrl, { token: this.jwt, query: { all: 'true' }, ...(cursor ? { headers: { 'last-event-id': cursor } } : {}), timeoutMs: 60_000 });
+        stream = await openSse(this.baseUrl, {
+          token: this.jwt,
+          query: { all: 'true' },
+          ...(cursor ? { headers: { 'last-event-id': cursor } } : {}),
+          timeoutMs: 60_000,
+        });
       } catch {
         stream = { status: 0 } as SseClient;
       }
@@ -250,7 +286,9 @@ class ResumingSse {
       if (this.stopped) stream.close();
       try {
         const first = await stream.next();
-        this.verdicts.push(cursor === undefined ? 'fresh' : ((first.event.data as { resume?: unknown } | undefined)?.resume ?? 'none'));
+        this.verdicts.push(
+          cursor === undefined ? 'fresh' : ((first.event.data as { resume?: unknown } | undefined)?.resume ?? 'none'),
+        );
         for (;;) {
           const frame = await stream.next(undefined, 60_000);
           if (!isLogFrame(frame)) continue;
@@ -289,7 +327,8 @@ describe('cluster', () => {
     const session = await createSession(t.rest());
     // Two sockets per host, connected one after another: sticky puts them on different workers.
     const members: Socket[] = [];
-    for (const host of c.hosts) for (let i = 0; i < 2; i++) members.push(await cli(host.url, t, { sessionId: session.id }));
+    for (const host of c.hosts)
+      for (let i = 0; i < 2; i++) members.push(await cli(host.url, t, { sessionId: session.id }));
     for (const host of c.hosts) {
       const perWorker = await cliSocketsPerWorker(host);
       expect(Object.values(perWorker).sort(), `${host.name}: ${JSON.stringify(perWorker)}`).toEqual([1, 1]);
@@ -299,8 +338,14 @@ describe('cluster', () => {
       sendMessage(sender, session.id, `from-${i}`);
       for (const [j, peer] of members.entries()) {
         if (j === i) continue;
-        const update = UpdateEnvelopeSchema.parse(await nextEvent(peer, 'update', isNewMessage(session.id, `from-${i}`)));
-        expect(update.body).toMatchObject({ t: 'new-message', sid: session.id, message: { seq: i + 1, localId: `from-${i}`, content: agentOutput(`from-${i}`) } });
+        const update = UpdateEnvelopeSchema.parse(
+          await nextEvent(peer, 'update', isNewMessage(session.id, `from-${i}`)),
+        );
+        expect(update.body).toMatchObject({
+          t: 'new-message',
+          sid: session.id,
+          message: { seq: i + 1, localId: `from-${i}`, content: agentOutput(`from-${i}`) },
+        });
       }
     }
     await Promise.all(members.map(pingBarrier));
@@ -323,15 +368,28 @@ describe('cluster', () => {
     expect(received.event.message).toMatchObject({ seq: 1, localId: 'b-1', content: agentOutput('b-1') });
 
     const metadata = sessionMetadata({ name: 'renamed on B' });
-    const ack = await emitAck(onB, 'update-metadata', { sid: session.id, expectedVersion: session.metadataVersion, metadata });
+    const ack = await emitAck(onB, 'update-metadata', {
+      sid: session.id,
+      expectedVersion: session.metadataVersion,
+      metadata,
+    });
     expect(ack).toMatchObject({ result: 'success', version: session.metadataVersion + 1, metadata });
-    const updated = await stream.next((frame) => frame.event.type === 'session-updated' && frame.event.sessionId === session.id && (frame.event.data as { metadata?: unknown }).metadata !== undefined);
+    const updated = await stream.next(
+      (frame) =>
+        frame.event.type === 'session-updated' &&
+        frame.event.sessionId === session.id &&
+        (frame.event.data as { metadata?: unknown }).metadata !== undefined,
+    );
     expect(updated.event.data).toMatchObject({ metadata: { version: session.metadataVersion + 1, value: metadata } });
 
     const web = webApi(hostA.url, jwt);
     const detail = await web.get(`/api/sessions/${session.id}`);
     expect(detail.status).toBe(200);
-    expect(detail.body.session).toMatchObject({ id: session.id, metadataVersion: session.metadataVersion + 1, metadata });
+    expect(detail.body.session).toMatchObject({
+      id: session.id,
+      metadataVersion: session.metadataVersion + 1,
+      metadata,
+    });
     const page = await web.get(`/api/sessions/${session.id}/messages`);
     expect(page.status).toBe(200);
     expect((page.body.messages as { localId: string | null }[]).map((m) => m.localId)).toEqual(['b-1']);
@@ -350,7 +408,11 @@ describe('cluster', () => {
     for (let i = 0; i < 6; i++) {
       const response = await web.post(`/api/machines/${machine.id}/list-directory`, { path: `/work/${i}` });
       expect(response.status, JSON.stringify(response.body)).toBe(200);
-      expect(response.body).toEqual({ success: true, entries: [{ name: 'on-host-b', type: 'directory' }], method: `${machine.id}:list-directory` });
+      expect(response.body).toEqual({
+        success: true,
+        entries: [{ name: 'on-host-b', type: 'directory' }],
+        method: `${machine.id}:list-directory`,
+      });
     }
     // Unregistered method on the same machine: the transport failure keeps its JSON shape.
     const missing = await web.post(`/api/machines/${machine.id}/paths/exists`, { paths: ['/x'] });
@@ -386,7 +448,10 @@ describe('cluster', () => {
     const t = tenant('polling');
     const session = await createSession(t.rest());
     const polling: ConnectOptions = { transports: ['polling'] };
-    const [p1, p2] = [await cli(c.lbUrl, t, { sessionId: session.id }, polling), await cli(c.lbUrl, t, { sessionId: session.id }, polling)] as [Socket, Socket];
+    const [p1, p2] = [
+      await cli(c.lbUrl, t, { sessionId: session.id }, polling),
+      await cli(c.lbUrl, t, { sessionId: session.id }, polling),
+    ] as [Socket, Socket];
     expect(p1.io.engine.transport.name).toBe('polling');
 
     const exchange = async (from: Socket, to: Socket, prefix: string, count: number): Promise<number[]> => {
@@ -397,7 +462,9 @@ describe('cluster', () => {
       }
       const seqs: number[] = [];
       for (let i = 0; i < count; i++) {
-        const update = UpdateEnvelopeSchema.parse(await nextEvent(to, 'update', isNewMessage(session.id, `${prefix}-${i}`), 10_000));
+        const update = UpdateEnvelopeSchema.parse(
+          await nextEvent(to, 'update', isNewMessage(session.id, `${prefix}-${i}`), 10_000),
+        );
         if (update.body.t === 'new-message') seqs.push(update.body.message.seq);
       }
       return seqs;
@@ -450,7 +517,9 @@ describe('cluster', () => {
       if (isMessageReceived(session.id, 'm8')(frame)) break;
     }
     expect(replayed.map((f) => [f.id, f.data])).toEqual(truth.map((f) => [f.id, f.data]));
-    const localIds = replayed.filter((f) => f.event.type === 'message-received').map((f) => (f.event.message as { localId: string }).localId);
+    const localIds = replayed
+      .filter((f) => f.event.type === 'message-received')
+      .map((f) => (f.event.message as { localId: string }).localId);
     expect(localIds).toEqual(['m4', 'm5', 'm6', 'm7', 'm8']);
     // Offsets are contiguous: nothing missing, nothing twice.
     const offsets = replayed.map((f) => splitEventId(f.id).offset);
@@ -478,12 +547,14 @@ describe('cluster', () => {
     //    storage path, not the adapter. Hence four senders at once, one per worker, each message
     //    fanned out to the three other workers (1 PUBLISH, 3 deliveries).
     const members: Socket[] = [];
-    for (const host of c.hosts) for (let i = 0; i < 2; i++) members.push(await cli(host.url, t, { sessionId: session.id }));
+    for (const host of c.hosts)
+      for (let i = 0; i < 2; i++) members.push(await cli(host.url, t, { sessionId: session.id }));
     const perSender = 75;
     const burstStart = Date.now();
-    for (const [k, member] of members.entries()) for (let i = 0; i < perSender; i++) sendMessage(member, session.id, `burst-${k}-${i}`);
+    for (const [k, member] of members.entries())
+      for (let i = 0; i < perSender; i++) sendMessage(member, session.id, `burst-${k}-${i}`);
     const expected = perSender * (members.length - 1);
-    await waitFor('every member to get the three others\' bursts', 60_000, () =>
+    await waitFor("every member to get the three others' bursts", 60_000, () =>
       members.every((m) => allEvents(m, 'update', isNewMessage(session.id)).length >= expected),
     );
     const burstSeconds = (Date.now() - burstStart) / 1000;
@@ -549,7 +620,11 @@ describe('cluster', () => {
     const [host] = c.hosts as [HubHost];
     const t = tenant('crash');
     const session = await createSession(t.rest());
-    await waitFor('earlier tests\' sockets to be gone from the host', 10_000, async () => sum(await cliSocketsPerWorker(host)) === 0);
+    await waitFor(
+      "earlier tests' sockets to be gone from the host",
+      10_000,
+      async () => sum(await cliSocketsPerWorker(host)) === 0,
+    );
     const socket = await cli(host.url, t, { sessionId: session.id }, RECONNECTING);
     let perWorker: Record<string, number> = {};
     await waitFor('the socket to be counted', 10_000, async () => {
@@ -598,13 +673,22 @@ describe('cluster', () => {
       await c.setLbState(survivor, 'ready');
     }
     await c.waitForLb(survivor, 'UP');
-    await waitFor('no /cli socket of this test on the survivor', 10_000, async () => sum(await cliSocketsPerWorker(survivor)) === 0);
+    await waitFor(
+      'no /cli socket of this test on the survivor',
+      10_000,
+      async () => sum(await cliSocketsPerWorker(survivor)) === 0,
+    );
     expect(sum(await cliSocketsPerWorker(victim))).toBe(2);
     // A CLI that will stop beating when the victim dies (it does not reconnect).
     const sleeper = await cli(victim.url, t, { sessionId: idle.id });
     keepAlive(writer, session.id);
     keepAlive(sleeper, idle.id);
-    await stream.next((frame) => frame.event.type === 'session-updated' && frame.event.sessionId === idle.id && (frame.event.data as { active?: unknown }).active === true);
+    await stream.next(
+      (frame) =>
+        frame.event.type === 'session-updated' &&
+        frame.event.sessionId === idle.id &&
+        (frame.event.data as { active?: unknown }).active === true,
+    );
 
     serveListDirectory(runner, 'runner');
     await registerRpc(runner, `${machine.id}:list-directory`);
@@ -616,7 +700,11 @@ describe('cluster', () => {
     let lastMetadata: unknown = session.metadata;
     for (let i = 0; i < 5; i++) {
       lastMetadata = sessionMetadata({ name: `v${i}` });
-      const ack = await emitAck<{ result: string; version: number }>(writer, 'update-metadata', { sid: session.id, expectedVersion: version, metadata: lastMetadata });
+      const ack = await emitAck<{ result: string; version: number }>(writer, 'update-metadata', {
+        sid: session.id,
+        expectedVersion: version,
+        metadata: lastMetadata,
+      });
       expect(ack.result).toBe('success');
       version = ack.version;
     }
@@ -628,8 +716,16 @@ describe('cluster', () => {
     expect(victim.running).toBe(false);
 
     // The CLIs reconnect through HAProxy to the survivor.
-    await waitFor('writer and runner to reconnect', 20_000, () => writer.connected && runner.connected && writer.id !== writerIdBefore && runner.id !== runnerIdBefore);
-    await waitFor('both CLIs counted on the survivor', 10_000, async () => sum(await cliSocketsPerWorker(survivor)) === 2);
+    await waitFor(
+      'writer and runner to reconnect',
+      20_000,
+      () => writer.connected && runner.connected && writer.id !== writerIdBefore && runner.id !== runnerIdBefore,
+    );
+    await waitFor(
+      'both CLIs counted on the survivor',
+      10_000,
+      async () => sum(await cliSocketsPerWorker(survivor)) === 2,
+    );
     await messages.more(10);
     await messages.stop();
 
@@ -650,7 +746,13 @@ describe('cluster', () => {
     const row = await fetchSession(rest, session.id);
     expect(row.metadataVersion).toBe(version);
     expect(row.metadata).toEqual(lastMetadata);
-    expect(await emitAck(writer, 'update-metadata', { sid: session.id, expectedVersion: version, metadata: sessionMetadata({ name: 'after' }) })).toMatchObject({ result: 'success', version: version + 1 });
+    expect(
+      await emitAck(writer, 'update-metadata', {
+        sid: session.id,
+        expectedVersion: version,
+        metadata: sessionMetadata({ name: 'after' }),
+      }),
+    ).toMatchObject({ result: 'success', version: version + 1 });
 
     // The sleeper's session expires exactly once; the writer's, still beating elsewhere, never.
     await stream.next(isInactive(idle.id), SESSION_TTL_MS + 10_000);
@@ -681,7 +783,9 @@ describe('cluster', () => {
 
     for (const host of c.hosts) {
       const exit = await c.stopHost(host);
-      console.log(`[rolling] ${host.name} drained and exited in ${exit.durationMs} ms (code ${exit.code}, signal ${exit.signal})`);
+      console.log(
+        `[rolling] ${host.name} drained and exited in ${exit.durationMs} ms (code ${exit.code}, signal ${exit.signal})`,
+      );
       // Drained by itself (exit 0), before the drain deadline killed anything.
       expect(exit).toMatchObject({ code: 0, signal: null });
       expect(exit.durationMs).toBeLessThan(DRAIN_TIMEOUT_MS + 2_000);
@@ -693,7 +797,9 @@ describe('cluster', () => {
     await messages.stop();
     // Everything acked so far must show up on every reader; wait for the last one to arrive.
     const last = messages.acked[messages.acked.length - 1]!;
-    await waitFor('every SSE client to see the last acked message', 20_000, () => readers.every((r) => r.frames.some(isMessageReceived(session.id, last))));
+    await waitFor('every SSE client to see the last acked message', 20_000, () =>
+      readers.every((r) => r.frames.some(isMessageReceived(session.id, last))),
+    );
     await Promise.all(readers.map((r) => r.stop()));
 
     const stored = await fetchAllMessages(t.rest(), session.id);
@@ -702,12 +808,22 @@ describe('cluster', () => {
     for (const [i, reader] of readers.entries()) {
       // Each reader was on a host that restarted at least once, and every reconnect resumed ok.
       expect(reader.connections, `reader ${i}`).toBeGreaterThanOrEqual(2);
-      expect(reader.verdicts, `reader ${i}`).toEqual(['fresh', ...Array.from({ length: reader.connections - 1 }, () => 'ok')]);
+      expect(reader.verdicts, `reader ${i}`).toEqual([
+        'fresh',
+        ...Array.from({ length: reader.connections - 1 }, () => 'ok'),
+      ]);
       // Contiguous offsets: no event missed, none delivered twice, across every reconnect.
       const offsets = reader.frames.map((f) => splitEventId(f.id).offset);
       expect(offsets, `reader ${i}`).toEqual(offsets.map((_, k) => offsets[0]! + k));
-      const received = new Set(reader.frames.filter((f) => f.event.type === 'message-received').map((f) => (f.event.message as { localId: string }).localId));
-      expect(messages.acked.filter((id) => !received.has(id)), `reader ${i}`).toEqual([]);
+      const received = new Set(
+        reader.frames
+          .filter((f) => f.event.type === 'message-received')
+          .map((f) => (f.event.message as { localId: string }).localId),
+      );
+      expect(
+        messages.acked.filter((id) => !received.has(id)),
+        `reader ${i}`,
+      ).toEqual([]);
     }
   }, 300_000);
 
@@ -719,7 +835,9 @@ describe('cluster', () => {
     const onA = await cli(hostA.url, t, { sessionId: session.id });
     const onB = await cli(hostB.url, t, { sessionId: session.id });
     const metadata = sessionMetadata({ name: 'before outage' });
-    expect(await emitAck(onA, 'update-metadata', { sid: session.id, expectedVersion: session.metadataVersion, metadata })).toMatchObject({ result: 'success' });
+    expect(
+      await emitAck(onA, 'update-metadata', { sid: session.id, expectedVersion: session.metadataVersion, metadata }),
+    ).toMatchObject({ result: 'success' });
     const version = session.metadataVersion + 1;
     sendMessage(onA, session.id, 'before');
     await pingBarrier(onA);
@@ -727,14 +845,20 @@ describe('cluster', () => {
     await c.restartRedis(async () => {
       const startedAt = Date.now();
       // Acked socket writes answer `unavailable` promptly.
-      expect(await emitAckArgsWithin(10_000, onA, 'update-metadata', { sid: session.id, expectedVersion: version, metadata: sessionMetadata({ name: 'lost' }) })).toEqual([
-        { result: 'error', reason: 'unavailable' },
-      ]);
+      expect(
+        await emitAckArgsWithin(10_000, onA, 'update-metadata', {
+          sid: session.id,
+          expectedVersion: version,
+          metadata: sessionMetadata({ name: 'lost' }),
+        }),
+      ).toEqual([{ result: 'error', reason: 'unavailable' }]);
       // Unacked ones get an `error` event saying so.
       sendMessage(onB, session.id, 'during');
       expect(await nextEvent(onB, 'error', undefined, 10_000)).toMatchObject({ code: 'unavailable' });
       // HTTP writes and reads answer 503 JSON on both hosts.
-      const created = await t.rest(hostB.url).createSession({ tag: 'during-outage', metadata: sessionMetadata(), agentState: {} });
+      const created = await t
+        .rest(hostB.url)
+        .createSession({ tag: 'during-outage', metadata: sessionMetadata(), agentState: {} });
       expect(created.status).toBe(503);
       expect(created.body).toEqual(expect.objectContaining({ error: expect.any(String) }));
       const listed = await webApi(hostA.url, jwt).get('/api/sessions');
@@ -750,7 +874,12 @@ describe('cluster', () => {
     });
 
     // Recovery without intervention: readiness, then HAProxy, come back.
-    for (const host of c.hosts) await waitFor(`${host.name} ready after the Redis restart`, 30_000, async () => (await httpStatus(`${host.url}/ready`)) === 200);
+    for (const host of c.hosts)
+      await waitFor(
+        `${host.name} ready after the Redis restart`,
+        30_000,
+        async () => (await httpStatus(`${host.url}/ready`)) === 200,
+      );
     for (const host of c.hosts) await c.waitForLb(host, 'UP', 20_000);
     expect(c.hosts.every((host) => host.running)).toBe(true);
     // Every worker's subscriber connections come back too (ioredis re-subscribes them): the
@@ -764,7 +893,9 @@ describe('cluster', () => {
         counts = (await redis.pubsub('NUMSUB', 'hapi-sio-request#/cli#', 'hapi:events')) as (string | number)[];
         return Number(counts[1]) === 4 && Number(counts[3]) === 4;
       });
-      console.log(`[redis restart] subscriptions (adapter, event bus) complete ${Date.now() - readyAt} ms after every host was ready and UP again`);
+      console.log(
+        `[redis restart] subscriptions (adapter, event bus) complete ${Date.now() - readyAt} ms after every host was ready and UP again`,
+      );
     } finally {
       redis.disconnect();
     }
@@ -778,16 +909,26 @@ describe('cluster', () => {
     // The same sockets write again, and the adapter delivers across hosts again (re-subscribed).
     const next = sessionMetadata({ name: 'after outage' });
     await waitFor('writes to succeed again', 20_000, async () => {
-      const ack = await emitAck<{ result: string }>(onA, 'update-metadata', { sid: session.id, expectedVersion: version, metadata: next });
+      const ack = await emitAck<{ result: string }>(onA, 'update-metadata', {
+        sid: session.id,
+        expectedVersion: version,
+        metadata: next,
+      });
       return ack.result === 'success';
     });
-    const isNext = (update: unknown): boolean => isUpdateSession(session.id)(update) && (update as { body: { metadata?: { version?: unknown } | null } }).body.metadata?.version === version + 1;
-    expect(UpdateEnvelopeSchema.parse(await nextEvent(onB, 'update', isNext, 10_000)).body).toMatchObject({ metadata: { version: version + 1, value: next } });
+    const isNext = (update: unknown): boolean =>
+      isUpdateSession(session.id)(update) &&
+      (update as { body: { metadata?: { version?: unknown } | null } }).body.metadata?.version === version + 1;
+    expect(UpdateEnvelopeSchema.parse(await nextEvent(onB, 'update', isNext, 10_000)).body).toMatchObject({
+      metadata: { version: version + 1, value: next },
+    });
     const stream = await sse(hostB.url, jwt);
     await hello(stream);
     sendMessage(onA, session.id, 'after');
     await stream.next(isMessageReceived(session.id, 'after'), 10_000);
-    expect(UpdateEnvelopeSchema.parse(await nextEvent(onB, 'update', isNewMessage(session.id, 'after'))).body).toMatchObject({ t: 'new-message' });
+    expect(
+      UpdateEnvelopeSchema.parse(await nextEvent(onB, 'update', isNewMessage(session.id, 'after'))).body,
+    ).toMatchObject({ t: 'new-message' });
     // No worker crashed or was restarted over the outage (host logs start at their last start).
     for (const host of c.hosts) expect(host.output()).not.toMatch(/worker died|"level":60|unhandled/i);
   }, 180_000);

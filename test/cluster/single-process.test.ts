@@ -23,7 +23,8 @@ interface HubProcess {
 
 const started: HubProcess[] = [];
 afterEach(() => {
-  for (const hub of started.splice(0)) if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGKILL');
+  for (const hub of started.splice(0))
+    if (hub.child.exitCode === null && hub.child.signalCode === null) hub.child.kill('SIGKILL');
 });
 
 function spawnHub(env: Record<string, string>): HubProcess {
@@ -35,7 +36,9 @@ function spawnHub(env: Record<string, string>): HubProcess {
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+    child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  );
   const hub = { child, output: () => text, exited };
   started.push(hub);
   return hub;
@@ -55,7 +58,11 @@ function startRequest(port: number, head: string): Promise<{ socket: NetSocket; 
 
 describe('hapi-hub serve without a cluster', () => {
   it('refuses HAPI_WORKERS > 1 with the memory engine, naming the variables', async () => {
-    const hub = spawnHub({ HAPI_WORKERS: '2', HAPI_LISTEN_PORT: String(await findFreePort()), CLI_API_TOKEN: 'single-process-token' });
+    const hub = spawnHub({
+      HAPI_WORKERS: '2',
+      HAPI_LISTEN_PORT: String(await findFreePort()),
+      CLI_API_TOKEN: 'single-process-token',
+    });
     const exit = await hub.exited;
     expect(exit.code).toBe(1);
     expect(hub.output()).toMatch(/HAPI_WORKERS: 2 workers need REDIS_URL/);
@@ -66,7 +73,12 @@ describe('hapi-hub serve without a cluster', () => {
     const port = await findFreePort();
     const token = randomBytes(16).toString('base64url');
     const url = `http://127.0.0.1:${port}`;
-    const hub = spawnHub({ HAPI_WORKERS: '1', HAPI_LISTEN_PORT: String(port), CLI_API_TOKEN: token, HAPI_DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS) });
+    const hub = spawnHub({
+      HAPI_WORKERS: '1',
+      HAPI_LISTEN_PORT: String(port),
+      CLI_API_TOKEN: token,
+      HAPI_DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS),
+    });
     await waitFor('the hub to be ready', 60_000, async () => {
       if (hub.child.exitCode !== null) throw new Error(`hub exited:\n${hub.output()}`);
       return (await httpStatus(`${url}/ready`)) === 200;
@@ -100,7 +112,9 @@ describe('hapi-hub serve without a cluster', () => {
     slowPost.socket.write(body.slice(10));
     const created = await slowPost.response;
     expect(created).toMatch(/^HTTP\/1\.1 200 /);
-    expect(JSON.parse(created.slice(created.indexOf('\r\n\r\n') + 4))).toMatchObject({ session: { namespace: 'default', metadata: sessionMetadata(), metadataVersion: 1 } });
+    expect(JSON.parse(created.slice(created.indexOf('\r\n\r\n') + 4))).toMatchObject({
+      session: { namespace: 'default', metadata: sessionMetadata(), metadataVersion: 1 },
+    });
 
     expect(await hub.exited).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalledAt).toBeLessThan(DRAIN_TIMEOUT_MS);

@@ -50,7 +50,11 @@ describe('hosts with one hub process each', () => {
     const content = { role: 'agent', content: { type: 'output', data: 'from host A' } };
     onA.emit('message', { sid: session.id, message: content });
     const update = UpdateEnvelopeSchema.parse(await nextEvent(onB, 'update'));
-    expect(update.body).toMatchObject({ t: 'new-message', sid: session.id, message: { seq: 1, localId: null, content } });
+    expect(update.body).toMatchObject({
+      t: 'new-message',
+      sid: session.id,
+      message: { seq: 1, localId: null, content },
+    });
     await pingBarrier(onA);
     await pingBarrier(onB);
     expect(pendingEvents(onA, 'update')).toEqual([]);
@@ -63,7 +67,9 @@ describe('hosts with one hub process each', () => {
     const machine = await createMachine(cliRest(hostA.url, t.token));
     const runner = await cliOn(hostB, t.token, { machineId: machine.id, clientType: 'machine-scoped' });
     runner.on('rpc-request', (request: RpcRequest, ack: (response: string) => void) => {
-      ack(JSON.stringify({ success: true, entries: [{ name: 'on-host-b', type: 'directory' }], method: request.method }));
+      ack(
+        JSON.stringify({ success: true, entries: [{ name: 'on-host-b', type: 'directory' }], method: request.method }),
+      );
     });
     runner.emit('rpc-register', { method: `${machine.id}:list-directory` });
     await pingBarrier(runner);
@@ -71,6 +77,10 @@ describe('hosts with one hub process each', () => {
     const web = webApi(hostA.url, await loginWeb(hostA.url, t.token));
     const response = await web.post(`/api/machines/${machine.id}/list-directory`, { path: '/work' });
     expect(response.status, JSON.stringify(response.body)).toBe(200);
-    expect(response.body).toEqual({ success: true, entries: [{ name: 'on-host-b', type: 'directory' }], method: `${machine.id}:list-directory` });
+    expect(response.body).toEqual({
+      success: true,
+      entries: [{ name: 'on-host-b', type: 'directory' }],
+      method: `${machine.id}:list-directory`,
+    });
   }, 60_000);
 });

@@ -50,18 +50,37 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     t0 = Date.now();
     await project.compose(['up', '--build', '--wait', '--quiet-pull', '--scale', `hub=${REPLICAS}`], 15 * 60_000);
     timings.composeUp = Date.now() - t0;
-    await waitFor('a replica to print the generated CLI_API_TOKEN', 30_000, async () => /CLI_API_TOKEN \(generated/.test(await project.logs('hub')));
+    await waitFor('a replica to print the generated CLI_API_TOKEN', 30_000, async () =>
+      /CLI_API_TOKEN \(generated/.test(await project.logs('hub')),
+    );
     token = /CLI_API_TOKEN \(generated, keep it safe\): (\S+)/.exec(await project.logs('hub'))![1]!;
     await project.waitForLbReplicas(REPLICAS, 60_000);
     jwt = await loginWeb(project.lbUrl, token);
-    console.log(`[containers] compose project ${project.name} on ${project.lbUrl}: engine ${engine.available ? engine.version : ''}, compose ${engine.available ? engine.compose : ''}; base images ${timings.baseImages} ms, up --build --wait ${timings.composeUp} ms`);
+    console.log(
+      `[containers] compose project ${project.name} on ${project.lbUrl}: engine ${engine.available ? engine.version : ''}, compose ${engine.available ? engine.compose : ''}; base images ${timings.baseImages} ms, up --build --wait ${timings.composeUp} ms`,
+    );
   }, 20 * 60_000);
 
   afterAll(async () => {
     for (const socket of sockets) socket.close();
     for (const stream of streams) stream.close();
     // Whatever a failed test left: the project goes, with its volume.
-    if (project) await docker(['compose', '-p', project.name, '-f', `${REPO_ROOT}/docker-compose.yml`, 'down', '-v', '--remove-orphans', '-t', '5'], { timeoutMs: 120_000 });
+    if (project)
+      await docker(
+        [
+          'compose',
+          '-p',
+          project.name,
+          '-f',
+          `${REPO_ROOT}/docker-compose.yml`,
+          'down',
+          '-v',
+          '--remove-orphans',
+          '-t',
+          '5',
+        ],
+        { timeoutMs: 120_000 },
+      );
   }, 180_000);
 
   it('runs Redis, the replicas (each a primary with 2 workers) and HAProxy, all healthy; one token printed once', async () => {
@@ -73,14 +92,18 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     // HAPI_WORKERS=2 inside the containers: tini → primary → 2 workers.
     for (const hub of byService('hub')) {
       // Workers run as `node /app/dist/main.js serve` (cluster.fork), the primary as tini's child.
-      const top = (await docker(['top', hub.id, '-eo', 'pid,args'])).stdout.split('\n').filter((l) => /\bnode \S*dist\/main\.js serve/.test(l) && !l.includes('tini'));
+      const top = (await docker(['top', hub.id, '-eo', 'pid,args'])).stdout
+        .split('\n')
+        .filter((l) => /\bnode \S*dist\/main\.js serve/.test(l) && !l.includes('tini'));
       expect(top.length, top.join('\n')).toBe(1 + 2);
     }
     const printed = (await project.logs('hub')).split('\n').filter((l) => l.includes('CLI_API_TOKEN (generated'));
     expect(printed).toHaveLength(1);
     // HAProxy runs the repository's compose config unchanged.
     const [lb] = byService('haproxy');
-    expect((await docker(['exec', lb!.id, 'cat', '/usr/local/etc/haproxy/haproxy.cfg'])).stdout).toBe(readRepoFile('deploy/haproxy.compose.cfg'));
+    expect((await docker(['exec', lb!.id, 'cat', '/usr/local/etc/haproxy/haproxy.cfg'])).stdout).toBe(
+      readRepoFile('deploy/haproxy.compose.cfg'),
+    );
   });
 
   it('HAProxy discovers every replica through Docker DNS and keeps long-polling sessions on theirs', async () => {
@@ -104,9 +127,13 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     const viaPolling = { role: 'agent', content: { type: 'output', data: 'compose: long-polling' } };
     const viaWs = { role: 'agent', content: { type: 'output', data: 'compose: websocket' } };
     poller.emit('message', { sid: session.id, message: viaPolling, localId: 'p1' });
-    expect((await sse.next((f) => f.event.type === 'message-received' && f.event.sessionId === session.id, 15_000)).event).toMatchObject({ message: { seq: 1, content: viaPolling } });
+    expect(
+      (await sse.next((f) => f.event.type === 'message-received' && f.event.sessionId === session.id, 15_000)).event,
+    ).toMatchObject({ message: { seq: 1, content: viaPolling } });
     ws.emit('message', { sid: session.id, message: viaWs, localId: 'w1' });
-    expect((await sse.next((f) => f.event.type === 'message-received' && f.event.sessionId === session.id, 15_000)).event).toMatchObject({ message: { seq: 2, content: viaWs } });
+    expect(
+      (await sse.next((f) => f.event.type === 'message-received' && f.event.sessionId === session.id, 15_000)).event,
+    ).toMatchObject({ message: { seq: 2, content: viaWs } });
     const stored = await fetchAllMessages(rest, session.id);
     expect(stored.map((m) => [m.seq, m.localId, m.content])).toEqual([
       [1, 'p1', viaPolling],
@@ -117,10 +144,19 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     // A web client that leaves through HAProxy frees its stream on the replica at once
     // (`option abortonclose`), not only when the next heartbeat write fails (30 s later).
     const hubs = (await project.containers('hub')).filter((c) => c.state === 'running');
-    const openStreams = async () => (await Promise.all(hubs.map(async (hub) => metricValue(await project.fetchInside(hub.id, '/metrics'), 'hapi_sse_subscribers')))).reduce((a, b) => a + b, 0);
+    const openStreams = async () =>
+      (
+        await Promise.all(
+          hubs.map(async (hub) => metricValue(await project.fetchInside(hub.id, '/metrics'), 'hapi_sse_subscribers')),
+        )
+      ).reduce((a, b) => a + b, 0);
     expect(await openStreams()).toBe(1);
     sse.close();
-    await waitFor('the replica to close the SSE stream its client left', 5_000, async () => (await openStreams()) === 0);
+    await waitFor(
+      'the replica to close the SSE stream its client left',
+      5_000,
+      async () => (await openStreams()) === 0,
+    );
   });
 
   it('the real HAPI CLI (runner 0.30.7) through HAProxy: a web spawn reaches it, and a web prompt comes back as the agent reply', async (ctx) => {
@@ -134,21 +170,46 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     const sse = await openSse(project.lbUrl, { token: jwt, query: { all: 'true' }, timeoutMs: 30_000 });
     try {
       const workspace = procs.tempDir('workspace');
-      const runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], { hubUrl: project.lbUrl, token, pathPrepend: [procs.fakeBin] });
+      const runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], {
+        hubUrl: project.lbUrl,
+        token,
+        pathPrepend: [procs.fakeBin],
+      });
       const machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
       const web = webApi(project.lbUrl, jwt);
-      await pollUntil(async () => ((await web.get('/api/machines')).body?.machines as { id: string; runnerState?: { status?: string } }[] | undefined)?.find((m) => m.id === machineId)?.runnerState?.status === 'running', 'runner online', 30_000);
+      await pollUntil(
+        async () =>
+          (
+            (await web.get('/api/machines')).body?.machines as
+              | { id: string; runnerState?: { status?: string } }[]
+              | undefined
+          )?.find((m) => m.id === machineId)?.runnerState?.status === 'running',
+        'runner online',
+        30_000,
+      );
       // Spawn: REST on one replica, RPC to the runner's socket wherever HAProxy put it.
       const spawned = await web.post(`/api/machines/${machineId}/spawn`, { directory: workspace, agent: 'claude' });
       expect(spawned.status, JSON.stringify(spawned.body)).toBe(200);
       expect(spawned.body.type, JSON.stringify(spawned.body)).toBe('success');
       const sid = spawned.body.sessionId as string;
-      await pollUntil(async () => (await web.get(`/api/sessions/${sid}`)).body?.session?.active === true, `session ${sid} active`, 30_000);
-      const sent = await web.post(`/api/sessions/${sid}/messages`, { text: 'hello through haproxy', localId: `compose-${Date.now()}` });
+      await pollUntil(
+        async () => (await web.get(`/api/sessions/${sid}`)).body?.session?.active === true,
+        `session ${sid} active`,
+        30_000,
+      );
+      const sent = await web.post(`/api/sessions/${sid}/messages`, {
+        text: 'hello through haproxy',
+        localId: `compose-${Date.now()}`,
+      });
       expect(sent).toMatchObject({ status: 200, body: { ok: true } });
       const reply = await sse.next((f) => {
         const e = f.event as { type: string; sessionId?: string; message?: { content?: { role?: string } } };
-        return e.type === 'message-received' && e.sessionId === sid && e.message?.content?.role === 'agent' && f.data.includes('fake reply');
+        return (
+          e.type === 'message-received' &&
+          e.sessionId === sid &&
+          e.message?.content?.role === 'agent' &&
+          f.data.includes('fake reply')
+        );
       }, 60_000);
       expect(reply.event).toMatchObject({ sessionId: sid });
     } finally {
@@ -162,13 +223,19 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     // The web client's stream, and the replica holding it: the one whose SSE gauge went up by one
     // (a stream closed by an earlier test may still be counted on its replica, see below).
     const hubs = (await project.containers('hub')).filter((c) => c.state === 'running');
-    const sseCounts = async () => Promise.all(hubs.map(async (hub) => metricValue(await project.fetchInside(hub.id, '/metrics'), 'hapi_sse_subscribers')));
+    const sseCounts = async () =>
+      Promise.all(
+        hubs.map(async (hub) => metricValue(await project.fetchInside(hub.id, '/metrics'), 'hapi_sse_subscribers')),
+      );
     const baseline = await sseCounts();
     let sse = await openSse(project.lbUrl, { token: jwt, query: { all: 'true' }, timeoutMs: 15_000 });
     streams.push(sse);
     await sse.next((f) => f.event.type === 'connection-changed');
     const grown = (await sseCounts()).map((count, i) => count - baseline[i]!);
-    expect(grown.filter((d) => d > 0), `SSE gauge changes per replica: ${grown.join(', ')}`).toEqual([1]);
+    expect(
+      grown.filter((d) => d > 0),
+      `SSE gauge changes per replica: ${grown.join(', ')}`,
+    ).toEqual([1]);
     const victim = hubs[grown.indexOf(1)]!;
 
     // Senders spread by HAProxy (leastconn) over the replicas, half websocket, half long-polling,
@@ -177,13 +244,22 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     for (let i = 0; i < SENDERS; i++) {
       const session = await createSession(rest);
       const transport = i % 2 === 0 ? 'websocket' : 'polling';
-      const socket = await connectCli(project.lbUrl, { token, clientType: 'session-scoped', sessionId: session.id }, { transports: [transport], reconnection: true, timeoutMs: 15_000, extra: { reconnectionDelay: 200, reconnectionDelayMax: 1_000 } });
+      const socket = await connectCli(
+        project.lbUrl,
+        { token, clientType: 'session-scoped', sessionId: session.id },
+        {
+          transports: [transport],
+          reconnection: true,
+          timeoutMs: 15_000,
+          extra: { reconnectionDelay: 200, reconnectionDelayMax: 1_000 },
+        },
+      );
       sockets.push(socket);
       const sender: Sender = { socket, sessionId: session.id, transport, sent: 0, disconnects: 0 };
       socket.on('disconnect', () => sender.disconnects++);
       senders.push(sender);
     }
-    const victimCli = metricValue((await project.fetchInside(victim.id, '/metrics')), 'hapi_cli_connections');
+    const victimCli = metricValue(await project.fetchInside(victim.id, '/metrics'), 'hapi_cli_connections');
     expect(victimCli, 'CLI sockets on the replica to be killed').toBeGreaterThanOrEqual(1);
 
     // Acknowledged = delivered to the web client: a message-received frame on SSE carrying its localId.
@@ -191,14 +267,19 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     const noteAcks = (frames: readonly SseFrame[]) => {
       for (const frame of frames) {
         const event = frame.event as { type: string; sessionId?: string; message?: { localId?: string | null } };
-        if (event.type === 'message-received' && event.message?.localId) acked.get(event.sessionId ?? '')?.add(event.message.localId);
+        if (event.type === 'message-received' && event.message?.localId)
+          acked.get(event.sessionId ?? '')?.add(event.message.localId);
       }
     };
     let sending = true;
     const traffic = senders.map(async (sender) => {
       while (sending && sender.sent < MAX_MESSAGES_PER_SENDER) {
         const localId = `${sender.transport}-${sender.sent++}`;
-        sender.socket.emit('message', { sid: sender.sessionId, message: { role: 'agent', content: { type: 'output', data: localId } }, localId });
+        sender.socket.emit('message', {
+          sid: sender.sessionId,
+          message: { role: 'agent', content: { type: 'output', data: localId } },
+          localId,
+        });
         await new Promise((resolve) => setTimeout(resolve, SEND_INTERVAL_MS));
       }
     });
@@ -213,13 +294,22 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
       expect(killed.code, killed.stderr).toBe(0);
 
       // The stream on the killed replica ends; the client resumes from its last event id on another.
-      await Promise.race([sse.ended, new Promise((_, reject) => setTimeout(() => reject(new Error('SSE stream did not end after its replica was killed')), 30_000))]);
+      await Promise.race([
+        sse.ended,
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('SSE stream did not end after its replica was killed')), 30_000),
+        ),
+      ]);
       noteAcks(sse.frames);
       const lastId = [...sse.frames].reverse().find((f) => f.id)?.id;
       expect(lastId).toBeDefined();
       let resumed: SseClient | undefined;
       await waitFor('SSE to reconnect through HAProxy', 30_000, async () => {
-        resumed = await openSse(project.lbUrl, { token: jwt, query: { all: 'true', lastEventId: lastId! }, timeoutMs: 15_000 }).catch(() => undefined);
+        resumed = await openSse(project.lbUrl, {
+          token: jwt,
+          query: { all: 'true', lastEventId: lastId! },
+          timeoutMs: 15_000,
+        }).catch(() => undefined);
         return resumed?.status === 200;
       });
       sse = resumed!;
@@ -233,9 +323,13 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
       const ackedBefore = new Map([...acked].map(([sid, ids]) => [sid, ids.size]));
       await waitFor('every sender to be acknowledged again after the kill', 60_000, () => {
         noteAcks(sse.frames);
-        return senders.every((s) => s.socket.connected && acked.get(s.sessionId)!.size >= ackedBefore.get(s.sessionId)! + 3);
+        return senders.every(
+          (s) => s.socket.connected && acked.get(s.sessionId)!.size >= ackedBefore.get(s.sessionId)! + 3,
+        );
       });
-      console.log(`[containers] killed ${victim.name}: ${onVictim.length} of ${SENDERS} CLIs reconnected; traffic acknowledged again ${Date.now() - killedAt} ms after docker kill was issued`);
+      console.log(
+        `[containers] killed ${victim.name}: ${onVictim.length} of ${SENDERS} CLIs reconnected; traffic acknowledged again ${Date.now() - killedAt} ms after docker kill was issued`,
+      );
     } finally {
       sending = false;
       await Promise.all(traffic);
@@ -267,7 +361,13 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     // Bounded: stops once Redis is back and a write succeeded again, or after 60 s.
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && !(restarted && successesAfter > 0)) {
-      const response = await rest.createSession({ tag: `during-restart-${Date.now()}`, metadata: { path: '/tmp', host: 'compose-e2e' }, agentState: {} }).catch((error: Error) => ({ status: 0, body: error.message }));
+      const response = await rest
+        .createSession({
+          tag: `during-restart-${Date.now()}`,
+          metadata: { path: '/tmp', host: 'compose-e2e' },
+          agentState: {},
+        })
+        .catch((error: Error) => ({ status: 0, body: error.message }));
       if (response.status === 200) {
         if (restarted) successesAfter++;
       } else failures.push({ status: response.status, body: response.body });
@@ -288,12 +388,21 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     // the restart is still there (AOF on the volume).
     let streak = 0;
     await waitFor('20 consecutive successful writes and reads after the restart', 60_000, async () => {
-      const write = await rest.createSession({ tag: `after-restart-${Date.now()}`, metadata: { path: '/tmp', host: 'compose-e2e' }, agentState: {} }).catch(() => ({ status: 0 }));
+      const write = await rest
+        .createSession({
+          tag: `after-restart-${Date.now()}`,
+          metadata: { path: '/tmp', host: 'compose-e2e' },
+          agentState: {},
+        })
+        .catch(() => ({ status: 0 }));
       const read = await rest.getSession(before.id).catch(() => ({ status: 0 }));
       streak = write.status === 200 && read.status === 200 ? streak + 1 : 0;
       return streak >= 20;
     });
-    await project.waitForLbReplicas((await project.containers('hub')).filter((c) => c.state === 'running').length, 60_000);
+    await project.waitForLbReplicas(
+      (await project.containers('hub')).filter((c) => c.state === 'running').length,
+      60_000,
+    );
   }, 180_000);
 
   it('docker compose up --scale hub=4 adds a replica that HAProxy uses', async () => {
@@ -306,17 +415,28 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
   it('docker compose stop: every replica drains and exits 0 within stop_grace_period, with CLIs connected', async () => {
     const rest = cliRest(project.lbUrl, token);
     const session = await createSession(rest);
-    for (let i = 0; i < 4; i++) sockets.push(await connectCli(project.lbUrl, { token, clientType: 'session-scoped', sessionId: session.id }, { timeoutMs: 15_000 }));
+    for (let i = 0; i < 4; i++)
+      sockets.push(
+        await connectCli(
+          project.lbUrl,
+          { token, clientType: 'session-scoped', sessionId: session.id },
+          { timeoutMs: 15_000 },
+        ),
+      );
     const grace = loadCompose().services.hub.stop_grace_period as string;
     const started = Date.now();
     await project.compose(['stop', 'hub'], 120_000);
     const elapsed = Date.now() - started;
     expect(elapsed).toBeLessThan(Number(/^(\d+)s$/.exec(grace)![1]) * 1000);
-    const inspected = JSON.parse((await docker(['inspect', ...(await project.containers('hub')).map((c) => c.id)])).stdout) as { Name: string; State: { Status: string; ExitCode: number } }[];
+    const inspected = JSON.parse(
+      (await docker(['inspect', ...(await project.containers('hub')).map((c) => c.id)])).stdout,
+    ) as { Name: string; State: { Status: string; ExitCode: number } }[];
     // The replica killed earlier (if Docker did not restart it) exited 137; every stopped one 0.
     const stopped = inspected.filter((c) => c.State.ExitCode !== 137);
     expect(stopped.length).toBeGreaterThanOrEqual(3);
-    expect(stopped.map((c) => [c.Name, c.State.Status, c.State.ExitCode])).toEqual(stopped.map((c) => [c.Name, 'exited', 0]));
+    expect(stopped.map((c) => [c.Name, c.State.Status, c.State.ExitCode])).toEqual(
+      stopped.map((c) => [c.Name, 'exited', 0]),
+    );
   }, 180_000);
 
   it('docker compose down -v leaves no container, volume or network behind', async () => {

@@ -44,13 +44,37 @@ export async function composeProject(extraEnv: Record<string, string> = {}): Pro
   };
   const lbUrl = `http://127.0.0.1:${port}`;
   const compose = (args: string[], timeoutMs = 120_000) =>
-    dockerOk(['compose', '-p', name, '--project-directory', REPO_ROOT, '-f', `${REPO_ROOT}/docker-compose.yml`, ...args], { env, timeoutMs, cwd: REPO_ROOT });
+    dockerOk(
+      ['compose', '-p', name, '--project-directory', REPO_ROOT, '-f', `${REPO_ROOT}/docker-compose.yml`, ...args],
+      { env, timeoutMs, cwd: REPO_ROOT },
+    );
 
   const containers = async (service?: string): Promise<ComposeContainer[]> => {
-    const ids = (await dockerOk(['ps', '-aq', '--filter', `label=com.docker.compose.project=${name}`, ...(service ? ['--filter', `label=com.docker.compose.service=${service}`] : [])])).split('\n').filter(Boolean);
+    const ids = (
+      await dockerOk([
+        'ps',
+        '-aq',
+        '--filter',
+        `label=com.docker.compose.project=${name}`,
+        ...(service ? ['--filter', `label=com.docker.compose.service=${service}`] : []),
+      ])
+    )
+      .split('\n')
+      .filter(Boolean);
     if (ids.length === 0) return [];
-    const inspected = JSON.parse(await dockerOk(['inspect', ...ids])) as { Id: string; Name: string; Config: { Labels: Record<string, string> }; State: { Status: string; Health?: { Status: string } } }[];
-    return inspected.map((c) => ({ id: c.Id, name: c.Name.replace(/^\//, ''), service: c.Config.Labels['com.docker.compose.service'] ?? '', state: c.State.Status, health: c.State.Health?.Status ?? '' }));
+    const inspected = JSON.parse(await dockerOk(['inspect', ...ids])) as {
+      Id: string;
+      Name: string;
+      Config: { Labels: Record<string, string> };
+      State: { Status: string; Health?: { Status: string } };
+    }[];
+    return inspected.map((c) => ({
+      id: c.Id,
+      name: c.Name.replace(/^\//, ''),
+      service: c.Config.Labels['com.docker.compose.service'] ?? '',
+      state: c.State.Status,
+      health: c.State.Health?.Status ?? '',
+    }));
   };
 
   // HAProxy balances by least connections, so short handshakes alone keep landing on the
@@ -65,18 +89,28 @@ export async function composeProject(extraEnv: Record<string, string> = {}): Pro
         const open = await fetch(`${lbUrl}/socket.io/?EIO=4&transport=polling`, { signal: AbortSignal.timeout(5_000) });
         const body = await open.text();
         if (open.status !== 200) continue;
-        const lb = open.headers.getSetCookie().map((c) => c.split(';')[0]!.split('=')).find(([key]) => key === lbCookieName());
+        const lb = open.headers
+          .getSetCookie()
+          .map((c) => c.split(';')[0]!.split('='))
+          .find(([key]) => key === lbCookieName());
         if (lb?.[1]) cookies.add(lb[1]);
         const sid = (JSON.parse(body.slice(1)) as { sid: string }).sid;
         const poll = new AbortController();
         // No cookie sent: the stick table routes by sid (as for the CLI). Ends on abort or close.
-        fetch(`${lbUrl}/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`, { signal: poll.signal }).then((r) => r.arrayBuffer()).catch(() => undefined);
+        fetch(`${lbUrl}/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`, { signal: poll.signal })
+          .then((r) => r.arrayBuffer())
+          .catch(() => undefined);
         held.push({ sid, poll });
       }
     } finally {
       await Promise.all(
         held.map(async ({ sid, poll }) => {
-          await fetch(`${lbUrl}/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`, { method: 'POST', body: '1', headers: { 'content-type': 'text/plain;charset=UTF-8' }, signal: AbortSignal.timeout(5_000) })
+          await fetch(`${lbUrl}/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`, {
+            method: 'POST',
+            body: '1',
+            headers: { 'content-type': 'text/plain;charset=UTF-8' },
+            signal: AbortSignal.timeout(5_000),
+          })
             .then((r) => r.arrayBuffer())
             .catch(() => undefined);
           poll.abort();
@@ -94,7 +128,16 @@ export async function composeProject(extraEnv: Record<string, string> = {}): Pro
     containers,
     logs: (service) => compose(['logs', '--no-color', '--no-log-prefix', service]),
     fetchInside: (containerId, path) =>
-      dockerOk(['exec', containerId, 'node', '-e', `fetch('http://127.0.0.1:3006${path}').then(r=>r.text()).then(t=>process.stdout.write(t),e=>{console.error(e);process.exit(1)})`], { timeoutMs: 30_000 }),
+      dockerOk(
+        [
+          'exec',
+          containerId,
+          'node',
+          '-e',
+          `fetch('http://127.0.0.1:3006${path}').then(r=>r.text()).then(t=>process.stdout.write(t),e=>{console.error(e);process.exit(1)})`,
+        ],
+        { timeoutMs: 30_000 },
+      ),
     lbReplicaCookies,
     async waitForLbReplicas(replicas, timeoutMs) {
       let seen = 0;

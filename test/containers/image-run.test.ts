@@ -14,7 +14,8 @@ const engine = containerEngine();
 if (!engine.available) console.log(`[containers] image run skipped: ${engine.reason}`);
 
 /** The image name of the README's build and run lines (and docker-compose.yml's default). */
-const IMAGE = /docker build -f deploy\/Dockerfile -t (\S+) \./.exec(readRepoFile('README.md'))?.[1] ?? 'missing-from-README';
+const IMAGE =
+  /docker build -f deploy\/Dockerfile -t (\S+) \./.exec(readRepoFile('README.md'))?.[1] ?? 'missing-from-README';
 const DOCKER_STOP_DEFAULT_GRACE_MS = 10_000;
 
 describe.skipIf(!engine.available)(`docker run ${IMAGE} (the README's lines)`, () => {
@@ -28,18 +29,39 @@ describe.skipIf(!engine.available)(`docker run ${IMAGE} (the README's lines)`, (
 
   beforeAll(async () => {
     ensureBaseImages();
-    expect(readRepoFile('README.md')).toContain(`docker run --rm -p 3006:3006 -e REDIS_URL=redis://redis.example:6379 ${IMAGE}`);
+    expect(readRepoFile('README.md')).toContain(
+      `docker run --rm -p 3006:3006 -e REDIS_URL=redis://redis.example:6379 ${IMAGE}`,
+    );
     expect(readRepoFile('docker-compose.yml')).toContain(`\${HAPI_IMAGE:-${IMAGE}}`);
     await dockerOk(['build', '-q', '-f', 'deploy/Dockerfile', '-t', IMAGE, '.'], { timeoutMs: 15 * 60_000 });
     await dockerOk(['network', 'create', network]);
     await dockerOk(['run', '-d', '--rm', '--network', network, '--name', redisName, 'redis:7.4']);
-    await waitFor('Redis container to answer PING', 30_000, async () => (await docker(['exec', redisName, 'redis-cli', 'ping'])).stdout.trim() === 'PONG');
+    await waitFor(
+      'Redis container to answer PING',
+      30_000,
+      async () => (await docker(['exec', redisName, 'redis-cli', 'ping'])).stdout.trim() === 'PONG',
+    );
     const port = await findFreePort();
     url = `http://127.0.0.1:${port}`;
     // The README's run line, published on loopback only and with a Redis reachable by name.
-    hubId = (await dockerOk(['run', '-d', '--rm', '--network', network, '-p', `127.0.0.1:${port}:3006`, '-e', `REDIS_URL=redis://${redisName}:6379`, IMAGE])).trim();
+    hubId = (
+      await dockerOk([
+        'run',
+        '-d',
+        '--rm',
+        '--network',
+        network,
+        '-p',
+        `127.0.0.1:${port}:3006`,
+        '-e',
+        `REDIS_URL=redis://${redisName}:6379`,
+        IMAGE,
+      ])
+    ).trim();
     await waitFor('the hub container to answer /ready', 60_000, async () => (await httpStatus(`${url}/ready`)) === 200);
-    await waitFor('the generated CLI_API_TOKEN in the log', 15_000, async () => /CLI_API_TOKEN \(generated/.test((await docker(['logs', hubId])).stdout));
+    await waitFor('the generated CLI_API_TOKEN in the log', 15_000, async () =>
+      /CLI_API_TOKEN \(generated/.test((await docker(['logs', hubId])).stdout),
+    );
     token = /CLI_API_TOKEN \(generated, keep it safe\): (\S+)/.exec((await docker(['logs', hubId])).stdout)![1]!;
   }, 20 * 60_000);
 
@@ -53,7 +75,11 @@ describe.skipIf(!engine.available)(`docker run ${IMAGE} (the README's lines)`, (
   it('serves /health, passes its HEALTHCHECK and runs as 1000:1000', async () => {
     const health = (await (await fetch(`${url}/health`)).json()) as { status: string };
     expect(health.status).toBe('ok');
-    await waitFor('Docker to report the container healthy', 60_000, async () => (await docker(['inspect', '-f', '{{.State.Health.Status}}', hubId])).stdout.trim() === 'healthy');
+    await waitFor(
+      'Docker to report the container healthy',
+      60_000,
+      async () => (await docker(['inspect', '-f', '{{.State.Health.Status}}', hubId])).stdout.trim() === 'healthy',
+    );
     expect((await dockerOk(['exec', hubId, 'id', '-u'])).trim()).toBe('1000');
     expect((await dockerOk(['exec', hubId, 'id', '-g'])).trim()).toBe('1000');
   }, 90_000);

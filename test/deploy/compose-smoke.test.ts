@@ -22,7 +22,17 @@ import { openSse, type SseClient } from '../helpers/sse-client.js';
 import { loginWeb } from '../helpers/web-api.js';
 import { composeSchemaErrors, loadCompose, rawCompose, type ComposeFile } from './compose.js';
 import { REPO_ROOT } from './k8s-tools.js';
-import { haproxyAffinityCookie, haproxySection, hubEnvDefaults, HUB_ENV_KEYS, lbCookieName, parseHaproxy, readRepoFile, startLiveHub, type HaproxySection } from './sources.js';
+import {
+  haproxyAffinityCookie,
+  haproxySection,
+  hubEnvDefaults,
+  HUB_ENV_KEYS,
+  lbCookieName,
+  parseHaproxy,
+  readRepoFile,
+  startLiveHub,
+  type HaproxySection,
+} from './sources.js';
 
 const HOST = '127.0.0.1';
 const COMPOSE_CFG = 'deploy/haproxy.compose.cfg';
@@ -52,11 +62,17 @@ function redisArgs(compose: ComposeFile): string[] {
 
 /** Backend lines that describe servers (they legitimately differ between the two configs). */
 function isServerLine(line: string): boolean {
-  return /^(server|server-template|dynamic-cookie-key) /.test(line) || /^\.if defined\(HAPI_HUB\d+_ADDR\)$/.test(line) || line === '.endif';
+  return (
+    /^(server|server-template|dynamic-cookie-key) /.test(line) ||
+    /^\.if defined\(HAPI_HUB\d+_ADDR\)$/.test(line) ||
+    line === '.endif'
+  );
 }
 
 function normalisedBackend(section: HaproxySection): string[] {
-  return section.lines.filter((l) => !isServerLine(l)).map((l) => (l.startsWith('cookie ') ? l.replace(/ dynamic\b/, '') : l));
+  return section.lines
+    .filter((l) => !isServerLine(l))
+    .map((l) => (l.startsWith('cookie ') ? l.replace(/ dynamic\b/, '') : l));
 }
 
 /** deploy/haproxy.compose.cfg with the DNS template replaced by static local servers. */
@@ -88,13 +104,25 @@ describe('docker-compose.yml (static)', () => {
 
   it('is valid against the Compose specification schema, with defaults and with overrides', () => {
     expect(composeSchemaErrors(compose)).toEqual([]);
-    expect(composeSchemaErrors(loadCompose({ HAPI_WORKERS: '4', HAPI_HTTP_PORT: '8080', REDIS_URL: 'redis+sentinel://s1:26379,s2:26379/mymaster' }))).toEqual([]);
+    expect(
+      composeSchemaErrors(
+        loadCompose({
+          HAPI_WORKERS: '4',
+          HAPI_HTTP_PORT: '8080',
+          REDIS_URL: 'redis+sentinel://s1:26379,s2:26379/mymaster',
+        }),
+      ),
+    ).toEqual([]);
     // The validator is not vacuous: a wrong type and an unknown key are rejected.
     const broken = structuredClone(compose);
     broken.services.hub.deploy.replicas = 'two';
     broken.services.hub.restart_policy = 'always';
     broken.services.hub.stop_grace_period = '30 seconds';
-    expect(composeSchemaErrors(broken).map((e) => e.split(' {')[0]).sort()).toEqual([
+    expect(
+      composeSchemaErrors(broken)
+        .map((e) => e.split(' {')[0])
+        .sort(),
+    ).toEqual([
       '/services/hub must NOT have additional properties',
       '/services/hub/deploy/replicas must be integer',
       '/services/hub/stop_grace_period must match format "duration"',
@@ -118,7 +146,9 @@ describe('docker-compose.yml (static)', () => {
     const differing = Object.keys(env).filter((key) => env[key] !== '' && String(defaults[key]) !== env[key]);
     expect(differing.sort()).toEqual(Object.keys(COMPOSE_OVERRIDES).sort());
     // And an override really overrides.
-    expect((loadCompose({ HAPI_WORKERS: '6' }).services.hub.environment as Record<string, string>).HAPI_WORKERS).toBe('6');
+    expect((loadCompose({ HAPI_WORKERS: '6' }).services.hub.environment as Record<string, string>).HAPI_WORKERS).toBe(
+      '6',
+    );
   });
 
   it('runs Redis 7 with AOF, noeviction, a volume and a healthcheck the hub waits for', () => {
@@ -156,9 +186,13 @@ describe('docker-compose.yml (static)', () => {
     expect(lb.volumes).toEqual([`./${COMPOSE_CFG}:${HAPROXY_CFG_IN_IMAGE}:ro`]);
     const env = lb.environment as Record<string, string>;
     expect(lb.ports).toEqual([`0.0.0.0:3006:${env.HAPI_LB_PORT}`]);
-    expect(loadCompose({ HAPI_HTTP_BIND: '127.0.0.1', HAPI_HTTP_PORT: '8080' }).services.haproxy.ports).toEqual([`127.0.0.1:8080:${env.HAPI_LB_PORT}`]);
+    expect(loadCompose({ HAPI_HTTP_BIND: '127.0.0.1', HAPI_HTTP_PORT: '8080' }).services.haproxy.ports).toEqual([
+      `127.0.0.1:8080:${env.HAPI_LB_PORT}`,
+    ]);
     expect(env.HAPI_HUB_DNS! in compose.services).toBe(true);
-    expect(env.HAPI_HUB_PORT).toBe((compose.services[env.HAPI_HUB_DNS!].environment as Record<string, string>).HAPI_LISTEN_PORT);
+    expect(env.HAPI_HUB_PORT).toBe(
+      (compose.services[env.HAPI_HUB_DNS!].environment as Record<string, string>).HAPI_LISTEN_PORT,
+    );
 
     const sections = parseHaproxy(readRepoFile(COMPOSE_CFG));
     const resolvers = haproxySection(sections, 'resolvers');
@@ -167,13 +201,19 @@ describe('docker-compose.yml (static)', () => {
     expect(template).toContain(`resolvers ${resolvers.header.split(' ')[1]}`);
     expect(template).toContain('init-addr none');
     // The template address, expanded with the compose environment, is the hub service and port.
-    const address = /"([^"]+)"/.exec(template)![1]!.replace(/\$\{(\w+)-([^}]*)\}/g, (_m, key: string, fallback: string) => env[key] ?? fallback);
+    const address = /"([^"]+)"/
+      .exec(template)![1]!
+      .replace(/\$\{(\w+)-([^}]*)\}/g, (_m, key: string, fallback: string) => env[key] ?? fallback);
     expect(address).toBe(`${env.HAPI_HUB_DNS}:${env.HAPI_HUB_PORT}`);
   });
 
   it('HAProxy accepts deploy/haproxy.compose.cfg (haproxy -c) with the compose environment', () => {
     const env = compose.services.haproxy.environment as Record<string, string>;
-    const result = spawnSync('haproxy', ['-c', '-f', join(REPO_ROOT, COMPOSE_CFG)], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync('haproxy', ['-c', '-f', join(REPO_ROOT, COMPOSE_CFG)], {
+      env: { PATH: process.env.PATH, ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(`${result.stdout}${result.stderr}`).toContain('Configuration file is valid');
     expect(result.status).toBe(0);
   });
@@ -181,7 +221,8 @@ describe('docker-compose.yml (static)', () => {
   it('deploy/haproxy.compose.cfg matches deploy/haproxy.cfg except for server discovery', async () => {
     const compose = parseHaproxy(readRepoFile(COMPOSE_CFG));
     const cluster = parseHaproxy(readRepoFile('deploy/haproxy.cfg'));
-    for (const header of ['global', 'defaults', 'frontend']) expect(haproxySection(compose, header), header).toEqual(haproxySection(cluster, header));
+    for (const header of ['global', 'defaults', 'frontend'])
+      expect(haproxySection(compose, header), header).toEqual(haproxySection(cluster, header));
     const composeBackend = haproxySection(compose, 'backend');
     expect(composeBackend.header).toBe(haproxySection(cluster, 'backend').header);
     expect(normalisedBackend(composeBackend)).toEqual(normalisedBackend(haproxySection(cluster, 'backend')));
@@ -252,7 +293,8 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
     const states: Record<string, string> = {};
     for (const line of (await adminCommand('show stat')).split('\n')) {
       const fields = line.split(',');
-      if (fields[0] === 'hapi_hubs' && fields[1] && fields[1] !== 'BACKEND' && fields[1] !== 'FRONTEND') states[fields[1]] = fields[17] ?? '';
+      if (fields[0] === 'hapi_hubs' && fields[1] && fields[1] !== 'BACKEND' && fields[1] !== 'FRONTEND')
+        states[fields[1]] = fields[17] ?? '';
     }
     return states;
   };
@@ -262,8 +304,18 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
 
     // Redis with the compose flags; only where it listens and keeps its files is local.
     redisPort = await findFreePort();
-    redis = spawn('redis-server', [...redisArgs(compose), '--port', String(redisPort), '--bind', HOST, '--dir', dataDir, '--protected-mode', 'no'], { stdio: 'ignore' });
-    const probe = new Redis({ host: HOST, port: redisPort, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis = spawn(
+      'redis-server',
+      [...redisArgs(compose), '--port', String(redisPort), '--bind', HOST, '--dir', dataDir, '--protected-mode', 'no'],
+      { stdio: 'ignore' },
+    );
+    const probe = new Redis({
+      host: HOST,
+      port: redisPort,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     // Refused connects while redis-server starts are expected; the poll below retries them.
     probe.on('error', () => undefined);
     await waitFor('redis-server to answer PING', 15_000, async () => {
@@ -290,17 +342,31 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
         cwd: REPO_ROOT,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...composeEnv, HAPI_LISTEN_HOST: HOST, HAPI_LISTEN_PORT: String(port), REDIS_URL: redisUrl.toString().replace(/\/$/, '') },
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          ...composeEnv,
+          HAPI_LISTEN_HOST: HOST,
+          HAPI_LISTEN_PORT: String(port),
+          REDIS_URL: redisUrl.toString().replace(/\/$/, ''),
+        },
       });
       const replica: Replica = {
         port,
         child,
         output: [],
         signalledAt: 0,
-        exited: new Promise((resolve) => child.once('exit', (code) => resolve({ code, durationMs: Date.now() - replica.signalledAt }))),
+        exited: new Promise((resolve) =>
+          child.once('exit', (code) => resolve({ code, durationMs: Date.now() - replica.signalledAt })),
+        ),
       };
       const keep = (chunk: Buffer) => {
-        replica.output.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+        replica.output.push(
+          ...chunk
+            .toString()
+            .split('\n')
+            .filter((l) => l !== ''),
+        );
         if (replica.output.length > 400) replica.output.splice(0, replica.output.length - 400);
       };
       child.stdout!.on('data', keep);
@@ -310,7 +376,8 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
     await Promise.all(
       replicas.map((replica, i) =>
         waitFor(`replica ${i + 1} /ready`, 90_000, async () => {
-          if (replica.child.exitCode !== null) throw new Error(`replica ${i + 1} exited:\n${replica.output.slice(-30).join('\n')}`);
+          if (replica.child.exitCode !== null)
+            throw new Error(`replica ${i + 1} exited:\n${replica.output.slice(-30).join('\n')}`);
           try {
             return (await fetch(`http://${HOST}:${replica.port}/ready`)).status === 200;
           } catch {
@@ -322,15 +389,33 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
 
     // HAProxy with the compose config; its env as compose sets it, plus where to listen locally.
     const cfgPath = join(dataDir, 'haproxy.cfg');
-    writeFileSync(cfgPath, localHaproxyConfig(readRepoFile(COMPOSE_CFG), replicas.map((r) => r.port)));
+    writeFileSync(
+      cfgPath,
+      localHaproxyConfig(
+        readRepoFile(COMPOSE_CFG),
+        replicas.map((r) => r.port),
+      ),
+    );
     const lbPort = await findFreePort();
     lbUrl = `http://${HOST}:${lbPort}`;
     lb = spawn('haproxy', ['-db', '-f', cfgPath], {
       cwd: dataDir,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH, ...(compose.services.haproxy.environment as Record<string, string>), HAPI_LB_BIND: HOST, HAPI_LB_PORT: String(lbPort), HAPI_LB_ADMIN_SOCKET: adminSocket },
+      env: {
+        PATH: process.env.PATH,
+        ...(compose.services.haproxy.environment as Record<string, string>),
+        HAPI_LB_BIND: HOST,
+        HAPI_LB_PORT: String(lbPort),
+        HAPI_LB_ADMIN_SOCKET: adminSocket,
+      },
     });
-    const keepLb = (chunk: Buffer) => lbOutput.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+    const keepLb = (chunk: Buffer) =>
+      lbOutput.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
     lb.stdout!.on('data', keepLb);
     lb.stderr!.on('data', keepLb);
     await waitFor('HAProxy to report every replica UP', 30_000, async () => {
@@ -340,19 +425,27 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
     });
 
     // The token the cluster generated (no CLI_API_TOKEN in the compose defaults).
-    await waitFor('a replica to print the generated CLI_API_TOKEN', 10_000, () => replicas.some((r) => r.output.some((l) => l.includes('CLI_API_TOKEN (generated'))));
-    token = /CLI_API_TOKEN \(generated, keep it safe\): (\S+)/.exec(replicas.flatMap((r) => r.output).find((l) => l.includes('CLI_API_TOKEN (generated'))!)![1]!;
+    await waitFor('a replica to print the generated CLI_API_TOKEN', 10_000, () =>
+      replicas.some((r) => r.output.some((l) => l.includes('CLI_API_TOKEN (generated'))),
+    );
+    token = /CLI_API_TOKEN \(generated, keep it safe\): (\S+)/.exec(
+      replicas.flatMap((r) => r.output).find((l) => l.includes('CLI_API_TOKEN (generated'))!,
+    )![1]!;
   }, 180_000);
 
   afterAll(async () => {
     for (const socket of sockets) socket.close();
     sse?.close();
-    const exits = [lb, redis].filter((c): c is ChildProcess => c !== undefined && c.exitCode === null && c.signalCode === null).map((c) => new Promise((r) => c.once('exit', r)));
+    const exits = [lb, redis]
+      .filter((c): c is ChildProcess => c !== undefined && c.exitCode === null && c.signalCode === null)
+      .map((c) => new Promise((r) => c.once('exit', r)));
     killEverything();
     await Promise.all([...replicas.map((r) => r.exited), ...exits]);
     process.removeListener('exit', killEverything);
     // Workers of a SIGKILLed primary are in its process group, killed above; wait until gone.
-    await waitFor('replica process groups to exit', 30_000, () => replicas.every((r) => r.child.pid === undefined || !groupAlive(r.child.pid)));
+    await waitFor('replica process groups to exit', 30_000, () =>
+      replicas.every((r) => r.child.pid === undefined || !groupAlive(r.child.pid)),
+    );
     rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
@@ -378,13 +471,19 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
       const open = await fetch(`${lbUrl}/socket.io/?EIO=4&transport=polling`);
       const body = await open.text();
       expect(open.status).toBe(200);
-      const cookies = Object.fromEntries(open.headers.getSetCookie().map((c) => c.split(';')[0]!.split('=') as [string, string]));
+      const cookies = Object.fromEntries(
+        open.headers.getSetCookie().map((c) => c.split(';')[0]!.split('=') as [string, string]),
+      );
       const sid = (JSON.parse(body.slice(1)) as { sid: string }).sid;
       expect(cookies.io).toBe(sid);
       expect(cookies[lbCookieName()]).toBeDefined();
       lbCookies.add(cookies[lbCookieName()]!);
       // No cookie sent (like the CLI): the stick table must still find the replica holding sid.
-      const close = await fetch(`${lbUrl}/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`, { method: 'POST', body: '1', headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+      const close = await fetch(`${lbUrl}/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`, {
+        method: 'POST',
+        body: '1',
+        headers: { 'content-type': 'text/plain;charset=UTF-8' },
+      });
       expect(`${close.status} ${await close.text()}`).toBe('200 ok');
     }
     expect(lbCookies.size).toBe(replicas.length);
@@ -410,16 +509,34 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
 
     const content = { role: 'agent', content: { type: 'output', data: 'through haproxy, long-polling' } };
     poller.emit('message', { sid: session.id, message: content });
-    const frame = await sse.next((f) => f.event.type === 'message-received' && f.event.sessionId === session.id, 15_000);
-    expect(frame.event).toMatchObject({ type: 'message-received', sessionId: session.id, message: { seq: 1, content } });
-    const update = await nextEvent<{ body: { message: { seq: number; content: unknown } } }>(ws, 'update', isNewMessage(session.id), 15_000);
+    const frame = await sse.next(
+      (f) => f.event.type === 'message-received' && f.event.sessionId === session.id,
+      15_000,
+    );
+    expect(frame.event).toMatchObject({
+      type: 'message-received',
+      sessionId: session.id,
+      message: { seq: 1, content },
+    });
+    const update = await nextEvent<{ body: { message: { seq: number; content: unknown } } }>(
+      ws,
+      'update',
+      isNewMessage(session.id),
+      15_000,
+    );
     expect(update.body.message).toMatchObject({ seq: 1, content });
 
     const second = { role: 'agent', content: { type: 'output', data: 'through haproxy, websocket' } };
     ws.emit('message', { sid: session.id, message: second });
-    const frame2 = await sse.next((f) => f.event.type === 'message-received' && f.event.sessionId === session.id, 15_000);
+    const frame2 = await sse.next(
+      (f) => f.event.type === 'message-received' && f.event.sessionId === session.id,
+      15_000,
+    );
     expect(frame2.event).toMatchObject({ message: { seq: 2, content: second } });
-    expect((await nextEvent<{ body: { message: { seq: number } } }>(poller, 'update', isNewMessage(session.id), 15_000)).body.message.seq).toBe(2);
+    expect(
+      (await nextEvent<{ body: { message: { seq: number } } }>(poller, 'update', isNewMessage(session.id), 15_000)).body
+        .message.seq,
+    ).toBe(2);
   });
 
   it('on SIGTERM (docker stop) every replica drains and exits 0 within stop_grace_period', async () => {
@@ -454,4 +571,3 @@ function groupAlive(pgid: number): boolean {
   }
   return false;
 }
-

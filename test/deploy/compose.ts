@@ -19,30 +19,41 @@ export type ComposeFile = {
  * `${VAR:+alt}` / `${VAR+alt}` (alt when set-and-non-empty / set).
  */
 export function interpolate(text: string, env: Record<string, string | undefined>): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (match, name: string | undefined, colon: string | undefined, op: string | undefined, arg: string | undefined, bare: string | undefined) => {
-    if (match === '$$') return '$';
-    const key = (name ?? bare)!;
-    const value = env[key];
-    const unset = colon === ':' ? value === undefined || value === '' : value === undefined;
-    switch (op) {
-      case '-':
-        return unset ? arg! : value!;
-      case '?':
-        if (unset) throw new Error(`required variable ${key} is missing: ${arg}`);
-        return value!;
-      case '+':
-        return unset ? '' : arg!;
-      default:
-        return value ?? '';
-    }
-  });
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (
+      match,
+      name: string | undefined,
+      colon: string | undefined,
+      op: string | undefined,
+      arg: string | undefined,
+      bare: string | undefined,
+    ) => {
+      if (match === '$$') return '$';
+      const key = (name ?? bare)!;
+      const value = env[key];
+      const unset = colon === ':' ? value === undefined || value === '' : value === undefined;
+      switch (op) {
+        case '-':
+          return unset ? arg! : value!;
+        case '?':
+          if (unset) throw new Error(`required variable ${key} is missing: ${arg}`);
+          return value!;
+        case '+':
+          return unset ? '' : arg!;
+        default:
+          return value ?? '';
+      }
+    },
+  );
 }
 
 /** Interpolates every string value (not keys) of a parsed document. */
 function interpolateValues(value: unknown, env: Record<string, string | undefined>): unknown {
   if (typeof value === 'string') return interpolate(value, env);
   if (Array.isArray(value)) return value.map((v) => interpolateValues(v, env));
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateValues(v, env)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateValues(v, env)]));
   return value;
 }
 

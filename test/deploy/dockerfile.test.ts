@@ -13,7 +13,11 @@ import { REPO_ROOT } from './k8s-tools.js';
 import { execForm, hubEnvDefaults, isKnownEnv, parseDockerfile, readRepoFile, type DockerStage } from './sources.js';
 
 const dockerfile = parseDockerfile(readRepoFile('deploy/Dockerfile'));
-const pkg = JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readRepoFile('package.json')) as {
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 const finalStage = dockerfile.stages.at(-1)!;
 
 function args(stage: DockerStage, keyword: string): string[] {
@@ -52,7 +56,15 @@ function dockerIgnored(path: string): boolean {
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
   const toRegex = (pattern: string) =>
-    new RegExp(`^${pattern.replace(/^\/+/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\//g, '(.*/)?').replace(/\*\*/g, '.*').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+    new RegExp(
+      `^${pattern
+        .replace(/^\/+/, '')
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*\*\//g, '(.*/)?')
+        .replace(/\*\*/g, '.*')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')}$`,
+    );
   const segments = path.split('/');
   const prefixes = segments.map((_, i) => segments.slice(0, i + 1).join('/'));
   let ignored = false;
@@ -75,7 +87,11 @@ describe('deploy/Dockerfile (instructions)', () => {
     // The first real `docker build` here failed on `# syntax=docker/dockerfile:1`: BuildKit pulls
     // that frontend from a registry before reading the file. The base images are the only images
     // a build may need (scripts/base-images.sh provides them where pulling is impossible).
-    expect(readRepoFile('deploy/Dockerfile').split('\n').filter((l) => /^#\s*syntax\s*=/i.test(l))).toEqual([]);
+    expect(
+      readRepoFile('deploy/Dockerfile')
+        .split('\n')
+        .filter((l) => /^#\s*syntax\s*=/i.test(l)),
+    ).toEqual([]);
   });
 
   it('builds with npm ci + npm run build, and the final stage gets production dependencies only', () => {
@@ -127,7 +143,8 @@ describe('deploy/Dockerfile (instructions)', () => {
     expect(sources.filter((s) => !existsSync(join(REPO_ROOT, s)))).toEqual([]);
     expect(sources.filter((s) => dockerIgnored(s.replace(/\/$/, '')))).toEqual([]);
     // Host artifacts and secrets never reach the daemon.
-    for (const path of ['node_modules', 'dist', '.git', '.env', '.cache', 'test']) expect(dockerIgnored(path), path).toBe(true);
+    for (const path of ['node_modules', 'dist', '.git', '.env', '.cache', 'test'])
+      expect(dockerIgnored(path), path).toBe(true);
   });
 
   it('the build step copies every script `npm run build` calls', () => {
@@ -170,7 +187,8 @@ describe('deploy/Dockerfile (what the final stage runs)', () => {
         if (entry.isDirectory()) walk(path);
         else if (entry.name.endsWith('.js')) {
           const code = readFileSync(path, 'utf8');
-          for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"'./][^"']*)["']/g)) imported.add(m[1]!);
+          for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"'./][^"']*)["']/g))
+            imported.add(m[1]!);
         }
       }
     };
@@ -226,7 +244,10 @@ describe('deploy/Dockerfile (what the final stage runs)', () => {
     const [healthcheck] = args(finalStage, 'HEALTHCHECK');
     const command = execForm(healthcheck!.slice(healthcheck!.indexOf('CMD ') + 4));
     expect(command[0]).toBe('node');
-    const check = spawnSync(process.execPath, command.slice(1), { env: { PATH: process.env.PATH, HAPI_LISTEN_PORT: String(port) }, timeout: 10_000 });
+    const check = spawnSync(process.execPath, command.slice(1), {
+      env: { PATH: process.env.PATH, HAPI_LISTEN_PORT: String(port) },
+      timeout: 10_000,
+    });
     expect(check.status).toBe(0);
 
     const started = Date.now();
@@ -235,7 +256,12 @@ describe('deploy/Dockerfile (what the final stage runs)', () => {
     expect(await exited).toBe(0);
     expect(Date.now() - started).toBeLessThan(drainTimeoutMs + 2_000);
     // The HEALTHCHECK fails once the hub is gone.
-    expect(spawnSync(process.execPath, command.slice(1), { env: { PATH: process.env.PATH, HAPI_LISTEN_PORT: String(port) }, timeout: 10_000 }).status).toBe(1);
+    expect(
+      spawnSync(process.execPath, command.slice(1), {
+        env: { PATH: process.env.PATH, HAPI_LISTEN_PORT: String(port) },
+        timeout: 10_000,
+      }).status,
+    ).toBe(1);
   }, 120_000);
 });
 

@@ -49,14 +49,24 @@ const DEFAULTS: HubExpectations = {
 
 /** What each ci/*-values.yaml renders; a new file there needs an entry (checked below). */
 const CI_EXPECTATIONS: Record<string, HubExpectations> = {
-  'prod-values.yaml': { ...DEFAULTS, replicas: 'hpa', redis: 'external', ingress: 'ingress-nginx', secretRendered: false, secretRef: 'required', drainTimeoutMs: 25_000 },
+  'prod-values.yaml': {
+    ...DEFAULTS,
+    replicas: 'hpa',
+    redis: 'external',
+    ingress: 'ingress-nginx',
+    secretRendered: false,
+    secretRef: 'required',
+    drainTimeoutMs: 25_000,
+  },
   'gateway-values.yaml': { ...DEFAULTS, redis: 'external', ingress: false, gateway: 'standard' },
   'gateway-experimental-values.yaml': { ...DEFAULTS, ingress: false, gateway: 'experimental' },
   'openshift-values.yaml': { ...DEFAULTS, fixedUid: false },
   'multiworker-values.yaml': { ...DEFAULTS, workers: 2, ingress: false },
 };
 
-const ciFiles = readdirSync(join(REPO_ROOT, CI_DIR)).filter((f) => f.endsWith('-values.yaml')).sort();
+const ciFiles = readdirSync(join(REPO_ROOT, CI_DIR))
+  .filter((f) => f.endsWith('-values.yaml'))
+  .sort();
 
 describe('helm ci/ values files', () => {
   it('every ci/*-values.yaml has expectations here, and every expectation a file', () => {
@@ -65,7 +75,10 @@ describe('helm ci/ values files', () => {
 });
 
 describe('helm lint', () => {
-  it.each([['default values', [] as string[]], ...ciFiles.map((f) => [f, ['-f', `${CI_DIR}/${f}`]] as [string, string[]])])(
+  it.each([
+    ['default values', [] as string[]],
+    ...ciFiles.map((f) => [f, ['-f', `${CI_DIR}/${f}`]] as [string, string[]]),
+  ])(
     'passes --strict with %s',
     async (_label, args) => {
       const result = await helm(['lint', CHART, '--strict', ...args]);
@@ -98,20 +111,32 @@ describe('helm template (ci/ specifics)', () => {
     const deployment = onlyOne(objects, 'Deployment');
     const pod = deployment.spec.template.spec;
     const hub = pod.containers[0];
-    expect(hub.envFrom).toEqual([{ configMapRef: { name: 'hapi-hapi-hub' } }, { configMapRef: { name: 'hapi-hub-site-env', optional: true } }, { secretRef: { name: 'hapi-hub-secrets', optional: false } }]);
+    expect(hub.envFrom).toEqual([
+      { configMapRef: { name: 'hapi-hapi-hub' } },
+      { configMapRef: { name: 'hapi-hub-site-env', optional: true } },
+      { secretRef: { name: 'hapi-hub-secrets', optional: false } },
+    ]);
     // preStop 5 + ceil(25000 / 1000) + 10
     expect(pod.terminationGracePeriodSeconds).toBe(40);
-    expect(pod.topologySpreadConstraints.map((c: any) => c.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    expect(pod.topologySpreadConstraints.map((c: any) => c.topologyKey)).toEqual([
+      'kubernetes.io/hostname',
+      'topology.kubernetes.io/zone',
+    ]);
     expect(pod.priorityClassName).toBe('hapi-hub-critical');
     expect(pod.containers.map((c: any) => c.name)).toEqual(['hub', 'log-shipper']);
     expect(pod.volumes.map((v: any) => v.name)).toEqual(['tmp', 'ca-bundle']);
     expect(hub.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/tmp', '/etc/ssl/corporate']);
-    expect(onlyOne(objects, 'ServiceAccount').metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/hapi-hub' });
+    expect(onlyOne(objects, 'ServiceAccount').metadata.annotations).toEqual({
+      'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/hapi-hub',
+    });
     const ingress = onlyOne(objects, 'Ingress');
     expect(ingress.spec.ingressClassName).toBe('nginx');
     expect(ingress.spec.tls).toEqual([{ secretName: 'hapi-hub-tls', hosts: ['hapi.example.com'] }]);
     // User annotations are added to the preset's, not instead of them.
-    expect(ingress.metadata.annotations).toMatchObject({ 'cert-manager.io/cluster-issuer': 'letsencrypt', 'nginx.ingress.kubernetes.io/affinity': 'cookie' });
+    expect(ingress.metadata.annotations).toMatchObject({
+      'cert-manager.io/cluster-issuer': 'letsencrypt',
+      'nginx.ingress.kubernetes.io/affinity': 'cookie',
+    });
     const configMap = onlyOne(objects, 'ConfigMap');
     expect(configMap.data.HAPI_MESSAGE_HISTORY_LIMIT).toBe('5000');
     expect(configMap.data.REDIS_URL).toMatch(/^redis\+sentinel:\/\//);
@@ -125,7 +150,9 @@ describe('helm template (ci/ specifics)', () => {
       CLI_API_TOKEN: 'example-token-not-a-secret',
       REDIS_URL: 'redis+cluster://redis-0.redis:6379,redis-1.redis:6379,redis-2.redis:6379',
     });
-    expect(onlyOne(objects, 'HTTPRoute').spec.parentRefs).toEqual([{ name: 'public-gateway', namespace: 'gateway-system' }]);
+    expect(onlyOne(objects, 'HTTPRoute').spec.parentRefs).toEqual([
+      { name: 'public-gateway', namespace: 'gateway-system' },
+    ]);
   });
 
   it('multiworker: HAPI_WORKERS=2 only from hub.workers, behind an L4 LoadBalancer Service', async () => {
@@ -144,13 +171,34 @@ describe('helm chart as a subchart (umbrella chart, Argo CD app-of-apps)', () =>
     parentDir = mkdtempSync(join(REPO_ROOT, '.cache', 'helm-parent-'));
     writeFileSync(
       join(parentDir, 'Chart.yaml'),
-      ['apiVersion: v2', 'name: platform', 'version: 1.0.0', 'dependencies:', '  - name: hapi-hub', '    version: 0.1.0', `    repository: file://${join(REPO_ROOT, CHART)}`, ''].join('\n'),
+      [
+        'apiVersion: v2',
+        'name: platform',
+        'version: 1.0.0',
+        'dependencies:',
+        '  - name: hapi-hub',
+        '    version: 0.1.0',
+        `    repository: file://${join(REPO_ROOT, CHART)}`,
+        '',
+      ].join('\n'),
     );
     // A parent has templates of its own (lint --strict warns about a missing templates/).
     mkdirSync(join(parentDir, 'templates'));
     writeFileSync(join(parentDir, 'templates', 'NOTES.txt'), 'platform {{ .Chart.Version }}\n');
     // Globals as an umbrella chart sets them for all its subcharts, and values for this one.
-    writeFileSync(join(parentDir, 'values.yaml'), ['global:', '  imageRegistry: registry.example.com', '  environment: staging', 'hapi-hub:', '  replicaCount: 3', '  hub:', '    logLevel: warn', ''].join('\n'));
+    writeFileSync(
+      join(parentDir, 'values.yaml'),
+      [
+        'global:',
+        '  imageRegistry: registry.example.com',
+        '  environment: staging',
+        'hapi-hub:',
+        '  replicaCount: 3',
+        '  hub:',
+        '    logLevel: warn',
+        '',
+      ].join('\n'),
+    );
     const build = await helm(['dependency', 'update', '--skip-refresh', parentDir]);
     if (build.status !== 0) throw new Error(`helm dependency update failed: ${build.stderr}`);
   }, 300_000);
@@ -192,8 +240,19 @@ describe('helm values', () => {
   });
 
   it("the chart's managed list covers every variable it renders", async () => {
-    const objects = await template('hapi', '--set', 'hub.corsOrigins=*', '--set', 'secrets.cliApiToken=abc', '--set', 'secrets.jwtSecret=0123456789abcdef0123');
-    const rendered = [...Object.keys(onlyOne(objects, 'ConfigMap').data), ...Object.keys(secretEntries(onlyOne(objects, 'Secret')))];
+    const objects = await template(
+      'hapi',
+      '--set',
+      'hub.corsOrigins=*',
+      '--set',
+      'secrets.cliApiToken=abc',
+      '--set',
+      'secrets.jwtSecret=0123456789abcdef0123',
+    );
+    const rendered = [
+      ...Object.keys(onlyOne(objects, 'ConfigMap').data),
+      ...Object.keys(secretEntries(onlyOne(objects, 'Secret'))),
+    ];
     expect(rendered.filter((k) => !managed.includes(k))).toEqual([]);
   });
 
@@ -224,14 +283,22 @@ describe('helm values', () => {
   });
 
   it('without the schema (--skip-schema-validation) a chart-set variable in extraEnv still fails, by name', async () => {
-    const result = await helm(['template', 'hapi', CHART, '--skip-schema-validation', '--set', 'hub.extraEnv.HAPI_PUBLIC_URL=http://x']);
+    const result = await helm([
+      'template',
+      'hapi',
+      CHART,
+      '--skip-schema-validation',
+      '--set',
+      'hub.extraEnv.HAPI_PUBLIC_URL=http://x',
+    ]);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('hapi-hub: hub.extraEnv.HAPI_PUBLIC_URL is set by the chart');
   });
 
   it('renders a configuration change into the pod template (pods roll)', async () => {
     const before = onlyOne(await template('hapi'), 'Deployment').spec.template.metadata.annotations['checksum/config'];
-    const after = onlyOne(await template('hapi', '--set', 'hub.logLevel=debug'), 'Deployment').spec.template.metadata.annotations['checksum/config'];
+    const after = onlyOne(await template('hapi', '--set', 'hub.logLevel=debug'), 'Deployment').spec.template.metadata
+      .annotations['checksum/config'];
     expect(after).not.toBe(before);
   });
 
@@ -243,13 +310,25 @@ describe('helm values', () => {
   });
 
   it('serviceAccount.create=false uses the named account and renders none', async () => {
-    const objects = await template('hapi', '--set', 'serviceAccount.create=false', '--set', 'serviceAccount.name=platform-sa');
+    const objects = await template(
+      'hapi',
+      '--set',
+      'serviceAccount.create=false',
+      '--set',
+      'serviceAccount.name=platform-sa',
+    );
     expect(ofKind(objects, 'ServiceAccount')).toEqual([]);
     expect(onlyOne(objects, 'Deployment').spec.template.spec.serviceAccountName).toBe('platform-sa');
   });
 
   it('affinity replaces the default anti-affinity', async () => {
-    const objects = await template('hapi', '--set', 'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=pool', '--set', 'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists');
+    const objects = await template(
+      'hapi',
+      '--set',
+      'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=pool',
+      '--set',
+      'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists',
+    );
     const affinity = onlyOne(objects, 'Deployment').spec.template.spec.affinity;
     expect(Object.keys(affinity)).toEqual(['nodeAffinity']);
     expect(strictSchemaErrors(objects)).toEqual([]);
@@ -259,7 +338,11 @@ describe('helm values', () => {
     const objects = await template('hapi');
     const deployment = onlyOne(objects, 'Deployment');
     deployment.spec.template.spec.containers[0].readinessProbe.periodSecond = 5;
-    expect(strictSchemaErrors([deployment])).toEqual([expect.stringContaining("spec.template.spec.containers[0].readinessProbe.periodSecond: Object literal may only specify known properties")]);
+    expect(strictSchemaErrors([deployment])).toEqual([
+      expect.stringContaining(
+        'spec.template.spec.containers[0].readinessProbe.periodSecond: Object literal may only specify known properties',
+      ),
+    ]);
   });
 
   it('requires Kubernetes >= 1.27 (PodDisruptionBudget unhealthyPodEvictionPolicy is beta and on from 1.27)', async () => {
@@ -271,7 +354,10 @@ describe('helm values', () => {
   });
 
   it('the chart version and appVersion are the image tag', () => {
-    const chart = parseYaml(readFileSync(join(REPO_ROOT, CHART, 'Chart.yaml'), 'utf8')) as { version: string; appVersion: string };
+    const chart = parseYaml(readFileSync(join(REPO_ROOT, CHART, 'Chart.yaml'), 'utf8')) as {
+      version: string;
+      appVersion: string;
+    };
     expect(chart.appVersion).toBe(IMAGE_TAG);
     expect(chart.version).toBe(IMAGE_TAG);
   });
@@ -298,7 +384,11 @@ describe('helm test (templates/tests/test-connection.yaml)', () => {
     const [command, ...args] = [...container.command, ...container.args] as string[];
     expect(command).toBe('node');
     // Asynchronously: the live hub answers from this process's event loop.
-    const child = spawn(process.execPath, args, { env: { ...process.env, HUB_URL: url }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, HUB_URL: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 30_000,
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -345,7 +435,17 @@ describe('helm test (templates/tests/test-connection.yaml)', () => {
 describe('helm NOTES.txt', () => {
   async function notes(...args: string[]): Promise<string> {
     // --dry-run=client renders NOTES without a cluster; KUBECONFIG points nowhere on purpose.
-    const result = await helm(['install', 'hapi', CHART, '--namespace', 'hapi', '--dry-run=client', '--kubeconfig', join(REPO_ROOT, '.cache', 'no-kubeconfig'), ...args]);
+    const result = await helm([
+      'install',
+      'hapi',
+      CHART,
+      '--namespace',
+      'hapi',
+      '--dry-run=client',
+      '--kubeconfig',
+      join(REPO_ROOT, '.cache', 'no-kubeconfig'),
+      ...args,
+    ]);
     expect(result.status, result.stderr).toBe(0);
     return result.stdout.slice(result.stdout.indexOf('NOTES:'));
   }
@@ -358,7 +458,9 @@ describe('helm NOTES.txt', () => {
     expect(text).toContain('kubectl -n hapi rollout status deployment/hapi-hapi-hub --timeout=5m');
     expect(text).toContain('helm -n hapi test hapi');
     expect(text).toContain('kubectl -n hapi port-forward svc/hapi-hapi-hub 3006:3006');
-    expect(text).toContain('kubectl -n hapi logs -l app.kubernetes.io/instance=hapi,app.kubernetes.io/component=hub --tail=-1 --prefix | grep CLI_API_TOKEN');
+    expect(text).toContain(
+      'kubectl -n hapi logs -l app.kubernetes.io/instance=hapi,app.kubernetes.io/component=hub --tail=-1 --prefix | grep CLI_API_TOKEN',
+    );
     expect(text).toContain('kubectl -n hapi exec deploy/hapi-hapi-hub -- node dist/main.js ns create <namespace>');
     expect(text).toContain('HAPI_API_URL=<hub URL from 3> CLI_API_TOKEN=<token>[:<namespace>] hapi');
     expect(text).toContain('1 worker(s) per pod');
@@ -368,7 +470,9 @@ describe('helm NOTES.txt', () => {
     const text = await notes('-f', PROD_VALUES);
     expect(text).not.toContain('kind load');
     expect(text).toContain('https://hapi.example.com/');
-    expect(text).toContain("kubectl -n hapi get secret hapi-hub-secrets -o jsonpath='{.data.CLI_API_TOKEN}' | base64 -d");
+    expect(text).toContain(
+      "kubectl -n hapi get secret hapi-hub-secrets -o jsonpath='{.data.CLI_API_TOKEN}' | base64 -d",
+    );
     expect(text).toContain('the pods do not start until this Secret exists');
   });
 

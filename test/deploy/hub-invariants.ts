@@ -3,7 +3,16 @@
 // once, lazily, so rendering failures show up as test failures with the tool's message.
 import { beforeAll, afterAll, expect, it } from 'vitest';
 import { loadConfig, type HubConfig } from '../../src/config.js';
-import { named, nginxSizeBytes, ofKind, onlyOne, schemaErrors, secretEntries, selects, type K8sObject } from './manifests.js';
+import {
+  named,
+  nginxSizeBytes,
+  ofKind,
+  onlyOne,
+  schemaErrors,
+  secretEntries,
+  selects,
+  type K8sObject,
+} from './manifests.js';
 import { IMAGE_NAME_AND_TAG } from './image.js';
 import { dockerfileUid, HUB_ENV_KEYS, isKnownEnv, lbCookieName, startLiveHub, type LiveHub } from './sources.js';
 import { strictSchemaErrors } from './strict-schema.js';
@@ -49,7 +58,13 @@ interface HubView {
 }
 
 /** The hub container of the Deployment, its ConfigMap and Secret, and the env its process sees. */
-export function hubPod(objects: K8sObject[]): { deployment: K8sObject; container: any; configMap: K8sObject; secret: K8sObject | undefined; env: Record<string, string> } {
+export function hubPod(objects: K8sObject[]): {
+  deployment: K8sObject;
+  container: any;
+  configMap: K8sObject;
+  secret: K8sObject | undefined;
+  env: Record<string, string>;
+} {
   const deployment = onlyOne(objects, 'Deployment');
   const container = (deployment.spec.template.spec.containers as any[]).find((c) => c.name === 'hub');
   if (!container) throw new Error('the Deployment has no container named hub');
@@ -63,7 +78,10 @@ export function hubPod(objects: K8sObject[]): { deployment: K8sObject; container
   for (const entry of (container.env ?? []) as any[]) {
     // Hub variables are plain values: a valueFrom (e.g. resourceFieldRef limits.cpu for
     // HAPI_WORKERS) would make the hub's behaviour depend on what the node hands out.
-    if (entry.value === undefined) throw new Error(`env ${entry.name}: valueFrom ${JSON.stringify(entry.valueFrom)} (hub variables must be explicit)`);
+    if (entry.value === undefined)
+      throw new Error(
+        `env ${entry.name}: valueFrom ${JSON.stringify(entry.valueFrom)} (hub variables must be explicit)`,
+      );
     env[entry.name] = String(entry.value);
   }
   return { deployment, container, configMap, secret, env };
@@ -75,7 +93,17 @@ function hubView(objects: K8sObject[]): HubView {
   // The Secret might hold REDIS_URL and tokens we cannot see (existingSecret); the hub would
   // still start, so parse what is visible.
   const config = loadConfig(env);
-  return { objects, deployment, container, podLabels: pod.metadata.labels, service: onlyOne(objects, 'Service', (s) => selects(s.spec.selector, pod.metadata.labels)), configMap, secret, env, config };
+  return {
+    objects,
+    deployment,
+    container,
+    podLabels: pod.metadata.labels,
+    service: onlyOne(objects, 'Service', (s) => selects(s.spec.selector, pod.metadata.labels)),
+    configMap,
+    secret,
+    env,
+    config,
+  };
 }
 
 function preStopSleepSeconds(container: any): number {
@@ -87,7 +115,10 @@ function preStopSleepSeconds(container: any): number {
   throw new Error(`preStop is neither a sleep nor exec sleep: ${JSON.stringify(preStop)}`);
 }
 
-export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObject[]>, expected: HubExpectations): void {
+export function hubManifestInvariants(
+  render: () => K8sObject[] | Promise<K8sObject[]>,
+  expected: HubExpectations,
+): void {
   let view: HubView;
   let live: LiveHub;
 
@@ -110,7 +141,10 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
 
   it(`runs the one image of the project (${IMAGE_NAME_AND_TAG}, any registry)`, () => {
     // The hub container and Helm's test Pod (which runs the hub image too); sidecars are the user's.
-    const images = [view.container.image as string, ...ofKind(view.objects, 'Pod').flatMap((p) => (p.spec.containers as any[]).map((c) => c.image as string))];
+    const images = [
+      view.container.image as string,
+      ...ofKind(view.objects, 'Pod').flatMap((p) => (p.spec.containers as any[]).map((c) => c.image as string)),
+    ];
     for (const image of images) expect(image.split('/').at(-1)).toBe(IMAGE_NAME_AND_TAG);
   });
 
@@ -123,12 +157,18 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
   it('puts every namespaced object in the expected namespace', () => {
     if (expected.namespace === undefined) return;
     const namespaced = view.objects.filter((o) => o.kind !== 'Namespace');
-    expect(namespaced.filter((o) => o.metadata.namespace !== expected.namespace).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    expect(
+      namespaced.filter((o) => o.metadata.namespace !== expected.namespace).map((o) => `${o.kind}/${o.metadata.name}`),
+    ).toEqual([]);
     expect(ofKind(view.objects, 'Namespace').map((o) => o.metadata.name)).toEqual([expected.namespace]);
   });
 
   it('sets only variables the hub knows, and they parse with its config schema', () => {
-    const names = [...Object.keys(view.configMap.data ?? {}), ...Object.keys(view.secret ? secretEntries(view.secret) : {}), ...((view.container.env ?? []) as any[]).map((e) => e.name as string)];
+    const names = [
+      ...Object.keys(view.configMap.data ?? {}),
+      ...Object.keys(view.secret ? secretEntries(view.secret) : {}),
+      ...((view.container.env ?? []) as any[]).map((e) => e.name as string),
+    ];
     expect(names.filter((name) => !isKnownEnv(name))).toEqual([]);
     expect(view.config.listenHost).toBe('0.0.0.0');
     expect(view.config.drainTimeoutMs).toBe(expected.drainTimeoutMs);
@@ -188,12 +228,20 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
     if (expected.fixedUid === false) {
-      const fixed = [view.deployment, ...ofKind(view.objects, 'StatefulSet')].flatMap((w) => ['runAsUser', 'runAsGroup', 'fsGroup'].filter((k) => w.spec.template.spec.securityContext?.[k] !== undefined).map((k) => `${w.kind}/${w.metadata.name}.${k}`));
+      const fixed = [view.deployment, ...ofKind(view.objects, 'StatefulSet')].flatMap((w) =>
+        ['runAsUser', 'runAsGroup', 'fsGroup']
+          .filter((k) => w.spec.template.spec.securityContext?.[k] !== undefined)
+          .map((k) => `${w.kind}/${w.metadata.name}.${k}`),
+      );
       expect(fixed).toEqual([]);
     } else {
       expect(pod.securityContext.runAsUser).toBe(dockerfileUid());
     }
-    expect(view.container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(view.container.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect((view.container.volumeMounts as any[]).map((m) => m.mountPath)).toContain('/tmp');
   });
 
@@ -211,11 +259,19 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
     expect(selects(matchLabels, view.podLabels)).toBe(true);
     expect(view.service.spec.selector).toEqual(matchLabels);
     // No other workload's pods (e.g. Redis) fall under the hub Service.
-    const others = [...ofKind(view.objects, 'StatefulSet'), ...ofKind(view.objects, 'Deployment')].filter((w) => w !== view.deployment);
-    expect(others.filter((w) => selects(view.service.spec.selector, w.spec.template.metadata.labels)).map((w) => w.metadata.name)).toEqual([]);
+    const others = [...ofKind(view.objects, 'StatefulSet'), ...ofKind(view.objects, 'Deployment')].filter(
+      (w) => w !== view.deployment,
+    );
+    expect(
+      others
+        .filter((w) => selects(view.service.spec.selector, w.spec.template.metadata.labels))
+        .map((w) => w.metadata.name),
+    ).toEqual([]);
     const [port] = view.service.spec.ports as any[];
     expect(port.targetPort).toBe('http');
-    expect((view.container.ports as any[]).find((p) => p.name === port.targetPort)?.containerPort).toBe(view.config.listenPort);
+    expect((view.container.ports as any[]).find((p) => p.name === port.targetPort)?.containerPort).toBe(
+      view.config.listenPort,
+    );
   });
 
   it('has a PDB over the hub pods, and enough replicas for it to allow a disruption', () => {
@@ -234,7 +290,11 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
     const hpas = ofKind(view.objects, 'HorizontalPodAutoscaler');
     expect(hpas.length).toBe(expected.replicas === 'hpa' ? 1 : 0);
     for (const hpa of hpas) {
-      expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: view.deployment.metadata.name });
+      expect(hpa.spec.scaleTargetRef).toEqual({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: view.deployment.metadata.name,
+      });
       expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
       expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
     }
@@ -251,7 +311,9 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
       expect(backend.name).toBe(view.service.metadata.name);
       expect((view.service.spec.ports as any[]).map((p) => p.name)).toContain(backend.port.name);
     }
-    const nginxAnnotations = Object.keys(ingress.metadata.annotations ?? {}).filter((k) => k.startsWith('nginx.ingress.kubernetes.io/'));
+    const nginxAnnotations = Object.keys(ingress.metadata.annotations ?? {}).filter((k) =>
+      k.startsWith('nginx.ingress.kubernetes.io/'),
+    );
     if (expected.ingress === 'none') {
       expect(ingress.spec.ingressClassName).toBeUndefined();
       expect(nginxAnnotations).toEqual([]);
@@ -260,7 +322,7 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
     }
   });
 
-  it('Ingress (ingress-nginx preset): cookie affinity with the LB cookie of deploy/haproxy.cfg (not Socket.IO\'s), long timeouts, body size ≥ the hub limit', async () => {
+  it("Ingress (ingress-nginx preset): cookie affinity with the LB cookie of deploy/haproxy.cfg (not Socket.IO's), long timeouts, body size ≥ the hub limit", async () => {
     if (expected.ingress !== 'ingress-nginx') return;
     const ingress = onlyOne(view.objects, 'Ingress');
     const a = ingress.metadata.annotations ?? {};
@@ -271,8 +333,12 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
     expect(hubCookies.length).toBeGreaterThan(0);
     expect(hubCookies).not.toContain(a['nginx.ingress.kubernetes.io/session-cookie-name']);
     expect(a['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
-    expect(Number(a['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThan(view.config.sseHeartbeatMs / 1000);
-    expect(nginxSizeBytes(a['nginx.ingress.kubernetes.io/proxy-body-size'] ?? '')).toBeGreaterThanOrEqual(Math.max(view.config.maxBodyBytes, view.config.maxHttpBufferBytes));
+    expect(Number(a['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThan(
+      view.config.sseHeartbeatMs / 1000,
+    );
+    expect(nginxSizeBytes(a['nginx.ingress.kubernetes.io/proxy-body-size'] ?? '')).toBeGreaterThanOrEqual(
+      Math.max(view.config.maxBodyBytes, view.config.maxHttpBufferBytes),
+    );
   });
 
   it('HTTPRoute: standard-channel fields only (sessionPersistence only when asked for), to the hub Service, no request timeout', () => {
@@ -288,7 +354,9 @@ export function hubManifestInvariants(render: () => K8sObject[] | Promise<K8sObj
           expect(nonStandard).toEqual([]);
         }
         expect(rule.timeouts.request).toBe('0s');
-        expect(rule.backendRefs).toEqual([{ name: view.service.metadata.name, port: (view.service.spec.ports as any[])[0].port }]);
+        expect(rule.backendRefs).toEqual([
+          { name: view.service.metadata.name, port: (view.service.spec.ports as any[])[0].port },
+        ]);
       }
     }
   });

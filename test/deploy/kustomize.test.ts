@@ -32,7 +32,16 @@ function overlay(base: string, components: string[], extra: string[] = []): stri
   const fromDir = (path: string) => relative(dir, join(REPO_ROOT, path));
   writeFileSync(
     join(dir, 'kustomization.yaml'),
-    ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'namespace: hapi-dev', 'resources:', `  - ${fromDir(base)}`, ...(components.length > 0 ? ['components:', ...components.map((c) => `  - ${fromDir(c)}`)] : []), ...extra, ''].join('\n'),
+    [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      'namespace: hapi-dev',
+      'resources:',
+      `  - ${fromDir(base)}`,
+      ...(components.length > 0 ? ['components:', ...components.map((c) => `  - ${fromDir(c)}`)] : []),
+      ...extra,
+      '',
+    ].join('\n'),
   );
   return dir;
 }
@@ -72,34 +81,81 @@ describe('k8s/overlays/prod', () => {
     expect(onlyOne(objects, 'ConfigMap').data.REDIS_URL).toMatch(/^redis\+sentinel:\/\/[^/]+\/mymaster$/);
     expect(ingress.spec.ingressClassName).toBe('nginx');
     expect(ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/ssl-redirect']).toBe('true');
-    expect(onlyOne(objects, 'Deployment').spec.template.spec.containers[0].image).toBe(`ghcr.io/example-org/${IMAGE_NAME_AND_TAG}`);
+    expect(onlyOne(objects, 'Deployment').spec.template.spec.containers[0].image).toBe(
+      `ghcr.io/example-org/${IMAGE_NAME_AND_TAG}`,
+    );
   });
 });
 
 describe('k8s with components/gateway-api (standard channel)', () => {
   hubManifestInvariants(() => kustomize(overlay('k8s/overlays/dev', ['k8s/components/gateway-api'])), {
-    namespace: 'hapi-dev', replicas: 2, workers: 1, redis: 'internal', ingress: false, gateway: 'standard', secretRendered: false, secretRef: 'optional', drainTimeoutMs: 20_000,
+    namespace: 'hapi-dev',
+    replicas: 2,
+    workers: 1,
+    redis: 'internal',
+    ingress: false,
+    gateway: 'standard',
+    secretRendered: false,
+    secretRef: 'optional',
+    drainTimeoutMs: 20_000,
   });
 });
 
 describe('k8s with components/gateway-api + gateway-api-session-persistence (experimental channel)', () => {
-  hubManifestInvariants(() => kustomize(overlay('k8s/overlays/dev', ['k8s/components/gateway-api', 'k8s/components/gateway-api-session-persistence'])), {
-    namespace: 'hapi-dev', replicas: 2, workers: 1, redis: 'internal', ingress: false, gateway: 'experimental', secretRendered: false, secretRef: 'optional', drainTimeoutMs: 20_000,
-  });
+  hubManifestInvariants(
+    () =>
+      kustomize(
+        overlay('k8s/overlays/dev', ['k8s/components/gateway-api', 'k8s/components/gateway-api-session-persistence']),
+      ),
+    {
+      namespace: 'hapi-dev',
+      replicas: 2,
+      workers: 1,
+      redis: 'internal',
+      ingress: false,
+      gateway: 'experimental',
+      secretRendered: false,
+      secretRef: 'optional',
+      drainTimeoutMs: 20_000,
+    },
+  );
 });
 
 describe('k8s with components/openshift (restricted-v2: no fixed UID/GID)', () => {
   hubManifestInvariants(() => kustomize(overlay('k8s/overlays/dev', ['k8s/components/openshift'])), {
-    namespace: 'hapi-dev', replicas: 2, workers: 1, redis: 'internal', ingress: 'none', gateway: false, secretRendered: false, secretRef: 'optional', drainTimeoutMs: 20_000, fixedUid: false,
+    namespace: 'hapi-dev',
+    replicas: 2,
+    workers: 1,
+    redis: 'internal',
+    ingress: 'none',
+    gateway: false,
+    secretRendered: false,
+    secretRef: 'optional',
+    drainTimeoutMs: 20_000,
+    fixedUid: false,
   });
 });
 
 describe('k8s ConfigMap (configMapGenerator)', () => {
   it('a configuration change renames the ConfigMap and the Deployment follows (pods roll)', async () => {
     const dev = await kustomize('k8s/overlays/dev');
-    const changed = await kustomize(overlay('k8s/overlays/dev', [], ['configMapGenerator:', '  - name: hapi-hub-config', '    namespace: hapi-dev', '    behavior: merge', '    literals:', '      - LOG_LEVEL=warn']));
+    const changed = await kustomize(
+      overlay(
+        'k8s/overlays/dev',
+        [],
+        [
+          'configMapGenerator:',
+          '  - name: hapi-hub-config',
+          '    namespace: hapi-dev',
+          '    behavior: merge',
+          '    literals:',
+          '      - LOG_LEVEL=warn',
+        ],
+      ),
+    );
     const name = (objects: K8sObject[]) => onlyOne(objects, 'ConfigMap').metadata.name;
-    const referenced = (objects: K8sObject[]) => onlyOne(objects, 'Deployment').spec.template.spec.containers[0].envFrom[0].configMapRef.name;
+    const referenced = (objects: K8sObject[]) =>
+      onlyOne(objects, 'Deployment').spec.template.spec.containers[0].envFrom[0].configMapRef.name;
     expect(name(dev)).toMatch(/^hapi-hub-config-[a-z0-9]{10}$/);
     expect(name(changed)).not.toBe(name(dev));
     expect(referenced(dev)).toBe(name(dev));
@@ -108,7 +164,8 @@ describe('k8s ConfigMap (configMapGenerator)', () => {
   });
 
   it('base, dev and prod set HAPI_WORKERS=1 explicitly', async () => {
-    for (const dir of ['k8s/base', 'k8s/overlays/dev', 'k8s/overlays/prod']) expect(onlyOne(await kustomize(dir), 'ConfigMap').data.HAPI_WORKERS, dir).toBe('1');
+    for (const dir of ['k8s/base', 'k8s/overlays/dev', 'k8s/overlays/prod'])
+      expect(onlyOne(await kustomize(dir), 'ConfigMap').data.HAPI_WORKERS, dir).toBe('1');
   });
 });
 

@@ -57,7 +57,9 @@ export function schemaErrors(objects: K8sObject[]): string[] {
     const key = `${object.apiVersion}/${object.kind}`;
     const Model = MODELS[key];
     if (!Model) {
-      errors.push(`${key}/${object.metadata?.name}: no schema for this kind (add it to MODELS in test/deploy/manifests.ts)`);
+      errors.push(
+        `${key}/${object.metadata?.name}: no schema for this kind (add it to MODELS in test/deploy/manifests.ts)`,
+      );
       continue;
     }
     try {
@@ -77,14 +79,24 @@ export function named(objects: K8sObject[], kind: string, name: string): K8sObje
   return objects.find((o) => o.kind === kind && o.metadata.name === name);
 }
 
-export function onlyOne(objects: K8sObject[], kind: string, predicate: (o: K8sObject) => boolean = () => true): K8sObject {
+export function onlyOne(
+  objects: K8sObject[],
+  kind: string,
+  predicate: (o: K8sObject) => boolean = () => true,
+): K8sObject {
   const found = ofKind(objects, kind).filter(predicate);
-  if (found.length !== 1) throw new Error(`expected exactly one ${kind}, found ${found.length}: ${found.map((o) => o.metadata.name).join(', ')}`);
+  if (found.length !== 1)
+    throw new Error(
+      `expected exactly one ${kind}, found ${found.length}: ${found.map((o) => o.metadata.name).join(', ')}`,
+    );
   return found[0]!;
 }
 
 /** matchLabels ⊆ labels. */
-export function selects(matchLabels: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+export function selects(
+  matchLabels: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!matchLabels || Object.keys(matchLabels).length === 0) return false;
   return Object.entries(matchLabels).every(([key, value]) => labels?.[key] === value);
 }
@@ -100,7 +112,8 @@ export function nginxSizeBytes(size: string): number {
 /** Secret data (base64) and stringData, decoded. */
 export function secretEntries(secret: K8sObject): Record<string, string> {
   const entries: Record<string, string> = {};
-  for (const [key, value] of Object.entries((secret.data ?? {}) as Record<string, string>)) entries[key] = Buffer.from(value, 'base64').toString('utf8');
+  for (const [key, value] of Object.entries((secret.data ?? {}) as Record<string, string>))
+    entries[key] = Buffer.from(value, 'base64').toString('utf8');
   for (const [key, value] of Object.entries((secret.stringData ?? {}) as Record<string, string>)) entries[key] = value;
   return entries;
 }

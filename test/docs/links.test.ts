@@ -55,7 +55,9 @@ describe('docs/ cross-references', () => {
       const text = readFileSync(file, 'utf8');
       const inDocs = relative(root, file).startsWith('docs');
       // `docs/x.md#a` anywhere; inside docs/ also the relative form `(x.md#a)`.
-      const pattern = inDocs ? /(?:docs\/)?(protocol|design|decisions)\.md#([\w-]+)/g : /docs\/(protocol|design|decisions)\.md#([\w-]+)/g;
+      const pattern = inDocs
+        ? /(?:docs\/)?(protocol|design|decisions)\.md#([\w-]+)/g
+        : /docs\/(protocol|design|decisions)\.md#([\w-]+)/g;
       for (const match of text.matchAll(pattern)) {
         links += 1;
         const doc = `${match[1]}.md` as (typeof DOCS)[number];

@@ -10,7 +10,10 @@ const ENGINE_DIR = join(import.meta.dirname, '..', '..', 'src', 'engine');
 const CONTRACT_DIR = join(import.meta.dirname, 'contract');
 const ENGINE_FOLDERS = ['memory', 'sqlite', 'redis'];
 
-const tsFiles = (dir: string): string[] => readdirSync(dir).filter((name) => name.endsWith('.ts')).sort();
+const tsFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.ts'))
+    .sort();
 
 describe('engine layout', () => {
   const stores = tsFiles(join(ENGINE_DIR, 'stores'));
@@ -28,10 +31,13 @@ describe('engine layout', () => {
     ]);
   });
 
-  it.each(ENGINE_FOLDERS)('implements every store in %s/ under the same file name, assembled by engine.ts', (folder) => {
-    const files = tsFiles(join(ENGINE_DIR, folder));
-    expect(files).toEqual(expect.arrayContaining([...stores, 'engine.ts']));
-  });
+  it.each(ENGINE_FOLDERS)(
+    'implements every store in %s/ under the same file name, assembled by engine.ts',
+    (folder) => {
+      const files = tsFiles(join(ENGINE_DIR, folder));
+      expect(files).toEqual(expect.arrayContaining([...stores, 'engine.ts']));
+    },
+  );
 
   it('has a contract file per store', () => {
     expect(tsFiles(CONTRACT_DIR)).toEqual(expect.arrayContaining(stores));

@@ -42,7 +42,10 @@ describe('Redis engine on Cluster', () => {
   });
 
   it('spreads namespaces over the masters and serves each one fully from its node', async () => {
-    const [a, b] = [await createRedisEngine(cluster.url, DEFAULT_OPTIONS), await createRedisEngine(cluster.url, DEFAULT_OPTIONS)];
+    const [a, b] = [
+      await createRedisEngine(cluster.url, DEFAULT_OPTIONS),
+      await createRedisEngine(cluster.url, DEFAULT_OPTIONS),
+    ];
     engines.push(a, b);
     const namespaces = Array.from({ length: 12 }, () => uniqueNamespace());
     const received: AppendedEvent[] = [];
@@ -106,10 +109,13 @@ async function createPubSubBarrier(ports: number[]): Promise<PubSubBarrier> {
       const round = randomUUID();
       const markers = ports.map((port) => `${round}:${port}`);
       await Promise.all(publishers.map((publisher, i) => publisher.publish(channel, markers[i] ?? '')));
-      await vi.waitFor(() => expect(seen.every((markersSeen) => markers.every((marker) => markersSeen.has(marker)))).toBe(true), {
-        timeout: 5_000,
-        interval: 2,
-      });
+      await vi.waitFor(
+        () => expect(seen.every((markersSeen) => markers.every((marker) => markersSeen.has(marker)))).toBe(true),
+        {
+          timeout: 5_000,
+          interval: 2,
+        },
+      );
     },
     async close() {
       for (const client of [...publishers, ...subscribers]) client.disconnect();

@@ -7,7 +7,12 @@ import { parseRedisUrl } from '../../src/redis/connection.js';
 import { createRedisEngine } from '../../src/engine/redis/engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { type AppendedEvent, EngineUnavailableError } from '../../src/engine/types.js';
-import { getTestRedisUrl, type RedisServerHandle, startRedisSentinel, startRedisServer } from '../helpers/redis-server.js';
+import {
+  getTestRedisUrl,
+  type RedisServerHandle,
+  startRedisSentinel,
+  startRedisServer,
+} from '../helpers/redis-server.js';
 import { describeEngineContract } from './contract.js';
 import { createSession, DEFAULT_OPTIONS, messageInput, T0, uniqueNamespace } from './contract/harness.js';
 
@@ -52,7 +57,14 @@ describe('Redis engine: several instances on one Redis', () => {
     const ns = uniqueNamespace();
     const session = await createSession(a, ns);
     expect(await b.sessions.get(ns, session.id)).toEqual(session);
-    const cas = await b.sessions.compareAndSet(ns, session.id, 'metadata', 1, { by: 'b' }, { now: T0 + 1, touchUpdatedAt: true });
+    const cas = await b.sessions.compareAndSet(
+      ns,
+      session.id,
+      'metadata',
+      1,
+      { by: 'b' },
+      { now: T0 + 1, touchUpdatedAt: true },
+    );
     expect(cas).toEqual({ result: 'success', version: 2, value: { by: 'b' } });
     expect((await a.sessions.get(ns, session.id))?.metadata).toEqual({ by: 'b' });
 
@@ -61,7 +73,13 @@ describe('Redis engine: several instances on one Redis', () => {
     expect([fromA, fromB].map((result) => (result.ok ? result.message.seq : 0))).toEqual([1, 2]);
     expect((await a.messages.listAfterSeq(ns, session.id, 0, 10)).map((row) => row.seq)).toEqual([1, 2]);
 
-    await a.presence.refresh(ns, 'session', session.id, { deadline: T0 + 10, activeAt: T0, fields: {}, now: T0, broadcastThrottleMs: 1000 });
+    await a.presence.refresh(ns, 'session', session.id, {
+      deadline: T0 + 10,
+      activeAt: T0,
+      fields: {},
+      now: T0,
+      broadcastThrottleMs: 1000,
+    });
     expect((await b.sessions.get(ns, session.id))?.live.active).toBe(true);
     const expiredByB = await b.presence.expireOverdue(T0 + 10, 100);
     expect(expiredByB).toContainEqual({ namespace: ns, kind: 'session', id: session.id });
@@ -75,10 +93,14 @@ describe('Redis engine: several instances on one Redis', () => {
     const unsubscribe = await b.events.subscribe((event) => {
       if (event.namespace === ns) received.push(event);
     });
-    const appended = await Promise.all(Array.from({ length: 25 }, (_, i) => a.events.append(ns, JSON.stringify({ i }))));
+    const appended = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => a.events.append(ns, JSON.stringify({ i }))),
+    );
     await vi.waitFor(() => expect(received).toHaveLength(25), { timeout: 5_000, interval: 10 });
     expect(received.map((event) => event.offset)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
-    expect([...received].sort((x, y) => x.offset - y.offset)).toEqual([...appended].sort((x, y) => x.offset - y.offset));
+    expect([...received].sort((x, y) => x.offset - y.offset)).toEqual(
+      [...appended].sort((x, y) => x.offset - y.offset),
+    );
 
     const read = await b.events.read(ns, 20);
     expect(read).toMatchObject({ epoch: appended[0]?.epoch, nextOffset: 26, oldestOffset: 1 });
@@ -95,10 +117,21 @@ describe('Redis engine: several instances on one Redis', () => {
       expect((await engine.events.read(ns, 0)).events).toEqual([{ offset: 1, json: JSON.stringify({ ns }) }]);
       const session = await createSession(engine, ns);
       expect((await engine.sessions.list(ns)).map((row) => row.id)).toEqual([session.id]);
-      await engine.presence.refresh(ns, 'session', session.id, { deadline: T0 + 1, activeAt: T0, fields: {}, now: T0, broadcastThrottleMs: 0 });
+      await engine.presence.refresh(ns, 'session', session.id, {
+        deadline: T0 + 1,
+        activeAt: T0,
+        fields: {},
+        now: T0,
+        broadcastThrottleMs: 0,
+      });
     }
     const expired = await engine.presence.expireOverdue(T0 + 1, 100);
-    expect(expired.map((entry) => entry.namespace).filter((ns) => tricky.includes(ns)).sort()).toEqual([...tricky].sort());
+    expect(
+      expired
+        .map((entry) => entry.namespace)
+        .filter((ns) => tricky.includes(ns))
+        .sort(),
+    ).toEqual([...tricky].sort());
   });
 
   it('round-trips large message bodies (stored compressed) and odd JSON', async () => {
@@ -123,7 +156,9 @@ describe('Redis engine: several instances on one Redis', () => {
 
   it('fails fast when Redis cannot be reached at start-up', async () => {
     const started = Date.now();
-    await expect(createRedisEngine('redis://127.0.0.1:1', DEFAULT_OPTIONS)).rejects.toBeInstanceOf(EngineUnavailableError);
+    await expect(createRedisEngine('redis://127.0.0.1:1', DEFAULT_OPTIONS)).rejects.toBeInstanceOf(
+      EngineUnavailableError,
+    );
     expect(Date.now() - started).toBeLessThan(12_000);
   });
 });
@@ -157,7 +192,9 @@ describe('Redis engine: outages and restarts', () => {
 
     await server.stop();
     const started = Date.now();
-    await expect(engine.messages.append(ns, session.id, messageInput({ createdAt: T0 }))).rejects.toBeInstanceOf(EngineUnavailableError);
+    await expect(engine.messages.append(ns, session.id, messageInput({ createdAt: T0 }))).rejects.toBeInstanceOf(
+      EngineUnavailableError,
+    );
     await expect(engine.sessions.get(ns, session.id)).rejects.toBeInstanceOf(EngineUnavailableError);
     await expect(engine.ping()).rejects.toBeInstanceOf(EngineUnavailableError);
     expect(Date.now() - started).toBeLessThan(6_000);
@@ -257,7 +294,10 @@ describe('Redis engine through Sentinel', () => {
 
 describe('Redis connection URLs', () => {
   it('parses standalone, Sentinel and Cluster URLs', () => {
-    expect(parseRedisUrl('redis://:pw@127.0.0.1:6380/2')).toEqual({ mode: 'standalone', url: 'redis://:pw@127.0.0.1:6380/2' });
+    expect(parseRedisUrl('redis://:pw@127.0.0.1:6380/2')).toEqual({
+      mode: 'standalone',
+      url: 'redis://:pw@127.0.0.1:6380/2',
+    });
     expect(parseRedisUrl('redis+sentinel://:s%40cret@10.0.0.1:26379,10.0.0.2:26380/mymaster?db=3')).toEqual({
       mode: 'sentinel',
       sentinels: [

@@ -29,7 +29,10 @@ describe('sqlite engine under kill -9', () => {
     await setup.close();
 
     const task: BurstTask = { file, ns, sessionId: session.id, limit: 1_000_000 };
-    const child = spawn(process.execPath, ['--import', 'tsx', BURST_FILE, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 60_000 });
+    const child = spawn(process.execPath, ['--import', 'tsx', BURST_FILE, JSON.stringify(task)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 60_000,
+    });
     const exited = once(child, 'exit');
     const acked: number[] = [];
     for await (const line of createInterface({ input: child.stdout })) {
@@ -41,7 +44,11 @@ describe('sqlite engine under kill -9', () => {
     expect(acked.length).toBeGreaterThanOrEqual(ACKS_BEFORE_KILL);
     expect(acked).toEqual(Array.from({ length: acked.length }, (_, i) => i + 1));
 
-    const reopened = createSqliteEngine(file, { ...DEFAULT_OPTIONS, eventLogMaxEvents: 1_000_000, eventLogMaxBytes: 1 << 30 });
+    const reopened = createSqliteEngine(file, {
+      ...DEFAULT_OPTIONS,
+      eventLogMaxEvents: 1_000_000,
+      eventLogMaxBytes: 1 << 30,
+    });
     try {
       const stored = await reopened.messages.listAfterSeq(ns, session.id, 0, 1_000_000);
       const storedSeqs = stored.map((message) => message.seq);
@@ -52,7 +59,12 @@ describe('sqlite engine under kill -9', () => {
       const log = await reopened.events.read(ns, 0);
       expect(log.events.map((event) => (JSON.parse(event.json) as { seq: number }).seq)).toEqual(storedSeqs);
       // The writer appends on where the dead one stopped.
-      const next = await reopened.messages.append(ns, session.id, { id: 'after-crash', content: null, createdAt: 0, invokedAt: 0 });
+      const next = await reopened.messages.append(ns, session.id, {
+        id: 'after-crash',
+        content: null,
+        createdAt: 0,
+        invokedAt: 0,
+      });
       expect(next.ok && next.message.seq).toBe(storedSeqs.length + 1);
     } finally {
       await reopened.close();

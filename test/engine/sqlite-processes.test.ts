@@ -24,7 +24,10 @@ interface StartedProcess {
 
 /** Starts one process on the file; it opens the database, says `ready`, and works after go(). */
 function startProcess(task: ProcessTask): StartedProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', PROCESS_FILE, JSON.stringify(task)], { stdio: ['pipe', 'pipe', 'inherit'], timeout: 60_000 });
+  const child = spawn(process.execPath, ['--import', 'tsx', PROCESS_FILE, JSON.stringify(task)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    timeout: 60_000,
+  });
   const lines = createInterface({ input: child.stdout });
   const received: string[] = [];
   let onReady: () => void = () => undefined;
@@ -50,7 +53,13 @@ describe('sqlite engine shared by processes', () => {
     for (let i = 0; i < 300; i += 1) {
       const id = `machine-${i}`;
       await setup.machines.getOrCreate(ns, { id, metadata: null, runnerState: null }, T0);
-      await setup.presence.refresh(ns, 'machine', id, { deadline: T0 + i, activeAt: T0, fields: {}, now: T0, broadcastThrottleMs: 0 });
+      await setup.presence.refresh(ns, 'machine', id, {
+        deadline: T0 + i,
+        activeAt: T0,
+        fields: {},
+        now: T0,
+        broadcastThrottleMs: 0,
+      });
       machineIds.push(id);
     }
     await setup.close();
@@ -68,7 +77,9 @@ describe('sqlite engine shared by processes', () => {
 
     const check = createSqliteEngine(file, DEFAULT_OPTIONS);
     const log = await check.events.read(ns, 0);
-    expect(log.events.map((event) => JSON.parse(event.json) as { seq: number }).map((event) => event.seq)).toEqual(seqs);
+    expect(log.events.map((event) => JSON.parse(event.json) as { seq: number }).map((event) => event.seq)).toEqual(
+      seqs,
+    );
     expect(log.events.map((event) => event.offset)).toEqual(seqs);
     const machine = await check.machines.get(ns, 'machine-0');
     expect(machine?.live.active).toBe(false);

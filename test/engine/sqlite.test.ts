@@ -52,7 +52,12 @@ describe('sqlite engine specifics', () => {
     expect(await reopened.coordination.getOrSetSecret('hub-token', 'second-value')).toBe(secret);
     // A client holding (epoch, offset 1) resumes: the same epoch, the missed event still there.
     const resumed = await reopened.events.read(ns, 1);
-    expect(resumed).toEqual({ epoch: before.epoch, nextOffset: 3, oldestOffset: 1, events: [{ offset: 2, json: '{"type":"second"}' }] });
+    expect(resumed).toEqual({
+      epoch: before.epoch,
+      nextOffset: 3,
+      oldestOffset: 1,
+      events: [{ offset: 2, json: '{"type":"second"}' }],
+    });
     const next = await reopened.events.append(ns, '{"type":"third"}');
     expect(next).toEqual({ namespace: ns, epoch: before.epoch, offset: 3, json: '{"type":"third"}' });
     const again = await reopened.messages.append(ns, session.id, messageInput({ createdAt: T0 + 1 }));

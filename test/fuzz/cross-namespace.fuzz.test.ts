@@ -62,7 +62,11 @@ function leaks(text: string): string[] {
 const NOT_COMPARABLE = new Set(['GET /metrics']);
 
 /** The case with every session/machine reference pointed at `ids` (placeholders resolved). */
-function aimed(c: RouteCase, ids: ProbeIds, tag: string): { c: RouteCase; resolve: { sid: string; mid: string; fresh: string; token: string } } {
+function aimed(
+  c: RouteCase,
+  ids: ProbeIds,
+  tag: string,
+): { c: RouteCase; resolve: { sid: string; mid: string; fresh: string; token: string } } {
   const spec = ROUTES[c.route];
   const params: Record<string, string> = { ...c.params };
   for (const [name, kind] of Object.entries(spec?.params ?? {})) {
@@ -76,13 +80,17 @@ function aimed(c: RouteCase, ids: ProbeIds, tag: string): { c: RouteCase; resolv
     // Creating routes always name the probe's id (a random one would differ between the two).
     if (c.route === 'POST /cli/sessions') {
       value.id = SID;
-      if (typeof value.machine === 'object' && value.machine !== null) value.machine = { ...(value.machine as Record<string, unknown>), id: MID };
+      if (typeof value.machine === 'object' && value.machine !== null)
+        value.machine = { ...(value.machine as Record<string, unknown>), id: MID };
     }
     if (c.route === 'POST /cli/machines') value.id = MID;
     body = { kind: 'json', value };
   }
   // FRESH stands for "some other never-existing id": the same in both requests of a pair.
-  return { c: { ...c, params, body, credentials: 'ok', rawPath: false }, resolve: { sid: ids.sid, mid: ids.mid, fresh: 'never-existing-0000', token: world.alice.token } };
+  return {
+    c: { ...c, params, body, credentials: 'ok', rawPath: false },
+    resolve: { sid: ids.sid, mid: ids.mid, fresh: 'never-existing-0000', token: world.alice.token },
+  };
 }
 
 function normalised(answer: HttpAnswer, ids: ProbeIds, tag: string): string {
@@ -110,10 +118,14 @@ async function probeRoute(route: string): Promise<void> {
       const foreignAnswer = (await sendCase(world.t.url, a.c, alice, a.resolve)).answer;
       const freshAnswer = (await sendCase(world.t.url, b.c, alice, b.resolve)).answer;
       const leaked = leaks(foreignAnswer.text);
-      if (leaked.length > 0) throw new Error(`${route}: the answer to alice carries bob's ${leaked.join(', ')}: ${foreignAnswer.text.slice(0, 300)}`);
+      if (leaked.length > 0)
+        throw new Error(
+          `${route}: the answer to alice carries bob's ${leaked.join(', ')}: ${foreignAnswer.text.slice(0, 300)}`,
+        );
       const x = normalised(foreignAnswer, foreign, tags[0]);
       const y = normalised(freshAnswer, fresh, tags[1]);
-      if (x !== y && !NOT_COMPARABLE.has(route) && !mismatches.has(route)) mismatches.set(route, `bob's id → ${x.slice(0, 200)} | fresh id → ${y.slice(0, 200)}`);
+      if (x !== y && !NOT_COMPARABLE.has(route) && !mismatches.has(route))
+        mismatches.set(route, `bob's id → ${x.slice(0, 200)} | fresh id → ${y.slice(0, 200)}`);
       const bobAfter = await world.snapshot(bob.ns);
       if (!isDeepStrictEqual(bobAfter, bobBefore)) expect(bobAfter, `${route} changed bob's state`).toEqual(bobBefore);
     },
@@ -123,7 +135,9 @@ async function probeRoute(route: string): Promise<void> {
 
 async function probeEvent(socket: Socket, event: string): Promise<void> {
   const { alice, bob, t } = world;
-  const payloads = eventCase(event).filter((c) => c.hasPayload && typeof c.payload === 'object' && c.payload !== null && !Array.isArray(c.payload));
+  const payloads = eventCase(event).filter(
+    (c) => c.hasPayload && typeof c.payload === 'object' && c.payload !== null && !Array.isArray(c.payload),
+  );
   await checkAsyncProperty(
     `cross-namespace event ${event}`,
     payloads,
@@ -134,8 +148,10 @@ async function probeEvent(socket: Socket, event: string): Promise<void> {
       for (const ids of [bobIds(), freshIds()]) {
         const payload: Record<string, unknown> = {};
         for (const [key, value] of Object.entries(c.payload as Record<string, unknown>)) {
-          if (typeof value === 'string') payload[key] = value.replace(SID, ids.sid).replace(MID, ids.mid).replace(FRESH, 'never-existing-0000');
-          else if (typeof value === 'object' && value !== null && NOW_OFFSET in value) payload[key] = t.clock.now + Number((value as Record<string, unknown>)[NOW_OFFSET]);
+          if (typeof value === 'string')
+            payload[key] = value.replace(SID, ids.sid).replace(MID, ids.mid).replace(FRESH, 'never-existing-0000');
+          else if (typeof value === 'object' && value !== null && NOW_OFFSET in value)
+            payload[key] = t.clock.now + Number((value as Record<string, unknown>)[NOW_OFFSET]);
           else payload[key] = value;
         }
         drainEvents(socket);
@@ -144,10 +160,15 @@ async function probeEvent(socket: Socket, event: string): Promise<void> {
         const errors = pendingEvents(socket, 'error');
         const text = JSON.stringify({ ack, errors });
         const leaked = leaks(text);
-        if (leaked.length > 0) throw new Error(`${event}: the answer to alice carries bob's ${leaked.join(', ')}: ${text.slice(0, 300)}`);
+        if (leaked.length > 0)
+          throw new Error(`${event}: the answer to alice carries bob's ${leaked.join(', ')}: ${text.slice(0, 300)}`);
         answers.push(mask(text, ids, '\u0000no-tag'));
       }
-      if (answers[0] !== answers[1] && !mismatches.has(`event ${event}`)) mismatches.set(`event ${event}`, `bob's id → ${answers[0]?.slice(0, 200)} | fresh id → ${answers[1]?.slice(0, 200)}`);
+      if (answers[0] !== answers[1] && !mismatches.has(`event ${event}`))
+        mismatches.set(
+          `event ${event}`,
+          `bob's id → ${answers[0]?.slice(0, 200)} | fresh id → ${answers[1]?.slice(0, 200)}`,
+        );
       const bobAfter = await world.snapshot(bob.ns);
       if (!isDeepStrictEqual(bobAfter, bobBefore)) expect(bobAfter, `${event} changed bob's state`).toEqual(bobBefore);
     },
@@ -156,7 +177,7 @@ async function probeEvent(socket: Socket, event: string): Promise<void> {
 }
 
 describe('fuzz: cross-namespace probe (memory engine)', () => {
-  it('no route or event with bob\'s ids returns or changes anything of bob\'s', { timeout: 120_000 }, async () => {
+  it("no route or event with bob's ids returns or changes anything of bob's", { timeout: 120_000 }, async () => {
     const { bob } = world;
     const rpcBefore = bob.rpcLog.length;
     const updatesBefore = bob.updates.length;
@@ -175,7 +196,15 @@ describe('fuzz: cross-namespace probe (memory engine)', () => {
     world.answers.next = JSON.stringify({ success: true, content: 'Ym9i' });
     const own = await sendCase(
       world.t.url,
-      { route: 'GET /api/sessions/:id/file', params: { id: SID }, rawPath: false, query: { path: '/x' }, body: { kind: 'none' }, credentials: 'ok', rpcAnswer: null },
+      {
+        route: 'GET /api/sessions/:id/file',
+        params: { id: SID },
+        rawPath: false,
+        query: { path: '/x' },
+        body: { kind: 'none' },
+        credentials: 'ok',
+        rpcAnswer: null,
+      },
       bob,
       { sid: bob.sessionId, mid: bob.machineId, fresh: 'x', token: bob.token },
     );

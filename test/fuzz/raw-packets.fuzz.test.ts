@@ -34,7 +34,10 @@ const payloadText: fc.Arbitrary<string> = fc.oneof(
     weight: 3,
     arbitrary: fc
       .tuple(fc.constantFrom('metadata', 'agentState', 'runnerState', 'message', 'health'), deepDoc)
-      .map(([field, deep]) => `{"sid":"${SID_TEXT}","machineId":"${SID_TEXT}","expectedVersion":1,"time":1,"${field}":${deep}}`),
+      .map(
+        ([field, deep]) =>
+          `{"sid":"${SID_TEXT}","machineId":"${SID_TEXT}","expectedVersion":1,"time":1,"${field}":${deep}}`,
+      ),
   },
 );
 
@@ -49,12 +52,41 @@ interface EventFrame {
   /** Undefined: the event without a payload argument. */
   payload: string | undefined;
 }
-const eventFrame: fc.Arbitrary<EventFrame> = fc.record({ name: eventName, payload: fc.option(payloadText, { nil: undefined }) });
+const eventFrame: fc.Arbitrary<EventFrame> = fc.record({
+  name: eventName,
+  payload: fc.option(payloadText, { nil: undefined }),
+});
 
 /** Frames a broken or hostile client might send (the hub may drop that connection). */
 const malformedFrame: fc.Arbitrary<string> = fc.oneof(
   fc.string({ maxLength: 40 }),
-  fc.constantFrom('4', '42', '42/cli', '42/cli,', '42/cli,[', '42/cli,{}', '42/cli,[]', '42/cli,"x"', '42/cli,[null]', '42/cli,[{}]', '43/cli,', '43/cli,7[]', '43/cli,-1["x"]', '41/cli,', '40/cli,{"token":1}', '49/cli,[]', '5', '6', '7', '2probe', '42/other,["ping"]', '451-/cli,["message",{"_placeholder":true,"num":0}]', '42/cli,99999999999999999999["ping"]', 'b4AAAA', '\u0000'),
+  fc.constantFrom(
+    '4',
+    '42',
+    '42/cli',
+    '42/cli,',
+    '42/cli,[',
+    '42/cli,{}',
+    '42/cli,[]',
+    '42/cli,"x"',
+    '42/cli,[null]',
+    '42/cli,[{}]',
+    '43/cli,',
+    '43/cli,7[]',
+    '43/cli,-1["x"]',
+    '41/cli,',
+    '40/cli,{"token":1}',
+    '49/cli,[]',
+    '5',
+    '6',
+    '7',
+    '2probe',
+    '42/other,["ping"]',
+    '451-/cli,["message",{"_placeholder":true,"num":0}]',
+    '42/cli,99999999999999999999["ping"]',
+    'b4AAAA',
+    '\u0000',
+  ),
   deepJsonTextUpTo(100_000).map((deep) => `42/cli,${deep}`),
   deepJsonTextUpTo(30_000).map((deep) => `42/cli,5["message",${deep}]`),
   fc.tuple(fc.integer({ min: 0, max: 9 }), fc.string({ maxLength: 30 })).map(([type, rest]) => `4${type}/cli,${rest}`),
@@ -70,7 +102,9 @@ async function open(transport: RawTransport): Promise<RawCli> {
 
 for (const transport of ['websocket', 'polling'] as const) {
   describe(`fuzz: raw frames over ${transport}`, () => {
-    it(`well-formed event frames: exactly one ack each (${RUNS[transport].events} cases)`, { timeout: 120_000 }, async () => {
+    it(`well-formed event frames: exactly one ack each (${RUNS[transport].events} cases)`, {
+      timeout: 120_000,
+    }, async () => {
       const raw = await open(transport);
       const before = await world.snapshot(world.bob.ns);
       let id = 0;
@@ -80,7 +114,10 @@ for (const transport of ['websocket', 'polling'] as const) {
           `raw ${transport} events`,
           eventFrame,
           async (frame) => {
-            if (raw.closed) throw new Error(`the hub closed a connection that sent only well-formed frames; the last one: ${previous.slice(0, 300)}`);
+            if (raw.closed)
+              throw new Error(
+                `the hub closed a connection that sent only well-formed frames; the last one: ${previous.slice(0, 300)}`,
+              );
             const payload = frame.payload?.replaceAll(SID_TEXT, world.alice.sessionId);
             const args = payload === undefined ? `[${frame.name}]` : `[${frame.name},${payload}]`;
             id++;
@@ -110,7 +147,9 @@ for (const transport of ['websocket', 'polling'] as const) {
       }
     });
 
-    it(`malformed frames cost at most the sender's connection (${RUNS[transport].malformed} cases)`, { timeout: 120_000 }, async () => {
+    it(`malformed frames cost at most the sender's connection (${RUNS[transport].malformed} cases)`, {
+      timeout: 120_000,
+    }, async () => {
       const bystander = await open(transport === 'websocket' ? 'polling' : 'websocket');
       let raw = await open(transport);
       const aliceBefore = await world.snapshot(world.alice.ns);

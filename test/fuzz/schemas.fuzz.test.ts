@@ -6,7 +6,16 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import * as cliRest from '../../src/protocol/cli-rest.js';
-import { DOCUMENT_MAX_BYTES, JSON_MAX_DEPTH, documentRefusal, inspectJsonDocument, jsonDocument, jsonTextTooDeep, rpcAnswerProblem, type DocumentKind } from '../../src/protocol/json-document.js';
+import {
+  DOCUMENT_MAX_BYTES,
+  JSON_MAX_DEPTH,
+  documentRefusal,
+  inspectJsonDocument,
+  jsonDocument,
+  jsonTextTooDeep,
+  rpcAnswerProblem,
+  type DocumentKind,
+} from '../../src/protocol/json-document.js';
 import * as socketEvents from '../../src/protocol/socket-events.js';
 import * as sse from '../../src/protocol/sse.js';
 import * as webRest from '../../src/protocol/web-rest.js';
@@ -19,14 +28,17 @@ afterAll(() => reportFuzzCounts('schemas'));
 const INBOUND: Record<string, z.ZodType> = {
   ...Object.fromEntries(
     Object.entries(socketEvents).filter(
-      ([name, value]) => name.endsWith('EventSchema') && typeof value === 'object' && value !== null && 'safeParse' in value,
+      ([name, value]) =>
+        name.endsWith('EventSchema') && typeof value === 'object' && value !== null && 'safeParse' in value,
     ) as [string, z.ZodType][],
   ),
   HandshakeAuthSchema: socketEvents.HandshakeAuthSchema,
   ...Object.fromEntries(Object.entries(cliRest).filter(([name]) => name.endsWith('Schema')) as [string, z.ZodType][]),
   ...Object.fromEntries(Object.entries(sse).filter(([name]) => name.endsWith('Schema')) as [string, z.ZodType][]),
   ...Object.fromEntries(
-    Object.entries(webRest).filter(([name, value]) => name.endsWith('Schema') && typeof value === 'object' && value !== null && 'safeParse' in value) as [string, z.ZodType][],
+    Object.entries(webRest).filter(
+      ([name, value]) => name.endsWith('Schema') && typeof value === 'object' && value !== null && 'safeParse' in value,
+    ) as [string, z.ZodType][],
   ),
 };
 
@@ -57,12 +69,29 @@ const plainJson: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => 
 })).value;
 
 /** Deep values (built once; generating 20,000 levels per case would dominate the run). */
-const DEEP_VALUES = [200, 1_000, 5_000, 20_000].flatMap((depth) => (['array', 'object', 'mixed'] as const).map((kind) => nestedValue(depth, kind)));
+const DEEP_VALUES = [200, 1_000, 5_000, 20_000].flatMap((depth) =>
+  (['array', 'object', 'mixed'] as const).map((kind) => nestedValue(depth, kind)),
+);
 const hostileInput: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.anything({ maxDepth: 4 }) },
   { weight: 2, arbitrary: wrongValue },
   { weight: 1, arbitrary: fc.constantFrom(...DEEP_VALUES) },
-  { weight: 1, arbitrary: fc.constantFrom(...DEEP_VALUES).map((deep) => ({ sid: 's', machineId: 'm', expectedVersion: 1, time: 1, metadata: deep, agentState: deep, runnerState: deep, message: deep, health: deep, tag: 't', id: 'x' })) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(...DEEP_VALUES).map((deep) => ({
+      sid: 's',
+      machineId: 'm',
+      expectedVersion: 1,
+      time: 1,
+      metadata: deep,
+      agentState: deep,
+      runnerState: deep,
+      message: deep,
+      health: deep,
+      tag: 't',
+      id: 'x',
+    })),
+  },
 );
 
 describe('fuzz: document limits (no hub)', () => {
@@ -108,11 +137,16 @@ describe('fuzz: document limits (no hub)', () => {
     const kinds = Object.keys(DOCUMENT_MAX_BYTES) as DocumentKind[];
     checkProperty(
       'document schema depth',
-      fc.tuple(fc.constantFrom(...kinds), fc.integer({ min: 1, max: JSON_MAX_DEPTH + 60 }), fc.constantFrom('array', 'object', 'mixed') as fc.Arbitrary<'array' | 'object' | 'mixed'>),
+      fc.tuple(
+        fc.constantFrom(...kinds),
+        fc.integer({ min: 1, max: JSON_MAX_DEPTH + 60 }),
+        fc.constantFrom('array', 'object', 'mixed') as fc.Arbitrary<'array' | 'object' | 'mixed'>,
+      ),
       ([kind, depth, shape]) => {
         const parsed = jsonDocument(kind).safeParse(nestedValue(depth, shape));
         expect(parsed.success).toBe(depth <= JSON_MAX_DEPTH);
-        if (!parsed.success) expect(documentRefusal(parsed.error.issues)).toEqual({ status: 400, code: 'document_too_deep' });
+        if (!parsed.success)
+          expect(documentRefusal(parsed.error.issues)).toEqual({ status: 400, code: 'document_too_deep' });
         expect(rpcAnswerProblem(nestedText(depth, shape))).toBe(depth <= JSON_MAX_DEPTH ? null : 'too-deep');
       },
       1_500,
@@ -122,7 +156,16 @@ describe('fuzz: document limits (no hub)', () => {
   it('binary, functions and non-finite numbers are not JSON documents', () => {
     checkProperty(
       'document not-json',
-      fc.constantFrom<unknown>(Buffer.from('x'), new Uint8Array(2), () => 1, Number.NaN, Number.POSITIVE_INFINITY, new Date(0), new Map(), 1n),
+      fc.constantFrom<unknown>(
+        Buffer.from('x'),
+        new Uint8Array(2),
+        () => 1,
+        Number.NaN,
+        Number.POSITIVE_INFINITY,
+        new Date(0),
+        new Map(),
+        1n,
+      ),
       (value) => {
         expect(inspectJsonDocument({ a: [value] }, { maxDepth: 10, maxBytes: 1_000 })).toBe('not-json');
       },
@@ -154,16 +197,48 @@ describe('fuzz: inbound schemas (no hub)', () => {
     const deep = nestedValue(JSON_MAX_DEPTH + 1, 'mixed');
     const documentSchemas: [string, z.ZodType, (doc: unknown) => unknown][] = [
       ['CreateSessionBody.metadata', cliRest.CreateSessionBodySchema, (doc) => ({ tag: 't', metadata: doc })],
-      ['CreateSessionBody.agentState', cliRest.CreateSessionBodySchema, (doc) => ({ tag: 't', metadata: {}, agentState: doc })],
-      ['CreateSessionBody.machine.metadata', cliRest.CreateSessionBodySchema, (doc) => ({ tag: 't', metadata: {}, machine: { id: 'm', metadata: doc } })],
+      [
+        'CreateSessionBody.agentState',
+        cliRest.CreateSessionBodySchema,
+        (doc) => ({ tag: 't', metadata: {}, agentState: doc }),
+      ],
+      [
+        'CreateSessionBody.machine.metadata',
+        cliRest.CreateSessionBodySchema,
+        (doc) => ({ tag: 't', metadata: {}, machine: { id: 'm', metadata: doc } }),
+      ],
       ['CreateMachineBody.metadata', cliRest.CreateMachineBodySchema, (doc) => ({ id: 'm', metadata: doc })],
-      ['CreateMachineBody.runnerState', cliRest.CreateMachineBodySchema, (doc) => ({ id: 'm', metadata: {}, runnerState: doc })],
+      [
+        'CreateMachineBody.runnerState',
+        cliRest.CreateMachineBodySchema,
+        (doc) => ({ id: 'm', metadata: {}, runnerState: doc }),
+      ],
       ['MessageEvent.message', socketEvents.MessageEventSchema, (doc) => ({ sid: 's', message: doc })],
-      ['UpdateMetadataEvent', socketEvents.UpdateMetadataEventSchema, (doc) => ({ sid: 's', expectedVersion: 1, metadata: doc })],
-      ['UpdateStateEvent', socketEvents.UpdateStateEventSchema, (doc) => ({ sid: 's', expectedVersion: 1, agentState: doc })],
-      ['MachineAliveEvent.health', socketEvents.MachineAliveEventSchema, (doc) => ({ machineId: 'm', time: 1, health: doc })],
-      ['MachineUpdateMetadataEvent', socketEvents.MachineUpdateMetadataEventSchema, (doc) => ({ machineId: 'm', expectedVersion: 1, metadata: doc })],
-      ['MachineUpdateStateEvent', socketEvents.MachineUpdateStateEventSchema, (doc) => ({ machineId: 'm', expectedVersion: 1, runnerState: doc })],
+      [
+        'UpdateMetadataEvent',
+        socketEvents.UpdateMetadataEventSchema,
+        (doc) => ({ sid: 's', expectedVersion: 1, metadata: doc }),
+      ],
+      [
+        'UpdateStateEvent',
+        socketEvents.UpdateStateEventSchema,
+        (doc) => ({ sid: 's', expectedVersion: 1, agentState: doc }),
+      ],
+      [
+        'MachineAliveEvent.health',
+        socketEvents.MachineAliveEventSchema,
+        (doc) => ({ machineId: 'm', time: 1, health: doc }),
+      ],
+      [
+        'MachineUpdateMetadataEvent',
+        socketEvents.MachineUpdateMetadataEventSchema,
+        (doc) => ({ machineId: 'm', expectedVersion: 1, metadata: doc }),
+      ],
+      [
+        'MachineUpdateStateEvent',
+        socketEvents.MachineUpdateStateEventSchema,
+        (doc) => ({ machineId: 'm', expectedVersion: 1, runnerState: doc }),
+      ],
     ];
     checkProperty(
       'documents in schemas',

@@ -94,7 +94,10 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Launc
     const inner = join(profile, 'in-netns.sh');
     // A veth pair that goes nowhere: without a non-loopback link Chromium believes it is offline
     // (navigator.onLine false), and the app shows its offline banner.
-    writeFileSync(inner, `#!/bin/sh\nip link set lo up || exit 1\nip link add hapi0 type veth peer name hapi1 && ip addr add 198.18.0.1/30 dev hapi0 && ip link set hapi0 up && ip link set hapi1 up\n"${process.execPath}" "${forwarder}" "${join(profile, 'forward.json')}" &\nexec "${chromium}" "$@"\n`);
+    writeFileSync(
+      inner,
+      `#!/bin/sh\nip link set lo up || exit 1\nip link add hapi0 type veth peer name hapi1 && ip addr add 198.18.0.1/30 dev hapi0 && ip link set hapi0 up && ip link set hapi1 up\n"${process.execPath}" "${forwarder}" "${join(profile, 'forward.json')}" &\nexec "${chromium}" "$@"\n`,
+    );
     chmodSync(inner, 0o755);
     executablePath = join(profile, 'chromium-netns.sh');
     writeFileSync(executablePath, `#!/bin/sh\nexec unshare ${unshareArgs().join(' ')} "${inner}" "$@"\n`);
@@ -151,7 +154,13 @@ export class PageLog {
   constructor(page: Page) {
     page.on('request', (req) => {
       const url = new URL(req.url());
-      const entry: NetworkEntry = { method: req.method(), url: req.url(), path: `${url.pathname}${url.search}`, status: null, resourceType: req.resourceType() };
+      const entry: NetworkEntry = {
+        method: req.method(),
+        url: req.url(),
+        path: `${url.pathname}${url.search}`,
+        status: null,
+        resourceType: req.resourceType(),
+      };
       this.byRequest.set(req, entry);
       this.network.push(entry);
     });
@@ -201,8 +210,9 @@ export async function recordEventSource(page: Page): Promise<{ at: number; url: 
   const cdp = await page.createCDPSession();
   const urls = new Map<string, string>();
   cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
-  cdp.on('Network.eventSourceMessageReceived', (e) => received.push({ at: Date.now(), url: urls.get(e.requestId) ?? '', data: e.data }));
+  cdp.on('Network.eventSourceMessageReceived', (e) =>
+    received.push({ at: Date.now(), url: urls.get(e.requestId) ?? '', data: e.data }),
+  );
   await cdp.send('Network.enable');
   return received;
 }
-

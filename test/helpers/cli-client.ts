@@ -115,7 +115,11 @@ export function connectCli(url: string, auth: CliAuth | undefined, opts: Connect
 export type ConnectError = Error & { data?: { code?: string; [key: string]: unknown } };
 
 /** Expects the handshake to be refused and returns the connect_error (message + data). */
-export async function connectError(url: string, auth: CliAuth | undefined, opts: ConnectOptions = {}): Promise<ConnectError> {
+export async function connectError(
+  url: string,
+  auth: CliAuth | undefined,
+  opts: ConnectOptions = {},
+): Promise<ConnectError> {
   try {
     const socket = await connectCli(url, auth, opts);
     socket.close();
@@ -139,7 +143,12 @@ export function emitAckArgs(socket: Socket, event: string, ...payload: unknown[]
   return emitAckArgsWithin(DEFAULT_EVENT_TIMEOUT_MS, socket, event, ...payload);
 }
 
-export function emitAckArgsWithin(timeoutMs: number, socket: Socket, event: string, ...payload: unknown[]): Promise<unknown[]> {
+export function emitAckArgsWithin(
+  timeoutMs: number,
+  socket: Socket,
+  event: string,
+  ...payload: unknown[]
+): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     socket.timeout(timeoutMs).emit(event, ...payload, (error: Error | null, ...args: unknown[]) => {
       if (error) reject(new Error(`no ack for '${event}' within ${timeoutMs} ms`));
@@ -159,15 +168,27 @@ export type EventPredicate = (...args: unknown[]) => boolean;
  * The oldest recorded, untaken `name` event whose arguments satisfy `predicate`; waits for one
  * if none arrived yet. Resolves with its first argument (use nextEventArgs for all of them).
  */
-export async function nextEvent<T = unknown>(socket: Socket, name: string, predicate?: EventPredicate, timeoutMs = DEFAULT_EVENT_TIMEOUT_MS): Promise<T> {
+export async function nextEvent<T = unknown>(
+  socket: Socket,
+  name: string,
+  predicate?: EventPredicate,
+  timeoutMs = DEFAULT_EVENT_TIMEOUT_MS,
+): Promise<T> {
   const args = await nextEventArgs(socket, name, predicate, timeoutMs);
   return args[0] as T;
 }
 
-export function nextEventArgs(socket: Socket, name: string, predicate?: EventPredicate, timeoutMs = DEFAULT_EVENT_TIMEOUT_MS): Promise<unknown[]> {
+export function nextEventArgs(
+  socket: Socket,
+  name: string,
+  predicate?: EventPredicate,
+  timeoutMs = DEFAULT_EVENT_TIMEOUT_MS,
+): Promise<unknown[]> {
   const recorder = recorderOf(socket);
   const find = (): RecordedEvent | undefined =>
-    recorder.events.find((event) => !event.taken && event.name === name && (predicate ? safePredicate(predicate, event.args) : true));
+    recorder.events.find(
+      (event) => !event.taken && event.name === name && (predicate ? safePredicate(predicate, event.args) : true),
+    );
   return new Promise((resolve, reject) => {
     const check = () => {
       const found = find();
@@ -179,8 +200,14 @@ export function nextEventArgs(socket: Socket, name: string, predicate?: EventPre
     };
     const timer = setTimeout(() => {
       cleanup();
-      const seen = recorder.events.map((e) => `${e.taken ? '(taken) ' : ''}${e.name} ${truncate(JSON.stringify(e.args))}`);
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for '${name}'${predicate ? ' matching the predicate' : ''} on socket ${socket.id ?? '(unconnected)'}; received:\n  ${seen.join('\n  ') || '(nothing)'}`));
+      const seen = recorder.events.map(
+        (e) => `${e.taken ? '(taken) ' : ''}${e.name} ${truncate(JSON.stringify(e.args))}`,
+      );
+      reject(
+        new Error(
+          `timed out after ${timeoutMs} ms waiting for '${name}'${predicate ? ' matching the predicate' : ''} on socket ${socket.id ?? '(unconnected)'}; received:\n  ${seen.join('\n  ') || '(nothing)'}`,
+        ),
+      );
     }, timeoutMs);
     const cleanup = () => {
       clearTimeout(timer);
@@ -208,7 +235,9 @@ function truncate(text: string | undefined, max = 300): string {
 /** First arguments of the recorded, untaken `name` events matching `predicate` (not consumed). */
 export function pendingEvents<T = unknown>(socket: Socket, name: string, predicate?: EventPredicate): T[] {
   return recorderOf(socket)
-    .events.filter((event) => !event.taken && event.name === name && (predicate ? safePredicate(predicate, event.args) : true))
+    .events.filter(
+      (event) => !event.taken && event.name === name && (predicate ? safePredicate(predicate, event.args) : true),
+    )
     .map((event) => event.args[0] as T);
 }
 
@@ -237,22 +266,32 @@ export function closeAll(...sockets: (Socket | undefined)[]): void {
 
 // Predicates for hub → CLI `update` envelopes --------------------------------------------------
 
-type Envelope = { body?: { t?: string; sid?: string; machineId?: string; message?: { localId?: unknown; id?: unknown } } };
-
-export const isNewMessage = (sid: string, localId?: string): EventPredicate => (update) => {
-  const body = (update as Envelope).body;
-  return body?.t === 'new-message' && body.sid === sid && (localId === undefined || body.message?.localId === localId);
+type Envelope = {
+  body?: { t?: string; sid?: string; machineId?: string; message?: { localId?: unknown; id?: unknown } };
 };
 
-export const isUpdateSession = (sid: string): EventPredicate => (update) => {
-  const body = (update as Envelope).body;
-  return body?.t === 'update-session' && body.sid === sid;
-};
+export const isNewMessage =
+  (sid: string, localId?: string): EventPredicate =>
+  (update) => {
+    const body = (update as Envelope).body;
+    return (
+      body?.t === 'new-message' && body.sid === sid && (localId === undefined || body.message?.localId === localId)
+    );
+  };
 
-export const isUpdateMachine = (machineId: string): EventPredicate => (update) => {
-  const body = (update as Envelope).body;
-  return body?.t === 'update-machine' && body.machineId === machineId;
-};
+export const isUpdateSession =
+  (sid: string): EventPredicate =>
+  (update) => {
+    const body = (update as Envelope).body;
+    return body?.t === 'update-session' && body.sid === sid;
+  };
+
+export const isUpdateMachine =
+  (machineId: string): EventPredicate =>
+  (update) => {
+    const body = (update as Envelope).body;
+    return body?.t === 'update-machine' && body.machineId === machineId;
+  };
 
 // /cli/* REST -----------------------------------------------------------------------------
 
@@ -263,17 +302,28 @@ export interface HttpResult<T = any> {
 }
 
 /** One HTTP request; the body is parsed as JSON when the response says so (else text). */
-export async function httpJson<T = any>(url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown; rawBody?: string } = {}): Promise<HttpResult<T>> {
+export async function httpJson<T = any>(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown; rawBody?: string } = {},
+): Promise<HttpResult<T>> {
   const headers: Record<string, string> = { ...init.headers };
   let body: string | undefined = init.rawBody;
   if (init.body !== undefined) {
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(url, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, ...(body !== undefined ? { body } : {}) });
+  const response = await fetch(url, {
+    method: init.method ?? (body !== undefined ? 'POST' : 'GET'),
+    headers,
+    ...(body !== undefined ? { body } : {}),
+  });
   const text = await response.text();
   const isJson = (response.headers.get('content-type') ?? '').includes('json');
-  return { status: response.status, headers: response.headers, body: (isJson && text.length > 0 ? JSON.parse(text) : text) as T };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (isJson && text.length > 0 ? JSON.parse(text) : text) as T,
+  };
 }
 
 /** REST client for `/cli/*` with `Authorization: Bearer <token>` (token = `base[:namespace]`). */
@@ -283,16 +333,23 @@ export function cliRest(baseUrl: string, token: string) {
     token,
     request: <T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = auth) =>
       httpJson<T>(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) }),
-    createSession: <T = any>(body: unknown) => httpJson<T>(`${baseUrl}/cli/sessions`, { method: 'POST', headers: auth, body }),
-    getSession: <T = any>(id: string) => httpJson<T>(`${baseUrl}/cli/sessions/${encodeURIComponent(id)}`, { headers: auth }),
-    getMessages: <T = any>(id: string, query: { afterSeq?: number | string; limit?: number | string } = { afterSeq: 0 }) => {
+    createSession: <T = any>(body: unknown) =>
+      httpJson<T>(`${baseUrl}/cli/sessions`, { method: 'POST', headers: auth, body }),
+    getSession: <T = any>(id: string) =>
+      httpJson<T>(`${baseUrl}/cli/sessions/${encodeURIComponent(id)}`, { headers: auth }),
+    getMessages: <T = any>(
+      id: string,
+      query: { afterSeq?: number | string; limit?: number | string } = { afterSeq: 0 },
+    ) => {
       const params = new URLSearchParams();
       if (query.afterSeq !== undefined) params.set('afterSeq', String(query.afterSeq));
       if (query.limit !== undefined) params.set('limit', String(query.limit));
       return httpJson<T>(`${baseUrl}/cli/sessions/${encodeURIComponent(id)}/messages?${params}`, { headers: auth });
     },
-    createMachine: <T = any>(body: unknown) => httpJson<T>(`${baseUrl}/cli/machines`, { method: 'POST', headers: auth, body }),
-    getMachine: <T = any>(id: string) => httpJson<T>(`${baseUrl}/cli/machines/${encodeURIComponent(id)}`, { headers: auth }),
+    createMachine: <T = any>(body: unknown) =>
+      httpJson<T>(`${baseUrl}/cli/machines`, { method: 'POST', headers: auth, body }),
+    getMachine: <T = any>(id: string) =>
+      httpJson<T>(`${baseUrl}/cli/machines/${encodeURIComponent(id)}`, { headers: auth }),
   };
 }
 export type CliRest = ReturnType<typeof cliRest>;

@@ -113,7 +113,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const redisUrl = redis.url;
 
   const hosts: HostState[] = [];
-  for (let i = 0; i < hostCount; i++) hosts.push({ name: `hub${i + 1}`, port: await findFreePort(), child: null, exited: null, signalledAt: 0, lines: [], workerPids: {} });
+  for (let i = 0; i < hostCount; i++)
+    hosts.push({
+      name: `hub${i + 1}`,
+      port: await findFreePort(),
+      child: null,
+      exited: null,
+      signalledAt: 0,
+      lines: [],
+      workerPids: {},
+    });
   const lbPort = await findFreePort();
 
   const hubEnv = (host: HostState): NodeJS.ProcessEnv => ({
@@ -159,7 +168,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     host.exited = new Promise<HostExit>((resolveExit) => {
       child.once('exit', (code, signal) => {
         // The primary is gone; its workers may still be finishing (or orphaned after a kill).
-        void waitFor(`${host.name}'s workers to exit`, EXIT_TIMEOUT_MS, () => pgid === undefined || !groupAlive(pgid)).finally(() => {
+        void waitFor(
+          `${host.name}'s workers to exit`,
+          EXIT_TIMEOUT_MS,
+          () => pgid === undefined || !groupAlive(pgid),
+        ).finally(() => {
           host.child = null;
           resolveExit({ code, signal, durationMs: Date.now() - host.signalledAt });
         });
@@ -183,7 +196,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   });
   const lbLines: string[] = [];
   const keepLb = (chunk: Buffer): void => {
-    lbLines.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));
+    lbLines.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line.length > 0),
+    );
     if (lbLines.length > OUTPUT_LINES_KEPT) lbLines.splice(0, lbLines.length - OUTPUT_LINES_KEPT);
   };
   lbChild.stdout?.on('data', keepLb);
@@ -209,7 +227,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     for (const line of lines) {
       const fields = line.split(',');
       // pxname, svname, ... status is the 18th column (index 17).
-      if (fields[0] === 'hapi_hubs' && fields[1] !== undefined && fields[1] !== 'BACKEND') states[fields[1]] = fields[17] ?? '';
+      if (fields[0] === 'hapi_hubs' && fields[1] !== undefined && fields[1] !== 'BACKEND')
+        states[fields[1]] = fields[17] ?? '';
     }
     return states;
   };
@@ -240,7 +259,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       last = await lbStates().catch(() => ({}));
       return (last[host.name] ?? '').startsWith(state);
     }).catch((error: unknown) => {
-      throw new Error(`${error instanceof Error ? error.message : String(error)} (last: ${JSON.stringify(last)})\n${lbLines.slice(-20).join('\n')}`);
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)} (last: ${JSON.stringify(last)})\n${lbLines.slice(-20).join('\n')}`,
+      );
     });
   };
 
@@ -249,7 +270,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     if (state.child) throw new Error(`${host.name} is already running`);
     launchHost(state);
     await waitFor(`${host.name} /ready`, HOST_READY_TIMEOUT_MS, async () => {
-      if (state.child === null) throw new Error(`${host.name} exited during start-up:\n${state.lines.slice(-30).join('\n')}`);
+      if (state.child === null)
+        throw new Error(`${host.name} exited during start-up:\n${state.lines.slice(-30).join('\n')}`);
       return (await httpStatus(`${host.url}/ready`)) === 200;
     });
     await waitForLb(host, 'UP');
@@ -351,7 +373,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
 function recordWorker(host: HostState, line: string): void {
   try {
     const entry = JSON.parse(line) as { worker?: unknown; workerPid?: unknown };
-    if (typeof entry.worker === 'number' && typeof entry.workerPid === 'number') host.workerPids[String(entry.worker)] = entry.workerPid;
+    if (typeof entry.worker === 'number' && typeof entry.workerPid === 'number')
+      host.workerPids[String(entry.worker)] = entry.workerPid;
   } catch {
     // not a JSON log line
   }

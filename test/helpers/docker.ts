@@ -22,9 +22,14 @@ function probeContainerEngine(): EngineStatus {
   if (process.env.HAPI_CONTAINERS === 'off') return { available: false, reason: 'HAPI_CONTAINERS=off' };
   const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 15_000 });
   if (info.error) return { available: false, reason: `no docker CLI (${info.error.message})` };
-  if (info.status !== 0) return { available: false, reason: `no Docker engine answers: ${firstLine(info.stderr || info.stdout)}` };
+  if (info.status !== 0)
+    return { available: false, reason: `no Docker engine answers: ${firstLine(info.stderr || info.stdout)}` };
   const compose = spawnSync('docker', ['compose', 'version', '--short'], { encoding: 'utf8', timeout: 15_000 });
-  if (compose.status !== 0) return { available: false, reason: `Docker engine ${info.stdout.trim()} answers but Compose v2 does not: ${firstLine(compose.stderr)}` };
+  if (compose.status !== 0)
+    return {
+      available: false,
+      reason: `Docker engine ${info.stdout.trim()} answers but Compose v2 does not: ${firstLine(compose.stderr)}`,
+    };
   return { available: true, version: info.stdout.trim(), compose: compose.stdout.trim() };
 }
 
@@ -38,8 +43,15 @@ export function hasImage(name: string): boolean {
  * built as stand-ins where missing (cheap when they are present). Throws with its output on failure.
  */
 export function ensureBaseImages(): void {
-  const result = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'base-images.sh')], { encoding: 'utf8', timeout: 15 * 60_000, cwd: REPO_ROOT });
-  if (result.status !== 0) throw new Error(`scripts/base-images.sh failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
+  const result = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'base-images.sh')], {
+    encoding: 'utf8',
+    timeout: 15 * 60_000,
+    cwd: REPO_ROOT,
+  });
+  if (result.status !== 0)
+    throw new Error(
+      `scripts/base-images.sh failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`,
+    );
 }
 
 export interface DockerResult {
@@ -50,10 +62,17 @@ export interface DockerResult {
 }
 
 /** Runs `docker …` asynchronously; resolves with its exit code and output (never rejects on a non-zero exit). */
-export function docker(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<DockerResult> {
+export function docker(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<DockerResult> {
   const started = Date.now();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('docker', args, { cwd: options.cwd ?? REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('docker', args, {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -74,9 +93,15 @@ export function docker(args: string[], options: { env?: NodeJS.ProcessEnv; timeo
 }
 
 /** `docker …` that must succeed: resolves with stdout, rejects with the command and its stderr. */
-export async function dockerOk(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<string> {
+export async function dockerOk(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<string> {
   const result = await docker(args, options);
-  if (result.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${result.code}:\n${result.stderr.slice(-4000)}\n${result.stdout.slice(-2000)}`);
+  if (result.code !== 0)
+    throw new Error(
+      `docker ${args.join(' ')} exited ${result.code}:\n${result.stderr.slice(-4000)}\n${result.stdout.slice(-2000)}`,
+    );
   return result.stdout;
 }
 

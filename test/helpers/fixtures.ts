@@ -21,14 +21,24 @@ export function machineMetadata(extra: Record<string, unknown> = {}): Record<str
 
 /** POST /cli/sessions with a fresh tag (unless given); asserts 200 and SessionSchema. */
 export async function createSession(rest: CliRest, body: Record<string, unknown> = {}): Promise<Session> {
-  const response = await rest.createSession({ tag: randomUUID(), metadata: sessionMetadata(), agentState: {}, ...body });
+  const response = await rest.createSession({
+    tag: randomUUID(),
+    metadata: sessionMetadata(),
+    agentState: {},
+    ...body,
+  });
   expect(response.status, JSON.stringify(response.body)).toBe(200);
   return SessionSchema.parse(response.body.session);
 }
 
 /** POST /cli/machines with a fresh id (unless given); asserts 200 and MachineSchema. */
 export async function createMachine(rest: CliRest, body: Record<string, unknown> = {}): Promise<Machine> {
-  const response = await rest.createMachine({ id: `machine-${randomUUID()}`, metadata: machineMetadata(), runnerState: null, ...body });
+  const response = await rest.createMachine({
+    id: `machine-${randomUUID()}`,
+    metadata: machineMetadata(),
+    runnerState: null,
+    ...body,
+  });
   expect(response.status, JSON.stringify(response.body)).toBe(200);
   return MachineSchema.parse(response.body.machine);
 }
@@ -48,7 +58,10 @@ export async function fetchMachine(rest: CliRest, id: string): Promise<Machine> 
 }
 
 /** Every message of a session over GET /cli/sessions/:id/messages (pages of 200). */
-export async function fetchAllMessages(rest: CliRest, id: string): Promise<{ id: string; seq: number; localId: string | null; content: unknown; createdAt: number }[]> {
+export async function fetchAllMessages(
+  rest: CliRest,
+  id: string,
+): Promise<{ id: string; seq: number; localId: string | null; content: unknown; createdAt: number }[]> {
   const all: { id: string; seq: number; localId: string | null; content: unknown; createdAt: number }[] = [];
   for (let afterSeq = 0; ; ) {
     const response = await rest.getMessages(id, { afterSeq, limit: 200 });

@@ -18,7 +18,20 @@
 // committed. `HAPI_CLI_BIN=/path/to/hapi` overrides the install (e.g. an offline machine).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +72,11 @@ function versionOk(bin: string): boolean {
   } catch {
     // not verified yet
   }
-  const res = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 60_000, env: { PATH: '/usr/bin:/bin', HOME: tmpdir() } });
+  const res = spawnSync(bin, ['--version'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { PATH: '/usr/bin:/bin', HOME: tmpdir() },
+  });
   const ok = res.status === 0 && res.stdout.includes(HAPI_CLI_VERSION);
   if (ok) {
     try {
@@ -86,25 +103,48 @@ export function ensureHapiCli(): Promise<HapiCliAvailability> {
 function installOnce(): HapiCliAvailability {
   const override = process.env.HAPI_CLI_BIN;
   if (override) {
-    return versionOk(override) ? { bin: override } : { bin: null, reason: `HAPI_CLI_BIN=${override} is not an executable hapi ${HAPI_CLI_VERSION}` };
+    return versionOk(override)
+      ? { bin: override }
+      : { bin: null, reason: `HAPI_CLI_BIN=${override} is not an executable hapi ${HAPI_CLI_VERSION}` };
   }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    return { bin: null, reason: `${HAPI_CLI_PACKAGE} only runs on linux-x64 (this is ${process.platform}-${process.arch})` };
+    return {
+      bin: null,
+      reason: `${HAPI_CLI_PACKAGE} only runs on linux-x64 (this is ${process.platform}-${process.arch})`,
+    };
   }
   const cached = binIn(cacheDir);
   if (versionOk(cached)) return { bin: cached };
   mkdirSync(dirname(cacheDir), { recursive: true });
   const staging = `${cacheDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const res = spawnSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', staging, `${HAPI_CLI_PACKAGE}@${HAPI_CLI_VERSION}`], {
-    encoding: 'utf8',
-    timeout: 10 * 60_000,
-    cwd: dirname(cacheDir),
-  });
+  const res = spawnSync(
+    'npm',
+    [
+      'install',
+      '--no-save',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      '--prefix',
+      staging,
+      `${HAPI_CLI_PACKAGE}@${HAPI_CLI_VERSION}`,
+    ],
+    {
+      encoding: 'utf8',
+      timeout: 10 * 60_000,
+      cwd: dirname(cacheDir),
+    },
+  );
   if (res.status !== 0 || !versionOk(binIn(staging))) {
     rmSync(staging, { recursive: true, force: true });
-    const lines = `${res.stderr ?? ''}`.trim().split('\n').filter((l) => l.trim() !== '' && !/npm warn/i.test(l));
+    const lines = `${res.stderr ?? ''}`
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !/npm warn/i.test(l));
     const telling = lines.filter((l) => /npm error (code|errno|network|notarget|404|request)/i.test(l));
-    const detail = res.error?.message ?? ((telling.length > 0 ? telling : lines.slice(-3)).slice(0, 4).join(' | ') || `exit ${res.status}`);
+    const detail =
+      res.error?.message ??
+      ((telling.length > 0 ? telling : lines.slice(-3)).slice(0, 4).join(' | ') || `exit ${res.status}`);
     // Another test file may have finished the same install meanwhile.
     if (versionOk(cached)) return { bin: cached };
     return { bin: null, reason: `npm install ${HAPI_CLI_PACKAGE}@${HAPI_CLI_VERSION} failed: ${detail}` };
@@ -115,7 +155,9 @@ function installOnce(): HapiCliAvailability {
   } catch {
     rmSync(staging, { recursive: true, force: true });
   }
-  return versionOk(cached) ? { bin: cached } : { bin: null, reason: `installed ${HAPI_CLI_PACKAGE} but ${cached} does not run` };
+  return versionOk(cached)
+    ? { bin: cached }
+    : { bin: null, reason: `installed ${HAPI_CLI_PACKAGE} but ${cached} does not run` };
 }
 
 // Stand-in agents --------------------------------------------------------------------------
@@ -247,14 +289,22 @@ export class HapiProcess {
         }
         if (this.exit) {
           done();
-          reject(new Error(`hapi ${this.args.join(' ')} exited (${JSON.stringify(this.exit)}) before printing ${pattern}; output:\n${this.out}`));
+          reject(
+            new Error(
+              `hapi ${this.args.join(' ')} exited (${JSON.stringify(this.exit)}) before printing ${pattern}; output:\n${this.out}`,
+            ),
+          );
           return true;
         }
         return false;
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern} from hapi ${this.args.join(' ')}; output:\n${this.out}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${pattern} from hapi ${this.args.join(' ')}; output:\n${this.out}`,
+          ),
+        );
       }, timeoutMs);
       const wake = () => void check();
       const done = () => {
@@ -391,7 +441,10 @@ export class HapiProcesses {
   }
 
   /** Runs a command to completion (bounded) and returns its output. */
-  async run(args: string[], options: SpawnHapiOptions & { timeoutMs?: number }): Promise<{ exit: HapiExit; output: string }> {
+  async run(
+    args: string[],
+    options: SpawnHapiOptions & { timeoutMs?: number },
+  ): Promise<{ exit: HapiExit; output: string }> {
     const proc = this.spawn(args, options);
     const timer = setTimeout(() => signalGroup(proc.pid, 'SIGKILL'), options.timeoutMs ?? 60_000);
     try {
@@ -456,7 +509,8 @@ export class CliTraffic {
     io.of('/cli').on('connection', (socket) => {
       const auth = { ...(socket.handshake.auth as Record<string, unknown>) };
       delete auth.token;
-      const push = (event: string, payload: unknown) => this.entries.push({ at: Date.now(), socketId: socket.id, auth, event, payload });
+      const push = (event: string, payload: unknown) =>
+        this.entries.push({ at: Date.now(), socketId: socket.id, auth, event, payload });
       push('connect', null);
       socket.onAny((event: string, ...args: unknown[]) => push(event, args[0]));
       // What the hub sent to the CLI, recorded as `out:<event>` (acks are not events).
@@ -483,7 +537,12 @@ export class CliTraffic {
 // Polling ----------------------------------------------------------------------------------
 
 /** Polls `probe` until it returns a truthy value (returned) or the deadline passes (throws). */
-export async function pollUntil<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 20_000, intervalMs = 100): Promise<NonNullable<T>> {
+export async function pollUntil<T>(
+  probe: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 20_000,
+  intervalMs = 100,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -495,7 +554,9 @@ export async function pollUntil<T>(probe: () => T | Promise<T>, what: string, ti
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

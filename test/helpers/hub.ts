@@ -84,7 +84,14 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const clock: Clock = typeof clockOption === 'function' ? clockOption : manual.fn;
   const engine = engineOption ?? createMemoryEngine(engineOptions(config));
   const ownsEngine = engineOption === undefined;
-  const hub = await createHub({ config, engine, log: log ?? createLogger('silent'), clock, startSweeper, ...(adapter ? { adapter } : {}) });
+  const hub = await createHub({
+    config,
+    engine,
+    log: log ?? createLogger('silent'),
+    clock,
+    startSweeper,
+    ...(adapter ? { adapter } : {}),
+  });
   const port = await hub.listen(0, '127.0.0.1');
   let closed = false;
   return {

@@ -15,7 +15,10 @@ export interface CapturedLogs {
 export function captureLogs(level = 'info'): CapturedLogs {
   const raw: string[] = [];
   // pino writes each line with one synchronous write() call to a plain destination object.
-  const log = pino({ level }, { write: (chunk: string) => void raw.push(...chunk.split('\n').filter((line) => line.length > 0)) });
+  const log = pino(
+    { level },
+    { write: (chunk: string) => void raw.push(...chunk.split('\n').filter((line) => line.length > 0)) },
+  );
   const lines = () => raw.map((line) => JSON.parse(line) as Record<string, unknown>);
   return {
     log,

@@ -41,8 +41,14 @@ interface Pending {
 }
 
 /** Connects to /cli with `auth` and resolves once the namespace CONNECT is accepted. */
-export async function openRawCli(baseUrl: string, auth: Record<string, unknown>, transport: RawTransport, timeoutMs = 5_000): Promise<RawCli> {
-  const link = transport === 'websocket' ? await openWebsocket(baseUrl, timeoutMs) : await openPolling(baseUrl, timeoutMs);
+export async function openRawCli(
+  baseUrl: string,
+  auth: Record<string, unknown>,
+  transport: RawTransport,
+  timeoutMs = 5_000,
+): Promise<RawCli> {
+  const link =
+    transport === 'websocket' ? await openWebsocket(baseUrl, timeoutMs) : await openPolling(baseUrl, timeoutMs);
   const received: string[] = [];
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -66,7 +72,14 @@ export async function openRawCli(baseUrl: string, auth: Record<string, unknown>,
     }
     if (!frame.startsWith('4')) return;
     const packet = frame.slice(1);
-    if (!packet.startsWith(`0${NSP},`) && !packet.startsWith(`2${NSP},`) && !packet.startsWith(`3${NSP},`) && !packet.startsWith(`4${NSP},`) && !packet.startsWith(`1${NSP},`)) return;
+    if (
+      !packet.startsWith(`0${NSP},`) &&
+      !packet.startsWith(`2${NSP},`) &&
+      !packet.startsWith(`3${NSP},`) &&
+      !packet.startsWith(`4${NSP},`) &&
+      !packet.startsWith(`1${NSP},`)
+    )
+      return;
     received.push(packet);
     const type = packet[0];
     const body = packet.slice(NSP.length + 2);
@@ -86,7 +99,10 @@ export async function openRawCli(baseUrl: string, auth: Record<string, unknown>,
   link.onClose(() => failAll('connection closed'));
 
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`raw ${transport}: no namespace connect within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`raw ${transport}: no namespace connect within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     connected = (error) => {
       clearTimeout(timer);
       connected = null;
@@ -163,7 +179,10 @@ async function openWebsocket(baseUrl: string, timeoutMs: number): Promise<Link> 
     for (const listener of closeListeners) listener();
   });
   const sid = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`raw websocket: no open packet within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`raw websocket: no open packet within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const check = () => {
       const first = early.shift();
       if (first === undefined) return;
@@ -232,7 +251,12 @@ async function openPolling(baseUrl: string, timeoutMs: number): Promise<Link> {
     sid,
     async send(frame) {
       if (closed) throw new Error('connection closed');
-      const res = await fetch(url, { method: 'POST', body: frame, headers: { 'content-type': 'text/plain;charset=UTF-8' }, signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(url, {
+        method: 'POST',
+        body: frame,
+        headers: { 'content-type': 'text/plain;charset=UTF-8' },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       await res.text();
       if (res.status !== 200) {
         markClosed();
@@ -243,7 +267,9 @@ async function openPolling(baseUrl: string, timeoutMs: number): Promise<Link> {
     onClose: (listener) => void closeListeners.push(listener),
     async close() {
       if (!closed) {
-        await fetch(url, { method: 'POST', body: '1', headers: { 'content-type': 'text/plain;charset=UTF-8' } }).catch(() => undefined);
+        await fetch(url, { method: 'POST', body: '1', headers: { 'content-type': 'text/plain;charset=UTF-8' } }).catch(
+          () => undefined,
+        );
       }
       closed = true;
       abort.abort();

@@ -20,7 +20,9 @@ let backend: RedisBackend | undefined;
 
 /** The image of docker-compose.yml's redis service, with its `${VAR:-default}` defaults applied. */
 export function composeRedisImage(): string {
-  const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: { redis: { image: string } } };
+  const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
+    services: { redis: { image: string } };
+  };
   return compose.services.redis.image.replace(/\$\{[A-Za-z_]\w*:?-([^}]*)\}/g, '$1');
 }
 
@@ -35,7 +37,8 @@ export function redisBackend(): RedisBackend {
   const engine = containerEngine();
   if (process.env.HAPI_TEST_REDIS === 'process') backend = { kind: 'process', reason: 'HAPI_TEST_REDIS=process' };
   else if (!engine.available) backend = { kind: 'process', reason: engine.reason };
-  else if (!hasImage(image)) backend = { kind: 'process', reason: `image ${image} is not available locally (scripts/base-images.sh makes it)` };
+  else if (!hasImage(image))
+    backend = { kind: 'process', reason: `image ${image} is not available locally (scripts/base-images.sh makes it)` };
   else backend = { kind: 'container', image, engine: engine.version };
   console.log(
     backend.kind === 'container'

@@ -54,7 +54,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   if (backend.kind === 'container') {
     // Published on `port` from the container's 6379 (bridge network), data dir at /data.
     const containerArgs = ['--save', '', '--loglevel', 'warning', '--protected-mode', 'no', ...args];
-    const launchContainer = async (): Promise<RedisNode> => containerNode(backend.image, port, { args: containerArgs, port, mounts: [{ source: dir, target: '/data' }] });
+    const launchContainer = async (): Promise<RedisNode> =>
+      containerNode(backend.image, port, { args: containerArgs, port, mounts: [{ source: dir, target: '/data' }] });
     let node = await launchContainer();
     return {
       url: `redis://${HOST}:${port}`,
@@ -153,10 +154,14 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
       mkdirSync(nodeDir, { recursive: true });
       children.push(
         await launch(port, nodeDir, [
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', 'nodes.conf',
-          '--cluster-node-timeout', '2000',
-          '--appendonly', 'no',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          '2000',
+          '--appendonly',
+          'no',
         ]),
       );
     }
@@ -184,7 +189,21 @@ interface RedisNode {
 }
 
 function processArgs(port: number, dir: string, extraArgs: string[]): string[] {
-  return ['--port', String(port), '--bind', HOST, '--dir', dir, '--save', '', '--protected-mode', 'no', '--loglevel', 'warning', ...extraArgs];
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    HOST,
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--protected-mode',
+    'no',
+    '--loglevel',
+    'warning',
+    ...extraArgs,
+  ];
 }
 
 async function launch(port: number, dir: string, extraArgs: string[]): Promise<RedisNode> {
@@ -210,7 +229,10 @@ async function spawnAndWait(port: number, args: string[], dir: string): Promise<
 async function containerNode(image: string, port: number, options: RedisContainerOptions): Promise<RedisNode> {
   const container = await startRedisContainer(image, options);
   try {
-    await pollUntil(`redis container on port ${port} answers PING`, async () => (await sendCommand(port, 'PING')) === 'PONG');
+    await pollUntil(
+      `redis container on port ${port} answers PING`,
+      async () => (await sendCommand(port, 'PING')) === 'PONG',
+    );
   } catch (error) {
     container.kill();
     throw error;
@@ -230,7 +252,10 @@ async function spawnProcess(port: number, args: string[]): Promise<ChildProcess>
     child.once('error', reject);
   });
   try {
-    await Promise.race([pollUntil(`redis-server on port ${port} answers PING`, async () => (await sendCommand(port, 'PING')) === 'PONG'), exited]);
+    await Promise.race([
+      pollUntil(`redis-server on port ${port} answers PING`, async () => (await sendCommand(port, 'PING')) === 'PONG'),
+      exited,
+    ]);
   } catch (error) {
     child.kill('SIGKILL');
     throw error;

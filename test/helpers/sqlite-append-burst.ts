@@ -13,7 +13,11 @@ export interface BurstTask {
 }
 
 const task = JSON.parse(process.argv[2] ?? '{}') as BurstTask;
-const engine = createSqliteEngine(task.file, { eventLogMaxEvents: 1_000_000, eventLogMaxBytes: 1 << 30, messageHistoryLimit: 0 });
+const engine = createSqliteEngine(task.file, {
+  eventLogMaxEvents: 1_000_000,
+  eventLogMaxBytes: 1 << 30,
+  messageHistoryLimit: 0,
+});
 for (let i = 0; i < task.limit; i += 1) {
   const result = await engine.messages.append(task.ns, task.sessionId, {
     id: randomUUID(),

@@ -22,7 +22,11 @@ export interface ProcessOutcome {
 }
 
 const task = JSON.parse(process.argv[2] ?? '{}') as ProcessTask;
-const engine = createSqliteEngine(task.file, { eventLogMaxEvents: 1024, eventLogMaxBytes: 8 << 20, messageHistoryLimit: 0 });
+const engine = createSqliteEngine(task.file, {
+  eventLogMaxEvents: 1024,
+  eventLogMaxBytes: 8 << 20,
+  messageHistoryLimit: 0,
+});
 const outcome: ProcessOutcome = { seqs: [], expired: [] };
 process.stdout.write('ready\n');
 await once(process.stdin, 'data');
@@ -38,7 +42,8 @@ for (let i = 0; i < task.appends; i += 1) {
   if (!result.ok) throw new Error(`append failed: ${result.reason}`);
   outcome.seqs.push(result.message.seq);
   // Interleave sweeps with appends so the processes contend for the write lock throughout.
-  for (const entry of await engine.presence.expireOverdue(task.sweepNow, task.sweepLimit)) outcome.expired.push(entry.id);
+  for (const entry of await engine.presence.expireOverdue(task.sweepNow, task.sweepLimit))
+    outcome.expired.push(entry.id);
 }
 for (let round = 0; round < 10_000; round += 1) {
   const batch = await engine.presence.expireOverdue(task.sweepNow, task.sweepLimit);

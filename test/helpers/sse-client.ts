@@ -113,7 +113,9 @@ export class SseParser {
 
 function describe(frames: readonly SseFrame[]): string {
   const shown = frames.slice(-10).map((frame) => `  ${frame.id ?? '-'} ${frame.data.slice(0, 160)}`);
-  return frames.length === 0 ? '  (no frames)' : `${frames.length > 10 ? `  … ${frames.length - 10} earlier\n` : ''}${shown.join('\n')}`;
+  return frames.length === 0
+    ? '  (no frames)'
+    : `${frames.length > 10 ? `  … ${frames.length - 10} earlier\n` : ''}${shown.join('\n')}`;
 }
 
 export function openSse(baseUrl: string, options: OpenSseOptions = {}): Promise<SseClient> {
@@ -152,7 +154,8 @@ export function openSse(baseUrl: string, options: OpenSseOptions = {}): Promise<
 }
 
 function errorClient(status: number, headers: IncomingHttpHeaders, body: unknown): SseClient {
-  const fail = (): Promise<never> => Promise.reject(new Error(`SSE request answered ${status}: ${JSON.stringify(body)}`));
+  const fail = (): Promise<never> =>
+    Promise.reject(new Error(`SSE request answered ${status}: ${JSON.stringify(body)}`));
   return {
     status,
     headers,
@@ -216,7 +219,8 @@ function streamClient(res: IncomingMessage, destroy: () => void, defaultTimeout:
       if (endError) throw new Error(`SSE stream failed: ${endError.message}`);
       if (ended) throw new Error(`SSE stream ended before the expected frame arrived; received:\n${describe(frames)}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for an SSE frame; received:\n${describe(frames)}`);
+      if (left <= 0)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for an SSE frame; received:\n${describe(frames)}`);
       await new Promise<void>((resolve) => {
         const wake = (): void => {
           clearTimeout(timer);
@@ -262,7 +266,11 @@ export function splitEventId(id: string | undefined): { epoch: string; offset: n
 }
 
 /** Waits until `condition()` holds, re-checking once per event-loop turn; fails after `timeoutMs`. */
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -31,7 +31,14 @@ export function messageReceived(sessionId: string, text: string): BroadcastEvent
   return {
     type: 'message-received',
     sessionId,
-    message: { id: randomUUID(), seq: 1, localId: null, content: { role: 'user', text }, createdAt: Date.now(), invokedAt: Date.now() },
+    message: {
+      id: randomUUID(),
+      seq: 1,
+      localId: null,
+      content: { role: 'user', text },
+      createdAt: Date.now(),
+      invokedAt: Date.now(),
+    },
   };
 }
 
@@ -54,7 +61,10 @@ export async function createMachine(t: TestHub, namespace: string): Promise<stri
 }
 
 /** The current epoch and head of a namespace's log. */
-export async function logHead(t: TestHub, namespace: string): Promise<{ epoch: string; nextOffset: number; oldestOffset: number }> {
+export async function logHead(
+  t: TestHub,
+  namespace: string,
+): Promise<{ epoch: string; nextOffset: number; oldestOffset: number }> {
   const read = await t.engine.events.read(namespace, Number.MAX_SAFE_INTEGER);
   return { epoch: read.epoch, nextOffset: read.nextOffset, oldestOffset: read.oldestOffset };
 }

@@ -30,7 +30,9 @@ export async function loginWeb(baseUrl: string, accessToken: string): Promise<st
 
 export function webApi(baseUrl: string, jwt: string): WebApi {
   const request = <T = any>(method: string, path: string, init: WebRequestInit = {}) => {
-    const query = init.query ? `?${new URLSearchParams(Object.entries(init.query).map(([k, v]): [string, string] => [k, String(v)]))}` : '';
+    const query = init.query
+      ? `?${new URLSearchParams(Object.entries(init.query).map(([k, v]): [string, string] => [k, String(v)]))}`
+      : '';
     return httpJson<T>(`${baseUrl}${path}${query}`, {
       method,
       headers: { authorization: `Bearer ${jwt}`, ...init.headers },
@@ -41,7 +43,8 @@ export function webApi(baseUrl: string, jwt: string): WebApi {
   return {
     jwt,
     request,
-    get: (path, query, headers) => request('GET', path, { ...(query ? { query } : {}), ...(headers ? { headers } : {}) }),
+    get: (path, query, headers) =>
+      request('GET', path, { ...(query ? { query } : {}), ...(headers ? { headers } : {}) }),
     post: (path, body) => request('POST', path, body !== undefined ? { body } : {}),
     patch: (path, body) => request('PATCH', path, body !== undefined ? { body } : {}),
     del: (path) => request('DELETE', path),

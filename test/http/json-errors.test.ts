@@ -7,7 +7,12 @@ import { Readable } from 'node:stream';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installJsonFallbacks, jsonErrors } from '../../src/http/errors.js';
-import { createErrorLogLimiter, ERROR_LOG_WINDOW_MS, ERROR_LOGS_PER_CONNECTION_PER_WINDOW, ERROR_LOGS_PER_WORKER_PER_WINDOW } from '../../src/ops/error-log-limiter.js';
+import {
+  createErrorLogLimiter,
+  ERROR_LOG_WINDOW_MS,
+  ERROR_LOGS_PER_CONNECTION_PER_WINDOW,
+  ERROR_LOGS_PER_WORKER_PER_WINDOW,
+} from '../../src/ops/error-log-limiter.js';
 import { createMetrics, type HubMetrics } from '../../src/ops/metrics.js';
 import { httpJson } from '../helpers/cli-client.js';
 import { captureLogs } from '../helpers/log-capture.js';
@@ -108,7 +113,9 @@ describe('error log limiter', () => {
     limiter.error(b, 'cli-event', {}, 'cli event failed');
     expect(logs.errors()).toHaveLength(ERROR_LOGS_PER_CONNECTION_PER_WINDOW + 1);
     expect(await counter(metrics, 'hapi_client_errors_total', 'cli-event')).toBe(51);
-    expect(await counter(metrics, 'hapi_client_error_logs_suppressed_total', 'cli-event')).toBe(50 - ERROR_LOGS_PER_CONNECTION_PER_WINDOW);
+    expect(await counter(metrics, 'hapi_client_error_logs_suppressed_total', 'cli-event')).toBe(
+      50 - ERROR_LOGS_PER_CONNECTION_PER_WINDOW,
+    );
     now += ERROR_LOG_WINDOW_MS;
     limiter.error(a, 'cli-event', {}, 'cli event failed');
     expect(logs.errors()).toHaveLength(ERROR_LOGS_PER_CONNECTION_PER_WINDOW + 2);

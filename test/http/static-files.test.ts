@@ -10,24 +10,34 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseEncoding } from '../../src/http/static-files.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 
-const INDEX = '<!doctype html><html><body><div id="root"></div><script src="/assets/app-abc123.js"></script></body></html>';
+const INDEX =
+  '<!doctype html><html><body><div id="root"></div><script src="/assets/app-abc123.js"></script></body></html>';
 const APP_JS = `console.log(${JSON.stringify('x'.repeat(4000))});`;
 
 let dir: string;
 let hub: TestHub;
 
 /** Raw HTTP (fetch would undo the content encoding this suite checks). */
-function get(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Headers; body: Buffer }> {
+function get(
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; headers: Headers; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${hub.url}${path}`, { method, headers: { 'accept-encoding': 'identity', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
-        resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks) });
-      });
-    });
+    const req = request(
+      `${hub.url}${path}`,
+      { method, headers: { 'accept-encoding': 'identity', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers))
+            if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+          resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks) });
+        });
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -117,7 +127,13 @@ describe('HAPI_WEB_DIR', () => {
     const cli = await get('/cli/nothing-here', { accept: 'text/html' });
     expect(cli.headers.get('content-type')).toMatch(/application\/json/);
     expect((await get('/health', { accept: 'text/html' })).headers.get('content-type')).toMatch(/application\/json/);
-    for (const path of ['/missing.png', '/.hapi-web-install.json', '/assets/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/assets/%00x.js']) {
+    for (const path of [
+      '/missing.png',
+      '/.hapi-web-install.json',
+      '/assets/../../etc/passwd',
+      '/%2e%2e/%2e%2e/etc/passwd',
+      '/assets/%00x.js',
+    ]) {
       const res = await get(path);
       expect(res.status, path).toBe(404);
       expect(JSON.parse(res.body.toString()), path).toEqual({ error: 'Not found', code: 'not_found' });

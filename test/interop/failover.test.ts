@@ -16,7 +16,9 @@ import { ensureHapiCli, HapiProcesses, pollUntil, type HapiProcess } from '../he
 import { announceSkip, WebClient } from './support.js';
 
 const cli = await ensureHapiCli();
-const missingTools = ['haproxy', 'redis-server'].filter((bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0);
+const missingTools = ['haproxy', 'redis-server'].filter(
+  (bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0,
+);
 const skipReason = cli.reason ?? (missingTools.length > 0 ? `${missingTools.join(' and ')} not installed` : undefined);
 announceSkip('failover interop', skipReason);
 
@@ -47,7 +49,11 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
 
   beforeAll(async () => {
     c = await startCluster({ hosts: 2, workersPerHost: 2, env: { LOG_LEVEL: 'warn', HAPI_RPC_TIMEOUT_MS: '8000' } });
-    engine = await createRedisEngine(c.redisUrl, { eventLogMaxEvents: 1024, eventLogMaxBytes: 8 * 1024 * 1024, messageHistoryLimit: 0 });
+    engine = await createRedisEngine(c.redisUrl, {
+      eventLogMaxEvents: 1024,
+      eventLogMaxBytes: 8 * 1024 * 1024,
+      messageHistoryLimit: 0,
+    });
     procs = new HapiProcesses(cli.bin!);
     workspace = procs.tempDir('ws');
     fakeLog = join(procs.tempDir('logs'), 'fake-claude.log');
@@ -70,7 +76,11 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
       env: { FAKE_CLAUDE_LOG: fakeLog },
     });
     machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
-    await pollUntil(async () => (await web.machine(machineId))?.runnerState?.status === 'running', 'runner online via the LB', 30_000);
+    await pollUntil(
+      async () => (await web.machine(machineId))?.runnerState?.status === 'running',
+      'runner online via the LB',
+      30_000,
+    );
     // The runner's machine socket is the only /cli connection so far: its host is the one counting it.
     const counts = await Promise.all(c.hosts.map(cliConnections));
     expect(counts.sort()).toEqual([0, 1]);
@@ -90,7 +100,9 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
   }, 120_000);
 
   it('kill -9 of the host holding the runner socket: the runner reconnects to the other host, re-registers, RPCs work again', async () => {
-    const methods = ['spawn-happy-session', 'list-directory', 'path-exists', 'stop-session'].map((m) => `${machineId}:${m}`);
+    const methods = ['spawn-happy-session', 'list-directory', 'path-exists', 'stop-session'].map(
+      (m) => `${machineId}:${m}`,
+    );
     const socketBefore = await engine.rpcRoutes.get(NS, methods[0]!);
     expect(socketBefore).not.toBeNull();
     const startedAtBefore = (await web.machine(machineId)).runnerState.startedAt as number;
@@ -105,14 +117,22 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
 
     // Re-registration: every method now routes to one new socket; the runner sent a fresh
     // machine-update-state (startedAt is stamped on every connect).
-    await pollUntil(async () => {
-      const routes = await Promise.all(methods.map((m) => engine.rpcRoutes.get(NS, m)));
-      return routes.every((r) => r !== null && r !== socketBefore && r === routes[0]);
-    }, 'RPC methods re-registered on a new socket', 30_000);
-    const after = await pollUntil(async () => {
-      const m = await web.machine(machineId);
-      return m && m.runnerState?.startedAt > startedAtBefore ? m : undefined;
-    }, 'machine-update-state after reconnect', 30_000);
+    await pollUntil(
+      async () => {
+        const routes = await Promise.all(methods.map((m) => engine.rpcRoutes.get(NS, m)));
+        return routes.every((r) => r !== null && r !== socketBefore && r === routes[0]);
+      },
+      'RPC methods re-registered on a new socket',
+      30_000,
+    );
+    const after = await pollUntil(
+      async () => {
+        const m = await web.machine(machineId);
+        return m && m.runnerState?.startedAt > startedAtBefore ? m : undefined;
+      },
+      'machine-update-state after reconnect',
+      30_000,
+    );
     expect(after).toMatchObject({ active: true, runnerState: { status: 'running', pid: runner.pid } });
     expect(await cliConnections(survivor)).toBe(2);
     const reconnectMs = Date.now() - killedAt;
@@ -120,7 +140,9 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
 
     // RPCs reach the runner again, repeatedly (no call lands on a dead socket).
     for (let i = 0; i < 5; i += 1) {
-      const res = await web.post(`/api/machines/${machineId}/paths/exists`, { paths: [workspace, join(workspace, 'nope')] });
+      const res = await web.post(`/api/machines/${machineId}/paths/exists`, {
+        paths: [workspace, join(workspace, 'nope')],
+      });
       expect(res).toEqual({ status: 200, body: { exists: { [workspace]: true, [join(workspace, 'nope')]: false } } });
     }
     const listing = await web.post(`/api/machines/${machineId}/list-directory`, { path: workspace });
@@ -134,14 +156,27 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
     // CLI re-attached (queued prompts are replayed on attach and keep-alive).
     const sent = await web.post(`/api/sessions/${sid}/messages`, { text: 'after the failover', localId });
     expect(sent).toEqual({ status: 200, body: { ok: true } });
-    await pollUntil(() => readFileSync(fakeLog, 'utf8').includes('after the failover'), 'prompt on the agent stdin', 30_000);
-    await pollUntil(async () => {
-      const res = await web.get(`/api/sessions/${sid}/messages?limit=50`);
-      const rows = res.body.messages as { localId: string | null; invokedAt: number | null; content: any }[];
-      const prompt = rows.findIndex((m) => m.localId === localId && m.invokedAt !== null);
-      // consumed, and the agent's reply stored after it
-      return prompt >= 0 && rows.slice(prompt + 1).some((m) => m.content?.role === 'agent' && JSON.stringify(m.content).includes('fake reply'));
-    }, 'prompt consumed and answered', 30_000);
+    await pollUntil(
+      () => readFileSync(fakeLog, 'utf8').includes('after the failover'),
+      'prompt on the agent stdin',
+      30_000,
+    );
+    await pollUntil(
+      async () => {
+        const res = await web.get(`/api/sessions/${sid}/messages?limit=50`);
+        const rows = res.body.messages as { localId: string | null; invokedAt: number | null; content: any }[];
+        const prompt = rows.findIndex((m) => m.localId === localId && m.invokedAt !== null);
+        // consumed, and the agent's reply stored after it
+        return (
+          prompt >= 0 &&
+          rows
+            .slice(prompt + 1)
+            .some((m) => m.content?.role === 'agent' && JSON.stringify(m.content).includes('fake reply'))
+        );
+      },
+      'prompt consumed and answered',
+      30_000,
+    );
   }, 60_000);
 
   it('restart the killed host, kill the other: runner AND session fail over; a prompt sent during the gap is delivered', async () => {
@@ -156,22 +191,43 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
     await c.killHost(second);
     const localId = `during-gap-${Date.now()}`;
     // Sent while the CLI is (very likely) still reconnecting: stored queued, replayed when it attaches.
-    const sent = await pollUntil(async () => {
-      const res = await web.post(`/api/sessions/${sid}/messages`, { text: 'sent during the gap', localId });
-      return res.status === 200 ? res : undefined;
-    }, 'prompt accepted by the surviving host', 30_000);
+    const sent = await pollUntil(
+      async () => {
+        const res = await web.post(`/api/sessions/${sid}/messages`, { text: 'sent during the gap', localId });
+        return res.status === 200 ? res : undefined;
+      },
+      'prompt accepted by the surviving host',
+      30_000,
+    );
     expect(sent.body).toEqual({ ok: true });
 
-    await pollUntil(async () => {
-      const [s, m] = await Promise.all([engine.rpcRoutes.get(NS, `${sid}:killSession`), engine.rpcRoutes.get(NS, `${machineId}:spawn-happy-session`)]);
-      return s !== null && s !== sessionRoute && m !== null && m !== machineRoute;
-    }, 'session and runner re-registered on new sockets', 30_000);
+    await pollUntil(
+      async () => {
+        const [s, m] = await Promise.all([
+          engine.rpcRoutes.get(NS, `${sid}:killSession`),
+          engine.rpcRoutes.get(NS, `${machineId}:spawn-happy-session`),
+        ]);
+        return s !== null && s !== sessionRoute && m !== null && m !== machineRoute;
+      },
+      'session and runner re-registered on new sockets',
+      30_000,
+    );
     expect(await cliConnections(first)).toBe(2);
-    await pollUntil(() => readFileSync(fakeLog, 'utf8').includes('sent during the gap'), 'gap prompt on the agent stdin', 30_000);
-    await pollUntil(async () => {
-      const res = await web.get(`/api/sessions/${sid}/messages?limit=100`);
-      return (res.body.messages as { localId: string | null; invokedAt: number | null }[]).find((m) => m.localId === localId)?.invokedAt;
-    }, 'gap prompt consumed', 30_000);
+    await pollUntil(
+      () => readFileSync(fakeLog, 'utf8').includes('sent during the gap'),
+      'gap prompt on the agent stdin',
+      30_000,
+    );
+    await pollUntil(
+      async () => {
+        const res = await web.get(`/api/sessions/${sid}/messages?limit=100`);
+        return (res.body.messages as { localId: string | null; invokedAt: number | null }[]).find(
+          (m) => m.localId === localId,
+        )?.invokedAt;
+      },
+      'gap prompt consumed',
+      30_000,
+    );
     const res = await web.post(`/api/machines/${machineId}/paths/exists`, { paths: [workspace] });
     expect(res).toEqual({ status: 200, body: { exists: { [workspace]: true } } });
     expect((await web.session(sid)).active).toBe(true);
@@ -186,16 +242,27 @@ describe.skipIf(skipReason !== undefined)('runner failover through HAProxy (2 ho
     const machineRoute = await engine.rpcRoutes.get(NS, `${machineId}:spawn-happy-session`);
     const exit = await c.stopHost(first);
     expect(exit.code).toBe(0);
-    await pollUntil(async () => {
-      const [s, m] = await Promise.all([engine.rpcRoutes.get(NS, `${sid}:killSession`), engine.rpcRoutes.get(NS, `${machineId}:spawn-happy-session`)]);
-      return s !== null && s !== sessionRoute && m !== null && m !== machineRoute;
-    }, 'session and runner re-registered after the drain', 30_000);
+    await pollUntil(
+      async () => {
+        const [s, m] = await Promise.all([
+          engine.rpcRoutes.get(NS, `${sid}:killSession`),
+          engine.rpcRoutes.get(NS, `${machineId}:spawn-happy-session`),
+        ]);
+        return s !== null && s !== sessionRoute && m !== null && m !== machineRoute;
+      },
+      'session and runner re-registered after the drain',
+      30_000,
+    );
     expect(await cliConnections(second)).toBe(2);
     const res = await web.post(`/api/machines/${machineId}/paths/exists`, { paths: [workspace] });
     expect(res).toEqual({ status: 200, body: { exists: { [workspace]: true } } });
     const localId = `after-drain-${Date.now()}`;
     expect((await web.post(`/api/sessions/${sid}/messages`, { text: 'after the drain', localId })).status).toBe(200);
-    await pollUntil(() => readFileSync(fakeLog, 'utf8').includes('after the drain'), 'prompt on the agent stdin', 30_000);
+    await pollUntil(
+      () => readFileSync(fakeLog, 'utf8').includes('after the drain'),
+      'prompt on the agent stdin',
+      30_000,
+    );
     expect((await web.session(sid)).active).toBe(true);
   }, 180_000);
 

@@ -33,26 +33,45 @@ describe.skipIf(!cli.bin)('hapi inspect-peer / ping-peer against our hub', { tim
     const rest = cliRest(hub.url, token);
     const created = await rest.createSession({
       tag: randomUUID(),
-      metadata: { path: '/work/peer-project', host: 'peer-host', flavor: 'claude', name: 'Peer target', lifecycleState: 'running' },
+      metadata: {
+        path: '/work/peer-project',
+        host: 'peer-host',
+        flavor: 'claude',
+        name: 'Peer target',
+        lifecycleState: 'running',
+      },
       agentState: { controlledByUser: false },
     });
     expect(created.status).toBe(200);
     sid = created.body.session.id;
     socket = await connectCli(hub.url, { token, clientType: 'session-scoped', sessionId: sid });
     socket.emit('session-alive', { sid, time: Date.now(), thinking: false, mode: 'remote' });
-    socket.emit('message', { sid, message: { role: 'user', content: { type: 'text', text: 'please check the build' }, meta: { sentFrom: 'cli' } } });
+    socket.emit('message', {
+      sid,
+      message: { role: 'user', content: { type: 'text', text: 'please check the build' }, meta: { sentFrom: 'cli' } },
+    });
     socket.emit('message', {
       sid,
       message: {
         role: 'agent',
-        content: { type: 'output', data: { type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text: 'The build is green.' }] } } },
+        content: {
+          type: 'output',
+          data: {
+            type: 'assistant',
+            message: { role: 'assistant', content: [{ type: 'text', text: 'The build is green.' }] },
+          },
+        },
         meta: { sentFrom: 'cli' },
       },
     });
     await pingBarrier(socket);
     await pollUntil(async () => (await web.session(sid)).active === true, 'peer target active');
 
-    const idle = await rest.createSession({ tag: randomUUID(), metadata: { path: '/work/idle', host: 'peer-host', flavor: 'claude' }, agentState: {} });
+    const idle = await rest.createSession({
+      tag: randomUUID(),
+      metadata: { path: '/work/idle', host: 'peer-host', flavor: 'claude' },
+      agentState: {},
+    });
     idleSid = idle.body.session.id;
   }, 60_000);
 
@@ -64,7 +83,7 @@ describe.skipIf(!cli.bin)('hapi inspect-peer / ping-peer against our hub', { tim
 
   const run = (args: string[]) => procs.run(args, { hubUrl: hub.url, token, timeoutMs: 60_000 });
 
-  it('ping-peer --list lists the namespace\'s sessions (GET /api/sessions?limit=&order=updatedAt)', async () => {
+  it("ping-peer --list lists the namespace's sessions (GET /api/sessions?limit=&order=updatedAt)", async () => {
     const { exit, output } = await run(['ping-peer', '--list']);
     expect(exit.code, output).toBe(0);
     expect(output).toContain(`${sid}  active=true  flavor=claude  Peer target`);
@@ -84,11 +103,15 @@ describe.skipIf(!cli.bin)('hapi inspect-peer / ping-peer against our hub', { tim
     expect(output).toContain('[agent] The build is green.');
   });
 
-  it('ping-peer <prefix> <text> delivers a web prompt to the session\'s CLI socket', async () => {
+  it("ping-peer <prefix> <text> delivers a web prompt to the session's CLI socket", async () => {
     const { exit, output } = await run(['ping-peer', sid.slice(0, 8), 'hello from a peer']);
     expect(exit.code, output).toBe(0);
     expect(output).toContain(`hapi ping-peer: OK - delivered to ${sid}`);
-    const update = await nextEvent<{ body: { message: { content: unknown; localId: string | null } } }>(socket, 'update', isNewMessage(sid));
+    const update = await nextEvent<{ body: { message: { content: unknown; localId: string | null } } }>(
+      socket,
+      'update',
+      isNewMessage(sid),
+    );
     expect(update.body.message.content).toEqual({
       role: 'user',
       content: { type: 'text', text: 'hello from a peer' },
@@ -103,8 +126,12 @@ describe.skipIf(!cli.bin)('hapi inspect-peer / ping-peer against our hub', { tim
     expect(output).toMatch(/hapi ping-peer:.*resume failed: /);
   });
 
-  it('a prefix of another namespace\'s session is not found', async () => {
-    const other = await procs.run(['inspect-peer', sid.slice(0, 8)], { hubUrl: hub.url, token: hub.tokenFor('elsewhere'), timeoutMs: 60_000 });
+  it("a prefix of another namespace's session is not found", async () => {
+    const other = await procs.run(['inspect-peer', sid.slice(0, 8)], {
+      hubUrl: hub.url,
+      token: hub.tokenFor('elsewhere'),
+      timeoutMs: 60_000,
+    });
     expect(other.exit.code, other.output).toBe(2);
     expect(other.output).toContain(`no session matching prefix '${sid.slice(0, 8)}'`);
   });

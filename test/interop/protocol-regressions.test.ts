@@ -34,7 +34,7 @@ describe('protocol regressions found with the real CLI', () => {
   // {"error":"Invalid request","issues":[{"code":"invalid_type","expected":"nonoptional",...}]},
   // so both peer tools failed with "failed to list sessions (Invalid request)". Upstream never
   // fails this route on its query. Fixed by making the keys optional (src/protocol/web-rest.ts).
-  it('GET /api/sessions with no query answers 200 with the namespace\'s sessions', async () => {
+  it("GET /api/sessions with no query answers 200 with the namespace's sessions", async () => {
     const res = await httpJson(`${t.url}/api/sessions`, { headers: { authorization: `Bearer ${jwt}` } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect((res.body.sessions as { id: string }[]).map((s) => s.id)).toEqual([sid]);
@@ -42,7 +42,9 @@ describe('protocol regressions found with the real CLI', () => {
 
   // `hapi ping-peer --list` sends ?limit=32&order=updatedAt (listPeerSessions); keep it working too.
   it('GET /api/sessions?limit=32&order=updatedAt (ping-peer --list) answers 200', async () => {
-    const res = await httpJson(`${t.url}/api/sessions?limit=32&order=updatedAt`, { headers: { authorization: `Bearer ${jwt}` } });
+    const res = await httpJson(`${t.url}/api/sessions?limit=32&order=updatedAt`, {
+      headers: { authorization: `Bearer ${jwt}` },
+    });
     expect(res.status).toBe(200);
     expect((res.body.sessions as { id: string }[]).map((s) => s.id)).toEqual([sid]);
   });

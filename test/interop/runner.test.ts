@@ -32,7 +32,10 @@ describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', { timeo
     writeFileSync(join(workspace, 'README.md'), 'hello\n');
     mkdirSync(join(workspace, '.hidden'));
     // No stand-in agents on this runner's PATH: spawns must fail with the runner's own error.
-    runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], { hubUrl: hub.url, token: hub.tokenFor('alice') });
+    runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], {
+      hubUrl: hub.url,
+      token: hub.tokenFor('alice'),
+    });
     machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
   }, 90_000);
 
@@ -56,11 +59,18 @@ describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', { timeo
     expect(methods.every((m) => m.startsWith(`${machineId}:`))).toBe(true);
     for (const method of methods) expect(await hub.engine.rpcRoutes.get('alice', method)).toBe(connect[0]!.socketId);
 
-    const state = t.of({ event: 'machine-update-state', machineId })[0]!.payload as { expectedVersion: number; runnerState: { status: string; pid: number } };
+    const state = t.of({ event: 'machine-update-state', machineId })[0]!.payload as {
+      expectedVersion: number;
+      runnerState: { status: string; pid: number };
+    };
     expect(state.runnerState.status).toBe('running');
     expect(state.runnerState.pid).toBe(runner.pid);
 
-    const alive = t.of({ event: 'machine-alive', machineId })[0]!.payload as { machineId: string; time: number; health: { collectedAt: number } };
+    const alive = t.of({ event: 'machine-alive', machineId })[0]!.payload as {
+      machineId: string;
+      time: number;
+      health: { collectedAt: number };
+    };
     expect(alive.machineId).toBe(machineId);
     expect(typeof alive.health.collectedAt).toBe('number');
   });
@@ -89,11 +99,13 @@ describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', { timeo
     expect((await bob.machines()).map((m) => m.id)).not.toContain(machineId);
     const rpc = await bob.post(`/api/machines/${machineId}/list-directory`, { path: workspace });
     expect(rpc).toEqual({ status: 404, body: { error: 'Machine not found' } });
-    const cliRest = await fetch(`${hub.url}/cli/machines/${machineId}`, { headers: { authorization: `Bearer ${hub.tokenFor('bob')}` } });
+    const cliRest = await fetch(`${hub.url}/cli/machines/${machineId}`, {
+      headers: { authorization: `Bearer ${hub.tokenFor('bob')}` },
+    });
     expect(cliRest.status).toBe(404);
   });
 
-  it('list-directory returns the runner\'s real listing and enforces its workspace roots', async () => {
+  it("list-directory returns the runner's real listing and enforces its workspace roots", async () => {
     const alice = await web.alice();
     const listing = await alice.post(`/api/machines/${machineId}/list-directory`, { path: workspace });
     expect(listing.status).toBe(200);
@@ -101,14 +113,21 @@ describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', { timeo
     const entries = listing.body.entries as { name: string; type: string }[];
     expect(entries.map((e) => `${e.type}:${e.name}`).sort()).toEqual(['directory:src', 'file:README.md']);
 
-    const hidden = await alice.post(`/api/machines/${machineId}/list-directory`, { path: workspace, includeHidden: true });
-    expect((hidden.body.entries as { name: string }[]).map((e) => e.name).sort()).toEqual(['.hidden', 'README.md', 'src']);
+    const hidden = await alice.post(`/api/machines/${machineId}/list-directory`, {
+      path: workspace,
+      includeHidden: true,
+    });
+    expect((hidden.body.entries as { name: string }[]).map((e) => e.name).sort()).toEqual([
+      '.hidden',
+      'README.md',
+      'src',
+    ]);
 
     const outside = await alice.post(`/api/machines/${machineId}/list-directory`, { path: '/etc' });
     expect(outside).toEqual({ status: 200, body: { success: false, error: 'Path is outside workspace roots' } });
   });
 
-  it('paths/exists returns the runner\'s answers', async () => {
+  it("paths/exists returns the runner's answers", async () => {
     const alice = await web.alice();
     const res = await alice.post(`/api/machines/${machineId}/paths/exists`, {
       paths: [workspace, join(workspace, 'src'), join(workspace, 'missing'), join(workspace, 'README.md'), '/etc'],
@@ -127,7 +146,7 @@ describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', { timeo
     });
   });
 
-  it('spawn without an agent installed passes the runner\'s own error through', async () => {
+  it("spawn without an agent installed passes the runner's own error through", async () => {
     const alice = await web.alice();
     const res = await alice.post(`/api/machines/${machineId}/spawn`, { directory: workspace });
     expect(res).toEqual({ status: 200, body: { type: 'error', message: 'claude is not installed or is not on PATH' } });
@@ -139,12 +158,17 @@ describe.skipIf(!cli.bin)('real runner against our hub (memory engine)', { timeo
     expect(machine.runnerState.lastSpawnError.message).toBe('claude is not installed or is not on PATH');
 
     const outside = await alice.post(`/api/machines/${machineId}/spawn`, { directory: '/etc' });
-    expect(outside).toEqual({ status: 200, body: { type: 'error', message: "Directory is outside this machine's workspace roots" } });
+    expect(outside).toEqual({
+      status: 200,
+      body: { type: 'error', message: "Directory is outside this machine's workspace roots" },
+    });
   });
 
   it('every versioned write of the runner succeeded first time and the hub never sent it an error', async () => {
     const t = hub.traffic;
-    const versions = t.of({ event: 'machine-update-state', machineId }).map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
+    const versions = t
+      .of({ event: 'machine-update-state', machineId })
+      .map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
     // The CLI retries a refused write with the same expectedVersion; none did.
     expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
     const stored = await hub.engine.machines.get('alice', machineId);

@@ -43,8 +43,20 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     writeFileSync(join(workspace, 'README.md'), 'hello readme\n');
     mkdirSync(join(workspace, 'src'));
     writeFileSync(join(workspace, 'src', 'main.ts'), 'export const x = 1;\n');
-    const gitEnv = { PATH: '/usr/bin:/bin', HOME: workspace, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' };
-    for (const args of [['init', '-q'], ['add', '.'], ['commit', '-qm', 'init']]) execFileSync('git', args, { cwd: workspace, env: gitEnv });
+    const gitEnv = {
+      PATH: '/usr/bin:/bin',
+      HOME: workspace,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@example.invalid',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@example.invalid',
+    };
+    for (const args of [
+      ['init', '-q'],
+      ['add', '.'],
+      ['commit', '-qm', 'init'],
+    ])
+      execFileSync('git', args, { cwd: workspace, env: gitEnv });
     writeFileSync(join(workspace, 'README.md'), 'hello readme\nchanged\n');
     fakeLog = join(procs.tempDir('logs'), 'fake-claude.log');
     runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], {
@@ -75,15 +87,22 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     expect(connects).toHaveLength(1);
     expect(connects[0]!.auth).toMatchObject({ clientType: 'session-scoped', sessionId: sid });
 
-    const methods = t.of({ event: 'rpc-register', sessionId: sid }).map((e) => (e.payload as { method: string }).method);
-    for (const name of ['killSession', 'abort', 'permission', 'switch', 'set-session-config']) expect(methods).toContain(`${sid}:${name}`);
+    const methods = t
+      .of({ event: 'rpc-register', sessionId: sid })
+      .map((e) => (e.payload as { method: string }).method);
+    for (const name of ['killSession', 'abort', 'permission', 'switch', 'set-session-config'])
+      expect(methods).toContain(`${sid}:${name}`);
     expect(methods.every((m) => m.startsWith(`${sid}:`))).toBe(true);
 
     // Versioned writes: each expectedVersion is the version the previous ack returned.
-    const metaVersions = t.of({ event: 'update-metadata', sessionId: sid }).map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
+    const metaVersions = t
+      .of({ event: 'update-metadata', sessionId: sid })
+      .map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
     expect(metaVersions.length).toBeGreaterThanOrEqual(2);
     expect(metaVersions).toEqual(metaVersions.map((_, i) => i + 1));
-    const stateVersions = t.of({ event: 'update-state', sessionId: sid }).map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
+    const stateVersions = t
+      .of({ event: 'update-state', sessionId: sid })
+      .map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
     expect(stateVersions[0]).toBe(1);
 
     const session = await web.session(sid);
@@ -118,11 +137,16 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
 
     const t = hub.traffic;
     await t.waitFor(
-      () => t.of({ event: 'messages-consumed', sessionId: sid }).some((e) => (e.payload as { localIds: string[] }).localIds.includes(localId)),
+      () =>
+        t
+          .of({ event: 'messages-consumed', sessionId: sid })
+          .some((e) => (e.payload as { localIds: string[] }).localIds.includes(localId)),
       'messages-consumed from the CLI',
     );
     // It reached the CLI as update/new-message carrying the localId.
-    const delivered = t.of({ event: 'out:update', sessionId: sid }).map((e) => e.payload as { body: { t: string; message?: { localId: string | null } } });
+    const delivered = t
+      .of({ event: 'out:update', sessionId: sid })
+      .map((e) => e.payload as { body: { t: string; message?: { localId: string | null } } });
     expect(delivered.some((u) => u.body.t === 'new-message' && u.body.message?.localId === localId)).toBe(true);
     const consumed = await sse.waitFor('messages-consumed', (e) => e.sessionId === sid && e.localIds.includes(localId));
     expect(typeof consumed.invokedAt).toBe('number');
@@ -131,7 +155,10 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     // ...and its reply came back through the CLI as an agent message.
     const reply = await sse.waitFor(
       'message-received',
-      (e) => e.sessionId === sid && e.message.content?.role === 'agent' && JSON.stringify(e.message.content).includes('fake reply'),
+      (e) =>
+        e.sessionId === sid &&
+        e.message.content?.role === 'agent' &&
+        JSON.stringify(e.message.content).includes('fake reply'),
     );
     expect(reply.message.seq).toBeGreaterThan(1);
 
@@ -144,7 +171,7 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     expect(rows.some((m) => m.content?.role === 'agent')).toBe(true);
   });
 
-  it('the session\'s file and git routes get the real CLI\'s answers (git-status, diffs, file, directory, files, upload)', async () => {
+  it("the session's file and git routes get the real CLI's answers (git-status, diffs, file, directory, files, upload)", async () => {
     const get = async (path: string) => {
       const res = await web.get(`/api/sessions/${sid}${path}`);
       expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(200);
@@ -160,14 +187,25 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     expect(file).toMatchObject({ success: true, size: 21 });
     expect(Buffer.from(file.content, 'base64').toString('utf8')).toBe('hello readme\nchanged\n');
     const root = await get('/directory');
-    expect((root.entries as { name: string; type: string }[]).map((e) => `${e.type}:${e.name}`).sort()).toEqual(['directory:.git', 'directory:src', 'file:README.md']);
+    expect((root.entries as { name: string; type: string }[]).map((e) => `${e.type}:${e.name}`).sort()).toEqual([
+      'directory:.git',
+      'directory:src',
+      'file:README.md',
+    ]);
     expect((await get('/directory?path=src')).entries.map((e: { name: string }) => e.name)).toEqual(['main.ts']);
     const files = await get('/files?query=main');
-    expect(files).toMatchObject({ success: true, files: [{ fileName: 'main.ts', filePath: 'src', fullPath: 'src/main.ts', fileType: 'file', size: 20 }] });
+    expect(files).toMatchObject({
+      success: true,
+      files: [{ fileName: 'main.ts', filePath: 'src', fullPath: 'src/main.ts', fileType: 'file', size: 20 }],
+    });
     expect((await get('/skills')).success).toBe(true);
     expect((await get('/slash-commands')).commands.map((c: { name: string }) => c.name)).toContain('compact');
 
-    const upload = await web.post(`/api/sessions/${sid}/upload`, { filename: 'note.txt', content: Buffer.from('uploaded!').toString('base64'), mimeType: 'text/plain' });
+    const upload = await web.post(`/api/sessions/${sid}/upload`, {
+      filename: 'note.txt',
+      content: Buffer.from('uploaded!').toString('base64'),
+      mimeType: 'text/plain',
+    });
     expect(upload.status).toBe(200);
     expect(upload.body).toMatchObject({ success: true, path: expect.stringMatching(/note\.txt$/) });
     expect(readFileSync(upload.body.path, 'utf8')).toBe('uploaded!');
@@ -177,7 +215,10 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
 
   async function toolRequest(): Promise<{ id: string; request: any }> {
     const before = Object.keys((await web.session(sid)).agentState?.requests ?? {});
-    const sent = await web.post(`/api/sessions/${sid}/messages`, { text: 'run it FAKE_TOOL_REQUEST', localId: `tool-${Date.now()}` });
+    const sent = await web.post(`/api/sessions/${sid}/messages`, {
+      text: 'run it FAKE_TOOL_REQUEST',
+      localId: `tool-${Date.now()}`,
+    });
     expect(sent.status).toBe(200);
     return pollUntil(async () => {
       const requests = (await web.session(sid)).agentState?.requests ?? {};
@@ -189,12 +230,22 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
   it('a tool permission request (CLI update-state) is approved from the web (RPC permission) and the agent proceeds', async () => {
     const { id, request } = await toolRequest();
     expect(request).toMatchObject({ tool: 'Bash', arguments: { command: expect.stringMatching(/^echo interop-/) } });
-    await sse.waitFor('session-updated', (e) => e.sessionId === sid && e.data?.agentState?.value?.requests?.[id] !== undefined);
+    await sse.waitFor(
+      'session-updated',
+      (e) => e.sessionId === sid && e.data?.agentState?.value?.requests?.[id] !== undefined,
+    );
 
     const res = await web.post(`/api/sessions/${sid}/permissions/${id}/approve`, {});
     expect(res).toEqual({ status: 200, body: { ok: true } });
-    expect(hub.traffic.of({ event: 'out:rpc-request', sessionId: sid }).some((e) => (e.payload as { method: string }).method === `${sid}:permission`)).toBe(true);
-    await sse.waitFor('message-received', (e) => e.sessionId === sid && JSON.stringify(e.message.content).includes('tool allowed'));
+    expect(
+      hub.traffic
+        .of({ event: 'out:rpc-request', sessionId: sid })
+        .some((e) => (e.payload as { method: string }).method === `${sid}:permission`),
+    ).toBe(true);
+    await sse.waitFor(
+      'message-received',
+      (e) => e.sessionId === sid && JSON.stringify(e.message.content).includes('tool allowed'),
+    );
     const state = await pollUntil(async () => {
       const s = await web.session(sid);
       return s.agentState?.completedRequests?.[id] ? s.agentState : undefined;
@@ -207,7 +258,10 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     const { id } = await toolRequest();
     const res = await web.post(`/api/sessions/${sid}/permissions/${id}/deny`, {});
     expect(res).toEqual({ status: 200, body: { ok: true } });
-    await sse.waitFor('message-received', (e) => e.sessionId === sid && JSON.stringify(e.message.content).includes('tool denied'));
+    await sse.waitFor(
+      'message-received',
+      (e) => e.sessionId === sid && JSON.stringify(e.message.content).includes('tool denied'),
+    );
     const state = await pollUntil(async () => {
       const s = await web.session(sid);
       return s.agentState?.completedRequests?.[id] ? s.agentState : undefined;
@@ -222,11 +276,19 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     expect(mode).toEqual({ status: 200, body: { ok: true } });
     const model = await web.post(`/api/sessions/${sid}/model`, { model: 'sonnet' });
     expect(model).toEqual({ status: 200, body: { ok: true } });
-    const calls = hub.traffic.of({ event: 'out:rpc-request', sessionId: sid }).filter((e) => (e.payload as { method: string }).method === `${sid}:set-session-config`);
-    expect(calls.map((e) => JSON.parse((e.payload as { params: string }).params))).toEqual([{ permissionMode: 'acceptEdits' }, { model: 'sonnet' }]);
+    const calls = hub.traffic
+      .of({ event: 'out:rpc-request', sessionId: sid })
+      .filter((e) => (e.payload as { method: string }).method === `${sid}:set-session-config`);
+    expect(calls.map((e) => JSON.parse((e.payload as { params: string }).params))).toEqual([
+      { permissionMode: 'acceptEdits' },
+      { model: 'sonnet' },
+    ]);
     const t = hub.traffic;
     await t.waitFor(
-      () => t.of({ event: 'session-alive', sessionId: sid }).some((e) => (e.payload as any).permissionMode === 'acceptEdits' && (e.payload as any).model === 'sonnet'),
+      () =>
+        t
+          .of({ event: 'session-alive', sessionId: sid })
+          .some((e) => (e.payload as any).permissionMode === 'acceptEdits' && (e.payload as any).model === 'sonnet'),
       'a keep-alive carrying the new mode and model',
     );
     const session = await web.session(sid);
@@ -237,12 +299,16 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
   it('abort reaches the CLI abort handler', async () => {
     const res = await web.post(`/api/sessions/${sid}/abort`, {});
     expect(res).toEqual({ status: 200, body: { ok: true } });
-    expect(hub.traffic.of({ event: 'out:rpc-request', sessionId: sid }).some((e) => (e.payload as { method: string }).method === `${sid}:abort`)).toBe(true);
+    expect(
+      hub.traffic
+        .of({ event: 'out:rpc-request', sessionId: sid })
+        .some((e) => (e.payload as { method: string }).method === `${sid}:abort`),
+    ).toBe(true);
     // Still alive and usable afterwards.
     expect((await web.session(sid)).active).toBe(true);
   });
 
-  it('a rename from the web survives the CLI\'s next metadata write (version-mismatch, adopt, retry)', async () => {
+  it("a rename from the web survives the CLI's next metadata write (version-mismatch, adopt, retry)", async () => {
     const before = await web.session(sid);
     const renamed = await web.request('PATCH', `/api/sessions/${sid}`, { name: 'Renamed from the web' });
     expect(renamed).toEqual({ status: 200, body: { ok: true } });
@@ -250,7 +316,13 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     // stale expectedVersion, gets version-mismatch with the stored value, and retries on top of it.
     const after = await web.session(sid);
     expect(after.metadataVersion).toBe(before.metadataVersion + 1);
-    expect(hub.traffic.of({ event: 'out:update', sessionId: sid }).filter((e) => (e.payload as any).body?.t === 'update-session' && (e.payload as any).body?.metadata?.value?.name)).toEqual([]);
+    expect(
+      hub.traffic
+        .of({ event: 'out:update', sessionId: sid })
+        .filter(
+          (e) => (e.payload as any).body?.t === 'update-session' && (e.payload as any).body?.metadata?.value?.name,
+        ),
+    ).toEqual([]);
   });
 
   it('archive reaches the CLI killSession handler and the session ends', async () => {
@@ -272,7 +344,9 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     expect(session.active).toBe(false);
     // The CLI's archive write was refused once (stale version), then applied on top of the rename.
     expect(session.metadata).toMatchObject({ archivedBy: 'cli', name: 'Renamed from the web' });
-    const writes = t.of({ event: 'update-metadata', sessionId: sid }).map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
+    const writes = t
+      .of({ event: 'update-metadata', sessionId: sid })
+      .map((e) => (e.payload as { expectedVersion: number }).expectedVersion);
     expect(writes.at(-2)).toBeLessThan(storedVersion);
     expect(writes.at(-1)).toBe(storedVersion);
     expect(session.metadataVersion).toBe(storedVersion + 1);
@@ -296,17 +370,35 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
       .filter((p) => p.method === `${machineId}:spawn-happy-session`)
       .map((p) => JSON.parse(p.params))
       .find((p) => p.resumeSessionId !== undefined);
-    expect(spawnCall).toMatchObject({ type: 'spawn-in-directory', directory: workspace, agent: 'claude', resumeSessionId: claudeSessionId, existingSessionId: sid });
+    expect(spawnCall).toMatchObject({
+      type: 'spawn-in-directory',
+      directory: workspace,
+      agent: 'claude',
+      resumeSessionId: claudeSessionId,
+      existingSessionId: sid,
+    });
     const session = await web.session(resumed);
-    expect(session).toMatchObject({ active: true, metadata: { path: workspace, flavor: 'claude', startedBy: 'runner' } });
+    expect(session).toMatchObject({
+      active: true,
+      metadata: { path: workspace, flavor: 'claude', startedBy: 'runner' },
+    });
     // The agent itself starts on the first prompt, with the resume token.
-    const sent = await web.post(`/api/sessions/${resumed}/messages`, { text: 'continue please', localId: `resume-${Date.now()}` });
+    const sent = await web.post(`/api/sessions/${resumed}/messages`, {
+      text: 'continue please',
+      localId: `resume-${Date.now()}`,
+    });
     expect(sent.status).toBe(200);
-    await pollUntil(() => readFileSync(fakeLog, 'utf8').includes(`--resume ${claudeSessionId}`), 'agent started with --resume');
-    await sse.waitFor('message-received', (e) => e.sessionId === resumed && JSON.stringify(e.message.content).includes('fake reply'));
+    await pollUntil(
+      () => readFileSync(fakeLog, 'utf8').includes(`--resume ${claudeSessionId}`),
+      'agent started with --resume',
+    );
+    await sse.waitFor(
+      'message-received',
+      (e) => e.sessionId === resumed && JSON.stringify(e.message.content).includes('fake reply'),
+    );
   });
 
-  it('`hapi claude` started from a terminal on the runner\'s machine registers its session without disturbing the machine', async () => {
+  it("`hapi claude` started from a terminal on the runner's machine registers its session without disturbing the machine", async () => {
     const before = await web.machine(machineId);
     const known = new Set((await web.sessions()).map((x) => x.id));
     const term = procs.spawn(['claude', '--hapi-starting-mode', 'remote'], {
@@ -317,7 +409,10 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
       pathPrepend: [procs.fakeBin],
       env: { FAKE_CLAUDE_LOG: fakeLog },
     });
-    const created = await pollUntil(async () => (await web.sessions()).find((x) => !known.has(x.id) && x.active), 'terminal session active');
+    const created = await pollUntil(
+      async () => (await web.sessions()).find((x) => !known.has(x.id) && x.active),
+      'terminal session active',
+    );
     const session = await web.session(created.id);
     expect(session.metadata).toMatchObject({ startedBy: 'terminal', machineId, path: workspace, flavor: 'claude' });
     // Its POST /cli/machines (runnerState null) merged into the runner's registration: no change.
@@ -349,7 +444,11 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     const hostPid = (await web.session(id)).metadata.hostPid as number;
     const killedAt = Date.now();
     process.kill(hostPid, 'SIGKILL');
-    const expired = await sse.waitFor('session-updated', (e) => e.sessionId === id && e.data?.active === false, SESSION_TTL_MS + 15_000);
+    const expired = await sse.waitFor(
+      'session-updated',
+      (e) => e.sessionId === id && e.data?.active === false,
+      SESSION_TTL_MS + 15_000,
+    );
     expect(expired.data).toEqual({ active: false });
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(SESSION_TTL_MS - 2_500);
     expect(sse.of('session-ended', (e) => e.sessionId === id)).toEqual([]);
@@ -359,7 +458,7 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
     expect(session.metadata.lifecycleState).toBe('running');
   });
 
-  it('the hub never sent an error event to any of the real CLI\'s sockets', () => {
+  it("the hub never sent an error event to any of the real CLI's sockets", () => {
     expect(hub.traffic.of({ event: 'out:error' })).toEqual([]);
   });
 });

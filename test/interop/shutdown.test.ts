@@ -24,7 +24,10 @@ describe.skipIf(!cli.bin)('runner shutdown → shutting-down, then inactive afte
   let sse: SseRecorder;
 
   beforeAll(async () => {
-    hub = await startHubProcess({ HAPI_MACHINE_TTL_MS: String(MACHINE_TTL_MS), HAPI_SWEEP_INTERVAL_MS: String(SWEEP_INTERVAL_MS) });
+    hub = await startHubProcess({
+      HAPI_MACHINE_TTL_MS: String(MACHINE_TTL_MS),
+      HAPI_SWEEP_INTERVAL_MS: String(SWEEP_INTERVAL_MS),
+    });
     procs = new HapiProcesses(cli.bin!);
     web = await WebClient.login(hub.url, hub.tokenFor('ops'));
     sse = await web.events({ all: 'true' });
@@ -39,18 +42,27 @@ describe.skipIf(!cli.bin)('runner shutdown → shutting-down, then inactive afte
 
   it('announces shutting-down, stays listed until the window passes, then exactly one machine-updated {active:false}', async () => {
     const workspace = procs.tempDir('ws');
-    const runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], { hubUrl: hub.url, token: hub.tokenFor('ops') });
+    const runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], {
+      hubUrl: hub.url,
+      token: hub.tokenFor('ops'),
+    });
     const machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
     const isMachine = (e: any) => e.machineId === machineId;
     // The expiry patch, as upstream's MachinePatch (the registration's full Machine also has
     // active:false for a brand-new machine; that is not an expiry).
     const isExpiry = (e: any) => isMachine(e) && JSON.stringify(e.data) === '{"active":false}';
-    await sse.waitFor('machine-updated', (e) => isMachine(e) && e.data?.active === true && e.data?.runnerState?.status === 'running');
+    await sse.waitFor(
+      'machine-updated',
+      (e) => isMachine(e) && e.data?.active === true && e.data?.runnerState?.status === 'running',
+    );
 
     const exit = await runner.stop('SIGTERM');
     expect(exit.code).toBe(0);
     const stoppedAt = Date.now();
-    const shutting = await sse.waitFor('machine-updated', (e) => isMachine(e) && e.data?.runnerState?.status === 'shutting-down');
+    const shutting = await sse.waitFor(
+      'machine-updated',
+      (e) => isMachine(e) && e.data?.runnerState?.status === 'shutting-down',
+    );
     expect(shutting.data.runnerState).toMatchObject({ status: 'shutting-down', shutdownSource: 'os-signal' });
     expect(typeof shutting.data.runnerState.shutdownRequestedAt).toBe('number');
 
@@ -62,8 +74,13 @@ describe.skipIf(!cli.bin)('runner shutdown → shutting-down, then inactive afte
     await sse.waitFor('machine-updated', isExpiry, MACHINE_TTL_MS + 10_000);
     expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(MACHINE_TTL_MS - 1_000);
     expect(await web.machine(machineId)).toBeUndefined();
-    const cliView = await fetch(`${hub.url}/cli/machines/${machineId}`, { headers: { authorization: `Bearer ${hub.tokenFor('ops')}` } });
-    expect(((await cliView.json()) as { machine: unknown }).machine).toMatchObject({ active: false, runnerState: { status: 'shutting-down' } });
+    const cliView = await fetch(`${hub.url}/cli/machines/${machineId}`, {
+      headers: { authorization: `Bearer ${hub.tokenFor('ops')}` },
+    });
+    expect(((await cliView.json()) as { machine: unknown }).machine).toMatchObject({
+      active: false,
+      runnerState: { status: 'shutting-down' },
+    });
 
     // Observation window of several sweeps: no second expiry announcement.
     const settledAt = Date.now() + SWEEP_INTERVAL_MS * 8;

@@ -118,7 +118,10 @@ export class WebClient {
   async request<T = any>(method: string, path: string, body?: unknown): Promise<JsonResponse<T>> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.jwt}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${this.jwt}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -157,7 +160,8 @@ export class WebClient {
 
   async session(id: string): Promise<any> {
     const res = await this.get<{ session: any }>(`/api/sessions/${id}`);
-    if (res.status !== 200) throw new Error(`GET /api/sessions/${id} answered ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 200)
+      throw new Error(`GET /api/sessions/${id} answered ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.session;
   }
 
@@ -176,8 +180,13 @@ export class SseRecorder {
 
   static async open(baseUrl: string, jwt: string, query: Record<string, string>): Promise<SseRecorder> {
     // Token in the query and visibility, as the web app connects.
-    const client = await openSse(baseUrl, { token: jwt, tokenInQuery: true, query: { visibility: 'visible', ...query } });
-    if (client.status !== 200) throw new Error(`GET /api/events answered ${client.status} ${JSON.stringify(client.body)}`);
+    const client = await openSse(baseUrl, {
+      token: jwt,
+      tokenInQuery: true,
+      query: { visibility: 'visible', ...query },
+    });
+    if (client.status !== 200)
+      throw new Error(`GET /api/events answered ${client.status} ${JSON.stringify(client.body)}`);
     const recorder = new SseRecorder(client);
     await pollUntil(() => recorder.of('connection-changed').length > 0, 'SSE connection-changed', 10_000, 20);
     return recorder;

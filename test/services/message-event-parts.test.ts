@@ -26,7 +26,14 @@ describe('messageReceivedEventParts', () => {
   });
 
   it('keeps a queued prompt queued (localId set, invokedAt null)', () => {
-    const parts = messageReceivedEventParts('ns', { ...draft, localId: 'l-1', invokedAt: null, content: { text: 'x' } });
-    expect(JSON.parse(`${parts.before}7${parts.after}`)).toMatchObject({ message: { id: 'm-1', seq: 7, localId: 'l-1', invokedAt: null } });
+    const parts = messageReceivedEventParts('ns', {
+      ...draft,
+      localId: 'l-1',
+      invokedAt: null,
+      content: { text: 'x' },
+    });
+    expect(JSON.parse(`${parts.before}7${parts.after}`)).toMatchObject({
+      message: { id: 'm-1', seq: 7, localId: 'l-1', invokedAt: null },
+    });
   });
 });

@@ -16,7 +16,10 @@ describe('POST /api/auth', () => {
     const { t, alice } = world;
     const response = await httpJson(`${t.url}/api/auth`, { method: 'POST', body: { accessToken: alice.token } });
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ token: expect.any(String), user: { id: t.hub.services.auth.userId, firstName: 'Web User' } });
+    expect(response.body).toEqual({
+      token: expect.any(String),
+      user: { id: t.hub.services.auth.userId, firstName: 'Web User' },
+    });
     const claims = decodeJwt(response.body.token);
     expect(claims.ns).toBe(alice.ns);
     expect(claims.uid).toBe(t.hub.services.auth.userId);
@@ -24,12 +27,19 @@ describe('POST /api/auth', () => {
     // The bare base token opens the default namespace.
     const plain = await httpJson(`${t.url}/api/auth`, { method: 'POST', body: { accessToken: t.token } });
     expect(decodeJwt(plain.body.token).ns).toBe('default');
-    await expect(jwtVerify(response.body.token, new TextEncoder().encode('wrong-secret-wrong-secret'))).rejects.toThrow();
+    await expect(
+      jwtVerify(response.body.token, new TextEncoder().encode('wrong-secret-wrong-secret')),
+    ).rejects.toThrow();
   });
 
   it('400 Invalid body for malformed JSON and for bodies matching neither variant', async () => {
     const { t } = world;
-    for (const init of [{ rawBody: '{not json', headers: { 'content-type': 'application/json' } }, { body: {} }, { body: { accessToken: 42 } }, { body: [] }]) {
+    for (const init of [
+      { rawBody: '{not json', headers: { 'content-type': 'application/json' } },
+      { body: {} },
+      { body: { accessToken: 42 } },
+      { body: [] },
+    ]) {
       const response = await httpJson(`${t.url}/api/auth`, { method: 'POST', ...init });
       expect(response.status).toBe(400);
       expect(response.body.error).toBe('Invalid body');
@@ -73,8 +83,13 @@ describe('JWT middleware', () => {
     expect(after.status).toBe(401);
     expect(after.body).toEqual({ error: 'Invalid token' });
     // The old namespace token no longer logs in; the new one does.
-    expect((await httpJson(`${t.url}/api/auth`, { method: 'POST', body: { accessToken: `${first.token}:${tenant}` } })).status).toBe(401);
-    expect((await webApi(t.url, await loginWeb(t.url, `${second!.token}:${tenant}`)).get('/api/sessions')).status).toBe(200);
+    expect(
+      (await httpJson(`${t.url}/api/auth`, { method: 'POST', body: { accessToken: `${first.token}:${tenant}` } }))
+        .status,
+    ).toBe(401);
+    expect((await webApi(t.url, await loginWeb(t.url, `${second!.token}:${tenant}`)).get('/api/sessions')).status).toBe(
+      200,
+    );
   });
 
   it('unknown /api paths answer JSON 404 and wrong methods JSON 405 (after auth)', async () => {
@@ -93,8 +108,19 @@ describe('GET /api/sessions', () => {
     const tenant = await world.tenant('list');
     const other = await world.tenant('other');
     const mine = await tenant.session({
-      metadata: sessionMetadata({ name: 'Mine', machineId: 'm1', claudeSessionId: 'claude-1', summary: { text: 'sum', updatedAt: 1 }, hapiMcpUrl: 'http://mcp' }),
-      agentState: { requests: { r1: { tool: 'Bash', arguments: {}, createdAt: 5 }, r2: { tool: 'AskUserQuestion', arguments: {}, createdAt: 3 } } },
+      metadata: sessionMetadata({
+        name: 'Mine',
+        machineId: 'm1',
+        claudeSessionId: 'claude-1',
+        summary: { text: 'sum', updatedAt: 1 },
+        hapiMcpUrl: 'http://mcp',
+      }),
+      agentState: {
+        requests: {
+          r1: { tool: 'Bash', arguments: {}, createdAt: 5 },
+          r2: { tool: 'AskUserQuestion', arguments: {}, createdAt: 3 },
+        },
+      },
       model: 'opus',
     });
     await other.session();
@@ -147,11 +173,18 @@ describe('GET /api/sessions', () => {
     t.clock.advance(1000);
     const activeNoRequests = await tenant.liveSession();
     t.clock.advance(1000);
-    const activeWithRequests = await tenant.session({ agentState: { requests: { a: { tool: 'Bash', arguments: {} } } } });
+    const activeWithRequests = await tenant.session({
+      agentState: { requests: { a: { tool: 'Bash', arguments: {} } } },
+    });
     await tenant.attach(activeWithRequests.id);
 
     const ids = (body: { sessions: { id: string }[] }) => body.sessions.map((s) => s.id);
-    expect(ids((await tenant.api.get('/api/sessions')).body)).toEqual([activeWithRequests.id, activeNoRequests.session.id, newInactive.id, oldInactive.id]);
+    expect(ids((await tenant.api.get('/api/sessions')).body)).toEqual([
+      activeWithRequests.id,
+      activeNoRequests.session.id,
+      newInactive.id,
+      oldInactive.id,
+    ]);
     const byUpdated = ids((await tenant.api.get('/api/sessions', { order: 'updatedAt' })).body);
     expect(byUpdated.indexOf(newInactive.id)).toBeLessThan(byUpdated.indexOf(oldInactive.id));
     expect(ids((await tenant.api.get('/api/sessions', { limit: 2 })).body)).toHaveLength(2);
@@ -171,7 +204,10 @@ describe('GET /api/sessions/:id', () => {
     const parsed = SessionSchema.parse(response.body.session);
     expect(parsed).toMatchObject({ id: session.id, namespace: alice.ns, active: true });
 
-    expect(await alice.api.get('/api/sessions/no-such-session')).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await alice.api.get('/api/sessions/no-such-session')).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
     const foreign = await bob.api.get(`/api/sessions/${session.id}`);
     expect(foreign.status).toBe(404);
     expect(foreign.body).toEqual({ error: 'Session not found' });

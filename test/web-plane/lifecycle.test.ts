@@ -32,7 +32,10 @@ describe('POST /api/sessions/:id/abort', () => {
     const { session } = await alice.liveSession();
     const missing = await alice.api.post(`/api/sessions/${session.id}/abort`);
     expect(missing.status).toBe(503);
-    expect(missing.body).toEqual({ error: `RPC handler not registered: ${session.id}:abort`, code: 'rpc_target_missing' });
+    expect(missing.body).toEqual({
+      error: `RPC handler not registered: ${session.id}:abort`,
+      code: 'rpc_target_missing',
+    });
 
     const gone = await alice.liveSession();
     await gone.rpc.serve('abort', () => ({ ok: true }));
@@ -51,11 +54,17 @@ describe('POST /api/sessions/:id/abort', () => {
   it('409 session_inactive; 404; 403 for another namespace (and no RPC reaches the CLI)', async () => {
     const { alice, bob } = world;
     const inactive = await alice.session();
-    expect(await alice.api.post(`/api/sessions/${inactive.id}/abort`)).toMatchObject({ status: 409, body: { error: 'Session is inactive', code: 'session_inactive' } });
+    expect(await alice.api.post(`/api/sessions/${inactive.id}/abort`)).toMatchObject({
+      status: 409,
+      body: { error: 'Session is inactive', code: 'session_inactive' },
+    });
     expect((await alice.api.post('/api/sessions/none/abort')).status).toBe(404);
     const { session, rpc } = await alice.liveSession();
     await rpc.serve('abort', () => ({ ok: true }));
-    expect(await bob.api.post(`/api/sessions/${session.id}/abort`)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.api.post(`/api/sessions/${session.id}/abort`)).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
     expect(rpc.calls).toEqual([]);
   });
 });
@@ -71,8 +80,15 @@ describe('POST /api/sessions/:id/archive', () => {
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ ok: true });
       expect(rpc.calls).toEqual([{ name: 'killSession', params: {} }]);
-      const inactive = await sse.next((f) => f.event.type === 'session-updated' && (f.event.data as { active?: boolean }).active === false);
-      expect(inactive.event.data).toEqual({ active: false, thinking: false, activeTurnStartedAt: null, backgroundTaskCount: 0 });
+      const inactive = await sse.next(
+        (f) => f.event.type === 'session-updated' && (f.event.data as { active?: boolean }).active === false,
+      );
+      expect(inactive.event.data).toEqual({
+        active: false,
+        thinking: false,
+        activeTurnStartedAt: null,
+        backgroundTaskCount: 0,
+      });
       const ended = await sse.next((f) => f.event.type === 'session-ended');
       expect(ended.event).toEqual({ type: 'session-ended', sessionId: session.id, namespace: alice.ns });
       expect((await getSession(alice, session.id)).active).toBe(false);
@@ -90,7 +106,10 @@ describe('POST /api/sessions/:id/archive', () => {
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ ok: true });
       const full = await sse.next((f) => f.event.type === 'session-updated');
-      expect((full.event.data as { metadata: Record<string, unknown> }).metadata).toMatchObject({ lifecycleState: 'archived', archivedBy: 'hub' });
+      expect((full.event.data as { metadata: Record<string, unknown> }).metadata).toMatchObject({
+        lifecycleState: 'archived',
+        archivedBy: 'hub',
+      });
       await sse.next((f) => f.event.type === 'session-ended');
     } finally {
       sse.close();
@@ -103,7 +122,10 @@ describe('POST /api/sessions/:id/archive', () => {
       archiveReason: 'Archived from hub (CLI unreachable)',
     });
     expect(stored.metadataVersion).toBe(session.metadataVersion + 1);
-    expect((await alice.api.post(`/api/sessions/${session.id}/archive`)).body).toEqual({ ok: true, alreadyArchived: true });
+    expect((await alice.api.post(`/api/sessions/${session.id}/archive`)).body).toEqual({
+      ok: true,
+      alreadyArchived: true,
+    });
   });
 
   it('409 for an inactive session that is not running; 504 when killSession times out; 403 across namespaces', async () => {
@@ -115,9 +137,15 @@ describe('POST /api/sessions/:id/archive', () => {
 
     const { session, rpc } = await alice.liveSession();
     await rpc.serve('killSession', () => NO_ANSWER);
-    expect(await alice.api.post(`/api/sessions/${session.id}/archive`)).toMatchObject({ status: 504, body: { code: 'rpc_timeout' } });
+    expect(await alice.api.post(`/api/sessions/${session.id}/archive`)).toMatchObject({
+      status: 504,
+      body: { code: 'rpc_timeout' },
+    });
     expect((await getSession(alice, session.id)).active).toBe(true);
-    expect(await bob.api.post(`/api/sessions/${session.id}/archive`)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.api.post(`/api/sessions/${session.id}/archive`)).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
   });
 });
 
@@ -130,7 +158,10 @@ describe('DELETE /api/sessions/:id', () => {
     expect(refused.body).toEqual({ error: 'Cannot delete active session. Archive it first.' });
 
     const idle = await alice.session();
-    expect(await bob.api.del(`/api/sessions/${idle.id}`)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.api.del(`/api/sessions/${idle.id}`)).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
     expect((await alice.api.get(`/api/sessions/${idle.id}`)).status).toBe(200);
 
     const sse = await openSse(t.url, { token: alice.jwt, query: { all: 'true' } });
@@ -143,7 +174,10 @@ describe('DELETE /api/sessions/:id', () => {
     } finally {
       sse.close();
     }
-    expect(await alice.api.get(`/api/sessions/${idle.id}`)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await alice.api.get(`/api/sessions/${idle.id}`)).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
     expect((await alice.api.del(`/api/sessions/${idle.id}`)).status).toBe(404);
   });
 });
@@ -167,14 +201,19 @@ describe('PATCH /api/sessions/:id (rename)', () => {
       expect(bad.body.error).toBe('Invalid body: name is required');
       expect(bad.body.issues.length).toBeGreaterThan(0);
     }
-    expect(await bob.api.patch(`/api/sessions/${session.id}`, { name: 'stolen' })).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.api.patch(`/api/sessions/${session.id}`, { name: 'stolen' })).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
     expect((await getSession(alice, session.id)).metadata?.name).toBe('Renamed');
   });
 
   it('409 after five lost compare-and-set races', async () => {
     const { alice, t } = world;
     const session = await alice.session();
-    const cas = vi.spyOn(t.engine.sessions, 'compareAndSet').mockResolvedValue({ result: 'version-mismatch', version: 999, value: null });
+    const cas = vi
+      .spyOn(t.engine.sessions, 'compareAndSet')
+      .mockResolvedValue({ result: 'version-mismatch', version: 999, value: null });
     try {
       const response = await alice.api.patch(`/api/sessions/${session.id}`, { name: 'Contended' });
       expect(response.status).toBe(409);
@@ -190,7 +229,14 @@ describe('POST /api/sessions/:id/resume', () => {
   it('spawns through the session machine with the agent resume id and waits until the session is active', async () => {
     const tenant = await world.tenant('resume');
     const runner = await tenant.runner();
-    const session = await tenant.session({ metadata: sessionMetadata({ machineId: runner.machine.id, claudeSessionId: 'claude-abc', preferredPermissionMode: 'plan' }), model: 'opus' });
+    const session = await tenant.session({
+      metadata: sessionMetadata({
+        machineId: runner.machine.id,
+        claudeSessionId: 'claude-abc',
+        preferredPermissionMode: 'plan',
+      }),
+      model: 'opus',
+    });
     // Like the real runner: start the agent, whose CLI attaches and beats, then answer.
     await runner.rpc.serve('spawn-happy-session', async (params) => {
       const { existingSessionId } = params as { existingSessionId: string };
@@ -214,7 +260,10 @@ describe('POST /api/sessions/:id/resume', () => {
     });
     expect((await getSession(tenant, session.id)).active).toBe(true);
     // Already active: success without another spawn.
-    expect((await tenant.api.post(`/api/sessions/${session.id}/resume`)).body).toEqual({ type: 'success', sessionId: session.id });
+    expect((await tenant.api.post(`/api/sessions/${session.id}/resume`)).body).toEqual({
+      type: 'success',
+      sessionId: session.id,
+    });
     expect(runner.rpc.calls).toHaveLength(1);
   });
 
@@ -222,10 +271,18 @@ describe('POST /api/sessions/:id/resume', () => {
     const tenant = await world.tenant('resume-late');
     const runner = await tenant.runner();
     const session = await tenant.session({ metadata: sessionMetadata({ flavor: 'codex', codexSessionId: 'codex-1' }) });
-    await runner.rpc.serve('spawn-happy-session', (params) => ({ type: 'success', sessionId: (params as { existingSessionId: string }).existingSessionId }));
+    await runner.rpc.serve('spawn-happy-session', (params) => ({
+      type: 'success',
+      sessionId: (params as { existingSessionId: string }).existingSessionId,
+    }));
     const pending = tenant.api.post(`/api/sessions/${session.id}/resume`, { permissionMode: 'yolo' });
     const call = await runner.rpc.nextCall('spawn-happy-session');
-    expect(call.params).toMatchObject({ agent: 'codex', resumeSessionId: 'codex-1', permissionMode: 'yolo', existingSessionId: session.id });
+    expect(call.params).toMatchObject({
+      agent: 'codex',
+      resumeSessionId: 'codex-1',
+      permissionMode: 'yolo',
+      existingSessionId: session.id,
+    });
     // The answer is on its way back; the hub is now waiting for session-alive.
     await tenant.attach(session.id);
     const response = await pending;
@@ -236,18 +293,30 @@ describe('POST /api/sessions/:id/resume', () => {
   it('503 no_machine_online without a suitable runner; 409 resume_unavailable; 500 resume_failed on spawn errors', async () => {
     const tenant = await world.tenant('resume-errors');
     const session = await tenant.session({ metadata: sessionMetadata({ claudeSessionId: 'c-1' }) });
-    expect(await tenant.api.post(`/api/sessions/${session.id}/resume`)).toMatchObject({ status: 503, body: { error: 'No machine online', code: 'no_machine_online' } });
+    expect(await tenant.api.post(`/api/sessions/${session.id}/resume`)).toMatchObject({
+      status: 503,
+      body: { error: 'No machine online', code: 'no_machine_online' },
+    });
     // A runner on another host does not count.
     const elsewhere = await tenant.runner({ metadata: machineMetadata({ host: 'elsewhere' }) });
-    expect(await tenant.api.post(`/api/sessions/${session.id}/resume`)).toMatchObject({ status: 503, body: { code: 'no_machine_online' } });
+    expect(await tenant.api.post(`/api/sessions/${session.id}/resume`)).toMatchObject({
+      status: 503,
+      body: { code: 'no_machine_online' },
+    });
     expect(elsewhere.rpc.calls).toEqual([]);
 
     const noToken = await tenant.session();
-    expect(await tenant.api.post(`/api/sessions/${noToken.id}/resume`)).toMatchObject({ status: 409, body: { error: 'Resume session ID unavailable', code: 'resume_unavailable' } });
+    expect(await tenant.api.post(`/api/sessions/${noToken.id}/resume`)).toMatchObject({
+      status: 409,
+      body: { error: 'Resume session ID unavailable', code: 'resume_unavailable' },
+    });
 
     const runner = await tenant.runner();
     await runner.rpc.serve('spawn-happy-session', () => ({ type: 'error', errorMessage: 'agent binary missing' }));
-    expect(await tenant.api.post(`/api/sessions/${session.id}/resume`)).toMatchObject({ status: 500, body: { error: 'agent binary missing', code: 'resume_failed' } });
+    expect(await tenant.api.post(`/api/sessions/${session.id}/resume`)).toMatchObject({
+      status: 500,
+      body: { error: 'agent binary missing', code: 'resume_failed' },
+    });
   });
 
   it('400 for a bad body or a mode the flavor does not have; 403 across namespaces; an empty body is {}', async () => {
@@ -260,7 +329,10 @@ describe('POST /api/sessions/:id/resume', () => {
     expect(badBody.status).toBe(400);
     expect(badBody.body.error).toBe('Invalid body');
     expect(badBody.body.issues.length).toBeGreaterThan(0);
-    expect(await bob.api.post(`/api/sessions/${session.id}/resume`)).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.api.post(`/api/sessions/${session.id}/resume`)).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
     const { session: live } = await alice.liveSession();
     const noBody = await alice.api.request('POST', `/api/sessions/${live.id}/resume`, { rawBody: 'not json' });
     expect(noBody.body).toEqual({ type: 'success', sessionId: live.id });
@@ -272,7 +344,11 @@ describe('POST /api/sessions/:id/reopen', () => {
     const tenant = await world.tenant('reopen');
     const { session: live, socket } = await tenant.liveSession();
     await pingBarrier(socket);
-    expect((await tenant.api.post(`/api/sessions/${live.id}/reopen`, {})).body).toEqual({ ok: true, sessionId: live.id, resumed: false });
+    expect((await tenant.api.post(`/api/sessions/${live.id}/reopen`, {})).body).toEqual({
+      ok: true,
+      sessionId: live.id,
+      resumed: false,
+    });
 
     const archived = await tenant.session({ metadata: sessionMetadata({ claudeSessionId: 'c-3' }) });
     expect((await tenant.api.post(`/api/sessions/${archived.id}/archive`)).status).toBe(200);
@@ -309,10 +385,21 @@ describe('POST /api/sessions/:id/reopen', () => {
 
   it('404 unknown; 403 for another namespace (nothing un-archived)', async () => {
     const { alice, bob } = world;
-    const session = await alice.session({ metadata: sessionMetadata({ lifecycleState: 'archived', archivedBy: 'cli' }) });
-    expect(await alice.api.post('/api/sessions/none/reopen', {})).toMatchObject({ status: 404, body: { error: 'Session not found' } });
-    expect(await bob.api.post(`/api/sessions/${session.id}/reopen`, {})).toMatchObject({ status: 404, body: { error: 'Session not found' } });
-    expect((await getSession(alice, session.id)).metadata).toMatchObject({ lifecycleState: 'archived', archivedBy: 'cli' });
+    const session = await alice.session({
+      metadata: sessionMetadata({ lifecycleState: 'archived', archivedBy: 'cli' }),
+    });
+    expect(await alice.api.post('/api/sessions/none/reopen', {})).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
+    expect(await bob.api.post(`/api/sessions/${session.id}/reopen`, {})).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
+    expect((await getSession(alice, session.id)).metadata).toMatchObject({
+      lifecycleState: 'archived',
+      archivedBy: 'cli',
+    });
   });
 
   it('422 for an archived Cursor session with messages but no cursorSessionId', async () => {

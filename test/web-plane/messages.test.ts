@@ -38,11 +38,11 @@ describe('POST /api/sessions/:id/messages', () => {
     const { session, socket } = await alice.liveSession();
     const attachments = [{ id: 'a1', filename: 'x.png', mimeType: 'image/png', size: 3, path: '/tmp/x.png' }];
     await sendPrompt(alice, session.id, 'hello agent', 'local-1');
-    const update = await nextEvent<{ id: string; seq: number; body: { t: string; sid: string; message: { id: string; localId: string; content: unknown } } }>(
-      socket,
-      'update',
-      isNewMessage(session.id, 'local-1'),
-    );
+    const update = await nextEvent<{
+      id: string;
+      seq: number;
+      body: { t: string; sid: string; message: { id: string; localId: string; content: unknown } };
+    }>(socket, 'update', isNewMessage(session.id, 'local-1'));
     expect(update.body.message.content).toEqual({
       role: 'user',
       content: { type: 'text', text: 'hello agent' },
@@ -51,19 +51,35 @@ describe('POST /api/sessions/:id/messages', () => {
     expect(update.id).toBe(update.body.message.id);
 
     // Attachments without text are fine.
-    const withAttachment = await alice.api.post(messagesPath(session.id), { text: '', attachments, localId: 'local-2' });
+    const withAttachment = await alice.api.post(messagesPath(session.id), {
+      text: '',
+      attachments,
+      localId: 'local-2',
+    });
     expect(withAttachment.status).toBe(200);
-    const second = await nextEvent<{ body: { message: { content: { content: unknown } } } }>(socket, 'update', isNewMessage(session.id, 'local-2'));
+    const second = await nextEvent<{ body: { message: { content: { content: unknown } } } }>(
+      socket,
+      'update',
+      isNewMessage(session.id, 'local-2'),
+    );
     expect(second.body.message.content.content).toEqual({ type: 'text', text: '', attachments });
 
-    const state = await alice.api.post(`${messagesPath(session.id)}/queued-state`, { localIds: ['local-1', 'local-2', 'local-1', 'unknown'] });
+    const state = await alice.api.post(`${messagesPath(session.id)}/queued-state`, {
+      localIds: ['local-1', 'local-2', 'local-1', 'unknown'],
+    });
     expect(state.status).toBe(200);
-    expect(state.body).toEqual({ queuedLocalIds: ['local-1', 'local-2'], indeterminateLocalIds: [], invokedLocalMessages: [] });
+    expect(state.body).toEqual({
+      queuedLocalIds: ['local-1', 'local-2'],
+      indeterminateLocalIds: [],
+      invokedLocalMessages: [],
+    });
 
     world.t.clock.advance(10);
     socket.emit('messages-consumed', { sid: session.id, localIds: ['local-1'] });
     await pingBarrier(socket);
-    const after = await alice.api.post(`${messagesPath(session.id)}/queued-state`, { localIds: ['local-1', 'local-2'] });
+    const after = await alice.api.post(`${messagesPath(session.id)}/queued-state`, {
+      localIds: ['local-1', 'local-2'],
+    });
     expect(after.body).toEqual({
       queuedLocalIds: ['local-2'],
       indeterminateLocalIds: [],
@@ -109,7 +125,12 @@ describe('POST /api/sessions/:id/messages', () => {
       { text: 'x', scheduledAt: soon },
       { text: 'x', localId: 'l', scheduledAt: Date.now() + 8 * 24 * 3600_000 },
       { text: 'x', localId: 'l', scheduledAt: soon, deliveryMode: 'steer' },
-      { text: 'x', localId: 'l', scheduledAt: soon, attachments: [{ id: 'a', filename: 'f', mimeType: 'm', size: 1, path: 'p' }] },
+      {
+        text: 'x',
+        localId: 'l',
+        scheduledAt: soon,
+        attachments: [{ id: 'a', filename: 'f', mimeType: 'm', size: 1, path: 'p' }],
+      },
       { text: 'x', deliveryMode: 'later' },
       { text: 'x', attachments: [{ id: 'a' }] },
     ];
@@ -119,7 +140,10 @@ describe('POST /api/sessions/:id/messages', () => {
       expect(response.body.error).toBe('Invalid body');
       expect(response.body.issues.length, JSON.stringify(body)).toBeGreaterThan(0);
     }
-    const malformed = await alice.api.request('POST', messagesPath(session.id), { rawBody: '{"text":', headers: { 'content-type': 'application/json' } });
+    const malformed = await alice.api.request('POST', messagesPath(session.id), {
+      rawBody: '{"text":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error).toBe('Invalid body');
 
@@ -128,9 +152,21 @@ describe('POST /api/sessions/:id/messages', () => {
     expect(empty.body).toEqual({ error: 'Message requires text or attachments' });
 
     // scheduledAt/deliveryMode are accepted when valid (no scheduler: delivered now).
-    expect((await alice.api.post(messagesPath(session.id), { text: 'later', localId: 'sched', scheduledAt: soon, deliveryMode: 'queue' })).status).toBe(200);
+    expect(
+      (
+        await alice.api.post(messagesPath(session.id), {
+          text: 'later',
+          localId: 'sched',
+          scheduledAt: soon,
+          deliveryMode: 'queue',
+        })
+      ).status,
+    ).toBe(200);
 
-    expect(await alice.api.post(messagesPath('missing'), { text: 'x' })).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await alice.api.post(messagesPath('missing'), { text: 'x' })).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
     const foreign = await bob.api.post(messagesPath(session.id), { text: 'x' });
     expect(foreign.status).toBe(404);
     expect(foreign.body).toEqual({ error: 'Session not found' });
@@ -142,7 +178,12 @@ describe('POST /api/sessions/:id/messages', () => {
   it('queued-state: 400 for non-arrays, empty ids and more than 1000 ids', async () => {
     const { alice } = world;
     const session = await alice.session();
-    for (const body of [{}, { localIds: 'x' }, { localIds: [''] }, { localIds: Array.from({ length: 1001 }, (_, i) => `id-${i}`) }]) {
+    for (const body of [
+      {},
+      { localIds: 'x' },
+      { localIds: [''] },
+      { localIds: Array.from({ length: 1001 }, (_, i) => `id-${i}`) },
+    ]) {
       const response = await alice.api.post(`${messagesPath(session.id)}/queued-state`, body);
       expect(response.status).toBe(400);
       expect(response.body.error).toBe('Invalid body');
@@ -162,21 +203,39 @@ describe('DELETE /api/sessions/:id/messages/:messageId', () => {
       await sendPrompt(alice, session.id, 'consumed', 'c3');
       socket.emit('messages-consumed', { sid: session.id, localIds: ['c3'] });
       await pingBarrier(socket);
-      const before = (await alice.api.get(messagesPath(session.id))).body as { messages: WebMessage[]; page: { epoch: number } };
+      const before = (await alice.api.get(messagesPath(session.id))).body as {
+        messages: WebMessage[];
+        page: { epoch: number };
+      };
       const byLocal = new Map(before.messages.map((m) => [m.localId, m]));
 
       const cancelled = await alice.api.del(`${messagesPath(session.id)}/c1`);
       expect(cancelled.status).toBe(200);
       expect(cancelled.body).toEqual({ status: 'cancelled', localId: 'c1' });
       const event = await sse.next((f) => f.event.type === 'message-cancelled');
-      expect(event.event).toMatchObject({ type: 'message-cancelled', sessionId: session.id, messageId: byLocal.get('c1')!.id, localId: 'c1', namespace: alice.ns });
+      expect(event.event).toMatchObject({
+        type: 'message-cancelled',
+        sessionId: session.id,
+        messageId: byLocal.get('c1')!.id,
+        localId: 'c1',
+        namespace: alice.ns,
+      });
 
-      expect((await alice.api.del(`${messagesPath(session.id)}/${byLocal.get('c2')!.id}`)).body).toEqual({ status: 'cancelled', localId: 'c2' });
+      expect((await alice.api.del(`${messagesPath(session.id)}/${byLocal.get('c2')!.id}`)).body).toEqual({
+        status: 'cancelled',
+        localId: 'c2',
+      });
       const invoked = await alice.api.del(`${messagesPath(session.id)}/c3`);
       expect(invoked.body).toEqual({ status: 'invoked', message: byLocal.get('c3') });
-      expect((await alice.api.del(`${messagesPath(session.id)}/c1`)).body).toEqual({ status: 'cancelled', localId: null });
+      expect((await alice.api.del(`${messagesPath(session.id)}/c1`)).body).toEqual({
+        status: 'cancelled',
+        localId: null,
+      });
 
-      const after = (await alice.api.get(messagesPath(session.id))).body as { messages: WebMessage[]; page: { epoch: number } };
+      const after = (await alice.api.get(messagesPath(session.id))).body as {
+        messages: WebMessage[];
+        page: { epoch: number };
+      };
       expect(after.messages.map((m) => m.localId)).toEqual(['c3']);
       // Every delete bumps the epoch (two deletes).
       expect(after.page.epoch).toBe(before.page.epoch + 2);
@@ -188,7 +247,10 @@ describe('DELETE /api/sessions/:id/messages/:messageId', () => {
   it('works on an inactive session (active not required)', async () => {
     const { alice } = world;
     const session = await alice.session();
-    expect((await alice.api.del(`${messagesPath(session.id)}/whatever`)).body).toEqual({ status: 'cancelled', localId: null });
+    expect((await alice.api.del(`${messagesPath(session.id)}/whatever`)).body).toEqual({
+      status: 'cancelled',
+      localId: null,
+    });
     expect((await alice.api.del(`${messagesPath('missing')}/whatever`)).status).toBe(404);
   });
 });
@@ -234,16 +296,38 @@ describe('GET /api/sessions/:id/messages pagination', () => {
       hasMore: true,
     });
     const q2 = (latest.body.messages as WebMessage[])[0]!;
-    expect(q2).toEqual({ id: expect.any(String), seq: 5, localId: 'q2', content: expect.anything(), createdAt: t4, invokedAt: null, scheduledAt: null });
+    expect(q2).toEqual({
+      id: expect.any(String),
+      seq: 5,
+      localId: 'q2',
+      content: expect.anything(),
+      createdAt: t4,
+      invokedAt: null,
+      scheduledAt: null,
+    });
 
     const older = await alice.api.get(messagesPath(sid), { limit: 2, beforeSeq: 3, beforeAt: t5 });
     expect(seqs(older.body)).toEqual([4, 5]);
-    expect(older.body.page).toMatchObject({ direction: 'before', nextBeforeSeq: 4, nextBeforeAt: t3, hasMore: true, snapshotHeadSeq: 6, nextAfterSeq: null });
+    expect(older.body.page).toMatchObject({
+      direction: 'before',
+      nextBeforeSeq: 4,
+      nextBeforeAt: t3,
+      hasMore: true,
+      snapshotHeadSeq: 6,
+      nextAfterSeq: null,
+    });
     const oldest = await alice.api.get(messagesPath(sid), { limit: 2, beforeSeq: 4, beforeAt: t3 });
     expect(seqs(oldest.body)).toEqual([1, 2]);
     expect(oldest.body.page).toMatchObject({ nextBeforeSeq: 1, nextBeforeAt: t0, hasMore: false });
 
-    const forward = await alice.api.get(messagesPath(sid), { limit: 2, afterSeq: 1, afterAt: t0, untilSeq: 4, untilAt: t3, epoch: 0 });
+    const forward = await alice.api.get(messagesPath(sid), {
+      limit: 2,
+      afterSeq: 1,
+      afterAt: t0,
+      untilSeq: 4,
+      untilAt: t3,
+      epoch: 0,
+    });
     expect(seqs(forward.body)).toEqual([2, 4]);
     expect(forward.body.page).toEqual({
       direction: 'after',
@@ -258,7 +342,13 @@ describe('GET /api/sessions/:id/messages pagination', () => {
       snapshotHeadAt: t3,
       hasMore: false,
     });
-    const partial = await alice.api.get(messagesPath(sid), { limit: 1, afterSeq: 1, afterAt: t0, untilSeq: 4, untilAt: t3 });
+    const partial = await alice.api.get(messagesPath(sid), {
+      limit: 1,
+      afterSeq: 1,
+      afterAt: t0,
+      untilSeq: 4,
+      untilAt: t3,
+    });
     expect(seqs(partial.body)).toEqual([2]);
     expect(partial.body.page).toMatchObject({ nextAfterSeq: 2, nextAfterAt: t1, hasMore: true });
     const unbounded = await alice.api.get(messagesPath(sid), { afterSeq: 4, afterAt: t3 });
@@ -266,14 +356,27 @@ describe('GET /api/sessions/:id/messages pagination', () => {
     expect(unbounded.body.page).toMatchObject({ nextAfterSeq: 6, snapshotHeadSeq: 6, hasMore: false });
     const atHead = await alice.api.get(messagesPath(sid), { afterSeq: 6, afterAt: t6 });
     expect(atHead.body.messages).toEqual([]);
-    expect(atHead.body.page).toMatchObject({ direction: 'after', nextAfterSeq: 6, nextAfterAt: t6, hasMore: false, snapshotHeadSeq: 6 });
+    expect(atHead.body.page).toMatchObject({
+      direction: 'after',
+      nextAfterSeq: 6,
+      nextAfterAt: t6,
+      hasMore: false,
+      snapshotHeadSeq: 6,
+    });
 
     // Cancelling the queued Q2 deletes it and bumps the epoch: an `after` with the old epoch is
     // answered as a fresh latest page flagged reset.
     expect((await alice.api.del(`${messagesPath(sid)}/q2`)).body).toEqual({ status: 'cancelled', localId: 'q2' });
     const reset = await alice.api.get(messagesPath(sid), { limit: 2, afterSeq: 4, afterAt: t3, epoch: 0 });
     expect(seqs(reset.body)).toEqual([3, 6]);
-    expect(reset.body.page).toMatchObject({ direction: 'latest', epoch: 1, reset: true, nextBeforeSeq: 3, hasMore: true, nextAfterSeq: null });
+    expect(reset.body.page).toMatchObject({
+      direction: 'latest',
+      epoch: 1,
+      reset: true,
+      nextBeforeSeq: 3,
+      hasMore: true,
+      nextAfterSeq: null,
+    });
     const current = await alice.api.get(messagesPath(sid), { limit: 2, afterSeq: 4, afterAt: t3, epoch: 1 });
     expect(current.body.page).toMatchObject({ direction: 'after', epoch: 1, reset: false });
     expect(seqs(current.body)).toEqual([3, 6]);

@@ -34,7 +34,12 @@ describe('permissions approve/deny', () => {
     const { alice } = world;
     const { session, rpc } = await withPendingRequest(alice);
     await rpc.serve('permission', () => ({ ok: true }));
-    const body = { mode: 'acceptEdits', allowTools: ['Bash(ls)'], decision: 'approved_for_session', answers: { q1: ['yes'] } };
+    const body = {
+      mode: 'acceptEdits',
+      allowTools: ['Bash(ls)'],
+      decision: 'approved_for_session',
+      answers: { q1: ['yes'] },
+    };
     const response = await alice.api.post(approvePath(session.id), body);
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ ok: true });
@@ -43,8 +48,13 @@ describe('permissions approve/deny', () => {
     // Absent body = {}; the other answers shape is accepted too; a CLI {error} is ignored.
     rpc.handle('permission', () => ({ error: 'already decided' }));
     expect((await alice.api.request('POST', approvePath(session.id))).body).toEqual({ ok: true });
-    expect((await alice.api.post(approvePath(session.id), { answers: { q: { answers: ['a'] } } })).body).toEqual({ ok: true });
-    expect(rpc.calls.slice(1).map((c) => c.params)).toEqual([{ id: 'r1', approved: true }, { id: 'r1', approved: true, answers: { q: { answers: ['a'] } } }]);
+    expect((await alice.api.post(approvePath(session.id), { answers: { q: { answers: ['a'] } } })).body).toEqual({
+      ok: true,
+    });
+    expect(rpc.calls.slice(1).map((c) => c.params)).toEqual([
+      { id: 'r1', approved: true },
+      { id: 'r1', approved: true, answers: { q: { answers: ['a'] } } },
+    ]);
   });
 
   it('deny sends {id, approved:false, decision}', async () => {
@@ -53,14 +63,23 @@ describe('permissions approve/deny', () => {
     await rpc.serve('permission', () => ({ ok: true }));
     expect((await alice.api.post(denyPath(session.id), { decision: 'abort' })).body).toEqual({ ok: true });
     expect((await alice.api.request('POST', denyPath(session.id))).body).toEqual({ ok: true });
-    expect(rpc.calls.map((c) => c.params)).toEqual([{ id: 'r1', approved: false, decision: 'abort' }, { id: 'r1', approved: false }]);
+    expect(rpc.calls.map((c) => c.params)).toEqual([
+      { id: 'r1', approved: false, decision: 'abort' },
+      { id: 'r1', approved: false },
+    ]);
   });
 
   it('check order and errors: 409 inactive, 400 body, 404 Request not found, 400 mode for flavor', async () => {
     const { alice } = world;
     const inactive = await alice.session({ agentState: { requests: { r1: { tool: 'Bash', arguments: {} } } } });
-    expect(await alice.api.post(approvePath(inactive.id), { mode: 123 })).toMatchObject({ status: 409, body: { code: 'session_inactive' } });
-    expect(await alice.api.post(denyPath(inactive.id))).toMatchObject({ status: 409, body: { code: 'session_inactive' } });
+    expect(await alice.api.post(approvePath(inactive.id), { mode: 123 })).toMatchObject({
+      status: 409,
+      body: { code: 'session_inactive' },
+    });
+    expect(await alice.api.post(denyPath(inactive.id))).toMatchObject({
+      status: 409,
+      body: { code: 'session_inactive' },
+    });
 
     const { session, rpc } = await withPendingRequest(alice);
     await rpc.serve('permission', () => ({ ok: true }));
@@ -69,10 +88,19 @@ describe('permissions approve/deny', () => {
     expect(badBody.status).toBe(400);
     expect(badBody.body.error).toBe('Invalid body');
     expect(badBody.body.issues.length).toBeGreaterThan(0);
-    expect(await alice.api.post(approvePath(session.id, 'nope'), {})).toMatchObject({ status: 404, body: { error: 'Request not found' } });
-    expect(await alice.api.post(approvePath(session.id), { mode: 'yolo' })).toMatchObject({ status: 400, body: { error: 'Invalid permission mode for session flavor' } });
+    expect(await alice.api.post(approvePath(session.id, 'nope'), {})).toMatchObject({
+      status: 404,
+      body: { error: 'Request not found' },
+    });
+    expect(await alice.api.post(approvePath(session.id), { mode: 'yolo' })).toMatchObject({
+      status: 400,
+      body: { error: 'Invalid permission mode for session flavor' },
+    });
     // deny: the request lookup comes before the body
-    expect(await alice.api.post(denyPath(session.id, 'nope'), { decision: 'bogus' })).toMatchObject({ status: 404, body: { error: 'Request not found' } });
+    expect(await alice.api.post(denyPath(session.id, 'nope'), { decision: 'bogus' })).toMatchObject({
+      status: 404,
+      body: { error: 'Request not found' },
+    });
     const badDeny = await alice.api.post(denyPath(session.id), { decision: 'bogus' });
     expect(badDeny.status).toBe(400);
     expect(badDeny.body.error).toBe('Invalid body');
@@ -82,15 +110,30 @@ describe('permissions approve/deny', () => {
   it('RPC transport failures: 503 rpc_target_missing, 504 rpc_timeout; another namespace gets 403 and the CLI hears nothing', async () => {
     const { alice, bob } = world;
     const missing = await withPendingRequest(alice);
-    expect(await alice.api.post(approvePath(missing.session.id), {})).toMatchObject({ status: 503, body: { code: 'rpc_target_missing' } });
-    expect(await alice.api.post(denyPath(missing.session.id), {})).toMatchObject({ status: 503, body: { code: 'rpc_target_missing' } });
+    expect(await alice.api.post(approvePath(missing.session.id), {})).toMatchObject({
+      status: 503,
+      body: { code: 'rpc_target_missing' },
+    });
+    expect(await alice.api.post(denyPath(missing.session.id), {})).toMatchObject({
+      status: 503,
+      body: { code: 'rpc_target_missing' },
+    });
 
     const slow = await withPendingRequest(alice);
     await slow.rpc.serve('permission', () => NO_ANSWER);
-    expect(await alice.api.post(approvePath(slow.session.id), {})).toMatchObject({ status: 504, body: { code: 'rpc_timeout' } });
+    expect(await alice.api.post(approvePath(slow.session.id), {})).toMatchObject({
+      status: 504,
+      body: { code: 'rpc_timeout' },
+    });
     const callsBefore = slow.rpc.calls.length;
-    expect(await bob.api.post(approvePath(slow.session.id), {})).toMatchObject({ status: 404, body: { error: 'Session not found' } });
-    expect(await bob.api.post(denyPath(slow.session.id), {})).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.api.post(approvePath(slow.session.id), {})).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
+    expect(await bob.api.post(denyPath(slow.session.id), {})).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
     expect(slow.rpc.calls).toHaveLength(callsBefore);
   });
 });
@@ -111,7 +154,9 @@ describe('POST /api/sessions/:id/permission-mode', () => {
     const { alice } = world;
     const { session, rpc } = await alice.liveSession();
     await rpc.serve('set-session-config', (params) => ({ applied: params }));
-    expect((await alice.api.post(`/api/sessions/${session.id}/permission-mode`, { mode: 'acceptEdits' })).body).toEqual({ ok: true });
+    expect((await alice.api.post(`/api/sessions/${session.id}/permission-mode`, { mode: 'acceptEdits' })).body).toEqual(
+      { ok: true },
+    );
     expect(rpc.calls).toEqual([{ name: 'set-session-config', params: { permissionMode: 'acceptEdits' } }]);
     const stored = await getSession(alice, session.id);
     expect(stored.permissionMode).toBe('acceptEdits');
@@ -130,19 +175,33 @@ describe('POST /api/sessions/:id/permission-mode', () => {
     }
     expect((await getSession(alice, session.id)).permissionMode).toBe('acceptEdits');
     rpc.handle('set-session-config', () => NO_ANSWER);
-    expect(await alice.api.post(`/api/sessions/${session.id}/permission-mode`, { mode: 'default' })).toMatchObject({ status: 504, body: { code: 'rpc_timeout' } });
+    expect(await alice.api.post(`/api/sessions/${session.id}/permission-mode`, { mode: 'default' })).toMatchObject({
+      status: 504,
+      body: { code: 'rpc_timeout' },
+    });
     const orphan = await alice.liveSession();
-    expect(await alice.api.post(`/api/sessions/${orphan.session.id}/permission-mode`, { mode: 'default' })).toMatchObject({ status: 503, body: { code: 'rpc_target_missing' } });
+    expect(
+      await alice.api.post(`/api/sessions/${orphan.session.id}/permission-mode`, { mode: 'default' }),
+    ).toMatchObject({ status: 503, body: { code: 'rpc_target_missing' } });
   });
 
   it('flavor gates, invalid bodies, namespace isolation', async () => {
     const { alice, bob } = world;
     const pi = await alice.session({ metadata: sessionMetadata({ flavor: 'pi' }) });
-    expect(await alice.api.post(`/api/sessions/${pi.id}/permission-mode`, { mode: 'default' })).toMatchObject({ status: 400, body: { error: 'Permission mode not supported for session flavor' } });
+    expect(await alice.api.post(`/api/sessions/${pi.id}/permission-mode`, { mode: 'default' })).toMatchObject({
+      status: 400,
+      body: { error: 'Permission mode not supported for session flavor' },
+    });
     const codex = await alice.session({ metadata: sessionMetadata({ flavor: 'codex' }) });
-    expect(await alice.api.post(`/api/sessions/${codex.id}/permission-mode`, { mode: 'plan' })).toMatchObject({ status: 400, body: { error: 'Invalid permission mode for session flavor' } });
+    expect(await alice.api.post(`/api/sessions/${codex.id}/permission-mode`, { mode: 'plan' })).toMatchObject({
+      status: 400,
+      body: { error: 'Invalid permission mode for session flavor' },
+    });
     expect((await alice.api.post(`/api/sessions/${codex.id}/permission-mode`, { mode: 'safe-yolo' })).status).toBe(200);
-    const opencode = await alice.session({ metadata: sessionMetadata({ flavor: 'opencode' }), agentState: { controlledByUser: true } });
+    const opencode = await alice.session({
+      metadata: sessionMetadata({ flavor: 'opencode' }),
+      agentState: { controlledByUser: true },
+    });
     expect((await alice.api.post(`/api/sessions/${opencode.id}/permission-mode`, { mode: 'plan' })).status).toBe(409);
     for (const body of [{}, { mode: 'bogus' }, { mode: 1 }]) {
       const response = await alice.api.post(`/api/sessions/${codex.id}/permission-mode`, body);
@@ -150,7 +209,10 @@ describe('POST /api/sessions/:id/permission-mode', () => {
       expect(response.body.error).toBe('Invalid body');
       expect(response.body.issues.length).toBeGreaterThan(0);
     }
-    expect(await bob.api.post(`/api/sessions/${codex.id}/permission-mode`, { mode: 'yolo' })).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.api.post(`/api/sessions/${codex.id}/permission-mode`, { mode: 'yolo' })).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
     expect((await getSession(alice, codex.id)).permissionMode).toBe('safe-yolo');
   });
 });
@@ -159,15 +221,26 @@ describe('POST /api/sessions/:id/model', () => {
   it('active only; applied by the CLI, then stored in the model column (Pi models also in metadata)', async () => {
     const { alice } = world;
     const inactive = await alice.session();
-    expect(await alice.api.post(`/api/sessions/${inactive.id}/model`, { model: 'sonnet' })).toMatchObject({ status: 409, body: { code: 'session_inactive' } });
+    expect(await alice.api.post(`/api/sessions/${inactive.id}/model`, { model: 'sonnet' })).toMatchObject({
+      status: 409,
+      body: { code: 'session_inactive' },
+    });
 
     const { session, rpc } = await alice.liveSession();
     await rpc.serve('set-session-config', (params) => ({ applied: params }));
-    expect((await alice.api.post(`/api/sessions/${session.id}/model`, { model: '  sonnet  ' })).body).toEqual({ ok: true });
+    expect((await alice.api.post(`/api/sessions/${session.id}/model`, { model: '  sonnet  ' })).body).toEqual({
+      ok: true,
+    });
     expect(rpc.calls[0]).toEqual({ name: 'set-session-config', params: { model: 'sonnet' } });
     expect((await getSession(alice, session.id)).model).toBe('sonnet');
 
-    expect((await alice.api.post(`/api/sessions/${session.id}/model`, { model: { provider: 'anthropic', modelId: 'claude-x' } })).body).toEqual({ ok: true });
+    expect(
+      (
+        await alice.api.post(`/api/sessions/${session.id}/model`, {
+          model: { provider: 'anthropic', modelId: 'claude-x' },
+        })
+      ).body,
+    ).toEqual({ ok: true });
     const piModel = await getSession(alice, session.id);
     expect(piModel.model).toBe('claude-x');
     expect(piModel.metadata?.piSelectedModel).toEqual({ provider: 'anthropic', modelId: 'claude-x' });
@@ -176,7 +249,10 @@ describe('POST /api/sessions/:id/model', () => {
     expect((await getSession(alice, session.id)).model).toBeNull();
 
     rpc.handle('set-session-config', () => ({ applied: {} }));
-    expect(await alice.api.post(`/api/sessions/${session.id}/model`, { model: 'opus' })).toMatchObject({ status: 409, body: { error: 'Session did not apply model' } });
+    expect(await alice.api.post(`/api/sessions/${session.id}/model`, { model: 'opus' })).toMatchObject({
+      status: 409,
+      body: { error: 'Session did not apply model' },
+    });
     expect((await getSession(alice, session.id)).model).toBeNull();
 
     for (const body of [{}, { model: '   ' }, { model: 5 }, { model: { provider: 'x' } }]) {
@@ -189,10 +265,19 @@ describe('POST /api/sessions/:id/model', () => {
   it('flavor gates: dsh cannot change model (400); codex controlled by the terminal (409); 403 across namespaces', async () => {
     const { alice, bob } = world;
     const dsh = await alice.liveSession({ metadata: sessionMetadata({ flavor: 'dsh' }) });
-    expect(await alice.api.post(`/api/sessions/${dsh.session.id}/model`, { model: 'x' })).toMatchObject({ status: 400, body: { error: 'Model change not supported for session flavor' } });
-    const codex = await alice.liveSession({ metadata: sessionMetadata({ flavor: 'codex' }), agentState: { controlledByUser: true } });
+    expect(await alice.api.post(`/api/sessions/${dsh.session.id}/model`, { model: 'x' })).toMatchObject({
+      status: 400,
+      body: { error: 'Model change not supported for session flavor' },
+    });
+    const codex = await alice.liveSession({
+      metadata: sessionMetadata({ flavor: 'codex' }),
+      agentState: { controlledByUser: true },
+    });
     expect((await alice.api.post(`/api/sessions/${codex.session.id}/model`, { model: 'gpt' })).status).toBe(409);
-    expect(await bob.api.post(`/api/sessions/${codex.session.id}/model`, { model: 'gpt' })).toMatchObject({ status: 404, body: { error: 'Session not found' } });
+    expect(await bob.api.post(`/api/sessions/${codex.session.id}/model`, { model: 'gpt' })).toMatchObject({
+      status: 404,
+      body: { error: 'Session not found' },
+    });
     expect(codex.rpc.calls).toEqual([]);
   });
 });

@@ -16,7 +16,10 @@ function markerOf(frame: SseFrame): number | undefined {
 }
 
 /** A raw HTTP/1.1 client: reads until the handshake frame arrived, then stops reading. */
-async function openStalledStream(port: number, jwt: string): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
+async function openStalledStream(
+  port: number,
+  jwt: string,
+): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
   const socket = connect(port, '127.0.0.1');
   const chunks: Buffer[] = [];
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -25,10 +28,13 @@ async function openStalledStream(port: number, jwt: string): Promise<{ socket: S
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  socket.write(`GET /api/events?all=true HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${jwt}\r\nAccept: text/event-stream\r\n\r\n`);
+  socket.write(
+    `GET /api/events?all=true HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${jwt}\r\nAccept: text/event-stream\r\n\r\n`,
+  );
   const deadline = Date.now() + 5_000;
   while (!Buffer.concat(chunks).toString('utf8').includes('connection-changed')) {
-    if (Date.now() > deadline) throw new Error(`no handshake on the raw stream: ${Buffer.concat(chunks).toString('utf8')}`);
+    if (Date.now() > deadline)
+      throw new Error(`no handshake on the raw stream: ${Buffer.concat(chunks).toString('utf8')}`);
     await new Promise<void>((resolve) => socket.once('data', () => resolve()));
   }
   expect(Buffer.concat(chunks).toString('utf8')).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
@@ -45,7 +51,11 @@ describe('SSE slow consumers', () => {
   let jwt: string;
 
   beforeAll(async () => {
-    t = await startTestHub({ sseMaxBufferedBytes: 64 * 1024, eventLogMaxEvents: 10_000, eventLogMaxBytes: 256 * 1024 * 1024 });
+    t = await startTestHub({
+      sseMaxBufferedBytes: 64 * 1024,
+      eventLogMaxEvents: 10_000,
+      eventLogMaxBytes: 256 * 1024 * 1024,
+    });
     jwt = await jwtFor(t, NS);
   });
   afterAll(async () => {
@@ -62,7 +72,8 @@ describe('SSE slow consumers', () => {
     // flooded faster than a healthy client reads, so only the stalled one can fall behind.
     let published = 0;
     while ((await droppedCount(t)) === droppedBefore) {
-      if (published >= MAX_EVENTS) throw new Error(`stalled client still open after ${published} events of ${EVENT_PADDING} bytes`);
+      if (published >= MAX_EVENTS)
+        throw new Error(`stalled client still open after ${published} events of ${EVENT_PADDING} bytes`);
       await publish(t, NS, marker('s', published, EVENT_PADDING));
       const frame = await normal.next((f) => markerOf(f) !== undefined);
       expect(markerOf(frame)).toBe(published);
@@ -84,7 +95,11 @@ describe('SSE slow consumers', () => {
     const ids = [...stalled.received().matchAll(/\nid: (\S+)\n\n/g)].map((match) => match[1]);
     const cursor = ids.at(-1);
     expect(cursor).toBeDefined();
-    const resumed = await openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: cursor ?? '' }, timeoutMs: 10_000 });
+    const resumed = await openSse(t.url, {
+      token: jwt,
+      query: { all: 'true', lastEventId: cursor ?? '' },
+      timeoutMs: 10_000,
+    });
     const hello = await resumed.next();
     expect(hello.event.data).toMatchObject({ resume: 'ok' });
     const rest: SseFrame[] = [];

@@ -2,7 +2,16 @@
 // subscriptions, and `message-received` only to the session's own stream.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSse, type SseClient, type SseFrame } from '../helpers/sse-client.js';
-import { createMachine, createSession, jwtFor, marker, messageReceived, publish, startTestHub, type TestHub } from '../helpers/sse-fixtures.js';
+import {
+  createMachine,
+  createSession,
+  jwtFor,
+  marker,
+  messageReceived,
+  publish,
+  startTestHub,
+  type TestHub,
+} from '../helpers/sse-fixtures.js';
 
 const NS = 'filter-ns';
 const OTHER = 'filter-other';
@@ -17,7 +26,8 @@ async function drainUntil(sse: SseClient, done: (frame: SseFrame) => boolean): P
   }
 }
 
-const isFence = (frame: SseFrame): boolean => frame.event.type === 'messages-invalidated' && frame.event.sessionId === 'fence';
+const isFence = (frame: SseFrame): boolean =>
+  frame.event.type === 'messages-invalidated' && frame.event.sessionId === 'fence';
 
 describe('SSE delivery filters', () => {
   let t: TestHub;
@@ -58,7 +68,7 @@ describe('SSE delivery filters', () => {
     sse.close();
   });
 
-  it('a machineId stream sees that machine\'s events only', async () => {
+  it("a machineId stream sees that machine's events only", async () => {
     const machine = await createMachine(t, NS);
     const otherMachine = await createMachine(t, NS);
     const sse = await openSse(t.url, { token: jwt, query: { machineId: machine } });
@@ -85,7 +95,7 @@ describe('SSE delivery filters', () => {
     sse.close();
   });
 
-  it('never delivers another namespace\'s events, to all-streams either', async () => {
+  it("never delivers another namespace's events, to all-streams either", async () => {
     const ours = await openSse(t.url, { token: jwt, query: { all: 'true' } });
     const theirs = await openSse(t.url, { token: otherJwt, query: { all: 'true' } });
     await ours.next();
@@ -100,7 +110,12 @@ describe('SSE delivery filters', () => {
     const ourFrames = await drainUntil(ours, isFence);
     expect(ourFrames.map((f) => f.event.namespace)).toEqual([NS, NS]);
     const theirFrames = await drainUntil(theirs, isFence);
-    expect(theirFrames.map((f) => f.event.type)).toEqual(['session-added', 'message-received', 'session-updated', 'messages-invalidated']);
+    expect(theirFrames.map((f) => f.event.type)).toEqual([
+      'session-added',
+      'message-received',
+      'session-updated',
+      'messages-invalidated',
+    ]);
     expect(theirFrames.every((f) => f.event.namespace === OTHER)).toBe(true);
     ours.close();
     theirs.close();

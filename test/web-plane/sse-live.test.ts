@@ -24,7 +24,11 @@ describe('SSE plane live.waitFor', () => {
 
   it('resolves with the first matching event of the namespace appended after the call', async () => {
     await publish(t, NS, marker('target', 1)); // before the call: not seen
-    const waiting = plane.live.waitFor(NS, (event) => event.type === 'session-updated' && event.sessionId === 'target', 5_000);
+    const waiting = plane.live.waitFor(
+      NS,
+      (event) => event.type === 'session-updated' && event.sessionId === 'target',
+      5_000,
+    );
     await publish(t, NS, marker('other', 2));
     await publish(t, 'live-elsewhere', marker('target', 3)); // another namespace: never
     await publish(t, NS, marker('target', 4));

@@ -65,7 +65,11 @@ describe('SSE on the Redis engine across two workers', () => {
     onA.close();
 
     for (let n = 3; n <= 6; n += 1) await publish(n % 2 === 0 ? a : b, ns, marker('s', n));
-    const onB = await openSse(b.url, { token: jwt, query: { all: 'true' }, headers: { 'last-event-id': live[1]?.id ?? '' } });
+    const onB = await openSse(b.url, {
+      token: jwt,
+      query: { all: 'true' },
+      headers: { 'last-event-id': live[1]?.id ?? '' },
+    });
     expect((await onB.next()).event.data).toMatchObject({ resume: 'ok' });
     await publish(a, ns, marker('s', 7));
     const frames = await markersUntil(() => onB.next(isMarker), 7);
@@ -80,7 +84,10 @@ describe('SSE on the Redis engine across two workers', () => {
     const head = await a.engine.events.read(ns, Number.MAX_SAFE_INTEGER);
     const cursor = head.nextOffset - 1;
     for (let n = 0; n < 100; n += 1) await publish(a, ns, marker('s', 200 + n, 512));
-    const connecting = openSse(a.url, { token: jwt, query: { all: 'true', lastEventId: `${head.epoch}:${cursor}:${expectedTag(head.epoch, ns)}` } });
+    const connecting = openSse(a.url, {
+      token: jwt,
+      query: { all: 'true', lastEventId: `${head.epoch}:${cursor}:${expectedTag(head.epoch, ns)}` },
+    });
     const burst = (async () => {
       for (let n = 0; n < 50; n += 1) await publish(b, ns, marker('s', 500 + n));
     })();
@@ -90,7 +97,10 @@ describe('SSE on the Redis engine across two workers', () => {
     const frames = await markersUntil(() => sse.next(isMarker), 549);
     const offsets = frames.map((f) => splitEventId(f.id).offset);
     expect(offsets).toEqual(offsets.map((_, i) => cursor + 1 + i));
-    expect(frames.map(markerOf)).toEqual([...Array.from({ length: 100 }, (_, i) => 200 + i), ...Array.from({ length: 50 }, (_, i) => 500 + i)]);
+    expect(frames.map(markerOf)).toEqual([
+      ...Array.from({ length: 100 }, (_, i) => 200 + i),
+      ...Array.from({ length: 50 }, (_, i) => 500 + i),
+    ]);
     sse.close();
   });
 });

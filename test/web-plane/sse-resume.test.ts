@@ -6,10 +6,24 @@ import { createMemoryEngine } from '../../src/engine/memory/engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import type { AppendedEvent, EngineOptions, EventListener } from '../../src/engine/types.js';
 import { openSse, splitEventId, within, type SseClient, type SseFrame } from '../helpers/sse-client.js';
-import { createSession, eventId, expectedTag, jwtFor, logHead, marker, publish, startTestHub, type TestHub } from '../helpers/sse-fixtures.js';
+import {
+  createSession,
+  eventId,
+  expectedTag,
+  jwtFor,
+  logHead,
+  marker,
+  publish,
+  startTestHub,
+  type TestHub,
+} from '../helpers/sse-fixtures.js';
 
 const NS = 'resume-ns';
-const ENGINE_OPTIONS: EngineOptions = { eventLogMaxEvents: 1024, eventLogMaxBytes: 8 * 1024 * 1024, messageHistoryLimit: 0 };
+const ENGINE_OPTIONS: EngineOptions = {
+  eventLogMaxEvents: 1024,
+  eventLogMaxBytes: 8 * 1024 * 1024,
+  messageHistoryLimit: 0,
+};
 
 /** The `n` of a marker event (session-updated data.n), or undefined for other frames. */
 function markerOf(frame: SseFrame): number | undefined {
@@ -74,7 +88,10 @@ describe('SSE resume within one hub', () => {
   it('answers ok with no replay for a cursor at the head of the log', async () => {
     await publish(t, NS, marker('s', 10));
     const head = await logHead(t, NS);
-    const sse = await openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: eventId(head.epoch, head.nextOffset - 1, NS) } });
+    const sse = await openSse(t.url, {
+      token: jwt,
+      query: { all: 'true', lastEventId: eventId(head.epoch, head.nextOffset - 1, NS) },
+    });
     expect((await hello(sse)).resume).toBe('ok');
     expect((await liveProbe(t, sse, NS, 11)).map(markerOf)).toEqual([11]);
     sse.close();
@@ -85,12 +102,18 @@ describe('SSE resume within one hub', () => {
     const head = await logHead(t, NS); // 5 retained: oldestOffset .. nextOffset-1
     expect(head.nextOffset - head.oldestOffset).toBe(5);
 
-    const edge = await openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: eventId(head.epoch, head.oldestOffset - 1, NS) } });
+    const edge = await openSse(t.url, {
+      token: jwt,
+      query: { all: 'true', lastEventId: eventId(head.epoch, head.oldestOffset - 1, NS) },
+    });
     expect((await hello(edge)).resume).toBe('ok');
     expect((await liveProbe(t, edge, NS, 30)).map(markerOf)).toEqual([25, 26, 27, 28, 29, 30]);
     edge.close();
 
-    const evicted = await openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: eventId(head.epoch, head.oldestOffset - 2, NS) } });
+    const evicted = await openSse(t.url, {
+      token: jwt,
+      query: { all: 'true', lastEventId: eventId(head.epoch, head.oldestOffset - 2, NS) },
+    });
     expect((await hello(evicted)).resume).toBe('gap');
     expect((await liveProbe(t, evicted, NS, 31)).map(markerOf)).toEqual([31]);
     evicted.close();
@@ -119,7 +142,10 @@ describe('SSE resume within one hub', () => {
       ['real cursor of another namespace', eventId(other.epoch, other.nextOffset - 1, 'resume-other')],
     ];
     for (const [label, cursor] of cursors) {
-      const sse = await openSse(t.url, { token: jwt, query: { all: 'true', ...(cursor !== undefined ? { lastEventId: cursor } : {}) } });
+      const sse = await openSse(t.url, {
+        token: jwt,
+        query: { all: 'true', ...(cursor !== undefined ? { lastEventId: cursor } : {}) },
+      });
       expect({ label, resume: (await hello(sse)).resume }).toEqual({ label, resume: 'gap' });
       // Nothing replayed: the first event after the handshake is the live probe.
       expect({ label, markers: (await liveProbe(t, sse, NS, 42)).map(markerOf) }).toEqual({ label, markers: [42] });
@@ -133,21 +159,33 @@ describe('SSE resume within one hub', () => {
     const cursor = eventId(head.epoch, head.nextOffset - 1, NS);
     await publish(t, NS, marker('s', 51));
 
-    const headerWins = await openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: 'garbage' }, headers: { 'last-event-id': cursor } });
+    const headerWins = await openSse(t.url, {
+      token: jwt,
+      query: { all: 'true', lastEventId: 'garbage' },
+      headers: { 'last-event-id': cursor },
+    });
     expect((await hello(headerWins)).resume).toBe('ok');
     expect((await liveProbe(t, headerWins, NS, 52)).map(markerOf)).toEqual([51, 52]);
     headerWins.close();
 
-    const badHeader = await openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: cursor }, headers: { 'last-event-id': 'garbage' } });
+    const badHeader = await openSse(t.url, {
+      token: jwt,
+      query: { all: 'true', lastEventId: cursor },
+      headers: { 'last-event-id': 'garbage' },
+    });
     expect((await hello(badHeader)).resume).toBe('gap');
     badHeader.close();
 
-    const blankHeader = await openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: cursor }, headers: { 'last-event-id': '   ' } });
+    const blankHeader = await openSse(t.url, {
+      token: jwt,
+      query: { all: 'true', lastEventId: cursor },
+      headers: { 'last-event-id': '   ' },
+    });
     expect((await hello(blankHeader)).resume).toBe('ok');
     blankHeader.close();
   });
 
-  it('filters the replay with the new connection\'s filter', async () => {
+  it("filters the replay with the new connection's filter", async () => {
     const mine = await createSession(t, NS);
     const head = await logHead(t, NS);
     const cursor = eventId(head.epoch, head.nextOffset - 1, NS);
@@ -294,7 +332,9 @@ describe('SSE replay → live hand-over', () => {
     expect((await hello(sse)).resume).toBe('ok');
     const frames = await liveProbe(t, sse, NS, 6);
     expect(frames.map(markerOf)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(frames.map((f) => splitEventId(f.id).offset)).toEqual([1, 2, 3, 4, 5, 6].map((k) => head.nextOffset - 1 + k));
+    expect(frames.map((f) => splitEventId(f.id).offset)).toEqual(
+      [1, 2, 3, 4, 5, 6].map((k) => head.nextOffset - 1 + k),
+    );
     sse.close();
   });
 
@@ -305,7 +345,10 @@ describe('SSE replay → live hand-over', () => {
     // 300 KiB of missed events: more than the 64 KiB queue bound, so the replay has to wait for
     // the socket to drain several times while the burst below is being appended.
     for (let n = 0; n < 300; n += 1) await publish(t, NS, marker('s', 2000 + n, 1024));
-    const connecting = openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: eventId(head.epoch, cursor, NS) } });
+    const connecting = openSse(t.url, {
+      token: jwt,
+      query: { all: 'true', lastEventId: eventId(head.epoch, cursor, NS) },
+    });
     const burst = (async () => {
       for (let n = 0; n < 100; n += 1) {
         await publish(t, NS, marker('s', 5000 + n));
@@ -325,7 +368,10 @@ describe('SSE replay → live hand-over', () => {
     const offsets = frames.map((f) => splitEventId(f.id).offset);
     expect(offsets[0]).toBe(cursor + 1);
     expect(offsets).toEqual(offsets.map((_, i) => cursor + 1 + i));
-    expect(frames.map(markerOf)).toEqual([...Array.from({ length: 300 }, (_, i) => 2000 + i), ...Array.from({ length: 100 }, (_, i) => 5000 + i)]);
+    expect(frames.map(markerOf)).toEqual([
+      ...Array.from({ length: 300 }, (_, i) => 2000 + i),
+      ...Array.from({ length: 100 }, (_, i) => 5000 + i),
+    ]);
     sse.close();
   });
 
@@ -335,11 +381,19 @@ describe('SSE replay → live hand-over', () => {
     await publish(t, NS, marker('s', 1));
     const last = await sse.next(isMarker);
     // As if the shared log had been lost and recreated (e.g. Redis flushed): offsets restart.
-    engine.inject({ namespace: NS, epoch: 'new-epoch', offset: 1, json: JSON.stringify({ ...marker('s', 2), namespace: NS }) });
+    engine.inject({
+      namespace: NS,
+      epoch: 'new-epoch',
+      offset: 1,
+      json: JSON.stringify({ ...marker('s', 2), namespace: NS }),
+    });
     await within(sse.ended, 3_000, 'the stream to end after the epoch change');
     expect(sse.frames.filter(isMarker).map(markerOf)).toEqual([1]);
 
-    const bogus = await openSse(t.url, { token: jwt, query: { all: 'true', lastEventId: `new-epoch:1:${expectedTag('new-epoch', NS)}` } });
+    const bogus = await openSse(t.url, {
+      token: jwt,
+      query: { all: 'true', lastEventId: `new-epoch:1:${expectedTag('new-epoch', NS)}` },
+    });
     expect((await hello(bogus)).resume).toBe('gap');
     bogus.close();
     // The real log did not change here, so the real cursor still resumes.

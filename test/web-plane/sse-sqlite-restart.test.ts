@@ -12,7 +12,11 @@ import { randomToken } from '../helpers/hub.js';
 import { jwtFor, marker, publish, startTestHub } from '../helpers/sse-fixtures.js';
 
 const NS = 'restart-ns';
-const ENGINE_OPTIONS: EngineOptions = { eventLogMaxEvents: 1024, eventLogMaxBytes: 8 * 1024 * 1024, messageHistoryLimit: 0 };
+const ENGINE_OPTIONS: EngineOptions = {
+  eventLogMaxEvents: 1024,
+  eventLogMaxBytes: 8 * 1024 * 1024,
+  messageHistoryLimit: 0,
+};
 const dir = mkdtempSync(join(tmpdir(), 'hapi-sse-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -52,8 +56,14 @@ describe('SSE resume across a restart of a sqlite hub', () => {
       await publish(second, NS, marker('s', 4));
       const frames = await again.collect(2, isMarker);
       expect(frames.map(markerOf)).toEqual([3, 4]);
-      expect(frames.map((frame) => splitEventId(frame.id).offset)).toEqual([splitEventId(cursor).offset + 1, splitEventId(cursor).offset + 2]);
-      expect(frames.map((frame) => splitEventId(frame.id).epoch)).toEqual([splitEventId(cursor).epoch, splitEventId(cursor).epoch]);
+      expect(frames.map((frame) => splitEventId(frame.id).offset)).toEqual([
+        splitEventId(cursor).offset + 1,
+        splitEventId(cursor).offset + 2,
+      ]);
+      expect(frames.map((frame) => splitEventId(frame.id).epoch)).toEqual([
+        splitEventId(cursor).epoch,
+        splitEventId(cursor).epoch,
+      ]);
       again.close();
     } finally {
       await second.close();

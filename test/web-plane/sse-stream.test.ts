@@ -2,7 +2,18 @@
 // real hub over real HTTP, parsing the raw stream.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openSse, splitEventId, within, type SseClient } from '../helpers/sse-client.js';
-import { createMachine, createSession, eventId, expectedTag, jwtFor, logHead, marker, publish, startTestHub, type TestHub } from '../helpers/sse-fixtures.js';
+import {
+  createMachine,
+  createSession,
+  eventId,
+  expectedTag,
+  jwtFor,
+  logHead,
+  marker,
+  publish,
+  startTestHub,
+  type TestHub,
+} from '../helpers/sse-fixtures.js';
 
 const NS = 'stream-ns';
 
@@ -121,7 +132,9 @@ describe('SSE stream', () => {
       ['br, deflate', false],
     ];
     for (const [acceptEncoding, gzip] of cases) {
-      const sse = track(await openSse(t.url, { token: jwt, query: { all: 'true' }, headers: { 'accept-encoding': acceptEncoding } }));
+      const sse = track(
+        await openSse(t.url, { token: jwt, query: { all: 'true' }, headers: { 'accept-encoding': acceptEncoding } }),
+      );
       expect({ acceptEncoding, gzip: sse.headers['content-encoding'] === 'gzip' }).toEqual({ acceptEncoding, gzip });
       expect((await sse.next()).event.type).toBe('connection-changed');
       sse.close();
@@ -171,7 +184,9 @@ describe('SSE heartbeat', () => {
       await filtered.next((f) => f.event.type === 'heartbeat', 2_000);
       await bare.next((f) => f.event.type === 'heartbeat', 2_000);
       await bare.next((f) => f.event.type === 'heartbeat', 2_000);
-      expect(bare.frames.map((f) => f.event.type).filter((type) => type !== 'heartbeat')).toEqual(['connection-changed']);
+      expect(bare.frames.map((f) => f.event.type).filter((type) => type !== 'heartbeat')).toEqual([
+        'connection-changed',
+      ]);
     } finally {
       filtered.close();
       bare.close();

@@ -6,7 +6,11 @@ import { createMemoryEngine } from '../../src/engine/memory/engine.js';
 import { openSse, type SseClient } from '../helpers/sse-client.js';
 import { jwtFor, startTestHub, type TestHub } from '../helpers/sse-fixtures.js';
 
-async function postVisibility(t: TestHub, jwt: string | null, body: string): Promise<{ status: number; body: unknown }> {
+async function postVisibility(
+  t: TestHub,
+  jwt: string | null,
+  body: string,
+): Promise<{ status: number; body: unknown }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (jwt) headers.authorization = `Bearer ${jwt}`;
   const response = await fetch(`${t.url}/api/visibility`, { method: 'POST', headers, body });
@@ -34,16 +38,24 @@ describe('POST /api/visibility', () => {
     await t.close();
   });
 
-  it('answers 200 {ok:true} for the caller\'s own open subscription, both ways', async () => {
+  it("answers 200 {ok:true} for the caller's own open subscription, both ways", async () => {
     const sse = await openSse(t.url, { token: jwt, query: { all: 'true', visibility: 'visible' } });
     const id = await subscriptionIdOf(sse);
-    expect(await postVisibility(t, jwt, JSON.stringify({ subscriptionId: id, visibility: 'hidden' }))).toEqual({ status: 200, body: { ok: true } });
-    expect(await postVisibility(t, jwt, JSON.stringify({ subscriptionId: id, visibility: 'visible' }))).toEqual({ status: 200, body: { ok: true } });
+    expect(await postVisibility(t, jwt, JSON.stringify({ subscriptionId: id, visibility: 'hidden' }))).toEqual({
+      status: 200,
+      body: { ok: true },
+    });
+    expect(await postVisibility(t, jwt, JSON.stringify({ subscriptionId: id, visibility: 'visible' }))).toEqual({
+      status: 200,
+      body: { ok: true },
+    });
     sse.close();
   });
 
-  it('answers 404 for an unknown id and for another namespace\'s subscription', async () => {
-    expect(await postVisibility(t, jwt, JSON.stringify({ subscriptionId: 'no-such-id', visibility: 'visible' }))).toEqual({
+  it("answers 404 for an unknown id and for another namespace's subscription", async () => {
+    expect(
+      await postVisibility(t, jwt, JSON.stringify({ subscriptionId: 'no-such-id', visibility: 'visible' })),
+    ).toEqual({
       status: 404,
       body: { error: 'Subscription not found' },
     });
@@ -54,7 +66,9 @@ describe('POST /api/visibility', () => {
       body: { error: 'Subscription not found' },
     });
     // Its owner can, which shows the 404 above was about the namespace, not the id.
-    expect((await postVisibility(t, otherJwt, JSON.stringify({ subscriptionId: foreignId, visibility: 'visible' }))).status).toBe(200);
+    expect(
+      (await postVisibility(t, otherJwt, JSON.stringify({ subscriptionId: foreignId, visibility: 'visible' }))).status,
+    ).toBe(200);
     foreign.close();
   });
 
@@ -121,8 +135,13 @@ describe('POST /api/visibility across workers sharing one engine', () => {
     const otherJwt = await jwtFor(a, 'vis-shared-other');
     const sse = await openSse(a.url, { token: jwt, query: { all: 'true' } });
     const id = await subscriptionIdOf(sse);
-    expect(await postVisibility(b, jwt, JSON.stringify({ subscriptionId: id, visibility: 'visible' }))).toEqual({ status: 200, body: { ok: true } });
-    expect((await postVisibility(b, otherJwt, JSON.stringify({ subscriptionId: id, visibility: 'visible' }))).status).toBe(404);
+    expect(await postVisibility(b, jwt, JSON.stringify({ subscriptionId: id, visibility: 'visible' }))).toEqual({
+      status: 200,
+      body: { ok: true },
+    });
+    expect(
+      (await postVisibility(b, otherJwt, JSON.stringify({ subscriptionId: id, visibility: 'visible' }))).status,
+    ).toBe(404);
     sse.close();
   });
 });

@@ -16,14 +16,15 @@ beforeAll(async () => {
   hub = await startTestHub();
   owner = webApi(hub.url, await loginWeb(hub.url, hub.token));
   alice = webApi(hub.url, await loginWeb(hub.url, hub.tokenFor('alice')));
-  sid = (await createSession(cliRest(hub.url, hub.tokenFor('alice')), { metadata: sessionMetadata({ name: 'notes' }) })).id;
+  sid = (await createSession(cliRest(hub.url, hub.tokenFor('alice')), { metadata: sessionMetadata({ name: 'notes' }) }))
+    .id;
 });
 
 afterAll(async () => {
   await hub?.close();
 });
 
-describe('features this hub does not provide answer upstream\'s unconfigured shapes', () => {
+describe("features this hub does not provide answer upstream's unconfigured shapes", () => {
   it('voice: no backend, voices or providers; tokens refused as not configured', async () => {
     expect((await alice.get('/api/voice/backend')).body).toEqual({ backend: null, backends: [] });
     expect((await alice.get('/api/voice/voices')).body).toEqual({ voices: [] });
@@ -40,17 +41,38 @@ describe('features this hub does not provide answer upstream\'s unconfigured sha
   it('usage, storage and codex status: empty for the owner, 403 for other namespaces', async () => {
     const usage = await owner.get('/api/usage/summary', { range: '30d', timeZone: 'UTC' });
     expect(usage.status).toBe(200);
-    expect(usage.body.totals).toEqual({ inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, totalTokens: 0, uncachedTokens: 0, requests: 0, sessions: 0 });
+    expect(usage.body.totals).toEqual({
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 0,
+      totalTokens: 0,
+      uncachedTokens: 0,
+      requests: 0,
+      sessions: 0,
+    });
     expect(usage.body.range.to - usage.body.range.from).toBe(30 * 24 * 3600 * 1000);
     expect((await owner.get('/api/usage/summary', { range: 'all' })).body.range.from).toBeNull();
-    expect((await alice.get('/api/usage/summary')).body).toEqual({ error: 'Usage summary is only available to the hub owner' });
-    expect((await owner.get('/api/storage/sqlite')).body).toEqual({ path: '(none: memory engine)', databaseBytes: 0, walBytes: 0, shmBytes: 0, totalBytes: 0 });
+    expect((await alice.get('/api/usage/summary')).body).toEqual({
+      error: 'Usage summary is only available to the hub owner',
+    });
+    expect((await owner.get('/api/storage/sqlite')).body).toEqual({
+      path: '(none: memory engine)',
+      databaseBytes: 0,
+      walBytes: 0,
+      shmBytes: 0,
+      totalBytes: 0,
+    });
     expect((await alice.get('/api/storage/sqlite')).status).toBe(403);
-    expect((await owner.get('/api/codex/status')).body).toEqual({ success: true, codexDesktopRunning: false, codexClientAvailable: false });
+    expect((await owner.get('/api/codex/status')).body).toEqual({
+      success: true,
+      codexDesktopRunning: false,
+      codexClientAvailable: false,
+    });
     expect((await alice.get('/api/codex/status')).status).toBe(403);
   });
 
-  it('push, codex and pi import: 503 with upstream\'s bodies', async () => {
+  it("push, codex and pi import: 503 with upstream's bodies", async () => {
     const vapid = await alice.get('/api/push/vapid-public-key');
     expect(vapid.status).toBe(503);
     expect(vapid.body.code).toBe('push_unavailable');
@@ -64,10 +86,17 @@ describe('features this hub does not provide answer upstream\'s unconfigured sha
 
 describe('hub settings', () => {
   it('are readable by every namespace, writable by the owner only, and shared', async () => {
-    expect((await alice.get('/api/hub-settings')).body).toEqual({ sessionSummaryContract: false, sessionSummaryInChat: false });
-    expect((await alice.request('PUT', '/api/hub-settings', { body: { sessionSummaryContract: true } })).status).toBe(403);
+    expect((await alice.get('/api/hub-settings')).body).toEqual({
+      sessionSummaryContract: false,
+      sessionSummaryInChat: false,
+    });
+    expect((await alice.request('PUT', '/api/hub-settings', { body: { sessionSummaryContract: true } })).status).toBe(
+      403,
+    );
     expect((await owner.request('PUT', '/api/hub-settings', { body: {} })).status).toBe(400);
-    expect((await owner.request('PUT', '/api/hub-settings', { body: { sessionSummaryContract: 'yes' } })).status).toBe(400);
+    expect((await owner.request('PUT', '/api/hub-settings', { body: { sessionSummaryContract: 'yes' } })).status).toBe(
+      400,
+    );
     const put = await owner.request('PUT', '/api/hub-settings', { body: { sessionSummaryInChat: true } });
     expect(put.body).toEqual({ sessionSummaryContract: false, sessionSummaryInChat: true });
     const read = await alice.get('/api/hub-settings');
@@ -88,7 +117,9 @@ describe('scratchlist', () => {
     expect(entry).toMatchObject({ text: 'remember this', attachments: [] });
     const updated = await alice.request('PUT', `${base}/${entry.entryId}`, { body: { text: 'changed' } });
     expect(updated.body.entry).toMatchObject({ entryId: entry.entryId, text: 'changed' });
-    expect((await alice.request('PUT', `${base}/nope`, { body: { text: 'x' } })).body).toEqual({ error: 'Scratchlist entry not found' });
+    expect((await alice.request('PUT', `${base}/nope`, { body: { text: 'x' } })).body).toEqual({
+      error: 'Scratchlist entry not found',
+    });
     expect((await alice.get(base)).body.entries.map((e: { text: string }) => e.text)).toEqual(['changed']);
     // Another namespace does not have this session at all.
     expect((await owner.get(base)).status).toBe(404);
@@ -98,13 +129,24 @@ describe('scratchlist', () => {
 
   it('keeps attachments: upload, reference, download, refuse deleting while referenced', async () => {
     const base = `/api/sessions/${sid}/scratchlist`;
-    const upload = await alice.post(`${base}/upload`, { filename: 'a.txt', content: Buffer.from('hello').toString('base64'), mimeType: 'text/plain' });
-    expect(upload.body).toMatchObject({ success: true, attachment: { filename: 'a.txt', mimeType: 'text/plain', size: 5 } });
+    const upload = await alice.post(`${base}/upload`, {
+      filename: 'a.txt',
+      content: Buffer.from('hello').toString('base64'),
+      mimeType: 'text/plain',
+    });
+    expect(upload.body).toMatchObject({
+      success: true,
+      attachment: { filename: 'a.txt', mimeType: 'text/plain', size: 5 },
+    });
     const attachment = upload.body.attachment;
-    expect((await alice.post(base, { attachments: [{ ...attachment, id: 'forged' }] })).body.code).toBe('scratchlist_attachment_invalid');
+    expect((await alice.post(base, { attachments: [{ ...attachment, id: 'forged' }] })).body.code).toBe(
+      'scratchlist_attachment_invalid',
+    );
     const created = await alice.post(base, { attachments: [attachment] });
     expect(created.status).toBe(201);
-    const bytes = await fetch(`${hub.url}${base}/attachments/${attachment.id}`, { headers: { authorization: `Bearer ${alice.jwt}` } });
+    const bytes = await fetch(`${hub.url}${base}/attachments/${attachment.id}`, {
+      headers: { authorization: `Bearer ${alice.jwt}` },
+    });
     expect(bytes.status).toBe(200);
     expect(bytes.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await bytes.text()).toBe('hello');
@@ -118,10 +160,18 @@ describe('scratchlist', () => {
 describe('peripheral session routes', () => {
   it('pin and summary write the session and show in it', async () => {
     expect((await alice.request('PUT', `/api/sessions/${sid}/pin`, { body: { mode: 'sideways' } })).status).toBe(400);
-    expect((await alice.request('PUT', `/api/sessions/${sid}/pin`, { body: { mode: 'global' } })).body).toEqual({ ok: true });
-    expect((await alice.patch(`/api/sessions/${sid}/summary`, { text: '  short summary  ' })).body).toEqual({ ok: true });
+    expect((await alice.request('PUT', `/api/sessions/${sid}/pin`, { body: { mode: 'global' } })).body).toEqual({
+      ok: true,
+    });
+    expect((await alice.patch(`/api/sessions/${sid}/summary`, { text: '  short summary  ' })).body).toEqual({
+      ok: true,
+    });
     const session = (await alice.get(`/api/sessions/${sid}`)).body.session;
-    expect(session).toMatchObject({ pinned: false, globalPinned: true, metadata: { summary: { text: 'short summary' } } });
+    expect(session).toMatchObject({
+      pinned: false,
+      globalPinned: true,
+      metadata: { summary: { text: 'short summary' } },
+    });
     expect((await alice.get('/api/sessions')).body.sessions[0].id).toBe(sid);
   });
 
@@ -129,10 +179,15 @@ describe('peripheral session routes', () => {
     await alice.post(`/api/sessions/${sid}/scratchlist`, { text: 'kept' });
     const res = await alice.get(`/api/sessions/${sid}/export`);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ schemaVersion: 2, session: { id: sid, namespace: 'alice', hasConversationContent: false }, messages: [], scratchlist: [{ text: 'kept' }] });
+    expect(res.body).toMatchObject({
+      schemaVersion: 2,
+      session: { id: sid, namespace: 'alice', hasConversationContent: false },
+      messages: [],
+      scratchlist: [{ text: 'kept' }],
+    });
   });
 
-  it('routes that need the CLI answer 409 while the session is inactive; steer/retry answer upstream\'s statuses', async () => {
+  it("routes that need the CLI answer 409 while the session is inactive; steer/retry answer upstream's statuses", async () => {
     for (const [method, path, body] of [
       ['POST', 'switch', {}],
       ['POST', 'effort', { effort: 'high' }],

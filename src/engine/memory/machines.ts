@@ -31,7 +31,9 @@ export function createMachineStore(state: MemoryState): MachineStore {
     },
 
     async list(ns) {
-      return [...state.machines.values()].filter((machine) => machine.namespace === ns).map((machine) => structuredClone(machine));
+      return [...state.machines.values()]
+        .filter((machine) => machine.namespace === ns)
+        .map((machine) => structuredClone(machine));
     },
 
     async compareAndSet(ns, id, field, expectedVersion, value, opts) {

@@ -22,7 +22,10 @@ export class NamespaceEventLog {
     this.events.push(event);
     this.totalBytes += bytes;
     // Evict oldest while over either limit, but never the event just appended.
-    while (this.events.length > 1 && (this.events.length > this.limits.maxEvents || this.totalBytes > this.limits.maxBytes)) {
+    while (
+      this.events.length > 1 &&
+      (this.events.length > this.limits.maxEvents || this.totalBytes > this.limits.maxBytes)
+    ) {
       const evicted = this.events.shift();
       if (evicted) this.totalBytes -= evicted.bytes;
     }
@@ -31,7 +34,9 @@ export class NamespaceEventLog {
 
   read(afterOffset: number): EventReadResult {
     const oldestOffset = this.events[0]?.offset ?? this.nextOffset;
-    const events = this.events.filter((event) => event.offset > afterOffset).map(({ offset, json }) => ({ offset, json }));
+    const events = this.events
+      .filter((event) => event.offset > afterOffset)
+      .map(({ offset, json }) => ({ offset, json }));
     return { epoch: this.epoch, nextOffset: this.nextOffset, oldestOffset, events };
   }
 }

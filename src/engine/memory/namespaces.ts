@@ -12,7 +12,10 @@ export function createNamespaceRegistry(): NamespaceRegistry {
   };
 
   /** Every token change moves the generation, which invalidates JWTs minted before it. */
-  const bumpGeneration = (ns: string, change: Pick<NamespaceRecord, 'tokenHash' | 'revoked'>): NamespaceRecord | null => {
+  const bumpGeneration = (
+    ns: string,
+    change: Pick<NamespaceRecord, 'tokenHash' | 'revoked'>,
+  ): NamespaceRecord | null => {
     const record = records.get(ns);
     if (!record) return null;
     Object.assign(record, change);
@@ -31,7 +34,9 @@ export function createNamespaceRegistry(): NamespaceRegistry {
     },
 
     async list() {
-      return [...records.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((record) => ({ ...record }));
+      return [...records.values()]
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map((record) => ({ ...record }));
     },
 
     async setToken(ns, tokenHash, now) {

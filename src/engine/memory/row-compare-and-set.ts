@@ -4,7 +4,8 @@ import type { CasResult } from '../types.js';
 
 export type UpdatedAtRule = 'max' | 'set' | 'keep';
 
-type VersionedRow<F extends string> = Record<F, unknown> & Record<`${F}Version`, number> & { seq: number; updatedAt: number };
+type VersionedRow<F extends string> = Record<F, unknown> &
+  Record<`${F}Version`, number> & { seq: number; updatedAt: number };
 
 export function compareAndSetRow<F extends string>(
   row: VersionedRow<F> | undefined,
@@ -18,7 +19,8 @@ export function compareAndSetRow<F extends string>(
   const columns: Record<string, unknown> = row;
   const versionKey = `${field}Version`;
   const version = columns[versionKey] as number;
-  if (version !== expectedVersion) return { result: 'version-mismatch', version, value: structuredClone(columns[field]) };
+  if (version !== expectedVersion)
+    return { result: 'version-mismatch', version, value: structuredClone(columns[field]) };
   columns[field] = structuredClone(value);
   columns[versionKey] = version + 1;
   row.seq += 1;

@@ -52,11 +52,16 @@ export function createSessionStore(state: MemoryState): SessionStore {
     },
 
     async list(ns) {
-      return [...state.sessions.values()].filter((session) => session.namespace === ns).map((session) => structuredClone(session));
+      return [...state.sessions.values()]
+        .filter((session) => session.namespace === ns)
+        .map((session) => structuredClone(session));
     },
 
     async compareAndSet(ns, id, field, expectedVersion, value, opts) {
-      return compareAndSetRow(state.sessionIn(ns, id), field, expectedVersion, value, { rule: opts.touchUpdatedAt ? 'max' : 'keep', now: opts.now });
+      return compareAndSetRow(state.sessionIn(ns, id), field, expectedVersion, value, {
+        rule: opts.touchUpdatedAt ? 'max' : 'keep',
+        now: opts.now,
+      });
     },
 
     async updateColumns(ns, id, patch) {

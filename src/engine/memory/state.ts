@@ -46,7 +46,10 @@ export class MemoryState {
   eventLogFor(ns: string): NamespaceEventLog {
     let log = this.eventLogs.get(ns);
     if (!log) {
-      log = new NamespaceEventLog({ maxEvents: this.options.eventLogMaxEvents, maxBytes: this.options.eventLogMaxBytes });
+      log = new NamespaceEventLog({
+        maxEvents: this.options.eventLogMaxEvents,
+        maxBytes: this.options.eventLogMaxBytes,
+      });
       this.eventLogs.set(ns, log);
     }
     return log;

@@ -4,7 +4,17 @@ import { RedisUnavailableError } from '../../redis/connection.js';
 import { EngineUnavailableError } from '../types.js';
 
 /** Server replies that mean "not now", not "wrong request". */
-const TRANSIENT_REPLY_PREFIXES = ['LOADING', 'CLUSTERDOWN', 'MASTERDOWN', 'READONLY', 'TRYAGAIN', 'BUSY', 'NOREPLICAS', 'MOVED', 'ASK'];
+const TRANSIENT_REPLY_PREFIXES = [
+  'LOADING',
+  'CLUSTERDOWN',
+  'MASTERDOWN',
+  'READONLY',
+  'TRYAGAIN',
+  'BUSY',
+  'NOREPLICAS',
+  'MOVED',
+  'ASK',
+];
 
 /** Client-side failures of ioredis that mean "no usable connection right now". */
 const CONNECTIVITY_MESSAGES = [
@@ -24,7 +34,15 @@ const CONNECTIVITY_MESSAGES = [
   'Ready check failed',
 ];
 const CONNECTIVITY_ERROR_NAMES = ['MaxRetriesPerRequestError', 'ClusterAllFailedError', 'AbortError'];
-const SOCKET_ERROR_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'];
+const SOCKET_ERROR_CODES = [
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+];
 
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -56,7 +74,9 @@ export function mapUnavailableErrors<T extends object>(target: T): T {
       return (...args: unknown[]) => {
         try {
           const result: unknown = Reflect.apply(value, object, args);
-          return result instanceof Promise ? result.catch((error: unknown) => Promise.reject(toEngineError(error))) : result;
+          return result instanceof Promise
+            ? result.catch((error: unknown) => Promise.reject(toEngineError(error)))
+            : result;
         } catch (error) {
           throw toEngineError(error);
         }

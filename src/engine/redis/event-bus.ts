@@ -42,7 +42,8 @@ export class RedisEventBus {
 
   private ensureSubscribed(): Promise<void> {
     this.subscribed ??= (async () => {
-      if (this.subscriber.status === 'wait') await connectRedis(this.subscriber).catch((error: unknown) => Promise.reject(toEngineError(error)));
+      if (this.subscriber.status === 'wait')
+        await connectRedis(this.subscriber).catch((error: unknown) => Promise.reject(toEngineError(error)));
       await this.subscriber.subscribe(EVENT_CHANNEL);
     })().catch((error: unknown) => {
       this.subscribed = undefined; // let the next subscriber try again

@@ -20,7 +20,11 @@ export function createEventLog(context: RedisContext, bus: RedisEventBus): Event
 
     async read(ns, afterOffset) {
       const reply = arrayOf(
-        await scripts.run('eventRead', [tenantKeys.eventLogState(ns), tenantKeys.eventLogEntries(ns)], [decimal(afterOffset), newEpoch()]),
+        await scripts.run(
+          'eventRead',
+          [tenantKeys.eventLogState(ns), tenantKeys.eventLogEntries(ns)],
+          [decimal(afterOffset), newEpoch()],
+        ),
       );
       const [epoch, nextOffset, oldestOffset, firstOffset] = stringsOf(reply.slice(0, 4));
       const first = numberOf(firstOffset);

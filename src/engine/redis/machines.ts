@@ -18,15 +18,24 @@ export function createMachineStore(context: RedisContext): MachineStore {
           [tenantKeys.machine(ns, input.id), tenantKeys.machineList(ns), tenantKeys.counters(ns)],
           [
             input.id,
-            'id', input.id,
-            'namespace', ns,
-            'createdAt', at,
-            'updatedAt', at,
-            'seq', '0',
-            'metadata', encodeJson(input.metadata),
-            'metadataVersion', '1',
-            'runnerState', encodeJson(input.runnerState),
-            'runnerStateVersion', '1',
+            'id',
+            input.id,
+            'namespace',
+            ns,
+            'createdAt',
+            at,
+            'updatedAt',
+            at,
+            'seq',
+            '0',
+            'metadata',
+            encodeJson(input.metadata),
+            'metadataVersion',
+            '1',
+            'runnerState',
+            encodeJson(input.runnerState),
+            'runnerStateVersion',
+            '1',
           ],
         ),
       );
@@ -44,7 +53,10 @@ export function createMachineStore(context: RedisContext): MachineStore {
     },
 
     compareAndSet(ns, id, field, expectedVersion, value, opts) {
-      return compareAndSetRow(context, tenantKeys.machine(ns, id), field, expectedVersion, value, { rule: 'set', now: opts.now });
+      return compareAndSetRow(context, tenantKeys.machine(ns, id), field, expectedVersion, value, {
+        rule: 'set',
+        now: opts.now,
+      });
     },
   };
 }

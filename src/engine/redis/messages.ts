@@ -36,7 +36,8 @@ export function createMessageStore(context: RedisContext): MessageStore {
       const reply = arrayOf(await scripts.run('messageAppend', keys, args));
       if (reply[0] === 'session-not-found') return { ok: false, reason: 'session-not-found' };
       const attachedSockets = Number(reply[2]);
-      if (reply[0] !== 'inserted') return { ok: true, message: decodeRow(sessionId, reply[1]), inserted: false, attachedSockets };
+      if (reply[0] !== 'inserted')
+        return { ok: true, message: decodeRow(sessionId, reply[1]), inserted: false, attachedSockets };
       const seq = Number(reply[1]);
       const message: MessageRow = {
         id: input.id,
@@ -49,7 +50,13 @@ export function createMessageStore(context: RedisContext): MessageStore {
       };
       if (!input.event) return { ok: true, message, inserted: true, attachedSockets };
       const json = input.event.before + String(seq) + input.event.after;
-      return { ok: true, message, inserted: true, attachedSockets, event: { namespace: ns, epoch: String(reply[3]), offset: Number(reply[4]), json } };
+      return {
+        ok: true,
+        message,
+        inserted: true,
+        attachedSockets,
+        event: { namespace: ns, epoch: String(reply[3]), offset: Number(reply[4]), json },
+      };
     },
 
     async listAfterSeq(ns, sessionId, afterSeq, limit) {
@@ -91,7 +98,11 @@ export function createMessageStore(context: RedisContext): MessageStore {
     async markInvoked(ns, sessionId, localIds, invokedAt) {
       if (localIds.length === 0) return [];
       const [rows, , positions, queue] = messageKeys(ns, sessionId);
-      const reply = await scripts.run('messageMarkInvoked', [rows, positions, queue], [decimal(invokedAt), encodeAt(invokedAt), ...localIds]);
+      const reply = await scripts.run(
+        'messageMarkInvoked',
+        [rows, positions, queue],
+        [decimal(invokedAt), encodeAt(invokedAt), ...localIds],
+      );
       return stringsOf(reply);
     },
 
@@ -117,7 +128,9 @@ function messageKeys(ns: string, sessionId: string): [string, string, string, st
 
 /** {seq, id, localId, createdAt, invokedAt, content} as the scripts return it. */
 function decodeRow(sessionId: string, reply: unknown): MessageRow {
-  const [seq, id, localId, createdAt, invokedAt, content] = arrayOf(reply).map((item) => (item === null ? null : String(item)));
+  const [seq, id, localId, createdAt, invokedAt, content] = arrayOf(reply).map((item) =>
+    item === null ? null : String(item),
+  );
   return {
     id: id ?? '',
     sessionId,

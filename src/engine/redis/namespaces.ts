@@ -24,7 +24,11 @@ export function createNamespaceRegistry(context: RedisContext): NamespaceRegistr
     },
 
     async list() {
-      const reply = await scripts.run('namespaceList', [globalKeys.namespaceNames()], [globalKeys.namespaceRecordPrefix()]);
+      const reply = await scripts.run(
+        'namespaceList',
+        [globalKeys.namespaceNames()],
+        [globalKeys.namespaceRecordPrefix()],
+      );
       return arrayOf(reply)
         .map((record) => decodeNamespaceRecord(hashOf(record)))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -15,7 +15,14 @@ import { arrayOf, decimal, encodeLiveFields, hashOf, liveFieldsOf, numberOf, str
 import type { RedisContext } from './context.js';
 import { decodeNamespace, encodeNamespace, globalKeys, PRESENCE_SHARDS, tenantKeys } from './keys.js';
 
-const NOT_FOUND: RefreshPresenceResult = { found: false, becameActive: false, changed: [], broadcastDue: false, live: {}, queued: 0 };
+const NOT_FOUND: RefreshPresenceResult = {
+  found: false,
+  becameActive: false,
+  changed: [],
+  broadcastDue: false,
+  live: {},
+  queued: 0,
+};
 
 /** Sweep rounds per call; each round claims or observes others claiming, so this only caps storms. */
 const MAX_SWEEP_ROUNDS = 16;
@@ -60,7 +67,9 @@ export function createPresenceStore(context: RedisContext): PresenceStore {
     async markInactive(ns, kind, id, fields) {
       // The index entry stays: the sweeper drops it when it finds the row without a deadline.
       // Removing it here could race with a refresh that just re-added it.
-      const reply = arrayOf(await scripts.run('presenceMarkInactive', [rowKey(ns, kind, id)], encodeLiveFields(fields)));
+      const reply = arrayOf(
+        await scripts.run('presenceMarkInactive', [rowKey(ns, kind, id)], encodeLiveFields(fields)),
+      );
       return { wasActive: reply[0] === 'ok' && reply[1] === 1 };
     },
 
@@ -102,7 +111,13 @@ async function runRefresh(
   );
 }
 
-async function index(context: RedisContext, ns: string, kind: PresenceKind, id: string, deadline: number): Promise<void> {
+async function index(
+  context: RedisContext,
+  ns: string,
+  kind: PresenceKind,
+  id: string,
+  deadline: number,
+): Promise<void> {
   const member = indexMember(ns, kind, id);
   await context.client.zadd(globalKeys.presenceDeadlines(shardOf(member)), decimal(deadline), member);
 }
@@ -111,11 +126,22 @@ async function index(context: RedisContext, ns: string, kind: PresenceKind, id: 
 async function overdueCandidates(context: RedisContext, now: number, limit: number): Promise<IndexEntry[]> {
   const shards = Array.from({ length: PRESENCE_SHARDS }, (_, shard) => shard);
   const peeks = await Promise.all(
-    shards.map((shard) => context.client.zrangebyscore(globalKeys.presenceDeadlines(shard), '-inf', decimal(now), 'WITHSCORES', 'LIMIT', 0, limit)),
+    shards.map((shard) =>
+      context.client.zrangebyscore(
+        globalKeys.presenceDeadlines(shard),
+        '-inf',
+        decimal(now),
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        limit,
+      ),
+    ),
   );
   const entries: IndexEntry[] = [];
   peeks.forEach((flat, shard) => {
-    for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ member: flat[i] as string, shard, deadline: numberOf(flat[i + 1]) });
+    for (let i = 0; i + 1 < flat.length; i += 2)
+      entries.push({ member: flat[i] as string, shard, deadline: numberOf(flat[i + 1]) });
   });
   return entries.sort((a, b) => a.deadline - b.deadline).slice(0, limit);
 }

@@ -16,14 +16,11 @@ export async function compareAndSetRow(
 ): Promise<CasResult> {
   const encoded = encodeJson(value);
   const reply = stringsOfNullable(
-    await context.scripts.run('rowCompareAndSet', [rowKey], [
-      column,
-      `${column}Version`,
-      decimal(expectedVersion),
-      encoded,
-      updatedAt.rule,
-      decimal(updatedAt.now),
-    ]),
+    await context.scripts.run(
+      'rowCompareAndSet',
+      [rowKey],
+      [column, `${column}Version`, decimal(expectedVersion), encoded, updatedAt.rule, decimal(updatedAt.now)],
+    ),
   );
   switch (reply[0]) {
     case 'not-found':

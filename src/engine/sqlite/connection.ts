@@ -106,7 +106,10 @@ export class SqliteConnection {
       return work();
     } catch (error) {
       if (error instanceof EngineUnavailableError) throw error;
-      if (isUnavailable(error)) throw new EngineUnavailableError(`sqlite database ${this.path} unavailable: ${String(error)}`, { cause: error });
+      if (isUnavailable(error))
+        throw new EngineUnavailableError(`sqlite database ${this.path} unavailable: ${String(error)}`, {
+          cause: error,
+        });
       throw error;
     }
   }

@@ -45,18 +45,28 @@ export function createEventLog(db: SqliteConnection, options: EngineOptions, fan
  * row's own transaction) and trims the log: oldest first while over either limit, never the
  * event just appended. The caller publishes the event after COMMIT.
  */
-export function appendEventInTransaction(db: SqliteConnection, options: EngineOptions, ns: string, json: string): AppendedEvent {
+export function appendEventInTransaction(
+  db: SqliteConnection,
+  options: EngineOptions,
+  ns: string,
+  json: string,
+): AppendedEvent {
   const head = logHead(db, ns);
   const bytes = Buffer.byteLength(json, 'utf8');
   const offset = head.nextOffset;
   db.run('INSERT INTO events (namespace, "offset", json, bytes) VALUES (?, ?, ?, ?)', ns, offset, json, bytes);
   let count = head.eventCount + 1;
   let totalBytes = head.totalBytes + bytes;
-  const overLimit = (): boolean => count > 1 && (count > options.eventLogMaxEvents || totalBytes > options.eventLogMaxBytes);
+  const overLimit = (): boolean =>
+    count > 1 && (count > options.eventLogMaxEvents || totalBytes > options.eventLogMaxBytes);
   // Usually one event leaves per append: read the oldest few at a time, never the whole log.
   let cutoff = 0;
   for (let batch = 0; overLimit() && batch < head.eventCount; batch += 1) {
-    const oldest = db.all('SELECT "offset", bytes FROM events WHERE namespace = ? AND "offset" > ? ORDER BY "offset" LIMIT 16', ns, cutoff);
+    const oldest = db.all(
+      'SELECT "offset", bytes FROM events WHERE namespace = ? AND "offset" > ? ORDER BY "offset" LIMIT 16',
+      ns,
+      cutoff,
+    );
     for (const row of oldest) {
       if (!overLimit()) break;
       cutoff = int(row, 'offset');
@@ -66,7 +76,13 @@ export function appendEventInTransaction(db: SqliteConnection, options: EngineOp
     if (oldest.length === 0) break;
   }
   if (cutoff > 0) db.run('DELETE FROM events WHERE namespace = ? AND "offset" <= ?', ns, cutoff);
-  db.run('UPDATE event_logs SET next_offset = ?, event_count = ?, total_bytes = ? WHERE namespace = ?', offset + 1, count, totalBytes, ns);
+  db.run(
+    'UPDATE event_logs SET next_offset = ?, event_count = ?, total_bytes = ? WHERE namespace = ?',
+    offset + 1,
+    count,
+    totalBytes,
+    ns,
+  );
   return { namespace: ns, epoch: head.epoch, offset, json };
 }
 
@@ -82,12 +98,21 @@ function readAfter(db: SqliteConnection, ns: string, head: LogHead, afterOffset:
 function existingLogHead(db: SqliteConnection, ns: string): LogHead | null {
   const row = db.get('SELECT epoch, next_offset, event_count, total_bytes FROM event_logs WHERE namespace = ?', ns);
   if (!row) return null;
-  return { epoch: text(row, 'epoch'), nextOffset: int(row, 'next_offset'), eventCount: int(row, 'event_count'), totalBytes: int(row, 'total_bytes') };
+  return {
+    epoch: text(row, 'epoch'),
+    nextOffset: int(row, 'next_offset'),
+    eventCount: int(row, 'event_count'),
+    totalBytes: int(row, 'total_bytes'),
+  };
 }
 
 /** The namespace's log head, created (with a new random epoch) on first use; inside a write transaction. */
 function logHead(db: SqliteConnection, ns: string): LogHead {
-  db.run('INSERT OR IGNORE INTO event_logs (namespace, epoch, next_offset, event_count, total_bytes) VALUES (?, ?, 1, 0, 0)', ns, randomUUID());
+  db.run(
+    'INSERT OR IGNORE INTO event_logs (namespace, epoch, next_offset, event_count, total_bytes) VALUES (?, ?, 1, 0, 0)',
+    ns,
+    randomUUID(),
+  );
   const head = existingLogHead(db, ns);
   if (!head) throw new Error(`event log of ${ns} missing right after its creation`);
   return head;

@@ -41,7 +41,10 @@ export function createMachineStore(db: SqliteConnection): MachineStore {
 
     async compareAndSet(ns, id, field, expectedVersion, value, opts) {
       const column = field === 'metadata' ? 'metadata' : 'runner_state';
-      return compareAndSetColumn(db, 'machines', column, { ns, id }, expectedVersion, value, { rule: 'set', now: opts.now });
+      return compareAndSetColumn(db, 'machines', column, { ns, id }, expectedVersion, value, {
+        rule: 'set',
+        now: opts.now,
+      });
     },
   };
 }

@@ -4,7 +4,17 @@
 import type { MessageStore } from '../stores/messages.js';
 import type { AppendMessageResult, EngineOptions, MessagePageQuery, MessagePosition, MessageRow } from '../types.js';
 import type { EventFanout } from '../memory/event-fanout.js';
-import { int, intOrNull, jsonText, parseJson, type SqliteConnection, type SqlParam, type SqlRow, text, textOrNull } from './connection.js';
+import {
+  int,
+  intOrNull,
+  jsonText,
+  parseJson,
+  type SqliteConnection,
+  type SqlParam,
+  type SqlRow,
+  text,
+  textOrNull,
+} from './connection.js';
 import { appendEventInTransaction } from './event-log.js';
 
 const AT = 'coalesce(invoked_at, created_at)';
@@ -26,7 +36,11 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
   const scope = 'namespace = ? AND session_id = ?';
 
   const head = (ns: string, sessionId: string): MessagePosition | null => {
-    const row = db.get(`SELECT ${AT} AS at, seq FROM messages WHERE ${scope} ORDER BY ${AT} DESC, seq DESC LIMIT 1`, ns, sessionId);
+    const row = db.get(
+      `SELECT ${AT} AS at, seq FROM messages WHERE ${scope} ORDER BY ${AT} DESC, seq DESC LIMIT 1`,
+      ns,
+      sessionId,
+    );
     return row ? { at: int(row, 'at'), seq: int(row, 'seq') } : null;
   };
 
@@ -65,18 +79,26 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
         limit,
       );
     }
-    return db.all(`SELECT ${COLUMNS} FROM messages WHERE ${scope} ORDER BY ${AT} DESC, seq DESC LIMIT ?`, ns, sessionId, limit).reverse();
+    return db
+      .all(`SELECT ${COLUMNS} FROM messages WHERE ${scope} ORDER BY ${AT} DESC, seq DESC LIMIT ?`, ns, sessionId, limit)
+      .reverse();
   };
 
   return {
     async append(ns, sessionId, input) {
       const result = db.write((): AppendMessageResult => {
-        const session = db.get('SELECT last_message_seq, attached_sockets FROM sessions WHERE namespace = ? AND id = ?', ns, sessionId);
+        const session = db.get(
+          'SELECT last_message_seq, attached_sockets FROM sessions WHERE namespace = ? AND id = ?',
+          ns,
+          sessionId,
+        );
         if (!session) return { ok: false, reason: 'session-not-found' };
         const attachedSockets = int(session, 'attached_sockets');
         const localId = input.localId ?? null;
         const duplicate =
-          (localId !== null ? db.get(`SELECT ${COLUMNS} FROM messages WHERE ${scope} AND local_id = ?`, ns, sessionId, localId) : undefined) ??
+          (localId !== null
+            ? db.get(`SELECT ${COLUMNS} FROM messages WHERE ${scope} AND local_id = ?`, ns, sessionId, localId)
+            : undefined) ??
           db.get(`SELECT ${COLUMNS} FROM messages WHERE ${scope} AND id = ?`, ns, sessionId, input.id);
         if (duplicate) return { ok: true, message: messageOf(duplicate), inserted: false, attachedSockets };
 
@@ -131,7 +153,13 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
 
     async listAfterSeq(ns, sessionId, afterSeq, limit) {
       return db
-        .all(`SELECT ${COLUMNS} FROM messages WHERE ${scope} AND seq > ? ORDER BY seq LIMIT ?`, ns, sessionId, afterSeq, Math.max(0, limit))
+        .all(
+          `SELECT ${COLUMNS} FROM messages WHERE ${scope} AND seq > ? ORDER BY seq LIMIT ?`,
+          ns,
+          sessionId,
+          afterSeq,
+          Math.max(0, limit),
+        )
         .map(messageOf);
     },
 
@@ -145,7 +173,11 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
 
     async queued(ns, sessionId) {
       return db
-        .all(`SELECT ${COLUMNS} FROM messages WHERE ${scope} AND local_id IS NOT NULL AND invoked_at IS NULL ORDER BY seq`, ns, sessionId)
+        .all(
+          `SELECT ${COLUMNS} FROM messages WHERE ${scope} AND local_id IS NOT NULL AND invoked_at IS NULL ORDER BY seq`,
+          ns,
+          sessionId,
+        )
         .map(messageOf);
     },
 
@@ -173,7 +205,13 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
       return db.write(() => {
         const changed: string[] = [];
         for (const localId of new Set(localIds)) {
-          const updated = db.run(`UPDATE messages SET invoked_at = ? WHERE ${scope} AND local_id = ? AND invoked_at IS NULL`, invokedAt, ns, sessionId, localId);
+          const updated = db.run(
+            `UPDATE messages SET invoked_at = ? WHERE ${scope} AND local_id = ? AND invoked_at IS NULL`,
+            invokedAt,
+            ns,
+            sessionId,
+            localId,
+          );
           if (updated > 0) changed.push(localId);
         }
         return changed;

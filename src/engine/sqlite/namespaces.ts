@@ -15,7 +15,11 @@ function recordOf(row: SqlRow): NamespaceRecord {
 
 export function createNamespaceRegistry(db: SqliteConnection): NamespaceRegistry {
   const register = (ns: string, now: number): boolean =>
-    db.run('INSERT OR IGNORE INTO namespaces (name, created_at, token_hash, generation, revoked) VALUES (?, ?, NULL, 0, 0)', ns, now) > 0;
+    db.run(
+      'INSERT OR IGNORE INTO namespaces (name, created_at, token_hash, generation, revoked) VALUES (?, ?, NULL, 0, 0)',
+      ns,
+      now,
+    ) > 0;
 
   const find = (ns: string): NamespaceRecord | null => {
     const row = db.get('SELECT * FROM namespaces WHERE name = ?', ns);
@@ -43,7 +47,11 @@ export function createNamespaceRegistry(db: SqliteConnection): NamespaceRegistry
     async setToken(ns, tokenHash, now) {
       return db.write(() => {
         register(ns, now);
-        db.run('UPDATE namespaces SET token_hash = ?, revoked = 0, generation = generation + 1 WHERE name = ?', tokenHash, ns);
+        db.run(
+          'UPDATE namespaces SET token_hash = ?, revoked = 0, generation = generation + 1 WHERE name = ?',
+          tokenHash,
+          ns,
+        );
         const record = find(ns);
         if (!record) throw new Error(`namespace ${ns} missing right after registration`);
         return record;
@@ -52,7 +60,13 @@ export function createNamespaceRegistry(db: SqliteConnection): NamespaceRegistry
 
     async revoke(ns) {
       return db.write(() => {
-        if (db.run('UPDATE namespaces SET token_hash = NULL, revoked = 1, generation = generation + 1 WHERE name = ?', ns) === 0) return null;
+        if (
+          db.run(
+            'UPDATE namespaces SET token_hash = NULL, revoked = 1, generation = generation + 1 WHERE name = ?',
+            ns,
+          ) === 0
+        )
+          return null;
         return find(ns);
       });
     },

@@ -38,7 +38,11 @@ export function createPresenceStore(db: SqliteConnection): PresenceStore {
         );
         const queuedRow =
           kind === 'session'
-            ? db.get('SELECT count(*) AS queued FROM messages WHERE namespace = ? AND session_id = ? AND local_id IS NOT NULL AND invoked_at IS NULL', ns, id)
+            ? db.get(
+                'SELECT count(*) AS queued FROM messages WHERE namespace = ? AND session_id = ? AND local_id IS NOT NULL AND invoked_at IS NULL',
+                ns,
+                id,
+              )
             : undefined;
         return { found: true, ...outcome, live, queued: queuedRow ? int(queuedRow, 'queued') : 0 };
       });
@@ -70,8 +74,16 @@ export function createPresenceStore(db: SqliteConnection): PresenceStore {
     async expireOverdue(now, limit) {
       return db.write(() => {
         const expired: ExpiredPresence[] = db
-          .all('SELECT namespace, kind, id FROM presence_deadlines WHERE deadline <= ? ORDER BY deadline LIMIT ?', now, Math.max(0, limit))
-          .map((row) => ({ namespace: text(row, 'namespace'), kind: text(row, 'kind') as PresenceKind, id: text(row, 'id') }));
+          .all(
+            'SELECT namespace, kind, id FROM presence_deadlines WHERE deadline <= ? ORDER BY deadline LIMIT ?',
+            now,
+            Math.max(0, limit),
+          )
+          .map((row) => ({
+            namespace: text(row, 'namespace'),
+            kind: text(row, 'kind') as PresenceKind,
+            id: text(row, 'id'),
+          }));
         for (const entry of expired) {
           removeDeadline(entry.namespace, entry.kind, entry.id);
           const live = readLive(entry.namespace, entry.kind, entry.id);

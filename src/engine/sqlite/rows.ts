@@ -60,7 +60,11 @@ export function compareAndSetColumn(
   updatedAt: { rule: UpdatedAtRule; now: number },
 ): CasResult {
   return db.write(() => {
-    const row = db.get(`SELECT ${column} AS value, ${column}_version AS version FROM ${table} WHERE namespace = ? AND id = ?`, target.ns, target.id);
+    const row = db.get(
+      `SELECT ${column} AS value, ${column}_version AS version FROM ${table} WHERE namespace = ? AND id = ?`,
+      target.ns,
+      target.id,
+    );
     if (!row) return { result: 'not-found' };
     const version = int(row, 'version');
     if (version !== expectedVersion) return { result: 'version-mismatch', version, value: parseJson(row, 'value') };

@@ -119,7 +119,9 @@ export function migrate(db: DatabaseSync): void {
   const row = db.prepare('PRAGMA user_version').get();
   const applied = Number(row?.user_version ?? 0);
   if (applied > MIGRATIONS.length) {
-    throw new Error(`sqlite database schema version ${applied} is newer than this hub (${MIGRATIONS.length}); upgrade the hub`);
+    throw new Error(
+      `sqlite database schema version ${applied} is newer than this hub (${MIGRATIONS.length}); upgrade the hub`,
+    );
   }
   for (let version = applied; version < MIGRATIONS.length; version += 1) {
     db.exec(MIGRATIONS[version] ?? '');

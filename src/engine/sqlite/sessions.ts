@@ -89,7 +89,12 @@ export function createSessionStore(db: SqliteConnection): SessionStore {
           assignments.push('updated_at = max(updated_at, ?)');
           params.push(patch.updatedAt);
         }
-        const changed = db.run(`UPDATE sessions SET ${assignments.join(', ')} WHERE namespace = ? AND id = ?`, ...params, ns, id);
+        const changed = db.run(
+          `UPDATE sessions SET ${assignments.join(', ')} WHERE namespace = ? AND id = ?`,
+          ...params,
+          ns,
+          id,
+        );
         return changed === 0 ? null : find(ns, id);
       });
     },
@@ -105,9 +110,13 @@ export function createSessionStore(db: SqliteConnection): SessionStore {
 
     async adjustAttachedSockets(ns, sessionId, delta) {
       db.write(() => {
-        db.run('UPDATE sessions SET attached_sockets = max(0, attached_sockets + ?) WHERE namespace = ? AND id = ?', delta, ns, sessionId);
+        db.run(
+          'UPDATE sessions SET attached_sockets = max(0, attached_sockets + ?) WHERE namespace = ? AND id = ?',
+          delta,
+          ns,
+          sessionId,
+        );
       });
     },
   };
 }
-

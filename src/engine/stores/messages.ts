@@ -1,5 +1,11 @@
 // The message store: each session's gap-free, seq-numbered message log.
-import type { AppendMessageInput, AppendMessageResult, MessagePageQuery, MessagePosition, MessageRow } from '../types.js';
+import type {
+  AppendMessageInput,
+  AppendMessageResult,
+  MessagePageQuery,
+  MessagePosition,
+  MessageRow,
+} from '../types.js';
 
 export interface MessageStore {
   /**

@@ -1,5 +1,11 @@
 // The presence store: keep-alive deadlines and the shared live fields of sessions and machines.
-import type { ExpiredPresence, LiveFields, PresenceKind, RefreshPresenceInput, RefreshPresenceResult } from '../types.js';
+import type {
+  ExpiredPresence,
+  LiveFields,
+  PresenceKind,
+  RefreshPresenceInput,
+  RefreshPresenceResult,
+} from '../types.js';
 
 export interface PresenceStore {
   /**

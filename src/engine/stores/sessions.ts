@@ -1,5 +1,12 @@
 // The session store: rows keyed by (namespace, id), unique tags, versioned metadata/agent state.
-import type { CasResult, CreateSessionInput, GetOrCreateSessionResult, SessionColumnsPatch, SessionField, SessionRow } from '../types.js';
+import type {
+  CasResult,
+  CreateSessionInput,
+  GetOrCreateSessionResult,
+  SessionColumnsPatch,
+  SessionField,
+  SessionRow,
+} from '../types.js';
 
 export interface SessionStore {
   /** Atomic tag/id resolution as upstream's POST /cli/sessions. */

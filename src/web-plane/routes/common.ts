@@ -67,7 +67,12 @@ export function readBody(ctx: ApiContext, deps: WebDeps): Promise<unknown> {
  * Parses with `schema`; on failure answers 400 `{error, issues}` (zod issues) and returns
  * undefined. `error` is the route's upstream text ('Invalid body', 'Invalid query', …).
  */
-export function parseOr400<S extends z.ZodType>(ctx: ApiContext, schema: S, input: unknown, error: string): z.infer<S> | undefined {
+export function parseOr400<S extends z.ZodType>(
+  ctx: ApiContext,
+  schema: S,
+  input: unknown,
+  error: string,
+): z.infer<S> | undefined {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   sendError(ctx, 400, error, { issues: parsed.error.issues });
@@ -78,7 +83,11 @@ export function parseOr400<S extends z.ZodType>(ctx: ApiContext, schema: S, inpu
  * Upstream requireSession: 404 for an id this namespace does not have (ids are per namespace), and
  * with `requireActive` 409 `session_inactive`. Answers and returns null on failure.
  */
-export async function requireSession(ctx: ApiContext, deps: WebDeps, opts: { requireActive?: boolean } = {}): Promise<SessionRow | null> {
+export async function requireSession(
+  ctx: ApiContext,
+  deps: WebDeps,
+  opts: { requireActive?: boolean } = {},
+): Promise<SessionRow | null> {
   const access = await deps.services.sessions.access(ctx.state.namespace, param(ctx, 'id'));
   if (!access.ok) {
     send(ctx, accessReply(access.reason));

@@ -2,9 +2,24 @@
 // need not be active; a session without `metadata.path` answers `{success:false}` before any
 // query validation, as upstream.
 import type { SessionRow } from '../../services/model.js';
-import { DirectoryQuerySchema, FilePathQuerySchema, FileSearchQuerySchema, GitDiffNumstatQuerySchema, flavorOf } from '../../protocol/web-rest.js';
+import {
+  DirectoryQuerySchema,
+  FilePathQuerySchema,
+  FileSearchQuerySchema,
+  GitDiffNumstatQuerySchema,
+  flavorOf,
+} from '../../protocol/web-rest.js';
 import { GENERATED_IMAGE_CACHE_CONTROL } from '../use-cases/session-files.js';
-import { param, parseOr400, requireSession, sendError, sendJson, type ApiContext, type ApiRouter, type WebDeps } from './common.js';
+import {
+  param,
+  parseOr400,
+  requireSession,
+  sendError,
+  sendJson,
+  type ApiContext,
+  type ApiRouter,
+  type WebDeps,
+} from './common.js';
 
 function metadataOf(row: SessionRow): Record<string, unknown> | null {
   return typeof row.metadata === 'object' && row.metadata !== null ? (row.metadata as Record<string, unknown>) : null;

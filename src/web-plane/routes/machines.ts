@@ -21,7 +21,8 @@ export function registerMachineRoutes(router: ApiRouter, deps: WebDeps): void {
     const machine = await requireMachine(ctx, deps);
     if (!machine) return;
     const body = parseOr400(ctx, ListDirectoryBodySchema, await readBody(ctx, deps), 'Invalid body');
-    if (body) send(ctx, await machineActions.listDirectory(machine.namespace, machine.id, body.path, body.includeHidden));
+    if (body)
+      send(ctx, await machineActions.listDirectory(machine.namespace, machine.id, body.path, body.includeHidden));
   });
 
   router.post('/api/machines/:id/paths/exists', async (ctx) => {

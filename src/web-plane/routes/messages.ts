@@ -1,7 +1,16 @@
 // Message routes (docs/protocol.md#messages): page, send, cancel, queued-state.
 import { MessagesQuerySchema, QueuedStateBodySchema, SendMessageBodySchema } from '../../protocol/web-rest.js';
 import { HTTP_ERRORS } from '../../http/reply.js';
-import { param, parseOr400, readBody, requireSession, send, sendError, type ApiRouter, type WebDeps } from './common.js';
+import {
+  param,
+  parseOr400,
+  readBody,
+  requireSession,
+  send,
+  sendError,
+  type ApiRouter,
+  type WebDeps,
+} from './common.js';
 
 export function registerMessageRoutes(router: ApiRouter, deps: WebDeps): void {
   const { services, pages } = deps;

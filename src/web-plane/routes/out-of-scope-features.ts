@@ -24,7 +24,15 @@ function providerCredentials(): Record<string, unknown> {
     elevenlabs: unconfigured,
     deepgram: unconfigured,
     groq: unconfigured,
-    openaiCompatible: { configured: false, source: 'none', baseUrl: null, model: null, baseUrlEditable: false, modelEditable: false, apiKey: unconfigured },
+    openaiCompatible: {
+      configured: false,
+      source: 'none',
+      baseUrl: null,
+      model: null,
+      baseUrlEditable: false,
+      modelEditable: false,
+      apiKey: unconfigured,
+    },
     voiceBackends: { elevenlabs: unconfigured, geminiLive: unconfigured, qwenRealtime: unconfigured },
   };
 }
@@ -33,7 +41,16 @@ function usageSummary(range: unknown, now: number): Record<string, unknown> {
   const from = range === 'all' ? null : now - (range === '30d' ? 30 : 7) * DAY_MS;
   return {
     range: { from, to: now },
-    totals: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, totalTokens: 0, uncachedTokens: 0, requests: 0, sessions: 0 },
+    totals: {
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 0,
+      totalTokens: 0,
+      uncachedTokens: 0,
+      requests: 0,
+      sessions: 0,
+    },
     daily: [],
     byAgent: [],
     byModel: [],
@@ -59,7 +76,8 @@ export function registerOutOfScopeRoutes(router: ApiRouter, deps: WebDeps): void
   });
   router.put('/api/voice/transcription/credentials', async (ctx) => {
     await readBody(ctx, deps);
-    if (ownerOnly(ctx, 'Provider credentials are only available to the hub owner')) sendError(ctx, 503, 'Voice providers are not available on this hub', { code: 'voice_unavailable' });
+    if (ownerOnly(ctx, 'Provider credentials are only available to the hub owner'))
+      sendError(ctx, 503, 'Voice providers are not available on this hub', { code: 'voice_unavailable' });
   });
   router.post('/api/voice/token', async (ctx) => {
     await readBody(ctx, deps);
@@ -99,13 +117,20 @@ export function registerOutOfScopeRoutes(router: ApiRouter, deps: WebDeps): void
 
   // Usage accounting: nothing recorded, so the empty summary.
   router.get('/api/usage/summary', (ctx) => {
-    if (ownerOnly(ctx, 'Usage summary is only available to the hub owner')) ctx.body = usageSummary(ctx.query.range, now());
+    if (ownerOnly(ctx, 'Usage summary is only available to the hub owner'))
+      ctx.body = usageSummary(ctx.query.range, now());
   });
 
   // Storage: there is no SQLite file; the engine holds the data.
   router.get('/api/storage/sqlite', (ctx) => {
     if (!ownerOnly(ctx, 'Storage usage is only available to the hub owner')) return;
-    ctx.body = { path: `(none: ${deps.services.deps.engine.kind} engine)`, databaseBytes: 0, walBytes: 0, shmBytes: 0, totalBytes: 0 };
+    ctx.body = {
+      path: `(none: ${deps.services.deps.engine.kind} engine)`,
+      databaseBytes: 0,
+      walBytes: 0,
+      shmBytes: 0,
+      totalBytes: 0,
+    };
   });
 
   // Codex Desktop / Pi history import: never a machine to import from.
@@ -122,7 +147,12 @@ export function registerOutOfScopeRoutes(router: ApiRouter, deps: WebDeps): void
   router.get('/api/pi/sessions', (ctx) => {
     sendError(ctx, 503, 'No online machine available for Pi history import', { success: false, sessions: [] });
   });
-  for (const path of ['/api/codex/archive-session', '/api/codex/merge-duplicate-sessions', '/api/codex/restart-desktop', '/api/codex/sync-session']) {
+  for (const path of [
+    '/api/codex/archive-session',
+    '/api/codex/merge-duplicate-sessions',
+    '/api/codex/restart-desktop',
+    '/api/codex/sync-session',
+  ]) {
     router.post(path, async (ctx) => {
       await readBody(ctx, deps);
       sendError(ctx, 503, 'No online machine available for Codex history import', { success: false });

@@ -1,7 +1,16 @@
 // Permission decisions (docs/protocol.md#permissions). Check order as upstream: active → (approve: body →
 // request) / (deny: request → body) → flavor mode.
 import { ApproveBodySchema, DenyBodySchema } from '../../protocol/web-rest.js';
-import { param, parseOr400, readBody, requireSession, send, sendError, type ApiRouter, type WebDeps } from './common.js';
+import {
+  param,
+  parseOr400,
+  readBody,
+  requireSession,
+  send,
+  sendError,
+  type ApiRouter,
+  type WebDeps,
+} from './common.js';
 
 export function registerPermissionRoutes(router: ApiRouter, deps: WebDeps): void {
   const { actions } = deps;

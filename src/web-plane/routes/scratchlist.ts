@@ -1,7 +1,21 @@
 // /api/sessions/:id/scratchlist* (docs/protocol.md#scratchlist). The session must exist in the
 // caller's namespace; it need not be active (notes outlive the CLI).
-import { CreateEntryBodySchema, UpdateEntryBodySchema, UploadBodySchema, type ScratchlistUseCase } from '../use-cases/scratchlist.js';
-import { param, parseOr400, readBody, requireSession, send, sendError, type ApiRouter, type WebDeps } from './common.js';
+import {
+  CreateEntryBodySchema,
+  UpdateEntryBodySchema,
+  UploadBodySchema,
+  type ScratchlistUseCase,
+} from '../use-cases/scratchlist.js';
+import {
+  param,
+  parseOr400,
+  readBody,
+  requireSession,
+  send,
+  sendError,
+  type ApiRouter,
+  type WebDeps,
+} from './common.js';
 
 export function registerScratchlistRoutes(router: ApiRouter, deps: WebDeps, scratchlist: ScratchlistUseCase): void {
   router.get('/api/sessions/:id/scratchlist', async (ctx) => {

@@ -17,7 +17,17 @@ import {
   type ConfigRoute,
   type SessionPeripheralsUseCase,
 } from '../use-cases/session-peripherals.js';
-import { param, parseOr400, readBody, requireMachine, requireSession, send, sendError, type ApiRouter, type WebDeps } from './common.js';
+import {
+  param,
+  parseOr400,
+  readBody,
+  requireMachine,
+  requireSession,
+  send,
+  sendError,
+  type ApiRouter,
+  type WebDeps,
+} from './common.js';
 
 export interface PeripheralUseCases {
   peripherals: SessionPeripheralsUseCase;
@@ -27,11 +37,18 @@ export interface PeripheralUseCases {
 
 const CONFIG_BODIES = {
   effort: { schema: EffortBodySchema, value: (b: unknown) => (b as { effort: string | null }).effort },
-  'model-reasoning-effort': { schema: ModelReasoningEffortBodySchema, value: (b: unknown) => (b as { modelReasoningEffort: string | null }).modelReasoningEffort },
+  'model-reasoning-effort': {
+    schema: ModelReasoningEffortBodySchema,
+    value: (b: unknown) => (b as { modelReasoningEffort: string | null }).modelReasoningEffort,
+  },
   'service-tier': { schema: ServiceTierBodySchema, value: (b: unknown) => (b as { serviceTier: string }).serviceTier },
 } as const;
 
-export function registerSessionPeripheralRoutes(router: ApiRouter, deps: WebDeps, { peripherals, history, exporter }: PeripheralUseCases): void {
+export function registerSessionPeripheralRoutes(
+  router: ApiRouter,
+  deps: WebDeps,
+  { peripherals, history, exporter }: PeripheralUseCases,
+): void {
   router.put('/api/sessions/:id/pin', async (ctx) => {
     const row = await requireSession(ctx, deps);
     if (!row) return;

@@ -36,5 +36,10 @@ export function routingFields(parsed: unknown): RoutingFields | null {
   const record = parsed as Record<string, unknown>;
   if (typeof record.type !== 'string') return null;
   const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-  return { type: record.type, namespace: text(record.namespace), sessionId: text(record.sessionId), machineId: text(record.machineId) };
+  return {
+    type: record.type,
+    namespace: text(record.namespace),
+    sessionId: text(record.sessionId),
+    machineId: text(record.machineId),
+  };
 }

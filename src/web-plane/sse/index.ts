@@ -21,7 +21,12 @@ export interface SsePlane {
   close(): Promise<void>;
 }
 
-export async function createSsePlane(services: Services, config: HubConfig, metrics: HubMetrics, log: Logger): Promise<SsePlane> {
+export async function createSsePlane(
+  services: Services,
+  config: HubConfig,
+  metrics: HubMetrics,
+  log: Logger,
+): Promise<SsePlane> {
   const fanout = new LocalFanout();
   const waiters = new LiveWaiters();
   // Shared through the engine: POST /api/visibility may land on any worker of the cluster.

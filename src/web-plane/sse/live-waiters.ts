@@ -13,7 +13,11 @@ export class LiveWaiters implements LiveEventSource {
   private readonly byNamespace = new Map<string, Set<Waiter>>();
   private closed = false;
 
-  waitFor(namespace: string, predicate: (event: BroadcastEvent) => boolean, timeoutMs: number): Promise<BroadcastEvent | null> {
+  waitFor(
+    namespace: string,
+    predicate: (event: BroadcastEvent) => boolean,
+    timeoutMs: number,
+  ): Promise<BroadcastEvent | null> {
     if (this.closed) return Promise.resolve(null);
     return new Promise((resolve) => {
       let set = this.byNamespace.get(namespace);

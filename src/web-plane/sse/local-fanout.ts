@@ -88,7 +88,11 @@ export class LocalFanout {
     let frame: Frame | undefined;
     for (const connection of [...connections]) {
       if (!shouldSend(connection.filter, event.fields)) continue;
-      frame ??= loggedFrame(event.fields.type, event.line, formatEventId(epoch, event.offset, namespaceTag(epoch, namespace)));
+      frame ??= loggedFrame(
+        event.fields.type,
+        event.line,
+        formatEventId(epoch, event.offset, namespaceTag(epoch, namespace)),
+      );
       connection.deliverLive(epoch, event.offset, frame);
     }
   }

@@ -26,7 +26,11 @@ export function readOffsetFor(cursor: string | undefined): number {
  * (epoch) or another namespace (tag), it points outside what was ever issued, or events after it
  * were evicted. Otherwise `ok`: every retained event after the cursor is still available.
  */
-export function resolveResume(cursor: string | undefined, namespace: string, log: Pick<EventReadResult, 'epoch' | 'nextOffset' | 'oldestOffset'>): ResumePlan {
+export function resolveResume(
+  cursor: string | undefined,
+  namespace: string,
+  log: Pick<EventReadResult, 'epoch' | 'nextOffset' | 'oldestOffset'>,
+): ResumePlan {
   const gap: ResumePlan = { verdict: 'gap', cursorOffset: 0 };
   if (cursor === undefined) return gap;
   const parsed = parseEventId(cursor);

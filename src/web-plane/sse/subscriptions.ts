@@ -102,7 +102,9 @@ export class SubscriptionManager {
           if (stored.offset <= plan.cursorOffset) continue;
           const event = decodeStoredEvent(stored);
           if (!event || !shouldSend(request.filter, event.fields)) continue;
-          await connection.writePaced(loggedFrame(event.fields.type, event.line, formatEventId(read.epoch, stored.offset, tag)));
+          await connection.writePaced(
+            loggedFrame(event.fields.type, event.line, formatEventId(read.epoch, stored.offset, tag)),
+          );
         }
         // The read covered the whole log up to its head, including events the filter skipped.
         covered = read.nextOffset - 1;
@@ -129,7 +131,10 @@ export class SubscriptionManager {
     metrics.sseSubscribers.dec();
     if (reason === 'slow') {
       metrics.sseDropped.inc();
-      log.info({ subscriptionId: connection.subscriptionId, namespace: connection.filter.namespace }, 'sse slow consumer closed');
+      log.info(
+        { subscriptionId: connection.subscriptionId, namespace: connection.filter.namespace },
+        'sse slow consumer closed',
+      );
     }
     if (fanout.size === 0) this.heartbeat.stop();
     directory.unregister(connection.subscriptionId).catch((error: unknown) => {

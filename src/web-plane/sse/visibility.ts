@@ -41,7 +41,11 @@ export class SharedSubscriptionDirectory implements SubscriptionDirectory {
   }
 
   private write(entry: SubscriptionEntry): Promise<void> {
-    return this.shared.set(this.key(entry.subscriptionId), JSON.stringify({ namespace: entry.namespace, visibility: entry.visibility }), ENTRY_TTL_MS);
+    return this.shared.set(
+      this.key(entry.subscriptionId),
+      JSON.stringify({ namespace: entry.namespace, visibility: entry.visibility }),
+      ENTRY_TTL_MS,
+    );
   }
 
   private async refreshHeld(): Promise<void> {

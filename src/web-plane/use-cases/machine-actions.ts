@@ -23,7 +23,12 @@ export class MachineActions {
   }
 
   /** POST /api/machines/:id/list-directory — the runner's answer is passed through. */
-  async listDirectory(namespace: string, machineId: string, path: string, includeHidden: boolean | undefined): Promise<WebReply> {
+  async listDirectory(
+    namespace: string,
+    machineId: string,
+    path: string,
+    includeHidden: boolean | undefined,
+  ): Promise<WebReply> {
     let result: unknown;
     try {
       result = await this.rpc.listMachineDirectory(namespace, machineId, path, includeHidden);
@@ -46,8 +51,10 @@ export class MachineActions {
     }
     // The runner's own error is upstream's 500 `{error}`; an answer of any other shape is the
     // runner's fault and answers 502 rpc_bad_answer like every refused RPC answer.
-    if (isRecord(result) && typeof result.error === 'string' && !isRecord(result.exists)) return fail(500, result.error);
-    if (!isRecord(result) || !isRecord(result.exists)) return fail(502, 'Unexpected path-exists result', { code: 'rpc_bad_answer' });
+    if (isRecord(result) && typeof result.error === 'string' && !isRecord(result.exists))
+      return fail(500, result.error);
+    if (!isRecord(result) || !isRecord(result.exists))
+      return fail(502, 'Unexpected path-exists result', { code: 'rpc_bad_answer' });
     const exists: Record<string, boolean> = {};
     for (const [path, value] of Object.entries(result.exists)) exists[path] = value === true;
     return ok({ exists });

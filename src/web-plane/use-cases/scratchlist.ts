@@ -39,7 +39,10 @@ type ScratchlistDocument = z.infer<typeof ScratchlistDocumentSchema>;
 const StoredBytesSchema = z.object({ mimeType: z.string(), filename: z.string(), base64: z.string() });
 
 export const CreateEntryBodySchema = z
-  .object({ text: z.string().max(SCRATCHLIST_TEXT_MAX).optional(), attachments: z.array(ScratchlistAttachmentSchema).max(20).optional() })
+  .object({
+    text: z.string().max(SCRATCHLIST_TEXT_MAX).optional(),
+    attachments: z.array(ScratchlistAttachmentSchema).max(20).optional(),
+  })
   .superRefine((body, issues) => {
     if (!(body.text ?? '').trim() && (body.attachments ?? []).length === 0) {
       issues.addIssue({ code: 'custom', path: ['text'], message: 'Scratchlist entry requires text or attachments' });
@@ -47,7 +50,10 @@ export const CreateEntryBodySchema = z
   });
 
 export const UpdateEntryBodySchema = z
-  .object({ text: z.string().max(SCRATCHLIST_TEXT_MAX).optional(), attachments: z.array(ScratchlistAttachmentSchema).max(20).optional() })
+  .object({
+    text: z.string().max(SCRATCHLIST_TEXT_MAX).optional(),
+    attachments: z.array(ScratchlistAttachmentSchema).max(20).optional(),
+  })
   .superRefine((body, issues) => {
     if (body.text === undefined && body.attachments === undefined) {
       issues.addIssue({ code: 'custom', path: ['text'], message: 'Update requires text and/or attachments' });
@@ -78,11 +84,18 @@ export class ScratchlistUseCase {
   }
 
   /** Attachments named by an entry must be this session's uploads; the stored copy is used. */
-  private resolveAttachments(doc: ScratchlistDocument, wanted: ScratchlistAttachment[] | undefined): Outcome<ScratchlistAttachment[]> {
+  private resolveAttachments(
+    doc: ScratchlistDocument,
+    wanted: ScratchlistAttachment[] | undefined,
+  ): Outcome<ScratchlistAttachment[]> {
     const resolved: ScratchlistAttachment[] = [];
     for (const attachment of wanted ?? []) {
       const upload = doc.uploads.find((u) => u.id === attachment.id);
-      if (!upload) return { ok: false, reply: fail(400, 'Invalid scratchlist attachment id', { code: 'scratchlist_attachment_invalid' }) };
+      if (!upload)
+        return {
+          ok: false,
+          reply: fail(400, 'Invalid scratchlist attachment id', { code: 'scratchlist_attachment_invalid' }),
+        };
       resolved.push(upload);
     }
     return { ok: true, value: resolved };
@@ -91,34 +104,62 @@ export class ScratchlistUseCase {
   async create(ns: string, sid: string, body: z.infer<typeof CreateEntryBodySchema>): Promise<WebReply> {
     return this.documents.update(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY, (doc) => {
       if (doc.entries.length >= SCRATCHLIST_MAX_ENTRIES) {
-        return { value: undefined, result: fail(409, `Scratchlist holds at most ${SCRATCHLIST_MAX_ENTRIES} entries`, { code: 'scratchlist_at_cap' }) };
+        return {
+          value: undefined,
+          result: fail(409, `Scratchlist holds at most ${SCRATCHLIST_MAX_ENTRIES} entries`, {
+            code: 'scratchlist_at_cap',
+          }),
+        };
       }
       const attachments = this.resolveAttachments(doc, body.attachments);
       if (!attachments.ok) return { value: undefined, result: attachments.reply };
       const at = this.now();
-      const entry: ScratchlistEntry = { entryId: randomUUID(), text: body.text ?? '', createdAt: at, updatedAt: at, attachments: attachments.value };
+      const entry: ScratchlistEntry = {
+        entryId: randomUUID(),
+        text: body.text ?? '',
+        createdAt: at,
+        updatedAt: at,
+        attachments: attachments.value,
+      };
       return { value: { ...doc, entries: [...doc.entries, entry] }, result: { status: 201, body: { entry } } };
     });
   }
 
-  async update(ns: string, sid: string, entryId: string, body: z.infer<typeof UpdateEntryBodySchema>): Promise<WebReply> {
+  async update(
+    ns: string,
+    sid: string,
+    entryId: string,
+    body: z.infer<typeof UpdateEntryBodySchema>,
+  ): Promise<WebReply> {
     return this.documents.update(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY, (doc) => {
       const current = doc.entries.find((e) => e.entryId === entryId);
       if (!current) return { value: undefined, result: fail(404, 'Scratchlist entry not found') };
-      const attachments = body.attachments === undefined ? ({ ok: true, value: current.attachments } as const) : this.resolveAttachments(doc, body.attachments);
+      const attachments =
+        body.attachments === undefined
+          ? ({ ok: true, value: current.attachments } as const)
+          : this.resolveAttachments(doc, body.attachments);
       if (!attachments.ok) return { value: undefined, result: attachments.reply };
       const text = body.text ?? current.text;
       if (!text.trim() && attachments.value.length === 0) {
-        return { value: undefined, result: fail(400, 'Invalid body', { issues: [{ code: 'custom', path: ['text'], message: 'Scratchlist entry requires text or attachments' }] }) };
+        return {
+          value: undefined,
+          result: fail(400, 'Invalid body', {
+            issues: [{ code: 'custom', path: ['text'], message: 'Scratchlist entry requires text or attachments' }],
+          }),
+        };
       }
       const entry: ScratchlistEntry = { ...current, text, attachments: attachments.value, updatedAt: this.now() };
-      return { value: { ...doc, entries: doc.entries.map((e) => (e.entryId === entryId ? entry : e)) }, result: ok({ entry }) };
+      return {
+        value: { ...doc, entries: doc.entries.map((e) => (e.entryId === entryId ? entry : e)) },
+        result: ok({ entry }),
+      };
     });
   }
 
   async remove(ns: string, sid: string, entryId: string): Promise<WebReply> {
     return this.documents.update(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY, (doc) => {
-      if (!doc.entries.some((e) => e.entryId === entryId)) return { value: undefined, result: fail(404, 'Scratchlist entry not found') };
+      if (!doc.entries.some((e) => e.entryId === entryId))
+        return { value: undefined, result: fail(404, 'Scratchlist entry not found') };
       return { value: { ...doc, entries: doc.entries.filter((e) => e.entryId !== entryId) }, result: ok() };
     });
   }
@@ -126,32 +167,60 @@ export class ScratchlistUseCase {
   async upload(ns: string, sid: string, body: z.infer<typeof UploadBodySchema>): Promise<WebReply> {
     const estimated = Math.floor((body.content.length * 3) / 4);
     if (estimated > SCRATCHLIST_ATTACHMENT_MAX_BYTES) {
-      return fail(413, `File too large (max ${SCRATCHLIST_ATTACHMENT_MAX_BYTES / 1024 / 1024}MB)`, { success: false, code: 'scratchlist_attachment_too_large' });
+      return fail(413, `File too large (max ${SCRATCHLIST_ATTACHMENT_MAX_BYTES / 1024 / 1024}MB)`, {
+        success: false,
+        code: 'scratchlist_attachment_too_large',
+      });
     }
     const bytes = Buffer.from(body.content, 'base64');
     const id = randomUUID();
-    const attachment: ScratchlistAttachment = { id, filename: body.filename, mimeType: body.mimeType, size: bytes.length, path: `hapi-hub:scratchlist/${ns}/${sid}/${id}-${body.filename}` };
-    await this.documents.update(bytesKey(ns, sid, id), StoredBytesSchema, { mimeType: '', filename: '', base64: '' }, () => ({
-      value: { mimeType: body.mimeType, filename: body.filename, base64: bytes.toString('base64') },
+    const attachment: ScratchlistAttachment = {
+      id,
+      filename: body.filename,
+      mimeType: body.mimeType,
+      size: bytes.length,
+      path: `hapi-hub:scratchlist/${ns}/${sid}/${id}-${body.filename}`,
+    };
+    await this.documents.update(
+      bytesKey(ns, sid, id),
+      StoredBytesSchema,
+      { mimeType: '', filename: '', base64: '' },
+      () => ({
+        value: { mimeType: body.mimeType, filename: body.filename, base64: bytes.toString('base64') },
+        result: null,
+      }),
+    );
+    await this.documents.update(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY, (doc) => ({
+      value: { ...doc, uploads: [...doc.uploads, attachment] },
       result: null,
     }));
-    await this.documents.update(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY, (doc) => ({ value: { ...doc, uploads: [...doc.uploads, attachment] }, result: null }));
     return ok({ success: true, attachment });
   }
 
   /** The attachment's bytes, or null when this session has no such attachment. */
-  async download(ns: string, sid: string, id: string): Promise<{ bytes: Buffer; mimeType: string; filename: string } | null> {
+  async download(
+    ns: string,
+    sid: string,
+    id: string,
+  ): Promise<{ bytes: Buffer; mimeType: string; filename: string } | null> {
     const doc = await this.documents.read(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY);
     if (!doc.uploads.some((u) => u.id === id)) return null;
     const stored = await this.documents.read(bytesKey(ns, sid, id), StoredBytesSchema.nullable(), null);
-    return stored ? { bytes: Buffer.from(stored.base64, 'base64'), mimeType: stored.mimeType, filename: stored.filename } : null;
+    return stored
+      ? { bytes: Buffer.from(stored.base64, 'base64'), mimeType: stored.mimeType, filename: stored.filename }
+      : null;
   }
 
   async removeAttachment(ns: string, sid: string, id: string): Promise<WebReply> {
     const reply = await this.documents.update(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY, (doc) => {
       if (!doc.uploads.some((u) => u.id === id)) return { value: undefined, result: fail(404, 'Attachment not found') };
       if (doc.entries.some((e) => e.attachments.some((a) => a.id === id))) {
-        return { value: undefined, result: fail(409, 'Attachment is still referenced by a scratchlist entry', { code: 'scratchlist_attachment_in_use' }) };
+        return {
+          value: undefined,
+          result: fail(409, 'Attachment is still referenced by a scratchlist entry', {
+            code: 'scratchlist_attachment_in_use',
+          }),
+        };
       }
       return { value: { ...doc, uploads: doc.uploads.filter((u) => u.id !== id) }, result: ok() };
     });

@@ -157,7 +157,14 @@ export class SessionActions {
       return fail(400, 'Invalid permission mode for session flavor');
     }
     try {
-      await this.rpc.permission(row.namespace, row.id, { id: requestId, approved: true, mode: body.mode, allowTools: body.allowTools, decision: body.decision, answers: body.answers });
+      await this.rpc.permission(row.namespace, row.id, {
+        id: requestId,
+        approved: true,
+        mode: body.mode,
+        allowTools: body.allowTools,
+        decision: body.decision,
+        answers: body.answers,
+      });
     } catch (error) {
       return rpcTransportReply(error);
     }
@@ -203,7 +210,10 @@ export class SessionActions {
     if (refused) return refused;
     // The live value is what the wire Session shows; the metadata copy survives restarts.
     await this.sessions.setLiveFields(namespace, row.id, { permissionMode: mode });
-    const written = await this.sessions.writeMetadataFromHub(namespace, row.id, (prior) => ({ ...prior, preferredPermissionMode: mode }));
+    const written = await this.sessions.writeMetadataFromHub(namespace, row.id, (prior) => ({
+      ...prior,
+      preferredPermissionMode: mode,
+    }));
     return metadataWriteReply(written) ?? ok();
   }
 
@@ -218,7 +228,10 @@ export class SessionActions {
     if (refused) return refused;
     const column = model === null ? null : typeof model === 'string' ? model : model.modelId;
     if (model !== null && typeof model === 'object') {
-      const written = await this.sessions.writeMetadataFromHub(namespace, row.id, (prior) => ({ ...prior, piSelectedModel: model }));
+      const written = await this.sessions.writeMetadataFromHub(namespace, row.id, (prior) => ({
+        ...prior,
+        piSelectedModel: model,
+      }));
       const failure = metadataWriteReply(written);
       if (failure) return failure;
     }
@@ -241,12 +254,21 @@ export class SessionActions {
   async reopen(namespace: string, row: SessionRow): Promise<WebReply> {
     if (this.isActive(row)) return ok({ ok: true, sessionId: row.id, resumed: false });
     const metadata = metadataOf(row);
-    if (metadata?.lifecycleState !== 'archived') return this.reopenReply(await this.resumeSession(namespace, row, undefined));
+    if (metadata?.lifecycleState !== 'archived')
+      return this.reopenReply(await this.resumeSession(namespace, row, undefined));
 
-    if (metadata.flavor === 'cursor' && typeof metadata.cursorSessionId !== 'string' && (await this.messages.hasAny(namespace, row.id))) {
-      return fail(422, 'Cursor session is missing its chat id and cannot be reopened', { missing: ['cursorSessionId'] });
+    if (
+      metadata.flavor === 'cursor' &&
+      typeof metadata.cursorSessionId !== 'string' &&
+      (await this.messages.hasAny(namespace, row.id))
+    ) {
+      return fail(422, 'Cursor session is missing its chat id and cannot be reopened', {
+        missing: ['cursorSessionId'],
+      });
     }
-    const saved = Object.fromEntries(ARCHIVE_FIELDS.filter((key) => key in metadata).map((key) => [key, metadata[key]]));
+    const saved = Object.fromEntries(
+      ARCHIVE_FIELDS.filter((key) => key in metadata).map((key) => [key, metadata[key]]),
+    );
     const now = this.clock();
     const unarchived = await this.sessions.writeMetadataFromHub(namespace, row.id, (prior) => {
       const next: Record<string, unknown> = { ...prior, lifecycleStateSince: now };
@@ -277,7 +299,8 @@ export class SessionActions {
   /** An online machine of the namespace: the session's own, else one on the same host. */
   private async pickMachine(namespace: string, metadata: Record<string, unknown>): Promise<Machine | null> {
     const online = await this.machines.list(namespace, true);
-    const own = typeof metadata.machineId === 'string' ? online.find((machine) => machine.id === metadata.machineId) : undefined;
+    const own =
+      typeof metadata.machineId === 'string' ? online.find((machine) => machine.id === metadata.machineId) : undefined;
     if (own) return own;
     return online.find((machine) => isRecord(machine.metadata) && machine.metadata.host === metadata.host) ?? null;
   }
@@ -292,15 +315,21 @@ export class SessionActions {
    * wait until the session's CLI is alive. The wait is registered before the RPC (so an
    * activation racing the answer is not missed) and the stored state is checked as well.
    */
-  private async resumeSession(namespace: string, row: SessionRow, permissionMode: string | undefined): Promise<ResumeOutcome> {
+  private async resumeSession(
+    namespace: string,
+    row: SessionRow,
+    permissionMode: string | undefined,
+  ): Promise<ResumeOutcome> {
     const sid = row.id;
     if (this.isActive(row)) return { ok: true, sessionId: sid };
     const metadata = metadataOf(row);
-    if (!metadata || typeof metadata.path !== 'string') return { ok: false, code: 'resume_unavailable', message: 'Session metadata missing path' };
+    if (!metadata || typeof metadata.path !== 'string')
+      return { ok: false, code: 'resume_unavailable', message: 'Session metadata missing path' };
     const flavor = flavorOf(metadata);
     const field = AGENT_SESSION_ID_FIELDS[flavor];
     const nativeId = field !== undefined ? metadata[field] : agentSessionIdOf(metadata);
-    if (typeof nativeId !== 'string' || nativeId.length === 0) return { ok: false, code: 'resume_unavailable', message: 'Resume session ID unavailable' };
+    if (typeof nativeId !== 'string' || nativeId.length === 0)
+      return { ok: false, code: 'resume_unavailable', message: 'Resume session ID unavailable' };
     const machine = await this.pickMachine(namespace, metadata);
     if (!machine) return { ok: false, code: 'no_machine_online', message: 'No machine online' };
 
@@ -310,13 +339,18 @@ export class SessionActions {
       this.live
         .waitFor(
           namespace,
-          (event) => (event.type === 'session-updated' || event.type === 'session-added') && targets.has(event.sessionId) && isRecord(event.data) && event.data.active === true,
+          (event) =>
+            (event.type === 'session-updated' || event.type === 'session-added') &&
+            targets.has(event.sessionId) &&
+            isRecord(event.data) &&
+            event.data.active === true,
           timeoutMs,
         )
         .catch(() => null);
     let waiter = waitForActive(this.resumeTimeoutMs);
 
-    const preferred = typeof metadata.preferredPermissionMode === 'string' ? metadata.preferredPermissionMode : undefined;
+    const preferred =
+      typeof metadata.preferredPermissionMode === 'string' ? metadata.preferredPermissionMode : undefined;
     const spawned = await this.rpc.spawnSession(namespace, machine.id, {
       directory: metadata.path,
       agent: flavor,

@@ -30,8 +30,12 @@ export class SessionExportUseCase {
     for (let page = 0; page < MAX_PAGES; page += 1) {
       const res = await this.pages.page(ns, sid, { limit: PAGE, ...after });
       messages.push(...res.messages);
-      const next = res.page.nextAfterSeq !== null && res.page.nextAfterAt !== null ? { afterSeq: res.page.nextAfterSeq, afterAt: res.page.nextAfterAt } : null;
-      if (!res.page.hasMore || next === null || (next.afterSeq === after.afterSeq && next.afterAt === after.afterAt)) break;
+      const next =
+        res.page.nextAfterSeq !== null && res.page.nextAfterAt !== null
+          ? { afterSeq: res.page.nextAfterSeq, afterAt: res.page.nextAfterAt }
+          : null;
+      if (!res.page.hasMore || next === null || (next.afterSeq === after.afterSeq && next.afterAt === after.afterAt))
+        break;
       after = next;
     }
     return messages;
@@ -49,7 +53,12 @@ export class SessionExportUseCase {
     if (!force) {
       const estimatedBytes = Buffer.byteLength(JSON.stringify(document));
       if (estimatedBytes > EXPORT_MAX_BYTES) {
-        return fail(413, 'Session export is too large', { code: 'session_export_too_large', count: messages.length, estimatedBytes, maxBytes: EXPORT_MAX_BYTES });
+        return fail(413, 'Session export is too large', {
+          code: 'session_export_too_large',
+          count: messages.length,
+          estimatedBytes,
+          maxBytes: EXPORT_MAX_BYTES,
+        });
       }
     }
     return ok(document);

@@ -25,7 +25,9 @@ function isWildcardSearch(query: string): boolean {
 }
 
 function wildcardToRegExp(pattern: string): RegExp {
-  const source = [...pattern].map((c) => (c === '*' ? '[\\s\\S]*' : c === '?' ? '[\\s\\S]' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
+  const source = [...pattern]
+    .map((c) => (c === '*' ? '[\\s\\S]*' : c === '?' ? '[\\s\\S]' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
   return new RegExp(`^${source}$`, 'i');
 }
 
@@ -78,7 +80,13 @@ export class SessionFiles {
     return this.run(() => this.rpc.gitDiffNumstat(namespace, sid, cwd, staged));
   }
 
-  gitDiffFile(namespace: string, sid: string, cwd: string, filePath: string, staged: boolean | undefined): Promise<unknown> {
+  gitDiffFile(
+    namespace: string,
+    sid: string,
+    cwd: string,
+    filePath: string,
+    staged: boolean | undefined,
+  ): Promise<unknown> {
     return this.run(() => this.rpc.gitDiffFile(namespace, sid, cwd, filePath, staged));
   }
 
@@ -91,7 +99,13 @@ export class SessionFiles {
   }
 
   /** GET …/files: ripgrep `--files` (optionally prefiltered), then statFiles for size/mtime. */
-  async searchFiles(namespace: string, sid: string, cwd: string, rawQuery: string | undefined, limit: number): Promise<unknown> {
+  async searchFiles(
+    namespace: string,
+    sid: string,
+    cwd: string,
+    rawQuery: string | undefined,
+    limit: number,
+  ): Promise<unknown> {
     const windows = isWindowsPath(cwd);
     const normalise = (path: string) => (windows ? path.replaceAll('\\', '/') : path);
     const query = normalise(rawQuery?.trim() ?? '');
@@ -113,7 +127,8 @@ export class SessionFiles {
     const stats = await this.run(() => this.rpc.statFiles(namespace, sid, paths));
     const byPath = new Map<string, { size?: unknown; modified?: unknown }>();
     if (isRecord(stats) && stats.success === true && Array.isArray(stats.entries)) {
-      for (const entry of stats.entries) if (isRecord(entry) && typeof entry.path === 'string') byPath.set(entry.path, entry);
+      for (const entry of stats.entries)
+        if (isRecord(entry) && typeof entry.path === 'string') byPath.set(entry.path, entry);
     }
     const files = paths.map((fullPath) => {
       const parts = fullPath.split('/');
@@ -131,11 +146,21 @@ export class SessionFiles {
   }
 
   /** GET …/generated-images/:imageId — a matching If-None-Match is answered without the CLI. */
-  async generatedImage(namespace: string, sid: string, imageId: string, ifNoneMatch: string | undefined): Promise<GeneratedImage> {
+  async generatedImage(
+    namespace: string,
+    sid: string,
+    imageId: string,
+    ifNoneMatch: string | undefined,
+  ): Promise<GeneratedImage> {
     const etag = `"${imageId}"`;
     if (etagMatches(ifNoneMatch, etag)) return { kind: 'not-modified', etag };
     const result = await this.run(() => this.rpc.readGeneratedImage(namespace, sid, imageId));
-    if (!isRecord(result) || result.success !== true || typeof result.content !== 'string' || result.content.length === 0) {
+    if (
+      !isRecord(result) ||
+      result.success !== true ||
+      typeof result.content !== 'string' ||
+      result.content.length === 0
+    ) {
       const error = isRecord(result) && typeof result.error === 'string' ? result.error : 'Generated image not found';
       return { kind: 'missing', error };
     }
@@ -156,7 +181,11 @@ export class SessionFiles {
    * POST …/upload. A transport failure answers 503/504 `{success:false, error, code}` (upstream:
    * a JSON 500); the CLI's own answer is passed through.
    */
-  async upload(namespace: string, sid: string, file: { filename: string; content: string; mimeType: string }): Promise<WebReply> {
+  async upload(
+    namespace: string,
+    sid: string,
+    file: { filename: string; content: string; mimeType: string },
+  ): Promise<WebReply> {
     if (estimateBase64Bytes(file.content) > UPLOAD_MAX_BYTES) {
       return { status: 413, body: { success: false, error: 'File too large (max 50MB)' } };
     }
@@ -177,16 +206,25 @@ export class SessionFiles {
   }
 
   private passThrough(result: unknown): WebReply {
-    return isRecord(result) ? ok(result) : fail(502, 'Unexpected reply from the CLI', { success: false, code: 'rpc_bad_answer' });
+    return isRecord(result)
+      ? ok(result)
+      : fail(502, 'Unexpected reply from the CLI', { success: false, code: 'rpc_bad_answer' });
   }
 
   /**
    * GET …/slash-commands: the CLI's list merged with the names in `metadata.slashCommands`
    * (CLI entries win); the metadata list alone when the CLI cannot answer.
    */
-  async slashCommands(namespace: string, sid: string, flavor: string, metadata: Record<string, unknown> | null): Promise<unknown> {
+  async slashCommands(
+    namespace: string,
+    sid: string,
+    flavor: string,
+    metadata: Record<string, unknown> | null,
+  ): Promise<unknown> {
     const fromMetadata = (Array.isArray(metadata?.slashCommands) ? metadata.slashCommands : [])
-      .map((entry: unknown) => (typeof entry === 'string' ? entry : isRecord(entry) && typeof entry.name === 'string' ? entry.name : null))
+      .map((entry: unknown) =>
+        typeof entry === 'string' ? entry : isRecord(entry) && typeof entry.name === 'string' ? entry.name : null,
+      )
       .filter((name): name is string => name !== null && name.length > 0)
       .map((name) => ({ name, source: 'builtin' as const }));
     const result = await this.run(() => this.rpc.listSlashCommands(namespace, sid, flavor));

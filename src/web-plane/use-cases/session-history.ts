@@ -24,7 +24,12 @@ export class SessionHistoryUseCase {
     if (this.busy(row)) return fail(409, 'Session is busy');
     let reply: unknown;
     try {
-      reply = await this.rpc.session(row.namespace, row.id, 'fork-conversation', messageLocalId === undefined ? {} : { messageLocalId });
+      reply = await this.rpc.session(
+        row.namespace,
+        row.id,
+        'fork-conversation',
+        messageLocalId === undefined ? {} : { messageLocalId },
+      );
     } catch (error) {
       return rpcTransportReply(error);
     }
@@ -42,7 +47,8 @@ export class SessionHistoryUseCase {
       return rpcTransportReply(error, { hydrateFailed: false });
     }
     if (isRecord(reply) && typeof reply.error === 'string') return fail(409, reply.error, { hydrateFailed: false });
-    if (isRecord(reply) && reply.success === false) return fail(409, 'Rewind was refused by the session', { hydrateFailed: false });
+    if (isRecord(reply) && reply.success === false)
+      return fail(409, 'Rewind was refused by the session', { hydrateFailed: false });
     return ok({ success: true });
   }
 }

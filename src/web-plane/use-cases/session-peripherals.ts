@@ -47,7 +47,11 @@ export const MACHINE_CATALOGS: Record<string, { method: string; cwd: boolean; mi
 /** Runtime config keys beyond permission mode and model: route → [body key, flavors, column]. */
 export const CONFIG_ROUTES = {
   effort: { key: 'effort', flavors: ['claude', 'grok', 'pi'], lockedWhenControlled: ['grok'] },
-  'model-reasoning-effort': { key: 'modelReasoningEffort', flavors: ['codex', 'opencode'], lockedWhenControlled: ['codex', 'opencode'] },
+  'model-reasoning-effort': {
+    key: 'modelReasoningEffort',
+    flavors: ['codex', 'opencode'],
+    lockedWhenControlled: ['codex', 'opencode'],
+  },
   'service-tier': { key: 'serviceTier', flavors: ['codex'], lockedWhenControlled: ['codex'] },
 } as const;
 export type ConfigRoute = keyof typeof CONFIG_ROUTES;
@@ -61,14 +65,20 @@ export class SessionPeripheralsUseCase {
 
   /** PUT …/pin `{mode}`: project → pinned, global → globalPinned, none → neither. */
   async pin(row: SessionRow, mode: PinMode): Promise<WebReply> {
-    await this.sessions.updateColumns(row.namespace, row.id, { pinned: mode === 'project', globalPinned: mode === 'global' });
+    await this.sessions.updateColumns(row.namespace, row.id, {
+      pinned: mode === 'project',
+      globalPinned: mode === 'global',
+    });
     return ok();
   }
 
   /** PATCH …/summary `{text}` (trimmed 1..255): metadata.summary, versioned, as rename. */
   async summary(row: SessionRow, text: string): Promise<WebReply> {
     const updatedAt = this.now();
-    const written = await this.sessions.writeMetadataFromHub(row.namespace, row.id, (prior) => ({ ...prior, summary: { text, updatedAt } }));
+    const written = await this.sessions.writeMetadataFromHub(row.namespace, row.id, (prior) => ({
+      ...prior,
+      summary: { text, updatedAt },
+    }));
     if (written === 'ok') return ok();
     if (written === 'conflict') return fail(409, CONCURRENT_MODIFICATION);
     return fail(404, 'Session not found');
@@ -88,7 +98,8 @@ export class SessionPeripheralsUseCase {
   async setConfig(row: SessionRow, route: ConfigRoute, value: string | null): Promise<WebReply> {
     const spec = CONFIG_ROUTES[route];
     const flavor = flavorOf(row.metadata);
-    if (!(spec.flavors as readonly string[]).includes(flavor)) return fail(400, `${spec.key} is not supported for ${flavor} sessions`);
+    if (!(spec.flavors as readonly string[]).includes(flavor))
+      return fail(400, `${spec.key} is not supported for ${flavor} sessions`);
     if ((spec.lockedWhenControlled as readonly string[]).includes(flavor) && controlledByUser(row)) {
       return fail(409, `${spec.key} cannot be changed while the session is controlled from the terminal`);
     }
@@ -110,7 +121,8 @@ export class SessionPeripheralsUseCase {
     const spec = SESSION_CATALOGS[segment];
     if (!spec) return HTTP_ERRORS.notFound;
     const flavor = flavorOf(row.metadata);
-    if (!spec.flavors.includes(flavor)) return fail(400, `${segment} is only available for ${spec.flavors.join('/')} sessions`, { success: false });
+    if (!spec.flavors.includes(flavor))
+      return fail(400, `${segment} is only available for ${spec.flavors.join('/')} sessions`, { success: false });
     try {
       return passThrough(await this.rpc.session(row.namespace, row.id, spec.method, {}));
     } catch (error) {
@@ -119,7 +131,12 @@ export class SessionPeripheralsUseCase {
   }
 
   /** GET /api/machines/:id/<catalog>[?cwd=]. */
-  async machineCatalog(namespace: string, machineId: string, segment: string, cwd: string | undefined): Promise<WebReply> {
+  async machineCatalog(
+    namespace: string,
+    machineId: string,
+    segment: string,
+    cwd: string | undefined,
+  ): Promise<WebReply> {
     const spec = MACHINE_CATALOGS[segment];
     if (!spec) return HTTP_ERRORS.notFound;
     if (spec.cwd && !cwd) return fail(400, 'cwd query parameter is required', { success: false });
@@ -143,9 +160,14 @@ export class SessionPeripheralsUseCase {
   async steer(row: SessionRow, localId: string | null): Promise<WebReply> {
     const flavor = flavorOf(row.metadata);
     if (!['pi', 'codex', 'cursor'].includes(flavor)) {
-      return ok({ status: 'failed', error: 'Steering is only supported for Pi, Codex, and Cursor ACP sessions', localId });
+      return ok({
+        status: 'failed',
+        error: 'Steering is only supported for Pi, Codex, and Cursor ACP sessions',
+        localId,
+      });
     }
-    if (controlledByUser(row)) return ok({ status: 'failed', error: 'Session is controlled from the terminal', localId });
+    if (controlledByUser(row))
+      return ok({ status: 'failed', error: 'Session is controlled from the terminal', localId });
     if (localId === null) return ok({ status: 'failed', error: 'Message not found', localId });
     let reply: unknown;
     try {

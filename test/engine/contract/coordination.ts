@@ -9,7 +9,9 @@ export function describeCoordinationContract(harness: EngineHarness): void {
       const name = uniqueName('secret');
       expect(await engine.coordination.getOrSetSecret(name, 'first')).toBe('first');
       expect(await engine.coordination.getOrSetSecret(name, 'second')).toBe('first');
-      const raced = await Promise.all(Array.from({ length: 10 }, (_, i) => engine.coordination.getOrSetSecret(`${name}-race`, `c${i}`)));
+      const raced = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => engine.coordination.getOrSetSecret(`${name}-race`, `c${i}`)),
+      );
       expect(new Set(raced).size).toBe(1);
     });
 
@@ -23,7 +25,9 @@ export function describeCoordinationContract(harness: EngineHarness): void {
       expect(await engine.coordination.acquireLock(lock, 'b', 60_000)).toBe(false);
       await engine.coordination.releaseLock(lock, 'a');
       expect(await engine.coordination.acquireLock(lock, 'b', 60_000)).toBe(true);
-      const raced = await Promise.all(['c', 'd', 'e', 'f'].map((owner) => engine.coordination.acquireLock(`${lock}-race`, owner, 60_000)));
+      const raced = await Promise.all(
+        ['c', 'd', 'e', 'f'].map((owner) => engine.coordination.acquireLock(`${lock}-race`, owner, 60_000)),
+      );
       expect(raced.filter(Boolean)).toHaveLength(1);
     });
 
@@ -33,7 +37,10 @@ export function describeCoordinationContract(harness: EngineHarness): void {
       expect(await engine.coordination.acquireLock(lock, 'a', 100)).toBe(true);
       expect(await engine.coordination.acquireLock(lock, 'b', 60_000)).toBe(false);
       // Bounded poll on the wall clock: the lock lapses ~100 ms after acquisition.
-      await vi.waitFor(async () => expect(await engine.coordination.acquireLock(lock, 'b', 60_000)).toBe(true), { timeout: 5_000, interval: 20 });
+      await vi.waitFor(async () => expect(await engine.coordination.acquireLock(lock, 'b', 60_000)).toBe(true), {
+        timeout: 5_000,
+        interval: 20,
+      });
       expect(await engine.coordination.acquireLock(lock, 'a', 60_000)).toBe(false);
     });
   });
@@ -51,7 +58,10 @@ export function describeCoordinationContract(harness: EngineHarness): void {
       expect(await engine.coordination.getEphemeral(key)).toBeNull();
       await engine.coordination.setEphemeral(key, 'short', 100);
       // Bounded poll on the wall clock: the value lapses ~100 ms after it was set.
-      await vi.waitFor(async () => expect(await engine.coordination.getEphemeral(key)).toBeNull(), { timeout: 5_000, interval: 20 });
+      await vi.waitFor(async () => expect(await engine.coordination.getEphemeral(key)).toBeNull(), {
+        timeout: 5_000,
+        interval: 20,
+      });
     });
   });
 }

@@ -19,7 +19,8 @@ async function waitForCount(received: unknown[], count: number): Promise<void> {
   await vi.waitFor(() => expect(received.length).toBeGreaterThanOrEqual(count), { timeout: 5_000, interval: 10 });
 }
 
-const jsonOfLength = (bytes: number, marker: string) => JSON.stringify({ m: marker, pad: 'x'.repeat(bytes - 17 - marker.length) });
+const jsonOfLength = (bytes: number, marker: string) =>
+  JSON.stringify({ m: marker, pad: 'x'.repeat(bytes - 17 - marker.length) });
 
 export function describeEventLogContract(harness: EngineHarness): void {
   describe('event log', () => {
@@ -53,10 +54,14 @@ export function describeEventLogContract(harness: EngineHarness): void {
     it('assigns distinct consecutive offsets to concurrent appends', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
-      const appended = await Promise.all(Array.from({ length: 30 }, (_, i) => engine.events.append(ns, JSON.stringify({ i }))));
+      const appended = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => engine.events.append(ns, JSON.stringify({ i }))),
+      );
       expect(appended.map((e) => e.offset).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
       const stored = (await engine.events.read(ns, 0)).events;
-      expect(stored).toEqual([...appended].sort((a, b) => a.offset - b.offset).map(({ offset, json }) => ({ offset, json })));
+      expect(stored).toEqual(
+        [...appended].sort((a, b) => a.offset - b.offset).map(({ offset, json }) => ({ offset, json })),
+      );
     });
 
     it('keeps at most eventLogMaxEvents events', async () => {
@@ -84,7 +89,11 @@ export function describeEventLogContract(harness: EngineHarness): void {
 
       const huge = jsonOfLength(500, 'd');
       await engine.events.append(ns, huge);
-      expect(await engine.events.read(ns, 0)).toMatchObject({ oldestOffset: 4, nextOffset: 5, events: [{ offset: 4, json: huge }] });
+      expect(await engine.events.read(ns, 0)).toMatchObject({
+        oldestOffset: 4,
+        nextOffset: 5,
+        events: [{ offset: 4, json: huge }],
+      });
     });
   });
 
@@ -165,7 +174,10 @@ export function describeEventLogContract(harness: EngineHarness): void {
   });
 
   describe('message append with its event', () => {
-    const parts = (sessionId: string, marker: string) => ({ before: `{"m":"${marker}","s":"${sessionId}","seq":`, after: '}' });
+    const parts = (sessionId: string, marker: string) => ({
+      before: `{"m":"${marker}","s":"${sessionId}","seq":`,
+      after: '}',
+    });
 
     it('appends the event of an inserted row in the same step, with the seq filled in', async () => {
       const engine = harness.engine();
@@ -174,7 +186,10 @@ export function describeEventLogContract(harness: EngineHarness): void {
       const feed = await recordEvents(engine, [ns]);
       await engine.events.append(ns, '{"first":true}');
       await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 }));
-      const result = await engine.messages.append(ns, session.id, { ...messageInput({ createdAt: T0 + 1 }), event: parts(session.id, 'x') });
+      const result = await engine.messages.append(ns, session.id, {
+        ...messageInput({ createdAt: T0 + 1 }),
+        event: parts(session.id, 'x'),
+      });
       if (!result.ok) throw new Error('append failed');
       expect(result.message.seq).toBe(2);
       const json = `{"m":"x","s":"${session.id}","seq":2}`;
@@ -198,13 +213,19 @@ export function describeEventLogContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      const input = { ...messageInput({ createdAt: T0, localId: 'l1', invokedAt: null }), event: parts(session.id, 'dup') };
+      const input = {
+        ...messageInput({ createdAt: T0, localId: 'l1', invokedAt: null }),
+        event: parts(session.id, 'dup'),
+      };
       const first = await engine.messages.append(ns, session.id, input);
       expect(first.ok && first.event?.offset).toBe(1);
       const again = await engine.messages.append(ns, session.id, { ...input, id: 'another-id' });
       expect(again).toMatchObject({ ok: true, inserted: false });
       expect(again.ok && again.event).toBeUndefined();
-      const missing = await engine.messages.append(ns, 'no-such-session', { ...messageInput({ createdAt: T0 }), event: parts('x', 'missing') });
+      const missing = await engine.messages.append(ns, 'no-such-session', {
+        ...messageInput({ createdAt: T0 }),
+        event: parts('x', 'missing'),
+      });
       expect(missing).toEqual({ ok: false, reason: 'session-not-found' });
       const { events, nextOffset } = await engine.events.read(ns, 0);
       expect(events.map((e) => e.offset)).toEqual([1]);
@@ -216,7 +237,10 @@ export function describeEventLogContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       for (let i = 0; i < 4; i += 1) {
-        await engine.messages.append(ns, session.id, { ...messageInput({ createdAt: T0 + i }), event: parts(session.id, `t${i}`) });
+        await engine.messages.append(ns, session.id, {
+          ...messageInput({ createdAt: T0 + i }),
+          event: parts(session.id, `t${i}`),
+        });
       }
       const read = await engine.events.read(ns, 0);
       expect(read).toMatchObject({ oldestOffset: 3, nextOffset: 5 });

@@ -69,7 +69,11 @@ export function uniqueName(prefix: string): string {
 
 /** Creates a session that must not exist yet and returns its row. */
 export async function createSession(engine: Engine, ns: string, now = T0): Promise<SessionRow> {
-  const result = await engine.sessions.getOrCreate(ns, { tag: uniqueName('tag'), metadata: { path: '/w' }, agentState: null }, now);
+  const result = await engine.sessions.getOrCreate(
+    ns,
+    { tag: uniqueName('tag'), metadata: { path: '/w' }, agentState: null },
+    now,
+  );
   if (!result.ok || !result.created) throw new Error(`expected a new session, got ${JSON.stringify(result)}`);
   return result.session;
 }

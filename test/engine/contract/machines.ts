@@ -9,7 +9,11 @@ export function describeMachineContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const id = randomUUID();
-      const result = await engine.machines.getOrCreate(ns, { id, metadata: { host: 'h1' }, runnerState: undefined }, T0);
+      const result = await engine.machines.getOrCreate(
+        ns,
+        { id, metadata: { host: 'h1' }, runnerState: undefined },
+        T0,
+      );
       expect(result).toEqual({
         created: true,
         machine: {
@@ -33,7 +37,11 @@ export function describeMachineContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const id = randomUUID();
       const first = await engine.machines.getOrCreate(ns, { id, metadata: { host: 'h1' }, runnerState: { s: 1 } }, T0);
-      const second = await engine.machines.getOrCreate(ns, { id, metadata: { host: 'h2', extra: true }, runnerState: null }, T0 + 99);
+      const second = await engine.machines.getOrCreate(
+        ns,
+        { id, metadata: { host: 'h2', extra: true }, runnerState: null },
+        T0 + 99,
+      );
       expect(second).toEqual({ created: false, machine: first.machine });
     });
 
@@ -43,9 +51,15 @@ export function describeMachineContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const owner = await engine.machines.getOrCreate(ns, { id, metadata: { owner: true }, runnerState: null }, T0);
       const otherNs = uniqueNamespace();
-      const twin = await engine.machines.getOrCreate(otherNs, { id, metadata: { twin: true }, runnerState: null }, T0 + 1);
+      const twin = await engine.machines.getOrCreate(
+        otherNs,
+        { id, metadata: { twin: true }, runnerState: null },
+        T0 + 1,
+      );
       expect(twin).toMatchObject({ created: true, machine: { id, namespace: otherNs, metadata: { twin: true } } });
-      expect((await engine.machines.compareAndSet(otherNs, id, 'runnerState', 1, { twin: 1 }, { now: T0 + 2 })).result).toBe('success');
+      expect(
+        (await engine.machines.compareAndSet(otherNs, id, 'runnerState', 1, { twin: 1 }, { now: T0 + 2 })).result,
+      ).toBe('success');
       expect(await engine.machines.get(ns, id)).toEqual(owner.machine);
       expect((await engine.machines.list(otherNs)).map((machine) => machine.id)).toEqual([id]);
       expect((await engine.machines.list(ns)).map((machine) => machine.id)).toEqual([id]);
@@ -56,7 +70,9 @@ export function describeMachineContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const id = randomUUID();
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => engine.machines.getOrCreate(ns, { id, metadata: { caller: i }, runnerState: null }, T0 + i)),
+        Array.from({ length: 20 }, (_, i) =>
+          engine.machines.getOrCreate(ns, { id, metadata: { caller: i }, runnerState: null }, T0 + i),
+        ),
       );
       const created = results.filter((r) => r.created);
       expect(created).toHaveLength(1);
@@ -115,9 +131,18 @@ export function describeMachineContract(harness: EngineHarness): void {
         version: 1,
         value: { host: 'h1' },
       });
-      expect(await engine.machines.compareAndSet(uniqueNamespace(), id, 'metadata', 1, {}, { now: T0 + 1 })).toEqual({ result: 'not-found' });
-      expect(await engine.machines.compareAndSet(ns, randomUUID(), 'metadata', 1, {}, { now: T0 + 1 })).toEqual({ result: 'not-found' });
-      expect(await engine.machines.get(ns, id)).toMatchObject({ metadata: { host: 'h1' }, metadataVersion: 1, seq: 0, updatedAt: T0 });
+      expect(await engine.machines.compareAndSet(uniqueNamespace(), id, 'metadata', 1, {}, { now: T0 + 1 })).toEqual({
+        result: 'not-found',
+      });
+      expect(await engine.machines.compareAndSet(ns, randomUUID(), 'metadata', 1, {}, { now: T0 + 1 })).toEqual({
+        result: 'not-found',
+      });
+      expect(await engine.machines.get(ns, id)).toMatchObject({
+        metadata: { host: 'h1' },
+        metadataVersion: 1,
+        seq: 0,
+        updatedAt: T0,
+      });
     });
 
     it('lets exactly one of many racing machine writers win', async () => {
@@ -126,7 +151,9 @@ export function describeMachineContract(harness: EngineHarness): void {
       const id = randomUUID();
       await engine.machines.getOrCreate(ns, { id, metadata: null, runnerState: null }, T0);
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => engine.machines.compareAndSet(ns, id, 'runnerState', 1, { writer: i }, { now: T0 + i })),
+        Array.from({ length: 20 }, (_, i) =>
+          engine.machines.compareAndSet(ns, id, 'runnerState', 1, { writer: i }, { now: T0 + i }),
+        ),
       );
       expect(results.filter((r) => r.result === 'success')).toHaveLength(1);
       expect(results.filter((r) => r.result === 'version-mismatch')).toHaveLength(19);

@@ -2,7 +2,15 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { MessagePageQuery, MessageRow } from '../../../src/engine/types.js';
-import { appendInserted, createSession, type EngineHarness, messageInput, T0, uniqueName, uniqueNamespace } from './harness.js';
+import {
+  appendInserted,
+  createSession,
+  type EngineHarness,
+  messageInput,
+  T0,
+  uniqueName,
+  uniqueNamespace,
+} from './harness.js';
 
 const seqs = (rows: MessageRow[]) => rows.map((row) => row.seq);
 
@@ -18,9 +26,22 @@ export function describeMessageContract(harness: EngineHarness): void {
         ok: true,
         inserted: true,
         attachedSockets: 0,
-        message: { id: input.id, sessionId: session.id, seq: 1, localId: null, content: input.content, createdAt: T0, invokedAt: T0 },
+        message: {
+          id: input.id,
+          sessionId: session.id,
+          seq: 1,
+          localId: null,
+          content: input.content,
+          createdAt: T0,
+          invokedAt: T0,
+        },
       });
-      const second = await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 + 1, localId: 'l-2', invokedAt: null }));
+      const second = await appendInserted(
+        engine,
+        ns,
+        session.id,
+        messageInput({ createdAt: T0 + 1, localId: 'l-2', invokedAt: null }),
+      );
       expect(second).toMatchObject({ seq: 2, localId: 'l-2', invokedAt: null });
       expect(await engine.messages.listAfterSeq(ns, session.id, 0, 10)).toEqual([first.ok && first.message, second]);
     });
@@ -29,8 +50,12 @@ export function describeMessageContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const session = await createSession(engine, uniqueNamespace());
       const notFound = { ok: false, reason: 'session-not-found' };
-      expect(await engine.messages.append(session.namespace, randomUUID(), messageInput({ createdAt: T0 }))).toEqual(notFound);
-      expect(await engine.messages.append(uniqueNamespace(), session.id, messageInput({ createdAt: T0 }))).toEqual(notFound);
+      expect(await engine.messages.append(session.namespace, randomUUID(), messageInput({ createdAt: T0 }))).toEqual(
+        notFound,
+      );
+      expect(await engine.messages.append(uniqueNamespace(), session.id, messageInput({ createdAt: T0 }))).toEqual(
+        notFound,
+      );
       expect(await engine.messages.listAfterSeq(session.namespace, session.id, 0, 10)).toEqual([]);
     });
 
@@ -38,13 +63,26 @@ export function describeMessageContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      const original = await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0, localId: 'same', content: 'first' }));
-      const retry = await engine.messages.append(ns, session.id, messageInput({ createdAt: T0 + 5, localId: 'same', content: 'second' }));
+      const original = await appendInserted(
+        engine,
+        ns,
+        session.id,
+        messageInput({ createdAt: T0, localId: 'same', content: 'first' }),
+      );
+      const retry = await engine.messages.append(
+        ns,
+        session.id,
+        messageInput({ createdAt: T0 + 5, localId: 'same', content: 'second' }),
+      );
       expect(retry).toEqual({ ok: true, inserted: false, message: original, attachedSockets: 0 });
-      expect(await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 + 6 }))).toMatchObject({ seq: 2 });
+      expect(await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 + 6 }))).toMatchObject({
+        seq: 2,
+      });
 
       const other = await createSession(engine, ns);
-      expect(await appendInserted(engine, ns, other.id, messageInput({ createdAt: T0, localId: 'same' }))).toMatchObject({ seq: 1 });
+      expect(
+        await appendInserted(engine, ns, other.id, messageInput({ createdAt: T0, localId: 'same' })),
+      ).toMatchObject({ seq: 1 });
     });
 
     it('assigns seqs 1..50 exactly once to 50 concurrent appends', async () => {
@@ -52,9 +90,13 @@ export function describeMessageContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => engine.messages.append(ns, session.id, messageInput({ createdAt: T0 + i }))),
+        Array.from({ length: 50 }, (_, i) =>
+          engine.messages.append(ns, session.id, messageInput({ createdAt: T0 + i })),
+        ),
       );
-      const assigned = results.map((result) => (result.ok && result.inserted ? result.message.seq : -1)).sort((a, b) => a - b);
+      const assigned = results
+        .map((result) => (result.ok && result.inserted ? result.message.seq : -1))
+        .sort((a, b) => a - b);
       expect(assigned).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
       expect(seqs(await engine.messages.listAfterSeq(ns, session.id, 0, 100))).toEqual(assigned);
     });
@@ -84,7 +126,9 @@ export function describeMessageContract(harness: EngineHarness): void {
       const session = await createSession(engine, ns);
       for (let i = 0; i < 5; i += 1) await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 + i }));
       expect(seqs(await engine.messages.listAfterSeq(ns, session.id, 0, 100))).toEqual([3, 4, 5]);
-      expect(await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 + 9 }))).toMatchObject({ seq: 6 });
+      expect(await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 + 9 }))).toMatchObject({
+        seq: 6,
+      });
       expect(seqs(await engine.messages.page(ns, session.id, { limit: 100 }))).toEqual([4, 5, 6]);
     });
 
@@ -99,7 +143,10 @@ export function describeMessageContract(harness: EngineHarness): void {
       const fetched = await engine.messages.get(ns, session.id, row.id);
       expect(fetched?.content).toEqual({ text: 'hi', parts: [{ a: 1 }] });
       (fetched?.content as { text: string }).text = 'changed again';
-      expect((await engine.messages.listAfterSeq(ns, session.id, 0, 1))[0]?.content).toEqual({ text: 'hi', parts: [{ a: 1 }] });
+      expect((await engine.messages.listAfterSeq(ns, session.id, 0, 1))[0]?.content).toEqual({
+        text: 'hi',
+        parts: [{ a: 1 }],
+      });
     });
   });
 
@@ -108,7 +155,8 @@ export function describeMessageContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      for (let i = 0; i < 6; i += 1) await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 + 10 - i }));
+      for (let i = 0; i < 6; i += 1)
+        await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 + 10 - i }));
       expect(seqs(await engine.messages.listAfterSeq(ns, session.id, 2, 3))).toEqual([3, 4, 5]);
       expect(seqs(await engine.messages.listAfterSeq(ns, session.id, 4, 100))).toEqual([5, 6]);
       expect(await engine.messages.listAfterSeq(ns, session.id, 6, 100)).toEqual([]);
@@ -182,10 +230,24 @@ export function describeMessageContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const owner = await createSession(engine, uniqueNamespace());
       const twinNs = uniqueNamespace();
-      const twin = await engine.sessions.getOrCreate(twinNs, { id: owner.id, tag: uniqueName('tag'), metadata: null, agentState: null }, T0);
+      const twin = await engine.sessions.getOrCreate(
+        twinNs,
+        { id: owner.id, tag: uniqueName('tag'), metadata: null, agentState: null },
+        T0,
+      );
       expect(twin).toMatchObject({ ok: true, created: true });
-      const mine = await appendInserted(engine, owner.namespace, owner.id, messageInput({ createdAt: T0, localId: 'same', content: 'owner' }));
-      const theirs = await appendInserted(engine, twinNs, owner.id, messageInput({ createdAt: T0, localId: 'same', content: 'twin', invokedAt: null }));
+      const mine = await appendInserted(
+        engine,
+        owner.namespace,
+        owner.id,
+        messageInput({ createdAt: T0, localId: 'same', content: 'owner' }),
+      );
+      const theirs = await appendInserted(
+        engine,
+        twinNs,
+        owner.id,
+        messageInput({ createdAt: T0, localId: 'same', content: 'twin', invokedAt: null }),
+      );
       expect([mine.seq, theirs.seq]).toEqual([1, 1]);
       expect(await engine.messages.listAfterSeq(owner.namespace, owner.id, 0, 10)).toEqual([mine]);
       expect(await engine.messages.queued(owner.namespace, owner.id)).toEqual([]);
@@ -197,8 +259,17 @@ export function describeMessageContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      const row = await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0, localId: 'q', invokedAt: null }));
-      await engine.messages.delete(ns, session.id, (await appendInserted(engine, ns, session.id, messageInput({ createdAt: 1 }))).id);
+      const row = await appendInserted(
+        engine,
+        ns,
+        session.id,
+        messageInput({ createdAt: T0, localId: 'q', invokedAt: null }),
+      );
+      await engine.messages.delete(
+        ns,
+        session.id,
+        (await appendInserted(engine, ns, session.id, messageInput({ createdAt: 1 }))).id,
+      );
       const other = uniqueNamespace();
       expect(await engine.messages.listAfterSeq(other, session.id, 0, 10)).toEqual([]);
       expect(await engine.messages.page(other, session.id, { limit: 10 })).toEqual([]);
@@ -260,12 +331,19 @@ export function describeMessageContract(harness: EngineHarness): void {
       expect(await engine.messages.epoch(ns, session.id)).toBe(1);
       await appendInserted(engine, ns, session.id, messageInput({ createdAt: 1, invokedAt: 150 }));
       expect(await engine.messages.epoch(ns, session.id)).toBe(1);
-      await appendInserted(engine, ns, session.id, messageInput({ createdAt: 120, invokedAt: null, localId: uniqueName('l') }));
+      await appendInserted(
+        engine,
+        ns,
+        session.id,
+        messageInput({ createdAt: 120, invokedAt: null, localId: uniqueName('l') }),
+      );
       expect(await engine.messages.epoch(ns, session.id)).toBe(2);
       await appendInserted(engine, ns, session.id, messageInput({ createdAt: 0, localId: 'late-arrival' }));
       expect(await engine.messages.epoch(ns, session.id)).toBe(3);
       // A deduped retry stores nothing, so it cannot move the epoch.
-      expect(await engine.messages.append(ns, session.id, messageInput({ createdAt: 0, localId: 'late-arrival' }))).toMatchObject({ inserted: false });
+      expect(
+        await engine.messages.append(ns, session.id, messageInput({ createdAt: 0, localId: 'late-arrival' })),
+      ).toMatchObject({ inserted: false });
       expect(await engine.messages.epoch(ns, session.id)).toBe(3);
     });
 

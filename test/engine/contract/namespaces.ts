@@ -10,7 +10,13 @@ export function describeNamespaceContract(harness: EngineHarness): void {
       expect(await engine.namespaces.get(ns)).toBeNull();
       expect(await engine.namespaces.register(ns, T0)).toBe(true);
       expect(await engine.namespaces.register(ns, T0 + 5)).toBe(false);
-      expect(await engine.namespaces.get(ns)).toEqual({ name: ns, createdAt: T0, tokenHash: null, generation: 0, revoked: false });
+      expect(await engine.namespaces.get(ns)).toEqual({
+        name: ns,
+        createdAt: T0,
+        tokenHash: null,
+        generation: 0,
+        revoked: false,
+      });
     });
 
     it('lists namespaces sorted by name', async () => {
@@ -26,19 +32,53 @@ export function describeNamespaceContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       expect(await engine.namespaces.revoke(ns)).toBeNull();
-      expect(await engine.namespaces.setToken(ns, 'hash-1', T0)).toEqual({ name: ns, createdAt: T0, tokenHash: 'hash-1', generation: 1, revoked: false });
+      expect(await engine.namespaces.setToken(ns, 'hash-1', T0)).toEqual({
+        name: ns,
+        createdAt: T0,
+        tokenHash: 'hash-1',
+        generation: 1,
+        revoked: false,
+      });
       expect(await engine.namespaces.register(ns, T0 + 1)).toBe(false);
-      expect(await engine.namespaces.setToken(ns, 'hash-2', T0 + 9)).toEqual({ name: ns, createdAt: T0, tokenHash: 'hash-2', generation: 2, revoked: false });
-      expect(await engine.namespaces.revoke(ns)).toEqual({ name: ns, createdAt: T0, tokenHash: null, generation: 3, revoked: true });
-      expect(await engine.namespaces.get(ns)).toEqual({ name: ns, createdAt: T0, tokenHash: null, generation: 3, revoked: true });
-      expect(await engine.namespaces.setToken(ns, 'hash-3', T0 + 20)).toMatchObject({ tokenHash: 'hash-3', generation: 4, revoked: false });
+      expect(await engine.namespaces.setToken(ns, 'hash-2', T0 + 9)).toEqual({
+        name: ns,
+        createdAt: T0,
+        tokenHash: 'hash-2',
+        generation: 2,
+        revoked: false,
+      });
+      expect(await engine.namespaces.revoke(ns)).toEqual({
+        name: ns,
+        createdAt: T0,
+        tokenHash: null,
+        generation: 3,
+        revoked: true,
+      });
+      expect(await engine.namespaces.get(ns)).toEqual({
+        name: ns,
+        createdAt: T0,
+        tokenHash: null,
+        generation: 3,
+        revoked: true,
+      });
+      expect(await engine.namespaces.setToken(ns, 'hash-3', T0 + 20)).toMatchObject({
+        tokenHash: 'hash-3',
+        generation: 4,
+        revoked: false,
+      });
     });
 
     it('keeps the creation time of an already registered namespace when a token is set', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       await engine.namespaces.register(ns, T0 - 100);
-      expect(await engine.namespaces.setToken(ns, 'h', T0)).toEqual({ name: ns, createdAt: T0 - 100, tokenHash: 'h', generation: 1, revoked: false });
+      expect(await engine.namespaces.setToken(ns, 'h', T0)).toEqual({
+        name: ns,
+        createdAt: T0 - 100,
+        tokenHash: 'h',
+        generation: 1,
+        revoked: false,
+      });
     });
   });
 }

@@ -37,12 +37,18 @@ export function describePresenceContract(harness: EngineHarness): void {
       const owner = await createSession(engine, uniqueNamespace());
       const twinNs = uniqueNamespace();
       await engine.sessions.getOrCreate(twinNs, { id: owner.id, tag: 'twin', metadata: null, agentState: null }, T0);
-      expect(await engine.presence.refresh(twinNs, 'session', owner.id, keepAlive(T0, { deadline: T0 + 10 }))).toMatchObject({ found: true, becameActive: true });
+      expect(
+        await engine.presence.refresh(twinNs, 'session', owner.id, keepAlive(T0, { deadline: T0 + 10 })),
+      ).toMatchObject({ found: true, becameActive: true });
       expect((await engine.sessions.get(owner.namespace, owner.id))?.live).toEqual({});
-      expect(await engine.presence.refresh(owner.namespace, 'session', owner.id, keepAlive(T0, { deadline: T0 + 20 }))).toMatchObject({ found: true, becameActive: true });
+      expect(
+        await engine.presence.refresh(owner.namespace, 'session', owner.id, keepAlive(T0, { deadline: T0 + 20 })),
+      ).toMatchObject({ found: true, becameActive: true });
       expect(await sweepAll(engine, twinNs, T0 + 10)).toEqual([{ namespace: twinNs, kind: 'session', id: owner.id }]);
       expect((await engine.sessions.get(owner.namespace, owner.id))?.live.active).toBe(true);
-      expect(await sweepAll(engine, owner.namespace, T0 + 20)).toEqual([{ namespace: owner.namespace, kind: 'session', id: owner.id }]);
+      expect(await sweepAll(engine, owner.namespace, T0 + 20)).toEqual([
+        { namespace: owner.namespace, kind: 'session', id: owner.id },
+      ]);
     });
 
     it('reports not-found for unknown objects and objects of another namespace', async () => {
@@ -63,12 +69,23 @@ export function describePresenceContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      const result = await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0, { fields: { thinking: false, permissionMode: 'default' } }));
+      const result = await engine.presence.refresh(
+        ns,
+        'session',
+        session.id,
+        keepAlive(T0, { fields: { thinking: false, permissionMode: 'default' } }),
+      );
       expect(result.found).toBe(true);
       expect(result.becameActive).toBe(true);
       expect([...result.changed].sort()).toEqual(['active', 'permissionMode', 'thinking']);
       expect(result.broadcastDue).toBe(true);
-      expect(result.live).toEqual({ active: true, activeAt: T0, thinking: false, permissionMode: 'default', lastBroadcastAt: T0 });
+      expect(result.live).toEqual({
+        active: true,
+        activeAt: T0,
+        thinking: false,
+        permissionMode: 'default',
+        lastBroadcastAt: T0,
+      });
       expect((await engine.sessions.get(ns, session.id))?.live).toEqual(result.live);
       expect((await engine.sessions.list(ns))[0]?.live).toEqual(result.live);
       expect(result.queued).toBe(0);
@@ -96,7 +113,12 @@ export function describePresenceContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0, { fields: { thinking: false } }));
-      const again = await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0 + 500, { fields: { thinking: false } }));
+      const again = await engine.presence.refresh(
+        ns,
+        'session',
+        session.id,
+        keepAlive(T0 + 500, { fields: { thinking: false } }),
+      );
       expect(again).toEqual({
         found: true,
         becameActive: false,
@@ -112,19 +134,44 @@ export function describePresenceContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       const quietFields = ['thinkingAt'];
-      await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0, { fields: { thinking: false, thinkingAt: 0 }, quietFields }));
+      await engine.presence.refresh(
+        ns,
+        'session',
+        session.id,
+        keepAlive(T0, { fields: { thinking: false, thinkingAt: 0 }, quietFields }),
+      );
 
-      const quiet = await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0 + 100, { fields: { thinkingAt: 5 }, quietFields }));
+      const quiet = await engine.presence.refresh(
+        ns,
+        'session',
+        session.id,
+        keepAlive(T0 + 100, { fields: { thinkingAt: 5 }, quietFields }),
+      );
       expect(quiet).toMatchObject({ becameActive: false, changed: ['thinkingAt'], broadcastDue: false });
       expect(quiet.live).toMatchObject({ thinkingAt: 5, lastBroadcastAt: T0 });
 
-      const visible = await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0 + 200, { fields: { thinking: true }, quietFields }));
+      const visible = await engine.presence.refresh(
+        ns,
+        'session',
+        session.id,
+        keepAlive(T0 + 200, { fields: { thinking: true }, quietFields }),
+      );
       expect(visible).toMatchObject({ changed: ['thinking'], broadcastDue: true });
       expect(visible.live).toMatchObject({ thinking: true, lastBroadcastAt: T0 + 200 });
 
-      const justBefore = await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0 + 200 + THROTTLE_MS - 1, { quietFields }));
+      const justBefore = await engine.presence.refresh(
+        ns,
+        'session',
+        session.id,
+        keepAlive(T0 + 200 + THROTTLE_MS - 1, { quietFields }),
+      );
       expect(justBefore.broadcastDue).toBe(false);
-      const atThrottle = await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0 + 200 + THROTTLE_MS, { quietFields }));
+      const atThrottle = await engine.presence.refresh(
+        ns,
+        'session',
+        session.id,
+        keepAlive(T0 + 200 + THROTTLE_MS, { quietFields }),
+      );
       expect(atThrottle).toMatchObject({ changed: [], broadcastDue: true });
       expect(atThrottle.live.lastBroadcastAt).toBe(T0 + 200 + THROTTLE_MS);
     });
@@ -134,7 +181,12 @@ export function describePresenceContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0, { activeAt: T0 + 900 }));
-      const older = await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0 + 10, { activeAt: T0 + 100 }));
+      const older = await engine.presence.refresh(
+        ns,
+        'session',
+        session.id,
+        keepAlive(T0 + 10, { activeAt: T0 + 100 }),
+      );
       expect(older.live.activeAt).toBe(T0 + 900);
       expect(older.changed).toEqual([]);
     });
@@ -146,7 +198,12 @@ export function describePresenceContract(harness: EngineHarness): void {
       const health = JSON.stringify({ load: 0.5 });
       const result = await engine.presence.refresh(ns, 'machine', machineId, keepAlive(T0, { fields: { health } }));
       expect(result).toMatchObject({ found: true, becameActive: true, broadcastDue: true });
-      expect((await engine.machines.get(ns, machineId))?.live).toEqual({ active: true, activeAt: T0, health, lastBroadcastAt: T0 });
+      expect((await engine.machines.get(ns, machineId))?.live).toEqual({
+        active: true,
+        activeAt: T0,
+        health,
+        lastBroadcastAt: T0,
+      });
       expect((await engine.machines.list(ns))[0]?.live).toEqual(result.live);
     });
   });
@@ -156,11 +213,27 @@ export function describePresenceContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0, { deadline: T0 + 10, fields: { thinking: true } }));
-      const live = await engine.presence.setLiveFields(ns, 'session', session.id, { thinking: false, activeTurnStartedAt: null });
-      expect(live).toEqual({ active: true, activeAt: T0, thinking: false, activeTurnStartedAt: null, lastBroadcastAt: T0 });
+      await engine.presence.refresh(
+        ns,
+        'session',
+        session.id,
+        keepAlive(T0, { deadline: T0 + 10, fields: { thinking: true } }),
+      );
+      const live = await engine.presence.setLiveFields(ns, 'session', session.id, {
+        thinking: false,
+        activeTurnStartedAt: null,
+      });
+      expect(live).toEqual({
+        active: true,
+        activeAt: T0,
+        thinking: false,
+        activeTurnStartedAt: null,
+        lastBroadcastAt: T0,
+      });
       expect((await engine.sessions.get(ns, session.id))?.live).toEqual(live);
-      expect(await engine.presence.setLiveFields(uniqueNamespace(), 'session', session.id, { thinking: true })).toBeNull();
+      expect(
+        await engine.presence.setLiveFields(uniqueNamespace(), 'session', session.id, { thinking: true }),
+      ).toBeNull();
       expect(await engine.presence.setLiveFields(ns, 'machine', randomUUID(), { x: 1 })).toBeNull();
       expect(await sweepAll(engine, ns, T0 + 10)).toEqual([{ namespace: ns, kind: 'session', id: session.id }]);
     });
@@ -169,11 +242,20 @@ export function describePresenceContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0, { deadline: T0 + 10, fields: { thinking: true } }));
-      expect(await engine.presence.markInactive(ns, 'session', session.id, { thinking: false })).toEqual({ wasActive: true });
+      await engine.presence.refresh(
+        ns,
+        'session',
+        session.id,
+        keepAlive(T0, { deadline: T0 + 10, fields: { thinking: true } }),
+      );
+      expect(await engine.presence.markInactive(ns, 'session', session.id, { thinking: false })).toEqual({
+        wasActive: true,
+      });
       expect((await engine.sessions.get(ns, session.id))?.live).toMatchObject({ active: false, thinking: false });
       expect(await engine.presence.markInactive(ns, 'session', session.id, {})).toEqual({ wasActive: false });
-      expect(await engine.presence.markInactive(uniqueNamespace(), 'session', session.id, {})).toEqual({ wasActive: false });
+      expect(await engine.presence.markInactive(uniqueNamespace(), 'session', session.id, {})).toEqual({
+        wasActive: false,
+      });
       expect(await sweepAll(engine, ns, T0 + 10)).toEqual([]);
       const back = await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0 + 20));
       expect(back.becameActive).toBe(true);
@@ -187,7 +269,12 @@ export function describePresenceContract(harness: EngineHarness): void {
       const due = await createSession(engine, ns);
       const later = await createSession(engine, ns);
       const machineId = await createMachine(engine, ns);
-      await engine.presence.refresh(ns, 'session', due.id, keepAlive(T0, { deadline: T0 + 100, fields: { thinking: true } }));
+      await engine.presence.refresh(
+        ns,
+        'session',
+        due.id,
+        keepAlive(T0, { deadline: T0 + 100, fields: { thinking: true } }),
+      );
       await engine.presence.refresh(ns, 'session', later.id, keepAlive(T0, { deadline: T0 + 500 }));
       await engine.presence.refresh(ns, 'machine', machineId, keepAlive(T0, { deadline: T0 + 100 }));
 
@@ -248,7 +335,12 @@ export function describePresenceContract(harness: EngineHarness): void {
       expect(await sweepAll(engine, ns, T0 + 399)).toEqual([]);
       expect(await sweepAll(engine, ns, T0 + 400)).toEqual([{ namespace: ns, kind: 'session', id: session.id }]);
       await engine.presence.markInactive(ns, 'session', session.id, {});
-      const back = await engine.presence.refresh(ns, 'session', session.id, keepAlive(T0 + 500, { deadline: T0 + 600 }));
+      const back = await engine.presence.refresh(
+        ns,
+        'session',
+        session.id,
+        keepAlive(T0 + 500, { deadline: T0 + 600 }),
+      );
       expect(back.becameActive).toBe(true);
       expect(await sweepAll(engine, ns, T0 + 600)).toEqual([{ namespace: ns, kind: 'session', id: session.id }]);
     });

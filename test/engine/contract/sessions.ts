@@ -1,7 +1,15 @@
 // Contract of the session store (engine.sessions).
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { appendInserted, createSession, type EngineHarness, messageInput, T0, uniqueName, uniqueNamespace } from './harness.js';
+import {
+  appendInserted,
+  createSession,
+  type EngineHarness,
+  messageInput,
+  T0,
+  uniqueName,
+  uniqueNamespace,
+} from './harness.js';
 
 export function describeSessionContract(harness: EngineHarness): void {
   describe('sessions: getOrCreate', () => {
@@ -9,7 +17,11 @@ export function describeSessionContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const tag = uniqueName('tag');
-      const result = await engine.sessions.getOrCreate(ns, { tag, metadata: { path: '/a' }, agentState: undefined }, T0);
+      const result = await engine.sessions.getOrCreate(
+        ns,
+        { tag, metadata: { path: '/a' }, agentState: undefined },
+        T0,
+      );
       expect(result.ok).toBe(true);
       if (!result.ok) return;
       expect(result.created).toBe(true);
@@ -42,13 +54,28 @@ export function describeSessionContract(harness: EngineHarness): void {
       const id = randomUUID();
       const result = await engine.sessions.getOrCreate(
         ns,
-        { id, tag: uniqueName('tag'), metadata: null, agentState: { requests: {} }, model: 'opus', modelReasoningEffort: 'high', effort: 'max' },
+        {
+          id,
+          tag: uniqueName('tag'),
+          metadata: null,
+          agentState: { requests: {} },
+          model: 'opus',
+          modelReasoningEffort: 'high',
+          effort: 'max',
+        },
         T0,
       );
       expect(result).toMatchObject({
         ok: true,
         created: true,
-        session: { id, agentState: { requests: {} }, model: 'opus', modelReasoningEffort: 'high', effort: 'max', metadata: null },
+        session: {
+          id,
+          agentState: { requests: {} },
+          model: 'opus',
+          modelReasoningEffort: 'high',
+          effort: 'max',
+          metadata: null,
+        },
       });
     });
 
@@ -57,11 +84,19 @@ export function describeSessionContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const tag = uniqueName('tag');
       const first = await engine.sessions.getOrCreate(ns, { tag, metadata: { v: 1 }, agentState: null }, T0);
-      const second = await engine.sessions.getOrCreate(ns, { tag, metadata: { v: 2 }, agentState: { x: 1 }, model: 'other' }, T0 + 50);
+      const second = await engine.sessions.getOrCreate(
+        ns,
+        { tag, metadata: { v: 2 }, agentState: { x: 1 }, model: 'other' },
+        T0 + 50,
+      );
       if (!first.ok || !second.ok) throw new Error('expected ok results');
       expect(second.created).toBe(false);
       expect(second.session).toEqual(first.session);
-      const withSameId = await engine.sessions.getOrCreate(ns, { id: first.session.id, tag, metadata: {}, agentState: null }, T0 + 60);
+      const withSameId = await engine.sessions.getOrCreate(
+        ns,
+        { id: first.session.id, tag, metadata: {}, agentState: null },
+        T0 + 60,
+      );
       expect(withSameId).toEqual({ ok: true, created: false, session: first.session });
     });
 
@@ -69,7 +104,11 @@ export function describeSessionContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      const result = await engine.sessions.getOrCreate(ns, { id: randomUUID(), tag: session.tag, metadata: null, agentState: null }, T0);
+      const result = await engine.sessions.getOrCreate(
+        ns,
+        { id: randomUUID(), tag: session.tag, metadata: null, agentState: null },
+        T0,
+      );
       expect(result).toEqual({ ok: false, reason: 'tag-bound-to-other-id' });
       expect(await engine.sessions.list(ns)).toHaveLength(1);
     });
@@ -78,7 +117,11 @@ export function describeSessionContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      const otherTag = await engine.sessions.getOrCreate(ns, { id: session.id, tag: uniqueName('tag'), metadata: null, agentState: null }, T0);
+      const otherTag = await engine.sessions.getOrCreate(
+        ns,
+        { id: session.id, tag: uniqueName('tag'), metadata: null, agentState: null },
+        T0,
+      );
       expect(otherTag).toEqual({ ok: false, reason: 'id-bound-to-other-session' });
     });
 
@@ -87,11 +130,30 @@ export function describeSessionContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns, T0);
       const otherNs = uniqueNamespace();
-      const twin = await engine.sessions.getOrCreate(otherNs, { id: session.id, tag: uniqueName('tag'), metadata: { twin: true }, agentState: null }, T0 + 5);
-      expect(twin).toMatchObject({ ok: true, created: true, session: { id: session.id, namespace: otherNs, metadata: { twin: true }, createdAt: T0 + 5 } });
+      const twin = await engine.sessions.getOrCreate(
+        otherNs,
+        { id: session.id, tag: uniqueName('tag'), metadata: { twin: true }, agentState: null },
+        T0 + 5,
+      );
+      expect(twin).toMatchObject({
+        ok: true,
+        created: true,
+        session: { id: session.id, namespace: otherNs, metadata: { twin: true }, createdAt: T0 + 5 },
+      });
       expect(await engine.sessions.get(ns, session.id)).toEqual(session);
       expect((await engine.sessions.list(otherNs)).map((row) => row.id)).toEqual([session.id]);
-      expect((await engine.sessions.compareAndSet(otherNs, session.id, 'metadata', 1, { by: 'twin' }, { now: T0 + 6, touchUpdatedAt: true })).result).toBe('success');
+      expect(
+        (
+          await engine.sessions.compareAndSet(
+            otherNs,
+            session.id,
+            'metadata',
+            1,
+            { by: 'twin' },
+            { now: T0 + 6, touchUpdatedAt: true },
+          )
+        ).result,
+      ).toBe('success');
       expect(await engine.sessions.get(ns, session.id)).toEqual(session);
       expect(await engine.sessions.delete(otherNs, session.id)).toBe(true);
       expect(await engine.sessions.get(ns, session.id)).toEqual(session);
@@ -112,7 +174,9 @@ export function describeSessionContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const tag = uniqueName('tag');
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => engine.sessions.getOrCreate(ns, { tag, metadata: { caller: i }, agentState: null }, T0 + i)),
+        Array.from({ length: 20 }, (_, i) =>
+          engine.sessions.getOrCreate(ns, { tag, metadata: { caller: i }, agentState: null }, T0 + i),
+        ),
       );
       const sessions = results.map((result) => {
         if (!result.ok) throw new Error(result.reason);
@@ -159,7 +223,10 @@ export function describeSessionContract(harness: EngineHarness): void {
       if (updated) (updated.metadata as { path: string }).path = '/via-update';
       expect((await engine.sessions.get(ns, result.session.id))?.metadata).toEqual({ path: '/a', nested: { n: 1 } });
       const written = { path: '/cas' };
-      const cas = await engine.sessions.compareAndSet(ns, result.session.id, 'metadata', 1, written, { now: T0, touchUpdatedAt: true });
+      const cas = await engine.sessions.compareAndSet(ns, result.session.id, 'metadata', 1, written, {
+        now: T0,
+        touchUpdatedAt: true,
+      });
       written.path = '/mutated-input';
       if (cas.result === 'success') (cas.value as { path: string }).path = '/mutated-result';
       expect((await engine.sessions.get(ns, result.session.id))?.metadata).toEqual({ path: '/cas' });
@@ -172,24 +239,62 @@ export function describeSessionContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       const value = { path: '/b', list: [1, 'two', null, { deep: true }], unicode: 'héllo ✓' };
-      const result = await engine.sessions.compareAndSet(ns, session.id, 'metadata', 1, value, { now: T0 + 10, touchUpdatedAt: true });
+      const result = await engine.sessions.compareAndSet(ns, session.id, 'metadata', 1, value, {
+        now: T0 + 10,
+        touchUpdatedAt: true,
+      });
       expect(result).toEqual({ result: 'success', version: 2, value });
       const stored = await engine.sessions.get(ns, session.id);
-      expect(stored).toMatchObject({ metadata: value, metadataVersion: 2, agentStateVersion: 1, seq: 1, updatedAt: T0 + 10 });
-      const agent = await engine.sessions.compareAndSet(ns, session.id, 'agentState', 1, null, { now: T0 + 20, touchUpdatedAt: true });
+      expect(stored).toMatchObject({
+        metadata: value,
+        metadataVersion: 2,
+        agentStateVersion: 1,
+        seq: 1,
+        updatedAt: T0 + 10,
+      });
+      const agent = await engine.sessions.compareAndSet(ns, session.id, 'agentState', 1, null, {
+        now: T0 + 20,
+        touchUpdatedAt: true,
+      });
       expect(agent).toEqual({ result: 'success', version: 2, value: null });
-      expect(await engine.sessions.get(ns, session.id)).toMatchObject({ agentState: null, agentStateVersion: 2, metadataVersion: 2, seq: 2 });
+      expect(await engine.sessions.get(ns, session.id)).toMatchObject({
+        agentState: null,
+        agentStateVersion: 2,
+        metadataVersion: 2,
+        seq: 2,
+      });
     });
 
     it('moves updatedAt only forward and only when asked', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns, T0 + 100);
-      await engine.sessions.compareAndSet(ns, session.id, 'metadata', 1, { a: 1 }, { now: T0 + 500, touchUpdatedAt: false });
+      await engine.sessions.compareAndSet(
+        ns,
+        session.id,
+        'metadata',
+        1,
+        { a: 1 },
+        { now: T0 + 500, touchUpdatedAt: false },
+      );
       expect((await engine.sessions.get(ns, session.id))?.updatedAt).toBe(T0 + 100);
-      await engine.sessions.compareAndSet(ns, session.id, 'metadata', 2, { a: 2 }, { now: T0 + 50, touchUpdatedAt: true });
+      await engine.sessions.compareAndSet(
+        ns,
+        session.id,
+        'metadata',
+        2,
+        { a: 2 },
+        { now: T0 + 50, touchUpdatedAt: true },
+      );
       expect((await engine.sessions.get(ns, session.id))?.updatedAt).toBe(T0 + 100);
-      await engine.sessions.compareAndSet(ns, session.id, 'metadata', 3, { a: 3 }, { now: T0 + 700, touchUpdatedAt: true });
+      await engine.sessions.compareAndSet(
+        ns,
+        session.id,
+        'metadata',
+        3,
+        { a: 3 },
+        { now: T0 + 700, touchUpdatedAt: true },
+      );
       expect((await engine.sessions.get(ns, session.id))?.updatedAt).toBe(T0 + 700);
     });
 
@@ -197,10 +302,28 @@ export function describeSessionContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
-      await engine.sessions.compareAndSet(ns, session.id, 'metadata', 1, { current: true }, { now: T0, touchUpdatedAt: true });
-      const stale = await engine.sessions.compareAndSet(ns, session.id, 'metadata', 1, { current: false }, { now: T0 + 5, touchUpdatedAt: true });
+      await engine.sessions.compareAndSet(
+        ns,
+        session.id,
+        'metadata',
+        1,
+        { current: true },
+        { now: T0, touchUpdatedAt: true },
+      );
+      const stale = await engine.sessions.compareAndSet(
+        ns,
+        session.id,
+        'metadata',
+        1,
+        { current: false },
+        { now: T0 + 5, touchUpdatedAt: true },
+      );
       expect(stale).toEqual({ result: 'version-mismatch', version: 2, value: { current: true } });
-      expect(await engine.sessions.get(ns, session.id)).toMatchObject({ metadata: { current: true }, metadataVersion: 2, seq: 1 });
+      expect(await engine.sessions.get(ns, session.id)).toMatchObject({
+        metadata: { current: true },
+        metadataVersion: 2,
+        seq: 1,
+      });
     });
 
     it('answers not-found for an unknown id or another namespace', async () => {
@@ -208,8 +331,12 @@ export function describeSessionContract(harness: EngineHarness): void {
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns);
       const opts = { now: T0, touchUpdatedAt: true };
-      expect(await engine.sessions.compareAndSet(ns, randomUUID(), 'metadata', 1, {}, opts)).toEqual({ result: 'not-found' });
-      expect(await engine.sessions.compareAndSet(uniqueNamespace(), session.id, 'metadata', 1, {}, opts)).toEqual({ result: 'not-found' });
+      expect(await engine.sessions.compareAndSet(ns, randomUUID(), 'metadata', 1, {}, opts)).toEqual({
+        result: 'not-found',
+      });
+      expect(await engine.sessions.compareAndSet(uniqueNamespace(), session.id, 'metadata', 1, {}, opts)).toEqual({
+        result: 'not-found',
+      });
       expect(await engine.sessions.get(ns, session.id)).toMatchObject({ metadataVersion: 1, seq: 0 });
     });
 
@@ -219,7 +346,14 @@ export function describeSessionContract(harness: EngineHarness): void {
       const session = await createSession(engine, ns);
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          engine.sessions.compareAndSet(ns, session.id, 'agentState', 1, { writer: i }, { now: T0 + i, touchUpdatedAt: true }),
+          engine.sessions.compareAndSet(
+            ns,
+            session.id,
+            'agentState',
+            1,
+            { writer: i },
+            { now: T0 + i, touchUpdatedAt: true },
+          ),
         ),
       );
       const winners = results.filter((r) => r.result === 'success');
@@ -230,12 +364,21 @@ export function describeSessionContract(harness: EngineHarness): void {
       for (const loser of results.filter((r) => r.result !== 'success')) {
         expect(loser).toEqual({ result: 'version-mismatch', version: 2, value: winner.value });
       }
-      expect(await engine.sessions.get(ns, session.id)).toMatchObject({ agentState: winner.value, agentStateVersion: 2, seq: 1 });
+      expect(await engine.sessions.get(ns, session.id)).toMatchObject({
+        agentState: winner.value,
+        agentStateVersion: 2,
+        seq: 1,
+      });
     });
   });
 
   describe('sessions: attached sockets', () => {
-    const attachedAt = async (engine: ReturnType<EngineHarness['engine']>, ns: string, sessionId: string, createdAt: number) => {
+    const attachedAt = async (
+      engine: ReturnType<EngineHarness['engine']>,
+      ns: string,
+      sessionId: string,
+      createdAt: number,
+    ) => {
       const result = await engine.messages.append(ns, sessionId, messageInput({ createdAt }));
       if (!result.ok) throw new Error(`append failed: ${result.reason}`);
       return result.attachedSockets;
@@ -259,7 +402,11 @@ export function describeSessionContract(harness: EngineHarness): void {
       // A duplicate (same localId) reports the count too.
       const queued = messageInput({ createdAt: T0 + 5, localId: 'dup', invokedAt: null });
       await appendInserted(engine, ns, session.id, queued);
-      expect(await engine.messages.append(ns, session.id, { ...queued, id: randomUUID() })).toMatchObject({ ok: true, inserted: false, attachedSockets: 1 });
+      expect(await engine.messages.append(ns, session.id, { ...queued, id: randomUUID() })).toMatchObject({
+        ok: true,
+        inserted: false,
+        attachedSockets: 1,
+      });
     });
 
     it('leaves unknown and foreign sessions alone, and does not change the row', async () => {
@@ -283,11 +430,27 @@ export function describeSessionContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const session = await createSession(engine, ns, T0 + 100);
-      const updated = await engine.sessions.updateColumns(ns, session.id, { model: 'sonnet', pinned: true, serviceTier: 'flex' });
-      expect(updated).toMatchObject({ model: 'sonnet', pinned: true, serviceTier: 'flex', globalPinned: false, effort: null, seq: 1, updatedAt: T0 + 100 });
+      const updated = await engine.sessions.updateColumns(ns, session.id, {
+        model: 'sonnet',
+        pinned: true,
+        serviceTier: 'flex',
+      });
+      expect(updated).toMatchObject({
+        model: 'sonnet',
+        pinned: true,
+        serviceTier: 'flex',
+        globalPinned: false,
+        effort: null,
+        seq: 1,
+        updatedAt: T0 + 100,
+      });
       const older = await engine.sessions.updateColumns(ns, session.id, { updatedAt: T0 + 10, effort: 'low' });
       expect(older).toMatchObject({ effort: 'low', model: 'sonnet', updatedAt: T0 + 100, seq: 2 });
-      const newer = await engine.sessions.updateColumns(ns, session.id, { updatedAt: T0 + 900, globalPinned: true, modelReasoningEffort: 'xhigh' });
+      const newer = await engine.sessions.updateColumns(ns, session.id, {
+        updatedAt: T0 + 900,
+        globalPinned: true,
+        modelReasoningEffort: 'xhigh',
+      });
       expect(newer).toMatchObject({ updatedAt: T0 + 900, globalPinned: true, modelReasoningEffort: 'xhigh', seq: 3 });
       const cleared = await engine.sessions.updateColumns(ns, session.id, { model: null, pinned: false });
       expect(cleared).toMatchObject({ model: null, pinned: false, seq: 4 });
@@ -323,11 +486,18 @@ export function describeSessionContract(harness: EngineHarness): void {
       expect(await engine.sessions.get(ns, session.id)).toBeNull();
       expect(await engine.sessions.list(ns)).toEqual([]);
       expect(await engine.messages.listAfterSeq(ns, session.id, 0, 100)).toEqual([]);
-      expect(await engine.messages.append(ns, session.id, messageInput({ createdAt: T0 }))).toEqual({ ok: false, reason: 'session-not-found' });
+      expect(await engine.messages.append(ns, session.id, messageInput({ createdAt: T0 }))).toEqual({
+        ok: false,
+        reason: 'session-not-found',
+      });
       const expired = await drainOverdue(harness, T0 + 10);
       expect(expired.filter((entry) => entry.id === session.id)).toEqual([]);
 
-      const again = await engine.sessions.getOrCreate(ns, { tag: session.tag, metadata: null, agentState: null }, T0 + 20);
+      const again = await engine.sessions.getOrCreate(
+        ns,
+        { tag: session.tag, metadata: null, agentState: null },
+        T0 + 20,
+      );
       expect(again).toMatchObject({ ok: true, created: true });
       if (again.ok) expect(again.session.id).not.toBe(session.id);
     });

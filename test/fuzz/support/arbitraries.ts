@@ -9,7 +9,26 @@ export const jsonValue = (maxDepth = 4): fc.Arbitrary<unknown> => fc.jsonValue({
 
 /** Strings that break naive code: empty, huge, unicode, control characters, path and URL tricks. */
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('', ' ', '\u0000', '../../etc/passwd', '%', '%zz', '%2F', '__proto__', 'constructor', 'null', '[]', '{}', '\uD800', '😀', 'a:b', ':', '\r\n', '<script>'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '../../etc/passwd',
+    '%',
+    '%zz',
+    '%2F',
+    '__proto__',
+    'constructor',
+    'null',
+    '[]',
+    '{}',
+    '\uD800',
+    '😀',
+    'a:b',
+    ':',
+    '\r\n',
+    '<script>',
+  ),
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
   fc.integer({ min: 257, max: 5_000 }).map((n) => 'x'.repeat(n)),
@@ -27,7 +46,8 @@ export const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
 /** A JSON document nested `depth` levels (arrays, objects or both), as a value. Iterative. */
 export function nestedValue(depth: number, kind: 'array' | 'object' | 'mixed' = 'array'): unknown {
   let value: unknown = kind === 'object' ? {} : [];
-  for (let i = 1; i < depth; i++) value = kind === 'array' || (kind === 'mixed' && i % 2 === 0) ? [value] : { k: value };
+  for (let i = 1; i < depth; i++)
+    value = kind === 'array' || (kind === 'mixed' && i % 2 === 0) ? [value] : { k: value };
   return value;
 }
 
@@ -61,7 +81,9 @@ export const nearLimitDocument: fc.Arbitrary<{ depth: number; value: unknown }> 
  * — overflows the stack at a few thousand), for raw frames, raw HTTP bodies and RPC answers.
  */
 export const deepJsonTextUpTo = (max: number): fc.Arbitrary<string> =>
-  fc.tuple(fc.oneof(fc.integer({ min: JSON_MAX_DEPTH + 1, max: 2_000 }), fc.integer({ min: 2_000, max })), depthKind).map(([depth, kind]) => nestedText(depth, kind));
+  fc
+    .tuple(fc.oneof(fc.integer({ min: JSON_MAX_DEPTH + 1, max: 2_000 }), fc.integer({ min: 2_000, max })), depthKind)
+    .map(([depth, kind]) => nestedText(depth, kind));
 export const deepJsonText: fc.Arbitrary<string> = deepJsonTextUpTo(30_000);
 
 /** A document for a field that takes one: mostly fine, sometimes at or over the depth limit. */
@@ -80,13 +102,17 @@ export function validIsh(fields: Fields): fc.Arbitrary<Record<string, unknown>> 
   const valid = fc.record(fields);
   const keys = Object.keys(fields);
   if (keys.length === 0) return valid;
-  const broken = fc.tuple(valid, fc.constantFrom(...keys), wrongValue, fc.boolean()).map(([record, key, value, remove]) => {
-    const copy: Record<string, unknown> = { ...record };
-    if (remove) delete copy[key];
-    else copy[key] = value;
-    return copy;
-  });
-  const extra = fc.tuple(valid, fc.dictionary(hostileString, wrongValue, { maxKeys: 3 })).map(([record, more]) => ({ ...more, ...record }));
+  const broken = fc
+    .tuple(valid, fc.constantFrom(...keys), wrongValue, fc.boolean())
+    .map(([record, key, value, remove]) => {
+      const copy: Record<string, unknown> = { ...record };
+      if (remove) delete copy[key];
+      else copy[key] = value;
+      return copy;
+    });
+  const extra = fc
+    .tuple(valid, fc.dictionary(hostileString, wrongValue, { maxKeys: 3 }))
+    .map(([record, more]) => ({ ...more, ...record }));
   return fc.oneof({ weight: 4, arbitrary: valid }, { weight: 4, arbitrary: broken }, { weight: 1, arbitrary: extra });
 }
 

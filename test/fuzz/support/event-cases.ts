@@ -12,20 +12,37 @@ export const SID = '\u0001SID';
 export const MID = '\u0001MID';
 export const FRESH = '\u0001FRESH';
 
-const sid = fc.oneof({ weight: 6, arbitrary: fc.constant(SID) }, { weight: 2, arbitrary: fc.constant(FRESH) }, { weight: 1, arbitrary: fc.constant(MID) }, { weight: 1, arbitrary: hostileString });
-const mid = fc.oneof({ weight: 6, arbitrary: fc.constant(MID) }, { weight: 2, arbitrary: fc.constant(FRESH) }, { weight: 1, arbitrary: fc.constant(SID) }, { weight: 1, arbitrary: hostileString });
+const sid = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(SID) },
+  { weight: 2, arbitrary: fc.constant(FRESH) },
+  { weight: 1, arbitrary: fc.constant(MID) },
+  { weight: 1, arbitrary: hostileString },
+);
+const mid = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(MID) },
+  { weight: 2, arbitrary: fc.constant(FRESH) },
+  { weight: 1, arbitrary: fc.constant(SID) },
+  { weight: 1, arbitrary: hostileString },
+);
 const version = fc.oneof(fc.nat(4), fc.constant(1));
 /** Times around "now" of the hub's manual clock (filled in at run time as an offset). */
 const time = fc.integer({ min: -700_000, max: 5_000 }).map((offset) => ({ [NOW_OFFSET]: offset }));
 export const NOW_OFFSET = '\u0001NOW';
 const opt = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 const shortString = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('default', 'plan', 'remote', 'local'));
-const rpcName = fc.oneof(fc.constantFrom('abort', 'readFile', 'spawn-happy-session', 'permission'), fc.string({ maxLength: 10 }));
+const rpcName = fc.oneof(
+  fc.constantFrom('abort', 'readFile', 'spawn-happy-session', 'permission'),
+  fc.string({ maxLength: 10 }),
+);
 
 const EVENT_FIELDS: Record<string, Fields> = {
   message: {
     sid,
-    message: fc.oneof(documentValue, fc.string({ maxLength: 40 }), jsonValue(3).map((v) => JSON.stringify(v))),
+    message: fc.oneof(
+      documentValue,
+      fc.string({ maxLength: 40 }),
+      jsonValue(3).map((v) => JSON.stringify(v)),
+    ),
     localId: opt(fc.string({ minLength: 1, maxLength: 20 })),
     createdAt: opt(fc.integer()),
   },
@@ -47,7 +64,9 @@ const EVENT_FIELDS: Record<string, Fields> = {
   'session-ready': { sid, time },
   'messages-consumed': {
     sid,
-    localIds: fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.constant('fuzz-alice-local'), jsonValue(1)), { maxLength: 5 }),
+    localIds: fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.constant('fuzz-alice-local'), jsonValue(1)), {
+      maxLength: 5,
+    }),
     clearQueuedThinkingGrace: opt(fc.boolean()),
     steered: opt(fc.boolean()),
   },
@@ -58,8 +77,12 @@ const EVENT_FIELDS: Record<string, Fields> = {
   },
   'machine-update-metadata': { machineId: mid, expectedVersion: version, metadata: documentValue },
   'machine-update-state': { machineId: mid, expectedVersion: version, runnerState: documentValue },
-  'rpc-register': { method: fc.tuple(fc.constantFrom(SID, MID, FRESH, ''), rpcName).map(([id, name]) => `${id}:${name}`) },
-  'rpc-unregister': { method: fc.tuple(fc.constantFrom(SID, MID, FRESH, ''), rpcName).map(([id, name]) => `${id}:${name}`) },
+  'rpc-register': {
+    method: fc.tuple(fc.constantFrom(SID, MID, FRESH, ''), rpcName).map(([id, name]) => `${id}:${name}`),
+  },
+  'rpc-unregister': {
+    method: fc.tuple(fc.constantFrom(SID, MID, FRESH, ''), rpcName).map(([id, name]) => `${id}:${name}`),
+  },
 };
 
 /** Events whose ack is the versioned-write shape, and the key carrying the value. */
@@ -95,10 +118,14 @@ export function eventCase(event: string): fc.Arbitrary<EventCase> {
 export const anyEventCase: fc.Arbitrary<EventCase> = fc.constantFrom(...FUZZED_EVENTS).chain(eventCase);
 
 /** Replaces the placeholders in a payload's top-level fields. */
-export function resolvePayload(payload: unknown, ids: { sid: string; mid: string; fresh: string; now: number }): unknown {
+export function resolvePayload(
+  payload: unknown,
+  ids: { sid: string; mid: string; fresh: string; now: number },
+): unknown {
   const resolve = (value: unknown): unknown => {
     if (typeof value === 'string') return value.replace(SID, ids.sid).replace(MID, ids.mid).replace(FRESH, ids.fresh);
-    if (typeof value === 'object' && value !== null && NOW_OFFSET in value) return ids.now + Number((value as Record<string, unknown>)[NOW_OFFSET]);
+    if (typeof value === 'object' && value !== null && NOW_OFFSET in value)
+      return ids.now + Number((value as Record<string, unknown>)[NOW_OFFSET]);
     return value;
   };
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return resolve(payload);
@@ -115,10 +142,17 @@ export function ackSchemaFor(event: string): z.ZodType {
   if (key !== undefined) {
     return z.union([
       z.strictObject({ result: z.literal('error'), reason: errorReason }),
-      z.strictObject({ result: z.enum(['success', 'version-mismatch']), version: z.number().int().min(0), [key]: z.unknown() }),
+      z.strictObject({
+        result: z.enum(['success', 'version-mismatch']),
+        version: z.number().int().min(0),
+        [key]: z.unknown(),
+      }),
     ]);
   }
-  return EventAckSchema.refine((ack) => ack.result === 'ok' || (ack.reason !== 'internal' && ack.reason !== 'unavailable'), 'no internal/unavailable errors');
+  return EventAckSchema.refine(
+    (ack) => ack.result === 'ok' || (ack.reason !== 'internal' && ack.reason !== 'unavailable'),
+    'no internal/unavailable errors',
+  );
 }
 
 export function isErrorAck(ack: unknown): boolean {

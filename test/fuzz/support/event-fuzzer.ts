@@ -28,7 +28,12 @@ export async function fuzzEvents(world: FuzzWorld, events: readonly string[], ru
         withAck,
         async ([c, roll]: [EventCase, number]) => {
           await world.restore(alice);
-          const payload = resolvePayload(c.payload, { sid: alice.sessionId, mid: alice.machineId, fresh: randomUUID(), now: t.clock.now });
+          const payload = resolvePayload(c.payload, {
+            sid: alice.sessionId,
+            mid: alice.machineId,
+            fresh: randomUUID(),
+            now: t.clock.now,
+          });
           const before = await world.snapshot(alice.ns);
           if (!socket.connected) throw new Error('the fuzz socket was disconnected by the hub');
           if (roll === 0 && event !== 'ping') {
@@ -38,16 +43,20 @@ export async function fuzzEvents(world: FuzzWorld, events: readonly string[], ru
             expect(await emitAckArgsWithin(ACK_WAIT_MS, socket, 'ping')).toEqual([]);
             return;
           }
-          const args = c.hasPayload ? await emitAckArgsWithin(ACK_WAIT_MS, socket, event, payload) : await emitAckArgsWithin(ACK_WAIT_MS, socket, event);
+          const args = c.hasPayload
+            ? await emitAckArgsWithin(ACK_WAIT_MS, socket, event, payload)
+            : await emitAckArgsWithin(ACK_WAIT_MS, socket, event);
           if (event === 'ping') {
             expect(args).toEqual([]);
             return;
           }
           if (args.length !== 1) throw new Error(`${event} answered ${args.length} ack arguments: ${safeJson(args)}`);
-          if (!ackSchemaFor(event).safeParse(args[0]).success) throw new Error(`${event} ack ${safeJson(args[0])} has the wrong shape (payload ${safeJson(payload)})`);
+          if (!ackSchemaFor(event).safeParse(args[0]).success)
+            throw new Error(`${event} ack ${safeJson(args[0])} has the wrong shape (payload ${safeJson(payload)})`);
           if (isErrorAck(args[0])) {
             const after = await world.snapshot(alice.ns);
-            if (!isDeepStrictEqual(after, before)) expect(after, `${event} refused but state changed: ${safeJson(payload)}`).toEqual(before);
+            if (!isDeepStrictEqual(after, before))
+              expect(after, `${event} refused but state changed: ${safeJson(payload)}`).toEqual(before);
           }
         },
         runsPerEvent,

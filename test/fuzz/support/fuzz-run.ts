@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 
 const envSeed = process.env.FUZZ_SEED;
-export const FUZZ_SEED = envSeed !== undefined && envSeed !== '' ? Number(envSeed) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+export const FUZZ_SEED =
+  envSeed !== undefined && envSeed !== '' ? Number(envSeed) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const SCALE = Number(process.env.FUZZ_SCALE ?? '1') || 1;
 
 export function scaled(runs: number): number {
@@ -30,7 +31,9 @@ export function totalCases(): number {
 
 /** One line per file, e.g. `[fuzz] http-routes: 6000 cases over 49 properties in 21.3 s (FUZZ_SEED=123 reproduces)`. */
 export function reportFuzzCounts(file: string): void {
-  console.log(`[fuzz] ${file}: ${totalCases()} cases over ${counts.size} properties in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (FUZZ_SEED=${FUZZ_SEED} reproduces)`);
+  console.log(
+    `[fuzz] ${file}: ${totalCases()} cases over ${counts.size} properties in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (FUZZ_SEED=${FUZZ_SEED} reproduces)`,
+  );
 }
 
 function clip(text: string, max: number): string {
@@ -48,8 +51,13 @@ function failureOf(label: string, details: fc.RunDetails<unknown>): Error {
 }
 
 /** Synchronous property, `runs` cases (scaled), seeded. */
-// biome-ignore lint/suspicious/noConfusingVoidType: fast-check predicates return a boolean or nothing (void), as fc.property types them
-export function checkProperty<T>(label: string, arbitrary: fc.Arbitrary<T>, predicate: (value: T) => boolean | void, runs: number): void {
+export function checkProperty<T>(
+  label: string,
+  arbitrary: fc.Arbitrary<T>,
+  // biome-ignore lint/suspicious/noConfusingVoidType: fast-check predicates return a boolean or nothing (void), as fc.property types them
+  predicate: (value: T) => boolean | void,
+  runs: number,
+): void {
   const numRuns = scaled(runs);
   const details = fc.check(fc.property(arbitrary, predicate), { seed: FUZZ_SEED, numRuns, endOnFailure: true });
   if (details.failed) throw failureOf(label, details as fc.RunDetails<unknown>);
@@ -60,10 +68,19 @@ export function checkProperty<T>(label: string, arbitrary: fc.Arbitrary<T>, pred
  * Asynchronous property against a live hub, `runs` cases (scaled), seeded. No shrinking beyond
  * the first failure (each case is a real round trip; the failing value is printed as found).
  */
-export async function checkAsyncProperty<T>(label: string, arbitrary: fc.Arbitrary<T>, predicate: (value: T) => Promise<void>, runs: number): Promise<void> {
+export async function checkAsyncProperty<T>(
+  label: string,
+  arbitrary: fc.Arbitrary<T>,
+  predicate: (value: T) => Promise<void>,
+  runs: number,
+): Promise<void> {
   const numRuns = scaled(runs);
   const started = Date.now();
-  const details = await fc.check(fc.asyncProperty(arbitrary, predicate), { seed: FUZZ_SEED, numRuns, endOnFailure: true });
+  const details = await fc.check(fc.asyncProperty(arbitrary, predicate), {
+    seed: FUZZ_SEED,
+    numRuns,
+    endOnFailure: true,
+  });
   if (details.failed) throw failureOf(label, details as fc.RunDetails<unknown>);
   if (process.env.FUZZ_VERBOSE) console.log(`[fuzz] ${label}: ${numRuns} in ${Date.now() - started} ms`);
   countCases(label, numRuns);

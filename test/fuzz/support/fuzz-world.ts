@@ -73,7 +73,11 @@ export interface FuzzWorld {
   close(): Promise<void>;
 }
 
-const ENGINE_OPTIONS: EngineOptions = { eventLogMaxEvents: 100_000, eventLogMaxBytes: 256 * 1024 * 1024, messageHistoryLimit: 0 };
+const ENGINE_OPTIONS: EngineOptions = {
+  eventLogMaxEvents: 100_000,
+  eventLogMaxBytes: 256 * 1024 * 1024,
+  messageHistoryLimit: 0,
+};
 
 export async function startFuzzWorld(options: { redis?: boolean } = {}): Promise<FuzzWorld> {
   let stopRedis: () => Promise<void> = async () => undefined;
@@ -83,7 +87,11 @@ export async function startFuzzWorld(options: { redis?: boolean } = {}): Promise
     stopRedis = redis.stop;
     ownEngine = await createRedisEngine(redis.url, ENGINE_OPTIONS);
   }
-  const t = await startTestHub({ rpcTimeoutMs: 1_000, rpcLongTimeoutMs: 1_000, ...(ownEngine ? { engine: ownEngine } : {}) });
+  const t = await startTestHub({
+    rpcTimeoutMs: 1_000,
+    rpcLongTimeoutMs: 1_000,
+    ...(ownEngine ? { engine: ownEngine } : {}),
+  });
   const answers: AnswerBox = { next: JSON.stringify({ ok: true }) };
   const sockets: Socket[] = [];
 
@@ -120,14 +128,26 @@ export async function startFuzzWorld(options: { redis?: boolean } = {}): Promise
     const ns = uniqueNamespace(prefix);
     const token = t.tokenFor(ns);
     const rest = cliRest(t.url, token);
-    const tenant = { ns, token, rest, jwt: await loginWeb(t.url, token), rpcLog: [], updates: [] } as unknown as FuzzTenant;
-    const session = await createSession(rest, { agentState: { requests: { req1: { tool: 'Bash', arguments: { command: 'ls' }, createdAt: t.clock.now } } } });
+    const tenant = {
+      ns,
+      token,
+      rest,
+      jwt: await loginWeb(t.url, token),
+      rpcLog: [],
+      updates: [],
+    } as unknown as FuzzTenant;
+    const session = await createSession(rest, {
+      agentState: { requests: { req1: { tool: 'Bash', arguments: { command: 'ls' }, createdAt: t.clock.now } } },
+    });
     const machine = await createMachine(rest, { runnerState: { status: 'running' } });
     tenant.sessionId = session.id;
     tenant.machineId = machine.id;
     await attachCli(tenant);
     await attachRunner(tenant);
-    tenant.cli.emit('message', { sid: session.id, message: { role: 'agent', content: { type: 'text', text: `${prefix} private` } } });
+    tenant.cli.emit('message', {
+      sid: session.id,
+      message: { role: 'agent', content: { type: 'text', text: `${prefix} private` } },
+    });
     await pingBarrier(tenant.cli);
     await t.hub.services.messages.sendFromWeb(ns, session.id, { text: `${prefix} queued`, localId: `${prefix}-local` });
     // The prompt is pushed to the CLI: let that update arrive before anyone counts updates.

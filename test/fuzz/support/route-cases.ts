@@ -5,7 +5,11 @@
 // must refuse it (4xx).
 import fc from 'fast-check';
 import type { z } from 'zod';
-import { CliMessagesQuerySchema, CreateMachineBodySchema, CreateSessionBodySchema } from '../../../src/protocol/cli-rest.js';
+import {
+  CliMessagesQuerySchema,
+  CreateMachineBodySchema,
+  CreateSessionBodySchema,
+} from '../../../src/protocol/cli-rest.js';
 import { EventsQuerySchema, VisibilityBodySchema } from '../../../src/protocol/sse.js';
 import {
   ApproveBodySchema,
@@ -29,7 +33,15 @@ import {
   UploadBodySchema,
   UploadDeleteBodySchema,
 } from '../../../src/protocol/web-rest.js';
-import { deepJsonText, documentValue, hostileString, jsonValue, validIsh, wrongValue, type Fields } from './arbitraries.js';
+import {
+  deepJsonText,
+  documentValue,
+  hostileString,
+  jsonValue,
+  validIsh,
+  wrongValue,
+  type Fields,
+} from './arbitraries.js';
 import { FRESH, MID, SID } from './event-cases.js';
 
 export type RouteAuth = 'jwt' | 'cli' | 'none';
@@ -40,14 +52,17 @@ export interface RouteSpec {
   auth: RouteAuth;
   params?: Record<string, ParamKind>;
   query?: { schema: z.ZodType; fields: Fields };
-  body?: { schema: z.ZodType; fields: Fields; /** what an absent/non-JSON body counts as */ nullAs?: unknown };
+  body?: { schema: z.ZodType; fields: Fields /** what an absent/non-JSON body counts as */; nullAs?: unknown };
   /** Answers that are not JSON on success (metrics text, SSE stream, image bytes). */
   nonJson?: 'metrics' | 'sse' | 'binary';
 }
 
 const opt = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 const str = (max = 20) => fc.string({ maxLength: max });
-const numText = fc.oneof(fc.integer({ min: -5, max: 600 }).map(String), fc.constantFrom('abc', '1.5', '', '1e3', 'NaN'));
+const numText = fc.oneof(
+  fc.integer({ min: -5, max: 600 }).map(String),
+  fc.constantFrom('abc', '1.5', '', '1e3', 'NaN'),
+);
 const mode = fc.constantFrom('default', 'acceptEdits', 'plan', 'yolo', 'bypassPermissions', 'nonsense');
 const session = { id: 'session' } as const;
 const machine = { id: 'machine' } as const;
@@ -64,7 +79,10 @@ export const ROUTES: Record<string, RouteSpec> = {
     body: {
       schema: CreateSessionBodySchema,
       fields: {
-        tag: fc.oneof(str(8).map((s) => `fuzz-${s}`), hostileString),
+        tag: fc.oneof(
+          str(8).map((s) => `fuzz-${s}`),
+          hostileString,
+        ),
         metadata,
         agentState: opt(documentValue),
         id: opt(fc.oneof(fc.uuid(), fc.constant(FRESH), fc.constant(SID))),
@@ -74,88 +92,243 @@ export const ROUTES: Record<string, RouteSpec> = {
     },
   },
   'GET /cli/sessions/:id': { auth: 'cli', params: session },
-  'GET /cli/sessions/:id/messages': { auth: 'cli', params: session, query: { schema: CliMessagesQuerySchema, fields: { afterSeq: numText, limit: opt(numText) } } },
+  'GET /cli/sessions/:id/messages': {
+    auth: 'cli',
+    params: session,
+    query: { schema: CliMessagesQuerySchema, fields: { afterSeq: numText, limit: opt(numText) } },
+  },
   'POST /cli/machines': {
     auth: 'cli',
-    body: { schema: CreateMachineBodySchema, fields: { id: fc.oneof(fc.constant(MID), fc.constant(FRESH), str(10), hostileString), metadata: documentValue, runnerState: opt(documentValue) } },
+    body: {
+      schema: CreateMachineBodySchema,
+      fields: {
+        id: fc.oneof(fc.constant(MID), fc.constant(FRESH), str(10), hostileString),
+        metadata: documentValue,
+        runnerState: opt(documentValue),
+      },
+    },
   },
   'GET /cli/machines/:id': { auth: 'cli', params: machine },
   'ALL /cli/{*rest}': { auth: 'cli', params: { rest: 'rest' } },
 
-  'POST /api/auth': { auth: 'none', body: { schema: AuthBodySchema, fields: { accessToken: fc.oneof(fc.constant('\u0001TOKEN'), str()) } } },
+  'POST /api/auth': {
+    auth: 'none',
+    body: { schema: AuthBodySchema, fields: { accessToken: fc.oneof(fc.constant('\u0001TOKEN'), str()) } },
+  },
   'GET /api/events': {
     auth: 'jwt',
     nonJson: 'sse',
-    query: { schema: EventsQuerySchema, fields: { all: opt(fc.constantFrom('true', '1', 'no')), sessionId: opt(fc.constantFrom(SID, FRESH)), machineId: opt(fc.constantFrom(MID, FRESH)), visibility: opt(fc.constantFrom('visible', 'hidden', 'x')), lastEventId: opt(str()) } },
+    query: {
+      schema: EventsQuerySchema,
+      fields: {
+        all: opt(fc.constantFrom('true', '1', 'no')),
+        sessionId: opt(fc.constantFrom(SID, FRESH)),
+        machineId: opt(fc.constantFrom(MID, FRESH)),
+        visibility: opt(fc.constantFrom('visible', 'hidden', 'x')),
+        lastEventId: opt(str()),
+      },
+    },
   },
-  'POST /api/visibility': { auth: 'jwt', body: { schema: VisibilityBodySchema, fields: { subscriptionId: fc.oneof(fc.uuid(), str()), visibility: fc.constantFrom('visible', 'hidden', 'x') } } },
+  'POST /api/visibility': {
+    auth: 'jwt',
+    body: {
+      schema: VisibilityBodySchema,
+      fields: { subscriptionId: fc.oneof(fc.uuid(), str()), visibility: fc.constantFrom('visible', 'hidden', 'x') },
+    },
+  },
 
-  'GET /api/sessions': { auth: 'jwt', query: { schema: SessionListQuerySchema, fields: { limit: opt(numText), order: opt(fc.constantFrom('updatedAt', 'x')) } } },
+  'GET /api/sessions': {
+    auth: 'jwt',
+    query: {
+      schema: SessionListQuerySchema,
+      fields: { limit: opt(numText), order: opt(fc.constantFrom('updatedAt', 'x')) },
+    },
+  },
   'GET /api/sessions/:id': { auth: 'jwt', params: session },
-  'PATCH /api/sessions/:id': { auth: 'jwt', params: session, body: { schema: RenameBodySchema, fields: { name: fc.oneof(str(30), hostileString) } } },
+  'PATCH /api/sessions/:id': {
+    auth: 'jwt',
+    params: session,
+    body: { schema: RenameBodySchema, fields: { name: fc.oneof(str(30), hostileString) } },
+  },
   'DELETE /api/sessions/:id': { auth: 'jwt', params: session },
   'POST /api/sessions/:id/abort': { auth: 'jwt', params: session },
   'POST /api/sessions/:id/archive': { auth: 'jwt', params: session },
-  'POST /api/sessions/:id/resume': { auth: 'jwt', params: session, body: { schema: ResumeBodySchema, fields: { permissionMode: opt(mode) }, nullAs: {} } },
+  'POST /api/sessions/:id/resume': {
+    auth: 'jwt',
+    params: session,
+    body: { schema: ResumeBodySchema, fields: { permissionMode: opt(mode) }, nullAs: {} },
+  },
   'POST /api/sessions/:id/reopen': { auth: 'jwt', params: session },
 
   'GET /api/sessions/:id/messages': {
     auth: 'jwt',
     params: session,
-    query: { schema: MessagesQuerySchema, fields: { limit: opt(numText), beforeSeq: opt(numText), beforeAt: opt(numText), afterSeq: opt(numText), afterAt: opt(numText), untilSeq: opt(numText), untilAt: opt(numText), epoch: opt(numText) } },
+    query: {
+      schema: MessagesQuerySchema,
+      fields: {
+        limit: opt(numText),
+        beforeSeq: opt(numText),
+        beforeAt: opt(numText),
+        afterSeq: opt(numText),
+        afterAt: opt(numText),
+        untilSeq: opt(numText),
+        untilAt: opt(numText),
+        epoch: opt(numText),
+      },
+    },
   },
   'POST /api/sessions/:id/messages': {
     auth: 'jwt',
     params: session,
-    body: { schema: SendMessageBodySchema, fields: { text: fc.oneof(str(40), fc.constant('')), localId: opt(str(10)), scheduledAt: opt(fc.option(fc.integer({ min: 1 }), { nil: null })), deliveryMode: opt(fc.constantFrom('queue', 'steer')) } },
+    body: {
+      schema: SendMessageBodySchema,
+      fields: {
+        text: fc.oneof(str(40), fc.constant('')),
+        localId: opt(str(10)),
+        scheduledAt: opt(fc.option(fc.integer({ min: 1 }), { nil: null })),
+        deliveryMode: opt(fc.constantFrom('queue', 'steer')),
+      },
+    },
   },
-  'POST /api/sessions/:id/messages/queued-state': { auth: 'jwt', params: session, body: { schema: QueuedStateBodySchema, fields: { localIds: fc.array(fc.oneof(str(10), fc.constant('fuzz-alice-local')), { maxLength: 5 }) } } },
+  'POST /api/sessions/:id/messages/queued-state': {
+    auth: 'jwt',
+    params: session,
+    body: {
+      schema: QueuedStateBodySchema,
+      fields: { localIds: fc.array(fc.oneof(str(10), fc.constant('fuzz-alice-local')), { maxLength: 5 }) },
+    },
+  },
   'DELETE /api/sessions/:id/messages/:messageId': { auth: 'jwt', params: { id: 'session', messageId: 'message' } },
 
   'POST /api/sessions/:id/permissions/:requestId/approve': {
     auth: 'jwt',
     params: { id: 'session', requestId: 'request' },
-    body: { schema: ApproveBodySchema, fields: { mode: opt(mode), allowTools: opt(fc.array(str(8), { maxLength: 3 })), decision: opt(fc.constantFrom('approved', 'denied', 'abort', 'x')), answers: opt(fc.dictionary(str(5), fc.array(str(5), { maxLength: 2 }), { maxKeys: 2 })) }, nullAs: {} },
+    body: {
+      schema: ApproveBodySchema,
+      fields: {
+        mode: opt(mode),
+        allowTools: opt(fc.array(str(8), { maxLength: 3 })),
+        decision: opt(fc.constantFrom('approved', 'denied', 'abort', 'x')),
+        answers: opt(fc.dictionary(str(5), fc.array(str(5), { maxLength: 2 }), { maxKeys: 2 })),
+      },
+      nullAs: {},
+    },
   },
   'POST /api/sessions/:id/permissions/:requestId/deny': {
     auth: 'jwt',
     params: { id: 'session', requestId: 'request' },
-    body: { schema: DenyBodySchema, fields: { decision: opt(fc.constantFrom('approved', 'denied', 'abort', 'x')) }, nullAs: {} },
+    body: {
+      schema: DenyBodySchema,
+      fields: { decision: opt(fc.constantFrom('approved', 'denied', 'abort', 'x')) },
+      nullAs: {},
+    },
   },
-  'POST /api/sessions/:id/permission-mode': { auth: 'jwt', params: session, body: { schema: PermissionModeBodySchema, fields: { mode } } },
-  'POST /api/sessions/:id/model': { auth: 'jwt', params: session, body: { schema: ModelBodySchema, fields: { model: fc.oneof(str(20), fc.constant(null), fc.record({ provider: str(5), modelId: str(5) })) } } },
+  'POST /api/sessions/:id/permission-mode': {
+    auth: 'jwt',
+    params: session,
+    body: { schema: PermissionModeBodySchema, fields: { mode } },
+  },
+  'POST /api/sessions/:id/model': {
+    auth: 'jwt',
+    params: session,
+    body: {
+      schema: ModelBodySchema,
+      fields: { model: fc.oneof(str(20), fc.constant(null), fc.record({ provider: str(5), modelId: str(5) })) },
+    },
+  },
 
   'GET /api/sessions/:id/git-status': { auth: 'jwt', params: session },
-  'GET /api/sessions/:id/git-diff-numstat': { auth: 'jwt', params: session, query: { schema: GitDiffNumstatQuerySchema, fields: { staged: opt(fc.constantFrom('true', 'false', 'x')) } } },
-  'GET /api/sessions/:id/git-diff-file': { auth: 'jwt', params: session, query: { schema: FilePathQuerySchema, fields: { path: fc.oneof(str(20), hostileString), staged: opt(fc.constantFrom('true', 'false')) } } },
-  'GET /api/sessions/:id/file': { auth: 'jwt', params: session, query: { schema: FilePathQuerySchema, fields: { path: fc.oneof(str(20), hostileString) } } },
-  'GET /api/sessions/:id/directory': { auth: 'jwt', params: session, query: { schema: DirectoryQuerySchema, fields: { path: opt(str(20)) } } },
-  'GET /api/sessions/:id/files': { auth: 'jwt', params: session, query: { schema: FileSearchQuerySchema, fields: { query: opt(str(10)), limit: opt(numText) } } },
-  'GET /api/sessions/:id/generated-images/:imageId': { auth: 'jwt', params: { id: 'session', imageId: 'any' }, nonJson: 'binary' },
+  'GET /api/sessions/:id/git-diff-numstat': {
+    auth: 'jwt',
+    params: session,
+    query: { schema: GitDiffNumstatQuerySchema, fields: { staged: opt(fc.constantFrom('true', 'false', 'x')) } },
+  },
+  'GET /api/sessions/:id/git-diff-file': {
+    auth: 'jwt',
+    params: session,
+    query: {
+      schema: FilePathQuerySchema,
+      fields: { path: fc.oneof(str(20), hostileString), staged: opt(fc.constantFrom('true', 'false')) },
+    },
+  },
+  'GET /api/sessions/:id/file': {
+    auth: 'jwt',
+    params: session,
+    query: { schema: FilePathQuerySchema, fields: { path: fc.oneof(str(20), hostileString) } },
+  },
+  'GET /api/sessions/:id/directory': {
+    auth: 'jwt',
+    params: session,
+    query: { schema: DirectoryQuerySchema, fields: { path: opt(str(20)) } },
+  },
+  'GET /api/sessions/:id/files': {
+    auth: 'jwt',
+    params: session,
+    query: { schema: FileSearchQuerySchema, fields: { query: opt(str(10)), limit: opt(numText) } },
+  },
+  'GET /api/sessions/:id/generated-images/:imageId': {
+    auth: 'jwt',
+    params: { id: 'session', imageId: 'any' },
+    nonJson: 'binary',
+  },
   'GET /api/sessions/:id/slash-commands': { auth: 'jwt', params: session },
   'GET /api/sessions/:id/skills': { auth: 'jwt', params: session },
   'POST /api/sessions/:id/upload': {
     auth: 'jwt',
     params: session,
-    body: { schema: UploadBodySchema, fields: { filename: fc.oneof(str(12), hostileString), content: fc.base64String({ maxLength: 64 }), mimeType: fc.constantFrom('text/plain', 'image/png', '') } },
+    body: {
+      schema: UploadBodySchema,
+      fields: {
+        filename: fc.oneof(str(12), hostileString),
+        content: fc.base64String({ maxLength: 64 }),
+        mimeType: fc.constantFrom('text/plain', 'image/png', ''),
+      },
+    },
   },
-  'POST /api/sessions/:id/upload/delete': { auth: 'jwt', params: session, body: { schema: UploadDeleteBodySchema, fields: { path: fc.oneof(str(20), hostileString) } } },
+  'POST /api/sessions/:id/upload/delete': {
+    auth: 'jwt',
+    params: session,
+    body: { schema: UploadDeleteBodySchema, fields: { path: fc.oneof(str(20), hostileString) } },
+  },
 
   'GET /api/machines': { auth: 'jwt' },
   'POST /api/machines/:id/spawn': {
     auth: 'jwt',
     params: machine,
-    body: { schema: SpawnBodySchema, fields: { directory: fc.oneof(str(20), fc.constant('/tmp')), agent: opt(fc.constantFrom('claude', 'codex', 'nope')), model: opt(str(8)), yolo: opt(fc.boolean()), sessionType: opt(fc.constantFrom('simple', 'worktree')) } },
+    body: {
+      schema: SpawnBodySchema,
+      fields: {
+        directory: fc.oneof(str(20), fc.constant('/tmp')),
+        agent: opt(fc.constantFrom('claude', 'codex', 'nope')),
+        model: opt(str(8)),
+        yolo: opt(fc.boolean()),
+        sessionType: opt(fc.constantFrom('simple', 'worktree')),
+      },
+    },
   },
-  'POST /api/machines/:id/list-directory': { auth: 'jwt', params: machine, body: { schema: ListDirectoryBodySchema, fields: { path: fc.oneof(str(20), hostileString), includeHidden: opt(fc.boolean()) } } },
-  'POST /api/machines/:id/paths/exists': { auth: 'jwt', params: machine, body: { schema: PathsExistsBodySchema, fields: { paths: fc.array(str(12), { maxLength: 4 }) } } },
+  'POST /api/machines/:id/list-directory': {
+    auth: 'jwt',
+    params: machine,
+    body: {
+      schema: ListDirectoryBodySchema,
+      fields: { path: fc.oneof(str(20), hostileString), includeHidden: opt(fc.boolean()) },
+    },
+  },
+  'POST /api/machines/:id/paths/exists': {
+    auth: 'jwt',
+    params: machine,
+    body: { schema: PathsExistsBodySchema, fields: { paths: fc.array(str(12), { maxLength: 4 }) } },
+  },
 
   // Web app routes (scratchlist, hub settings, export, peripherals, upstream's not-configured
   // features): ids and credentials fuzzed, bodies as junk or none (their schemas are checked by
   // test/web-plane/web-app-routes tests).
   'DELETE /api/push/subscribe': { auth: 'jwt' },
   'DELETE /api/sessions/:id/scratchlist/:entryId': { auth: 'jwt', params: { id: 'session', entryId: 'any' } },
-  'DELETE /api/sessions/:id/scratchlist/attachments/:attachmentId': { auth: 'jwt', params: { id: 'session', attachmentId: 'any' } },
+  'DELETE /api/sessions/:id/scratchlist/attachments/:attachmentId': {
+    auth: 'jwt',
+    params: { id: 'session', attachmentId: 'any' },
+  },
   'GET /api/codex/sessions': { auth: 'jwt' },
   'GET /api/codex/status': { auth: 'jwt' },
   'GET /api/hub-settings': { auth: 'jwt' },
@@ -179,7 +352,10 @@ export const ROUTES: Record<string, RouteSpec> = {
   'GET /api/sessions/:id/opencode-reasoning-effort-options': { auth: 'jwt', params: { id: 'session' } },
   'GET /api/sessions/:id/pi-models': { auth: 'jwt', params: { id: 'session' } },
   'GET /api/sessions/:id/scratchlist': { auth: 'jwt', params: { id: 'session' } },
-  'GET /api/sessions/:id/scratchlist/attachments/:attachmentId': { auth: 'jwt', params: { id: 'session', attachmentId: 'any' } },
+  'GET /api/sessions/:id/scratchlist/attachments/:attachmentId': {
+    auth: 'jwt',
+    params: { id: 'session', attachmentId: 'any' },
+  },
   'GET /api/storage/sqlite': { auth: 'jwt' },
   'GET /api/usage/summary': { auth: 'jwt' },
   'GET /api/voice/backend': { auth: 'jwt' },
@@ -240,34 +416,69 @@ export interface RouteCase {
 const idChoice = (kind: ParamKind): fc.Arbitrary<string> => {
   switch (kind) {
     case 'session':
-      return fc.oneof({ weight: 6, arbitrary: fc.constant(SID) }, { weight: 2, arbitrary: fc.constant(FRESH) }, { weight: 1, arbitrary: fc.constant(MID) }, { weight: 1, arbitrary: hostileString.filter((s) => s.length > 0) });
+      return fc.oneof(
+        { weight: 6, arbitrary: fc.constant(SID) },
+        { weight: 2, arbitrary: fc.constant(FRESH) },
+        { weight: 1, arbitrary: fc.constant(MID) },
+        { weight: 1, arbitrary: hostileString.filter((s) => s.length > 0) },
+      );
     case 'machine':
-      return fc.oneof({ weight: 6, arbitrary: fc.constant(MID) }, { weight: 2, arbitrary: fc.constant(FRESH) }, { weight: 1, arbitrary: fc.constant(SID) }, { weight: 1, arbitrary: hostileString.filter((s) => s.length > 0) });
+      return fc.oneof(
+        { weight: 6, arbitrary: fc.constant(MID) },
+        { weight: 2, arbitrary: fc.constant(FRESH) },
+        { weight: 1, arbitrary: fc.constant(SID) },
+        { weight: 1, arbitrary: hostileString.filter((s) => s.length > 0) },
+      );
     case 'request':
-      return fc.oneof(fc.constant('req1'), str(10).filter((s) => s.length > 0));
+      return fc.oneof(
+        fc.constant('req1'),
+        str(10).filter((s) => s.length > 0),
+      );
     case 'message':
-      return fc.oneof(fc.constant('fuzz-alice-local'), fc.uuid(), str(10).filter((s) => s.length > 0));
+      return fc.oneof(
+        fc.constant('fuzz-alice-local'),
+        fc.uuid(),
+        str(10).filter((s) => s.length > 0),
+      );
     case 'rest':
       // Dot segments and empty segments are left out: they move the request off the /cli prefix.
       return fc
-        .array(fc.oneof(str(8), fc.constantFrom('sessions', 'machines', '%2e%2e', 'x')).filter((part) => part !== '' && part !== '.' && part !== '..'), { minLength: 1, maxLength: 4 })
+        .array(
+          fc
+            .oneof(str(8), fc.constantFrom('sessions', 'machines', '%2e%2e', 'x'))
+            .filter((part) => part !== '' && part !== '.' && part !== '..'),
+          { minLength: 1, maxLength: 4 },
+        )
         .map((parts) => parts.join('/'));
     default:
-      return fc.oneof(str(10).filter((s) => s.length > 0), fc.uuid());
+      return fc.oneof(
+        str(10).filter((s) => s.length > 0),
+        fc.uuid(),
+      );
   }
 };
 
 /** RPC answers: valid-looking, arbitrary JSON, plain text, far too deep, and non-string values. */
 export const rpcAnswer: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: jsonValue(3).map((v) => JSON.stringify(v)) },
-  { weight: 2, arbitrary: fc.constantFrom(JSON.stringify({ success: true, content: 'aGk=' }), JSON.stringify({ applied: { permissionMode: 'plan' } }), JSON.stringify({ type: 'error', errorMessage: 'no' }), JSON.stringify({ error: 'Method not found' })) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      JSON.stringify({ success: true, content: 'aGk=' }),
+      JSON.stringify({ applied: { permissionMode: 'plan' } }),
+      JSON.stringify({ type: 'error', errorMessage: 'no' }),
+      JSON.stringify({ error: 'Method not found' }),
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
   { weight: 1, arbitrary: deepJsonText },
   { weight: 1, arbitrary: jsonValue(3) },
 );
 
 const junkBodyText: fc.Arbitrary<BodyCase> = fc.oneof(
-  fc.constantFrom('', '{', '{"a":', 'null', '[]', '"x"', '{}', 'not json', '\u0000', '{"__proto__":{"x":1}}').map((text) => ({ kind: 'text' as const, text, contentType: 'application/json' })),
+  fc
+    .constantFrom('', '{', '{"a":', 'null', '[]', '"x"', '{}', 'not json', '\u0000', '{"__proto__":{"x":1}}')
+    .map((text) => ({ kind: 'text' as const, text, contentType: 'application/json' })),
   deepJsonText.map((text) => ({ kind: 'text' as const, text, contentType: 'application/json' })),
   fc.string({ maxLength: 50 }).map((text) => ({ kind: 'text' as const, text, contentType: 'text/plain' })),
 );
@@ -276,11 +487,23 @@ export function routeCase(route: string): fc.Arbitrary<RouteCase> {
   const spec = ROUTES[route];
   if (!spec) throw new Error(`no fuzz spec for route ${route}`);
   const paramNames = Object.keys(spec.params ?? {});
-  const params = fc.record(Object.fromEntries(paramNames.map((name) => [name, idChoice(spec.params?.[name] ?? 'any')])) as Record<string, fc.Arbitrary<string>>);
-  const queryValue = (arb: fc.Arbitrary<unknown>) => fc.oneof({ weight: 5, arbitrary: arb.map((v) => (v === undefined ? undefined : String(v))) }, { weight: 1, arbitrary: fc.array(str(5), { minLength: 2, maxLength: 3 }) });
+  const params = fc.record(
+    Object.fromEntries(paramNames.map((name) => [name, idChoice(spec.params?.[name] ?? 'any')])) as Record<
+      string,
+      fc.Arbitrary<string>
+    >,
+  );
+  const queryValue = (arb: fc.Arbitrary<unknown>) =>
+    fc.oneof(
+      { weight: 5, arbitrary: arb.map((v) => (v === undefined ? undefined : String(v))) },
+      { weight: 1, arbitrary: fc.array(str(5), { minLength: 2, maxLength: 3 }) },
+    );
   const query = spec.query
     ? fc
-        .tuple(fc.record(Object.fromEntries(Object.entries(spec.query.fields).map(([k, arb]) => [k, queryValue(arb)]))), fc.dictionary(str(6), str(6), { maxKeys: 2 }))
+        .tuple(
+          fc.record(Object.fromEntries(Object.entries(spec.query.fields).map(([k, arb]) => [k, queryValue(arb)]))),
+          fc.dictionary(str(6), str(6), { maxKeys: 2 }),
+        )
         .map(([known, extra]) => {
           const out: Record<string, string | string[]> = { ...extra };
           for (const [k, v] of Object.entries(known)) if (v !== undefined) out[k] = v as string | string[];
@@ -294,13 +517,20 @@ export function routeCase(route: string): fc.Arbitrary<RouteCase> {
         { weight: 2, arbitrary: junkBodyText },
         { weight: 1, arbitrary: fc.constant({ kind: 'none' as const }) },
       )
-    : fc.oneof({ weight: 3, arbitrary: fc.constant({ kind: 'none' as const }) }, { weight: 1, arbitrary: junkBodyText });
+    : fc.oneof(
+        { weight: 3, arbitrary: fc.constant({ kind: 'none' as const }) },
+        { weight: 1, arbitrary: junkBodyText },
+      );
   const credentials = fc.oneof(
     { weight: 12, arbitrary: fc.constant('ok' as const) },
     { weight: 1, arbitrary: fc.constantFrom('missing' as const, 'garbage' as const, 'other-scheme' as const) },
   );
-  const method = route.startsWith('ALL ') ? fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS') : fc.constant(undefined);
-  return fc.record({ route: fc.constant(route), params, rawPath: fc.boolean(), query, body, credentials, rpcAnswer, method }).map((c) => (c.method === undefined ? { ...c, method: undefined } : c)) as fc.Arbitrary<RouteCase>;
+  const method = route.startsWith('ALL ')
+    ? fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS')
+    : fc.constant(undefined);
+  return fc
+    .record({ route: fc.constant(route), params, rawPath: fc.boolean(), query, body, credentials, rpcAnswer, method })
+    .map((c) => (c.method === undefined ? { ...c, method: undefined } : c)) as fc.Arbitrary<RouteCase>;
 }
 
 /** Whether the route's schemas accept the case's query and body (if not, the hub must answer 4xx). */

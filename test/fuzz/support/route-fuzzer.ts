@@ -32,10 +32,15 @@ export function allowedServerError(answer: HttpAnswer, rpcAnswer: unknown): bool
     // history import without an online machine, Telegram login.
     const codes = ['rpc_target_missing', 'no_machine_online', 'voice_unavailable', 'push_unavailable'];
     const error = typeof body?.error === 'string' ? body.error : '';
-    return codes.includes(String(body?.code)) || error === 'Telegram authentication is not configured' || error.startsWith('No online machine available for');
+    return (
+      codes.includes(String(body?.code)) ||
+      error === 'Telegram authentication is not configured' ||
+      error.startsWith('No online machine available for')
+    );
   }
   if (answer.status === 504) return body?.code === 'rpc_timeout';
-  if (answer.status === 500) return body?.code === 'resume_failed' || (typeof body?.error === 'string' && body.error === cliErrorOf(rpcAnswer));
+  if (answer.status === 500)
+    return body?.code === 'resume_failed' || (typeof body?.error === 'string' && body.error === cliErrorOf(rpcAnswer));
   return false;
 }
 
@@ -86,7 +91,11 @@ export function urlOf(base: string, c: RouteCase, ids: ResolvedIds): string {
   const template = c.route.slice(c.route.indexOf(' ') + 1);
   const path = template.replace(/:(\w+)|\{\*(\w+)\}/g, (_match, name?: string, rest?: string) => {
     const value = resolveString(c.params[(name ?? rest) as string] ?? '', ids);
-    if (rest !== undefined) return value.split('/').map((part) => (c.rawPath && SAFE_RAW.test(part) ? part : encode(part))).join('/');
+    if (rest !== undefined)
+      return value
+        .split('/')
+        .map((part) => (c.rawPath && SAFE_RAW.test(part) ? part : encode(part)))
+        .join('/');
     return c.rawPath && SAFE_RAW.test(value) ? value : encode(value);
   });
   const params = new URLSearchParams();
@@ -97,7 +106,12 @@ export function urlOf(base: string, c: RouteCase, ids: ResolvedIds): string {
   return `${base}${path}${query ? `?${query}` : ''}`;
 }
 
-export async function sendCase(base: string, c: RouteCase, tenant: FuzzTenant, ids: ResolvedIds): Promise<{ answer: HttpAnswer; body: unknown }> {
+export async function sendCase(
+  base: string,
+  c: RouteCase,
+  tenant: FuzzTenant,
+  ids: ResolvedIds,
+): Promise<{ answer: HttpAnswer; body: unknown }> {
   const spec = ROUTES[c.route];
   if (!spec) throw new Error(`unknown route ${c.route}`);
   const method = c.method ?? c.route.slice(0, c.route.indexOf(' '));
@@ -132,36 +146,52 @@ const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 const REQUEST_TIMEOUT_MS = 15_000;
 
 /** One request; an SSE answer is cut after its headers. Bounded by REQUEST_TIMEOUT_MS. */
-export function rawRequest(url: string, method: string, headers: Record<string, string>, payload?: string): Promise<HttpAnswer> {
+export function rawRequest(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  payload?: string,
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const data = payload !== undefined ? Buffer.from(payload, 'utf8') : undefined;
-    const req = request(url, { method, agent, headers: { ...headers, ...(data ? { 'content-length': String(data.length) } : {}) }, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-      const contentType = String(res.headers['content-type'] ?? '');
-      const status = res.statusCode ?? 0;
-      if (contentType.includes('text/event-stream')) {
-        res.destroy();
-        resolve({ status, contentType, text: '', json: undefined, isJson: false });
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        let isJson = false;
-        if (contentType.includes('application/json')) {
-          try {
-            json = JSON.parse(text) as unknown;
-            isJson = true;
-          } catch {
-            isJson = false;
-          }
+    const req = request(
+      url,
+      {
+        method,
+        agent,
+        headers: { ...headers, ...(data ? { 'content-length': String(data.length) } : {}) },
+        timeout: REQUEST_TIMEOUT_MS,
+      },
+      (res) => {
+        const contentType = String(res.headers['content-type'] ?? '');
+        const status = res.statusCode ?? 0;
+        if (contentType.includes('text/event-stream')) {
+          res.destroy();
+          resolve({ status, contentType, text: '', json: undefined, isJson: false });
+          return;
         }
-        resolve({ status, contentType, text, json, isJson });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms: ${method} ${url.slice(0, 200)}`)));
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          let isJson = false;
+          if (contentType.includes('application/json')) {
+            try {
+              json = JSON.parse(text) as unknown;
+              isJson = true;
+            } catch {
+              isJson = false;
+            }
+          }
+          resolve({ status, contentType, text, json, isJson });
+        });
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms: ${method} ${url.slice(0, 200)}`)),
+    );
     req.on('error', reject);
     req.end(data);
   });
@@ -198,8 +228,16 @@ export function checkAnswer(c: RouteCase, answer: HttpAnswer, body: unknown, lab
   }
   // Upstream's file/git routes refuse a session without `metadata.path` before validating the
   // query, with 200 `{success:false}` (docs/protocol.md#files-and-git): a refusal in upstream's shape.
-  const upstreamRefusal = answer.status === 200 && isRecord(answer.json) && answer.json.success === false && answer.json.error === 'Session path not available';
-  if ((answer.status < 400 || answer.status >= 500) && !upstreamRefusal && (!inputIsValid(c, body) || paramsMissObjects(c))) {
+  const upstreamRefusal =
+    answer.status === 200 &&
+    isRecord(answer.json) &&
+    answer.json.success === false &&
+    answer.json.error === 'Session path not available';
+  if (
+    (answer.status < 400 || answer.status >= 500) &&
+    !upstreamRefusal &&
+    (!inputIsValid(c, body) || paramsMissObjects(c))
+  ) {
     throw new Error(`refusable input not refused with a 4xx: ${context()}`);
   }
 }
@@ -231,7 +269,11 @@ export async function fuzzRoutes(world: FuzzWorld, routes: readonly string[], ru
         checkAnswer(c, answer, body, 'alice');
         if (answer.status >= 400 && answer.status < 500) {
           const after = await world.snapshot(alice.ns);
-          if (!isDeepStrictEqual(after, before)) expect(after, `refused (${answer.status}) but state changed: ${c.route} ${answer.text.slice(0, 200)}`).toEqual(before);
+          if (!isDeepStrictEqual(after, before))
+            expect(
+              after,
+              `refused (${answer.status}) but state changed: ${c.route} ${answer.text.slice(0, 200)}`,
+            ).toEqual(before);
         }
       },
       runsPerRoute,

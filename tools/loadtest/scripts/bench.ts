@@ -27,5 +27,7 @@ const env = {
   stdout: (text: string) => process.stdout.write(text),
   stderr: (text: string) => process.stderr.write(text),
 };
-const code = options.report ? reportSavedBench(options.report, options.writeBenchmarks, env) : await runBench(options, env);
+const code = options.report
+  ? reportSavedBench(options.report, options.writeBenchmarks, env)
+  : await runBench(options, env);
 process.exit(code);

@@ -13,7 +13,8 @@ interface Series {
   value: (p: TimelinePoint) => number | null;
 }
 
-const escapeXml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeXml = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** 1-2-5 ticks covering [0, max]. */
 function niceTicks(max: number, count = 5): number[] {
@@ -44,7 +45,9 @@ function panel(
   const x0 = MARGIN.left;
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const x = (t: number): number => x0 + (t / Math.max(1e-9, tMax)) * plotW;
-  const values = points.flatMap((p) => series.map((s) => s.value(p))).filter((v): v is number => v !== null && Number.isFinite(v));
+  const values = points
+    .flatMap((p) => series.map((s) => s.value(p)))
+    .filter((v): v is number => v !== null && Number.isFinite(v));
   const parts: string[] = [];
   let y: (v: number) => number;
   let ticks: number[];
@@ -65,7 +68,9 @@ function panel(
     parts.push(`<line x1="${x0}" x2="${x0 + plotW}" y1="${ty}" y2="${ty}" class="grid"/>`);
     parts.push(`<text x="${x0 - 6}" y="${ty}" class="ylabel">${label(tick)}</text>`);
   }
-  parts.push(`<text x="14" y="${top + PANEL_HEIGHT / 2}" class="unit" transform="rotate(-90 14 ${top + PANEL_HEIGHT / 2})">${escapeXml(unit)}</text>`);
+  parts.push(
+    `<text x="14" y="${top + PANEL_HEIGHT / 2}" class="unit" transform="rotate(-90 14 ${top + PANEL_HEIGHT / 2})">${escapeXml(unit)}</text>`,
+  );
   parts.push(`<rect x="${x0}" y="${top}" width="${plotW}" height="${PANEL_HEIGHT}" class="frame"/>`);
   series.forEach((s, i) => {
     let d = '';
@@ -81,7 +86,9 @@ function panel(
     }
     if (d !== '') parts.push(`<path d="${d}" stroke="${s.color}" class="series"/>`);
     const ly = top + 14 + i * 18;
-    parts.push(`<line x1="${x0 + plotW + 12}" x2="${x0 + plotW + 30}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2.5"/>`);
+    parts.push(
+      `<line x1="${x0 + plotW + 12}" x2="${x0 + plotW + 30}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2.5"/>`,
+    );
     parts.push(`<text x="${x0 + plotW + 36}" y="${ly}" class="legend">${escapeXml(s.label)}</text>`);
   });
   return parts.join('\n');

@@ -11,7 +11,12 @@ import { failureKind, requestJson } from './http.js';
 const CreatedSessionSchema = z.object({ session: z.object({ id: z.string().min(1) }) });
 
 /** The marker inside a loadtest message's content (`content.content.data`). */
-export const MarkerSchema = z.object({ type: z.literal('loadtest'), lt: z.string(), g: z.number().int().min(0), t: z.number() });
+export const MarkerSchema = z.object({
+  type: z.literal('loadtest'),
+  lt: z.string(),
+  g: z.number().int().min(0),
+  t: z.number(),
+});
 export type Marker = z.infer<typeof MarkerSchema>;
 
 /** Padding shared by every message of a size (strings are immutable; no per-message copy). */
@@ -48,7 +53,12 @@ export class CliSim {
       timeoutMs: this.ctx.options.connectTimeoutMs,
       body: {
         tag: `loadtest-${this.ctx.runId}-${this.pool}-${this.index}`,
-        metadata: { path: `/tmp/loadtest/${this.pool}/${this.index}`, host: 'loadtest', flavor: 'claude', name: `loadtest ${this.pool} ${this.index}` },
+        metadata: {
+          path: `/tmp/loadtest/${this.pool}/${this.index}`,
+          host: 'loadtest',
+          flavor: 'claude',
+          name: `loadtest ${this.pool} ${this.index}`,
+        },
         agentState: null,
       },
     });
@@ -65,7 +75,11 @@ export class CliSim {
   /** Session-scoped socket (the auth the real CLI sends); false on failure (counted). */
   async connect(): Promise<boolean> {
     if (this.sid === null || this.closed) return false;
-    this.socket = await connectCliSocket(this.ctx, { token: this.ctx.token, clientType: 'session-scoped', sessionId: this.sid }, this.transport);
+    this.socket = await connectCliSocket(
+      this.ctx,
+      { token: this.ctx.token, clientType: 'session-scoped', sessionId: this.sid },
+      this.transport,
+    );
     if (this.socket && this.closed) this.socket.close();
     return this.socket !== null && !this.closed;
   }
@@ -84,10 +98,13 @@ export class CliSim {
       this.ctx.stats.heartbeat();
     };
     beat();
-    this.aliveTimer = setTimeout(() => {
-      beat();
-      this.aliveTimer = setInterval(beat, intervalMs);
-    }, Math.floor(Math.random() * intervalMs));
+    this.aliveTimer = setTimeout(
+      () => {
+        beat();
+        this.aliveTimer = setInterval(beat, intervalMs);
+      },
+      Math.floor(Math.random() * intervalMs),
+    );
   }
 
   stopAlive(): void {
@@ -106,7 +123,13 @@ export class CliSim {
       return false;
     }
     const g = this.ctx.stats.nextMessage(this.expectedDeliveries);
-    const data = { type: 'loadtest', lt: this.ctx.runId, g, t: performance.now(), pad: padOf(this.ctx.options.payloadBytes) };
+    const data = {
+      type: 'loadtest',
+      lt: this.ctx.runId,
+      g,
+      t: performance.now(),
+      pad: padOf(this.ctx.options.payloadBytes),
+    };
     socket.emit('message', { sid: this.sid, message: { role: 'agent', content: { type: 'output', data } } });
     return true;
   }

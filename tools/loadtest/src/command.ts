@@ -14,7 +14,11 @@ export interface CommandIo {
  * `defaults` come from the hub's configuration (e.g. its CLI_API_TOKEN and port), so a load test
  * against a local hub started from the same environment needs no flags.
  */
-export async function runLoadtestCommand(argv: readonly string[], defaults: { token?: string | undefined; url?: string }, io: CommandIo): Promise<number> {
+export async function runLoadtestCommand(
+  argv: readonly string[],
+  defaults: { token?: string | undefined; url?: string },
+  io: CommandIo,
+): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.stdout(LOADTEST_USAGE);
     return 0;

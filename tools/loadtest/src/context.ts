@@ -29,7 +29,11 @@ export function transportFor(options: LoadtestOptions, index: number): Transport
  * process) and resolves when connected. No automatic reconnection: a drop is counted as an error
  * rather than hidden behind a retry.
  */
-export function connectCliSocket(ctx: SimContext, auth: Record<string, string>, transport: Transport): Promise<Socket | null> {
+export function connectCliSocket(
+  ctx: SimContext,
+  auth: Record<string, string>,
+  transport: Transport,
+): Promise<Socket | null> {
   const started = performance.now();
   const socket = io(`${ctx.url}/cli`, {
     path: '/socket.io/',
@@ -58,10 +62,14 @@ export function connectCliSocket(ctx: SimContext, auth: Record<string, string>, 
       socket.on('disconnect', (reason: string) => {
         ctx.stats.openSockets -= 1;
         // `io client disconnect` is our own close(); anything else is a drop by the hub or network.
-        if (reason !== 'io client disconnect' && !ctx.stopped()) ctx.stats.error(`disconnect-${reason.replace(/\s+/g, '-')}`);
+        if (reason !== 'io client disconnect' && !ctx.stopped())
+          ctx.stats.error(`disconnect-${reason.replace(/\s+/g, '-')}`);
       });
       socket.on('error', (error: unknown) => {
-        const code = typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'unknown';
+        const code =
+          typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string'
+            ? (error as { code: string }).code
+            : 'unknown';
         ctx.stats.error(`hub-error-${code}`);
       });
       finish(socket);

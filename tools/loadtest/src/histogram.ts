@@ -15,7 +15,12 @@ export interface LatencySummary {
 const HIGHEST_US = 3_600_000_000;
 
 export class LatencyHistogram {
-  private readonly h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 3, autoResize: false });
+  private readonly h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: HIGHEST_US,
+    numberOfSignificantValueDigits: 3,
+    autoResize: false,
+  });
 
   /** Records a duration in milliseconds (fractional). */
   recordMs(ms: number): void {

@@ -24,7 +24,12 @@ export async function requestJson(
     headers['content-type'] = 'application/json';
   }
   try {
-    const response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(init.timeoutMs) });
+    const response = await fetch(url, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      signal: AbortSignal.timeout(init.timeoutMs),
+    });
     const text = await response.text();
     const ms = performance.now() - started;
     if (text.length === 0) return { status: response.status, body: null, ms };
@@ -36,7 +41,12 @@ export async function requestJson(
   } catch (error) {
     const ms = performance.now() - started;
     const name = error instanceof Error ? error.name : '';
-    return { status: 0, body: null, ms, failure: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network' };
+    return {
+      status: 0,
+      body: null,
+      ms,
+      failure: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network',
+    };
   }
 }
 

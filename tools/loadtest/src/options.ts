@@ -16,7 +16,14 @@ const flag = z
 const intList = (min: number, max: number) =>
   z
     .union([z.string(), z.array(z.coerce.number())])
-    .transform((v) => (typeof v === 'string' ? v.split(',').filter((s) => s.trim() !== '').map((s) => Number(s.trim())) : v))
+    .transform((v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .filter((s) => s.trim() !== '')
+            .map((s) => Number(s.trim()))
+        : v,
+    )
     .pipe(z.array(z.number().int().min(min).max(max)).max(32));
 
 export const LoadtestOptionsSchema = z
@@ -24,12 +31,22 @@ export const LoadtestOptionsSchema = z
     url: z.string().url().default('http://127.0.0.1:3006'),
     token: z.string().min(1, 'a CLI access token is needed (--token, or CLI_API_TOKEN in the environment)'),
     /** Appended to the token as `base:namespace` (upstream grammar); isolates a run's events. */
-    namespace: z.string().regex(/^[A-Za-z0-9_.@-]{1,128}$/).optional(),
+    namespace: z
+      .string()
+      .regex(/^[A-Za-z0-9_.@-]{1,128}$/)
+      .optional(),
     allowRemote: flag,
 
     phases: z
       .union([z.string(), z.array(z.enum(PHASE_KINDS))])
-      .transform((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v))
+      .transform((v) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter((s) => s !== '')
+          : v,
+      )
       .pipe(z.array(z.enum(PHASE_KINDS)).min(1))
       .default(['connect', 'steady']),
 
@@ -93,14 +110,18 @@ export const LoadtestOptionsSchema = z
     maxMessages: int(1, 50_000_000).default(5_000_000),
   })
   .superRefine((o, ctx) => {
-    if (o.phases.includes('rpc') && o.runners === 0) ctx.addIssue({ code: 'custom', path: ['runners'], message: 'the rpc phase needs --runners ≥ 1' });
-    if (o.phases.includes('idle') && o.idleLevels.length === 0) ctx.addIssue({ code: 'custom', path: ['idleLevels'], message: 'the idle phase needs --idle-levels N[,N…]' });
+    if (o.phases.includes('rpc') && o.runners === 0)
+      ctx.addIssue({ code: 'custom', path: ['runners'], message: 'the rpc phase needs --runners ≥ 1' });
+    if (o.phases.includes('idle') && o.idleLevels.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['idleLevels'], message: 'the idle phase needs --idle-levels N[,N…]' });
     if ((o.phases.includes('steady') || o.phases.includes('stepup')) && o.clis === 0) {
       ctx.addIssue({ code: 'custom', path: ['clis'], message: 'message phases need --clis ≥ 1' });
     }
-    if (o.sessionStreams > o.clis) ctx.addIssue({ code: 'custom', path: ['sessionStreams'], message: '--session-streams cannot exceed --clis' });
+    if (o.sessionStreams > o.clis)
+      ctx.addIssue({ code: 'custom', path: ['sessionStreams'], message: '--session-streams cannot exceed --clis' });
     const sorted = [...o.idleLevels].sort((a, b) => a - b);
-    if (sorted.some((v, i) => v !== o.idleLevels[i])) ctx.addIssue({ code: 'custom', path: ['idleLevels'], message: 'levels must be ascending' });
+    if (sorted.some((v, i) => v !== o.idleLevels[i]))
+      ctx.addIssue({ code: 'custom', path: ['idleLevels'], message: 'levels must be ascending' });
   });
 
 export type LoadtestOptions = z.infer<typeof LoadtestOptionsSchema>;
@@ -140,10 +161,19 @@ const KNOWN_KEYS = new Set(Object.keys(LoadtestOptionsSchema.shape));
 /** Parses raw options (argv-shaped or already typed); throws OptionsError with every issue. */
 export function parseLoadtestOptions(raw: Record<string, unknown>): LoadtestOptions {
   const unknown = Object.keys(raw).filter((k) => !KNOWN_KEYS.has(k));
-  if (unknown.length > 0) throw new OptionsError(`unknown option(s): ${unknown.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+  if (unknown.length > 0)
+    throw new OptionsError(
+      `unknown option(s): ${unknown.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`,
+    );
   const parsed = LoadtestOptionsSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  --${issue.path.map(String).join('.').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`);
+    const lines = parsed.error.issues.map(
+      (issue) =>
+        `  --${issue.path
+          .map(String)
+          .join('.')
+          .replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`,
+    );
     throw new OptionsError(`invalid loadtest options:\n${lines.join('\n')}`);
   }
   assertLoopbackTarget(parsed.data.url, parsed.data.allowRemote);
@@ -164,7 +194,9 @@ export function isLoopbackHost(hostname: string): boolean {
 export function assertLoopbackTarget(url: string, allowRemote: boolean): void {
   const { hostname } = new URL(url);
   if (!allowRemote && !isLoopbackHost(hostname)) {
-    throw new OptionsError(`refusing to load-test ${hostname}: only loopback targets (127.0.0.0/8, ::1, localhost) unless --allow-remote`);
+    throw new OptionsError(
+      `refusing to load-test ${hostname}: only loopback targets (127.0.0.0/8, ::1, localhost) unless --allow-remote`,
+    );
   }
 }
 

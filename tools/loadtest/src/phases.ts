@@ -50,7 +50,12 @@ function finish(state: RunState, extras: PhaseExtras): void {
  * Starts `count` connects at most `rate` per second and `concurrency` at a time, until done, the
  * deadline, or stop. Resolves with the number that succeeded.
  */
-async function ramp(ctx: SimContext, count: number, connectOne: (i: number) => Promise<boolean>, deadline: number): Promise<number> {
+async function ramp(
+  ctx: SimContext,
+  count: number,
+  connectOne: (i: number) => Promise<boolean>,
+  deadline: number,
+): Promise<number> {
   const { connectRate, connectConcurrency } = ctx.options;
   const t0 = performance.now();
   let launched = 0;
@@ -101,17 +106,25 @@ export async function connectPhase(state: RunState): Promise<void> {
   const needsWeb = o.subscribers > 0 || o.sessionStreams > 0 || o.restRate > 0 || o.phases.includes('rpc');
   if (needsWeb) state.jwt = await loginWeb(ctx);
   if (state.jwt !== null) {
-    const subs = Array.from({ length: o.subscribers }, (_, i) => new SseSubscriber(i, ctx, state.jwt as string, { all: true }));
+    const subs = Array.from(
+      { length: o.subscribers },
+      (_, i) => new SseSubscriber(i, ctx, state.jwt as string, { all: true }),
+    );
     state.streams.push(...subs);
     const opened = await Promise.all(subs.map((s) => s.open()));
     state.allStreams = opened.filter(Boolean).length;
   }
 
   for (let i = 0; i < o.runners; i += 1) state.runners.push(new RunnerSim(i, ctx, transportFor(o, i)));
-  await ramp(ctx, o.runners, async (i) => {
-    const runner = state.runners[i] as RunnerSim;
-    return (await runner.createMachine()) && (await runner.connect());
-  }, deadline);
+  await ramp(
+    ctx,
+    o.runners,
+    async (i) => {
+      const runner = state.runners[i] as RunnerSim;
+      return (await runner.createMachine()) && (await runner.connect());
+    },
+    deadline,
+  );
 
   for (let i = 0; i < o.clis; i += 1) state.clis.push(new CliSim(i, ctx, transportFor(o, i), 'msg'));
   await ramp(ctx, o.clis, (i) => connectCli(state.clis[i] as CliSim, o.aliveMs), deadline);
@@ -121,7 +134,9 @@ export async function connectPhase(state: RunState): Promise<void> {
     const targets = state.clis.slice(0, o.sessionStreams).filter((c) => c.sid !== null && c.socket !== null);
     await Promise.all(
       targets.map(async (cli) => {
-        const stream = new SseSubscriber(state.streams.length, ctx, state.jwt as string, { sessionId: cli.sid as string });
+        const stream = new SseSubscriber(state.streams.length, ctx, state.jwt as string, {
+          sessionId: cli.sid as string,
+        });
         state.streams.push(stream);
         if (await stream.open()) cli.expectedDeliveries += 1;
       }),
@@ -141,12 +156,20 @@ function judge(phase: PhaseStats, durationS: number, ctx: SimContext, generatorC
   if (ratio < o.minDelivery) return 'delivery';
   if (phase.latency.percentileMs(99) >= o.maxP99Ms) return 'p99';
   if (phase.targetRate !== null && phase.sent / durationS < phase.targetRate * 0.9) return 'generator';
-  const dropped = Object.entries(phase.errors).some(([kind, n]) => n > 0 && (kind.startsWith('disconnect') || kind.startsWith('hub-error')));
+  const dropped = Object.entries(phase.errors).some(
+    ([kind, n]) => n > 0 && (kind.startsWith('disconnect') || kind.startsWith('hub-error')),
+  );
   return dropped ? 'errors' : 'ok';
 }
 
 /** Emits at `rate` msg/s (aggregate, round-robin over the connected CLIs) for `seconds`. */
-export async function messagePhase(state: RunState, name: string, kind: 'steady' | 'stepup', rate: number, seconds: number): Promise<PhaseStats> {
+export async function messagePhase(
+  state: RunState,
+  name: string,
+  kind: 'steady' | 'stepup',
+  rate: number,
+  seconds: number,
+): Promise<PhaseStats> {
   const { ctx } = state;
   const o = ctx.options;
   const { phase, extras } = begin(state, name, kind);
@@ -156,7 +179,11 @@ export async function messagePhase(state: RunState, name: string, kind: 'steady'
   const end = t0 + seconds * 1000;
   const rest = runRestTraffic(
     ctx,
-    { jwt: state.jwt ?? '', sessionIds: () => live.map((c) => c.sid as string), machineIds: () => state.runners.map((r) => r.machineId) },
+    {
+      jwt: state.jwt ?? '',
+      sessionIds: () => live.map((c) => c.sid as string),
+      machineIds: () => state.runners.map((r) => r.machineId),
+    },
     state.jwt !== null ? o.restRate : 0,
     () => performance.now() >= end,
   );
@@ -236,7 +263,8 @@ async function refine(state: RunState, failedPhase: PhaseStats, low: number, hig
   let previous = failedPhase;
   for (let k = 1; k <= ctx.options.stepRefine && !ctx.stopped(); k += 1) {
     const settleEnd = performance.now() + 10_000;
-    while (previous.deliveries < previous.expectedDeliveries && performance.now() < settleEnd && !ctx.stopped()) await sleep(20);
+    while (previous.deliveries < previous.expectedDeliveries && performance.now() < settleEnd && !ctx.stopped())
+      await sleep(20);
     await sleep(1_000);
     const mid = Math.sqrt(low * high);
     previous = await messagePhase(state, `refine${k}@${Math.round(mid)}`, 'stepup', mid, ctx.options.stepSeconds);
@@ -260,7 +288,12 @@ export async function idlePhase(state: RunState): Promise<void> {
   while (performance.now() < settle && !ctx.stopped()) await sleep(50);
   const baseline = state.sampler.snapshot();
   const baselineCpuPercent =
-    baselineStart.proc && baseline.proc ? Math.max(0, ((baseline.proc.cpuMs - baselineStart.proc.cpuMs) / Math.max(1, baseline.at - baselineStart.at)) * 100) : null;
+    baselineStart.proc && baseline.proc
+      ? Math.max(
+          0,
+          ((baseline.proc.cpuMs - baselineStart.proc.cpuMs) / Math.max(1, baseline.at - baselineStart.at)) * 100,
+        )
+      : null;
   let previous: { rss: number; connected: number } | null = null;
   for (const level of o.idleLevels) {
     if (ctx.stopped()) return;
@@ -295,8 +328,12 @@ export async function idlePhase(state: RunState): Promise<void> {
       cpuMsPerHeartbeat: cpuMs !== null && heartbeats > 0 ? cpuMs / heartbeats : null,
       hubRssBytes: end.proc?.rssBytes ?? null,
       hubRssBaselineBytes: baseline.proc?.rssBytes ?? null,
-      rssBytesPerConnection: end.proc && baseline.proc && live > 0 ? (end.proc.rssBytes - baseline.proc.rssBytes) / live : null,
-      rssSlopeBytesPerConnection: end.proc && previous && live > previous.connected ? (end.proc.rssBytes - previous.rss) / (live - previous.connected) : null,
+      rssBytesPerConnection:
+        end.proc && baseline.proc && live > 0 ? (end.proc.rssBytes - baseline.proc.rssBytes) / live : null,
+      rssSlopeBytesPerConnection:
+        end.proc && previous && live > previous.connected
+          ? (end.proc.rssBytes - previous.rss) / (live - previous.connected)
+          : null,
       hubBaselineCpuPercent: baselineCpuPercent,
     };
     if (end.proc) previous = { rss: end.proc.rssBytes, connected: live };
@@ -322,7 +359,8 @@ export async function rpcPhase(state: RunState): Promise<void> {
     finish(state, extras);
     return;
   }
-  if (!(await waitForRpcReady(ctx, state.jwt, machineIds[0] as string, o.connectTimeoutMs))) ctx.stats.error('rpc-never-ready');
+  if (!(await waitForRpcReady(ctx, state.jwt, machineIds[0] as string, o.connectTimeoutMs)))
+    ctx.stats.error('rpc-never-ready');
   // The readiness probe is not part of the measured window.
   const phase = ctx.stats.current;
   if (phase) {

@@ -7,7 +7,10 @@ import { formatBytes } from './sampler.js';
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -50,7 +53,24 @@ export function formatReport(result: LoadtestResult): string {
     out.push(
       '',
       formatTable(
-        ['phase', 'dur s', 'target/s', 'sent/s', 'accepted/s', 'SSE deliv/s', 'deliv %', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'hub cpu', 'hub rss', 'lt cpu', 'errors', 'verdict'],
+        [
+          'phase',
+          'dur s',
+          'target/s',
+          'sent/s',
+          'accepted/s',
+          'SSE deliv/s',
+          'deliv %',
+          'p50 ms',
+          'p95 ms',
+          'p99 ms',
+          'max ms',
+          'hub cpu',
+          'hub rss',
+          'lt cpu',
+          'errors',
+          'verdict',
+        ],
         traffic.map((p) => [
           p.name,
           p.durationS.toFixed(1),
@@ -78,7 +98,23 @@ export function formatReport(result: LoadtestResult): string {
     out.push(
       '',
       formatTable(
-        ['phase', 'dur s', 'connects', 'conn/s', 'conn p50', 'conn p99', 'create p99', 'rpc/s', 'rpc p50', 'rpc p99', 'rest/s', 'hub cpu', 'hub rss', 'lt cpu', 'errors'],
+        [
+          'phase',
+          'dur s',
+          'connects',
+          'conn/s',
+          'conn p50',
+          'conn p99',
+          'create p99',
+          'rpc/s',
+          'rpc p50',
+          'rpc p99',
+          'rest/s',
+          'hub cpu',
+          'hub rss',
+          'lt cpu',
+          'errors',
+        ],
         other.map((p) => [
           p.name,
           p.durationS.toFixed(1),
@@ -104,7 +140,19 @@ export function formatReport(result: LoadtestResult): string {
     out.push(
       '',
       formatTable(
-        ['idle level', 'connected', 'reached', 'window s', 'hb/s', 'hub cpu', 'idle cpu', 'cpu ms/hb', 'hub rss', 'rss/conn', 'Δrss/Δconn'],
+        [
+          'idle level',
+          'connected',
+          'reached',
+          'window s',
+          'hb/s',
+          'hub cpu',
+          'idle cpu',
+          'cpu ms/hb',
+          'hub rss',
+          'rss/conn',
+          'Δrss/Δconn',
+        ],
         result.summary.idle.map((l) => [
           String(l.level),
           String(l.connected),
@@ -125,12 +173,17 @@ export function formatReport(result: LoadtestResult): string {
   const s = result.summary;
   out.push('');
   if (s.maxSustained) {
-    out.push(`max sustained: ${fmt.n(s.maxSustained.acceptedPerS)} msg/s accepted, ${fmt.n(s.maxSustained.deliveriesPerS)} SSE deliveries/s at p99 ${fmt.ms(s.maxSustained.p99)} ms (${s.maxSustained.step}); step-up stopped: ${s.stepupStop ?? '–'}`);
+    out.push(
+      `max sustained: ${fmt.n(s.maxSustained.acceptedPerS)} msg/s accepted, ${fmt.n(s.maxSustained.deliveriesPerS)} SSE deliveries/s at p99 ${fmt.ms(s.maxSustained.p99)} ms (${s.maxSustained.step}); step-up stopped: ${s.stepupStop ?? '–'}`,
+    );
   } else if (s.stepupStop !== null) {
     out.push(`step-up: no step passed (stopped: ${s.stepupStop})`);
   }
-  if (s.rpc) out.push(`rpc: ${fmt.n(s.rpc.perS)} round-trips/s, p50 ${fmt.ms(s.rpc.p50)} ms, p99 ${fmt.ms(s.rpc.p99)} ms`);
-  out.push(`messages sent ${fmt.n(s.messagesSent)}, SSE deliveries ${fmt.n(s.deliveries)} of ${fmt.n(s.expectedDeliveries)} expected; load generator CPU ${fmt.pct(s.loadtestCpuPercent)} of one core`);
+  if (s.rpc)
+    out.push(`rpc: ${fmt.n(s.rpc.perS)} round-trips/s, p50 ${fmt.ms(s.rpc.p50)} ms, p99 ${fmt.ms(s.rpc.p99)} ms`);
+  out.push(
+    `messages sent ${fmt.n(s.messagesSent)}, SSE deliveries ${fmt.n(s.deliveries)} of ${fmt.n(s.expectedDeliveries)} expected; load generator CPU ${fmt.pct(s.loadtestCpuPercent)} of one core`,
+  );
   const errors = Object.entries(s.errors).sort((a, b) => b[1] - a[1]);
   out.push(errors.length === 0 ? 'errors: none' : `errors: ${errors.map(([k, n]) => `${k}=${n}`).join(', ')}`);
   return out.join('\n');

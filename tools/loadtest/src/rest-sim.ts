@@ -19,7 +19,11 @@ function pick<T>(items: readonly T[], n: number): T | undefined {
 }
 
 /** One paths/exists round-trip; true when the runner's answer came back intact. */
-async function pathsExists(ctx: SimContext, jwt: string, machineId: string): Promise<{ ok: boolean; outcome: HttpOutcome }> {
+async function pathsExists(
+  ctx: SimContext,
+  jwt: string,
+  machineId: string,
+): Promise<{ ok: boolean; outcome: HttpOutcome }> {
   const outcome = await requestJson('POST', `${ctx.url}/api/machines/${encodeURIComponent(machineId)}/paths/exists`, {
     bearer: jwt,
     body: { paths: RPC_PATHS },
@@ -34,7 +38,13 @@ async function pathsExists(ctx: SimContext, jwt: string, machineId: string): Pro
  * that would exceed `maxInFlight` are skipped and counted, so a slow hub cannot make the
  * generator pile up unbounded work.
  */
-export async function runRestTraffic(ctx: SimContext, targets: RestTargets, ratePerSecond: number, until: () => boolean, maxInFlight = 64): Promise<void> {
+export async function runRestTraffic(
+  ctx: SimContext,
+  targets: RestTargets,
+  ratePerSecond: number,
+  until: () => boolean,
+  maxInFlight = 64,
+): Promise<void> {
   if (ratePerSecond <= 0) return;
   const tickMs = 50;
   let due = 0;
@@ -51,8 +61,12 @@ export async function runRestTraffic(ctx: SimContext, targets: RestTargets, rate
       else ctx.stats.error(failureKind('rest-paths-exists', outcome));
       return;
     }
-    const path = kind === 1 && sid !== undefined ? `/api/sessions/${encodeURIComponent(sid)}/messages?limit=50` : '/api/sessions';
-    const outcome = await requestJson('GET', `${ctx.url}${path}`, { bearer: targets.jwt, timeoutMs: ctx.options.rpcTimeoutMs });
+    const path =
+      kind === 1 && sid !== undefined ? `/api/sessions/${encodeURIComponent(sid)}/messages?limit=50` : '/api/sessions';
+    const outcome = await requestJson('GET', `${ctx.url}${path}`, {
+      bearer: targets.jwt,
+      timeoutMs: ctx.options.rpcTimeoutMs,
+    });
     if (outcome.status === 200 && outcome.failure === undefined) ctx.stats.restDone(outcome.ms);
     else ctx.stats.error(failureKind(kind === 1 ? 'rest-messages' : 'rest-sessions', outcome));
   };
@@ -77,7 +91,13 @@ export async function runRestTraffic(ctx: SimContext, targets: RestTargets, rate
 }
 
 /** Closed loop: `concurrency` workers, each sending the next paths/exists as soon as one returns. */
-export async function runRpcLoad(ctx: SimContext, jwt: string, machineIds: readonly string[], concurrency: number, until: () => boolean): Promise<void> {
+export async function runRpcLoad(
+  ctx: SimContext,
+  jwt: string,
+  machineIds: readonly string[],
+  concurrency: number,
+  until: () => boolean,
+): Promise<void> {
   if (machineIds.length === 0) return;
   const worker = async (w: number): Promise<void> => {
     // Bounded by the phase deadline (until) and, as a backstop, a count no run can reach.
@@ -96,7 +116,12 @@ export async function runRpcLoad(ctx: SimContext, jwt: string, machineIds: reado
 }
 
 /** Probes until one RPC succeeds (registration is asynchronous on some hubs); bounded. */
-export async function waitForRpcReady(ctx: SimContext, jwt: string, machineId: string, timeoutMs: number): Promise<boolean> {
+export async function waitForRpcReady(
+  ctx: SimContext,
+  jwt: string,
+  machineId: string,
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; i < 1_000 && Date.now() < deadline && !ctx.stopped(); i += 1) {
     const { ok } = await pathsExists(ctx, jwt, machineId);

@@ -22,7 +22,15 @@ export const HubUsageSchema = z.object({
   cpuPercent: z.number().min(0),
   rssBytes: z.number().min(0),
   rssStartBytes: z.number().min(0),
-  byPid: z.array(z.object({ pid: z.number().int(), name: z.string(), cpuMs: z.number(), rssBytes: z.number(), processes: z.number().int() })),
+  byPid: z.array(
+    z.object({
+      pid: z.number().int(),
+      name: z.string(),
+      cpuMs: z.number(),
+      rssBytes: z.number(),
+      processes: z.number().int(),
+    }),
+  ),
 });
 
 export const IdleLevelSchema = z.object({
@@ -130,7 +138,14 @@ export const LoadtestResultSchema = z.object({
     errorCount: z.number().int().min(0),
     /** Highest step-up step that kept p99 and delivery within bounds. */
     maxSustained: z
-      .object({ step: z.string(), targetRate: z.number(), acceptedPerS: z.number(), deliveriesPerS: z.number(), p99: z.number(), hubCpuPercent: z.number().nullable() })
+      .object({
+        step: z.string(),
+        targetRate: z.number(),
+        acceptedPerS: z.number(),
+        deliveriesPerS: z.number(),
+        p99: z.number(),
+        hubCpuPercent: z.number().nullable(),
+      })
       .nullable(),
     /** Why step-up stopped (verdict of the first failing step, or `limit`). */
     stepupStop: z.string().nullable(),

@@ -4,7 +4,15 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SimContext } from './context.js';
 import { assertLoopbackTarget, type LoadtestOptions } from './options.js';
-import { connectPhase, idlePhase, rpcPhase, stepupPhase, steadyPhase, type PhaseExtras, type RunState } from './phases.js';
+import {
+  connectPhase,
+  idlePhase,
+  rpcPhase,
+  stepupPhase,
+  steadyPhase,
+  type PhaseExtras,
+  type RunState,
+} from './phases.js';
 import { LoadtestResultSchema, RESULT_SCHEMA_ID, type LoadtestResult, type PhaseResult } from './result-schema.js';
 import { Sampler } from './sampler.js';
 import { RunStats, type PhaseStats } from './stats.js';
@@ -25,7 +33,11 @@ function phaseResult(phase: PhaseStats, extras: PhaseExtras | undefined, sampler
   const perS = (n: number): number => round(n / durationS);
   const hubStart = extras?.hubStart?.proc ?? null;
   const hubEnd = extras?.hubEnd?.proc ?? null;
-  const lt = extras?.hubStart && extras.hubEnd ? ((extras.hubEnd.selfCpuMs - extras.hubStart.selfCpuMs) / Math.max(1, extras.hubEnd.at - extras.hubStart.at)) * 100 : 0;
+  const lt =
+    extras?.hubStart && extras.hubEnd
+      ? ((extras.hubEnd.selfCpuMs - extras.hubStart.selfCpuMs) / Math.max(1, extras.hubEnd.at - extras.hubStart.at)) *
+        100
+      : 0;
   return {
     name: phase.name,
     kind: phase.kind,
@@ -42,7 +54,10 @@ function phaseResult(phase: PhaseStats, extras: PhaseExtras | undefined, sampler
     deliveryRatio: phase.expectedDeliveries === 0 ? 1 : round(phase.deliveries / phase.expectedDeliveries, 4),
     latency: phase.latency.summary(),
     heartbeats: phase.heartbeats,
-    connect: { ...phase.connect.summary(), perS: phase.rampMs > 0 ? round(phase.connected / (phase.rampMs / 1000)) : perS(phase.connected) },
+    connect: {
+      ...phase.connect.summary(),
+      perS: phase.rampMs > 0 ? round(phase.connected / (phase.rampMs / 1000)) : perS(phase.connected),
+    },
     sessionCreate: phase.sessionCreate.summary(),
     rpc: { ...phase.rpc.summary(), perS: perS(phase.rpcOk) },
     rest: { ...phase.rest.summary(), perS: perS(phase.restOk) },
@@ -51,12 +66,21 @@ function phaseResult(phase: PhaseStats, extras: PhaseExtras | undefined, sampler
       hubStart && hubEnd
         ? {
             cpuMs: round(Math.max(0, hubEnd.cpuMs - hubStart.cpuMs)),
-            cpuPercent: round(Math.max(0, ((hubEnd.cpuMs - hubStart.cpuMs) / Math.max(1, hubEnd.at - hubStart.at)) * 100), 1),
+            cpuPercent: round(
+              Math.max(0, ((hubEnd.cpuMs - hubStart.cpuMs) / Math.max(1, hubEnd.at - hubStart.at)) * 100),
+              1,
+            ),
             rssBytes: hubEnd.rssBytes,
             rssStartBytes: hubStart.rssBytes,
             byPid: hubEnd.roots.map((r) => {
               const before = hubStart.roots.find((s) => s.pid === r.pid);
-              return { pid: r.pid, name: r.name, cpuMs: round(Math.max(0, r.cpuMs - (before?.cpuMs ?? 0))), rssBytes: r.rssBytes, processes: r.processes };
+              return {
+                pid: r.pid,
+                name: r.name,
+                cpuMs: round(Math.max(0, r.cpuMs - (before?.cpuMs ?? 0))),
+                rssBytes: r.rssBytes,
+                processes: r.processes,
+              };
             }),
           }
         : null,
@@ -83,8 +107,24 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
     stats,
     stopped: () => stopped,
   };
-  const sampler = new Sampler(ctx, options.hubPids, options.quiet ? undefined : hooks.progress, Math.ceil(options.maxSeconds) + 60);
-  const state: RunState = { ctx, sampler, clis: [], idleClis: [], runners: [], streams: [], jwt: null, allStreams: 0, extras: new Map(), stepupStop: null };
+  const sampler = new Sampler(
+    ctx,
+    options.hubPids,
+    options.quiet ? undefined : hooks.progress,
+    Math.ceil(options.maxSeconds) + 60,
+  );
+  const state: RunState = {
+    ctx,
+    sampler,
+    clis: [],
+    idleClis: [],
+    runners: [],
+    streams: [],
+    jwt: null,
+    allStreams: 0,
+    extras: new Map(),
+    stepupStop: null,
+  };
   const hardStop = setTimeout(() => {
     aborted ??= `--max-seconds ${options.maxSeconds} reached`;
     stopped = true;
@@ -96,7 +136,8 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
     const connected = state.clis.filter((c) => c.socket !== null).length;
     const messagePhases = options.phases.some((p) => p === 'steady' || p === 'stepup');
     if (messagePhases && connected === 0) aborted = 'no CLI could connect';
-    else if (messagePhases && options.subscribers > 0 && state.allStreams === 0) aborted = 'no SSE subscriber could connect';
+    else if (messagePhases && options.subscribers > 0 && state.allStreams === 0)
+      aborted = 'no SSE subscriber could connect';
     for (const kind of options.phases) {
       if (aborted !== null || stopped) break;
       if (kind === 'connect') continue;
@@ -118,7 +159,10 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
   const phases = stats.phases.map((p) => phaseResult(p, state.extras.get(p.index), sampler));
   const steps = phases.filter((p) => p.kind === 'stepup');
   const passing = steps.filter((p) => p.verdict === 'ok');
-  const best = passing.reduce<PhaseResult | null>((a, p) => (a === null || p.acceptedPerS > a.acceptedPerS ? p : a), null);
+  const best = passing.reduce<PhaseResult | null>(
+    (a, p) => (a === null || p.acceptedPerS > a.acceptedPerS ? p : a),
+    null,
+  );
   const rpc = phases.find((p) => p.kind === 'rpc' && p.rpc.count > 0);
   const self = process.cpuUsage(selfStart);
   const wallMs = performance.now() - started;
@@ -149,7 +193,14 @@ export async function runLoadtest(options: LoadtestOptions, hooks: RunHooks = {}
       errors: { ...stats.totalErrors },
       errorCount: Object.values(stats.totalErrors).reduce((s, n) => s + n, 0),
       maxSustained: best
-        ? { step: best.name, targetRate: best.targetRate ?? 0, acceptedPerS: best.acceptedPerS, deliveriesPerS: best.deliveriesPerS, p99: best.latency.p99, hubCpuPercent: best.hub?.cpuPercent ?? null }
+        ? {
+            step: best.name,
+            targetRate: best.targetRate ?? 0,
+            acceptedPerS: best.acceptedPerS,
+            deliveriesPerS: best.deliveriesPerS,
+            p99: best.latency.p99,
+            hubCpuPercent: best.hub?.cpuPercent ?? null,
+          }
         : null,
       stepupStop: steps.length > 0 ? state.stepupStop : null,
       rpc: rpc ? { perS: rpc.rpc.perS, p50: rpc.rpc.p50, p99: rpc.rpc.p99, count: rpc.rpc.count } : null,

@@ -17,7 +17,9 @@ export const RUNNER_METHODS = ['path-exists', 'list-directory'] as const;
 function answer(method: string, params: unknown): unknown {
   if (method === 'path-exists') {
     const parsed = PathsParamsSchema.safeParse(params);
-    return parsed.success ? { exists: Object.fromEntries(parsed.data.paths.map((p) => [p, true])) } : { error: 'Invalid params' };
+    return parsed.success
+      ? { exists: Object.fromEntries(parsed.data.paths.map((p) => [p, true])) }
+      : { error: 'Invalid params' };
   }
   if (method === 'list-directory') return { success: true, entries: [{ name: 'README.md', type: 'file', size: 1 }] };
   return { error: 'Method not found' };
@@ -50,7 +52,13 @@ export class RunnerSim {
       timeoutMs: this.ctx.options.connectTimeoutMs,
       body: {
         id: this.machineId,
-        metadata: { host: `loadtest-${this.index}`, platform: 'linux', happyCliVersion: '0.30.7', homeDir: '/tmp', displayName: `loadtest ${this.index}` },
+        metadata: {
+          host: `loadtest-${this.index}`,
+          platform: 'linux',
+          happyCliVersion: '0.30.7',
+          homeDir: '/tmp',
+          displayName: `loadtest ${this.index}`,
+        },
         runnerState: { status: 'running', pid: process.pid, startedAt: Date.now() },
       },
     });
@@ -66,7 +74,11 @@ export class RunnerSim {
   /** Connects, registers the RPC methods and waits for a `ping` ack as a barrier. */
   async connect(): Promise<boolean> {
     if (this.closed) return false;
-    const socket = await connectCliSocket(this.ctx, { token: this.ctx.token, clientType: 'machine-scoped', machineId: this.machineId }, this.transport);
+    const socket = await connectCliSocket(
+      this.ctx,
+      { token: this.ctx.token, clientType: 'machine-scoped', machineId: this.machineId },
+      this.transport,
+    );
     if (!socket) return false;
     this.socket = socket;
     socket.on('rpc-request', (raw: unknown, ack: unknown) => {

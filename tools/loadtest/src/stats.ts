@@ -143,7 +143,8 @@ export class RunStats {
     }
     const phase = this.phases[this.phaseOf.data[id] ?? 0];
     const first = this.deliveredCount.data[id] === 0;
-    if ((this.deliveredCount.data[id] ?? 0) < 255) this.deliveredCount.data[id] = (this.deliveredCount.data[id] ?? 0) + 1;
+    if ((this.deliveredCount.data[id] ?? 0) < 255)
+      this.deliveredCount.data[id] = (this.deliveredCount.data[id] ?? 0) + 1;
     if (phase) {
       phase.deliveries += 1;
       if (first) phase.accepted += 1;

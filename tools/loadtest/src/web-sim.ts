@@ -12,7 +12,10 @@ const AuthReplySchema = z.object({ token: z.string().min(1) });
 
 /** POST /api/auth {accessToken} → JWT, or null (error counted). */
 export async function loginWeb(ctx: SimContext): Promise<string | null> {
-  const outcome = await requestJson('POST', `${ctx.url}/api/auth`, { body: { accessToken: ctx.token }, timeoutMs: ctx.options.connectTimeoutMs });
+  const outcome = await requestJson('POST', `${ctx.url}/api/auth`, {
+    body: { accessToken: ctx.token },
+    timeoutMs: ctx.options.connectTimeoutMs,
+  });
   const parsed = outcome.status === 200 ? AuthReplySchema.safeParse(outcome.body) : null;
   if (!parsed?.success) {
     ctx.stats.error(failureKind('web-auth', outcome));
@@ -89,7 +92,11 @@ export class SseSubscriber {
         resolve(ok);
       };
       const timer = setTimeout(() => settle(false, 'sse-open-timeout'), this.ctx.options.connectTimeoutMs);
-      const req = send(url, { method: 'GET', agent: false, headers: { accept: 'text/event-stream', authorization: `Bearer ${this.jwt}` } });
+      const req = send(url, {
+        method: 'GET',
+        agent: false,
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${this.jwt}` },
+      });
       this.req = req;
       req.on('error', () => {
         if (!settled) settle(false, 'sse-network');

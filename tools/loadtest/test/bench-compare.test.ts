@@ -64,7 +64,17 @@ function ingestResult(steps: { rate: number; ok: boolean; cpuMs: number }[]): Lo
     startedAt: new Date(0).toISOString(),
     durationS: 1,
     aborted: null,
-    config: { clis: 10, runners: 0, subscribers: 1, sessionStreams: 0, transport: 'websocket', aliveMs: 2000, payloadBytes: 256, phases: ['connect', 'stepup'], hubPids: [] },
+    config: {
+      clis: 10,
+      runners: 0,
+      subscribers: 1,
+      sessionStreams: 0,
+      transport: 'websocket',
+      aliveMs: 2000,
+      payloadBytes: 256,
+      phases: ['connect', 'stepup'],
+      hubPids: [],
+    },
     phases,
     timeline: [],
     summary: {
@@ -73,7 +83,16 @@ function ingestResult(steps: { rate: number; ok: boolean; cpuMs: number }[]): Lo
       expectedDeliveries: 0,
       errors: {},
       errorCount: 0,
-      maxSustained: best ? { step: best.name, targetRate: best.targetRate ?? 0, acceptedPerS: best.acceptedPerS, deliveriesPerS: best.deliveriesPerS, p99: best.latency.p99, hubCpuPercent: null } : null,
+      maxSustained: best
+        ? {
+            step: best.name,
+            targetRate: best.targetRate ?? 0,
+            acceptedPerS: best.acceptedPerS,
+            deliveriesPerS: best.deliveriesPerS,
+            p99: best.latency.p99,
+            hubCpuPercent: null,
+          }
+        : null,
       stepupStop: 'p99',
       rpc: null,
       idle: [],
@@ -83,13 +102,41 @@ function ingestResult(steps: { rate: number; ok: boolean; cpuMs: number }[]): Lo
   });
 }
 
-const run = (target: BenchRun['target'], result: LoadtestResult): BenchRun => ({ target, profile: 'ingest', status: 'ok', reason: null, loadAverage: [1], result });
+const run = (target: BenchRun['target'], result: LoadtestResult): BenchRun => ({
+  target,
+  profile: 'ingest',
+  status: 'ok',
+  reason: null,
+  loadAverage: [1],
+  result,
+});
 
 describe('bench comparison', () => {
   const runs: BenchRun[] = [
-    run('upstream', ingestResult([{ rate: 100, ok: true, cpuMs: 400 }, { rate: 200, ok: false, cpuMs: 800 }])),
-    run('memory', ingestResult([{ rate: 100, ok: true, cpuMs: 100 }, { rate: 200, ok: true, cpuMs: 150 }, { rate: 400, ok: true, cpuMs: 250 }, { rate: 800, ok: false, cpuMs: 500 }])),
-    { target: 'redis', profile: 'ingest', status: 'skipped', reason: 'redis-server is not installed', loadAverage: [1], result: null },
+    run(
+      'upstream',
+      ingestResult([
+        { rate: 100, ok: true, cpuMs: 400 },
+        { rate: 200, ok: false, cpuMs: 800 },
+      ]),
+    ),
+    run(
+      'memory',
+      ingestResult([
+        { rate: 100, ok: true, cpuMs: 100 },
+        { rate: 200, ok: true, cpuMs: 150 },
+        { rate: 400, ok: true, cpuMs: 250 },
+        { rate: 800, ok: false, cpuMs: 500 },
+      ]),
+    ),
+    {
+      target: 'redis',
+      profile: 'ingest',
+      status: 'skipped',
+      reason: 'redis-server is not installed',
+      loadAverage: [1],
+      result: null,
+    },
   ];
   const rows = buildRows(runs, ['ingest']);
 
@@ -108,8 +155,14 @@ describe('bench comparison', () => {
     expect(ratio(-3, 100)).toBeNull();
     expect(ratio(1, 0)).toBeNull();
     const goals = checkGoals(rows, ['upstream', 'memory', 'redis']);
-    expect(goals.find((g) => g.goal === 'ingest msg/s' && g.target === 'memory')).toMatchObject({ measured: '4.00×', met: false });
-    expect(goals.find((g) => g.goal === 'ingest msg/s' && g.target === 'redis')).toMatchObject({ measured: 'n/a', met: null });
+    expect(goals.find((g) => g.goal === 'ingest msg/s' && g.target === 'memory')).toMatchObject({
+      measured: '4.00×',
+      met: false,
+    });
+    expect(goals.find((g) => g.goal === 'ingest msg/s' && g.target === 'redis')).toMatchObject({
+      measured: 'n/a',
+      met: null,
+    });
     const table = comparisonTable(rows, ['upstream', 'memory', 'redis'], true);
     expect(table).toContain('memory ÷ up');
     expect(table).toContain('up ÷ memory');
@@ -127,7 +180,9 @@ describe('bench options and profiles', () => {
 
   it('--help names every option the parser accepts', () => {
     const kebab = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    const missing = Object.keys(BenchOptionsSchema.shape).map(kebab).filter((option) => !BENCH_USAGE.includes(`${option} `));
+    const missing = Object.keys(BenchOptionsSchema.shape)
+      .map(kebab)
+      .filter((option) => !BENCH_USAGE.includes(`${option} `));
     expect(missing).toEqual([]);
   });
 
@@ -147,7 +202,13 @@ describe('CPU profile summary', () => {
   it('aggregates self time by function and module, cut to a time window', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cpuprofile-'));
     try {
-      const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' });
+      const frame = (functionName: string, url: string) => ({
+        functionName,
+        url,
+        lineNumber: 0,
+        columnNumber: 0,
+        scriptId: '0',
+      });
       const profile = {
         nodes: [
           { id: 1, callFrame: frame('(root)', ''), children: [2, 3, 4] },

@@ -30,32 +30,57 @@ describe('npm run loadtest against an in-process hub', () => {
     const { io, out, err } = capture();
     code = await runLoadtestCommand(
       [
-        '--url', t.url,
-        '--clis', '3',
-        '--subscribers', '1',
-        '--session-streams', '1',
-        '--runners', '1',
-        '--rest-rate', '5',
-        '--phases', 'connect,steady,stepup,rpc,idle',
-        '--rate', '30',
-        '--duration', '2',
-        '--step-start', '20',
-        '--step-factor', '2',
-        '--step-max-steps', '2',
-        '--step-seconds', '1',
-        '--step-refine', '0',
-        '--rpc-seconds', '1',
-        '--rpc-concurrency', '2',
-        '--idle-levels', '2',
-        '--idle-alive-ms', '300',
-        '--idle-seconds', '1',
+        '--url',
+        t.url,
+        '--clis',
+        '3',
+        '--subscribers',
+        '1',
+        '--session-streams',
+        '1',
+        '--runners',
+        '1',
+        '--rest-rate',
+        '5',
+        '--phases',
+        'connect,steady,stepup,rpc,idle',
+        '--rate',
+        '30',
+        '--duration',
+        '2',
+        '--step-start',
+        '20',
+        '--step-factor',
+        '2',
+        '--step-max-steps',
+        '2',
+        '--step-seconds',
+        '1',
+        '--step-refine',
+        '0',
+        '--rpc-seconds',
+        '1',
+        '--rpc-concurrency',
+        '2',
+        '--idle-levels',
+        '2',
+        '--idle-alive-ms',
+        '300',
+        '--idle-seconds',
+        '1',
         // Correctness, not speed: generous bounds so a busy machine cannot fail the checks.
-        '--drain-ms', '15000',
-        '--max-p99-ms', '60000',
-        '--min-delivery', '0',
-        '--hub-pids', String(process.pid),
-        '--max-seconds', '60',
-        '--chart', join(dir, 'chart.svg'),
+        '--drain-ms',
+        '15000',
+        '--max-p99-ms',
+        '60000',
+        '--min-delivery',
+        '0',
+        '--hub-pids',
+        String(process.pid),
+        '--max-seconds',
+        '60',
+        '--chart',
+        join(dir, 'chart.svg'),
         '--json',
       ],
       { token: t.token },
@@ -78,7 +103,13 @@ describe('npm run loadtest against an in-process hub', () => {
     // fall behind the schedule), which a correctness test does not judge.
     const steps = result.phases.filter((p) => p.kind === 'stepup').map((p) => p.name);
     expect([['step1@20'], ['step1@20', 'step2@40']]).toContainEqual(steps);
-    expect(result.phases.map((p) => p.kind)).toEqual(['connect', 'steady', ...steps.map(() => 'stepup'), 'rpc', 'idle']);
+    expect(result.phases.map((p) => p.kind)).toEqual([
+      'connect',
+      'steady',
+      ...steps.map(() => 'stepup'),
+      'rpc',
+      'idle',
+    ]);
     // Live progress went to stderr, one line per second.
     expect(stderr).toMatch(/\[\s*\d+s\] /);
   });
@@ -128,7 +159,9 @@ describe('loadtest options', () => {
   it('refuses non-loopback targets unless --allow-remote', async () => {
     expect(() => parseLoadtestOptions({ url: 'http://10.1.2.3:3006', token: 'x' })).toThrow(OptionsError);
     expect(() => parseLoadtestOptions({ url: 'http://example.com', token: 'x' })).toThrow(/refusing/);
-    expect(parseLoadtestOptions({ url: 'http://10.1.2.3:3006', token: 'x', allowRemote: true }).url).toBe('http://10.1.2.3:3006');
+    expect(parseLoadtestOptions({ url: 'http://10.1.2.3:3006', token: 'x', allowRemote: true }).url).toBe(
+      'http://10.1.2.3:3006',
+    );
     const { io, out, err } = capture();
     const code = await runLoadtestCommand(['--url', 'http://192.0.2.1:3006'], { token: 'x' }, io);
     expect(code).toBe(2);
@@ -137,8 +170,10 @@ describe('loadtest options', () => {
   });
 
   it('knows loopback', () => {
-    for (const host of ['127.0.0.1', '127.255.0.9', 'localhost', '[::1]', '::1']) expect(isLoopbackHost(host)).toBe(true);
-    for (const host of ['128.0.0.1', '10.0.0.1', '::', 'example.com', '1270.0.0.1']) expect(isLoopbackHost(host)).toBe(false);
+    for (const host of ['127.0.0.1', '127.255.0.9', 'localhost', '[::1]', '::1'])
+      expect(isLoopbackHost(host)).toBe(true);
+    for (const host of ['128.0.0.1', '10.0.0.1', '::', 'example.com', '1270.0.0.1'])
+      expect(isLoopbackHost(host)).toBe(false);
   });
 
   it('validates with zod: unknown options, bad values and missing tokens are refused', () => {
@@ -147,7 +182,10 @@ describe('loadtest options', () => {
     expect(() => parseLoadtestOptions({})).toThrow(/token/);
     expect(() => parseLoadtestOptions({ token: 'x', phases: 'rpc' })).toThrow(/--runners/);
     expect(parseArgv(['--json', '--clis', '5', '--step-factor=2'])).toEqual({ json: true, clis: '5', stepFactor: '2' });
-    const o = parseLoadtestOptions({ token: 'x', ...parseArgv(['--phases', 'connect,stepup', '--idle-levels', '1,2']) });
+    const o = parseLoadtestOptions({
+      token: 'x',
+      ...parseArgv(['--phases', 'connect,stepup', '--idle-levels', '1,2']),
+    });
     expect(o.phases).toEqual(['connect', 'stepup']);
     expect(o.idleLevels).toEqual([1, 2]);
   });

@@ -44,7 +44,9 @@ const notSustained = (r: LoadtestResult): string | undefined => {
  * levels: one GC cycle more or less at one level moves a two-point slope a lot, a fit much less.
  */
 export function rssSlopeFit(r: LoadtestResult): number | null {
-  const points = r.summary.idle.filter((l) => l.reached && l.hubRssBytes !== null).map((l) => [l.connected, l.hubRssBytes as number] as const);
+  const points = r.summary.idle
+    .filter((l) => l.reached && l.hubRssBytes !== null)
+    .map((l) => [l.connected, l.hubRssBytes as number] as const);
   if (points.length < 2) return null;
   const n = points.length;
   const mx = points.reduce((sum, [x]) => sum + x, 0) / n;
@@ -64,36 +66,50 @@ function idleDefs(levels: number[]): MetricDef[] {
       return bytes === null ? null : bytes / 1024;
     },
   };
-  return [fit, ...levels.flatMap((level): MetricDef[] => {
-    const at = (r: LoadtestResult) => r.summary.idle.find((l) => l.level === level);
-    const reachedNote = (r: LoadtestResult): string | undefined => {
-      const l = at(r);
-      if (!l) return 'not run';
-      return l.reached ? undefined : `not reached (${l.connected} connected)`;
-    };
-    return [
-      { key: `cpu-per-hb-${level}`, label: `CPU ms per heartbeat @${level} idle CLIs`, better: 'lower', value: (r) => (at(r)?.reached ? (at(r)?.cpuMsPerHeartbeat ?? null) : null), note: reachedNote },
-      {
-        key: `rss-per-cli-${level}`,
-        // The slope from the previous level (the first level: from the no-CLI baseline).
-        label: `RSS KiB per idle CLI @${level} (Δ from previous level)`,
-        better: 'lower',
-        value: (r) => {
-          const l = at(r);
-          const bytes = l?.rssSlopeBytesPerConnection ?? l?.rssBytesPerConnection ?? null;
-          return l?.reached && bytes !== null ? bytes / 1024 : null;
+  return [
+    fit,
+    ...levels.flatMap((level): MetricDef[] => {
+      const at = (r: LoadtestResult) => r.summary.idle.find((l) => l.level === level);
+      const reachedNote = (r: LoadtestResult): string | undefined => {
+        const l = at(r);
+        if (!l) return 'not run';
+        return l.reached ? undefined : `not reached (${l.connected} connected)`;
+      };
+      return [
+        {
+          key: `cpu-per-hb-${level}`,
+          label: `CPU ms per heartbeat @${level} idle CLIs`,
+          better: 'lower',
+          value: (r) => (at(r)?.reached ? (at(r)?.cpuMsPerHeartbeat ?? null) : null),
+          note: reachedNote,
         },
-        note: reachedNote,
-      },
-      { key: `hub-rss-${level}`, label: `hub RSS MiB @${level}`, better: 'info', value: (r) => ((at(r)?.hubRssBytes ?? null) !== null ? (at(r)?.hubRssBytes as number) / 1024 ** 2 : null) },
-      {
-        key: `connect-p99-${level}`,
-        label: `connect p99 ms (ramp to ${level})`,
-        better: 'lower',
-        value: (r) => r.phases.find((p) => p.name === `idle-${level}`)?.connect.p99 ?? null,
-      },
-    ];
-  })];
+        {
+          key: `rss-per-cli-${level}`,
+          // The slope from the previous level (the first level: from the no-CLI baseline).
+          label: `RSS KiB per idle CLI @${level} (Δ from previous level)`,
+          better: 'lower',
+          value: (r) => {
+            const l = at(r);
+            const bytes = l?.rssSlopeBytesPerConnection ?? l?.rssBytesPerConnection ?? null;
+            return l?.reached && bytes !== null ? bytes / 1024 : null;
+          },
+          note: reachedNote,
+        },
+        {
+          key: `hub-rss-${level}`,
+          label: `hub RSS MiB @${level}`,
+          better: 'info',
+          value: (r) => ((at(r)?.hubRssBytes ?? null) !== null ? (at(r)?.hubRssBytes as number) / 1024 ** 2 : null),
+        },
+        {
+          key: `connect-p99-${level}`,
+          label: `connect p99 ms (ramp to ${level})`,
+          better: 'lower',
+          value: (r) => r.phases.find((p) => p.name === `idle-${level}`)?.connect.p99 ?? null,
+        },
+      ];
+    }),
+  ];
 }
 
 /**
@@ -102,7 +118,16 @@ function idleDefs(levels: number[]): MetricDef[] {
  * would not compare like with like).
  */
 function commonStep(runs: readonly BenchRun[]): string | null {
-  const passed = runs.filter((r) => r.status === 'ok' && r.result).map((r) => new Set((r.result as LoadtestResult).phases.filter((p) => p.kind === 'stepup' && p.verdict === 'ok').map((p) => p.name)));
+  const passed = runs
+    .filter((r) => r.status === 'ok' && r.result)
+    .map(
+      (r) =>
+        new Set(
+          (r.result as LoadtestResult).phases
+            .filter((p) => p.kind === 'stepup' && p.verdict === 'ok')
+            .map((p) => p.name),
+        ),
+    );
   if (passed.length === 0) return null;
   const [first, ...rest] = passed;
   const common = [...(first ?? [])].filter((name) => rest.every((set) => set.has(name)));
@@ -110,7 +135,11 @@ function commonStep(runs: readonly BenchRun[]): string | null {
 }
 
 /** Hub CPU ms per unit of work in one phase (`per` picks the unit). */
-function cpuPer(r: LoadtestResult, phaseName: string | null, per: (p: LoadtestResult['phases'][number]) => number): number | null {
+function cpuPer(
+  r: LoadtestResult,
+  phaseName: string | null,
+  per: (p: LoadtestResult['phases'][number]) => number,
+): number | null {
   const phase = phaseName === null ? undefined : r.phases.find((p) => p.name === phaseName);
   if (!phase?.hub || per(phase) <= 0) return null;
   return phase.hub.cpuMs / per(phase);
@@ -121,22 +150,59 @@ function metricDefs(profile: ProfileName, runs: readonly BenchRun[]): MetricDef[
   switch (profile) {
     case 'ingest':
       return [
-        { key: 'ingest-rate', label: 'ingest: accepted msg/s (max sustained: p99 < 100 ms, ≥ 98 % delivered)', better: 'higher', value: (r) => r.summary.maxSustained?.acceptedPerS ?? null, note: notSustained },
-        { key: 'ingest-p99', label: 'ingest: e2e p99 ms at that rate', better: 'info', value: (r) => r.summary.maxSustained?.p99 ?? null },
-        { key: 'ingest-cpu', label: 'ingest: hub CPU % at that rate', better: 'info', value: (r) => r.summary.maxSustained?.hubCpuPercent ?? null },
+        {
+          key: 'ingest-rate',
+          label: 'ingest: accepted msg/s (max sustained: p99 < 100 ms, ≥ 98 % delivered)',
+          better: 'higher',
+          value: (r) => r.summary.maxSustained?.acceptedPerS ?? null,
+          note: notSustained,
+        },
+        {
+          key: 'ingest-p99',
+          label: 'ingest: e2e p99 ms at that rate',
+          better: 'info',
+          value: (r) => r.summary.maxSustained?.p99 ?? null,
+        },
+        {
+          key: 'ingest-cpu',
+          label: 'ingest: hub CPU % at that rate',
+          better: 'info',
+          value: (r) => r.summary.maxSustained?.hubCpuPercent ?? null,
+        },
         {
           key: 'ingest-cpu-per-msg',
           label: `ingest: hub CPU ms per message @${step ?? '–'} (highest step all passed)`,
           better: 'lower',
           value: (r) => cpuPer(r, step, (p) => p.accepted),
         },
-        { key: 'ingest-p50-first', label: 'ingest: e2e p50 ms at 100 msg/s', better: 'lower', value: (r) => r.phases.find((p) => p.kind === 'stepup')?.latency.p50 ?? null },
+        {
+          key: 'ingest-p50-first',
+          label: 'ingest: e2e p50 ms at 100 msg/s',
+          better: 'lower',
+          value: (r) => r.phases.find((p) => p.kind === 'stepup')?.latency.p50 ?? null,
+        },
       ];
     case 'fanout':
       return [
-        { key: 'fanout-rate', label: 'fanout: SSE deliveries/s (max sustained: p99 < 100 ms, 100 CLIs → 5 subscribers)', better: 'higher', value: (r) => r.summary.maxSustained?.deliveriesPerS ?? null, note: notSustained },
-        { key: 'fanout-p99', label: 'fanout: e2e p99 ms at that rate', better: 'info', value: (r) => r.summary.maxSustained?.p99 ?? null },
-        { key: 'fanout-cpu', label: 'fanout: hub CPU % at that rate', better: 'info', value: (r) => r.summary.maxSustained?.hubCpuPercent ?? null },
+        {
+          key: 'fanout-rate',
+          label: 'fanout: SSE deliveries/s (max sustained: p99 < 100 ms, 100 CLIs → 5 subscribers)',
+          better: 'higher',
+          value: (r) => r.summary.maxSustained?.deliveriesPerS ?? null,
+          note: notSustained,
+        },
+        {
+          key: 'fanout-p99',
+          label: 'fanout: e2e p99 ms at that rate',
+          better: 'info',
+          value: (r) => r.summary.maxSustained?.p99 ?? null,
+        },
+        {
+          key: 'fanout-cpu',
+          label: 'fanout: hub CPU % at that rate',
+          better: 'info',
+          value: (r) => r.summary.maxSustained?.hubCpuPercent ?? null,
+        },
         {
           key: 'fanout-cpu-per-delivery',
           label: `fanout: hub CPU ms per SSE delivery @${step ?? '–'} (highest step all passed)`,
@@ -145,15 +211,27 @@ function metricDefs(profile: ProfileName, runs: readonly BenchRun[]): MetricDef[
         },
       ];
     case 'capacity': {
-      const levels = [...new Set(runs.flatMap((run) => run.result?.summary.idle.map((l) => l.level) ?? []))].sort((a, b) => a - b);
+      const levels = [...new Set(runs.flatMap((run) => run.result?.summary.idle.map((l) => l.level) ?? []))].sort(
+        (a, b) => a - b,
+      );
       return idleDefs(levels);
     }
     case 'rpc':
       return [
-        { key: 'rpc-rate', label: 'rpc: REST→runner round-trips/s (8 in flight)', better: 'higher', value: (r) => r.summary.rpc?.perS ?? null },
+        {
+          key: 'rpc-rate',
+          label: 'rpc: REST→runner round-trips/s (8 in flight)',
+          better: 'higher',
+          value: (r) => r.summary.rpc?.perS ?? null,
+        },
         { key: 'rpc-p50', label: 'rpc: round-trip p50 ms', better: 'lower', value: (r) => r.summary.rpc?.p50 ?? null },
         { key: 'rpc-p99', label: 'rpc: round-trip p99 ms', better: 'lower', value: (r) => r.summary.rpc?.p99 ?? null },
-        { key: 'rpc-cpu-per-call', label: 'rpc: hub CPU ms per round-trip', better: 'lower', value: (r) => cpuPer(r, 'rpc', (p) => p.rpc.count) },
+        {
+          key: 'rpc-cpu-per-call',
+          label: 'rpc: hub CPU ms per round-trip',
+          better: 'lower',
+          value: (r) => cpuPer(r, 'rpc', (p) => p.rpc.count),
+        },
       ];
   }
 }
@@ -167,7 +245,8 @@ export function buildRows(runs: readonly BenchRun[], profiles: readonly ProfileN
       for (const run of ofProfile) {
         if (run.status !== 'ok' || !run.result) {
           row.values[run.target] = null;
-          row.notes[run.target] = run.status === 'skipped' ? `skipped: ${run.reason ?? ''}` : `failed: ${run.reason ?? ''}`;
+          row.notes[run.target] =
+            run.status === 'skipped' ? `skipped: ${run.reason ?? ''}` : `failed: ${run.reason ?? ''}`;
           continue;
         }
         const v = def.value(run.result);
@@ -183,7 +262,17 @@ export function buildRows(runs: readonly BenchRun[], profiles: readonly ProfileN
 
 export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   // Every compared quantity is positive; a ratio of a noise-negative value (an RSS that shrank) means nothing.
-  if (a === null || a === undefined || b === null || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || a <= 0 || b <= 0) return null;
+  if (
+    a === null ||
+    a === undefined ||
+    b === null ||
+    b === undefined ||
+    !Number.isFinite(a) ||
+    !Number.isFinite(b) ||
+    a <= 0 ||
+    b <= 0
+  )
+    return null;
   return a / b;
 }
 
@@ -194,7 +283,8 @@ function cell(row: MetricRow, target: TargetName): string {
   // Notes can carry an error message: one short line, so a table stays a table.
   const raw = row.notes[target];
   const note = raw === undefined ? undefined : raw.replace(/\s+/g, ' ').slice(0, 100);
-  const digits = v !== null && v !== undefined && Math.abs(v) < 10 ? 3 : v !== null && v !== undefined && Math.abs(v) < 100 ? 1 : 0;
+  const digits =
+    v !== null && v !== undefined && Math.abs(v) < 10 ? 3 : v !== null && v !== undefined && Math.abs(v) < 100 ? 1 : 0;
   const text = v === null || v === undefined ? '–' : fmt.n(v, digits);
   return note ? `${text} (${note})` : text;
 }
@@ -204,11 +294,20 @@ const times = (v: number | null): string => (v === null ? '–' : `${v >= 10 ? v
 export function comparisonTable(rows: readonly MetricRow[], targets: readonly TargetName[], markdown: boolean): string {
   const ourTargets = ours(targets);
   const hasUp = targets.includes('upstream');
-  const headers = ['metric', ...targets.map((t) => TARGET_LABELS[t]), ...(hasUp ? ourTargets.flatMap((t) => [`${t} ÷ up`, `up ÷ ${t}`]) : [])];
+  const headers = [
+    'metric',
+    ...targets.map((t) => TARGET_LABELS[t]),
+    ...(hasUp ? ourTargets.flatMap((t) => [`${t} ÷ up`, `up ÷ ${t}`]) : []),
+  ];
   const body = rows.map((row) => [
     `${row.label}${row.better === 'higher' ? ' ↑' : row.better === 'lower' ? ' ↓' : ''}`,
     ...targets.map((t) => cell(row, t)),
-    ...(hasUp ? ourTargets.flatMap((t) => [times(ratio(row.values[t], row.values.upstream)), times(ratio(row.values.upstream, row.values[t]))]) : []),
+    ...(hasUp
+      ? ourTargets.flatMap((t) => [
+          times(ratio(row.values[t], row.values.upstream)),
+          times(ratio(row.values.upstream, row.values[t])),
+        ])
+      : []),
   ]);
   return markdown ? formatMarkdownTable(headers, body) : formatTable(headers, body);
 }
@@ -229,7 +328,13 @@ export function checkGoals(rows: readonly MetricRow[], targets: readonly TargetN
   const add = (goal: string, target: TargetName, row: MetricRow | undefined, op: '>=' | '<=', bound: number): void => {
     if (!targets.includes(target)) return;
     const r = ratio(row?.values[target], row?.values.upstream);
-    out.push({ goal, target, required: `ours ÷ upstream ${op} ${bound}`, measured: r === null ? 'n/a' : times(r), met: r === null ? null : op === '>=' ? r >= bound : r <= bound });
+    out.push({
+      goal,
+      target,
+      required: `ours ÷ upstream ${op} ${bound}`,
+      measured: r === null ? 'n/a' : times(r),
+      met: r === null ? null : op === '>=' ? r >= bound : r <= bound,
+    });
   };
   add('ingest msg/s', 'redis', find('ingest-rate'), '>=', 3);
   add('ingest msg/s', 'memory', find('ingest-rate'), '>=', 5);
@@ -248,21 +353,43 @@ export function checkGoals(rows: readonly MetricRow[], targets: readonly TargetN
 
 export function goalsTable(goals: readonly GoalCheck[], markdown: boolean): string {
   const headers = ['goal', 'ours', 'required', 'measured', 'met'];
-  const body = goals.map((g) => [g.goal, TARGET_LABELS[g.target], g.required, g.measured, g.met === null ? 'n/a' : g.met ? 'yes' : 'NO']);
+  const body = goals.map((g) => [
+    g.goal,
+    TARGET_LABELS[g.target],
+    g.required,
+    g.measured,
+    g.met === null ? 'n/a' : g.met ? 'yes' : 'NO',
+  ]);
   return markdown ? formatMarkdownTable(headers, body) : formatTable(headers, body);
 }
 
 /** The load generator's own CPU share per run (it shares the machine with the hub). */
 export function generatorTable(runs: readonly BenchRun[], markdown: boolean): string {
-  const headers = ['profile', 'target', 'status', 'duration s', 'load generator CPU % (of one core)', 'load avg (1 min) before', 'errors'];
+  const headers = [
+    'profile',
+    'target',
+    'status',
+    'duration s',
+    'load generator CPU % (of one core)',
+    'load avg (1 min) before',
+    'errors',
+  ];
   const body = runs.map((r) => [
     r.profile,
     TARGET_LABELS[r.target],
-    r.status === 'ok' ? (r.result?.aborted ? `aborted: ${r.result.aborted}` : 'ok') : `${r.status}: ${r.reason ?? ''}`.replace(/\s+/g, ' ').slice(0, 120),
+    r.status === 'ok'
+      ? r.result?.aborted
+        ? `aborted: ${r.result.aborted}`
+        : 'ok'
+      : `${r.status}: ${r.reason ?? ''}`.replace(/\s+/g, ' ').slice(0, 120),
     r.result ? r.result.durationS.toFixed(0) : '–',
     r.result ? fmt.pct(r.result.summary.loadtestCpuPercent) : '–',
     r.loadAverage[0] !== undefined ? r.loadAverage[0].toFixed(2) : '–',
-    r.result ? (Object.entries(r.result.summary.errors).map(([k, n]) => `${k}=${n}`).join(', ') || '0') : '–',
+    r.result
+      ? Object.entries(r.result.summary.errors)
+          .map(([k, n]) => `${k}=${n}`)
+          .join(', ') || '0'
+      : '–',
   ]);
   return markdown ? formatMarkdownTable(headers, body) : formatTable(headers, body);
 }

@@ -166,7 +166,8 @@ export function summariseProfiles(files: readonly string[], top = 20, window?: P
     if (root) visit(root.id, new Set(), 0);
   }
   const busyMs = Math.max(0, totalMs - idleMs);
-  const rank = (m: Map<string, number>): [string, number][] => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
+  const rank = (m: Map<string, number>): [string, number][] =>
+    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
   const pct = (ms: number): number => (busyMs > 0 ? Math.round((ms / busyMs) * 1000) / 10 : 0);
   return {
     files: files.length,
@@ -179,12 +180,17 @@ export function summariseProfiles(files: readonly string[], top = 20, window?: P
 }
 
 export function formatProfileSummary(title: string, s: ProfileSummary): string {
-  const lines = [`${title}: ${s.files} profile(s), busy ${(s.busyMs / 1000).toFixed(1)} s of ${(s.totalMs / 1000).toFixed(1)} s sampled`];
+  const lines = [
+    `${title}: ${s.files} profile(s), busy ${(s.busyMs / 1000).toFixed(1)} s of ${(s.totalMs / 1000).toFixed(1)} s sampled`,
+  ];
   lines.push('  self time by module:');
-  for (const m of s.byModule.slice(0, 12)) lines.push(`    ${m.pct.toFixed(1).padStart(5)}%  ${String(m.selfMs).padStart(7)} ms  ${m.module}`);
+  for (const m of s.byModule.slice(0, 12))
+    lines.push(`    ${m.pct.toFixed(1).padStart(5)}%  ${String(m.selfMs).padStart(7)} ms  ${m.module}`);
   lines.push('  self time by function:');
-  for (const f of s.byFunction) lines.push(`    ${f.pct.toFixed(1).padStart(5)}%  ${String(f.selfMs).padStart(7)} ms  ${f.name}`);
+  for (const f of s.byFunction)
+    lines.push(`    ${f.pct.toFixed(1).padStart(5)}%  ${String(f.selfMs).padStart(7)} ms  ${f.name}`);
   lines.push('  our functions, inclusive:');
-  for (const f of s.ownInclusive.slice(0, 15)) lines.push(`    ${f.pct.toFixed(1).padStart(5)}%  ${String(f.totalMs).padStart(7)} ms  ${f.name}`);
+  for (const f of s.ownInclusive.slice(0, 15))
+    lines.push(`    ${f.pct.toFixed(1).padStart(5)}%  ${String(f.totalMs).padStart(7)} ms  ${f.name}`);
   return lines.join('\n');
 }

@@ -35,7 +35,11 @@ function openFilesLimit(): number | null {
 }
 
 export function describeMachine(path: string | undefined): Machine {
-  const redis = spawnSync('redis-server', ['--version'], { encoding: 'utf8', timeout: 5_000, env: { PATH: path ?? '/usr/bin:/bin' } });
+  const redis = spawnSync('redis-server', ['--version'], {
+    encoding: 'utf8',
+    timeout: 5_000,
+    env: { PATH: path ?? '/usr/bin:/bin' },
+  });
   const version = /v=(\S+)/.exec(redis.stdout ?? '')?.[1] ?? null;
   return {
     cpuModel: cpuModel(),

@@ -11,7 +11,14 @@ export type ProfileName = (typeof PROFILE_NAMES)[number];
 const list = <T extends string>(values: readonly [T, ...T[]]) =>
   z
     .union([z.string(), z.array(z.enum(values))])
-    .transform((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v))
+    .transform((v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== '')
+        : v,
+    )
     .pipe(z.array(z.enum(values)).min(1));
 const flag = z
   .union([z.boolean(), z.string()])
@@ -68,10 +75,21 @@ export function parseBenchArgv(argv: readonly string[]): BenchOptions {
  * Loadtest options of each profile, without url/token/hubPids (set per target). Both modes are
  * bounded: every phase has a duration and every step-up a step cap.
  */
-export function profileOptions(profile: ProfileName, quick: boolean, capacityLevels?: number[]): Omit<LoadtestOptionsInput, 'token'> {
+export function profileOptions(
+  profile: ProfileName,
+  quick: boolean,
+  capacityLevels?: number[],
+): Omit<LoadtestOptionsInput, 'token'> {
   // A step passes while e2e p99 stays below 100 ms (the bound) and ≥ 98 % of its messages
   // are delivered within 2–3 s of the step's end.
-  const common = { quiet: true, maxP99Ms: 100, minDelivery: 0.98, drainMs: quick ? 2_000 : 3_000, payloadBytes: 256, aliveMs: 2_000 } as const;
+  const common = {
+    quiet: true,
+    maxP99Ms: 100,
+    minDelivery: 0.98,
+    drainMs: quick ? 2_000 : 3_000,
+    payloadBytes: 256,
+    aliveMs: 2_000,
+  } as const;
   // A short low-rate warm-up (JIT, connection pools) before the steps that are judged.
   const warmup = { rate: 50, duration: 2 } as const;
   switch (profile) {

@@ -26,11 +26,20 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function spawnChild(command: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; logFile: string }): Child {
+export function spawnChild(
+  command: string,
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; cwd: string; logFile: string },
+): Child {
   const fd = openSync(options.logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(command, [...args], { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', fd, fd] });
+    child = spawn(command, [...args], {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
   } finally {
     closeSync(fd);
   }
@@ -77,7 +86,11 @@ export function spawnChild(command: string, args: readonly string[], options: { 
 }
 
 /** Polls `check` every 100 ms until it resolves true, the child exits, or `timeoutMs`. */
-export async function waitUntil(check: () => Promise<boolean>, child: Child | null, timeoutMs: number): Promise<boolean> {
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  child: Child | null,
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; i < 10_000 && Date.now() < deadline; i += 1) {
     if (child?.exited()) return false;

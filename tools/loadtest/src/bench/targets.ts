@@ -37,7 +37,11 @@ export interface OursEntry {
 }
 
 export function prepareOurs(repoRoot: string, log: (line: string) => void): OursEntry {
-  const tsxEntry: OursEntry = { runtime: 'tsx', args: ['--import', 'tsx', join(repoRoot, 'src', 'main.ts')], note: null };
+  const tsxEntry: OursEntry = {
+    runtime: 'tsx',
+    args: ['--import', 'tsx', join(repoRoot, 'src', 'main.ts')],
+    note: null,
+  };
   const outDir = join(repoRoot, '.cache', 'bench-dist');
   let tsc: string;
   try {
@@ -48,12 +52,24 @@ export function prepareOurs(repoRoot: string, log: (line: string) => void): Ours
   log('building the hub into .cache/bench-dist …');
   rmSync(outDir, { recursive: true, force: true });
   // tsc still emits on type errors (another helper's work in progress must not stop the bench).
-  const built = spawnSync(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', outDir], { cwd: repoRoot, encoding: 'utf8', timeout: 10 * 60_000 });
-  const assets = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'copy-build-assets.mjs'), outDir], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+  const built = spawnSync(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', outDir], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 10 * 60_000,
+  });
+  const assets = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'copy-build-assets.mjs'), outDir], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (!existsSync(join(outDir, 'main.js')) || assets.status !== 0) {
     return { ...tsxEntry, note: `build failed (${(built.stdout ?? '').split('\n')[0] ?? ''}); ran through tsx` };
   }
-  return { runtime: 'dist', args: [join(outDir, 'main.js')], note: built.status === 0 ? null : `built with type errors: ${(built.stdout ?? '').split('\n')[0] ?? ''}` };
+  return {
+    runtime: 'dist',
+    args: [join(outDir, 'main.js')],
+    note: built.status === 0 ? null : `built with type errors: ${(built.stdout ?? '').split('\n')[0] ?? ''}`,
+  };
 }
 
 export interface TargetContext {
@@ -99,7 +115,11 @@ function upstreamVersionOk(bin: string): boolean {
   }
   const home = mkdtempSync(join(tmpdir(), 'hapi-version-'));
   try {
-    const res = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 30_000, env: { PATH: '/usr/bin:/bin', HOME: home, HAPI_HOME: home, ...NO_NETWORK_ENV } });
+    const res = spawnSync(bin, ['--version'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { PATH: '/usr/bin:/bin', HOME: home, HAPI_HOME: home, ...NO_NETWORK_ENV },
+    });
     return res.status === 0 && res.stdout.includes(UPSTREAM_VERSION);
   } finally {
     rmSync(home, { recursive: true, force: true });
@@ -110,27 +130,49 @@ function upstreamVersionOk(bin: string): boolean {
  * The upstream binary: `.cache/hapi-cli` (shared with the interop tests), installed there with
  * npm when missing (into a staging prefix renamed into place). Null + reason when impossible.
  */
-export function ensureUpstream(repoRoot: string, log: (line: string) => void): { bin: string } | { bin: null; reason: string } {
+export function ensureUpstream(
+  repoRoot: string,
+  log: (line: string) => void,
+): { bin: string } | { bin: null; reason: string } {
   const cacheDir = join(repoRoot, '.cache', 'hapi-cli');
   const cached = upstreamBinIn(cacheDir);
   if (upstreamVersionOk(cached)) return { bin: cached };
-  if (process.platform !== 'linux' || process.arch !== 'x64') return { bin: null, reason: `${UPSTREAM_PACKAGE} only runs on linux-x64` };
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return { bin: null, reason: `${UPSTREAM_PACKAGE} only runs on linux-x64` };
   log(`installing ${UPSTREAM_PACKAGE}@${UPSTREAM_VERSION} into .cache/hapi-cli …`);
   mkdirSync(dirname(cacheDir), { recursive: true });
   const staging = `${cacheDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const res = spawnSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', staging, `${UPSTREAM_PACKAGE}@${UPSTREAM_VERSION}`], {
-    encoding: 'utf8',
-    timeout: 10 * 60_000,
-    cwd: dirname(cacheDir),
-  });
+  const res = spawnSync(
+    'npm',
+    [
+      'install',
+      '--no-save',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      '--prefix',
+      staging,
+      `${UPSTREAM_PACKAGE}@${UPSTREAM_VERSION}`,
+    ],
+    {
+      encoding: 'utf8',
+      timeout: 10 * 60_000,
+      cwd: dirname(cacheDir),
+    },
+  );
   if (res.status !== 0 || !upstreamVersionOk(upstreamBinIn(staging))) {
     rmSync(staging, { recursive: true, force: true });
     if (upstreamVersionOk(cached)) return { bin: cached };
-    return { bin: null, reason: `npm install ${UPSTREAM_PACKAGE}@${UPSTREAM_VERSION} failed: ${(res.stderr ?? '').trim().split('\n').slice(-2).join(' | ') || `exit ${res.status}`}` };
+    return {
+      bin: null,
+      reason: `npm install ${UPSTREAM_PACKAGE}@${UPSTREAM_VERSION} failed: ${(res.stderr ?? '').trim().split('\n').slice(-2).join(' | ') || `exit ${res.status}`}`,
+    };
   }
   rmSync(cacheDir, { recursive: true, force: true });
   renameSync(staging, cacheDir);
-  return upstreamVersionOk(cached) ? { bin: cached } : { bin: null, reason: `installed ${UPSTREAM_PACKAGE} but it does not run` };
+  return upstreamVersionOk(cached)
+    ? { bin: cached }
+    : { bin: null, reason: `installed ${UPSTREAM_PACKAGE} but it does not run` };
 }
 
 async function startUpstream(ctx: TargetContext, bin: string, tag: string): Promise<RunningTarget> {
@@ -169,11 +211,28 @@ async function startUpstream(ctx: TargetContext, bin: string, tag: string): Prom
 async function startRedis(ctx: TargetContext, tag: string): Promise<{ url: string; child: Child }> {
   const dir = mkdtempSync(join(ctx.workDir, `redis-${tag}-`));
   const port = await freePort();
-  const child = spawnChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec'], {
-    cwd: dir,
-    logFile: join(dir, 'redis.log'),
-    env: { PATH: ctx.baseEnv.PATH ?? '/usr/bin:/bin' },
-  });
+  const child = spawnChild(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+    ],
+    {
+      cwd: dir,
+      logFile: join(dir, 'redis.log'),
+      env: { PATH: ctx.baseEnv.PATH ?? '/usr/bin:/bin' },
+    },
+  );
   if (!(await waitUntil(() => redisPing(port), child, 15_000))) {
     const tail = child.tail();
     await child.stop();
@@ -234,11 +293,22 @@ export function launcherFor(name: TargetName, ctx: TargetContext): TargetLaunche
     return { unavailable: null, start: (tag) => startUpstream(ctx, bin, tag) };
   }
   if (name !== 'memory') {
-    const which = spawnSync('redis-server', ['--version'], { encoding: 'utf8', timeout: 5_000, env: { PATH: ctx.baseEnv.PATH ?? '/usr/bin:/bin' } });
-    if (which.status !== 0) return { unavailable: 'redis-server is not installed', start: () => Promise.reject(new Error('no redis-server')) };
+    const which = spawnSync('redis-server', ['--version'], {
+      encoding: 'utf8',
+      timeout: 5_000,
+      env: { PATH: ctx.baseEnv.PATH ?? '/usr/bin:/bin' },
+    });
+    if (which.status !== 0)
+      return {
+        unavailable: 'redis-server is not installed',
+        start: () => Promise.reject(new Error('no redis-server')),
+      };
   }
   if (name === 'redis2' && !existsSync(join(ctx.repoRoot, 'src', 'cluster', 'primary.ts'))) {
-    return { unavailable: 'HAPI_WORKERS multi-worker mode (src/cluster) has not landed', start: () => Promise.reject(new Error('no cluster')) };
+    return {
+      unavailable: 'HAPI_WORKERS multi-worker mode (src/cluster) has not landed',
+      start: () => Promise.reject(new Error('no cluster')),
+    };
   }
   return { unavailable: null, start: (tag) => startOurs(ctx, name, tag) };
 }
