@@ -57,7 +57,9 @@ export function createApiRouter(services: Services, config: HubConfig, live: Liv
   registerUploadRoutes(router, deps);
   const documents = new WebDocuments(services.deps);
   const now = () => services.deps.clock();
-  const scratchlist = new ScratchlistUseCase(documents, now);
+  const scratchlist = new ScratchlistUseCase(documents, now, (ns, sid, at) =>
+    services.deps.events.publish(ns, { type: 'session-updated', sessionId: sid, data: { scratchlistUpdatedAt: at } }),
+  );
   registerScratchlistRoutes(router, deps, scratchlist);
   registerHubSettingsRoutes(router, deps, new HubSettingsUseCase(documents));
   registerSessionPeripheralRoutes(router, deps, {

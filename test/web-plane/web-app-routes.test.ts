@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliRest } from '../helpers/cli-client.js';
 import { createMachine, createSession, sessionMetadata } from '../helpers/fixtures.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { openSse } from '../helpers/sse-client.js';
 import { loginWeb, webApi, type WebApi } from '../helpers/web-api.js';
 
 let hub: TestHub;
@@ -82,8 +83,13 @@ describe('scratchlist', () => {
     expect((await alice.get(base)).body).toEqual({ entries: [] });
     expect((await alice.post(base, {})).status).toBe(400);
     expect((await alice.post(base, { text: 'x'.repeat(10_001) })).status).toBe(400);
+    const stream = await openSse(hub.url, { token: alice.jwt, query: { sessionId: sid } });
     const created = await alice.post(base, { text: 'remember this' });
     expect(created.status).toBe(201);
+    // Other viewers of the session learn that the list changed (upstream's patch).
+    const changed = await stream.next((f) => f.event.type === 'session-updated');
+    expect(changed.event).toMatchObject({ type: 'session-updated', sessionId: sid, data: { scratchlistUpdatedAt: expect.any(Number) } });
+    stream.close();
     const entry = created.body.entry;
     expect(entry).toMatchObject({ text: 'remember this', attachments: [] });
     const updated = await alice.request('PUT', `${base}/${entry.entryId}`, { body: { text: 'changed' } });
