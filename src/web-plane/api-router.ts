@@ -19,11 +19,13 @@ import { registerSessionConfigRoutes } from './routes/session-config.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerUploadRoutes } from './routes/uploads.js';
 import { registerHubSettingsRoutes } from './routes/hub-settings.js';
+import { registerMachinePeripheralRoutes } from './routes/machine-peripherals.js';
 import { registerOutOfScopeRoutes } from './routes/out-of-scope-features.js';
 import { registerScratchlistRoutes } from './routes/scratchlist.js';
 import { registerSessionPeripheralRoutes } from './routes/session-peripherals.js';
 import { WebDocuments } from '../services/web-documents.js';
 import { HubSettingsUseCase } from './use-cases/hub-settings.js';
+import { MachinePeripheralsUseCase } from './use-cases/machine-peripherals.js';
 import { ScratchlistUseCase } from './use-cases/scratchlist.js';
 import { SessionExportUseCase } from './use-cases/session-export.js';
 import { SessionHistoryUseCase } from './use-cases/session-history.js';
@@ -53,7 +55,9 @@ export function createApiRouter(services: Services, config: HubConfig, live: Liv
   registerUploadRoutes(router, deps);
   const documents = new WebDocuments(services.deps);
   const now = () => services.deps.clock();
-  const scratchlist = new ScratchlistUseCase(documents, now);
+  const scratchlist = new ScratchlistUseCase(documents, now, (ns, sid, at) =>
+    services.deps.events.publish(ns, { type: 'session-updated', sessionId: sid, data: { scratchlistUpdatedAt: at } }),
+  );
   registerScratchlistRoutes(router, deps, scratchlist);
   registerHubSettingsRoutes(router, deps, new HubSettingsUseCase(documents));
   registerSessionPeripheralRoutes(router, deps, {
@@ -61,6 +65,7 @@ export function createApiRouter(services: Services, config: HubConfig, live: Liv
     history: new SessionHistoryUseCase(services.sessions, rpc),
     exporter: new SessionExportUseCase(services.sessions, deps.pages, scratchlist, now),
   });
+  registerMachinePeripheralRoutes(router, deps, new MachinePeripheralsUseCase(services.machines, rpc));
   registerOutOfScopeRoutes(router, deps);
   return router;
 }

@@ -3,8 +3,9 @@
 // the peripheral session routes that need no CLI. (With a real CLI: test/browser.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliRest } from '../helpers/cli-client.js';
-import { createSession, sessionMetadata } from '../helpers/fixtures.js';
+import { createMachine, createSession, sessionMetadata } from '../helpers/fixtures.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { openSse } from '../helpers/sse-client.js';
 import { loginWeb, webApi, type WebApi } from '../helpers/web-api.js';
 
 let hub: TestHub;
@@ -111,8 +112,17 @@ describe('scratchlist', () => {
     expect((await alice.get(base)).body).toEqual({ entries: [] });
     expect((await alice.post(base, {})).status).toBe(400);
     expect((await alice.post(base, { text: 'x'.repeat(10_001) })).status).toBe(400);
+    const stream = await openSse(hub.url, { token: alice.jwt, query: { sessionId: sid } });
     const created = await alice.post(base, { text: 'remember this' });
     expect(created.status).toBe(201);
+    // Other viewers of the session learn that the list changed (upstream's patch).
+    const changed = await stream.next((f) => f.event.type === 'session-updated');
+    expect(changed.event).toMatchObject({
+      type: 'session-updated',
+      sessionId: sid,
+      data: { scratchlistUpdatedAt: expect.any(Number) },
+    });
+    stream.close();
     const entry = created.body.entry;
     expect(entry).toMatchObject({ text: 'remember this', attachments: [] });
     const updated = await alice.request('PUT', `${base}/${entry.entryId}`, { body: { text: 'changed' } });
@@ -200,5 +210,24 @@ describe('peripheral session routes', () => {
       expect(res.body, path).toEqual({ error: 'Session is inactive', code: 'session_inactive' });
     }
     expect((await alice.post(`/api/sessions/${sid}/messages/x/retry`, {})).body).toEqual({ status: 'not-found' });
+  });
+});
+
+describe('machine settings', () => {
+  it('renames a machine (trimmed; empty removes the name) and refuses restarting an offline runner', async () => {
+    const machine = await createMachine(cliRest(hub.url, hub.tokenFor('alice')));
+    const path = `/api/machines/${machine.id}`;
+    expect((await alice.patch(path, {})).body).toEqual({ error: 'Invalid body: displayName is required' });
+    expect((await alice.patch(path, { displayName: 'x'.repeat(65) })).status).toBe(400);
+    expect((await alice.patch(path, { displayName: '  build box  ' })).body).toEqual({ ok: true });
+    const named = await cliRest(hub.url, hub.tokenFor('alice')).request('GET', `/cli/machines/${machine.id}`);
+    expect(named.body.machine.metadata.displayName).toBe('build box');
+    expect((await alice.patch(path, { displayName: '' })).body).toEqual({ ok: true });
+    const cleared = await cliRest(hub.url, hub.tokenFor('alice')).request('GET', `/cli/machines/${machine.id}`);
+    expect(cleared.body.machine.metadata.displayName).toBeUndefined();
+    expect((await owner.patch(path, { displayName: 'not yours' })).status).toBe(404);
+    const restart = await alice.post(`${path}/restart-runner`, {});
+    expect(restart.status).toBe(503);
+    expect(restart.body).toEqual({ error: 'Machine is offline', code: 'machine_offline' });
   });
 });

@@ -73,11 +73,20 @@ const bytesKey = (ns: string, sid: string, id: string) => `scratchlist-bytes:${n
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; reply: WebReply };
 
+/** Tells the session's viewers the list changed (upstream: `session-updated {scratchlistUpdatedAt}`). */
+export type ScratchlistChanged = (ns: string, sid: string, at: number) => Promise<void>;
+
 export class ScratchlistUseCase {
   constructor(
     private readonly documents: WebDocuments,
     private readonly now: () => number,
+    private readonly changed: ScratchlistChanged = async () => undefined,
   ) {}
+
+  private async announce(ns: string, sid: string, reply: WebReply): Promise<WebReply> {
+    if (reply.status < 300) await this.changed(ns, sid, this.now());
+    return reply;
+  }
 
   async list(ns: string, sid: string): Promise<ScratchlistEntry[]> {
     return (await this.documents.read(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY)).entries;
@@ -102,27 +111,31 @@ export class ScratchlistUseCase {
   }
 
   async create(ns: string, sid: string, body: z.infer<typeof CreateEntryBodySchema>): Promise<WebReply> {
-    return this.documents.update(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY, (doc) => {
-      if (doc.entries.length >= SCRATCHLIST_MAX_ENTRIES) {
-        return {
-          value: undefined,
-          result: fail(409, `Scratchlist holds at most ${SCRATCHLIST_MAX_ENTRIES} entries`, {
-            code: 'scratchlist_at_cap',
-          }),
+    return this.announce(
+      ns,
+      sid,
+      await this.documents.update(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY, (doc) => {
+        if (doc.entries.length >= SCRATCHLIST_MAX_ENTRIES) {
+          return {
+            value: undefined,
+            result: fail(409, `Scratchlist holds at most ${SCRATCHLIST_MAX_ENTRIES} entries`, {
+              code: 'scratchlist_at_cap',
+            }),
+          };
+        }
+        const attachments = this.resolveAttachments(doc, body.attachments);
+        if (!attachments.ok) return { value: undefined, result: attachments.reply };
+        const at = this.now();
+        const entry: ScratchlistEntry = {
+          entryId: randomUUID(),
+          text: body.text ?? '',
+          createdAt: at,
+          updatedAt: at,
+          attachments: attachments.value,
         };
-      }
-      const attachments = this.resolveAttachments(doc, body.attachments);
-      if (!attachments.ok) return { value: undefined, result: attachments.reply };
-      const at = this.now();
-      const entry: ScratchlistEntry = {
-        entryId: randomUUID(),
-        text: body.text ?? '',
-        createdAt: at,
-        updatedAt: at,
-        attachments: attachments.value,
-      };
-      return { value: { ...doc, entries: [...doc.entries, entry] }, result: { status: 201, body: { entry } } };
-    });
+        return { value: { ...doc, entries: [...doc.entries, entry] }, result: { status: 201, body: { entry } } };
+      }),
+    );
   }
 
   async update(
@@ -131,37 +144,45 @@ export class ScratchlistUseCase {
     entryId: string,
     body: z.infer<typeof UpdateEntryBodySchema>,
   ): Promise<WebReply> {
-    return this.documents.update(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY, (doc) => {
-      const current = doc.entries.find((e) => e.entryId === entryId);
-      if (!current) return { value: undefined, result: fail(404, 'Scratchlist entry not found') };
-      const attachments =
-        body.attachments === undefined
-          ? ({ ok: true, value: current.attachments } as const)
-          : this.resolveAttachments(doc, body.attachments);
-      if (!attachments.ok) return { value: undefined, result: attachments.reply };
-      const text = body.text ?? current.text;
-      if (!text.trim() && attachments.value.length === 0) {
+    return this.announce(
+      ns,
+      sid,
+      await this.documents.update(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY, (doc) => {
+        const current = doc.entries.find((e) => e.entryId === entryId);
+        if (!current) return { value: undefined, result: fail(404, 'Scratchlist entry not found') };
+        const attachments =
+          body.attachments === undefined
+            ? ({ ok: true, value: current.attachments } as const)
+            : this.resolveAttachments(doc, body.attachments);
+        if (!attachments.ok) return { value: undefined, result: attachments.reply };
+        const text = body.text ?? current.text;
+        if (!text.trim() && attachments.value.length === 0) {
+          return {
+            value: undefined,
+            result: fail(400, 'Invalid body', {
+              issues: [{ code: 'custom', path: ['text'], message: 'Scratchlist entry requires text or attachments' }],
+            }),
+          };
+        }
+        const entry: ScratchlistEntry = { ...current, text, attachments: attachments.value, updatedAt: this.now() };
         return {
-          value: undefined,
-          result: fail(400, 'Invalid body', {
-            issues: [{ code: 'custom', path: ['text'], message: 'Scratchlist entry requires text or attachments' }],
-          }),
+          value: { ...doc, entries: doc.entries.map((e) => (e.entryId === entryId ? entry : e)) },
+          result: ok({ entry }),
         };
-      }
-      const entry: ScratchlistEntry = { ...current, text, attachments: attachments.value, updatedAt: this.now() };
-      return {
-        value: { ...doc, entries: doc.entries.map((e) => (e.entryId === entryId ? entry : e)) },
-        result: ok({ entry }),
-      };
-    });
+      }),
+    );
   }
 
   async remove(ns: string, sid: string, entryId: string): Promise<WebReply> {
-    return this.documents.update(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY, (doc) => {
-      if (!doc.entries.some((e) => e.entryId === entryId))
-        return { value: undefined, result: fail(404, 'Scratchlist entry not found') };
-      return { value: { ...doc, entries: doc.entries.filter((e) => e.entryId !== entryId) }, result: ok() };
-    });
+    return this.announce(
+      ns,
+      sid,
+      await this.documents.update(listKey(ns, sid), ScratchlistDocumentSchema, EMPTY, (doc) => {
+        if (!doc.entries.some((e) => e.entryId === entryId))
+          return { value: undefined, result: fail(404, 'Scratchlist entry not found') };
+        return { value: { ...doc, entries: doc.entries.filter((e) => e.entryId !== entryId) }, result: ok() };
+      }),
+    );
   }
 
   async upload(ns: string, sid: string, body: z.infer<typeof UploadBodySchema>): Promise<WebReply> {
