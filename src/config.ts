@@ -20,7 +20,8 @@ export const ConfigEnvSchema = z.object({
     message: 'must be the base token only; namespace suffixes are not accepted',
   }),
   REDIS_URL: optionalString,
-  HAPI_ENGINE: z.enum(['memory', 'sqlite', 'redis']).optional(),
+  // Empty counts as unset, as for every optional variable (compose passes `${HAPI_ENGINE:-}`).
+  HAPI_ENGINE: optionalString.pipe(z.enum(['memory', 'sqlite', 'redis']).optional()),
   HAPI_DATA_DIR: optionalString,
   HAPI_WORKERS: positiveInt.max(256).default(1),
   HAPI_JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {

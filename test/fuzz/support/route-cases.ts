@@ -332,6 +332,8 @@ export const ROUTES: Record<string, RouteSpec> = {
   'GET /api/codex/sessions': { auth: 'jwt' },
   'GET /api/codex/status': { auth: 'jwt' },
   'GET /api/hub-settings': { auth: 'jwt' },
+  'PATCH /api/machines/:id': { auth: 'jwt', params: { id: 'machine' } },
+  'POST /api/machines/:id/restart-runner': { auth: 'jwt', params: { id: 'machine' } },
   'GET /api/machines/:id/agent-availability': { auth: 'jwt', params: { id: 'machine' } },
   'GET /api/machines/:id/agy-models': { auth: 'jwt', params: { id: 'machine' } },
   'GET /api/machines/:id/codex-models': { auth: 'jwt', params: { id: 'machine' } },

@@ -26,7 +26,8 @@ export interface HttpAnswer {
  */
 export function allowedServerError(answer: HttpAnswer, rpcAnswer: unknown): boolean {
   const body = answer.json as { code?: unknown; error?: unknown } | undefined;
-  if (answer.status === 502) return body?.code === 'rpc_bad_answer';
+  // restart_unsupported: upstream's answer when the runner is not under a supervisor.
+  if (answer.status === 502) return body?.code === 'rpc_bad_answer' || body?.code === 'restart_unsupported';
   if (answer.status === 503) {
     // Upstream's own 503s: no CLI to call, features this hub does not provide (voice, push),
     // history import without an online machine, Telegram login.
