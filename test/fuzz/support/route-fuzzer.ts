@@ -27,11 +27,18 @@ export interface HttpAnswer {
 export function allowedServerError(answer: HttpAnswer, rpcAnswer: unknown): boolean {
   const body = answer.json as { code?: unknown; error?: unknown } | undefined;
   // restart_unsupported / restart_failed: upstream's answers when the runner cannot restart itself.
-  if (answer.status === 502) return ['rpc_bad_answer', 'restart_unsupported', 'restart_failed'].includes(String(body?.code));
+  if (answer.status === 502)
+    return ['rpc_bad_answer', 'restart_unsupported', 'restart_failed'].includes(String(body?.code));
   if (answer.status === 503) {
     // Upstream's own 503s: no CLI to call, features this hub does not provide (voice, push),
     // history import without an online machine, Telegram login.
-    const codes = ['rpc_target_missing', 'no_machine_online', 'machine_offline', 'voice_unavailable', 'push_unavailable'];
+    const codes = [
+      'rpc_target_missing',
+      'no_machine_online',
+      'machine_offline',
+      'voice_unavailable',
+      'push_unavailable',
+    ];
     const error = typeof body?.error === 'string' ? body.error : '';
     return (
       codes.includes(String(body?.code)) ||
