@@ -11,7 +11,7 @@ import type { Services } from '../../services/index.js';
 import type { MachineActions } from '../use-cases/machine-actions.js';
 import type { MessagePages } from '../../services/message-pages.js';
 import type { RpcGateway } from '../../services/rpc-gateway.js';
-import { accessReply, type SessionActions } from '../use-cases/session-actions.js';
+import type { SessionActions } from '../use-cases/session-actions.js';
 import type { SessionFiles } from '../use-cases/session-files.js';
 import type { WebReply } from '../use-cases/reply.js';
 import type { ApiState } from '../jwt-auth.js';
@@ -90,7 +90,7 @@ export async function requireSession(
 ): Promise<SessionRow | null> {
   const access = await deps.services.sessions.access(ctx.state.namespace, param(ctx, 'id'));
   if (!access.ok) {
-    send(ctx, accessReply(access.reason));
+    send(ctx, HTTP_ERRORS.sessionNotFound);
     return null;
   }
   if (opts.requireActive && access.row.live.active !== true) {

@@ -54,14 +54,11 @@ function controlledByUser(row: SessionRow): boolean {
   return isRecord(row.agentState) && row.agentState.controlledByUser === true;
 }
 
-export function accessReply(_reason: AccessFailure): WebReply {
-  return HTTP_ERRORS.sessionNotFound;
-}
-
 function metadataWriteReply(result: 'ok' | 'conflict' | AccessFailure): WebReply | null {
   if (result === 'ok') return null;
   if (result === 'conflict') return fail(409, CONCURRENT_MODIFICATION);
-  return accessReply(result);
+  // The only other outcome: no such session in this namespace.
+  return HTTP_ERRORS.sessionNotFound;
 }
 
 /** The CLI must answer `{applied:{<key>: …}}`; anything else is a refusal (upstream → 409). */
@@ -135,7 +132,7 @@ export class SessionActions {
   async remove(namespace: string, sid: string): Promise<WebReply> {
     const result = await this.sessions.remove(namespace, sid);
     if (result === 'active') return fail(409, 'Cannot delete active session. Archive it first.');
-    if (result !== 'ok') return accessReply(result);
+    if (result !== 'ok') return HTTP_ERRORS.sessionNotFound;
     return ok();
   }
 
@@ -278,7 +275,7 @@ export class SessionActions {
       return next;
     });
     if (unarchived === 'conflict') return fail(409, CONCURRENT_MODIFICATION, { code: 'metadata_conflict' });
-    if (unarchived !== 'ok') return accessReply(unarchived);
+    if (unarchived !== 'ok') return HTTP_ERRORS.sessionNotFound;
     const fresh = await this.sessions.row(namespace, row.id);
     const outcome = await this.resumeSession(namespace, fresh ?? row, undefined);
     if (!outcome.ok) {
