@@ -11,6 +11,7 @@
 // cleanup must tolerate an engine the test already closed. Tests use random namespaces and ids,
 // so one backing store may serve the whole file.
 import { describe } from 'vitest';
+import { describeCarriedOverRowsContract } from './contract/carried-over-rows.js';
 import { describeCoordinationContract } from './contract/coordination.js';
 import { describeEventLogContract } from './contract/event-log.js';
 import { createHarness, type MakeEngine } from './contract/harness.js';
@@ -36,5 +37,6 @@ export function describeEngineContract(name: string, makeEngine: MakeEngine): vo
     describeEventLogContract(harness);
     describeCoordinationContract(harness);
     describeLifecycleContract(harness);
+    describeCarriedOverRowsContract(harness);
   });
 }

@@ -19,6 +19,7 @@ export function createMachineStore(state: MemoryState): MachineStore {
         metadataVersion: 1,
         runnerState: structuredClone(input.runnerState ?? null),
         runnerStateVersion: 1,
+        ...input.stored,
         live: {},
       };
       state.machines.set(scopedKey(ns, machine.id), machine);

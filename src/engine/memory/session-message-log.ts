@@ -56,10 +56,11 @@ export class SessionMessageLog {
     const duplicate = (localId !== null ? this.byLocalId.get(localId) : undefined) ?? this.byId.get(input.id);
     if (duplicate) return { row: materialize(duplicate), inserted: false };
 
+    this.lastSeq = Math.max(this.lastSeq + 1, input.seq ?? 0);
     const row: StoredRow = {
       id: input.id,
       sessionId: this.sessionId,
-      seq: ++this.lastSeq,
+      seq: this.lastSeq,
       localId,
       contentJson: JSON.stringify(input.content ?? null),
       createdAt: input.createdAt,

@@ -39,6 +39,7 @@ export function createSessionStore(state: MemoryState): SessionStore {
         serviceTier: null,
         pinned: false,
         globalPinned: false,
+        ...input.stored,
         live: {},
       };
       state.sessions.set(scopedKey(ns, session.id), session);

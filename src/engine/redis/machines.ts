@@ -12,6 +12,7 @@ export function createMachineStore(context: RedisContext): MachineStore {
   return {
     async getOrCreate(ns, input, now) {
       const at = decimal(now);
+      const stored = input.stored;
       const reply = arrayOf(
         await scripts.run(
           'machineGetOrCreate',
@@ -25,17 +26,17 @@ export function createMachineStore(context: RedisContext): MachineStore {
             'createdAt',
             at,
             'updatedAt',
-            at,
+            stored ? decimal(stored.updatedAt) : at,
             'seq',
-            '0',
+            stored ? decimal(stored.seq) : '0',
             'metadata',
             encodeJson(input.metadata),
             'metadataVersion',
-            '1',
+            stored ? decimal(stored.metadataVersion) : '1',
             'runnerState',
             encodeJson(input.runnerState),
             'runnerStateVersion',
-            '1',
+            stored ? decimal(stored.runnerStateVersion) : '1',
           ],
         ),
       );

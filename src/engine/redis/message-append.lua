@@ -4,10 +4,11 @@
 -- ARGV[1] id   ARGV[2] localId ('' = none)   ARGV[3] createdAt   ARGV[4] invokedAt ('' = null)
 -- ARGV[5] sortable key of the row's time (invokedAt or createdAt)   ARGV[6] content
 -- ARGV[7] history limit (0 = keep all)
+-- ARGV[8] lowest seq the row may get (a carried-over row's seq; '0' = none): seq = max(last + 1, it)
 -- Optionally the event announcing an inserted row, appended to the namespace's event log in the
 -- same atomic step (appendToEventLog, in the prelude): KEYS[6] event-log state, KEYS[7] event
--- list, ARGV[8] event JSON before the seq, ARGV[9] after it, ARGV[10] max events,
--- ARGV[11] max bytes, ARGV[12] epoch if none yet, ARGV[13] channel, ARGV[14] encoded namespace.
+-- list, ARGV[9] event JSON before the seq, ARGV[10] after it, ARGV[11] max events,
+-- ARGV[12] max bytes, ARGV[13] epoch if none yet, ARGV[14] channel, ARGV[15] encoded namespace.
 -- Returns {'session-not-found'} | {'duplicate', row, attached} | {'inserted', seq, attached[, epoch, offset]}
 -- (attached: the session's attached-socket count)
 if redis.call('EXISTS', KEYS[5]) == 0 then return {'session-not-found'} end
@@ -17,7 +18,8 @@ local existing = (localId ~= '' and redis.call('HGET', rows, 'lid:' .. localId))
 local attached = tonumber(redis.call('HGET', KEYS[5], 'attached') or '0')
 if existing then return {'duplicate', readRow(existing), attached} end
 
-local seq = redis.call('HINCRBY', rows, 'last', 1)
+local seq = math.max(tonumber(redis.call('HGET', rows, 'last') or '0') + 1, tonumber(ARGV[8]))
+redis.call('HSET', rows, 'last', seq)
 local position = positionMember(ARGV[5], seq)
 local head = redis.call('ZREVRANGE', KEYS[3], 0, 0)[1]
 -- Clients holding pages newer than this row must refetch: bump the epoch.
@@ -44,7 +46,7 @@ if limit > 0 then
 end
 -- The caller knows the rest of the row it just wrote: only the seq goes back.
 if KEYS[6] then
-  local epoch, offset = appendToEventLog(KEYS[6], KEYS[7], ARGV[8] .. seq .. ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12], ARGV[13], ARGV[14])
+  local epoch, offset = appendToEventLog(KEYS[6], KEYS[7], ARGV[9] .. seq .. ARGV[10], tonumber(ARGV[11]), tonumber(ARGV[12]), ARGV[13], ARGV[14], ARGV[15])
   return {'inserted', seq, attached, epoch, offset}
 end
 return {'inserted', seq, attached}

@@ -28,6 +28,7 @@ export function createMessageStore(context: RedisContext): MessageStore {
         encodeAt(at),
         encodeBody(input.content),
         String(Math.max(0, Math.floor(options.messageHistoryLimit))),
+        decimal(input.seq ?? 0),
       ];
       if (input.event) {
         keys.push(...eventLogKeys(ns));

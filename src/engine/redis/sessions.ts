@@ -89,6 +89,7 @@ export function createSessionStore(context: RedisContext): SessionStore {
 
 function encodeNewSession(ns: string, id: string, input: CreateSessionInput, now: number): string[] {
   const at = decimal(now);
+  const stored = input.stored;
   return [
     'id',
     id,
@@ -99,17 +100,17 @@ function encodeNewSession(ns: string, id: string, input: CreateSessionInput, now
     'createdAt',
     at,
     'updatedAt',
-    at,
+    stored ? decimal(stored.updatedAt) : at,
     'seq',
-    '0',
+    stored ? decimal(stored.seq) : '0',
     'metadata',
     encodeJson(input.metadata),
     'metadataVersion',
-    '1',
+    stored ? decimal(stored.metadataVersion) : '1',
     'agentState',
     encodeJson(input.agentState),
     'agentStateVersion',
-    '1',
+    stored ? decimal(stored.agentStateVersion) : '1',
     'model',
     encodeJson(input.model ?? null),
     'modelReasoningEffort',
@@ -117,11 +118,11 @@ function encodeNewSession(ns: string, id: string, input: CreateSessionInput, now
     'effort',
     encodeJson(input.effort ?? null),
     'serviceTier',
-    'null',
+    encodeJson(stored?.serviceTier ?? null),
     'pinned',
-    'false',
+    encodeJson(stored?.pinned ?? false),
     'globalPinned',
-    'false',
+    encodeJson(stored?.globalPinned ?? false),
   ];
 }
 

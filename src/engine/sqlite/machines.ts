@@ -17,13 +17,16 @@ export function createMachineStore(db: SqliteConnection): MachineStore {
         if (existing) return { machine: existing, created: false };
         db.run(
           `INSERT INTO machines (namespace, id, created_at, updated_at, seq, metadata, metadata_version, runner_state, runner_state_version, live)
-           VALUES (?, ?, ?, ?, 0, ?, 1, ?, 1, '{}')`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '{}')`,
           ns,
           input.id,
           now,
-          now,
+          input.stored?.updatedAt ?? now,
+          input.stored?.seq ?? 0,
           jsonText(input.metadata),
+          input.stored?.metadataVersion ?? 1,
           jsonText(input.runnerState),
+          input.stored?.runnerStateVersion ?? 1,
         );
         const machine = find(ns, input.id);
         if (!machine) throw new Error(`machine ${input.id} missing right after its insert`);

@@ -102,7 +102,7 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
           db.get(`SELECT ${COLUMNS} FROM messages WHERE ${scope} AND id = ?`, ns, sessionId, input.id);
         if (duplicate) return { ok: true, message: messageOf(duplicate), inserted: false, attachedSockets };
 
-        const seq = int(session, 'last_message_seq') + 1;
+        const seq = Math.max(int(session, 'last_message_seq') + 1, input.seq ?? 0);
         const newest = head(ns, sessionId);
         // A row landing behind the newest position invalidates pages clients already hold.
         if (newest !== null && (input.invokedAt ?? input.createdAt) < newest.at) bumpEpoch(ns, sessionId);

@@ -38,20 +38,27 @@ export function createSessionStore(db: SqliteConnection): SessionStore {
           }
         }
         const id = input.id ?? randomUUID();
+        const stored = input.stored;
         db.run(
           `INSERT INTO sessions (namespace, id, tag, created_at, updated_at, seq, metadata, metadata_version, agent_state,
              agent_state_version, model, model_reasoning_effort, effort, service_tier, pinned, global_pinned, live)
-           VALUES (?, ?, ?, ?, ?, 0, ?, 1, ?, 1, ?, ?, ?, NULL, 0, 0, '{}')`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}')`,
           ns,
           id,
           input.tag,
           now,
-          now,
+          stored?.updatedAt ?? now,
+          stored?.seq ?? 0,
           jsonText(input.metadata),
+          stored?.metadataVersion ?? 1,
           jsonText(input.agentState),
+          stored?.agentStateVersion ?? 1,
           input.model ?? null,
           input.modelReasoningEffort ?? null,
           input.effort ?? null,
+          stored?.serviceTier ?? null,
+          stored?.pinned ? 1 : 0,
+          stored?.globalPinned ? 1 : 0,
         );
         const session = find(ns, id);
         if (!session) throw new Error(`session ${id} missing right after its insert`);
