@@ -1,6 +1,7 @@
-// Command line: `serve` (default), `ns` (namespace admin), `web install` (fetch the upstream web app). The load generator is `npm run loadtest` (tools/loadtest).
+// Command line: `serve` (default), `ns` (namespace admin), `web install` (fetch the upstream web app), `import` (an upstream hub's hapi.db). The load generator is `npm run loadtest` (tools/loadtest).
 import { ConfigError, loadConfig, type HubConfig } from './config.js';
 import { resolve } from 'node:path';
+import { runImportCommand } from './admin/import/command.js';
 import { runWebCommand } from './admin/web-install.js';
 import { runNamespaceCommand } from './ns-admin.js';
 import { serve } from './hub/serve.js';
@@ -38,12 +39,22 @@ async function main(argv: string[]): Promise<number | null> {
         (line) => process.stdout.write(`${line}\n`),
         (line) => process.stderr.write(`${line}\n`),
       );
+    case 'import':
+      return runImportCommand(
+        config,
+        rest,
+        (line) => process.stdout.write(`${line}\n`),
+        (text) => process.stderr.write(text),
+        process.stderr.isTTY === true,
+      );
     case 'loadtest':
       // The load generator is a dev tool beside the hub (tools/loadtest), not part of it or its image.
       process.stderr.write('hapi-hub loadtest moved: run `npm run loadtest -- …` in a checkout (tools/loadtest)\n');
       return 2;
     default:
-      process.stderr.write(`unknown command: ${command}\nusage: hapi-hub [serve | ns ... | web install ...]\n`);
+      process.stderr.write(
+        `unknown command: ${command}\nusage: hapi-hub [serve | ns ... | web install ... | import --from <hapi.db>]\n`,
+      );
       return 2;
   }
 }

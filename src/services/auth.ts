@@ -22,6 +22,9 @@ export type JwtCheck =
   | { ok: true; namespace: string; userId: number }
   | { ok: false; error: 'Invalid token' | 'Invalid token payload' };
 
+/** Coordination secret holding the generated hub-wide CLI_API_TOKEN (also set by hapi-hub import). */
+export const HUB_TOKEN_SECRET = 'cli-api-token';
+
 export interface AuthSettings {
   cliApiToken: string | undefined;
   jwtSecret: string | undefined;
@@ -64,7 +67,7 @@ export class AuthService {
       this.cliApiToken = this.settings.cliApiToken;
     } else {
       const candidate = generateToken();
-      this.cliApiToken = await this.engine.coordination.getOrSetSecret('cli-api-token', candidate);
+      this.cliApiToken = await this.engine.coordination.getOrSetSecret(HUB_TOKEN_SECRET, candidate);
       this.generatedCliApiToken = this.cliApiToken === candidate;
     }
     const secret =
