@@ -5,7 +5,10 @@ import type { Engine } from '../../engine/engine.js';
 import { HUB_TOKEN_SECRET } from '../../services/auth.js';
 import { machineInput, messageInput, sessionInput } from './map-rows.js';
 import type { UpstreamDb } from './upstream-db.js';
-import type { LEFT_BEHIND_TABLES } from './upstream-rows.js';
+import type { LEFT_BEHIND_TABLES, UpstreamSessionRow } from './upstream-rows.js';
+
+/** Sessions whose messages are copied at the same time. */
+const SESSIONS_AT_ONCE = 8;
 
 export interface KindCounts {
   added: number;
@@ -75,6 +78,8 @@ export async function importUpstream(
     done += 1;
     if (done % every === 0) options.onProgress?.(done, total);
   };
+  // Sessions in upstream's creation order (our lists keep insertion order), one at a time.
+  const withMessages: UpstreamSessionRow[] = [];
   for (const row of upstream.sessions()) {
     const result = await engine.sessions.getOrCreate(row.namespace, sessionInput(row), row.created_at);
     if (!result.ok) {
@@ -90,12 +95,17 @@ export async function importUpstream(
     count(report.sessions, result.created);
     if (result.created && row.active_at !== null)
       await engine.presence.setLiveFields(row.namespace, 'session', row.id, { activeAt: row.active_at });
+    withMessages.push(row);
+  }
+  // Messages: ascending seq within a session (each seq is asked for, see AppendMessageInput.seq);
+  // several sessions at once, so a remote engine's round trips overlap.
+  await eachConcurrently(withMessages, SESSIONS_AT_ONCE, async (row) => {
     for (const message of upstream.messagesOf(row.id)) {
       const appended = await engine.messages.append(row.namespace, row.id, messageInput(message, message.json));
       count(report.messages, appended.ok && appended.inserted);
       step();
     }
-  }
+  });
   options.onProgress?.(done, total);
 
   if (options.hubToken !== null) {
@@ -103,4 +113,16 @@ export async function importUpstream(
     report.hubToken = stored === options.hubToken ? 'carried-over' : 'kept-existing';
   }
   return report;
+}
+
+async function eachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
