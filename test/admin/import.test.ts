@@ -163,4 +163,20 @@ describe('hapi-hub import', () => {
     expect(result.out).toContain('conflict: session s1 (alice): tag-bound-to-other-id');
     expect(result.err).toContain('settings.json: the hub-wide CLI_API_TOKEN is not carried over');
   });
+
+  it("keeps this hub's own generated token and says how to accept upstream's", async () => {
+    const engine = await createEngine(sqliteConfig());
+    await engine.coordination.getOrSetSecret('cli-api-token', 'ours');
+    await engine.close();
+    const { path, db } = upstreamDb();
+    db.close();
+    writeFileSync(join(dir, 'upstream', 'settings.json'), JSON.stringify({ cliApiToken: 'theirs' }));
+    const result = await run(['--from', path]);
+    expect(result.code).toBe(0);
+    expect(result.out).toContain('hub token: NOT carried over');
+    expect(result.out).toContain("CLI_API_TOKEN=<upstream's token>");
+    const after = await createEngine(sqliteConfig());
+    expect(await after.coordination.getOrSetSecret('cli-api-token', 'x')).toBe('ours');
+    await after.close();
+  });
 });
