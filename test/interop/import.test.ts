@@ -300,6 +300,21 @@ describe.skipIf(!cli.bin)('hapi-hub import of a real upstream hapi.db', { timeou
       );
       await stopHome(runnerHomes.alice);
     });
+
+    it('a run after our hub has moved on adds nothing and leaves the new state alone', async () => {
+      const web = await WebClient.login(hub!.url, `${token}:alice`);
+      const sessionsBefore = byId(await web.sessions());
+      await hub!.stop();
+      hub = undefined;
+      const again = runImport({ HAPI_ENGINE: 'sqlite', HAPI_DATA_DIR: dataDir }, join(upstreamHome, 'hapi.db'));
+      expect(again.code, again.stderr).toBe(0);
+      expectSummary(again.stdout, false);
+      hub = await startHubProcess({ HAPI_ENGINE: 'sqlite', HAPI_DATA_DIR: dataDir, CLI_API_TOKEN: '' });
+      const after = await WebClient.login(hub.url, `${token}:alice`);
+      // The resumed session (not upstream's) is still there; the imported ones kept what our hub wrote.
+      const strip = ({ active: _a, activeAt: _b, thinking: _c, thinkingAt: _d, ...rest }: any) => rest;
+      expect(byId(await after.sessions()).map(strip)).toEqual(sessionsBefore.map(strip));
+    });
   });
 
   describe('into a Redis Cluster', () => {
