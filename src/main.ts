@@ -1,7 +1,6 @@
 // Command line: `serve` (default), `ns` (namespace admin), `web install` (fetch the upstream web app), `import` (an upstream hub's hapi.db). The load generator is `npm run loadtest` (tools/loadtest).
 import { ConfigError, loadConfig, type HubConfig } from './config.js';
 import { resolve } from 'node:path';
-import { runImportCommand } from './admin/import/command.js';
 import { runWebCommand } from './admin/web-install.js';
 import { runNamespaceCommand } from './ns-admin.js';
 import { serve } from './hub/serve.js';
@@ -39,14 +38,23 @@ async function main(argv: string[]): Promise<number | null> {
         (line) => process.stdout.write(`${line}\n`),
         (line) => process.stderr.write(`${line}\n`),
       );
-    case 'import':
-      return runImportCommand(
+    case 'import': {
+      // Loaded on demand: it needs node:sqlite and zstd (Node 22.15+), which `serve` does not.
+      const loaded = await import('./admin/import/command.js').catch((error: unknown) => error);
+      if (loaded instanceof Error) {
+        process.stderr.write(
+          `import needs Node 22.15 or newer (node:sqlite, zstd); this is Node ${process.versions.node}: ${loaded.message}\n`,
+        );
+        return 1;
+      }
+      return (loaded as typeof import('./admin/import/command.js')).runImportCommand(
         config,
         rest,
         (line) => process.stdout.write(`${line}\n`),
         (text) => process.stderr.write(text),
         process.stderr.isTTY === true,
       );
+    }
     case 'loadtest':
       // The load generator is a dev tool beside the hub (tools/loadtest), not part of it or its image.
       process.stderr.write('hapi-hub loadtest moved: run `npm run loadtest -- …` in a checkout (tools/loadtest)\n');
