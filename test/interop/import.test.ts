@@ -19,7 +19,8 @@ const cli = await ensureHapiCli();
 announceSkip('import interop', cli.reason);
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const NAMESPACES = ['alice', 'bob'] as const;
+// `default` is what the bare token (no `:namespace` suffix) opens, on both hubs.
+const NAMESPACES = ['alice', 'default'] as const;
 type Ns = (typeof NAMESPACES)[number];
 
 /** What a web client sees of one namespace. */
@@ -78,11 +79,13 @@ describe.skipIf(!cli.bin)('hapi-hub import of a real upstream hapi.db', { timeou
   let token: string;
   let workspace: string;
   let fakeLog: string;
-  const runnerHomes: Record<Ns, string> = { alice: '', bob: '' };
-  const machineIds: Record<Ns, string> = { alice: '', bob: '' };
+  const runnerHomes: Record<Ns, string> = { alice: '', default: '' };
+  const machineIds: Record<Ns, string> = { alice: '', default: '' };
   const recorded = {} as Record<Ns, Snapshot>;
   let upstreamCounts: { sessions: number; messages: number; machines: number };
   const scratch: string[] = [];
+
+  const tokenFor = (ns: Ns): string => (ns === 'default' ? token : `${token}:${ns}`);
 
   function startUpstreamHub(): HapiProcess {
     return procs.spawn(['hub'], {
@@ -128,18 +131,18 @@ describe.skipIf(!cli.bin)('hapi-hub import of a real upstream hapi.db', { timeou
     expect(token).toMatch(/^[\w-]{20,}$/);
 
     // Per namespace: a runner (a machine) and runner-spawned sessions with a conversation each.
-    const spawned: Record<Ns, number> = { alice: 2, bob: 1 };
+    const spawned: Record<Ns, number> = { alice: 2, default: 1 };
     for (const ns of NAMESPACES) {
       runnerHomes[ns] = procs.newHome();
       const runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], {
         hubUrl: url,
-        token: `${token}:${ns}`,
+        token: tokenFor(ns),
         home: runnerHomes[ns],
         pathPrepend: [procs.fakeBin],
         env: { FAKE_CLAUDE_LOG: fakeLog },
       });
       machineIds[ns] = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
-      const web = await WebClient.login(url, `${token}:${ns}`);
+      const web = await WebClient.login(url, tokenFor(ns));
       await pollUntil(
         async () => (await web.machine(machineIds[ns]))?.runnerState?.status === 'running',
         'runner online',
@@ -172,7 +175,7 @@ describe.skipIf(!cli.bin)('hapi-hub import of a real upstream hapi.db', { timeou
     // Upstream after a restart: what its database holds, presence included (nothing is active).
     hub = startUpstreamHub();
     await waitUp(url);
-    for (const ns of NAMESPACES) recorded[ns] = await snapshot(url, `${token}:${ns}`);
+    for (const ns of NAMESPACES) recorded[ns] = await snapshot(url, tokenFor(ns));
     await hub.stop();
 
     upstreamCounts = { sessions: 0, messages: 0, machines: 0 };
@@ -203,7 +206,7 @@ describe.skipIf(!cli.bin)('hapi-hub import of a real upstream hapi.db', { timeou
   async function expectSameRest(hub: HubProcess): Promise<void> {
     for (const ns of NAMESPACES) {
       // The upstream token, with its namespace suffix, logs in to our hub.
-      const ours = await snapshot(hub.url, `${token}:${ns}`);
+      const ours = await snapshot(hub.url, tokenFor(ns));
       const theirs = recorded[ns];
       // GET /api/machines lists online machines only, on both hubs. Upstream reloads a machine
       // with its stored active=1 (its runner's last state write set it) and shows it until its
