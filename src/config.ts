@@ -14,6 +14,10 @@ const optionalString = z
 export const ConfigEnvSchema = z.object({
   HAPI_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
   HAPI_LISTEN_PORT: port.default(3006),
+  // Prometheus /metrics on its own listener, never on the public port. Unset = no listener (the
+  // shipped compose/Helm/kustomize setups set it); 0 = a port the OS picks (logged).
+  HAPI_METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
+  HAPI_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   HAPI_PUBLIC_URL: z.string().url().optional(),
   CORS_ORIGINS: optionalString,
   CLI_API_TOKEN: optionalString.refine((v) => v === undefined || !v.includes(':'), {
@@ -29,6 +33,9 @@ export const ConfigEnvSchema = z.object({
   }),
   HAPI_NAMESPACE_AUTH: z.enum(['token', 'trust']).default('token'),
   HAPI_GLOBAL_TOKEN: z.enum(['on', 'off']).default('on'),
+  // open: the hub-wide token opens (and registers) any namespace it names, as upstream does.
+  // closed: only namespaces already in the registry (`hapi-hub ns create`, and `default`).
+  HAPI_NAMESPACE_REGISTRATION: z.enum(['open', 'closed']).default('open'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Tunables below have upstream's values as defaults; tests shorten them.
   HAPI_SESSION_TTL_MS: positiveInt.default(30_000),
@@ -51,6 +58,8 @@ export const ConfigEnvSchema = z.object({
 export interface HubConfig {
   listenHost: string;
   listenPort: number;
+  /** Where GET /metrics is served (HAPI_METRICS_HOST/PORT); null = nowhere. */
+  metricsListen: { host: string; port: number } | null;
   publicUrl: string;
   corsOrigins: string[] | '*';
   cliApiToken: string | undefined;
@@ -63,6 +72,8 @@ export interface HubConfig {
   jwtSecret: string | undefined;
   namespaceAuth: 'token' | 'trust';
   globalTokenEnabled: boolean;
+  /** closed: the hub-wide token opens only registered namespaces (HAPI_NAMESPACE_REGISTRATION). */
+  namespaceRegistration: 'open' | 'closed';
   logLevel: z.infer<typeof ConfigEnvSchema>['LOG_LEVEL'];
   sessionTtlMs: number;
   machineTtlMs: number;
@@ -101,6 +112,20 @@ function chooseEngine(explicit: EngineKind | undefined, redisUrl: string | undef
   return explicit;
 }
 
+function metricsListenFrom(
+  host: string,
+  port: number | undefined,
+  listenPort: number,
+): { host: string; port: number } | null {
+  if (port === undefined) return null;
+  if (port !== 0 && port === listenPort) {
+    throw new ConfigError(
+      `Invalid configuration:\n  HAPI_METRICS_PORT: ${port} is HAPI_LISTEN_PORT; metrics need their own (internal) port`,
+    );
+  }
+  return { host, port };
+}
+
 /** `~` and `~/…` are the home directory; relative paths are resolved against the working directory. */
 function dataDirFrom(raw: string | undefined): string {
   if (raw === undefined) return join(homedir(), '.hapi-hub');
@@ -136,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
   return {
     listenHost: e.HAPI_LISTEN_HOST,
     listenPort: e.HAPI_LISTEN_PORT,
+    metricsListen: metricsListenFrom(e.HAPI_METRICS_HOST, e.HAPI_METRICS_PORT, e.HAPI_LISTEN_PORT),
     publicUrl,
     corsOrigins: normaliseOrigins(e.CORS_ORIGINS, publicUrl),
     cliApiToken: e.CLI_API_TOKEN,
@@ -146,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     jwtSecret: e.HAPI_JWT_SECRET,
     namespaceAuth: e.HAPI_NAMESPACE_AUTH,
     globalTokenEnabled: e.HAPI_GLOBAL_TOKEN === 'on',
+    namespaceRegistration: e.HAPI_NAMESPACE_REGISTRATION,
     logLevel: e.LOG_LEVEL,
     sessionTtlMs: e.HAPI_SESSION_TTL_MS,
     machineTtlMs: e.HAPI_MACHINE_TTL_MS,

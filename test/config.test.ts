@@ -85,6 +85,10 @@ describe('loadConfig', () => {
     ['HAPI_PUBLIC_URL', 'not a url'],
     ['HAPI_SESSION_TTL_MS', '-5'],
     ['HAPI_ENGINE', 'postgres'],
+    ['HAPI_NAMESPACE_REGISTRATION', 'invite-only'],
+    ['HAPI_METRICS_PORT', 'abc'],
+    ['HAPI_METRICS_PORT', '70000'],
+    ['HAPI_METRICS_HOST', ''],
   ])('%s=%s throws a ConfigError naming the variable', (name, value) => {
     let thrown: unknown;
     try {
@@ -124,5 +128,23 @@ describe('loadConfig', () => {
     expect(loadConfig({ HAPI_DATA_DIR: '~/hub-data' }).dataDir).toBe(join(homedir(), 'hub-data'));
     expect(loadConfig({ HAPI_DATA_DIR: 'rel/data' }).dataDir).toBe(resolve('rel/data'));
     expect(loadConfig({ HAPI_DATA_DIR: '/srv/hapi' }).dataDir).toBe('/srv/hapi');
+  });
+
+  it('HAPI_NAMESPACE_REGISTRATION: open by default (upstream behaviour), closed on request', () => {
+    expect(loadConfig({}).namespaceRegistration).toBe('open');
+    expect(loadConfig({ HAPI_NAMESPACE_REGISTRATION: 'closed' }).namespaceRegistration).toBe('closed');
+  });
+
+  it('HAPI_METRICS_PORT: no metrics listener unless set; loopback unless HAPI_METRICS_HOST says otherwise', () => {
+    expect(loadConfig({}).metricsListen).toBeNull();
+    expect(loadConfig({ HAPI_METRICS_PORT: '' }).metricsListen).toBeNull();
+    expect(loadConfig({ HAPI_METRICS_PORT: '9464' }).metricsListen).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadConfig({ HAPI_METRICS_PORT: '9464', HAPI_METRICS_HOST: '0.0.0.0' }).metricsListen).toEqual({
+      host: '0.0.0.0',
+      port: 9464,
+    });
+    expect(() => loadConfig({ HAPI_LISTEN_PORT: '8080', HAPI_METRICS_PORT: '8080' })).toThrow(
+      /HAPI_METRICS_PORT: 8080 is HAPI_LISTEN_PORT/,
+    );
   });
 });

@@ -1,7 +1,8 @@
 // The cluster primary of one host (HAPI_WORKERS > 1): owns the listening socket, hands each
 // connection to a worker with @socket.io/sticky (least-connection; a long-polling request that
 // names its engine.io `sid` goes to the worker holding that session), restarts crashed workers
-// with a bounded backoff, answers workers' /metrics aggregation requests, and on SIGTERM/SIGINT
+// with a bounded backoff, serves the host's aggregated metrics on the internal metrics listener
+// (HAPI_METRICS_PORT; the workers' registries collected over IPC), and on SIGTERM/SIGINT
 // drains the host within HAPI_DRAIN_TIMEOUT_MS.
 //
 // Drain, as seen from here: stop accepting (close the listening socket — the load balancer's next
@@ -17,13 +18,8 @@ import { setupMaster } from '@socket.io/sticky';
 import { AggregatorRegistry } from 'prom-client';
 import type { HubConfig } from '../config.js';
 import type { Logger } from '../ops/logger.js';
-import {
-  exitMarginMs,
-  MetricsRequestMessageSchema,
-  WorkerReadyMessageSchema,
-  type DrainMessage,
-  type MetricsResponseMessage,
-} from './messages.js';
+import { startMetricsListener, type MetricsListener } from '../ops/metrics-listener.js';
+import { exitMarginMs, WorkerReadyMessageSchema, type DrainMessage } from './messages.js';
 
 /** Restart delay after the n-th consecutive early crash of a slot: 100 ms doubling, capped. */
 const RESTART_BASE_DELAY_MS = 100;
@@ -83,9 +79,21 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
     log.info({ slot: slot.index, worker: worker.id, workerPid: worker.process.pid }, 'worker started');
   };
 
+  // Bound with the public port; a port that cannot be bound stops the host like the public one.
+  let metricsListener: Promise<MetricsListener | null> = Promise.resolve(null);
+  const listenForMetrics = (address: { host: string; port: number }): void => {
+    const source = { contentType: aggregator.contentType, render: () => aggregator.clusterMetrics() };
+    metricsListener = startMetricsListener(address, source, log).catch((error: unknown) => {
+      log.fatal({ err: error, host: address.host, port: address.port }, 'cannot listen for metrics');
+      void drain('metrics listen failed', 1);
+      return null;
+    });
+  };
+
   const listen = (): void => {
     if (listening || draining) return;
     listening = true;
+    if (config.metricsListen) listenForMetrics(config.metricsListen);
     server.once('error', (error) => {
       log.fatal({ err: error, host: config.listenHost, port: config.listenPort }, 'cannot listen');
       void drain('listen failed', 1);
@@ -108,19 +116,6 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
       // starting are held for it by its gate.
       listen();
       return;
-    }
-    const metrics = MetricsRequestMessageSchema.safeParse(message);
-    if (metrics.success) {
-      const { requestId } = metrics.data;
-      aggregator.clusterMetrics().then(
-        (text) => reply(worker, { type: 'hapi:metrics-response', requestId, text }),
-        (error: unknown) =>
-          reply(worker, {
-            type: 'hapi:metrics-response',
-            requestId,
-            error: error instanceof Error ? error.message : String(error),
-          }),
-      );
     }
   });
 
@@ -154,7 +149,7 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
   const finish = (): void => {
     if (finishTimer) clearTimeout(finishTimer);
     log.info({ code: exitCode }, 'primary exiting');
-    resolveExit(exitCode);
+    void metricsListener.then((listener) => listener?.close()).finally(() => resolveExit(exitCode));
   };
 
   const drain = (reason: string, code = 0): Promise<number> => {
@@ -202,10 +197,6 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
 
   for (const slot of slots) fork(slot);
   return exited;
-}
-
-function reply(worker: Worker, message: MetricsResponseMessage): void {
-  if (worker.isConnected()) worker.send(message);
 }
 
 /**
