@@ -32,10 +32,14 @@ export function startMetricsListener(
 ): Promise<MetricsListener> {
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '').split('?')[0];
-    if (path !== '/metrics') return json(res, 404, { error: 'Not found' });
+    if (path !== '/metrics') {
+      json(res, 404, { error: 'Not found' });
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
-      return json(res, 405, { error: 'Method not allowed' });
+      json(res, 405, { error: 'Method not allowed' });
+      return;
     }
     source.render().then(
       (text) => {
