@@ -1,5 +1,6 @@
 // The only module that reads process.env. Every setting is parsed and validated here so a bad
 // value stops the hub at start-up with a message naming the variable.
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -24,6 +25,10 @@ export const ConfigEnvSchema = z.object({
     message: 'must be the base token only; namespace suffixes are not accepted',
   }),
   REDIS_URL: optionalString,
+  // The Redis password kept out of REDIS_URL (a Kubernetes secretKeyRef, or a file such as a
+  // compose-generated secret); never logged. At most one of the two, and not with a URL password.
+  REDIS_PASSWORD: optionalString,
+  REDIS_PASSWORD_FILE: optionalString,
   // Empty counts as unset, as for every optional variable (compose passes `${HAPI_ENGINE:-}`).
   HAPI_ENGINE: optionalString.pipe(z.enum(['memory', 'sqlite', 'redis']).optional()),
   HAPI_DATA_DIR: optionalString,
@@ -112,6 +117,45 @@ function chooseEngine(explicit: EngineKind | undefined, redisUrl: string | undef
   return explicit;
 }
 
+function configError(variable: string, message: string): ConfigError {
+  return new ConfigError(`Invalid configuration:\n  ${variable}: ${message}`);
+}
+
+function redisPasswordFrom(value: string | undefined, file: string | undefined): string | undefined {
+  if (value !== undefined && file !== undefined)
+    throw configError('REDIS_PASSWORD_FILE', 'set either REDIS_PASSWORD or REDIS_PASSWORD_FILE, not both');
+  if (file === undefined) return value;
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw configError(
+      'REDIS_PASSWORD_FILE',
+      `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  if (content === '') throw configError('REDIS_PASSWORD_FILE', `${file} is empty`);
+  return content;
+}
+
+/**
+ * REDIS_URL with the separately given password as its credentials, for every URL form the
+ * connection accepts (src/redis/connection.ts reads credentials from the URL only).
+ */
+function redisUrlWithPassword(url: string | undefined, password: string | undefined): string | undefined {
+  if (password === undefined) return url;
+  if (url === undefined) throw configError('REDIS_PASSWORD', 'needs REDIS_URL');
+  const schemeEnd = url.indexOf('://');
+  if (schemeEnd < 0) throw configError('REDIS_URL', 'not a URL');
+  const rest = url.slice(schemeEnd + 3);
+  const at = rest.lastIndexOf('@', rest.search(/[/?]|$/));
+  const credentials = at >= 0 ? rest.slice(0, at) : '';
+  if (credentials.includes(':'))
+    throw configError('REDIS_PASSWORD', 'REDIS_URL already carries a password; give it in one place only');
+  const user = credentials;
+  return `${url.slice(0, schemeEnd + 3)}${user}:${encodeURIComponent(password)}@${at >= 0 ? rest.slice(at + 1) : rest}`;
+}
+
 function metricsListenFrom(
   host: string,
   port: number | undefined,
@@ -165,7 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     publicUrl,
     corsOrigins: normaliseOrigins(e.CORS_ORIGINS, publicUrl),
     cliApiToken: e.CLI_API_TOKEN,
-    redisUrl: e.REDIS_URL,
+    redisUrl: redisUrlWithPassword(e.REDIS_URL, redisPasswordFrom(e.REDIS_PASSWORD, e.REDIS_PASSWORD_FILE)),
     engineKind: chooseEngine(e.HAPI_ENGINE, e.REDIS_URL),
     dataDir: dataDirFrom(e.HAPI_DATA_DIR),
     workers: e.HAPI_WORKERS,

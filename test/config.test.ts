@@ -1,5 +1,6 @@
 // loadConfig: upstream defaults, validation errors that name the variable.
-import { homedir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -145,6 +146,52 @@ describe('loadConfig', () => {
     });
     expect(() => loadConfig({ HAPI_LISTEN_PORT: '8080', HAPI_METRICS_PORT: '8080' })).toThrow(
       /HAPI_METRICS_PORT: 8080 is HAPI_LISTEN_PORT/,
+    );
+  });
+
+  it('REDIS_PASSWORD / REDIS_PASSWORD_FILE become the credentials of REDIS_URL, in every URL form', () => {
+    const pw = 'p@ss:w/rd';
+    const enc = encodeURIComponent(pw);
+    expect(loadConfig({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: pw }).redisUrl).toBe(
+      `redis://:${enc}@redis:6379`,
+    );
+    expect(loadConfig({ REDIS_URL: 'rediss://hub@redis:6380/2', REDIS_PASSWORD: pw }).redisUrl).toBe(
+      `rediss://hub:${enc}@redis:6380/2`,
+    );
+    expect(loadConfig({ REDIS_URL: 'redis+sentinel://s1:26379,s2:26379/main?db=1', REDIS_PASSWORD: pw }).redisUrl).toBe(
+      `redis+sentinel://:${enc}@s1:26379,s2:26379/main?db=1`,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'hapi-config-'));
+    const file = join(dir, 'redis-password');
+    writeFileSync(file, 'from-a-file\n');
+    expect(loadConfig({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD_FILE: file }).redisUrl).toBe(
+      'redis://:from-a-file@redis:6379',
+    );
+    expect(loadConfig({ REDIS_URL: 'redis://redis:6379' }).redisUrl).toBe('redis://redis:6379');
+  });
+
+  it.each([
+    [{ REDIS_PASSWORD: 'x' }, /REDIS_PASSWORD: needs REDIS_URL/],
+    [
+      { REDIS_URL: 'redis://:old@redis:6379', REDIS_PASSWORD: 'x' },
+      /REDIS_PASSWORD: REDIS_URL already carries a password/,
+    ],
+    [
+      { REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'x', REDIS_PASSWORD_FILE: '/x' },
+      /REDIS_PASSWORD_FILE: set either/,
+    ],
+    [
+      { REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD_FILE: '/nonexistent/pw' },
+      /REDIS_PASSWORD_FILE: cannot read \/nonexistent\/pw \(ENOENT\)/,
+    ],
+  ])('bad Redis password settings throw a ConfigError naming the variable (%o)', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('a password never appears in a ConfigError message', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://:secret-one@redis:6379', REDIS_PASSWORD: 'secret-two' })).toThrow(
+      /^(?![\s\S]*secret-)/,
     );
   });
 });
