@@ -6,6 +6,17 @@ export const WorkerReadyMessageSchema = z.object({ type: z.literal('hapi:ready')
 /** Primary → worker: drain and exit before `deadlineAt` (epoch ms). */
 export const DrainMessageSchema = z.object({ type: z.literal('hapi:drain'), deadlineAt: z.number() });
 
+/** Primary → worker: send your metrics registry (for the primary's metrics listener). */
+export const MetricsRequestMessageSchema = z.object({ type: z.literal('hapi:metrics-request'), requestId: z.number() });
+/** Worker → primary: `registry.getMetricsAsJSON()` of the worker, to be aggregated. */
+export const MetricsResponseMessageSchema = z.object({
+  type: z.literal('hapi:metrics-response'),
+  requestId: z.number(),
+  metrics: z.array(z.object({ name: z.string() }).passthrough()),
+});
+
+export type MetricsRequestMessage = z.infer<typeof MetricsRequestMessageSchema>;
+export type MetricsResponseMessage = z.infer<typeof MetricsResponseMessageSchema>;
 export type WorkerReadyMessage = z.infer<typeof WorkerReadyMessageSchema>;
 export type DrainMessage = z.infer<typeof DrainMessageSchema>;
 

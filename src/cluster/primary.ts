@@ -19,13 +19,21 @@ import { AggregatorRegistry } from 'prom-client';
 import type { HubConfig } from '../config.js';
 import type { Logger } from '../ops/logger.js';
 import { startMetricsListener, type MetricsListener } from '../ops/metrics-listener.js';
-import { exitMarginMs, WorkerReadyMessageSchema, type DrainMessage } from './messages.js';
+import {
+  exitMarginMs,
+  MetricsResponseMessageSchema,
+  WorkerReadyMessageSchema,
+  type DrainMessage,
+  type MetricsRequestMessage,
+} from './messages.js';
 
 /** Restart delay after the n-th consecutive early crash of a slot: 100 ms doubling, capped. */
 const RESTART_BASE_DELAY_MS = 100;
 const RESTART_MAX_DELAY_MS = 10_000;
 /** A worker that ran this long before exiting counts as healthy: its slot's backoff resets. */
 const HEALTHY_RUN_MS = 30_000;
+/** How long a scrape waits for a worker's registry; a late worker is left out (and said so). */
+const METRICS_WORKER_TIMEOUT_MS = 3_000;
 /** Bounds the wait for 'exit' events after the stragglers were killed. */
 const KILL_WAIT_MS = 1_000;
 
@@ -53,7 +61,6 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
 
   const server = createServer();
   setupMaster(server, { loadBalancingMethod: 'least-connection' });
-  const aggregator = new AggregatorRegistry();
 
   const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
     index,
@@ -79,10 +86,40 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
     log.info({ slot: slot.index, worker: worker.id, workerPid: worker.process.pid }, 'worker started');
   };
 
+  // The host's metrics: the registries of the workers that are ready (one still starting or just
+  // gone is not asked, so a worker restart does not fail scrapes), summed by prom-client. A worker
+  // that does not answer in time is left out and named in a comment line of the exposition.
+  let nextMetricsRequest = 1;
+  const pendingMetrics = new Map<number, (metrics: object[]) => void>();
+  const workerMetrics = (worker: Worker): Promise<object[] | null> =>
+    new Promise((resolve) => {
+      const requestId = nextMetricsRequest++;
+      const timer = setTimeout(() => {
+        pendingMetrics.delete(requestId);
+        resolve(null);
+      }, METRICS_WORKER_TIMEOUT_MS);
+      pendingMetrics.set(requestId, (metrics) => {
+        clearTimeout(timer);
+        pendingMetrics.delete(requestId);
+        resolve(metrics);
+      });
+      const request: MetricsRequestMessage = { type: 'hapi:metrics-request', requestId };
+      worker.send(request);
+    });
+  const hostMetrics = async (): Promise<string> => {
+    const ready = [...gates].filter(([worker, gate]) => gate.ready && worker.isConnected()).map(([w]) => w);
+    const answers = await Promise.all(ready.map(workerMetrics));
+    const answered = answers.filter((metrics): metrics is object[] => metrics !== null);
+    if (ready.length > 0 && answered.length === 0) throw new Error('no worker answered the metrics request');
+    const text = await AggregatorRegistry.aggregate(answered).metrics();
+    const missing = ready.filter((_, i) => answers[i] === null).map((worker) => worker.id);
+    return missing.length > 0 ? `# hapi: workers ${missing.join(', ')} did not answer; not included\n${text}` : text;
+  };
+
   // Bound with the public port; a port that cannot be bound stops the host like the public one.
   let metricsListener: Promise<MetricsListener | null> = Promise.resolve(null);
   const listenForMetrics = (address: { host: string; port: number }): void => {
-    const source = { contentType: aggregator.contentType, render: () => aggregator.clusterMetrics() };
+    const source = { contentType: AggregatorRegistry.PROMETHEUS_CONTENT_TYPE, render: hostMetrics };
     metricsListener = startMetricsListener(address, source, log).catch((error: unknown) => {
       log.fatal({ err: error, host: address.host, port: address.port }, 'cannot listen for metrics');
       void drain('metrics listen failed', 1);
@@ -117,6 +154,8 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
       listen();
       return;
     }
+    const metrics = MetricsResponseMessageSchema.safeParse(message);
+    if (metrics.success) pendingMetrics.get(metrics.data.requestId)?.(metrics.data.metrics);
   });
 
   cluster.on('exit', (worker, code, signal) => {

@@ -6,9 +6,14 @@ import type { Server as HttpServer } from 'node:http';
 import { Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setupWorker } from '@socket.io/sticky';
-import { AggregatorRegistry, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Server as IoServer } from 'socket.io';
-import { DrainMessageSchema, type WorkerReadyMessage } from './messages.js';
+import {
+  DrainMessageSchema,
+  MetricsRequestMessageSchema,
+  type MetricsResponseMessage,
+  type WorkerReadyMessage,
+} from './messages.js';
 
 /** What the worker side needs of a hub. */
 export interface WorkerHubParts {
@@ -57,18 +62,16 @@ function releaseRelayedConnections(http: HttpServer): void {
 // ---------------------------------------------------------------------------------------------
 // Metrics in a cluster
 //
-// prom-client's AggregatorRegistry: the primary serves GET /metrics on the internal metrics
-// listener (HAPI_METRICS_PORT, cluster/primary.ts) and collects every worker's registry over IPC
-// (prom-client's own protocol), summing counters and histograms over the host's workers. So a
-// scrape describes the whole host, and scraping every host (not every worker) covers the
-// deployment. Per-worker figures that a sum would blur are exported with a `worker` label
-// (hapi_worker_*). Workers serve no /metrics themselves: the public port answers 404.
+// The primary serves GET /metrics on the internal metrics listener (HAPI_METRICS_PORT,
+// cluster/primary.ts): it asks every ready worker for its registry over IPC
+// (`hapi:metrics-request`, answered here with `getMetricsAsJSON()`) and aggregates them with
+// prom-client (counters and histograms summed over the host's workers). So a scrape describes the
+// whole host, and scraping every host (not every worker) covers the deployment. Per-worker
+// figures that a sum would blur are exported with a `worker` label (hapi_worker_*). Workers serve
+// no /metrics themselves: the public port answers 404.
 
 function registerForClusterMetrics(hub: WorkerHubParts): void {
   const workerId = String(cluster.worker?.id ?? process.pid);
-  // Constructing one installs prom-client's worker-side listener for the primary's requests.
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([hub.registry]);
   const cli = hub.io.of('/cli');
   new Gauge({
     name: 'hapi_worker_cli_sockets',
@@ -87,5 +90,17 @@ function registerForClusterMetrics(hub: WorkerHubParts): void {
     collect() {
       this.set({ worker: workerId }, hub.io.engine.clientsCount);
     },
+  });
+  process.on('message', (message: unknown) => {
+    const request = MetricsRequestMessageSchema.safeParse(message);
+    if (!request.success) return;
+    void hub.registry.getMetricsAsJSON().then((metrics) => {
+      const response: MetricsResponseMessage = {
+        type: 'hapi:metrics-response',
+        requestId: request.data.requestId,
+        metrics: metrics as unknown as MetricsResponseMessage['metrics'],
+      };
+      if (process.connected) process.send?.(response);
+    });
   });
 }
