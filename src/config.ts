@@ -1,5 +1,6 @@
 // The only module that reads process.env. Every setting is parsed and validated here so a bad
 // value stops the hub at start-up with a message naming the variable.
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -14,12 +15,20 @@ const optionalString = z
 export const ConfigEnvSchema = z.object({
   HAPI_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
   HAPI_LISTEN_PORT: port.default(3006),
+  // Prometheus /metrics on its own listener, never on the public port. Unset = no listener (the
+  // shipped compose/Helm/kustomize setups set it); 0 = a port the OS picks (logged).
+  HAPI_METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
+  HAPI_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   HAPI_PUBLIC_URL: z.string().url().optional(),
   CORS_ORIGINS: optionalString,
   CLI_API_TOKEN: optionalString.refine((v) => v === undefined || !v.includes(':'), {
     message: 'must be the base token only; namespace suffixes are not accepted',
   }),
   REDIS_URL: optionalString,
+  // The Redis password kept out of REDIS_URL (a Kubernetes secretKeyRef, or a file such as a
+  // compose-generated secret); never logged. At most one of the two, and not with a URL password.
+  REDIS_PASSWORD: optionalString,
+  REDIS_PASSWORD_FILE: optionalString,
   // Empty counts as unset, as for every optional variable (compose passes `${HAPI_ENGINE:-}`).
   HAPI_ENGINE: optionalString.pipe(z.enum(['memory', 'sqlite', 'redis']).optional()),
   HAPI_DATA_DIR: optionalString,
@@ -29,6 +38,9 @@ export const ConfigEnvSchema = z.object({
   }),
   HAPI_NAMESPACE_AUTH: z.enum(['token', 'trust']).default('token'),
   HAPI_GLOBAL_TOKEN: z.enum(['on', 'off']).default('on'),
+  // open: the hub-wide token opens (and registers) any namespace it names, as upstream does.
+  // closed: only namespaces already in the registry (`hapi-hub ns create`, and `default`).
+  HAPI_NAMESPACE_REGISTRATION: z.enum(['open', 'closed']).default('open'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Tunables below have upstream's values as defaults; tests shorten them.
   HAPI_SESSION_TTL_MS: positiveInt.default(30_000),
@@ -51,6 +63,8 @@ export const ConfigEnvSchema = z.object({
 export interface HubConfig {
   listenHost: string;
   listenPort: number;
+  /** Where GET /metrics is served (HAPI_METRICS_HOST/PORT); null = nowhere. */
+  metricsListen: { host: string; port: number } | null;
   publicUrl: string;
   corsOrigins: string[] | '*';
   cliApiToken: string | undefined;
@@ -63,6 +77,8 @@ export interface HubConfig {
   jwtSecret: string | undefined;
   namespaceAuth: 'token' | 'trust';
   globalTokenEnabled: boolean;
+  /** closed: the hub-wide token opens only registered namespaces (HAPI_NAMESPACE_REGISTRATION). */
+  namespaceRegistration: 'open' | 'closed';
   logLevel: z.infer<typeof ConfigEnvSchema>['LOG_LEVEL'];
   sessionTtlMs: number;
   machineTtlMs: number;
@@ -101,6 +117,59 @@ function chooseEngine(explicit: EngineKind | undefined, redisUrl: string | undef
   return explicit;
 }
 
+function configError(variable: string, message: string): ConfigError {
+  return new ConfigError(`Invalid configuration:\n  ${variable}: ${message}`);
+}
+
+function redisPasswordFrom(value: string | undefined, file: string | undefined): string | undefined {
+  if (value !== undefined && file !== undefined)
+    throw configError('REDIS_PASSWORD_FILE', 'set either REDIS_PASSWORD or REDIS_PASSWORD_FILE, not both');
+  if (file === undefined) return value;
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw configError(
+      'REDIS_PASSWORD_FILE',
+      `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  if (content === '') throw configError('REDIS_PASSWORD_FILE', `${file} is empty`);
+  return content;
+}
+
+/**
+ * REDIS_URL with the separately given password as its credentials, for every URL form the
+ * connection accepts (src/redis/connection.ts reads credentials from the URL only).
+ */
+function redisUrlWithPassword(url: string | undefined, password: string | undefined): string | undefined {
+  if (password === undefined) return url;
+  if (url === undefined) throw configError('REDIS_PASSWORD', 'needs REDIS_URL');
+  const schemeEnd = url.indexOf('://');
+  if (schemeEnd < 0) throw configError('REDIS_URL', 'not a URL');
+  const rest = url.slice(schemeEnd + 3);
+  const at = rest.lastIndexOf('@', rest.search(/[/?]|$/));
+  const credentials = at >= 0 ? rest.slice(0, at) : '';
+  if (credentials.includes(':'))
+    throw configError('REDIS_PASSWORD', 'REDIS_URL already carries a password; give it in one place only');
+  const user = credentials;
+  return `${url.slice(0, schemeEnd + 3)}${user}:${encodeURIComponent(password)}@${at >= 0 ? rest.slice(at + 1) : rest}`;
+}
+
+function metricsListenFrom(
+  host: string,
+  port: number | undefined,
+  listenPort: number,
+): { host: string; port: number } | null {
+  if (port === undefined) return null;
+  if (port !== 0 && port === listenPort) {
+    throw new ConfigError(
+      `Invalid configuration:\n  HAPI_METRICS_PORT: ${port} is HAPI_LISTEN_PORT; metrics need their own (internal) port`,
+    );
+  }
+  return { host, port };
+}
+
 /** `~` and `~/…` are the home directory; relative paths are resolved against the working directory. */
 function dataDirFrom(raw: string | undefined): string {
   if (raw === undefined) return join(homedir(), '.hapi-hub');
@@ -136,16 +205,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
   return {
     listenHost: e.HAPI_LISTEN_HOST,
     listenPort: e.HAPI_LISTEN_PORT,
+    metricsListen: metricsListenFrom(e.HAPI_METRICS_HOST, e.HAPI_METRICS_PORT, e.HAPI_LISTEN_PORT),
     publicUrl,
     corsOrigins: normaliseOrigins(e.CORS_ORIGINS, publicUrl),
     cliApiToken: e.CLI_API_TOKEN,
-    redisUrl: e.REDIS_URL,
+    redisUrl: redisUrlWithPassword(e.REDIS_URL, redisPasswordFrom(e.REDIS_PASSWORD, e.REDIS_PASSWORD_FILE)),
     engineKind: chooseEngine(e.HAPI_ENGINE, e.REDIS_URL),
     dataDir: dataDirFrom(e.HAPI_DATA_DIR),
     workers: e.HAPI_WORKERS,
     jwtSecret: e.HAPI_JWT_SECRET,
     namespaceAuth: e.HAPI_NAMESPACE_AUTH,
     globalTokenEnabled: e.HAPI_GLOBAL_TOKEN === 'on',
+    namespaceRegistration: e.HAPI_NAMESPACE_REGISTRATION,
     logLevel: e.LOG_LEVEL,
     sessionTtlMs: e.HAPI_SESSION_TTL_MS,
     machineTtlMs: e.HAPI_MACHINE_TTL_MS,

@@ -1,5 +1,6 @@
 // loadConfig: upstream defaults, validation errors that name the variable.
-import { homedir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -85,6 +86,10 @@ describe('loadConfig', () => {
     ['HAPI_PUBLIC_URL', 'not a url'],
     ['HAPI_SESSION_TTL_MS', '-5'],
     ['HAPI_ENGINE', 'postgres'],
+    ['HAPI_NAMESPACE_REGISTRATION', 'invite-only'],
+    ['HAPI_METRICS_PORT', 'abc'],
+    ['HAPI_METRICS_PORT', '70000'],
+    ['HAPI_METRICS_HOST', ''],
   ])('%s=%s throws a ConfigError naming the variable', (name, value) => {
     let thrown: unknown;
     try {
@@ -124,5 +129,69 @@ describe('loadConfig', () => {
     expect(loadConfig({ HAPI_DATA_DIR: '~/hub-data' }).dataDir).toBe(join(homedir(), 'hub-data'));
     expect(loadConfig({ HAPI_DATA_DIR: 'rel/data' }).dataDir).toBe(resolve('rel/data'));
     expect(loadConfig({ HAPI_DATA_DIR: '/srv/hapi' }).dataDir).toBe('/srv/hapi');
+  });
+
+  it('HAPI_NAMESPACE_REGISTRATION: open by default (upstream behaviour), closed on request', () => {
+    expect(loadConfig({}).namespaceRegistration).toBe('open');
+    expect(loadConfig({ HAPI_NAMESPACE_REGISTRATION: 'closed' }).namespaceRegistration).toBe('closed');
+  });
+
+  it('HAPI_METRICS_PORT: no metrics listener unless set; loopback unless HAPI_METRICS_HOST says otherwise', () => {
+    expect(loadConfig({}).metricsListen).toBeNull();
+    expect(loadConfig({ HAPI_METRICS_PORT: '' }).metricsListen).toBeNull();
+    expect(loadConfig({ HAPI_METRICS_PORT: '9464' }).metricsListen).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadConfig({ HAPI_METRICS_PORT: '9464', HAPI_METRICS_HOST: '0.0.0.0' }).metricsListen).toEqual({
+      host: '0.0.0.0',
+      port: 9464,
+    });
+    expect(() => loadConfig({ HAPI_LISTEN_PORT: '8080', HAPI_METRICS_PORT: '8080' })).toThrow(
+      /HAPI_METRICS_PORT: 8080 is HAPI_LISTEN_PORT/,
+    );
+  });
+
+  it('REDIS_PASSWORD / REDIS_PASSWORD_FILE become the credentials of REDIS_URL, in every URL form', () => {
+    const pw = 'p@ss:w/rd';
+    const enc = encodeURIComponent(pw);
+    expect(loadConfig({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: pw }).redisUrl).toBe(
+      `redis://:${enc}@redis:6379`,
+    );
+    expect(loadConfig({ REDIS_URL: 'rediss://hub@redis:6380/2', REDIS_PASSWORD: pw }).redisUrl).toBe(
+      `rediss://hub:${enc}@redis:6380/2`,
+    );
+    expect(loadConfig({ REDIS_URL: 'redis+sentinel://s1:26379,s2:26379/main?db=1', REDIS_PASSWORD: pw }).redisUrl).toBe(
+      `redis+sentinel://:${enc}@s1:26379,s2:26379/main?db=1`,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'hapi-config-'));
+    const file = join(dir, 'redis-password');
+    writeFileSync(file, 'from-a-file\n');
+    expect(loadConfig({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD_FILE: file }).redisUrl).toBe(
+      'redis://:from-a-file@redis:6379',
+    );
+    expect(loadConfig({ REDIS_URL: 'redis://redis:6379' }).redisUrl).toBe('redis://redis:6379');
+  });
+
+  it.each([
+    [{ REDIS_PASSWORD: 'x' }, /REDIS_PASSWORD: needs REDIS_URL/],
+    [
+      { REDIS_URL: 'redis://:old@redis:6379', REDIS_PASSWORD: 'x' },
+      /REDIS_PASSWORD: REDIS_URL already carries a password/,
+    ],
+    [
+      { REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'x', REDIS_PASSWORD_FILE: '/x' },
+      /REDIS_PASSWORD_FILE: set either/,
+    ],
+    [
+      { REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD_FILE: '/nonexistent/pw' },
+      /REDIS_PASSWORD_FILE: cannot read \/nonexistent\/pw \(ENOENT\)/,
+    ],
+  ])('bad Redis password settings throw a ConfigError naming the variable (%o)', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('a password never appears in a ConfigError message', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://:secret-one@redis:6379', REDIS_PASSWORD: 'secret-two' })).toThrow(
+      /^(?![\s\S]*secret-)/,
+    );
   });
 });

@@ -5,19 +5,20 @@ import { z } from 'zod';
 export const WorkerReadyMessageSchema = z.object({ type: z.literal('hapi:ready') });
 /** Primary → worker: drain and exit before `deadlineAt` (epoch ms). */
 export const DrainMessageSchema = z.object({ type: z.literal('hapi:drain'), deadlineAt: z.number() });
-/** Worker → primary: aggregate /metrics over every worker of this host. */
+
+/** Primary → worker: send your metrics registry (for the primary's metrics listener). */
 export const MetricsRequestMessageSchema = z.object({ type: z.literal('hapi:metrics-request'), requestId: z.number() });
+/** Worker → primary: `registry.getMetricsAsJSON()` of the worker, to be aggregated. */
 export const MetricsResponseMessageSchema = z.object({
   type: z.literal('hapi:metrics-response'),
   requestId: z.number(),
-  text: z.string().optional(),
-  error: z.string().optional(),
+  metrics: z.array(z.object({ name: z.string() }).passthrough()),
 });
 
-export type WorkerReadyMessage = z.infer<typeof WorkerReadyMessageSchema>;
-export type DrainMessage = z.infer<typeof DrainMessageSchema>;
 export type MetricsRequestMessage = z.infer<typeof MetricsRequestMessageSchema>;
 export type MetricsResponseMessage = z.infer<typeof MetricsResponseMessageSchema>;
+export type WorkerReadyMessage = z.infer<typeof WorkerReadyMessageSchema>;
+export type DrainMessage = z.infer<typeof DrainMessageSchema>;
 
 /** Upper bound of the time a worker keeps after its drain deadline to close up and exit. */
 const MAX_EXIT_MARGIN_MS = 1_000;

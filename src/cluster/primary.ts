@@ -1,7 +1,8 @@
 // The cluster primary of one host (HAPI_WORKERS > 1): owns the listening socket, hands each
 // connection to a worker with @socket.io/sticky (least-connection; a long-polling request that
 // names its engine.io `sid` goes to the worker holding that session), restarts crashed workers
-// with a bounded backoff, answers workers' /metrics aggregation requests, and on SIGTERM/SIGINT
+// with a bounded backoff, serves the host's aggregated metrics on the internal metrics listener
+// (HAPI_METRICS_PORT; the workers' registries collected over IPC), and on SIGTERM/SIGINT
 // drains the host within HAPI_DRAIN_TIMEOUT_MS.
 //
 // Drain, as seen from here: stop accepting (close the listening socket — the load balancer's next
@@ -17,12 +18,13 @@ import { setupMaster } from '@socket.io/sticky';
 import { AggregatorRegistry } from 'prom-client';
 import type { HubConfig } from '../config.js';
 import type { Logger } from '../ops/logger.js';
+import { startMetricsListener, type MetricsListener } from '../ops/metrics-listener.js';
 import {
   exitMarginMs,
-  MetricsRequestMessageSchema,
+  MetricsResponseMessageSchema,
   WorkerReadyMessageSchema,
   type DrainMessage,
-  type MetricsResponseMessage,
+  type MetricsRequestMessage,
 } from './messages.js';
 
 /** Restart delay after the n-th consecutive early crash of a slot: 100 ms doubling, capped. */
@@ -30,6 +32,8 @@ const RESTART_BASE_DELAY_MS = 100;
 const RESTART_MAX_DELAY_MS = 10_000;
 /** A worker that ran this long before exiting counts as healthy: its slot's backoff resets. */
 const HEALTHY_RUN_MS = 30_000;
+/** How long a scrape waits for a worker's registry; a late worker is left out (and said so). */
+const METRICS_WORKER_TIMEOUT_MS = 3_000;
 /** Bounds the wait for 'exit' events after the stragglers were killed. */
 const KILL_WAIT_MS = 1_000;
 
@@ -57,7 +61,6 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
 
   const server = createServer();
   setupMaster(server, { loadBalancingMethod: 'least-connection' });
-  const aggregator = new AggregatorRegistry();
 
   const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
     index,
@@ -83,9 +86,51 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
     log.info({ slot: slot.index, worker: worker.id, workerPid: worker.process.pid }, 'worker started');
   };
 
+  // The host's metrics: the registries of the workers that are ready (one still starting or just
+  // gone is not asked, so a worker restart does not fail scrapes), summed by prom-client. A worker
+  // that does not answer in time is left out and named in a comment line of the exposition.
+  let nextMetricsRequest = 1;
+  const pendingMetrics = new Map<number, (metrics: object[]) => void>();
+  const workerMetrics = (worker: Worker): Promise<object[] | null> =>
+    new Promise((resolve) => {
+      const requestId = nextMetricsRequest++;
+      const timer = setTimeout(() => {
+        pendingMetrics.delete(requestId);
+        resolve(null);
+      }, METRICS_WORKER_TIMEOUT_MS);
+      pendingMetrics.set(requestId, (metrics) => {
+        clearTimeout(timer);
+        pendingMetrics.delete(requestId);
+        resolve(metrics);
+      });
+      const request: MetricsRequestMessage = { type: 'hapi:metrics-request', requestId };
+      worker.send(request);
+    });
+  const hostMetrics = async (): Promise<string> => {
+    const ready = [...gates].filter(([worker, gate]) => gate.ready && worker.isConnected()).map(([w]) => w);
+    const answers = await Promise.all(ready.map(workerMetrics));
+    const answered = answers.filter((metrics): metrics is object[] => metrics !== null);
+    if (ready.length > 0 && answered.length === 0) throw new Error('no worker answered the metrics request');
+    const text = await AggregatorRegistry.aggregate(answered).metrics();
+    const missing = ready.filter((_, i) => answers[i] === null).map((worker) => worker.id);
+    return missing.length > 0 ? `# hapi: workers ${missing.join(', ')} did not answer; not included\n${text}` : text;
+  };
+
+  // Bound with the public port; a port that cannot be bound stops the host like the public one.
+  let metricsListener: Promise<MetricsListener | null> = Promise.resolve(null);
+  const listenForMetrics = (address: { host: string; port: number }): void => {
+    const source = { contentType: AggregatorRegistry.PROMETHEUS_CONTENT_TYPE, render: hostMetrics };
+    metricsListener = startMetricsListener(address, source, log).catch((error: unknown) => {
+      log.fatal({ err: error, host: address.host, port: address.port }, 'cannot listen for metrics');
+      void drain('metrics listen failed', 1);
+      return null;
+    });
+  };
+
   const listen = (): void => {
     if (listening || draining) return;
     listening = true;
+    if (config.metricsListen) listenForMetrics(config.metricsListen);
     server.once('error', (error) => {
       log.fatal({ err: error, host: config.listenHost, port: config.listenPort }, 'cannot listen');
       void drain('listen failed', 1);
@@ -109,19 +154,8 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
       listen();
       return;
     }
-    const metrics = MetricsRequestMessageSchema.safeParse(message);
-    if (metrics.success) {
-      const { requestId } = metrics.data;
-      aggregator.clusterMetrics().then(
-        (text) => reply(worker, { type: 'hapi:metrics-response', requestId, text }),
-        (error: unknown) =>
-          reply(worker, {
-            type: 'hapi:metrics-response',
-            requestId,
-            error: error instanceof Error ? error.message : String(error),
-          }),
-      );
-    }
+    const metrics = MetricsResponseMessageSchema.safeParse(message);
+    if (metrics.success) pendingMetrics.get(metrics.data.requestId)?.(metrics.data.metrics);
   });
 
   cluster.on('exit', (worker, code, signal) => {
@@ -154,7 +188,7 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
   const finish = (): void => {
     if (finishTimer) clearTimeout(finishTimer);
     log.info({ code: exitCode }, 'primary exiting');
-    resolveExit(exitCode);
+    void metricsListener.then((listener) => listener?.close()).finally(() => resolveExit(exitCode));
   };
 
   const drain = (reason: string, code = 0): Promise<number> => {
@@ -202,10 +236,6 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
 
   for (const slot of slots) fork(slot);
   return exited;
-}
-
-function reply(worker: Worker, message: MetricsResponseMessage): void {
-  if (worker.isConnected()) worker.send(message);
 }
 
 /**

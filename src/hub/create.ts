@@ -96,7 +96,12 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         rpcLongTimeoutMs: config.rpcLongTimeoutMs,
       },
     },
-    { cliApiToken: config.cliApiToken, jwtSecret: config.jwtSecret, globalTokenEnabled: config.globalTokenEnabled },
+    {
+      cliApiToken: config.cliApiToken,
+      jwtSecret: config.jwtSecret,
+      globalTokenEnabled: config.globalTokenEnabled,
+      namespaceRegistration: config.namespaceRegistration,
+    },
     config.sweepIntervalMs,
   );
   await services.auth.init();

@@ -12,6 +12,7 @@ import { followPrimary, joinCluster } from '../cluster/worker.js';
 import { createEngine } from '../engine/index.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../ops/logger.js';
+import { startMetricsListener, type MetricsListener } from '../ops/metrics-listener.js';
 import { createHub, type Hub } from './create.js';
 
 export type ProcessMode = 'single' | 'worker';
@@ -54,11 +55,21 @@ export async function runHubProcess(config: HubConfig, log: Logger, mode: Proces
     );
   const hub = await createHub({ config, engine, log, ...(adapter ? { adapter: adapter.factory } : {}) });
 
+  // A worker's metrics are served by the primary's listener, aggregated over the host's workers.
+  let metricsListener: MetricsListener | null = null;
   if (mode === 'worker') {
-    joinCluster({ http: hub.http, io: hub.io, registry: hub.metrics.registry }, log);
+    joinCluster({ http: hub.http, io: hub.io, registry: hub.metrics.registry });
   } else {
     const port = await hub.listen();
     log.info({ host: config.listenHost, port, engine: engine.kind }, 'hub listening');
+    if (config.metricsListen) {
+      const registry = hub.metrics.registry;
+      metricsListener = await startMetricsListener(
+        config.metricsListen,
+        { contentType: registry.contentType, render: () => registry.metrics() },
+        log,
+      );
+    }
   }
   if (hub.services.auth.generatedCliApiToken) {
     // Printed once, by the process that created the token; later starts reuse it silently.
@@ -70,6 +81,7 @@ export async function runHubProcess(config: HubConfig, log: Logger, mode: Proces
     shuttingDown ??= (async () => {
       log.info({ reason, drainMs: deadlineAt - Date.now() }, 'draining');
       await hub.drain(deadlineAt);
+      await metricsListener?.close();
       await hub.close().catch((error: unknown) => log.warn({ err: error }, 'hub close failed'));
       await engine.close().catch((error: unknown) => log.warn({ err: error }, 'engine close failed'));
       await adapter?.close();

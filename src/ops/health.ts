@@ -1,4 +1,5 @@
-// /health (upstream shape, no auth), /ready (engine reachable and not draining), /metrics.
+// /health (upstream shape, no auth), /ready (engine reachable and not draining). /metrics is not
+// here: it is served on the internal metrics listener only (ops/metrics-listener.ts).
 import Router from '@koa/router';
 import type { HubMetrics } from './metrics.js';
 
@@ -32,10 +33,6 @@ export function createOpsRouter(engine: StorageProbe, metrics: HubMetrics, readi
       ctx.status = 503;
       ctx.body = { ready: false, reason: 'engine unreachable' };
     }
-  });
-  router.get('/metrics', async (ctx) => {
-    ctx.type = metrics.registry.contentType;
-    ctx.body = await metrics.registry.metrics();
   });
   return router;
 }

@@ -182,6 +182,13 @@ export function createRedisConnection(
 /** Opens a client and waits until it is ready, bounded; closes it again on failure. */
 export async function connectRedis(client: RedisClient, timeoutMs = 10_000): Promise<void> {
   // Errors are reported through rejected commands; an unhandled 'error' event would crash Node.
+  // The last one is kept for the start-up message: a refused AUTH (WRONGPASS, NOAUTH) only shows
+  // up as an 'error' event, the connect() itself just fails with "Connection is closed".
+  let lastEvent: unknown;
+  const remember = (error: unknown): void => {
+    lastEvent = error;
+  };
+  client.on('error', remember);
   client.on('error', () => undefined);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -191,11 +198,13 @@ export async function connectRedis(client: RedisClient, timeoutMs = 10_000): Pro
     await Promise.race([client.connect(), timeout]);
   } catch (error) {
     client.disconnect();
+    const detail = lastEvent !== undefined && lastEvent !== error ? ` (${describe(lastEvent)})` : '';
     throw error instanceof RedisUnavailableError
       ? error
-      : new RedisUnavailableError(`cannot connect to Redis: ${describe(error)}`, { cause: error });
+      : new RedisUnavailableError(`cannot connect to Redis: ${describe(error)}${detail}`, { cause: error });
   } finally {
     clearTimeout(timer);
+    client.off('error', remember);
   }
 }
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
 import type { NamespaceRecord } from '../engine/types.js';
 import { DEFAULT_NAMESPACE, parseAccessToken } from '../protocol/access-token.js';
+import type { Logger } from '../ops/logger.js';
 import type { Clock } from './clock.js';
 
 const JWT_LIFETIME = '4h';
@@ -29,7 +30,16 @@ export interface AuthSettings {
   cliApiToken: string | undefined;
   jwtSecret: string | undefined;
   globalTokenEnabled: boolean;
+  /** closed: the hub-wide token opens registered namespaces only (HAPI_NAMESPACE_REGISTRATION). */
+  namespaceRegistration?: 'open' | 'closed';
 }
+
+/**
+ * Namespace names whose refusal under closed registration was logged already. A client retrying
+ * with its token (the HAPI CLI reconnects forever) must not fill the log; a hostile one naming a
+ * new namespace each time must not fill memory — past the bound, one line says logging stopped.
+ */
+const REFUSED_NAMESPACE_LOG_LIMIT = 1_000;
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -54,11 +64,13 @@ export class AuthService {
   private ownerId = 0;
   /** True when this process created the hub-wide token (so start-up prints it once). */
   generatedCliApiToken = false;
+  private readonly refusedNamespacesLogged = new Set<string>();
 
   constructor(
     private readonly engine: Engine,
     private readonly settings: AuthSettings,
     private readonly clock: Clock,
+    private readonly log?: Logger,
   ) {}
 
   /** Loads (or creates, once cluster-wide) the hub secrets from the engine. */
@@ -100,13 +112,37 @@ export class AuthService {
     if (record?.revoked) return { ok: false };
     const globalAllowed = this.settings.globalTokenEnabled || namespace === DEFAULT_NAMESPACE;
     if (globalAllowed && constantTimeEquals(base, this.cliApiToken)) {
-      if (!record) await this.engine.namespaces.register(namespace, this.clock());
+      if (record) return { ok: true, namespace };
+      // Closed registration: the answer is the bad-token one, so a client learns nothing about
+      // which namespaces exist; the operator learns from the log which name was asked for.
+      if (this.settings.namespaceRegistration === 'closed') {
+        this.logRefusedNamespace(namespace);
+        return { ok: false };
+      }
+      await this.engine.namespaces.register(namespace, this.clock());
       return { ok: true, namespace };
     }
     if (record?.tokenHash && constantTimeEquals(hashToken(base), record.tokenHash)) {
       return { ok: true, namespace };
     }
     return { ok: false };
+  }
+
+  private logRefusedNamespace(namespace: string): void {
+    const logged = this.refusedNamespacesLogged;
+    if (logged.has(namespace) || logged.size > REFUSED_NAMESPACE_LOG_LIMIT) return;
+    logged.add(namespace);
+    if (logged.size > REFUSED_NAMESPACE_LOG_LIMIT) {
+      this.log?.warn(
+        { limit: REFUSED_NAMESPACE_LOG_LIMIT },
+        'closed registration: too many distinct unknown namespaces refused; no longer logging them',
+      );
+      return;
+    }
+    this.log?.warn(
+      { namespace },
+      'closed registration: hub-wide token refused for an unknown namespace (create it with `hapi-hub ns create`); logged once per name',
+    );
   }
 
   /** Seed-document token-less mode: the namespace must be registered and not revoked. */

@@ -33,7 +33,7 @@ export function createServices(deps: ServiceDeps, auth: AuthSettings, sweepInter
   const rpc = new RpcService(deps);
   return {
     deps,
-    auth: new AuthService(deps.engine, auth, deps.clock),
+    auth: new AuthService(deps.engine, auth, deps.clock, deps.log),
     events: deps.events,
     sessions,
     machines,

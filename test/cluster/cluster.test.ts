@@ -184,7 +184,7 @@ async function registerRpc(socket: Socket, method: string): Promise<void> {
 
 /** Per-worker /cli socket counts of one host, from its aggregated GET /metrics. */
 async function cliSocketsPerWorker(host: HubHost): Promise<Record<string, number>> {
-  const response = await fetch(`${host.url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(host.metricsUrl, { signal: AbortSignal.timeout(10_000) });
   expect(response.status).toBe(200);
   const text = await response.text();
   const perWorker: Record<string, number> = {};

@@ -106,6 +106,20 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     );
   });
 
+  it('Redis requires the generated password (never logged); metrics only on the internal port', async () => {
+    const [redis] = (await project.containers('redis')).filter((c) => c.state === 'running');
+    const anonymous = await docker(['exec', redis!.id, 'redis-cli', 'get', 'x']);
+    expect(anonymous.stdout + anonymous.stderr).toMatch(/NOAUTH/);
+    const password = (await docker(['exec', redis!.id, 'cat', '/run/hapi-redis/redis-password'])).stdout.trim();
+    expect(password).toMatch(/^[0-9a-f]{64}$/);
+    expect(await project.logs('hub')).not.toContain(password);
+    expect(await project.logs('redis')).not.toContain(password);
+    for (const hub of (await project.containers('hub')).filter((c) => c.state === 'running')) {
+      expect(metricValue(await project.metricsInside(hub.id), 'hapi_cli_connections')).toBeGreaterThanOrEqual(0);
+      expect(await project.fetchInside(hub.id, '/metrics')).toMatch(/Not found/i);
+    }
+  });
+
   it('HAProxy discovers every replica through Docker DNS and keeps long-polling sessions on theirs', async () => {
     expect((await project.lbReplicaCookies(4 * REPLICAS)).size).toBe(REPLICAS);
   });
@@ -147,7 +161,7 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     const openStreams = async () =>
       (
         await Promise.all(
-          hubs.map(async (hub) => metricValue(await project.fetchInside(hub.id, '/metrics'), 'hapi_sse_subscribers')),
+          hubs.map(async (hub) => metricValue(await project.metricsInside(hub.id), 'hapi_sse_subscribers')),
         )
       ).reduce((a, b) => a + b, 0);
     expect(await openStreams()).toBe(1);
@@ -224,9 +238,7 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     // (a stream closed by an earlier test may still be counted on its replica, see below).
     const hubs = (await project.containers('hub')).filter((c) => c.state === 'running');
     const sseCounts = async () =>
-      Promise.all(
-        hubs.map(async (hub) => metricValue(await project.fetchInside(hub.id, '/metrics'), 'hapi_sse_subscribers')),
-      );
+      Promise.all(hubs.map(async (hub) => metricValue(await project.metricsInside(hub.id), 'hapi_sse_subscribers')));
     const baseline = await sseCounts();
     let sse = await openSse(project.lbUrl, { token: jwt, query: { all: 'true' }, timeoutMs: 15_000 });
     streams.push(sse);
@@ -259,7 +271,7 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
       socket.on('disconnect', () => sender.disconnects++);
       senders.push(sender);
     }
-    const victimCli = metricValue(await project.fetchInside(victim.id, '/metrics'), 'hapi_cli_connections');
+    const victimCli = metricValue(await project.metricsInside(victim.id), 'hapi_cli_connections');
     expect(victimCli, 'CLI sockets on the replica to be killed').toBeGreaterThanOrEqual(1);
 
     // Acknowledged = delivered to the web client: a message-received frame on SSE carrying its localId.

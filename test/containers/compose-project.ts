@@ -24,6 +24,8 @@ export interface ComposeProject {
   logs(service: string): Promise<string>;
   /** Text of GET http://127.0.0.1:3006<path> inside the container (the replica itself, not through HAProxy). */
   fetchInside(containerId: string, path: string): Promise<string>;
+  /** GET /metrics of a hub container, from inside it, on its internal metrics port (HAPI_METRICS_PORT). */
+  metricsInside(containerId: string): Promise<string>;
   /** Distinct HAProxy affinity cookies (one per replica in use) over at most `maxHandshakes` polling handshakes. */
   lbReplicaCookies(maxHandshakes: number, stopAt?: number): Promise<Set<string>>;
   /** Waits until HAProxy spreads new sessions over exactly `replicas` replicas. */
@@ -120,6 +122,17 @@ export async function composeProject(extraEnv: Record<string, string> = {}): Pro
     return cookies;
   };
 
+  const fetchIn = (containerId: string, url: string): Promise<string> =>
+    dockerOk(
+      [
+        'exec',
+        containerId,
+        'node',
+        '-e',
+        `fetch('${url}').then(r=>r.text()).then(t=>process.stdout.write(t),e=>{console.error(e);process.exit(1)})`,
+      ],
+      { timeoutMs: 30_000 },
+    );
   return {
     name,
     port,
@@ -127,17 +140,8 @@ export async function composeProject(extraEnv: Record<string, string> = {}): Pro
     compose,
     containers,
     logs: (service) => compose(['logs', '--no-color', '--no-log-prefix', service]),
-    fetchInside: (containerId, path) =>
-      dockerOk(
-        [
-          'exec',
-          containerId,
-          'node',
-          '-e',
-          `fetch('http://127.0.0.1:3006${path}').then(r=>r.text()).then(t=>process.stdout.write(t),e=>{console.error(e);process.exit(1)})`,
-        ],
-        { timeoutMs: 30_000 },
-      ),
+    fetchInside: (containerId, path) => fetchIn(containerId, `http://127.0.0.1:3006${path}`),
+    metricsInside: (containerId) => fetchIn(containerId, 'http://127.0.0.1:9464/metrics'),
     lbReplicaCookies,
     async waitForLbReplicas(replicas, timeoutMs) {
       let seen = 0;

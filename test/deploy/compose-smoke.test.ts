@@ -7,7 +7,7 @@
 // test/containers/compose-e2e.test.ts runs the file itself in real containers where a Docker
 // engine answers; this replay keeps the topology covered on machines without one.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +43,27 @@ const COMPOSE_OVERRIDES: Record<string, string> = {
   HAPI_WORKERS: 'several workers per replica (needs Redis, which compose provides)',
   REDIS_URL: 'the compose redis service',
   HAPI_PUBLIC_URL: 'HAProxy published on localhost:3006',
+  HAPI_METRICS_HOST: 'the metrics listener is reached from the compose network (not published)',
+  HAPI_METRICS_PORT: 'metrics on their own internal port',
+  REDIS_PASSWORD_FILE: 'the password the redis-password service generates',
 };
+/** Where the compose file mounts the generated Redis password and config (the redis-secrets volume). */
+const SECRETS_DIR = '/run/hapi-redis';
+/**
+ * Variables whose compose default is `${VAR-default}` (unset → default, set-but-empty → empty),
+ * with the reason: `:-` would bring the default back for an empty value.
+ */
+const EMPTYABLE: Record<string, string> = {
+  REDIS_PASSWORD_FILE: 'emptied for a Redis of your own, whose password is in REDIS_URL / REDIS_PASSWORD',
+};
+
+/** Memory size as Redis and Docker write it (384mb, 512m, 1g, 2048) in bytes. */
+function memoryBytes(text: string): number {
+  const match = /^(\d+)\s*([kmg]?)b?$/i.exec(String(text).trim());
+  if (!match) throw new Error(`not a memory size: ${text}`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(match[1]) * unit;
+}
 
 /** Go duration ("30s", "1m30s") in milliseconds. */
 function durationMs(text: string): number {
@@ -135,12 +155,17 @@ describe('docker-compose.yml (static)', () => {
     const fixed = ['HAPI_LISTEN_HOST', 'HAPI_LISTEN_PORT'];
     for (const [key, value] of Object.entries(raw)) {
       if (fixed.includes(key)) expect(value, key).not.toContain('$');
+      else if (key in EMPTYABLE) expect(value, key).toMatch(new RegExp(`^\\$\\{${key}-[^}]*\\}$`));
       else expect(value, key).toMatch(new RegExp(`^\\$\\{${key}:-[^}]*\\}$`));
     }
     const env = compose.services.hub.environment as Record<string, string>;
-    const config = loadConfig(env);
+    // The password file exists inside the containers only.
+    expect(env.REDIS_PASSWORD_FILE).toBe(`${SECRETS_DIR}/redis-password`);
+    const config = loadConfig({ ...env, REDIS_PASSWORD_FILE: '', REDIS_PASSWORD: 'generated' });
+    expect(config.metricsListen).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(config.metricsListen!.port).not.toBe(config.listenPort);
     expect(config.workers).toBeGreaterThan(1);
-    expect(config.redisUrl).toBe('redis://redis:6379');
+    expect(config.redisUrl).toBe('redis://:generated@redis:6379');
     // Same defaults as the hub, except where compose means otherwise.
     const defaults = hubEnvDefaults();
     const differing = Object.keys(env).filter((key) => env[key] !== '' && String(defaults[key]) !== env[key]);
@@ -151,18 +176,34 @@ describe('docker-compose.yml (static)', () => {
     );
   });
 
-  it('runs Redis 7 with AOF, noeviction, a volume and a healthcheck the hub waits for', () => {
+  it('runs Redis 7 with AOF, noeviction, maxmemory below its memory limit, a volume and a healthcheck the hub waits for', () => {
     const redis = compose.services.redis;
     expect(redis.image).toMatch(/^redis:7(\.|$)/);
     const args = redisArgs(compose);
     expect(args[args.indexOf('--appendonly') + 1]).toBe('yes');
     expect(args[args.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
-    expect(redis.volumes).toEqual(['redis-data:/data']);
-    expect(Object.keys(compose.volumes ?? {})).toContain('redis-data');
-    expect(redis.healthcheck.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    // Room above maxmemory for Redis's own overhead and the AOF rewrite's copy-on-write pages.
+    expect(memoryBytes(args[args.indexOf('--maxmemory') + 1]!)).toBeLessThanOrEqual(0.8 * memoryBytes(redis.mem_limit));
+    expect(redis.volumes).toEqual(['redis-data:/data', `redis-secrets:${SECRETS_DIR}:ro`]);
+    expect(Object.keys(compose.volumes ?? {})).toEqual(expect.arrayContaining(['redis-data', 'redis-secrets']));
+    expect(redis.healthcheck.test[0]).toBe('CMD-SHELL');
+    expect(redis.healthcheck.test[1]).toContain('REDISCLI_AUTH=');
     expect(compose.services.hub.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
     const url = new URL((compose.services.hub.environment as Record<string, string>).REDIS_URL!);
     expect(url.hostname in compose.services).toBe(true);
+  });
+
+  it('Redis requires the generated password: config file from the one-shot service, never on a command line', () => {
+    const generator = compose.services['redis-password'];
+    expect(generator.image).toBe(compose.services.redis.image);
+    expect(generator.volumes).toEqual([`redis-secrets:${SECRETS_DIR}`]);
+    expect(generator.command.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(redisArgs(compose)[0]).toBe(`${SECRETS_DIR}/redis.conf`);
+    expect(JSON.stringify(compose.services.redis.command)).not.toContain('requirepass');
+    expect(compose.services.redis.depends_on).toEqual({
+      'redis-password': { condition: 'service_completed_successfully' },
+    });
+    expect(compose.services.hub.volumes).toEqual([`redis-secrets:${SECRETS_DIR}:ro`]);
   });
 
   it('scales the hub: ≥ 2 replicas, no fixed container name or host port, built from deploy/Dockerfile', () => {
@@ -258,6 +299,12 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
   const replicas: Replica[] = [];
   let redis: ChildProcess | undefined;
   let redisPort = 0;
+  let redisPassword = '';
+  const secretsDir = join(dataDir, 'secrets');
+  mkdirSync(secretsDir);
+  /** A path of the redis-secrets volume as its local directory. */
+  const local = (text: string): string => text.split(SECRETS_DIR).join(secretsDir);
+  const metricsPorts: number[] = [];
   let lb: ChildProcess | undefined;
   const lbOutput: string[] = [];
   let lbUrl = '';
@@ -302,16 +349,35 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
   beforeAll(async () => {
     process.once('exit', killEverything);
 
+    // The one-shot password service's script, with its volume at a local directory.
+    const generator = spawnSync('sh', ['-c', local(compose.services['redis-password'].command[2] as string)], {
+      encoding: 'utf8',
+    });
+    expect(generator.status, generator.stderr).toBe(0);
+    expect(generator.stdout).toBe('');
+    redisPassword = readFileSync(join(secretsDir, 'redis-password'), 'utf8');
+    expect(redisPassword).toMatch(/^[0-9a-f]{64}$/);
     // Redis with the compose flags; only where it listens and keeps its files is local.
     redisPort = await findFreePort();
     redis = spawn(
       'redis-server',
-      [...redisArgs(compose), '--port', String(redisPort), '--bind', HOST, '--dir', dataDir, '--protected-mode', 'no'],
+      [
+        ...redisArgs(compose).map(local),
+        '--port',
+        String(redisPort),
+        '--bind',
+        HOST,
+        '--dir',
+        dataDir,
+        '--protected-mode',
+        'no',
+      ],
       { stdio: 'ignore' },
     );
     const probe = new Redis({
       host: HOST,
       port: redisPort,
+      password: redisPassword,
       lazyConnect: true,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
@@ -338,6 +404,9 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
     const count = compose.services.hub.deploy.replicas as number;
     for (let i = 0; i < count; i++) {
       const port = await findFreePort();
+      // Each container has its own 9464; local processes need one each.
+      const metricsPort = await findFreePort();
+      metricsPorts.push(metricsPort);
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
         cwd: REPO_ROOT,
         detached: true,
@@ -348,7 +417,10 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
           ...composeEnv,
           HAPI_LISTEN_HOST: HOST,
           HAPI_LISTEN_PORT: String(port),
+          HAPI_METRICS_HOST: HOST,
+          HAPI_METRICS_PORT: String(metricsPort),
           REDIS_URL: redisUrl.toString().replace(/\/$/, ''),
+          REDIS_PASSWORD_FILE: local(composeEnv.REDIS_PASSWORD_FILE!),
         },
       });
       const replica: Replica = {
@@ -449,14 +521,31 @@ describe('docker-compose.yml topology as local processes (smoke)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
-  it('Redis runs with the compose flags (AOF on, noeviction)', async () => {
-    const client = new Redis({ host: HOST, port: redisPort, maxRetriesPerRequest: 1 });
+  it('Redis runs with the compose flags (AOF on, noeviction, maxmemory) and refuses clients without the password', async () => {
+    const client = new Redis({ host: HOST, port: redisPort, password: redisPassword, maxRetriesPerRequest: 1 });
+    const anonymous = new Redis({ host: HOST, port: redisPort, maxRetriesPerRequest: 0, lazyConnect: true });
+    anonymous.on('error', () => undefined);
     try {
       expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
       expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+      expect(await client.config('GET', 'maxmemory')).toEqual(['maxmemory', String(384 * 1024 ** 2)]);
+      await anonymous.connect().catch(() => undefined);
+      await expect(anonymous.get('x')).rejects.toThrow(/NOAUTH/);
     } finally {
       client.disconnect();
+      anonymous.disconnect();
     }
+  });
+
+  it('never prints the Redis password; metrics on the internal port, 404 on the public one and through HAProxy', async () => {
+    for (const replica of replicas) expect(replica.output.join('\n')).not.toContain(redisPassword);
+    for (const [i, replica] of replicas.entries()) {
+      const scraped = await fetch(`http://${HOST}:${metricsPorts[i]}/metrics`);
+      expect(scraped.status).toBe(200);
+      expect(await scraped.text()).toMatch(/^hapi_worker_cli_sockets\{worker="\d+"\} \d+$/m);
+      expect((await fetch(`http://${HOST}:${replica.port}/metrics`)).status).toBe(404);
+    }
+    expect((await fetch(`${lbUrl}/metrics`)).status).toBe(404);
   });
 
   it('the cluster generated one CLI token, printed once across all replicas and workers', () => {

@@ -92,8 +92,43 @@ describe('helm lint', () => {
 describe('helm template (default values)', () => {
   hubManifestInvariants(() => template('hapi'), DEFAULTS);
 
+  it('generates the internal Redis password once: a fresh random value per install, none without internal Redis', async () => {
+    const password = async (...args: string[]) => {
+      const secret = onlyOne(
+        await template('hapi', ...args),
+        'Secret',
+        (o) => o.metadata.name === 'hapi-hapi-hub-redis',
+      );
+      return secretEntries(secret).REDIS_PASSWORD!;
+    };
+    const [first, second] = [await password(), await password()];
+    expect(first).toMatch(/^[A-Za-z0-9]{48}$/);
+    // `helm template` cannot `lookup`, so each rendering is a new install.
+    expect(second).not.toBe(first);
+    const external = await template(
+      'hapi',
+      '--set',
+      'redis.internal.enabled=false',
+      '--set',
+      'redis.external.url=redis://r:6379',
+    );
+    expect(ofKind(external, 'Secret').map((o) => o.metadata.name)).toEqual(['hapi-hapi-hub']);
+    expect(ofKind(external, 'NetworkPolicy')).toEqual([]);
+    expect(onlyOne(external, 'Deployment').spec.template.spec.containers[0].env).toBeUndefined();
+    // The template reads the Secret back before generating (so upgrades keep it).
+    expect(readFileSync(join(REPO_ROOT, CHART, 'templates', 'redis-secret.yaml'), 'utf8')).toMatch(
+      /lookup "v1" "Secret" \.Release\.Namespace \$name/,
+    );
+  });
+
+  it('redis.internal.networkPolicy.enabled=false leaves the NetworkPolicy out', async () => {
+    expect(
+      ofKind(await template('hapi', '--set', 'redis.internal.networkPolicy.enabled=false'), 'NetworkPolicy'),
+    ).toEqual([]);
+  });
+
   it('creates a Secret without values (`data: {}`), so the hub generates the token and JWT secret', async () => {
-    const secret = onlyOne(await template('hapi'), 'Secret');
+    const secret = onlyOne(await template('hapi'), 'Secret', (o) => o.metadata.name === 'hapi-hapi-hub');
     expect(secret.data).toEqual({});
     expect(secretEntries(secret)).toEqual({});
   });
@@ -249,9 +284,12 @@ describe('helm values', () => {
       '--set',
       'secrets.jwtSecret=0123456789abcdef0123',
     );
+    const hubSecret = onlyOne(objects, 'Secret', (o) => o.metadata.name === 'hapi-hapi-hub');
+    const hubContainer = onlyOne(objects, 'Deployment').spec.template.spec.containers[0];
     const rendered = [
       ...Object.keys(onlyOne(objects, 'ConfigMap').data),
-      ...Object.keys(secretEntries(onlyOne(objects, 'Secret'))),
+      ...Object.keys(secretEntries(hubSecret)),
+      ...((hubContainer.env ?? []) as { name: string }[]).map((e) => e.name),
     ];
     expect(rendered.filter((k) => !managed.includes(k))).toEqual([]);
   });

@@ -76,7 +76,18 @@ export function hubPod(objects: K8sObject[]): {
   const env: Record<string, string> = { ...(configMap.data as Record<string, string>) };
   if (secret) Object.assign(env, secretEntries(secret));
   for (const entry of (container.env ?? []) as any[]) {
-    // Hub variables are plain values: a valueFrom (e.g. resourceFieldRef limits.cpu for
+    // A secret (the internal Redis's password) comes from a Secret key: resolved when that
+    // Secret is part of the rendering, left unset when it is optional and absent.
+    const ref = entry.valueFrom?.secretKeyRef;
+    if (ref) {
+      const source = named(objects, 'Secret', ref.name);
+      const value = source ? secretEntries(source)[ref.key] : undefined;
+      if (value !== undefined) env[entry.name] = value;
+      else if (ref.optional !== true)
+        throw new Error(`env ${entry.name}: Secret ${ref.name} key ${ref.key} not rendered`);
+      continue;
+    }
+    // Hub variables are plain values: any other valueFrom (e.g. resourceFieldRef limits.cpu for
     // HAPI_WORKERS) would make the hub's behaviour depend on what the node hands out.
     if (entry.value === undefined)
       throw new Error(
@@ -104,6 +115,22 @@ function hubView(objects: K8sObject[]): HubView {
     env,
     config,
   };
+}
+
+/** Redis memory size (384mb, 1gb, 2048) in bytes. */
+function redisBytes(text: string): number {
+  const match = /^(\d+)(kb|mb|gb|k|m|g)?$/i.exec(text.trim());
+  if (!match) throw new Error(`not a Redis memory size: ${text}`);
+  const units: Record<string, number> = { k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
+  return Number(match[1]) * (match[2] ? units[match[2].toLowerCase()]! : 1);
+}
+
+/** Kubernetes quantity (512Mi, 1G, 1073741824) in bytes. */
+function kubernetesBytes(text: string): number {
+  const match = /^(\d+)(Ki|Mi|Gi|K|M|G)?$/.exec(String(text).trim());
+  if (!match) throw new Error(`not a memory quantity: ${text}`);
+  const units: Record<string, number> = { K: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+  return Number(match[1]) * (match[2] ? units[match[2]]! : 1);
 }
 
 function preStopSleepSeconds(container: any): number {
@@ -186,7 +213,8 @@ export function hubManifestInvariants(
 
   it('probes /ready (readiness) and /health (liveness, startup) on the port the hub listens on', () => {
     const ports = view.container.ports as { name: string; containerPort: number }[];
-    expect(ports.map((p) => p.containerPort)).toEqual([view.config.listenPort]);
+    // The public port and the internal metrics listener, nothing else.
+    expect(ports.map((p) => p.containerPort)).toEqual([view.config.listenPort, view.config.metricsListen?.port]);
     const probes = { startupProbe: '/health', readinessProbe: '/ready', livenessProbe: '/health' } as const;
     for (const [probe, path] of Object.entries(probes)) {
       const get = view.container[probe]?.httpGet;
@@ -196,24 +224,33 @@ export function hubManifestInvariants(
     }
   });
 
-  it('probe and scrape paths answer 200 on a real hub', async () => {
+  it('probe paths answer 200 on a real hub, the scrape path on its metrics listener only (404 on the public port)', async () => {
     const annotations = view.deployment.spec.template.metadata.annotations ?? {};
     const paths = new Set<string>([
       view.container.startupProbe.httpGet.path,
       view.container.readinessProbe.httpGet.path,
       view.container.livenessProbe.httpGet.path,
-      annotations['prometheus.io/path'],
     ]);
     const statuses: Record<string, number> = {};
     for (const path of paths) statuses[path] = await live.status(path);
     expect(statuses).toEqual(Object.fromEntries([...paths].map((p) => [p, 200])));
+    const scrape = annotations['prometheus.io/path'];
+    expect(await live.metricsStatus(scrape)).toBe(200);
+    expect(await live.status(scrape)).toBe(404);
   });
 
-  it('has Prometheus scrape annotations for the hub port', () => {
+  it('has Prometheus scrape annotations for the metrics listener, which is not behind the Service', () => {
     const annotations = view.deployment.spec.template.metadata.annotations ?? {};
     expect(annotations['prometheus.io/scrape']).toBe('true');
-    expect(Number(annotations['prometheus.io/port'])).toBe(view.config.listenPort);
+    expect(view.config.metricsListen).toEqual({ host: '0.0.0.0', port: Number(annotations['prometheus.io/port']) });
+    expect(view.config.metricsListen!.port).not.toBe(view.config.listenPort);
     expect(annotations['prometheus.io/path']).toBe('/metrics');
+    const metricsPort = (view.container.ports as any[]).find(
+      (p) => p.containerPort === view.config.metricsListen!.port,
+    );
+    const servicePorts = (view.service.spec.ports as any[]).map((p) => p.targetPort);
+    expect(servicePorts).not.toContain(metricsPort.name);
+    expect(servicePorts).not.toContain(metricsPort.containerPort);
   });
 
   it('gives SIGTERM room: terminationGracePeriodSeconds > preStop sleep + HAPI_DRAIN_TIMEOUT_MS', () => {
@@ -378,6 +415,38 @@ export function hubManifestInvariants(
     const claim = (redis.spec.volumeClaimTemplates as any[])[0];
     expect(claim.spec.resources.requests.storage).toBeDefined();
     expect(container.volumeMounts).toContainEqual({ name: claim.metadata.name, mountPath: dataDir });
+    // Password: requirepass from a Secret key the hub gets too (REDIS_PASSWORD), never a literal.
+    const secretRef = (name: string) =>
+      ((container.env ?? []) as any[]).find((e) => e.name === name)?.valueFrom?.secretKeyRef;
+    expect(args[args.indexOf('--requirepass') + 1]).toBe('$(REDIS_PASSWORD)');
+    const redisRef = secretRef('REDIS_PASSWORD');
+    expect(redisRef).toBeDefined();
+    expect(secretRef('REDISCLI_AUTH')).toEqual(redisRef);
+    const hubRef = ((view.container.env ?? []) as any[]).find((e) => e.name === 'REDIS_PASSWORD')?.valueFrom
+      ?.secretKeyRef;
+    expect({ name: hubRef?.name, key: hubRef?.key }).toEqual({ name: redisRef.name, key: redisRef.key });
+    const passwordSecret = named(view.objects, 'Secret', redisRef.name);
+    expect(passwordSecret, `Secret ${redisRef.name}`).toBeDefined();
+    expect(secretEntries(passwordSecret!)[redisRef.key]!.length).toBeGreaterThanOrEqual(32);
+    expect(view.env.REDIS_PASSWORD).toBe(secretEntries(passwordSecret!)[redisRef.key]);
+    // maxmemory below the container limit, with room for overhead and the AOF rewrite.
+    expect(redisBytes(args[args.indexOf('--maxmemory') + 1]!)).toBeLessThanOrEqual(
+      0.8 * kubernetesBytes(container.resources.limits.memory),
+    );
+    // Only hub pods may connect.
+    const policies = ofKind(view.objects, 'NetworkPolicy').filter((p) =>
+      selects(p.spec.podSelector.matchLabels, redis.spec.template.metadata.labels),
+    );
+    expect(policies).toHaveLength(1);
+    expect(policies[0]!.spec.policyTypes).toEqual(['Ingress']);
+    const ingress = policies[0]!.spec.ingress as any[];
+    expect(ingress).toHaveLength(1);
+    expect(ingress[0].ports).toEqual([{ protocol: 'TCP', port: 6379 }]);
+    expect(ingress[0].from).toHaveLength(1);
+    expect(ingress[0].from[0].namespaceSelector).toBeUndefined();
+    expect(selects(ingress[0].from[0].podSelector.matchLabels, view.podLabels)).toBe(true);
+    expect(selects(ingress[0].from[0].podSelector.matchLabels, redis.spec.template.metadata.labels)).toBe(false);
+
     const url = new URL(view.config.redisUrl!);
     const service = named(view.objects, 'Service', url.hostname);
     expect(service, `Service ${url.hostname} of REDIS_URL`).toBeDefined();

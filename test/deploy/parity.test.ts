@@ -48,11 +48,11 @@ async function kustomize(base: string, components: string[] = []): Promise<K8sOb
   return parseManifests(result.stdout);
 }
 
-/** The spec with selectors/labels and the names of the ConfigMap and Secret (hash suffix, release prefix) set aside. */
+/** The spec with selectors/labels and the names of the ConfigMap and Secrets (hash suffix, release prefix) set aside. */
 function comparable(value: unknown, key = ''): unknown {
   if (['matchLabels', 'labels'].includes(key)) return '<labels>';
   if (key === 'selector' && value !== null && typeof value === 'object' && !('matchLabels' in value)) return '<labels>';
-  if (['configMapRef', 'secretRef'].includes(key)) return { ...(value as object), name: '<name>' };
+  if (['configMapRef', 'secretRef', 'secretKeyRef'].includes(key)) return { ...(value as object), name: '<name>' };
   if (Array.isArray(value)) return value.map((item) => comparable(item));
   if (value !== null && typeof value === 'object')
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, comparable(v, k)]));
@@ -91,11 +91,19 @@ describe('chart defaults = kustomize base (+ dev Redis)', () => {
     expect(onlyOne(chart, 'Ingress').metadata.annotations).toEqual(onlyOne(base, 'Ingress').metadata.annotations);
   });
 
-  it('Redis StatefulSet and Service = overlays/dev redis.yaml', async () => {
+  it('Redis StatefulSet, Service, NetworkPolicy and password Secret = overlays/dev', async () => {
     const chart = await helmTemplate();
     const dev = await kustomize('k8s/overlays/dev');
     expect(spec(chart, 'StatefulSet')).toEqual(spec(dev, 'StatefulSet'));
     expect(spec(chart, 'Service', 'hapi-hub-redis')).toEqual(spec(dev, 'Service', 'hapi-hub-redis'));
+    expect(spec(chart, 'NetworkPolicy')).toEqual(spec(dev, 'NetworkPolicy'));
+    // The password Secret: same key, a generated value in each.
+    const keys = (objects: K8sObject[]) =>
+      Object.keys(
+        onlyOne(objects, 'Secret', (o) => o.metadata.name.startsWith('hapi-hub-redis')).data as Record<string, string>,
+      );
+    expect(keys(chart)).toEqual(['REDIS_PASSWORD']);
+    expect(keys(dev)).toEqual(keys(chart));
   });
 });
 

@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigEnvSchema } from '../../src/config.js';
+import { startMetricsListener } from '../../src/ops/metrics-listener.js';
+import { createLogger } from '../../src/ops/logger.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 import { REPO_ROOT } from './k8s-tools.js';
 
@@ -152,8 +154,10 @@ export function dockerfileUid(): number {
 
 export interface LiveHub {
   hub: TestHub;
-  /** HTTP status of GET path. */
+  /** HTTP status of GET path on the public port. */
   status(path: string): Promise<number>;
+  /** HTTP status of GET path on the internal metrics listener (HAPI_METRICS_PORT). */
+  metricsStatus(path: string): Promise<number>;
   /** Names of the cookies Socket.IO sets on a long-polling handshake. */
   socketIoCookieNames(): Promise<string[]>;
 }
@@ -161,13 +165,27 @@ export interface LiveHub {
 /** A hub in this process (memory engine), to check that probe and scrape paths exist. */
 export async function startLiveHub(): Promise<LiveHub> {
   const hub = await startTestHub();
+  // The listener hub/process.ts starts beside the public port, on a free loopback port.
+  const registry = hub.hub.metrics.registry;
+  const metrics = await startMetricsListener(
+    { host: '127.0.0.1', port: 0 },
+    { contentType: registry.contentType, render: () => registry.metrics() },
+    createLogger('silent'),
+  );
+  const statusOf = async (url: string): Promise<number> => {
+    const response = await fetch(url);
+    await response.arrayBuffer();
+    return response.status;
+  };
+  const close = hub.close.bind(hub);
+  hub.close = async () => {
+    await metrics.close();
+    await close();
+  };
   return {
     hub,
-    async status(path) {
-      const response = await fetch(`${hub.url}${path}`);
-      await response.arrayBuffer();
-      return response.status;
-    },
+    status: (path) => statusOf(`${hub.url}${path}`),
+    metricsStatus: (path) => statusOf(`http://127.0.0.1:${metrics.port}${path}`),
     async socketIoCookieNames() {
       const response = await fetch(`${hub.url}/socket.io/?EIO=4&transport=polling`);
       await response.arrayBuffer();

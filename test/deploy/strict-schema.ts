@@ -28,6 +28,10 @@ const TYPES: Record<string, { module: string; name: string }> = {
     name: 'IHorizontalPodAutoscaler',
   },
   'networking.k8s.io/v1/Ingress': { module: 'kubernetes-models/networking.k8s.io/v1/Ingress', name: 'IIngress' },
+  'networking.k8s.io/v1/NetworkPolicy': {
+    module: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
+    name: 'INetworkPolicy',
+  },
   'policy/v1/PodDisruptionBudget': {
     module: 'kubernetes-models/policy/v1/PodDisruptionBudget',
     name: 'IPodDisruptionBudget',

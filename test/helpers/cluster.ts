@@ -50,6 +50,8 @@ export interface HubHost {
   readonly port: number;
   /** Direct URL of this host (bypasses HAProxy), e.g. to force placement on it. */
   readonly url: string;
+  /** GET /metrics of this host: its primary's internal metrics listener (HAPI_METRICS_PORT). */
+  readonly metricsUrl: string;
   /** Process id of the primary (= its process group id) while running. */
   readonly pid: number | null;
   readonly running: boolean;
@@ -92,6 +94,7 @@ export interface TestCluster {
 interface HostState {
   name: string;
   port: number;
+  metricsPort: number;
   child: ChildProcess | null;
   exited: Promise<HostExit> | null;
   signalledAt: number;
@@ -117,6 +120,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     hosts.push({
       name: `hub${i + 1}`,
       port: await findFreePort(),
+      metricsPort: await findFreePort(),
       child: null,
       exited: null,
       signalledAt: 0,
@@ -131,6 +135,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     NODE_ENV: 'test',
     HAPI_LISTEN_HOST: HOST,
     HAPI_LISTEN_PORT: String(host.port),
+    HAPI_METRICS_PORT: String(host.metricsPort),
     HAPI_PUBLIC_URL: `http://${HOST}:${lbPort}`,
     HAPI_WORKERS: String(workers),
     REDIS_URL: redisUrl,
@@ -237,6 +242,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     name: state.name,
     port: state.port,
     url: `http://${HOST}:${state.port}`,
+    metricsUrl: `http://${HOST}:${state.metricsPort}/metrics`,
     get pid() {
       return state.child?.pid ?? null;
     },

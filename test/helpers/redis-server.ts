@@ -21,6 +21,8 @@ export interface RedisServerOptions {
   /** Data directory; a fresh temp dir (removed when the process exits) when omitted. */
   dir?: string;
   port?: number;
+  /** requirepass: clients must authenticate (the URL below carries no password). */
+  requirepass?: string;
 }
 
 export interface RedisServerHandle {
@@ -45,6 +47,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'hapi-redis-'));
   const args = ['--appendonly', options.appendonly ? 'yes' : 'no', '--appendfsync', 'always'];
+  if (options.requirepass !== undefined) args.push('--requirepass', options.requirepass);
 
   // The data dir outlives stop() so that restart() finds the AOF; a temp dir we made is removed
   // when the test process exits.
@@ -229,10 +232,7 @@ async function spawnAndWait(port: number, args: string[], dir: string): Promise<
 async function containerNode(image: string, port: number, options: RedisContainerOptions): Promise<RedisNode> {
   const container = await startRedisContainer(image, options);
   try {
-    await pollUntil(
-      `redis container on port ${port} answers PING`,
-      async () => (await sendCommand(port, 'PING')) === 'PONG',
-    );
+    await pollUntil(`redis container on port ${port} answers PING`, () => answersPing(port));
   } catch (error) {
     container.kill();
     throw error;
@@ -252,10 +252,7 @@ async function spawnProcess(port: number, args: string[]): Promise<ChildProcess>
     child.once('error', reject);
   });
   try {
-    await Promise.race([
-      pollUntil(`redis-server on port ${port} answers PING`, async () => (await sendCommand(port, 'PING')) === 'PONG'),
-      exited,
-    ]);
+    await Promise.race([pollUntil(`redis-server on port ${port} answers PING`, () => answersPing(port)), exited]);
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
@@ -311,6 +308,16 @@ async function pollUntil(what: string, check: () => Promise<boolean>): Promise<v
  * Sends one inline command and returns its reply (simple string or bulk string). Enough RESP for
  * readiness probes without depending on the client library under test.
  */
+/** PONG, or NOAUTH from a server with requirepass: either way it is up and serving. */
+async function answersPing(port: number): Promise<boolean> {
+  try {
+    return (await sendCommand(port, 'PING')) === 'PONG';
+  } catch (error) {
+    if (error instanceof Error && error.message.startsWith('NOAUTH')) return true;
+    throw error;
+  }
+}
+
 function sendCommand(port: number, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = new Socket();

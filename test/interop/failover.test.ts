@@ -25,7 +25,7 @@ announceSkip('failover interop', skipReason);
 const NS = 'failover';
 
 async function cliConnections(host: HubHost): Promise<number> {
-  const res = await fetch(`${host.url}/metrics`, { signal: AbortSignal.timeout(3_000) });
+  const res = await fetch(host.metricsUrl, { signal: AbortSignal.timeout(3_000) });
   const text = await res.text();
   const match = /^hapi_cli_connections(?:\{[^}]*\})?\s+(\d+(?:\.\d+)?)/m.exec(text);
   return match ? Number(match[1]) : 0;

@@ -14,6 +14,10 @@ const TRANSIENT_REPLY_PREFIXES = [
   'NOREPLICAS',
   'MOVED',
   'ASK',
+  // maxmemory reached under `noeviction` (the shipped setups): Redis refuses writes until memory
+  // is freed. The write fails cleanly (HTTP 503, ack `unavailable`) and nothing was stored, so a
+  // retry is safe; reads and PING keep working, so /ready stays up and no pod restarts.
+  'OOM',
 ];
 
 /** Client-side failures of ioredis that mean "no usable connection right now". */
@@ -59,6 +63,8 @@ export function isRedisUnavailable(error: unknown): boolean {
 export function toEngineError(error: unknown): unknown {
   if (error instanceof EngineUnavailableError || !isRedisUnavailable(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith('OOM'))
+    return new EngineUnavailableError(`Redis full (maxmemory reached), write refused: ${message}`, { cause: error });
   return new EngineUnavailableError(`Redis unavailable: ${message}`, { cause: error });
 }
 

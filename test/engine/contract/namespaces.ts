@@ -19,6 +19,17 @@ export function describeNamespaceContract(harness: EngineHarness): void {
       });
     });
 
+    // Closed registration (HAPI_NAMESPACE_REGISTRATION=closed) decides on get() alone: a lookup of
+    // an unknown name must not create it.
+    it('get of an unknown namespace registers nothing', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      expect(await engine.namespaces.get(ns)).toBeNull();
+      expect(await engine.namespaces.get(ns)).toBeNull();
+      expect((await engine.namespaces.list()).map((record) => record.name)).not.toContain(ns);
+      expect(await engine.namespaces.register(ns, T0)).toBe(true);
+    });
+
     it('lists namespaces sorted by name', async () => {
       const engine = harness.engine();
       const names = [uniqueNamespace(), uniqueNamespace(), uniqueNamespace()];

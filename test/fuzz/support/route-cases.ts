@@ -54,7 +54,7 @@ export interface RouteSpec {
   query?: { schema: z.ZodType; fields: Fields };
   body?: { schema: z.ZodType; fields: Fields /** what an absent/non-JSON body counts as */; nullAs?: unknown };
   /** Answers that are not JSON on success (metrics text, SSE stream, image bytes). */
-  nonJson?: 'metrics' | 'sse' | 'binary';
+  nonJson?: 'sse' | 'binary';
 }
 
 const opt = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
@@ -72,7 +72,6 @@ const metadata = fc.oneof(fc.record({ path: str(), host: str() }), documentValue
 export const ROUTES: Record<string, RouteSpec> = {
   'GET /health': { auth: 'none' },
   'GET /ready': { auth: 'none' },
-  'GET /metrics': { auth: 'none', nonJson: 'metrics' },
 
   'POST /cli/sessions': {
     auth: 'cli',
