@@ -43,6 +43,7 @@ const COMPOSE_OVERRIDES: Record<string, string> = {
   HAPI_WORKERS: 'several workers per replica (needs Redis, which compose provides)',
   REDIS_URL: 'the compose redis service',
   HAPI_PUBLIC_URL: 'HAProxy published on localhost:3006',
+  HAPI_DATA_DIR: "the image's data volume path (deploy/Dockerfile), not ~/.hapi-hub",
 };
 
 /** Go duration ("30s", "1m30s") in milliseconds. */
