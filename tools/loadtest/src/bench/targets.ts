@@ -94,7 +94,7 @@ export const TARGET_LABELS: Record<TargetName, string> = {
 };
 
 /** Never lets a child reach beyond loopback through a proxy it might honour. */
-const NO_NETWORK_ENV = {
+export const NO_NETWORK_ENV = {
   HTTP_PROXY: 'http://127.0.0.1:9',
   HTTPS_PROXY: 'http://127.0.0.1:9',
   http_proxy: 'http://127.0.0.1:9',
