@@ -101,6 +101,7 @@ function connect(url: string, token: string, sid: string): Promise<Socket> {
     forceNew: true,
     reconnection: false,
     transports: ['websocket'],
+    timeout: 60_000,
     auth: { token, clientType: 'session-scoped', sessionId: sid },
   });
   return new Promise((resolve, reject) => {
@@ -123,12 +124,15 @@ async function fill(url: string, token: string, opts: RestartOptions, log: (line
     sids.push(parsed.data.session.id);
   }
   const perSession = Math.ceil(opts.messages / opts.sessions);
-  const chunk = 1_000;
+  const chunk = 250;
   const pad = 'x'.repeat(200);
+  // Every socket connects before any sends: the fill must not starve the handshakes.
+  const sockets: Socket[] = [];
+  for (const sid of sids) sockets.push(await connect(url, token, sid));
   const started = performance.now();
   await Promise.all(
-    sids.map(async (sid) => {
-      const socket = await connect(url, token, sid);
+    sids.map(async (sid, i) => {
+      const socket = sockets[i] as Socket;
       try {
         for (let sent = 0; sent < perSession; ) {
           const upTo = Math.min(perSession, sent + chunk);
