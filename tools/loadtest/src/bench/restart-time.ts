@@ -111,7 +111,13 @@ function connect(url: string, token: string, sid: string): Promise<Socket> {
 }
 
 /** N messages spread over the sessions, in chunks the hub confirms before the next is sent. */
-async function fill(url: string, token: string, opts: RestartOptions, log: (line: string) => void): Promise<string[]> {
+async function fill(
+  url: string,
+  token: string,
+  opts: RestartOptions,
+  log: (line: string) => void,
+  hub: Child,
+): Promise<string[]> {
   const sids: string[] = [];
   for (let i = 0; i < opts.sessions; i++) {
     const res = await requestJson('POST', `${url}/cli/sessions`, {
@@ -133,6 +139,8 @@ async function fill(url: string, token: string, opts: RestartOptions, log: (line
   await Promise.all(
     sids.map(async (sid, i) => {
       const socket = sockets[i] as Socket;
+      let dropped: string | null = null;
+      socket.on('disconnect', (reason) => (dropped = reason));
       try {
         for (let sent = 0; sent < perSession; ) {
           const upTo = Math.min(perSession, sent + chunk);
@@ -142,7 +150,9 @@ async function fill(url: string, token: string, opts: RestartOptions, log: (line
               message: { role: 'agent', content: { type: 'output', data: { i: sent, pad } } },
             });
           if (!(await waitUntil(() => storedCount(url, token, sid, upTo), null, 120_000)))
-            throw new Error(`the hub did not store ${upTo} messages of ${sid}`);
+            throw new Error(
+              `the hub did not store ${upTo} messages of ${sid} (socket ${dropped ? `dropped: ${dropped}` : 'connected'}):\n${hub.tail()}`,
+            );
         }
       } finally {
         socket.close();
@@ -229,7 +239,7 @@ export async function runRestartBench(
       if (!(await waitUntil(() => httpOk(`${url}/health`), filling, 60_000)))
         throw new Error(`${target} did not start:\n${filling.tail()}`);
       env.log(`${target}: filling ${opts.messages} messages …`);
-      const sids = await fill(url, token, opts, env.log);
+      const sids = await fill(url, token, opts, env.log, filling);
       await filling.stop(30_000);
       env.log(`${target}: database files ${(databaseBytes(home) / 1024 ** 2).toFixed(1)} MiB`);
       const record = (after: RestartSample['after'], run: { healthMs: number; firstPageMs: number }): void => {
