@@ -130,7 +130,9 @@ async function fill(
     sids.push(parsed.data.session.id);
   }
   const perSession = Math.ceil(opts.messages / opts.sessions);
-  const chunk = 250;
+  // Small chunks: node:sqlite is synchronous, so a burst the hub reads at once is written (one
+  // fsync per message) without yielding, and a long one starves the Socket.IO pings.
+  const chunk = 50;
   const pad = 'x'.repeat(200);
   // Every socket connects before any sends: the fill must not starve the handshakes.
   const sockets: Socket[] = [];
