@@ -221,17 +221,27 @@ export async function runRestartBench(
 ): Promise<RestartSample[]> {
   const workDir = mkdtempSync(join(tmpdir(), 'hapi-restart-'));
   const samples: RestartSample[] = [];
+  // Every hub spawned, so a failure midway still stops them all.
+  const children: Child[] = [];
+  const tracked = (inner: Launch): Launch => ({
+    spawn: (home, port, token) => {
+      const child = inner.spawn(home, port, token);
+      children.push(child);
+      return child;
+    },
+  });
   try {
     for (const target of opts.targets) {
       let launch: Launch;
-      if (target === 'sqlite') launch = oursSqlite(prepareOurs(env.repoRoot, env.log), env.repoRoot, env.baseEnv);
+      if (target === 'sqlite')
+        launch = tracked(oursSqlite(prepareOurs(env.repoRoot, env.log), env.repoRoot, env.baseEnv));
       else {
         const found = ensureUpstream(env.repoRoot, env.log);
         if (found.bin === null) {
           env.log(`upstream skipped: ${found.reason}`);
           continue;
         }
-        launch = upstream(found.bin);
+        launch = tracked(upstream(found.bin));
       }
       const home = mkdtempSync(join(workDir, `${target}-`));
       const token = randomBytes(24).toString('base64url');
@@ -272,6 +282,7 @@ export async function runRestartBench(
       rmSync(home, { recursive: true, force: true });
     }
   } finally {
+    await Promise.all(children.filter((child) => !child.exited()).map((child) => child.stop(10_000)));
     rmSync(workDir, { recursive: true, force: true });
   }
   return samples;
