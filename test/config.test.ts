@@ -107,8 +107,9 @@ describe('loadConfig', () => {
     );
   });
 
-  it('HAPI_ENGINE: redis when REDIS_URL is set, else memory; sqlite chosen explicitly', () => {
-    expect(loadConfig({}).engineKind).toBe('memory');
+  it('HAPI_ENGINE: redis when REDIS_URL is set, else sqlite; memory only when chosen explicitly', () => {
+    expect(loadConfig({}).engineKind).toBe('sqlite');
+    expect(loadConfig({ HAPI_ENGINE: '' }).engineKind).toBe('sqlite');
     expect(loadConfig({ REDIS_URL: 'redis://localhost:6379' }).engineKind).toBe('redis');
     expect(loadConfig({ HAPI_ENGINE: 'sqlite' }).engineKind).toBe('sqlite');
     expect(loadConfig({ HAPI_ENGINE: 'memory' }).engineKind).toBe('memory');

@@ -1,5 +1,5 @@
 // Picks the engine from configuration (config.engineKind: HAPI_ENGINE, or redis when REDIS_URL is
-// set, memory otherwise).
+// set, sqlite otherwise).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type HubConfig } from '../config.js';

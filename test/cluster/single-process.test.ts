@@ -2,10 +2,12 @@
 // path and drains on SIGTERM like a cluster worker does; HAPI_WORKERS>1 without Redis is refused.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket as NetSocket } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connectCli, disconnected } from '../helpers/cli-client.js';
 import { findFreePort, httpStatus, waitFor } from '../helpers/cluster.js';
 import { sessionMetadata } from '../helpers/fixtures.js';
@@ -20,6 +22,9 @@ interface HubProcess {
   output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
+
+const scratch = mkdtempSync(join(tmpdir(), 'hapi-single-process-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const started: HubProcess[] = [];
 afterEach(() => {
@@ -57,23 +62,36 @@ function startRequest(port: number, head: string): Promise<{ socket: NetSocket; 
 }
 
 describe('hapi-hub serve without a cluster', () => {
-  it('refuses HAPI_WORKERS > 1 with the memory engine, naming the variables', async () => {
-    const hub = spawnHub({
-      HAPI_WORKERS: '2',
-      HAPI_LISTEN_PORT: String(await findFreePort()),
-      CLI_API_TOKEN: 'single-process-token',
-    });
-    const exit = await hub.exited;
-    expect(exit.code).toBe(1);
-    expect(hub.output()).toMatch(/HAPI_WORKERS: 2 workers need REDIS_URL/);
-    expect(hub.output()).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack trace
-  }, 60_000);
+  it.each([
+    ['memory', 'HAPI_ENGINE=memory'],
+    ['sqlite', 'no REDIS_URL (the default engine)'],
+  ])(
+    'refuses HAPI_WORKERS > 1 with the %s engine (%s), naming the variables, before touching its data dir',
+    async (engine) => {
+      const dataDir = join(scratch, engine);
+      const hub = spawnHub({
+        HAPI_WORKERS: '2',
+        HAPI_LISTEN_PORT: String(await findFreePort()),
+        CLI_API_TOKEN: 'single-process-token',
+        HAPI_DATA_DIR: dataDir,
+        ...(engine === 'memory' ? { HAPI_ENGINE: 'memory' } : {}),
+      });
+      const exit = await hub.exited;
+      expect(exit.code).toBe(1);
+      expect(hub.output()).toMatch(/HAPI_WORKERS: 2 workers need REDIS_URL/);
+      expect(hub.output()).toContain(`the ${engine} engine keeps`);
+      expect(hub.output()).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack trace
+      expect(existsSync(dataDir)).toBe(false);
+    },
+    60_000,
+  );
 
   it('HAPI_WORKERS=1 drains on SIGTERM: readiness off, sockets moved away, SSE ended, in-flight requests finished', async () => {
     const port = await findFreePort();
     const token = randomBytes(16).toString('base64url');
     const url = `http://127.0.0.1:${port}`;
     const hub = spawnHub({
+      HAPI_ENGINE: 'memory',
       HAPI_WORKERS: '1',
       HAPI_LISTEN_PORT: String(port),
       CLI_API_TOKEN: token,

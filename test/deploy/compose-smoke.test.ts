@@ -46,6 +46,7 @@ const COMPOSE_OVERRIDES: Record<string, string> = {
   HAPI_METRICS_HOST: 'the metrics listener is reached from the compose network (not published)',
   HAPI_METRICS_PORT: 'metrics on their own internal port',
   REDIS_PASSWORD_FILE: 'the password the redis-password service generates',
+  HAPI_DATA_DIR: "the image's data volume path (deploy/Dockerfile), not ~/.hapi-hub",
 };
 /** Where the compose file mounts the generated Redis password and config (the redis-secrets volume). */
 const SECRETS_DIR = '/run/hapi-redis';

@@ -118,8 +118,8 @@ describe('deploy/Dockerfile (instructions)', () => {
     expect(entrypoint.slice(0, 2)).toEqual(['/usr/bin/tini', '--']);
     expect([...entrypoint.slice(2), ...cmd]).toEqual(pkg.scripts['start:prod']!.split(' '));
     expect(pkg.scripts['start:prod']).toBe('node dist/main.js serve');
-    // `npm start` keeps running the sources through tsx.
-    expect(pkg.scripts.start).toBe('tsx src/main.ts serve');
+    // `npm start` keeps running the sources through tsx (scripts/start.mjs, on a Node with node:sqlite).
+    expect(pkg.scripts.start).toBe('node scripts/start.mjs serve');
   });
 
   it('listens on 0.0.0.0:3006, exposes 3006, and sets only known variables', () => {
@@ -128,6 +128,12 @@ describe('deploy/Dockerfile (instructions)', () => {
     expect(Number(env.HAPI_LISTEN_PORT)).toBe(hubEnvDefaults().HAPI_LISTEN_PORT);
     expect(args(finalStage, 'EXPOSE')).toEqual([env.HAPI_LISTEN_PORT]);
     expect(Object.keys(env).filter((k) => !isKnownEnv(k))).toEqual([]);
+  });
+
+  it("keeps the sqlite engine's data in /data, a 0700 directory of the hub's user (the volume to mount)", () => {
+    expect(envOf(finalStage).HAPI_DATA_DIR).toBe('/data');
+    const [uid, gid = uid] = args(finalStage, 'USER').at(-1)!.split(':');
+    expect(args(finalStage, 'RUN')).toContain(`install -d -o ${uid} -g ${gid} -m 0700 /data`);
   });
 
   it('has a HEALTHCHECK on /health of the configured port', () => {

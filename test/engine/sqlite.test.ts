@@ -71,9 +71,9 @@ describe('sqlite engine specifics', () => {
     await expect(engine.sessions.list('ns')).rejects.toMatchObject({ name: 'EngineUnavailableError' });
   });
 
-  it('is what createEngine opens for HAPI_ENGINE=sqlite, in HAPI_DATA_DIR created with mode 0700', async () => {
+  it('is what createEngine opens by default (no REDIS_URL), in HAPI_DATA_DIR created with mode 0700', async () => {
     const dataDir = join(dir, 'nested', 'data');
-    const engine = await createEngine(loadConfig({ HAPI_ENGINE: 'sqlite', HAPI_DATA_DIR: dataDir }));
+    const engine = await createEngine(loadConfig({ HAPI_DATA_DIR: dataDir }));
     try {
       expect(engine.kind).toBe('sqlite');
       expect(statSync(dataDir).mode & 0o777).toBe(0o700);

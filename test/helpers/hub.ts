@@ -77,7 +77,14 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const { clock: clockOption, engine: engineOption, startSweeper = false, adapter, log, ...configOverrides } = options;
   const token = configOverrides.cliApiToken ?? randomToken();
   const config: HubConfig = {
-    ...loadConfig({ CLI_API_TOKEN: token, LOG_LEVEL: 'silent', HAPI_LISTEN_HOST: '127.0.0.1', HAPI_LISTEN_PORT: '0' }),
+    // HAPI_ENGINE=memory: the config says what the hub runs on (the default would be sqlite in ~/.hapi-hub).
+    ...loadConfig({
+      CLI_API_TOKEN: token,
+      LOG_LEVEL: 'silent',
+      HAPI_LISTEN_HOST: '127.0.0.1',
+      HAPI_LISTEN_PORT: '0',
+      HAPI_ENGINE: 'memory',
+    }),
     ...configOverrides,
   };
   const manual = clockOption instanceof ManualClock ? clockOption : new ManualClock();

@@ -35,7 +35,8 @@ export interface HubProcess {
 
 /**
  * The hub as an operator runs it: `node --import tsx src/main.ts serve` (memory engine unless
- * REDIS_URL is given), on a free loopback port, configured through the environment.
+ * REDIS_URL or HAPI_ENGINE is given: a throw-away hub never writes to ~/.hapi-hub), on a free
+ * loopback port, configured through the environment.
  */
 export async function startHubProcess(env: Record<string, string> = {}): Promise<HubProcess> {
   const token = env.CLI_API_TOKEN ?? randomToken();
@@ -48,6 +49,7 @@ export async function startHubProcess(env: Record<string, string> = {}): Promise
       HAPI_LISTEN_HOST: '127.0.0.1',
       HAPI_LISTEN_PORT: '0',
       LOG_LEVEL: 'info',
+      ...(env.REDIS_URL || env.HAPI_ENGINE ? {} : { HAPI_ENGINE: 'memory' }),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { LoadtestOptionsInput } from '../options.js';
 import { parseArgv } from '../options.js';
 
-export const TARGET_NAMES = ['upstream', 'memory', 'redis', 'redis2'] as const;
+export const TARGET_NAMES = ['upstream', 'memory', 'sqlite', 'redis', 'redis2'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 export const PROFILE_NAMES = ['ingest', 'fanout', 'capacity', 'rpc'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];

@@ -3,6 +3,7 @@
 //              time into .cache/ (never committed), with its own temp HAPI_HOME, push off, no relay
 //              tunnel, and proxies pointed at a closed loopback port so nothing leaves the machine;
 //   memory   — ours, memory engine, one process;
+//   sqlite   — ours, sqlite engine (WAL, synchronous=FULL) in a temp HAPI_DATA_DIR, one process;
 //   redis    — ours, Redis engine (a spawned redis-server, AOF everysec), one process;
 //   redis2   — ours, Redis engine, HAPI_WORKERS=2 (cluster primary + 2 sticky workers).
 import { spawnSync } from 'node:child_process';
@@ -87,12 +88,13 @@ export interface TargetContext {
 export const TARGET_LABELS: Record<TargetName, string> = {
   upstream: `upstream ${UPSTREAM_VERSION} (Bun+SQLite)`,
   memory: 'ours memory ×1',
+  sqlite: 'ours sqlite ×1',
   redis: 'ours Redis ×1',
   redis2: 'ours Redis ×2 workers',
 };
 
 /** Never lets a child reach beyond loopback through a proxy it might honour. */
-const NO_NETWORK_ENV = {
+export const NO_NETWORK_ENV = {
   HTTP_PROXY: 'http://127.0.0.1:9',
   HTTPS_PROXY: 'http://127.0.0.1:9',
   http_proxy: 'http://127.0.0.1:9',
@@ -241,8 +243,12 @@ async function startRedis(ctx: TargetContext, tag: string): Promise<{ url: strin
   return { url: `redis://127.0.0.1:${port}`, child };
 }
 
-async function startOurs(ctx: TargetContext, name: 'memory' | 'redis' | 'redis2', tag: string): Promise<RunningTarget> {
-  const redis = name === 'memory' ? null : await startRedis(ctx, tag);
+async function startOurs(
+  ctx: TargetContext,
+  name: Exclude<TargetName, 'upstream'>,
+  tag: string,
+): Promise<RunningTarget> {
+  const redis = name === 'memory' || name === 'sqlite' ? null : await startRedis(ctx, tag);
   const port = await freePort();
   const token = randomBytes(24).toString('base64url');
   const home = mkdtempSync(join(ctx.workDir, `${name}-${tag}-`));
@@ -261,7 +267,7 @@ async function startOurs(ctx: TargetContext, name: 'memory' | 'redis' | 'redis2'
       LOG_LEVEL: 'warn',
       // Stop quickly between profiles (nothing is left to drain once the load test closed).
       HAPI_DRAIN_TIMEOUT_MS: '3000',
-      ...(redis ? { REDIS_URL: redis.url } : {}),
+      ...(redis ? { REDIS_URL: redis.url } : { HAPI_ENGINE: name, HAPI_DATA_DIR: join(home, 'data') }),
       HAPI_WORKERS: name === 'redis2' ? '2' : '1',
       ...NO_NETWORK_ENV,
     },
@@ -292,7 +298,7 @@ export function launcherFor(name: TargetName, ctx: TargetContext): TargetLaunche
     const bin = found.bin;
     return { unavailable: null, start: (tag) => startUpstream(ctx, bin, tag) };
   }
-  if (name !== 'memory') {
+  if (name !== 'memory' && name !== 'sqlite') {
     const which = spawnSync('redis-server', ['--version'], {
       encoding: 'utf8',
       timeout: 5_000,
