@@ -324,6 +324,8 @@ export class SessionService {
     if (!access.ok) return access.reason;
     if (access.row.live.active === true) return 'active';
     await this.deps.engine.sessions.delete(namespace, sid);
+    // The session's client documents (scratchlist and its attachments) go with it.
+    await this.deps.engine.documents.deleteOwner(namespace, sid);
     await this.deps.events.publish(namespace, { type: 'session-removed', sessionId: sid });
     return 'ok';
   }

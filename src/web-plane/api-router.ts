@@ -23,7 +23,6 @@ import { registerMachinePeripheralRoutes } from './routes/machine-peripherals.js
 import { registerOutOfScopeRoutes } from './routes/out-of-scope-features.js';
 import { registerScratchlistRoutes } from './routes/scratchlist.js';
 import { registerSessionPeripheralRoutes } from './routes/session-peripherals.js';
-import { WebDocuments } from '../services/web-documents.js';
 import { HubSettingsUseCase } from './use-cases/hub-settings.js';
 import { MachinePeripheralsUseCase } from './use-cases/machine-peripherals.js';
 import { ScratchlistUseCase } from './use-cases/scratchlist.js';
@@ -53,13 +52,13 @@ export function createApiRouter(services: Services, config: HubConfig, live: Liv
   registerMachineRoutes(router, deps);
   registerFileRoutes(router, deps);
   registerUploadRoutes(router, deps);
-  const documents = new WebDocuments(services.deps);
+  const documents = services.documents;
   const now = () => services.deps.clock();
   const scratchlist = new ScratchlistUseCase(documents, now, (ns, sid, at) =>
     services.deps.events.publish(ns, { type: 'session-updated', sessionId: sid, data: { scratchlistUpdatedAt: at } }),
   );
   registerScratchlistRoutes(router, deps, scratchlist);
-  registerHubSettingsRoutes(router, deps, new HubSettingsUseCase(documents));
+  registerHubSettingsRoutes(router, deps, new HubSettingsUseCase(services.hubSettings));
   registerSessionPeripheralRoutes(router, deps, {
     peripherals: new SessionPeripheralsUseCase(services.sessions, rpc, now),
     history: new SessionHistoryUseCase(services.sessions, rpc),

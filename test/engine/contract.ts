@@ -12,6 +12,7 @@
 // so one backing store may serve the whole file.
 import { describe } from 'vitest';
 import { describeCoordinationContract } from './contract/coordination.js';
+import { describeDocumentContract } from './contract/documents.js';
 import { describeEventLogContract } from './contract/event-log.js';
 import { createHarness, type MakeEngine } from './contract/harness.js';
 import { describeLifecycleContract } from './contract/lifecycle.js';
@@ -35,6 +36,7 @@ export function describeEngineContract(name: string, makeEngine: MakeEngine): vo
     describeRpcRouteContract(harness);
     describeEventLogContract(harness);
     describeCoordinationContract(harness);
+    describeDocumentContract(harness);
     describeLifecycleContract(harness);
   });
 }
