@@ -18,6 +18,7 @@ import { createHarness, type MakeEngine } from './contract/harness.js';
 import { describeLifecycleContract } from './contract/lifecycle.js';
 import { describeMachineContract } from './contract/machines.js';
 import { describeMessageContract } from './contract/messages.js';
+import { describeMessageTruncateContract } from './contract/message-truncate.js';
 import { describeNamespaceContract } from './contract/namespaces.js';
 import { describePresenceContract } from './contract/presence.js';
 import { describeRpcRouteContract } from './contract/rpc-routes.js';
@@ -31,6 +32,7 @@ export function describeEngineContract(name: string, makeEngine: MakeEngine): vo
     describeSessionContract(harness);
     describeMachineContract(harness);
     describeMessageContract(harness);
+    describeMessageTruncateContract(harness);
     describePresenceContract(harness);
     describeNamespaceContract(harness);
     describeRpcRouteContract(harness);
