@@ -61,7 +61,13 @@ export function createApiRouter(services: Services, config: HubConfig, live: Liv
   registerHubSettingsRoutes(router, deps, new HubSettingsUseCase(services.hubSettings));
   registerSessionPeripheralRoutes(router, deps, {
     peripherals: new SessionPeripheralsUseCase(services.sessions, rpc, now),
-    history: new SessionHistoryUseCase(services.sessions, rpc),
+    history: new SessionHistoryUseCase(
+      services.sessions,
+      services.messages,
+      rpc,
+      services.deps.engine.coordination,
+      deps.live,
+    ),
     exporter: new SessionExportUseCase(services.sessions, deps.pages, scratchlist, now),
   });
   registerMachinePeripheralRoutes(router, deps, new MachinePeripheralsUseCase(services.machines, rpc));
