@@ -140,8 +140,8 @@ describe('POST /api/sessions/:id/fork', () => {
     const res = await alice.api.post(`/api/sessions/${live.session.id}/fork`, {});
     expect(res.status).toBe(409);
     expect(res.body).toEqual({ error: 'no such agent' });
-    const stop = runner.rpc.calls.find((c) => c.name === 'stop-session');
-    const childId = (stop?.params as { sessionId: string }).sessionId;
+    const stop = await runner.rpc.nextCall('stop-session');
+    const childId = (stop.params as { sessionId: string }).sessionId;
     expect((await alice.api.get(`/api/sessions/${childId}`)).status).toBe(404);
     const removed = await sse.next((f) => f.event.type === 'session-removed');
     expect(removed.event).toMatchObject({ sessionId: childId });
