@@ -24,6 +24,8 @@ import { registerOutOfScopeRoutes } from './routes/out-of-scope-features.js';
 import { registerScratchlistRoutes } from './routes/scratchlist.js';
 import { registerSessionPeripheralRoutes } from './routes/session-peripherals.js';
 import { HubSettingsUseCase } from './use-cases/hub-settings.js';
+import { FlavorActionsUseCase } from './use-cases/flavor-actions.js';
+import { registerFlavorActionRoutes } from './routes/flavor-actions.js';
 import { MachinePeripheralsUseCase } from './use-cases/machine-peripherals.js';
 import { ScratchlistUseCase } from './use-cases/scratchlist.js';
 import { SessionExportUseCase } from './use-cases/session-export.js';
@@ -71,6 +73,11 @@ export function createApiRouter(services: Services, config: HubConfig, live: Liv
     exporter: new SessionExportUseCase(services.sessions, deps.pages, scratchlist, now),
   });
   registerMachinePeripheralRoutes(router, deps, new MachinePeripheralsUseCase(services.machines, rpc));
+  registerFlavorActionRoutes(
+    router,
+    deps,
+    new FlavorActionsUseCase(services.sessions, services.machines, rpc, deps.actions),
+  );
   registerOutOfScopeRoutes(router, deps);
   return router;
 }
