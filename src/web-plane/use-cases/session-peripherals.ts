@@ -152,8 +152,7 @@ export class SessionPeripheralsUseCase {
     const spec = SESSION_CATALOGS[segment];
     if (!spec) return HTTP_ERRORS.notFound;
     const flavor = flavorOf(row.metadata);
-    if (!spec.flavors.includes(flavor))
-      return fail(400, spec.refusal, { success: false });
+    if (!spec.flavors.includes(flavor)) return fail(400, spec.refusal, { success: false });
     try {
       return passThrough(await this.rpc.session(row.namespace, row.id, spec.method, {}));
     } catch (error) {
