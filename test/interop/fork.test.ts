@@ -97,4 +97,25 @@ describe.skipIf(!cli.bin)('fork of a real hapi claude session (memory engine)', 
     // The source goes on as it was.
     expect((await web.session(sid)).active).toBe(true);
   });
+
+  it('the sessionSummaryContract hub setting reaches the real CLI, which instructs its agent', async () => {
+    const owner = await WebClient.login(hub.url, hub.token);
+    const put = await owner.request('PUT', '/api/hub-settings', { sessionSummaryContract: true });
+    expect(put.body).toEqual({ sessionSummaryContract: true, sessionSummaryInChat: false });
+    const before = readFileSync(fakeLog, 'utf8').length;
+    const spawn = await web.post(`/api/machines/${machineId}/spawn`, { directory: workspace, agent: 'claude' });
+    const sid = spawn.body.sessionId as string;
+    await pollUntil(async () => (await web.session(sid)).active === true, 'session active');
+    expect((await web.post(`/api/sessions/${sid}/messages`, { text: 'with a summary', localId: 's1' })).status).toBe(
+      200,
+    );
+    await pollUntil(
+      async () => JSON.stringify((await web.get(`/api/sessions/${sid}/messages`)).body.messages).includes('fake reply'),
+      'the reply',
+    );
+    // The CLI read the setting from its session bootstrap and added upstream's instruction to the
+    // agent's system prompt (the stand-in logs its arguments).
+    expect(readFileSync(fakeLog, 'utf8').slice(before)).toContain('Session status summary:');
+    await owner.request('PUT', '/api/hub-settings', { sessionSummaryContract: false });
+  });
 });
