@@ -128,6 +128,38 @@ describe('POST /api/sessions/:id/fork', () => {
     expect(child.metadata.claudeSessionId).toBe('forked-native');
   });
 
+  it('a shared runtime names the child it registered itself: accepted once it is bound to the same runtime', async () => {
+    const { alice } = world;
+    const runner = await alice.runner();
+    const runtime = { flavor: 'codex', hostPid: 777, capabilities: { concurrentClients: true } };
+    const live = await alice.liveSession({
+      metadata: sessionMetadata({
+        ...runtime,
+        machineId: runner.machine.id,
+        codexSessionId: 'thread-src',
+        capabilities: { concurrentClients: true, conversationHistory: { forkCurrent: true } },
+      }),
+    });
+    await turn(alice, live, 'l1', 'first');
+    const child = await alice.session({
+      metadata: sessionMetadata({
+        ...runtime,
+        machineId: runner.machine.id,
+        codexSessionId: 'thread-fork',
+        forkedFrom: live.session.id,
+      }),
+    });
+    await live.rpc.serve('fork-conversation', () => ({ nativeSessionId: 'thread-fork', sessionId: child.id }));
+    const res = await alice.api.post(`/api/sessions/${live.session.id}/fork`, {});
+    expect(res).toMatchObject({ status: 200, body: { sessionId: child.id } });
+    // No runner spawn: the runtime already runs the child.
+    expect(runner.rpc.calls).toEqual([]);
+    live.rpc.handle('fork-conversation', () => ({ nativeSessionId: 'other-thread', sessionId: child.id }));
+    expect((await alice.api.post(`/api/sessions/${live.session.id}/fork`, {})).body).toEqual({
+      error: 'Invalid shared-runtime fork binding',
+    });
+  });
+
   it('a failed spawn stops and deletes the child and answers 409 with the runner error', async () => {
     const { alice } = world;
     const runner = await alice.runner();

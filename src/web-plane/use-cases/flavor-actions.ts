@@ -17,6 +17,7 @@ import type { SessionRow } from '../../services/model.js';
 import type { RpcGateway } from '../../services/rpc-gateway.js';
 import type { SessionService } from '../../services/sessions.js';
 import type { SessionActions } from './session-actions.js';
+import { isSharedRuntime, sharedRuntimeChild } from './shared-runtime.js';
 import { fail, ok, rpcTransportReply, type WebReply } from './reply.js';
 
 export const CollaborationModeBodySchema = z.object({ mode: z.enum(['default', 'plan']) });
@@ -33,8 +34,6 @@ export const MigrateToAcpBodySchema = z.object({
 export type MigrateToAcpBody = z.infer<typeof MigrateToAcpBodySchema>;
 
 const CursorChatStoreStatusSchema = z.object({ onDisk: z.boolean(), store: z.enum(['legacy', 'acp']).nullable() });
-const SHARED_CHILD_WAIT_MS = 5_000;
-const SHARED_CHILD_POLL_MS = 50;
 const PLAN_INDETERMINATE =
   'Plan implementation could not be confirmed. Reconnect and check the mode, queue and conversation before retrying.';
 const CURSOR_SESSION_ID = /^[A-Za-z0-9._-]+$/;
@@ -49,12 +48,8 @@ function metadataOf(row: SessionRow): Metadata {
   return isRecord(row.metadata) ? row.metadata : {};
 }
 
-function isShared(metadata: Metadata): boolean {
-  return isRecord(metadata.capabilities) && metadata.capabilities.concurrentClients === true;
-}
-
 function controlledFromTerminal(row: SessionRow): boolean {
-  return isRecord(row.agentState) && row.agentState.controlledByUser === true && !isShared(metadataOf(row));
+  return isRecord(row.agentState) && row.agentState.controlledByUser === true && !isSharedRuntime(metadataOf(row));
 }
 
 export class FlavorActionsUseCase {
@@ -112,7 +107,7 @@ export class FlavorActionsUseCase {
    * answers), then the CLI starts a fresh conversation as a new session, which is the answer.
    */
   async clear(row: SessionRow): Promise<WebReply> {
-    if (!isShared(metadataOf(row))) return fail(409, 'Shared session required');
+    if (!isSharedRuntime(metadataOf(row))) return fail(409, 'Shared session required');
     if (row.live.active === true) return this.clearActive(row);
     const resumed = await this.actions.resume(row.namespace, row, this.sessions.toWire(row).permissionMode);
     const sessionId = (resumed.body as { sessionId?: unknown }).sessionId;
@@ -122,7 +117,7 @@ export class FlavorActionsUseCase {
   }
 
   private async clearActive(row: SessionRow): Promise<WebReply> {
-    if (!isShared(metadataOf(row)) || row.live.active !== true)
+    if (!isSharedRuntime(metadataOf(row)) || row.live.active !== true)
       return fail(500, 'Clear requires an active shared session');
     let reply: unknown;
     try {
@@ -131,40 +126,15 @@ export class FlavorActionsUseCase {
       return rpcTransportReply(error);
     }
     const childId = isRecord(reply) && typeof reply.sessionId === 'string' ? reply.sessionId : '';
-    const child = childId ? await this.sharedChild(row, childId) : null;
+    const child = childId ? await sharedRuntimeChild(this.sessions, row, childId) : null;
     if (!child) return fail(500, 'Invalid shared-runtime clear binding');
     return ok({ sessionId: child.id });
-  }
-
-  /**
-   * The session a shared runtime answered with, once it registered: same namespace, machine and
-   * process, shared, and bound to a Codex thread (upstream waits up to 5 s for it).
-   */
-  private async sharedChild(source: SessionRow, childId: string): Promise<SessionRow | null> {
-    if (childId === source.id) return null;
-    const sourceMetadata = metadataOf(source);
-    const deadline = Date.now() + SHARED_CHILD_WAIT_MS;
-    for (;;) {
-      const child = await this.sessions.row(source.namespace, childId);
-      const metadata = child ? metadataOf(child) : {};
-      if (
-        child &&
-        metadata.machineId === sourceMetadata.machineId &&
-        metadata.hostPid === sourceMetadata.hostPid &&
-        isShared(metadata) &&
-        typeof metadata.codexSessionId === 'string' &&
-        metadata.codexSessionId.length > 0
-      )
-        return child;
-      if (Date.now() >= deadline) return null;
-      await new Promise((resolve) => setTimeout(resolve, SHARED_CHILD_POLL_MS));
-    }
   }
 
   /** Gate of codex/plan/implement (before the body). */
   planGate(row: SessionRow): WebReply | null {
     const metadata = metadataOf(row);
-    if (metadata.flavor !== 'codex' || !isShared(metadata))
+    if (metadata.flavor !== 'codex' || !isSharedRuntime(metadata))
       return fail(409, 'An active shared Codex session is required', { ok: false, code: 'unavailable' });
     return null;
   }

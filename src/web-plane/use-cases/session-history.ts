@@ -1,7 +1,8 @@
 // Fork and rewind (POST /api/sessions/:id/fork|rewind), as upstream 0.30.7's hub does them.
 //
 // Fork: the CLI forks its agent's native conversation (RPC `fork-conversation` → {nativeSessionId,
-// forkSession?}); the hub then creates the child session (metadata derived from the source,
+// forkSession?, sessionId?}); a shared runtime names the child it registered itself (sessionId,
+// accepted once it is there with forkedFrom = the source). Otherwise the hub then creates the child session (metadata derived from the source,
 // transcript prefix copied), and asks the source's runner to start it (machine RPC
 // `spawn-happy-session` with resumeSessionId = the native id, existingSessionId = the child,
 // forkSession). A Claude fork only materialises when the child binds a native id of its own, so
@@ -26,6 +27,7 @@ import type { RpcGateway } from '../../services/rpc-gateway.js';
 import type { SessionService } from '../../services/sessions.js';
 import type { LiveEventSource } from '../live-events.js';
 import { fail, ok, type WebReply } from './reply.js';
+import { sharedRuntimeChild } from './shared-runtime.js';
 
 /** Longer than the fork's RPC (120 s) + spawn (30 s) + bind wait (60 s). */
 const HISTORY_LOCK_MS = 240_000;
@@ -170,6 +172,12 @@ export class SessionHistoryUseCase {
       isRecord(native) && typeof native.nativeSessionId === 'string' ? native.nativeSessionId : '';
     if (!nativeSessionId) return refused('Native fork did not return a session id');
     const forkSession = isRecord(native) && native.forkSession === true;
+    // A shared runtime forks into a session it registers itself: that one is the answer.
+    if (isRecord(native) && typeof native.sessionId === 'string') {
+      const child = await sharedRuntimeChild(this.sessions, row, native.sessionId, nativeSessionId);
+      if (!child || metadataOf(child).forkedFrom !== row.id) return refused('Invalid shared-runtime fork binding');
+      return { ok: true, value: child.id };
+    }
 
     // The CLI may have written metadata while forking: build the child from a fresh read.
     const source = await this.sessions.row(row.namespace, row.id);
