@@ -48,7 +48,9 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
       sendReply(ctx, fail(outcome.status, outcome.error));
       return;
     }
-    ctx.body = { session: outcome.session, sessionSummaryContract: false };
+    // The hub setting (GET/PUT /api/hub-settings) the CLI applies to its agent, as upstream.
+    const { sessionSummaryContract } = await services.hubSettings.get();
+    ctx.body = { session: outcome.session, sessionSummaryContract };
   });
 
   router.get('/sessions/:id', async (ctx) => {
@@ -57,7 +59,8 @@ export function createCliRouter(services: Services, maxBodyBytes: number): Route
       sendReply(ctx, HTTP_ERRORS.sessionNotFound);
       return;
     }
-    ctx.body = { session: result.session, sessionSummaryContract: false };
+    const { sessionSummaryContract } = await services.hubSettings.get();
+    ctx.body = { session: result.session, sessionSummaryContract };
   });
 
   router.get('/sessions/:id/messages', async (ctx) => {

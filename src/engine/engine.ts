@@ -13,6 +13,7 @@
 // - Times are epoch milliseconds supplied by the caller (`now`), so tests can inject a clock.
 // - Values typed `unknown` are opaque JSON documents; engines store and return them verbatim.
 import type { Coordination } from './stores/coordination.js';
+import type { DocumentStore } from './stores/documents.js';
 import type { EventLog } from './stores/event-log.js';
 import type { MachineStore } from './stores/machines.js';
 import type { MessageStore } from './stores/messages.js';
@@ -23,6 +24,7 @@ import type { SessionStore } from './stores/sessions.js';
 
 export type {
   Coordination,
+  DocumentStore,
   EventLog,
   MachineStore,
   MessageStore,
@@ -42,6 +44,8 @@ export interface Engine {
   readonly rpcRoutes: RpcRouteTable;
   readonly events: EventLog;
   readonly coordination: Coordination;
+  /** Client documents (scratchlists, hub settings): no expiry, deleted with their owner. */
+  readonly documents: DocumentStore;
   /** Round-trip to the backing store (readiness). Throws when unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;

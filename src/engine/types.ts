@@ -120,6 +120,14 @@ export interface GetOrCreateMachineResult {
   created: boolean;
 }
 
+/** What MessageStore.truncateFrom did. */
+export interface TruncateResult {
+  deleted: number;
+  inserted: number;
+  /** The session's message epoch after the rewrite. */
+  epoch: number;
+}
+
 export interface AppendMessageInput {
   content: unknown;
   localId?: string | null;

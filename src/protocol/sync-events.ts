@@ -10,7 +10,14 @@ export const SyncEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('session-updated'), sessionId: z.string(), data: z.unknown().optional(), ...base }),
   z.object({ type: z.literal('session-removed'), sessionId: z.string(), ...base }),
   z.object({ type: z.literal('message-received'), sessionId: z.string(), message: WebMessageSchema, ...base }),
-  z.object({ type: z.literal('messages-invalidated'), sessionId: z.string(), ...base }),
+  z.object({
+    type: z.literal('messages-invalidated'),
+    sessionId: z.string(),
+    // 0.30.7: a rewind says where the history was cut, so clients trim their window from there.
+    reason: z.literal('rewind').optional(),
+    truncateFromLocalId: z.string().min(1).optional(),
+    ...base,
+  }),
   z.object({
     type: z.literal('session-ended'),
     sessionId: z.string(),

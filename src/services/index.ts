@@ -2,6 +2,7 @@
 import { AuthService, type AuthSettings } from './auth.js';
 import type { ServiceDeps } from './deps.js';
 import type { EventFeed } from './events.js';
+import { HubSettingsService } from './hub-settings.js';
 import { MachineService } from './machines.js';
 import { MessagePages } from './message-pages.js';
 import { MessageService } from './messages.js';
@@ -10,6 +11,7 @@ import { RpcGateway } from './rpc-gateway.js';
 import { RpcService } from './rpc.js';
 import { SessionService } from './sessions.js';
 import { SharedValues } from './shared-values.js';
+import { WebDocuments } from './web-documents.js';
 
 export interface Services {
   deps: ServiceDeps;
@@ -25,12 +27,16 @@ export interface Services {
   messagePages: MessagePages;
   sweeper: PresenceSweeper;
   sharedValues: SharedValues;
+  /** Client documents (scratchlists, hub settings) in the engine's document store. */
+  documents: WebDocuments;
+  hubSettings: HubSettingsService;
 }
 
 export function createServices(deps: ServiceDeps, auth: AuthSettings, sweepIntervalMs: number): Services {
   const machines = new MachineService(deps);
   const sessions = new SessionService(deps, machines);
   const rpc = new RpcService(deps);
+  const documents = new WebDocuments(deps);
   return {
     deps,
     auth: new AuthService(deps.engine, auth, deps.clock, deps.log),
@@ -43,5 +49,7 @@ export function createServices(deps: ServiceDeps, auth: AuthSettings, sweepInter
     messagePages: new MessagePages(deps),
     sweeper: new PresenceSweeper(deps, sweepIntervalMs),
     sharedValues: new SharedValues(deps.engine),
+    documents,
+    hubSettings: new HubSettingsService(documents),
   };
 }

@@ -222,6 +222,80 @@ export class MessageService {
     }
   }
 
+  /** Prompts still queued for the CLI (uninvoked rows with a localId), ascending seq. */
+  queued(namespace: string, sid: string): Promise<MessageRow[]> {
+    return this.deps.engine.messages.queued(namespace, sid);
+  }
+
+  /** Every stored row of a session in position order (fork copies, history checks). */
+  async all(namespace: string, sid: string): Promise<MessageRow[]> {
+    const rows: MessageRow[] = [];
+    for (let afterSeq = 0; ; ) {
+      const batch = await this.deps.engine.messages.listAfterSeq(namespace, sid, afterSeq, 500);
+      rows.push(...batch);
+      const last = batch.at(-1);
+      if (!last || batch.length < 500) break;
+      afterSeq = last.seq;
+    }
+    return rows.sort((a, b) => (a.invokedAt ?? a.createdAt) - (b.invokedAt ?? b.createdAt) || a.seq - b.seq);
+  }
+
+  /** Copies rows (content, times, localIds) into another session under new ids, in order. */
+  async copyInto(namespace: string, sid: string, rows: readonly MessageRow[]): Promise<void> {
+    for (const row of rows) {
+      await this.deps.engine.messages.append(namespace, sid, {
+        id: randomUUID(),
+        content: row.content,
+        localId: row.localId,
+        createdAt: row.createdAt,
+        invokedAt: row.invokedAt,
+      });
+    }
+  }
+
+  /**
+   * Rewind: cuts the history at `localId` (that row and everything at or after its position) and
+   * appends the CLI's replacement rows, in one engine step; then tells every viewer where the cut
+   * is (SSE messages-invalidated {reason:'rewind', truncateFromLocalId}). False when no row has
+   * that localId.
+   */
+  async rewind(
+    namespace: string,
+    sid: string,
+    localId: string,
+    replacement: readonly {
+      content: unknown;
+      localId?: string | null;
+      createdAt?: number;
+      invokedAt?: number | null;
+    }[],
+  ): Promise<boolean> {
+    const now = this.now();
+    const result = await this.deps.engine.messages.truncateFrom(
+      namespace,
+      sid,
+      localId,
+      replacement.map((row) => {
+        const createdAt = row.createdAt ?? now;
+        return {
+          id: randomUUID(),
+          content: row.content,
+          localId: row.localId ?? null,
+          createdAt,
+          invokedAt: row.invokedAt === undefined ? createdAt : row.invokedAt,
+        };
+      }),
+    );
+    if (result === null) return false;
+    await this.deps.events.publish(namespace, {
+      type: 'messages-invalidated',
+      sessionId: sid,
+      reason: 'rewind',
+      truncateFromLocalId: localId,
+    });
+    return true;
+  }
+
   /** Whether the session has stored any message yet. */
   async hasAny(namespace: string, sid: string): Promise<boolean> {
     return (await this.deps.engine.messages.head(namespace, sid)) !== null;

@@ -20,6 +20,10 @@ const LONG_RPC_METHODS = new Set([
   'listPiModels',
   'fork-conversation',
   'rewind-conversation',
+  'clear-conversation',
+  'listOpencodeModelVariants',
+  // upstream: 60 s; this hub has one long timeout
+  'implement-codex-plan',
 ]);
 
 export const ABORT_REASON = 'User aborted via Telegram Bot';
@@ -49,6 +53,8 @@ export interface SpawnParams {
   startingMode?: string | undefined;
   resumeSessionId?: string | undefined;
   existingSessionId?: string | undefined;
+  /** Claude: start the child with --fork-session (the fork flow). */
+  forkSession?: boolean | undefined;
 }
 
 export type SpawnOutcome = { type: 'success'; sessionId: string } | { type: 'error'; message: string };
@@ -206,7 +212,7 @@ export class RpcGateway {
       collaborationMode: params.collaborationMode,
       copilotAgentMode: params.copilotAgentMode,
       startingMode: params.startingMode,
-      forkSession: false,
+      forkSession: params.forkSession === true,
     };
     try {
       return mapSpawnResult(await this.machine(namespace, machineId, 'spawn-happy-session', rpcParams));

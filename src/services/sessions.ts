@@ -323,8 +323,18 @@ export class SessionService {
     const access = await this.access(namespace, sid);
     if (!access.ok) return access.reason;
     if (access.row.live.active === true) return 'active';
-    await this.deps.engine.sessions.delete(namespace, sid);
-    await this.deps.events.publish(namespace, { type: 'session-removed', sessionId: sid });
+    await this.discard(namespace, sid);
     return 'ok';
+  }
+
+  /**
+   * Deletes a session whatever its state (the hub's own cleanup, e.g. a fork child whose spawn
+   * failed): the row, its messages and presence, its client documents; SSE session-removed.
+   */
+  async discard(namespace: string, sid: string): Promise<void> {
+    await this.deps.engine.sessions.delete(namespace, sid);
+    // The session's client documents (scratchlist and its attachments) go with it.
+    await this.deps.engine.documents.deleteOwner(namespace, sid);
+    await this.deps.events.publish(namespace, { type: 'session-removed', sessionId: sid });
   }
 }

@@ -23,8 +23,9 @@ import { registerMachinePeripheralRoutes } from './routes/machine-peripherals.js
 import { registerOutOfScopeRoutes } from './routes/out-of-scope-features.js';
 import { registerScratchlistRoutes } from './routes/scratchlist.js';
 import { registerSessionPeripheralRoutes } from './routes/session-peripherals.js';
-import { WebDocuments } from '../services/web-documents.js';
 import { HubSettingsUseCase } from './use-cases/hub-settings.js';
+import { FlavorActionsUseCase } from './use-cases/flavor-actions.js';
+import { registerFlavorActionRoutes } from './routes/flavor-actions.js';
 import { MachinePeripheralsUseCase } from './use-cases/machine-peripherals.js';
 import { ScratchlistUseCase } from './use-cases/scratchlist.js';
 import { SessionExportUseCase } from './use-cases/session-export.js';
@@ -53,19 +54,30 @@ export function createApiRouter(services: Services, config: HubConfig, live: Liv
   registerMachineRoutes(router, deps);
   registerFileRoutes(router, deps);
   registerUploadRoutes(router, deps);
-  const documents = new WebDocuments(services.deps);
+  const documents = services.documents;
   const now = () => services.deps.clock();
   const scratchlist = new ScratchlistUseCase(documents, now, (ns, sid, at) =>
     services.deps.events.publish(ns, { type: 'session-updated', sessionId: sid, data: { scratchlistUpdatedAt: at } }),
   );
   registerScratchlistRoutes(router, deps, scratchlist);
-  registerHubSettingsRoutes(router, deps, new HubSettingsUseCase(documents));
+  registerHubSettingsRoutes(router, deps, new HubSettingsUseCase(services.hubSettings));
   registerSessionPeripheralRoutes(router, deps, {
     peripherals: new SessionPeripheralsUseCase(services.sessions, rpc, now),
-    history: new SessionHistoryUseCase(services.sessions, rpc),
+    history: new SessionHistoryUseCase(
+      services.sessions,
+      services.messages,
+      rpc,
+      services.deps.engine.coordination,
+      deps.live,
+    ),
     exporter: new SessionExportUseCase(services.sessions, deps.pages, scratchlist, now),
   });
   registerMachinePeripheralRoutes(router, deps, new MachinePeripheralsUseCase(services.machines, rpc));
+  registerFlavorActionRoutes(
+    router,
+    deps,
+    new FlavorActionsUseCase(services.sessions, services.machines, rpc, deps.actions),
+  );
   registerOutOfScopeRoutes(router, deps);
   return router;
 }

@@ -13,11 +13,13 @@
 import { describe } from 'vitest';
 import { describeCarriedOverRowsContract } from './contract/carried-over-rows.js';
 import { describeCoordinationContract } from './contract/coordination.js';
+import { describeDocumentContract } from './contract/documents.js';
 import { describeEventLogContract } from './contract/event-log.js';
 import { createHarness, type MakeEngine } from './contract/harness.js';
 import { describeLifecycleContract } from './contract/lifecycle.js';
 import { describeMachineContract } from './contract/machines.js';
 import { describeMessageContract } from './contract/messages.js';
+import { describeMessageTruncateContract } from './contract/message-truncate.js';
 import { describeNamespaceContract } from './contract/namespaces.js';
 import { describePresenceContract } from './contract/presence.js';
 import { describeRpcRouteContract } from './contract/rpc-routes.js';
@@ -31,11 +33,13 @@ export function describeEngineContract(name: string, makeEngine: MakeEngine): vo
     describeSessionContract(harness);
     describeMachineContract(harness);
     describeMessageContract(harness);
+    describeMessageTruncateContract(harness);
     describePresenceContract(harness);
     describeNamespaceContract(harness);
     describeRpcRouteContract(harness);
     describeEventLogContract(harness);
     describeCoordinationContract(harness);
+    describeDocumentContract(harness);
     describeLifecycleContract(harness);
     describeCarriedOverRowsContract(harness);
   });

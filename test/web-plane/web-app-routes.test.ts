@@ -104,6 +104,17 @@ describe('hub settings', () => {
     expect(read.body).toEqual({ sessionSummaryContract: false, sessionSummaryInChat: true });
     expect(read.headers.get('cache-control')).toBe('no-store');
   });
+
+  it('sessionSummaryContract reaches the CLI in its session bootstrap (POST/GET /cli/sessions)', async () => {
+    const cli = cliRest(hub.url, hub.tokenFor('alice'));
+    expect((await cli.getSession(sid)).body.sessionSummaryContract).toBe(false);
+    await owner.request('PUT', '/api/hub-settings', { body: { sessionSummaryContract: true } });
+    expect((await cli.getSession(sid)).body.sessionSummaryContract).toBe(true);
+    const created = await cli.createSession({ tag: 'summary-contract', metadata: sessionMetadata() });
+    expect(created.body.sessionSummaryContract).toBe(true);
+    await owner.request('PUT', '/api/hub-settings', { body: { sessionSummaryContract: false } });
+    expect((await cli.getSession(sid)).body.sessionSummaryContract).toBe(false);
+  });
 });
 
 describe('scratchlist', () => {
@@ -164,6 +175,25 @@ describe('scratchlist', () => {
     await alice.del(`${base}/${created.body.entry.entryId}`);
     expect((await alice.del(`${base}/attachments/${attachment.id}`)).body).toEqual({ ok: true });
     expect((await alice.get(`${base}/attachments/${attachment.id}`)).status).toBe(404);
+  });
+
+  it("goes with its session: deleting the session removes the engine's documents of it", async () => {
+    const other = (await createSession(cliRest(hub.url, hub.tokenFor('alice')), { metadata: sessionMetadata() })).id;
+    const base = `/api/sessions/${other}/scratchlist`;
+    expect((await alice.post(base, { text: 'kept until the session goes' })).status).toBe(201);
+    const upload = await alice.post(`${base}/upload`, {
+      filename: 'b.txt',
+      content: Buffer.from('bytes').toString('base64'),
+      mimeType: 'text/plain',
+    });
+    expect(upload.body.success).toBe(true);
+    expect(await hub.engine.documents.get('alice', other, 'scratchlist')).not.toBeNull();
+    expect((await alice.del(`/api/sessions/${other}`)).body).toEqual({ ok: true });
+    expect(await hub.engine.documents.get('alice', other, 'scratchlist')).toBeNull();
+    expect(
+      await hub.engine.documents.get('alice', other, `scratchlist-attachment:${upload.body.attachment.id}`),
+    ).toBeNull();
+    expect(await hub.engine.documents.deleteOwner('alice', other)).toBe(0);
   });
 });
 

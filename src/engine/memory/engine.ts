@@ -4,6 +4,7 @@
 import type { Engine } from '../engine.js';
 import type { EngineOptions } from '../types.js';
 import { createCoordination } from './coordination.js';
+import { createDocumentStore } from './documents.js';
 import { createEventLog } from './event-log.js';
 import { createMachineStore } from './machines.js';
 import { createMessageStore } from './messages.js';
@@ -25,6 +26,7 @@ export function createMemoryEngine(options: EngineOptions): Engine {
     rpcRoutes: createRpcRouteTable(),
     events: createEventLog(state),
     coordination: createCoordination(),
+    documents: createDocumentStore(),
     async ping() {},
     async close() {
       state.fanout.clear();

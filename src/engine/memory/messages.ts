@@ -55,6 +55,10 @@ export function createMessageStore(state: MemoryState): MessageStore {
       return state.messageLogIn(ns, sessionId)?.delete(id) ?? false;
     },
 
+    async truncateFrom(ns, sessionId, localId, replacement) {
+      return state.messageLogIn(ns, sessionId)?.truncateFrom(localId, replacement) ?? null;
+    },
+
     async epoch(ns, sessionId) {
       return state.messageLogIn(ns, sessionId)?.epoch ?? 0;
     },

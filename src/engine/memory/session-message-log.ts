@@ -1,6 +1,6 @@
 // One session's messages in memory. Every method runs synchronously, which is what makes each
 // engine primitive built on it atomic in a single process.
-import type { AppendMessageInput, MessagePageQuery, MessagePosition, MessageRow } from '../types.js';
+import type { AppendMessageInput, MessagePageQuery, MessagePosition, MessageRow, TruncateResult } from '../types.js';
 
 export function positionOf(row: Pick<MessageRow, 'invokedAt' | 'createdAt' | 'seq'>): MessagePosition {
   return { at: row.invokedAt ?? row.createdAt, seq: row.seq };
@@ -162,6 +162,40 @@ export class SessionMessageLog {
     this.forget(row);
     this.epoch += 1;
     return true;
+  }
+
+  /** See MessageStore.truncateFrom. */
+  truncateFrom(localId: string, replacement: AppendMessageInput[]): TruncateResult | null {
+    const target = this.byLocalId.get(localId);
+    if (!target) return null;
+    const from = positionOf(target);
+    const doomed = this.rows.filter((row) => comparePositions(positionOf(row), from) >= 0);
+    for (const row of doomed) {
+      this.rows.splice(this.rows.indexOf(row), 1);
+      this.forget(row);
+    }
+    let inserted = 0;
+    for (const input of replacement) {
+      const replacementLocalId = input.localId ?? null;
+      if (this.byId.has(input.id) || (replacementLocalId !== null && this.byLocalId.has(replacementLocalId))) continue;
+      const row: StoredRow = {
+        id: input.id,
+        sessionId: this.sessionId,
+        seq: ++this.lastSeq,
+        localId: replacementLocalId,
+        contentJson: JSON.stringify(input.content ?? null),
+        createdAt: input.createdAt,
+        invokedAt: input.invokedAt,
+      };
+      this.rows.push(row);
+      this.byId.set(row.id, row);
+      if (replacementLocalId !== null) this.byLocalId.set(replacementLocalId, row);
+      if (replacementLocalId !== null && row.invokedAt === null) this.pending.add(row);
+      inserted += 1;
+    }
+    this.cachedHead = undefined;
+    this.epoch += 1;
+    return { deleted: doomed.length, inserted, epoch: this.epoch };
   }
 
   private trimToHistoryLimit(): void {

@@ -6,6 +6,7 @@ import type { EngineOptions } from '../types.js';
 import { connectRedis, createRedisConnection } from '../../redis/connection.js';
 import type { RedisContext } from './context.js';
 import { createCoordination } from './coordination.js';
+import { createDocumentStore } from './documents.js';
 import { mapUnavailableErrors, toEngineError } from './errors.js';
 import { RedisEventBus } from './event-bus.js';
 import { createEventLog } from './event-log.js';
@@ -38,6 +39,7 @@ export async function createRedisEngine(url: string, options: EngineOptions): Pr
     rpcRoutes: mapUnavailableErrors(createRpcRouteTable(context)),
     events: mapUnavailableErrors(createEventLog(context, bus)),
     coordination: mapUnavailableErrors(createCoordination(context)),
+    documents: mapUnavailableErrors(createDocumentStore(context)),
     async ping() {
       await client.ping().catch((error: unknown) => Promise.reject(toEngineError(error)));
     },

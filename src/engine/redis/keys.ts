@@ -46,6 +46,9 @@ export const tenantKeys = {
   /** ZSET seq scored by seq of queued rows (localId set, not invoked yet). */
   messageQueue: (ns: string, sessionId: string) => `${tenant(ns)}:message-queue:${sessionId}`,
 
+  /** HASH: one owner's documents (owner = session id, '' = the namespace), name → JSON text. */
+  documents: (ns: string, owner: string) => `${tenant(ns)}:documents:${owner}`,
+
   /** STRING: socket id that answers this RPC method in this namespace (last registration wins). */
   rpcRoute: (ns: string, method: string) => `${tenant(ns)}:rpc-route:${method}`,
 

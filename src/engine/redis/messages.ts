@@ -111,6 +111,23 @@ export function createMessageStore(context: RedisContext): MessageStore {
       return (await scripts.run('messageDelete', messageKeys(ns, sessionId), [id])) === 1;
     },
 
+    async truncateFrom(ns, sessionId, localId, replacement) {
+      const args = [localId];
+      for (const input of replacement) {
+        args.push(
+          input.id,
+          input.localId ?? '',
+          decimal(input.createdAt),
+          input.invokedAt === null ? '' : decimal(input.invokedAt),
+          encodeAt(input.invokedAt ?? input.createdAt),
+          encodeBody(input.content),
+        );
+      }
+      const reply = arrayOf(await scripts.run('messageTruncate', messageKeys(ns, sessionId), args));
+      if (reply[0] !== 'ok') return null;
+      return { deleted: Number(reply[1]), inserted: Number(reply[2]), epoch: Number(reply[3]) };
+    },
+
     async epoch(ns, sessionId) {
       return numberOf((await client.hget(tenantKeys.messages(ns, sessionId), 'epoch')) ?? undefined);
     },

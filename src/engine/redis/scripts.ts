@@ -21,6 +21,7 @@ const SCRIPT_FILES = {
   messageRead: { file: 'message-read.lua', preludes: ['message-rows.lua'] },
   messageMarkInvoked: { file: 'message-mark-invoked.lua', preludes: ['message-rows.lua'] },
   messageDelete: { file: 'message-delete.lua', preludes: ['message-rows.lua'] },
+  messageTruncate: { file: 'message-truncate.lua', preludes: ['message-rows.lua'] },
   presenceRefresh: { file: 'presence-refresh.lua' },
   presenceSetLive: { file: 'presence-set-live.lua' },
   presenceMarkInactive: { file: 'presence-mark-inactive.lua' },

@@ -7,6 +7,7 @@ import type { Engine } from '../engine.js';
 import type { EngineOptions } from '../types.js';
 import { SqliteConnection } from './connection.js';
 import { createCoordination } from './coordination.js';
+import { createDocumentStore } from './documents.js';
 import { createEventLog } from './event-log.js';
 import { createMachineStore } from './machines.js';
 import { createMessageStore } from './messages.js';
@@ -29,6 +30,7 @@ export function createSqliteEngine(path: string, options: EngineOptions): Engine
     rpcRoutes: createRpcRouteTable(db),
     events: createEventLog(db, options, fanout),
     coordination: createCoordination(db),
+    documents: createDocumentStore(db),
     async ping() {
       db.get('SELECT 1 AS one');
     },

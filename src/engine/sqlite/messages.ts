@@ -226,6 +226,56 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
       });
     },
 
+    async truncateFrom(ns, sessionId, localId, replacement) {
+      return db.write(() => {
+        const target = db.get(
+          `SELECT ${AT} AS at, seq FROM messages WHERE ${scope} AND local_id = ?`,
+          ns,
+          sessionId,
+          localId,
+        );
+        if (!target) return null;
+        const at = int(target, 'at');
+        const deleted = db.run(
+          `DELETE FROM messages WHERE ${scope} AND (${AT} > ? OR (${AT} = ? AND seq >= ?))`,
+          ns,
+          sessionId,
+          at,
+          at,
+          int(target, 'seq'),
+        );
+        const session = db.get('SELECT last_message_seq FROM sessions WHERE namespace = ? AND id = ?', ns, sessionId);
+        let seq = session ? int(session, 'last_message_seq') : 0;
+        let inserted = 0;
+        for (const input of replacement) {
+          const rowLocalId = input.localId ?? null;
+          const exists =
+            db.get(`SELECT 1 AS one FROM messages WHERE ${scope} AND id = ?`, ns, sessionId, input.id) ??
+            (rowLocalId !== null
+              ? db.get(`SELECT 1 AS one FROM messages WHERE ${scope} AND local_id = ?`, ns, sessionId, rowLocalId)
+              : undefined);
+          if (exists) continue;
+          seq += 1;
+          db.run(
+            'INSERT INTO messages (namespace, session_id, seq, id, local_id, content, created_at, invoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+            ns,
+            sessionId,
+            seq,
+            input.id,
+            rowLocalId,
+            jsonText(input.content),
+            input.createdAt,
+            input.invokedAt,
+          );
+          inserted += 1;
+        }
+        db.run('UPDATE sessions SET last_message_seq = ? WHERE namespace = ? AND id = ?', seq, ns, sessionId);
+        bumpEpoch(ns, sessionId);
+        const epoch = db.get('SELECT message_epoch FROM sessions WHERE namespace = ? AND id = ?', ns, sessionId);
+        return { deleted, inserted, epoch: epoch ? int(epoch, 'message_epoch') : 0 };
+      });
+    },
+
     async epoch(ns, sessionId) {
       const row = db.get('SELECT message_epoch FROM sessions WHERE namespace = ? AND id = ?', ns, sessionId);
       return row ? int(row, 'message_epoch') : 0;

@@ -112,6 +112,16 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE ephemeral (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
   CREATE INDEX ephemeral_by_expiry ON ephemeral (expires_at);
   `,
+  // 2: client documents (scratchlists, hub settings), kept until deleted.
+  `
+  CREATE TABLE documents (
+    namespace TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (namespace, owner, name)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Applies the migrations this file lacks; the caller runs it inside a write transaction. */

@@ -5,6 +5,7 @@ import type {
   MessagePageQuery,
   MessagePosition,
   MessageRow,
+  TruncateResult,
 } from '../types.js';
 
 export interface MessageStore {
@@ -29,6 +30,18 @@ export interface MessageStore {
   markInvoked(ns: string, sessionId: string, localIds: string[], invokedAt: number): Promise<string[]>;
   /** Deletes one row and bumps the epoch. */
   delete(ns: string, sessionId: string, id: string): Promise<boolean>;
+  /**
+   * Atomic history rewrite (rewind): removes the row with this localId and every row at or after
+   * its position, appends `replacement` (new seqs; seqs are never reused), and bumps the epoch.
+   * Replacement rows whose localId or id already exists among the survivors are skipped.
+   * null when no row has that localId (nothing changes).
+   */
+  truncateFrom(
+    ns: string,
+    sessionId: string,
+    localId: string,
+    replacement: AppendMessageInput[],
+  ): Promise<TruncateResult | null>;
   /** Moves whenever rows are removed or inserted out of position order (pagers restart on a change). */
   epoch(ns: string, sessionId: string): Promise<number>;
 }

@@ -4,7 +4,7 @@
 // attachment's bytes are a document of their own. Every worker reads and writes the same documents.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { WebDocuments } from '../../services/web-documents.js';
+import type { DocumentRef, WebDocuments } from '../../services/web-documents.js';
 import { fail, ok, type WebReply } from './reply.js';
 
 export const SCRATCHLIST_TEXT_MAX = 10_000;
@@ -68,8 +68,12 @@ export const UploadBodySchema = z.object({
 
 const EMPTY: ScratchlistDocument = { entries: [], uploads: [] };
 
-const listKey = (ns: string, sid: string) => `scratchlist:${ns}:${sid}`;
-const bytesKey = (ns: string, sid: string, id: string) => `scratchlist-bytes:${ns}:${sid}:${id}`;
+const listKey = (ns: string, sid: string): DocumentRef => ({ ns, owner: sid, name: 'scratchlist' });
+const bytesKey = (ns: string, sid: string, id: string): DocumentRef => ({
+  ns,
+  owner: sid,
+  name: `scratchlist-attachment:${id}`,
+});
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; reply: WebReply };
 

@@ -22,15 +22,43 @@ function controlledByUser(row: SessionRow): boolean {
 export type PinMode = 'none' | 'project' | 'global';
 
 /** Session-level catalogs: route segment → [RPC method, flavors that have it]. */
-export const SESSION_CATALOGS: Record<string, { method: string; flavors: readonly string[] }> = {
-  'codex-models': { method: 'listCodexModels', flavors: ['codex'] },
-  'opencode-models': { method: 'listOpencodeModels', flavors: ['opencode'] },
-  'opencode-reasoning-effort-options': { method: 'listOpencodeReasoningEffortOptions', flavors: ['opencode'] },
-  'grok-models': { method: 'listGrokModels', flavors: ['grok'] },
-  'grok-reasoning-effort-options': { method: 'listGrokReasoningEffortOptions', flavors: ['grok'] },
-  'copilot-models': { method: 'listCopilotModels', flavors: ['copilot'] },
-  'cursor-models': { method: 'listCursorModels', flavors: ['cursor'] },
-  'pi-models': { method: 'listPiModels', flavors: ['pi'] },
+export const SESSION_CATALOGS: Record<string, { method: string; flavors: readonly string[]; refusal: string }> = {
+  'codex-models': {
+    method: 'listCodexModels',
+    flavors: ['codex'],
+    refusal: 'Codex models are only available for Codex sessions',
+  },
+  'opencode-models': {
+    method: 'listOpencodeModels',
+    flavors: ['opencode'],
+    refusal: 'OpenCode models are only available for OpenCode sessions',
+  },
+  'opencode-reasoning-effort-options': {
+    method: 'listOpencodeReasoningEffortOptions',
+    flavors: ['opencode'],
+    refusal: 'OpenCode reasoning effort options are only available for OpenCode sessions',
+  },
+  'grok-models': {
+    method: 'listGrokModels',
+    flavors: ['grok'],
+    refusal: 'Grok models are only available for Grok sessions',
+  },
+  'grok-reasoning-effort-options': {
+    method: 'listGrokReasoningEffortOptions',
+    flavors: ['grok'],
+    refusal: 'Grok effort options are only available for Grok sessions',
+  },
+  'copilot-models': {
+    method: 'listCopilotModels',
+    flavors: ['copilot'],
+    refusal: 'Copilot models are only available for Copilot sessions',
+  },
+  'cursor-models': {
+    method: 'listCursorModels',
+    flavors: ['cursor'],
+    refusal: 'Cursor models are only available for Cursor sessions',
+  },
+  'pi-models': { method: 'listPiModels', flavors: ['pi'], refusal: 'Not a Pi session' },
 };
 
 /** Machine-level catalogs: route segment → [RPC method, needs ?cwd]. */
@@ -86,6 +114,9 @@ export class SessionPeripheralsUseCase {
 
   /** POST …/switch: the CLI takes the session back to remote mode (route requires active). */
   async switchToRemote(row: SessionRow): Promise<WebReply> {
+    const capabilities = isRecord(row.metadata) && isRecord(row.metadata.capabilities) ? row.metadata.capabilities : {};
+    if (capabilities.concurrentClients === true)
+      return fail(409, 'Shared sessions do not switch modes', { code: 'control_mode_not_applicable' });
     try {
       await this.rpc.session(row.namespace, row.id, 'switch', { to: 'remote' });
     } catch (error) {
@@ -121,8 +152,7 @@ export class SessionPeripheralsUseCase {
     const spec = SESSION_CATALOGS[segment];
     if (!spec) return HTTP_ERRORS.notFound;
     const flavor = flavorOf(row.metadata);
-    if (!spec.flavors.includes(flavor))
-      return fail(400, `${segment} is only available for ${spec.flavors.join('/')} sessions`, { success: false });
+    if (!spec.flavors.includes(flavor)) return fail(400, spec.refusal, { success: false });
     try {
       return passThrough(await this.rpc.session(row.namespace, row.id, spec.method, {}));
     } catch (error) {

@@ -27,8 +27,12 @@ export interface HttpAnswer {
 export function allowedServerError(answer: HttpAnswer, rpcAnswer: unknown): boolean {
   const body = answer.json as { code?: unknown; error?: unknown } | undefined;
   // restart_unsupported / restart_failed: upstream's answers when the runner cannot restart itself.
+  // probe_failed: upstream's cursor-chat-store answer when the machine's probe fails; failed: the
+  // CLI's own answer to codex/plan/implement.
   if (answer.status === 502)
-    return ['rpc_bad_answer', 'restart_unsupported', 'restart_failed'].includes(String(body?.code));
+    return ['rpc_bad_answer', 'restart_unsupported', 'restart_failed', 'probe_failed', 'failed'].includes(
+      String(body?.code),
+    );
   if (answer.status === 503) {
     // Upstream's own 503s: no CLI to call, features this hub does not provide (voice, push),
     // history import without an online machine, Telegram login.
@@ -38,17 +42,25 @@ export function allowedServerError(answer: HttpAnswer, rpcAnswer: unknown): bool
       'machine_offline',
       'voice_unavailable',
       'push_unavailable',
+      // codex/plan/implement whose outcome the CLI could not confirm
+      'indeterminate',
     ];
     const error = typeof body?.error === 'string' ? body.error : '';
     return (
       codes.includes(String(body?.code)) ||
       error === 'Telegram authentication is not configured' ||
+      error === 'Title suggestions are not configured on this Hub' ||
       error.startsWith('No online machine available for')
     );
   }
   if (answer.status === 504) return body?.code === 'rpc_timeout';
+  // cross_host_session: upstream's migrate-to-acp refusal when the hub does not hold the files.
   if (answer.status === 500)
-    return body?.code === 'resume_failed' || (typeof body?.error === 'string' && body.error === cliErrorOf(rpcAnswer));
+    return (
+      body?.code === 'resume_failed' ||
+      (answer.json as { reason?: unknown } | undefined)?.reason === 'cross_host_session' ||
+      (typeof body?.error === 'string' && body.error === cliErrorOf(rpcAnswer))
+    );
   return false;
 }
 
