@@ -5,6 +5,7 @@ import type { EventFeed } from './events.js';
 import { MachineService } from './machines.js';
 import { MessagePages } from './message-pages.js';
 import { MessageService } from './messages.js';
+import { PresenceBatcher } from './presence-batcher.js';
 import { PresenceSweeper } from './presence-sweeper.js';
 import { RpcGateway } from './rpc-gateway.js';
 import { RpcService } from './rpc.js';
@@ -28,8 +29,9 @@ export interface Services {
 }
 
 export function createServices(deps: ServiceDeps, auth: AuthSettings, sweepIntervalMs: number): Services {
-  const machines = new MachineService(deps);
-  const sessions = new SessionService(deps, machines);
+  const beats = new PresenceBatcher(deps.engine.presence, deps.timings.presenceBatchMs);
+  const machines = new MachineService(deps, beats);
+  const sessions = new SessionService(deps, machines, beats);
   const rpc = new RpcService(deps);
   return {
     deps,

@@ -19,6 +19,7 @@ import { describeMachineContract } from './contract/machines.js';
 import { describeMessageContract } from './contract/messages.js';
 import { describeNamespaceContract } from './contract/namespaces.js';
 import { describePresenceContract } from './contract/presence.js';
+import { describePresenceBatchContract } from './contract/presence-batch.js';
 import { describeRpcRouteContract } from './contract/rpc-routes.js';
 import { describeSessionContract } from './contract/sessions.js';
 
@@ -31,6 +32,7 @@ export function describeEngineContract(name: string, makeEngine: MakeEngine): vo
     describeMachineContract(harness);
     describeMessageContract(harness);
     describePresenceContract(harness);
+    describePresenceBatchContract(harness);
     describeNamespaceContract(harness);
     describeRpcRouteContract(harness);
     describeEventLogContract(harness);
