@@ -57,7 +57,7 @@ interface GatedWorker {
 /** Runs the primary until it has drained; resolves with the process exit code. */
 export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
   // Buffers must cross IPC as Buffers (sticky forwards raw request bytes).
-  cluster.setupPrimary({ serialization: 'advanced' });
+  cluster.setupPrimary({ serialization: 'advanced', execArgv: workerExecArgv(process.execArgv) });
 
   const server = createServer();
   setupMaster(server, { loadBalancingMethod: 'least-connection' });
@@ -239,6 +239,21 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
 }
 
 /**
+ * V8's young generation grows with a process's allocation rate (in Node 24 up to ~100 MiB on a
+ * busy hub) and is not given back; on a host of N workers every worker grows its own, which the
+ * capacity bench saw as RSS "per idle CLI" (2 workers: 2.6× one process's). Workers get a capped
+ * semi-space unless the primary was started with one (`node --max-semi-space-size=N`, which
+ * workers inherit): a few more scavenges, each as cheap as before (their cost follows live
+ * objects, not the space's size).
+ */
+export const WORKER_MAX_SEMI_SPACE_MB = 16;
+
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const chosen = execArgv.some((arg) => arg.includes('semi-space-size'));
+  return chosen ? [...execArgv] : [...execArgv, `--max-semi-space-size=${WORKER_MAX_SEMI_SPACE_MB}`];
+}
+
+/**
  * Wraps `worker.send`, through which sticky hands connections over, to fix two races:
  *
  * - Not ready yet: sticky routes a new connection to the least-loaded worker in
@@ -276,7 +291,10 @@ function gateUntilReady(worker: Worker, slot: Slot): GatedWorker {
   };
   worker.send = (...args: unknown[]): boolean => {
     const handle = args[1];
-    if (isNetSocket(handle)) stopReading(handle);
+    if (isNetSocket(handle)) {
+      stopReading(handle);
+      releaseAfterHandOver(args, handle);
+    }
     if (!gate.ready) {
       held.push(args);
       return true;
@@ -284,6 +302,30 @@ function gateUntilReady(worker: Worker, slot: Slot): GatedWorker {
     return Reflect.apply(original, worker, args) as boolean;
   };
   return gate;
+}
+
+/**
+ * Once a connection's handle has gone to a worker, the primary's `net.Socket` is an empty shell
+ * (Node moved its handle out), but nothing ever closes it: it never emits 'close', so the HTTP
+ * server's connection tracking, the parser it attached and sticky's listeners keep it — about
+ * 14 KiB per connection ever handed over, for the life of the primary (most of what made a
+ * 2-worker host carry 2.6× the memory per idle CLI). When the send has completed (its callback
+ * runs; a send may wait in Node's handle queue first) and the socket no longer owns a handle,
+ * destroying it frees all that without touching the descriptor the worker now owns.
+ */
+function releaseAfterHandOver(args: unknown[], socket: NetSocket): void {
+  const at = args.findIndex((arg, i) => i > 1 && typeof arg === 'function');
+  const callback = at >= 0 ? (args[at] as (error: Error | null) => void) : undefined;
+  const release = (error: Error | null): void => {
+    if (!error && !handleOf(socket)) socket.destroy();
+    callback?.(error);
+  };
+  if (at >= 0) args[at] = release;
+  else args.push(release);
+}
+
+function handleOf(socket: NetSocket): unknown {
+  return (socket as unknown as { _handle?: unknown })._handle ?? null;
 }
 
 /** Stops libuv reading on the primary's copy of a socket that is being handed to a worker. */

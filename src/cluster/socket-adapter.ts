@@ -24,6 +24,7 @@ import { RedisAdapter, type RedisAdapterOptions } from '@socket.io/redis-adapter
 import type { Namespace } from 'socket.io';
 import { connectRedis, createRedisConnection, type RedisClient } from '../redis/connection.js';
 import type { Logger } from '../ops/logger.js';
+import { DirectedRpcChannel, type DirectedRpcResult } from './directed-rpc.js';
 
 export type SocketAdapterFactory = (nsp: Namespace) => RedisAdapter;
 
@@ -70,8 +71,9 @@ export async function createSocketAdapter(redisUrl: string, options: SocketAdapt
   };
   const guardedPub = withHandledPromises(pub, onFailure);
   const guardedSub = withHandledPromises(sub, onFailure);
+  const key = options.key ?? 'hapi-sio';
   const adapterOptions: Partial<RedisAdapterOptions> = {
-    key: options.key ?? 'hapi-sio',
+    key,
     requestsTimeout: ADAPTER_REQUEST_TIMEOUT_MS,
     // Replies to a request (e.g. the client count and acks of a broadcast-with-ack) go to the
     // requesting worker's own channel instead of waking every worker.
@@ -80,7 +82,7 @@ export async function createSocketAdapter(redisUrl: string, options: SocketAdapt
   return {
     // A `function`, not an arrow: Socket.IO instantiates the option with `new`.
     factory: function createNamespaceAdapter(nsp: Namespace) {
-      return new ResilientRedisAdapter(nsp, guardedPub, guardedSub, adapterOptions, options.log);
+      return new ResilientRedisAdapter(nsp, guardedPub, guardedSub, adapterOptions, key, options.log);
     },
     publishFailures: () => failures,
     async close() {
@@ -89,15 +91,49 @@ export async function createSocketAdapter(redisUrl: string, options: SocketAdapt
   };
 }
 
+/**
+ * The Redis adapter, plus directed RPC (directed-rpc.ts): the CLI gateway finds `rpcAddress` and
+ * `requestRpcOn` on the namespace's adapter and sends each call to the one worker holding the
+ * socket instead of broadcasting it.
+ */
 class ResilientRedisAdapter extends RedisAdapter {
+  private readonly rpc: DirectedRpcChannel;
+
   constructor(
     nsp: Namespace,
     pub: RedisClient,
     sub: RedisClient,
     opts: Partial<RedisAdapterOptions>,
+    key: string,
     private readonly log: Logger,
   ) {
     super(nsp, pub, sub, opts);
+    this.rpc = new DirectedRpcChannel(nsp, pub, sub, key, String(this.uid), log);
+  }
+
+  /** This worker's id, as RPC routes name it. */
+  get workerId(): string {
+    return this.rpc.uid;
+  }
+
+  /** The RPC route value for a socket of this worker: `<socket id>@<worker id>`. */
+  rpcAddress(socketId: string): string {
+    return this.rpc.address(socketId);
+  }
+
+  /** Calls `rpc-request` on a socket of worker `workerId` over that worker's channel. */
+  requestRpcOn(
+    workerId: string,
+    socketId: string,
+    payload: { method: string; params: string },
+    timeoutMs: number,
+  ): Promise<DirectedRpcResult> {
+    return this.rpc.request(workerId, socketId, payload, timeoutMs);
+  }
+
+  override close(): Promise<void> | void {
+    this.rpc.close();
+    return super.close();
   }
 
   /**

@@ -186,6 +186,14 @@ export interface RefreshPresenceInput {
   broadcastThrottleMs: number;
 }
 
+/** One keep-alive of a batch (PresenceStore.refreshMany). */
+export interface PresenceRefreshRequest {
+  namespace: string;
+  kind: PresenceKind;
+  id: string;
+  input: RefreshPresenceInput;
+}
+
 export interface RefreshPresenceResult {
   found: boolean;
   becameActive: boolean;

@@ -13,6 +13,8 @@ export interface ServiceTimings {
   queuedThinkingGraceMs: number;
   rpcTimeoutMs: number;
   rpcLongTimeoutMs: number;
+  /** Keep-alives arriving within this window on one worker go to the engine together (0: one by one). */
+  presenceBatchMs: number;
 }
 
 export const DEFAULT_TIMINGS: ServiceTimings = {
@@ -22,6 +24,7 @@ export const DEFAULT_TIMINGS: ServiceTimings = {
   queuedThinkingGraceMs: 15_000,
   rpcTimeoutMs: 30_000,
   rpcLongTimeoutMs: 120_000,
+  presenceBatchMs: 2,
 };
 
 export interface ServiceDeps {

@@ -6,6 +6,7 @@ import { HubSettingsService } from './hub-settings.js';
 import { MachineService } from './machines.js';
 import { MessagePages } from './message-pages.js';
 import { MessageService } from './messages.js';
+import { PresenceBatcher } from './presence-batcher.js';
 import { PresenceSweeper } from './presence-sweeper.js';
 import { RpcGateway } from './rpc-gateway.js';
 import { RpcService } from './rpc.js';
@@ -33,8 +34,9 @@ export interface Services {
 }
 
 export function createServices(deps: ServiceDeps, auth: AuthSettings, sweepIntervalMs: number): Services {
-  const machines = new MachineService(deps);
-  const sessions = new SessionService(deps, machines);
+  const beats = new PresenceBatcher(deps.engine.presence, deps.timings.presenceBatchMs);
+  const machines = new MachineService(deps, beats);
+  const sessions = new SessionService(deps, machines, beats);
   const rpc = new RpcService(deps);
   const documents = new WebDocuments(deps);
   return {

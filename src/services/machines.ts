@@ -6,13 +6,18 @@ import type { UpdateBody } from '../protocol/socket-events.js';
 import { machineAccess, type AccessFailure, type VersionedWriteOutcome } from './access.js';
 import { clampAliveTime } from './alive-time.js';
 import type { ServiceDeps } from './deps.js';
+import type { PresenceBatcher } from './presence-batcher.js';
 import { mergeMachineMetadata, mergeRunnerCapabilities, sameJson } from './metadata-merge.js';
 import { machineToWire } from './wire.js';
 
 const REGISTRATION_ATTEMPTS = 5;
 
 export class MachineService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    /** Keep-alives go through here: coalesced with other beats arriving within a few ms. */
+    private readonly beats: PresenceBatcher,
+  ) {}
 
   private now(): number {
     return this.deps.clock();
@@ -134,7 +139,7 @@ export class MachineService {
 
   private refreshPresence(namespace: string, id: string, activeAt: number, fields: Record<string, string | null>) {
     const now = this.now();
-    return this.deps.engine.presence.refresh(namespace, 'machine', id, {
+    return this.beats.refresh(namespace, 'machine', id, {
       deadline: now + this.deps.timings.machineTtlMs,
       activeAt,
       fields,

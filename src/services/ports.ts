@@ -19,8 +19,13 @@ export interface CliGateway {
     exceptSocketId?: string,
   ): void;
   /**
-   * Sends `rpc-request` to one socket wherever it is connected and waits for its ack. Throws
+   * The RPC route value for a socket of this worker: where a call must go to reach it (the
+   * socket id, plus the worker's id in a cluster). Opaque to services.
+   */
+  rpcAddress(socketId: string): string;
+  /**
+   * Sends `rpc-request` to the socket at `address` (an rpcAddress) and waits for its ack. Throws
    * RpcBadAnswerError when the answer is not a JSON value within the document limits.
    */
-  requestRpc(socketId: string, payload: { method: string; params: string }, timeoutMs: number): Promise<RpcDelivery>;
+  requestRpc(address: string, payload: { method: string; params: string }, timeoutMs: number): Promise<RpcDelivery>;
 }

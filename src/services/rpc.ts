@@ -1,5 +1,6 @@
 // RPC routing: `<sessionId|machineId>:<name>` methods registered by CLI sockets, called by the
-// web plane. The route table lives in the engine so any worker can reach any socket.
+// web plane. The route table lives in the engine so any worker can reach any socket; a route
+// names the socket and, in a cluster, the worker holding it (CliGateway.rpcAddress).
 import type { AccessFailure } from './access.js';
 import { machineAccess, sessionAccess } from './access.js';
 import type { ServiceDeps } from './deps.js';
@@ -57,7 +58,7 @@ export class RpcService {
     const lookup = own.scope === 'session' ? sessionAccess : machineAccess;
     const found = await lookup(this.deps.engine, namespace, own.id);
     if (!found.ok) return { ok: false, reason: 'not-found', ...own };
-    await this.deps.engine.rpcRoutes.set(namespace, method, registrant.socketId);
+    await this.deps.engine.rpcRoutes.set(namespace, method, this.deps.cli.rpcAddress(registrant.socketId));
     let entry = this.methodsBySocket.get(registrant.socketId);
     if (!entry) {
       entry = { namespace, methods: new Set() };
@@ -70,15 +71,16 @@ export class RpcService {
   /** Removes the route only if this socket holds it: a foreign method is left alone. */
   async unregister(namespace: string, socketId: string, method: string): Promise<void> {
     this.methodsBySocket.get(socketId)?.methods.delete(method);
-    await this.deps.engine.rpcRoutes.delete(namespace, method, socketId);
+    await this.deps.engine.rpcRoutes.delete(namespace, method, this.deps.cli.rpcAddress(socketId));
   }
 
   async unregisterAll(socketId: string): Promise<void> {
     const entry = this.methodsBySocket.get(socketId);
     this.methodsBySocket.delete(socketId);
     if (!entry) return;
+    const address = this.deps.cli.rpcAddress(socketId);
     await Promise.all(
-      [...entry.methods].map((method) => this.deps.engine.rpcRoutes.delete(entry.namespace, method, socketId)),
+      [...entry.methods].map((method) => this.deps.engine.rpcRoutes.delete(entry.namespace, method, address)),
     );
   }
 
@@ -95,10 +97,10 @@ export class RpcService {
     timeoutMs = this.deps.timings.rpcTimeoutMs,
   ): Promise<unknown> {
     const method = `${scopeId}:${name}`;
-    const socketId = await this.deps.engine.rpcRoutes.get(namespace, method);
-    if (!socketId) throw new RpcTargetMissingError('handler-not-registered', method);
+    const address = await this.deps.engine.rpcRoutes.get(namespace, method);
+    if (!address) throw new RpcTargetMissingError('handler-not-registered', method);
     const delivery = await this.deps.cli.requestRpc(
-      socketId,
+      address,
       { method, params: JSON.stringify(params ?? null) },
       timeoutMs,
     );

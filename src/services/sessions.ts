@@ -8,6 +8,7 @@ import { sessionAccess, type AccessFailure, type VersionedWriteOutcome } from '.
 import { clampAliveTime } from './alive-time.js';
 import type { ServiceDeps } from './deps.js';
 import type { MachineService } from './machines.js';
+import type { PresenceBatcher } from './presence-batcher.js';
 import { mergeSessionMetadata } from './metadata-merge.js';
 import { isThinking, sessionToWire } from './wire.js';
 
@@ -21,6 +22,8 @@ export class SessionService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly machines: MachineService,
+    /** Keep-alives go through here: coalesced with other beats arriving within a few ms. */
+    private readonly beats: PresenceBatcher,
   ) {}
 
   private now(): number {
@@ -208,7 +211,7 @@ export class SessionService {
   }
 
   /**
-   * session-alive: one engine round trip on the common path (presence.refresh); SSE only when the
+   * session-alive: one presence refresh on the common path (batched with other beats); SSE only when the
    * session became active, something visible changed, or the throttle window passed.
    * Returns the access failure, if any, so the transport can emit an `error`; on success, how
    * many prompts are still queued for the CLI (the refresh counts them in the same round trip).
@@ -228,7 +231,7 @@ export class SessionService {
       const value = alive[key];
       if (value !== undefined) fields[key] = value;
     }
-    const result = await this.deps.engine.presence.refresh(namespace, 'session', alive.sid, {
+    const result = await this.beats.refresh(namespace, 'session', alive.sid, {
       deadline: now + this.deps.timings.sessionTtlMs,
       activeAt: time,
       fields,

@@ -22,6 +22,7 @@ import { describeMessageContract } from './contract/messages.js';
 import { describeMessageTruncateContract } from './contract/message-truncate.js';
 import { describeNamespaceContract } from './contract/namespaces.js';
 import { describePresenceContract } from './contract/presence.js';
+import { describePresenceBatchContract } from './contract/presence-batch.js';
 import { describeRpcRouteContract } from './contract/rpc-routes.js';
 import { describeSessionContract } from './contract/sessions.js';
 
@@ -35,6 +36,7 @@ export function describeEngineContract(name: string, makeEngine: MakeEngine): vo
     describeMessageContract(harness);
     describeMessageTruncateContract(harness);
     describePresenceContract(harness);
+    describePresenceBatchContract(harness);
     describeNamespaceContract(harness);
     describeRpcRouteContract(harness);
     describeEventLogContract(harness);

@@ -1,18 +1,30 @@
 // Presence and live state in memory: the deadline table (presence-deadlines.ts) and the live
 // fields of the session/machine rows, changed together in one synchronous block.
 import type { PresenceStore } from '../stores/presence.js';
-import type { LiveFields, RefreshPresenceInput } from '../types.js';
+import type { LiveFields, PresenceKind, RefreshPresenceInput, RefreshPresenceResult } from '../types.js';
 import { type MemoryState, scopedKey } from './state.js';
 
 export function createPresenceStore(state: MemoryState): PresenceStore {
+  const refreshOne = (
+    ns: string,
+    kind: PresenceKind,
+    id: string,
+    input: RefreshPresenceInput,
+  ): RefreshPresenceResult => {
+    const row = state.liveRowIn(ns, kind, id);
+    if (!row) return { found: false, becameActive: false, changed: [], broadcastDue: false, live: {}, queued: 0 };
+    const outcome = applyRefresh(row.live, input);
+    state.deadlines.set(ns, kind, id, input.deadline);
+    const queued = kind === 'session' ? (state.messageLogs.get(scopedKey(ns, id))?.queuedCount() ?? 0) : 0;
+    return { found: true, ...outcome, live: { ...row.live }, queued };
+  };
   return {
     async refresh(ns, kind, id, input) {
-      const row = state.liveRowIn(ns, kind, id);
-      if (!row) return { found: false, becameActive: false, changed: [], broadcastDue: false, live: {}, queued: 0 };
-      const outcome = applyRefresh(row.live, input);
-      state.deadlines.set(ns, kind, id, input.deadline);
-      const queued = kind === 'session' ? (state.messageLogs.get(scopedKey(ns, id))?.queuedCount() ?? 0) : 0;
-      return { found: true, ...outcome, live: { ...row.live }, queued };
+      return refreshOne(ns, kind, id, input);
+    },
+
+    async refreshMany(requests) {
+      return requests.map(({ namespace, kind, id, input }) => refreshOne(namespace, kind, id, input));
     },
 
     async setLiveFields(ns, kind, id, fields) {

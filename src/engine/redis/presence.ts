@@ -10,7 +10,7 @@
 //   one sweeper), then re-checks the row's own deadline: rows refreshed since are re-indexed,
 //   rows ended or deleted since are skipped.
 import type { PresenceStore } from '../stores/presence.js';
-import type { ExpiredPresence, PresenceKind, RefreshPresenceInput, RefreshPresenceResult } from '../types.js';
+import type { ExpiredPresence, PresenceKind, PresenceRefreshRequest, RefreshPresenceResult } from '../types.js';
 import { arrayOf, decimal, encodeLiveFields, hashOf, liveFieldsOf, numberOf, stringsOf } from './codec.js';
 import type { RedisContext } from './context.js';
 import { decodeNamespace, encodeNamespace, globalKeys, PRESENCE_SHARDS, tenantKeys } from './keys.js';
@@ -36,27 +36,13 @@ interface IndexEntry {
 export function createPresenceStore(context: RedisContext): PresenceStore {
   const { scripts } = context;
   return {
-    /** One script on the common path, which also counts the session's queued prompts. */
     async refresh(ns, kind, id, input) {
-      // A row that is not active yet gets its index entry first (see presence-refresh.lua), so
-      // the sweeper can always find a row with a deadline.
-      let reply = await runRefresh(context, ns, kind, id, input, false);
-      if (reply[0] === 'index-needed') {
-        await index(context, ns, kind, id, input.deadline);
-        reply = await runRefresh(context, ns, kind, id, input, true);
-      }
-      if (reply[0] !== 'ok') return { ...NOT_FOUND, changed: [], live: {} };
-      // Half the time to live has passed since the entry was written: move it to the new
-      // deadline, so the entry of a row that keeps beating does not fall due for the sweeper.
-      if (reply[6] === 1) await index(context, ns, kind, id, input.deadline);
-      return {
-        found: true,
-        becameActive: reply[1] === 1,
-        broadcastDue: reply[2] === 1,
-        changed: stringsOf(reply[3]),
-        live: liveFieldsOf(hashOf(reply[4]), ''),
-        queued: Number(reply[5]),
-      };
+      const [result] = await refreshMany(context, [{ namespace: ns, kind, id, input }]);
+      return result ?? notFound();
+    },
+
+    async refreshMany(requests) {
+      return refreshMany(context, requests);
     },
 
     async setLiveFields(ns, kind, id, fields) {
@@ -87,39 +73,111 @@ export function createPresenceStore(context: RedisContext): PresenceStore {
   };
 }
 
-async function runRefresh(
+/**
+ * Keep-alives in one script per namespace (one Cluster slot each; all the namespaces' scripts
+ * run concurrently), which also count each session's queued prompts. Rows that are not active
+ * yet get their index entry first (see presence-refresh.lua) and are then refreshed again; index
+ * writes are one ZADD per index shard for the whole batch.
+ */
+async function refreshMany(
   context: RedisContext,
-  ns: string,
-  kind: PresenceKind,
-  id: string,
-  input: RefreshPresenceInput,
+  requests: readonly PresenceRefreshRequest[],
+): Promise<RefreshPresenceResult[]> {
+  const results: RefreshPresenceResult[] = new Array(requests.length);
+  const positions = requests.map((_, i) => i);
+  const replies = await runRefreshBatches(context, requests, positions, false);
+  const needIndex = positions.filter((i) => replies[i]?.[0] === 'index-needed');
+  if (needIndex.length > 0) {
+    await index(
+      context,
+      needIndex.map((i) => requests[i] as PresenceRefreshRequest),
+    );
+    const retried = await runRefreshBatches(context, requests, needIndex, true);
+    for (const i of needIndex) replies[i] = retried[i] as unknown[];
+  }
+  const reindex: PresenceRefreshRequest[] = [];
+  positions.forEach((i) => {
+    const reply = replies[i] ?? [];
+    const request = requests[i] as PresenceRefreshRequest;
+    if (reply[0] !== 'ok') {
+      results[i] = notFound();
+      return;
+    }
+    // Half the time to live has passed since the entry was written: move it to the new
+    // deadline, so the entry of a row that keeps beating does not fall due for the sweeper.
+    if (reply[6] === 1) reindex.push(request);
+    results[i] = {
+      found: true,
+      becameActive: reply[1] === 1,
+      broadcastDue: reply[2] === 1,
+      changed: stringsOf(reply[3]),
+      live: liveFieldsOf(hashOf(reply[4]), ''),
+      queued: Number(reply[5]),
+    };
+  });
+  if (reindex.length > 0) await index(context, reindex);
+  return results;
+}
+
+/** Runs the requests at `positions` (grouped by namespace, order kept); replies by position. */
+async function runRefreshBatches(
+  context: RedisContext,
+  requests: readonly PresenceRefreshRequest[],
+  positions: number[],
   indexed: boolean,
-): Promise<unknown[]> {
-  const fields = encodeLiveFields(input.fields);
-  const keys = kind === 'session' ? [rowKey(ns, kind, id), tenantKeys.messageQueue(ns, id)] : [rowKey(ns, kind, id)];
-  return arrayOf(
-    await context.scripts.run('presenceRefresh', keys, [
-      decimal(input.deadline),
-      decimal(input.activeAt),
-      decimal(input.now),
-      decimal(input.broadcastThrottleMs),
-      indexed ? '1' : '0',
-      String(fields.length / 2),
-      ...fields,
-      ...(input.quietFields ?? []),
-    ]),
+): Promise<unknown[][]> {
+  const replies: unknown[][] = new Array(requests.length);
+  const byNamespace = groupBy(positions, (i) => (requests[i] as PresenceRefreshRequest).namespace);
+  await Promise.all(
+    [...byNamespace.values()].map(async (group) => {
+      const keys: string[] = [];
+      const args: string[] = [String(group.length)];
+      for (const i of group) {
+        const { namespace: ns, kind, id, input } = requests[i] as PresenceRefreshRequest;
+        keys.push(rowKey(ns, kind, id));
+        if (kind === 'session') keys.push(tenantKeys.messageQueue(ns, id));
+        const fields = encodeLiveFields(input.fields);
+        const quiet = input.quietFields ?? [];
+        args.push(
+          kind === 'session' ? '1' : '0',
+          decimal(input.deadline),
+          decimal(input.activeAt),
+          decimal(input.now),
+          decimal(input.broadcastThrottleMs),
+          indexed ? '1' : '0',
+          String(fields.length / 2),
+          ...fields,
+          String(quiet.length),
+          ...quiet,
+        );
+      }
+      const batch = arrayOf(await context.scripts.run('presenceRefresh', keys, args));
+      group.forEach((i, n) => {
+        replies[i] = arrayOf(batch[n]);
+      });
+    }),
+  );
+  return replies;
+}
+
+/** Writes index entries at the requests' deadlines: one ZADD per index shard. */
+async function index(context: RedisContext, requests: readonly PresenceRefreshRequest[]): Promise<void> {
+  const byShard = new Map<number, string[]>();
+  for (const { namespace, kind, id, input } of requests) {
+    const member = indexMember(namespace, kind, id);
+    const shard = shardOf(member);
+    const args = byShard.get(shard) ?? [];
+    // A later request for the same member in the batch has the later deadline: ZADD keeps the last.
+    args.push(decimal(input.deadline), member);
+    byShard.set(shard, args);
+  }
+  await Promise.all(
+    [...byShard].map(([shard, args]) => context.client.zadd(globalKeys.presenceDeadlines(shard), ...args)),
   );
 }
 
-async function index(
-  context: RedisContext,
-  ns: string,
-  kind: PresenceKind,
-  id: string,
-  deadline: number,
-): Promise<void> {
-  const member = indexMember(ns, kind, id);
-  await context.client.zadd(globalKeys.presenceDeadlines(shardOf(member)), decimal(deadline), member);
+function notFound(): RefreshPresenceResult {
+  return { ...NOT_FOUND, changed: [], live: {} };
 }
 
 /** The most overdue index entries across all shards (a read; claiming comes next). */

@@ -4,7 +4,13 @@
 // processes sharing the file. The keep-alive rules themselves are memory's applyRefresh, shared.
 import { applyRefresh } from '../memory/presence.js';
 import type { PresenceStore } from '../stores/presence.js';
-import type { ExpiredPresence, LiveFields, PresenceKind } from '../types.js';
+import type {
+  ExpiredPresence,
+  LiveFields,
+  PresenceKind,
+  RefreshPresenceInput,
+  RefreshPresenceResult,
+} from '../types.js';
 import { int, type SqliteConnection, text } from './connection.js';
 import { liveOf } from './rows.js';
 
@@ -22,30 +28,43 @@ export function createPresenceStore(db: SqliteConnection): PresenceStore {
     db.run('DELETE FROM presence_deadlines WHERE namespace = ? AND kind = ? AND id = ?', ns, kind, id);
   };
 
+  /** One keep-alive, inside the caller's write transaction. */
+  const refreshOne = (
+    ns: string,
+    kind: PresenceKind,
+    id: string,
+    input: RefreshPresenceInput,
+  ): RefreshPresenceResult => {
+    const live = readLive(ns, kind, id);
+    if (!live) return { found: false, becameActive: false, changed: [], broadcastDue: false, live: {}, queued: 0 };
+    const outcome = applyRefresh(live, input);
+    writeLive(ns, kind, id, live);
+    db.run(
+      'INSERT INTO presence_deadlines (namespace, kind, id, deadline) VALUES (?, ?, ?, ?) ON CONFLICT (namespace, kind, id) DO UPDATE SET deadline = excluded.deadline',
+      ns,
+      kind,
+      id,
+      input.deadline,
+    );
+    const queuedRow =
+      kind === 'session'
+        ? db.get(
+            'SELECT count(*) AS queued FROM messages WHERE namespace = ? AND session_id = ? AND local_id IS NOT NULL AND invoked_at IS NULL',
+            ns,
+            id,
+          )
+        : undefined;
+    return { found: true, ...outcome, live, queued: queuedRow ? int(queuedRow, 'queued') : 0 };
+  };
+
   return {
     async refresh(ns, kind, id, input) {
-      return db.write(() => {
-        const live = readLive(ns, kind, id);
-        if (!live) return { found: false, becameActive: false, changed: [], broadcastDue: false, live: {}, queued: 0 };
-        const outcome = applyRefresh(live, input);
-        writeLive(ns, kind, id, live);
-        db.run(
-          'INSERT INTO presence_deadlines (namespace, kind, id, deadline) VALUES (?, ?, ?, ?) ON CONFLICT (namespace, kind, id) DO UPDATE SET deadline = excluded.deadline',
-          ns,
-          kind,
-          id,
-          input.deadline,
-        );
-        const queuedRow =
-          kind === 'session'
-            ? db.get(
-                'SELECT count(*) AS queued FROM messages WHERE namespace = ? AND session_id = ? AND local_id IS NOT NULL AND invoked_at IS NULL',
-                ns,
-                id,
-              )
-            : undefined;
-        return { found: true, ...outcome, live, queued: queuedRow ? int(queuedRow, 'queued') : 0 };
-      });
+      return db.write(() => refreshOne(ns, kind, id, input));
+    },
+
+    async refreshMany(requests) {
+      // One transaction (one commit) for the whole batch instead of one per keep-alive.
+      return db.write(() => requests.map(({ namespace, kind, id, input }) => refreshOne(namespace, kind, id, input)));
     },
 
     async setLiveFields(ns, kind, id, fields) {

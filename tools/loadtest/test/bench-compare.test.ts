@@ -194,7 +194,10 @@ describe('bench options and profiles', () => {
         if (o.phases.includes('stepup')) expect(o.stepMaxSteps).toBeLessThanOrEqual(16);
       }
     }
-    expect(profileOptions('capacity', false).idleLevels).toEqual([1_000, 3_000, 5_000, 8_000]);
+    // Up to 50,000 idle CLIs at the real CLI's keep-alive interval.
+    expect(profileOptions('capacity', false).idleLevels).toEqual([1_000, 5_000, 10_000, 20_000, 35_000, 50_000]);
+    expect(profileOptions('capacity', false).idleAliveMs).toBe(2_000);
+    expect(profileOptions('capacity', false, [1_000, 3_000]).idleLevels).toEqual([1_000, 3_000]);
   });
 });
 

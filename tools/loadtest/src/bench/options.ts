@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { LoadtestOptionsInput } from '../options.js';
 import { parseArgv } from '../options.js';
+import { capacityOptions } from './capacity.js';
 
 export const TARGET_NAMES = ['upstream', 'memory', 'sqlite', 'redis', 'redis2'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
@@ -123,20 +124,7 @@ export function profileOptions(
         maxSeconds: quick ? 150 : 400,
       };
     case 'capacity':
-      // Idle CLIs beating every 5 s, no message traffic.
-      return {
-        ...common,
-        clis: 0,
-        subscribers: 0,
-        phases: ['connect', 'idle'],
-        idleLevels: capacityLevels ?? (quick ? [250, 750] : [1_000, 3_000, 5_000, 8_000]),
-        idleAliveMs: 5_000,
-        idleSeconds: quick ? 8 : 20,
-        connectRate: 250,
-        connectConcurrency: 32,
-        connectTimeoutMs: 30_000,
-        maxSeconds: quick ? 150 : 600,
-      };
+      return capacityOptions(common, quick, capacityLevels);
     case 'rpc':
       // REST paths/exists → hub → runner RPC → reply, closed loop.
       return {
