@@ -32,6 +32,7 @@ export const ConfigEnvSchema = z.object({
   // Empty counts as unset, as for every optional variable (compose passes `${HAPI_ENGINE:-}`).
   HAPI_ENGINE: optionalString.pipe(z.enum(['memory', 'sqlite', 'redis']).optional()),
   HAPI_DATA_DIR: optionalString,
+  HAPI_SQLITE_SYNC: z.enum(['full', 'normal']).default('full'),
   HAPI_WORKERS: positiveInt.max(256).default(1),
   HAPI_JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {
     message: 'must be at least 16 characters',
@@ -73,6 +74,8 @@ export interface HubConfig {
   engineKind: EngineKind;
   /** Absolute directory of the sqlite engine's database file (created with mode 0700). */
   dataDir: string;
+  /** When the sqlite engine's commits reach the disk (src/engine/sqlite/connection.ts). */
+  sqliteSync: 'full' | 'normal';
   workers: number;
   jwtSecret: string | undefined;
   namespaceAuth: 'token' | 'trust';
@@ -214,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     redisUrl: redisUrlWithPassword(e.REDIS_URL, redisPasswordFrom(e.REDIS_PASSWORD, e.REDIS_PASSWORD_FILE)),
     engineKind: chooseEngine(e.HAPI_ENGINE, e.REDIS_URL),
     dataDir: dataDirFrom(e.HAPI_DATA_DIR),
+    sqliteSync: e.HAPI_SQLITE_SYNC,
     workers: e.HAPI_WORKERS,
     jwtSecret: e.HAPI_JWT_SECRET,
     namespaceAuth: e.HAPI_NAMESPACE_AUTH,

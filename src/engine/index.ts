@@ -24,7 +24,7 @@ export async function createEngine(config: HubConfig): Promise<Engine> {
     // 0700: the file holds the hub token, the JWT secret and every tenant's messages.
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const { createSqliteEngine } = await importSqliteEngine();
-    return createSqliteEngine(join(config.dataDir, SQLITE_FILE_NAME), engineOptions(config));
+    return createSqliteEngine(join(config.dataDir, SQLITE_FILE_NAME), engineOptions(config), config.sqliteSync);
   }
   if (!config.redisUrl) throw new Error('the redis engine needs REDIS_URL');
   const { createRedisEngine } = await import('./redis/engine.js');

@@ -60,90 +60,96 @@ function burst(socket: Socket, sid: string, cli: number, acked: Set<string>, onA
 }
 
 describe('sqlite hub under kill -9 (real hub processes)', () => {
-  it('keeps every acked message once, and resumes an SSE client across the restart', async () => {
-    const dataDir = join(scratch, 'data');
-    const env = {
-      HAPI_ENGINE: 'sqlite',
-      HAPI_DATA_DIR: dataDir,
-      CLI_API_TOKEN: randomToken(),
-      // The whole burst stays inside the resume window.
-      HAPI_EVENT_LOG_MAX_EVENTS: '100000',
-    };
-    const first = await startHubProcess(env);
-    hubs.push(first);
-    const rest = cliRest(first.url, first.token);
-    const sessions = await Promise.all(Array.from({ length: CLIS }, () => createSession(rest)));
-    const jwt = await loginWeb(first.url, first.token);
-    const sse = await openSse(first.url, { token: jwt, query: { all: 'true' } });
-    expect(sse.status).toBe(200);
+  // Both sync modes promise the same for a killed process (a power cut is where they differ).
+  it.each(['full', 'normal'])(
+    'HAPI_SQLITE_SYNC=%s keeps every acked message once, and resumes an SSE client across the restart',
+    async (sync) => {
+      const dataDir = join(scratch, `data-${sync}`);
+      const env = {
+        HAPI_ENGINE: 'sqlite',
+        HAPI_SQLITE_SYNC: sync,
+        HAPI_DATA_DIR: dataDir,
+        CLI_API_TOKEN: randomToken(),
+        // The whole burst stays inside the resume window.
+        HAPI_EVENT_LOG_MAX_EVENTS: '100000',
+      };
+      const first = await startHubProcess(env);
+      hubs.push(first);
+      const rest = cliRest(first.url, first.token);
+      const sessions = await Promise.all(Array.from({ length: CLIS }, () => createSession(rest)));
+      const jwt = await loginWeb(first.url, first.token);
+      const sse = await openSse(first.url, { token: jwt, query: { all: 'true' } });
+      expect(sse.status).toBe(200);
 
-    const acked = new Set<string>();
-    let killed = false;
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      first.child.once('exit', (_, signal) => resolve(signal)),
-    );
-    const kill = (): void => {
-      if (killed || acked.size < ACKS_BEFORE_KILL) return;
-      killed = true;
-      first.child.kill('SIGKILL');
-    };
-    for (const [cli, session] of sessions.entries()) {
-      const socket = await connectCli(first.url, {
-        token: first.token,
-        clientType: 'session-scoped',
-        sessionId: session.id,
+      const acked = new Set<string>();
+      let killed = false;
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        first.child.once('exit', (_, signal) => resolve(signal)),
+      );
+      const kill = (): void => {
+        if (killed || acked.size < ACKS_BEFORE_KILL) return;
+        killed = true;
+        first.child.kill('SIGKILL');
+      };
+      for (const [cli, session] of sessions.entries()) {
+        const socket = await connectCli(first.url, {
+          token: first.token,
+          clientType: 'session-scoped',
+          sessionId: session.id,
+        });
+        sockets.push(socket);
+        burst(socket, session.id, cli, acked, kill);
+      }
+      expect(await exited).toBe('SIGKILL');
+      await sse.ended;
+      const ackedAtKill = new Set(acked);
+      closeAll(...sockets.splice(0));
+      expect(ackedAtKill.size).toBeGreaterThanOrEqual(ACKS_BEFORE_KILL);
+
+      // The last event the browser saw before the hub died, and the messages it had by then.
+      const seenFrames = sse.frames.filter((frame) => frame.id !== undefined);
+      const cursor = seenFrames.at(-1)?.id;
+      expect(cursor).toBeDefined();
+      const seenBefore = seenFrames.flatMap((frame) => messageReceived(frame)?.message.localId ?? []);
+
+      const second = await startHubProcess(env);
+      hubs.push(second);
+      const again = await openSse(second.url, {
+        token: jwt,
+        query: { all: 'true' },
+        headers: { 'last-event-id': cursor ?? '' },
+        timeoutMs: 15_000,
       });
-      sockets.push(socket);
-      burst(socket, session.id, cli, acked, kill);
-    }
-    expect(await exited).toBe('SIGKILL');
-    await sse.ended;
-    const ackedAtKill = new Set(acked);
-    closeAll(...sockets.splice(0));
-    expect(ackedAtKill.size).toBeGreaterThanOrEqual(ACKS_BEFORE_KILL);
+      expect(again.status).toBe(200);
+      const hello = await again.next();
+      expect(hello.event.type).toBe('connection-changed');
+      expect((hello.event.data as { resume: unknown }).resume).toBe('ok');
 
-    // The last event the browser saw before the hub died, and the messages it had by then.
-    const seenFrames = sse.frames.filter((frame) => frame.id !== undefined);
-    const cursor = seenFrames.at(-1)?.id;
-    expect(cursor).toBeDefined();
-    const seenBefore = seenFrames.flatMap((frame) => messageReceived(frame)?.message.localId ?? []);
+      const stored: string[] = [];
+      const restAgain = cliRest(second.url, second.token);
+      for (const session of sessions) {
+        const messages = await fetchAllMessages(restAgain, session.id);
+        // Dense seqs: no hole where a write was half done.
+        expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => i + 1));
+        stored.push(...messages.map((m) => m.localId ?? ''));
+      }
+      expect(stored.length).toBe(new Set(stored).size); // none twice
+      const storedSet = new Set(stored);
+      expect([...ackedAtKill].filter((localId) => !storedSet.has(localId))).toEqual([]); // none lost
+      // At most the unacked in-flight emits (committed, but the ack died with the process) on top.
+      expect(stored.length - ackedAtKill.size).toBeLessThanOrEqual(CLIS * IN_FLIGHT);
 
-    const second = await startHubProcess(env);
-    hubs.push(second);
-    const again = await openSse(second.url, {
-      token: jwt,
-      query: { all: 'true' },
-      headers: { 'last-event-id': cursor ?? '' },
-      timeoutMs: 15_000,
-    });
-    expect(again.status).toBe(200);
-    const hello = await again.next();
-    expect(hello.event.type).toBe('connection-changed');
-    expect((hello.event.data as { resume: unknown }).resume).toBe('ok');
-
-    const stored: string[] = [];
-    const restAgain = cliRest(second.url, second.token);
-    for (const session of sessions) {
-      const messages = await fetchAllMessages(restAgain, session.id);
-      // Dense seqs: no hole where a write was half done.
-      expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => i + 1));
-      stored.push(...messages.map((m) => m.localId ?? ''));
-    }
-    expect(stored.length).toBe(new Set(stored).size); // none twice
-    const storedSet = new Set(stored);
-    expect([...ackedAtKill].filter((localId) => !storedSet.has(localId))).toEqual([]); // none lost
-    // At most the unacked in-flight emits (committed, but the ack died with the process) on top.
-    expect(stored.length - ackedAtKill.size).toBeLessThanOrEqual(CLIS * IN_FLIGHT);
-
-    // The replay after the cursor: every stored message the browser had not seen, each once.
-    const seenSet = new Set(seenBefore);
-    const missed = stored.filter((localId) => !seenSet.has(localId));
-    const replayed = (await again.collect(missed.length, (frame) => messageReceived(frame) !== undefined)).map(
-      (frame) => messageReceived(frame)?.message.localId,
-    );
-    expect(replayed.sort()).toEqual(missed.sort());
-    const offsets = again.frames.filter((f) => f.id !== undefined).map((f) => splitEventId(f.id).offset);
-    expect(offsets[0]).toBe(splitEventId(cursor).offset + 1);
-    again.close();
-  }, 120_000);
+      // The replay after the cursor: every stored message the browser had not seen, each once.
+      const seenSet = new Set(seenBefore);
+      const missed = stored.filter((localId) => !seenSet.has(localId));
+      const replayed = (await again.collect(missed.length, (frame) => messageReceived(frame) !== undefined)).map(
+        (frame) => messageReceived(frame)?.message.localId,
+      );
+      expect(replayed.sort()).toEqual(missed.sort());
+      const offsets = again.frames.filter((f) => f.id !== undefined).map((f) => splitEventId(f.id).offset);
+      expect(offsets[0]).toBe(splitEventId(cursor).offset + 1);
+      again.close();
+    },
+    120_000,
+  );
 });

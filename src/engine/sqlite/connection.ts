@@ -22,19 +22,28 @@ const UNAVAILABLE_CODES = new Set([
   14, // SQLITE_CANTOPEN
 ]);
 
+/**
+ * When a commit reaches the disk (HAPI_SQLITE_SYNC). `full`: every commit fsyncs the WAL before
+ * the primitive returns, so an acked write survives a kill -9 and a power loss. `normal`: the WAL
+ * is fsynced at checkpoints only; an acked write still survives a kill -9 of the hub (the commit
+ * is in the OS's page cache), but a power loss or kernel crash can lose the last commits. It
+ * takes the fsync off every write, which on slow disks is most of a write's cost.
+ */
+export type SqliteSync = 'full' | 'normal';
+
 export class SqliteConnection {
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    sync: SqliteSync = 'full',
+  ) {
     this.db = new DatabaseSync(path);
     try {
       // WAL: readers never block the writer, and a commit is one append to the -wal file.
       this.db.exec('PRAGMA journal_mode = WAL');
-      // FULL, not NORMAL: with NORMAL a WAL commit survives a kill -9 of the process but not a
-      // power loss or kernel crash (the WAL is only fsynced at checkpoints). An acked write must
-      // survive both, so every commit fsyncs the WAL; the cost is one fsync per primitive.
-      this.db.exec('PRAGMA synchronous = FULL');
+      this.db.exec(`PRAGMA synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
       this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       this.write(() => migrate(this.db));
     } catch (error) {

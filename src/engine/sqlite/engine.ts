@@ -5,7 +5,7 @@
 import { EventFanout } from '../memory/event-fanout.js';
 import type { Engine } from '../engine.js';
 import type { EngineOptions } from '../types.js';
-import { SqliteConnection } from './connection.js';
+import { SqliteConnection, type SqliteSync } from './connection.js';
 import { createCoordination } from './coordination.js';
 import { createDocumentStore } from './documents.js';
 import { createEventLog } from './event-log.js';
@@ -17,8 +17,8 @@ import { createRpcRouteTable } from './rpc-routes.js';
 import { createSessionStore } from './sessions.js';
 
 /** Opens (creating and migrating if needed) the database file at `path`. */
-export function createSqliteEngine(path: string, options: EngineOptions): Engine {
-  const db = new SqliteConnection(path);
+export function createSqliteEngine(path: string, options: EngineOptions, sync: SqliteSync = 'full'): Engine {
+  const db = new SqliteConnection(path, sync);
   const fanout = new EventFanout();
   return {
     kind: 'sqlite',
