@@ -3,7 +3,7 @@
 //              time into .cache/ (never committed), with its own temp HAPI_HOME, push off, no relay
 //              tunnel, and proxies pointed at a closed loopback port so nothing leaves the machine;
 //   memory   — ours, memory engine, one process;
-//   sqlite   — ours, sqlite engine (WAL, synchronous=FULL) in a temp HAPI_DATA_DIR, one process;
+//   sqlite   — ours, sqlite engine (WAL, synchronous=FULL unless HAPI_SQLITE_SYNC says) in a temp HAPI_DATA_DIR, one process;
 //   redis    — ours, Redis engine (a spawned redis-server, AOF everysec), one process;
 //   redis2   — ours, Redis engine, HAPI_WORKERS=2 (cluster primary + 2 sticky workers).
 import { spawnSync } from 'node:child_process';
@@ -269,6 +269,8 @@ async function startOurs(
       HAPI_DRAIN_TIMEOUT_MS: '3000',
       ...(redis ? { REDIS_URL: redis.url } : { HAPI_ENGINE: name, HAPI_DATA_DIR: join(home, 'data') }),
       HAPI_WORKERS: name === 'redis2' ? '2' : '1',
+      // `HAPI_SQLITE_SYNC=normal npm run bench -- --targets sqlite` measures the other sync mode.
+      ...(ctx.baseEnv.HAPI_SQLITE_SYNC ? { HAPI_SQLITE_SYNC: ctx.baseEnv.HAPI_SQLITE_SYNC } : {}),
       ...NO_NETWORK_ENV,
     },
   });
