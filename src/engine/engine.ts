@@ -14,6 +14,7 @@
 // - Values typed `unknown` are opaque JSON documents; engines store and return them verbatim.
 import type { Coordination } from './stores/coordination.js';
 import type { EventLog } from './stores/event-log.js';
+import type { LimitStore } from './stores/limits.js';
 import type { MachineStore } from './stores/machines.js';
 import type { MessageStore } from './stores/messages.js';
 import type { NamespaceRegistry } from './stores/namespaces.js';
@@ -24,6 +25,7 @@ import type { SessionStore } from './stores/sessions.js';
 export type {
   Coordination,
   EventLog,
+  LimitStore,
   MachineStore,
   MessageStore,
   NamespaceRegistry,
@@ -42,6 +44,7 @@ export interface Engine {
   readonly rpcRoutes: RpcRouteTable;
   readonly events: EventLog;
   readonly coordination: Coordination;
+  readonly limits: LimitStore;
   /** Round-trip to the backing store (readiness). Throws when unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -15,6 +15,7 @@ import { describeCoordinationContract } from './contract/coordination.js';
 import { describeEventLogContract } from './contract/event-log.js';
 import { createHarness, type MakeEngine } from './contract/harness.js';
 import { describeLifecycleContract } from './contract/lifecycle.js';
+import { describeLimitContract } from './contract/limits.js';
 import { describeMachineContract } from './contract/machines.js';
 import { describeMessageContract } from './contract/messages.js';
 import { describeNamespaceContract } from './contract/namespaces.js';
@@ -35,6 +36,7 @@ export function describeEngineContract(name: string, makeEngine: MakeEngine): vo
     describeRpcRouteContract(harness);
     describeEventLogContract(harness);
     describeCoordinationContract(harness);
+    describeLimitContract(harness);
     describeLifecycleContract(harness);
   });
 }

@@ -5,6 +5,7 @@ import type { Engine } from '../engine.js';
 import type { EngineOptions } from '../types.js';
 import { createCoordination } from './coordination.js';
 import { createEventLog } from './event-log.js';
+import { createLimitStore } from './limits.js';
 import { createMachineStore } from './machines.js';
 import { createMessageStore } from './messages.js';
 import { createNamespaceRegistry } from './namespaces.js';
@@ -25,6 +26,7 @@ export function createMemoryEngine(options: EngineOptions): Engine {
     rpcRoutes: createRpcRouteTable(),
     events: createEventLog(state),
     coordination: createCoordination(),
+    limits: createLimitStore(),
     async ping() {},
     async close() {
       state.fanout.clear();

@@ -9,6 +9,7 @@ import { createCoordination } from './coordination.js';
 import { mapUnavailableErrors, toEngineError } from './errors.js';
 import { RedisEventBus } from './event-bus.js';
 import { createEventLog } from './event-log.js';
+import { createLimitStore } from './limits.js';
 import { createMachineStore } from './machines.js';
 import { createMessageStore } from './messages.js';
 import { createNamespaceRegistry } from './namespaces.js';
@@ -38,6 +39,7 @@ export async function createRedisEngine(url: string, options: EngineOptions): Pr
     rpcRoutes: mapUnavailableErrors(createRpcRouteTable(context)),
     events: mapUnavailableErrors(createEventLog(context, bus)),
     coordination: mapUnavailableErrors(createCoordination(context)),
+    limits: mapUnavailableErrors(createLimitStore(context)),
     async ping() {
       await client.ping().catch((error: unknown) => Promise.reject(toEngineError(error)));
     },

@@ -8,6 +8,7 @@ import type { EngineOptions } from '../types.js';
 import { SqliteConnection } from './connection.js';
 import { createCoordination } from './coordination.js';
 import { createEventLog } from './event-log.js';
+import { createLimitStore } from './limits.js';
 import { createMachineStore } from './machines.js';
 import { createMessageStore } from './messages.js';
 import { createNamespaceRegistry } from './namespaces.js';
@@ -29,6 +30,7 @@ export function createSqliteEngine(path: string, options: EngineOptions): Engine
     rpcRoutes: createRpcRouteTable(db),
     events: createEventLog(db, options, fanout),
     coordination: createCoordination(db),
+    limits: createLimitStore(db),
     async ping() {
       db.get('SELECT 1 AS one');
     },
