@@ -66,7 +66,14 @@ export function installHandshake(cli: Namespace, services: Services, namespaceAu
         rememberScope(data, auth);
       }
       // Neither: accepted, then told `namespace-missing` and disconnected (the seed's contract).
-      return undefined;
+      if (data.namespace === undefined) return undefined;
+      const verdict = await services.limits.openConnection(data.namespace, socket.id);
+      if (verdict.ok) return undefined;
+      return connectError('Too many connections for this namespace', {
+        code: verdict.reason,
+        limit: verdict.limit,
+        retryAfterMs: verdict.retryAfterMs,
+      });
     };
     decide().then(
       (error) => next(error),

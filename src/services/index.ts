@@ -2,6 +2,7 @@
 import { AuthService, type AuthSettings } from './auth.js';
 import type { ServiceDeps } from './deps.js';
 import type { EventFeed } from './events.js';
+import type { LimitsService } from './limits.js';
 import { MachineService } from './machines.js';
 import { MessagePages } from './message-pages.js';
 import { MessageService } from './messages.js';
@@ -25,6 +26,7 @@ export interface Services {
   messagePages: MessagePages;
   sweeper: PresenceSweeper;
   sharedValues: SharedValues;
+  limits: LimitsService;
 }
 
 export function createServices(deps: ServiceDeps, auth: AuthSettings, sweepIntervalMs: number): Services {
@@ -43,5 +45,6 @@ export function createServices(deps: ServiceDeps, auth: AuthSettings, sweepInter
     messagePages: new MessagePages(deps),
     sweeper: new PresenceSweeper(deps, sweepIntervalMs),
     sharedValues: new SharedValues(deps.engine),
+    limits: deps.limits,
   };
 }

@@ -1,0 +1,402 @@
+// Multi-tenant limits (config/limits.ts, docs/design.md#limits): every check a transport or
+// another service asks for, answered with a verdict. Per-socket buckets live in this process;
+// per-namespace state is shared through the engine (engine.limits), with the namespace's token
+// buckets leased in batches so most messages cost no engine round trip. Bucket and lease times
+// run on the wall clock (`now`), not the services' clock: tests freeze that one.
+import { randomUUID } from 'node:crypto';
+import {
+  BURST_SECONDS,
+  LIMIT_NAMES,
+  type LimitName,
+  type LimitOverrides,
+  type LimitSettings,
+  type LimitValues,
+} from '../config/limits.js';
+import type { Engine } from '../engine/engine.js';
+import type { BucketSpec } from '../engine/stores/limits.js';
+import { LimitExceededError } from './errors.js';
+import { LocalBucket } from './limit-buckets.js';
+
+export type LimitReason = 'rate-limited' | 'quota-exceeded';
+
+export interface LimitRefusal {
+  ok: false;
+  reason: LimitReason;
+  limit: LimitName;
+  retryAfterMs?: number;
+}
+export type LimitVerdict = { ok: true } | LimitRefusal;
+
+const ADMITTED: LimitVerdict = { ok: true };
+
+/** Overrides are re-read this often, so `ns set-limits` reaches every worker within it. */
+export const OVERRIDES_TTL_MS = 5_000;
+/** Connection leases lapse this long after their worker stopped renewing them (it died). */
+const CONNECTION_LEASE_MS = 60_000;
+const CONNECTION_RENEW_MS = 20_000;
+/** Retry-After for quotas (counts, stored bytes): nothing refills them by itself. */
+const QUOTA_RETRY_MS = 60_000;
+/** A worker leases this fraction of a namespace bucket's rate per engine round trip. */
+const LEASE_FRACTION_OF_RATE = 1 / 20;
+
+export function bucketSpec(ratePerSec: number): BucketSpec {
+  return { ratePerSec, capacity: ratePerSec * BURST_SECONDS };
+}
+
+interface SocketAllowance {
+  namespace: string;
+  events: LocalBucket;
+  bytes: LocalBucket;
+}
+
+/** This worker's lease of one namespace bucket: tokens already taken from the engine. */
+interface LeasedTokens {
+  tokens: number;
+  refill: Promise<void> | null;
+}
+
+export interface LimitListener {
+  refused(namespace: string, refusal: LimitRefusal): void;
+  /** Messages dropped to make room under `historyBytes` (policy drop-archived). */
+  evicted(namespace: string, messages: number, bytes: number): void;
+}
+
+const SILENT: LimitListener = { refused: () => undefined, evicted: () => undefined };
+
+export class LimitsService {
+  private readonly cache = new Map<string, { values: LimitValues; at: number; loading: Promise<LimitValues> | null }>();
+  private readonly sockets = new Map<string, SocketAllowance>();
+  private readonly leased = new Map<string, LeasedTokens>();
+  /** Connection leases this worker holds: namespace → socket ids. */
+  private readonly connections = new Map<string, Set<string>>();
+  private readonly sizes = new WeakMap<object, number>();
+  private renewTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly settings: LimitSettings,
+    private readonly listener: LimitListener = SILENT,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get historyPolicy(): LimitSettings['historyPolicy'] {
+    return this.settings.historyPolicy;
+  }
+
+  // --- effective values ---------------------------------------------------------------------
+
+  /** Defaults with the namespace's overrides applied (cached for OVERRIDES_TTL_MS). */
+  async limitsFor(namespace: string): Promise<LimitValues> {
+    const cached = this.cache.get(namespace);
+    if (cached && this.now() - cached.at < OVERRIDES_TTL_MS) return cached.values;
+    return this.load(namespace);
+  }
+
+  /** The cached values at once (stale ones trigger a reload), defaults before the first load. */
+  private limitsNow(namespace: string): LimitValues {
+    const cached = this.cache.get(namespace);
+    if (!cached || this.now() - cached.at >= OVERRIDES_TTL_MS) void this.load(namespace).catch(() => undefined);
+    return cached?.values ?? this.settings.defaults;
+  }
+
+  private load(namespace: string): Promise<LimitValues> {
+    const cached = this.cache.get(namespace);
+    if (cached?.loading) return cached.loading;
+    const loading = this.engine.limits.overrides(namespace).then(
+      (overrides) => {
+        const values = this.merge(overrides);
+        this.cache.set(namespace, { values, at: this.now(), loading: null });
+        return values;
+      },
+      (error: unknown) => {
+        const entry = this.cache.get(namespace);
+        if (entry) entry.loading = null;
+        else this.cache.delete(namespace);
+        throw error;
+      },
+    );
+    this.cache.set(namespace, { values: cached?.values ?? this.settings.defaults, at: cached?.at ?? 0, loading });
+    return loading;
+  }
+
+  private merge(overrides: Record<string, number>): LimitValues {
+    const values = { ...this.settings.defaults };
+    for (const name of LIMIT_NAMES) {
+      const value = overrides[name];
+      if (typeof value === 'number' && Number.isFinite(value) && value > 0) values[name] = value;
+    }
+    return values;
+  }
+
+  /** Records a refusal (metric per namespace and reason) and returns it. */
+  refuse(namespace: string, reason: LimitReason, limit: LimitName, retryAfterMs?: number): LimitRefusal {
+    const refusal: LimitRefusal =
+      retryAfterMs === undefined ? { ok: false, reason, limit } : { ok: false, reason, limit, retryAfterMs };
+    this.listener.refused(namespace, refusal);
+    return refusal;
+  }
+
+  /** Throws the refusal as LimitExceededError (HTTP routes answer it with 429). */
+  static orThrow(verdict: LimitVerdict): void {
+    if (!verdict.ok) throw new LimitExceededError(verdict.reason, verdict.limit, verdict.retryAfterMs);
+  }
+
+  // --- connections ----------------------------------------------------------------------------
+
+  /** A /cli socket of `namespace` wants in: a lease on one of its connection slots. */
+  async openConnection(namespace: string, socketId: string): Promise<LimitVerdict> {
+    const limits = await this.limitsFor(namespace);
+    const now = this.now();
+    const lease = await this.engine.limits.acquireLease(
+      namespace,
+      'connections',
+      socketId,
+      limits.connections,
+      now + CONNECTION_LEASE_MS,
+      now,
+    );
+    if (!lease.ok) return this.refuse(namespace, 'quota-exceeded', 'connections', QUOTA_RETRY_MS);
+    let held = this.connections.get(namespace);
+    if (!held) {
+      held = new Set();
+      this.connections.set(namespace, held);
+    }
+    held.add(socketId);
+    this.sockets.set(socketId, {
+      namespace,
+      events: new LocalBucket(bucketSpec(limits.socketEventsPerSec), now),
+      bytes: new LocalBucket(bucketSpec(limits.socketBytesPerSec), now),
+    });
+    return ADMITTED;
+  }
+
+  async closeConnection(namespace: string, socketId: string): Promise<void> {
+    this.sockets.delete(socketId);
+    const held = this.connections.get(namespace);
+    if (!held?.delete(socketId)) return;
+    if (held.size === 0) this.connections.delete(namespace);
+    await this.engine.limits.releaseLease(namespace, 'connections', socketId);
+  }
+
+  /** Renews this worker's connection leases periodically; they lapse if the worker dies. */
+  start(): void {
+    if (this.renewTimer) return;
+    this.renewTimer = setInterval(() => void this.renewConnections().catch(() => undefined), CONNECTION_RENEW_MS);
+    this.renewTimer.unref();
+  }
+
+  stop(): void {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+  }
+
+  async renewConnections(): Promise<void> {
+    const now = this.now();
+    await Promise.all(
+      [...this.connections].map(([namespace, held]) =>
+        this.engine.limits.renewLeases(namespace, 'connections', [...held], now + CONNECTION_LEASE_MS, now),
+      ),
+    );
+  }
+
+  // --- event and message rates ----------------------------------------------------------------
+
+  /** Size of a message's content as stored (JSON text length), measured once per payload. */
+  messageBytes(content: unknown): number {
+    if (typeof content === 'string') return content.length;
+    if (typeof content !== 'object' || content === null) return 8;
+    const known = this.sizes.get(content);
+    if (known !== undefined) return known;
+    const size = JSON.stringify(content)?.length ?? 0;
+    this.sizes.set(content, size);
+    return size;
+  }
+
+  /** Pending events one socket may have before it is told and disconnected. */
+  pendingEventsLimit(namespace: string): number {
+    return this.limitsNow(namespace).pendingEvents;
+  }
+
+  /**
+   * One /cli event of `bytes` message bytes: the socket's own buckets (synchronous), then the
+   * namespace's shared buckets (synchronous while this worker's lease lasts). A refused event
+   * spends nothing.
+   */
+  admitSocketEvent(socketId: string, namespace: string, bytes: number): LimitVerdict | Promise<LimitVerdict> {
+    const limits = this.limitsNow(namespace);
+    const allowance = this.sockets.get(socketId);
+    if (allowance) {
+      const now = this.now();
+      allowance.events.respec(bucketSpec(limits.socketEventsPerSec));
+      allowance.bytes.respec(bucketSpec(limits.socketBytesPerSec));
+      const eventWait = allowance.events.shortfallMs(1, now);
+      if (eventWait > 0) return this.refuse(namespace, 'rate-limited', 'socketEventsPerSec', eventWait);
+      const byteWait = bytes > 0 ? allowance.bytes.shortfallMs(bytes, now) : 0;
+      if (byteWait > 0) return this.refuse(namespace, 'rate-limited', 'socketBytesPerSec', byteWait);
+      const shared = this.admitNamespace(namespace, bytes, limits);
+      if (shared === ADMITTED) {
+        allowance.events.spend(1);
+        allowance.bytes.spend(bytes);
+        return ADMITTED;
+      }
+      return Promise.resolve(shared).then((verdict) => {
+        if (verdict.ok) {
+          allowance.events.spend(1);
+          allowance.bytes.spend(bytes);
+        }
+        return verdict;
+      });
+    }
+    return this.admitNamespace(namespace, bytes, limits);
+  }
+
+  /** A web prompt: the namespace's shared buckets only. */
+  async admitWebMessage(namespace: string, bytes: number): Promise<LimitVerdict> {
+    return this.admitNamespace(namespace, bytes, await this.limitsFor(namespace));
+  }
+
+  private admitNamespace(namespace: string, bytes: number, limits: LimitValues): LimitVerdict | Promise<LimitVerdict> {
+    const events = this.leaseOf(namespace, 'events');
+    const size = this.leaseOf(namespace, 'bytes');
+    const eventSpec = bucketSpec(limits.namespaceEventsPerSec);
+    const byteSpec = bucketSpec(limits.namespaceBytesPerSec);
+    const byteCost = Math.min(bytes, byteSpec.capacity);
+    if (events.tokens >= 1 && size.tokens >= byteCost) {
+      events.tokens -= 1;
+      size.tokens -= byteCost;
+      return ADMITTED;
+    }
+    return this.admitNamespaceSlow(namespace, byteCost, eventSpec, byteSpec);
+  }
+
+  private async admitNamespaceSlow(
+    namespace: string,
+    byteCost: number,
+    eventSpec: BucketSpec,
+    byteSpec: BucketSpec,
+  ): Promise<LimitVerdict> {
+    const events = this.leaseOf(namespace, 'events');
+    const size = this.leaseOf(namespace, 'bytes');
+    const eventWait = await this.refillLease(namespace, 'events', events, 1, eventSpec);
+    if (eventWait > 0) return this.refuse(namespace, 'rate-limited', 'namespaceEventsPerSec', eventWait);
+    const byteWait = await this.refillLease(namespace, 'bytes', size, byteCost, byteSpec);
+    if (byteWait > 0) return this.refuse(namespace, 'rate-limited', 'namespaceBytesPerSec', byteWait);
+    // Another event of this worker may have spent the refill meanwhile: check again.
+    if (events.tokens >= 1 && size.tokens >= byteCost) {
+      events.tokens -= 1;
+      size.tokens -= byteCost;
+      return ADMITTED;
+    }
+    return this.admitNamespaceSlow(namespace, byteCost, eventSpec, byteSpec);
+  }
+
+  private leaseOf(namespace: string, bucket: 'events' | 'bytes'): LeasedTokens {
+    const key = `${bucket}\u0000${namespace}`;
+    let lease = this.leased.get(key);
+    if (!lease) {
+      lease = { tokens: 0, refill: null };
+      this.leased.set(key, lease);
+    }
+    return lease;
+  }
+
+  /** Tops the lease up to at least `need` tokens (one engine take per batch); 0 or ms to wait. */
+  private async refillLease(
+    namespace: string,
+    bucket: 'events' | 'bytes',
+    lease: LeasedTokens,
+    need: number,
+    spec: BucketSpec,
+  ): Promise<number> {
+    while (lease.tokens < need) {
+      if (lease.refill) {
+        await lease.refill;
+        continue;
+      }
+      const missing = need - lease.tokens;
+      const batch = Math.min(spec.capacity, Math.max(missing, spec.ratePerSec * LEASE_FRACTION_OF_RATE));
+      let wait = 0;
+      lease.refill = this.engine.limits
+        .take(namespace, bucket, spec, batch, missing, this.now())
+        .then((taken) => {
+          lease.tokens += taken.granted;
+          wait = taken.granted === 0 ? Math.max(1, taken.retryAfterMs) : 0;
+        })
+        .finally(() => {
+          lease.refill = null;
+        });
+      await lease.refill;
+      if (wait > 0) return wait;
+    }
+    return 0;
+  }
+
+  // --- concurrent RPCs ------------------------------------------------------------------------
+
+  /** Runs `call` holding one of the namespace's RPC slots; refuses when all are taken. */
+  async withRpcSlot<T>(namespace: string, leaseMs: number, call: () => Promise<T>): Promise<T> {
+    const limits = await this.limitsFor(namespace);
+    const holder = randomUUID();
+    const now = this.now();
+    const lease = await this.engine.limits.acquireLease(
+      namespace,
+      'rpcs',
+      holder,
+      limits.concurrentRpcs,
+      now + leaseMs,
+      now,
+    );
+    if (!lease.ok) LimitsService.orThrow(this.refuse(namespace, 'quota-exceeded', 'concurrentRpcs', 1_000));
+    try {
+      return await call();
+    } finally {
+      await this.engine.limits.releaseLease(namespace, 'rpcs', holder).catch(() => undefined);
+    }
+  }
+
+  // --- stored quotas --------------------------------------------------------------------------
+
+  /** Reserves room for `amount` more of a stored quantity (sessions, machines, history bytes). */
+  async reserve(
+    namespace: string,
+    limit: 'sessions' | 'machines' | 'historyBytes',
+    amount: number,
+  ): Promise<LimitVerdict> {
+    const limits = await this.limitsFor(namespace);
+    const result = await this.engine.limits.addUsage(namespace, limit, amount, limits[limit]);
+    return result.ok ? ADMITTED : this.refuse(namespace, 'quota-exceeded', limit, QUOTA_RETRY_MS);
+  }
+
+  reportEvicted(namespace: string, messages: number, bytes: number): void {
+    this.listener.evicted(namespace, messages, bytes);
+  }
+
+  /** Gives back what a reservation did not use, or what a deletion freed. */
+  async release(namespace: string, limit: 'sessions' | 'machines' | 'historyBytes', amount: number): Promise<void> {
+    if (amount > 0) await this.engine.limits.addUsage(namespace, limit, -amount, 0);
+  }
+
+  // --- administration (hapi-hub ns set-limits / ns limits) -------------------------------------
+
+  setOverrides(namespace: string, changes: Partial<Record<LimitName, number | null>>): Promise<Record<string, number>> {
+    this.cache.delete(namespace);
+    return this.engine.limits.setOverrides(namespace, changes);
+  }
+
+  async describe(namespace: string): Promise<{
+    effective: LimitValues;
+    overrides: LimitOverrides;
+    usage: Record<string, number>;
+  }> {
+    const overrides = await this.engine.limits.overrides(namespace);
+    return {
+      effective: this.merge(overrides),
+      overrides: overrides as LimitOverrides,
+      usage: await this.engine.limits.usage(namespace),
+    };
+  }
+
+  listOverrides(): Promise<{ namespace: string; overrides: Record<string, number> }[]> {
+    return this.engine.limits.listOverrides();
+  }
+}
