@@ -55,9 +55,7 @@ export function installHandshake(cli: Namespace, services: Services, namespaceAu
         }
         data.namespace = check.namespace;
         rememberScope(data, auth);
-        return undefined;
-      }
-      if (auth.namespace !== undefined) {
+      } else if (auth.namespace !== undefined) {
         if (namespaceAuth !== 'trust') return connectError('Invalid token');
         const status = await services.auth.namespaceStatus(auth.namespace);
         if (status === 'unknown') return connectError('Namespace not found', { code: 'not-found' });

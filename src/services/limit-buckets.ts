@@ -36,7 +36,8 @@ export class LocalBucket {
     return this.tokens >= need ? 0 : Math.ceil(((need - this.tokens) * 1000) / this.spec.ratePerSec);
   }
 
+  /** Takes `cost` tokens (capped at the capacity); a negative cost gives them back. */
   spend(cost: number): void {
-    this.tokens -= Math.min(cost, this.spec.capacity);
+    this.tokens = Math.min(this.spec.capacity, this.tokens - Math.min(cost, this.spec.capacity));
   }
 }

@@ -233,16 +233,16 @@ export class LimitsService {
       if (eventWait > 0) return this.refuse(namespace, 'rate-limited', 'socketEventsPerSec', eventWait);
       const byteWait = bytes > 0 ? allowance.bytes.shortfallMs(bytes, now) : 0;
       if (byteWait > 0) return this.refuse(namespace, 'rate-limited', 'socketBytesPerSec', byteWait);
+      // Spent now, so events arriving while the namespace check is in flight see them gone;
+      // given back if the namespace refuses.
+      allowance.events.spend(1);
+      allowance.bytes.spend(bytes);
       const shared = this.admitNamespace(namespace, bytes, limits);
-      if (shared === ADMITTED) {
-        allowance.events.spend(1);
-        allowance.bytes.spend(bytes);
-        return ADMITTED;
-      }
+      if (shared === ADMITTED) return ADMITTED;
       return Promise.resolve(shared).then((verdict) => {
-        if (verdict.ok) {
-          allowance.events.spend(1);
-          allowance.bytes.spend(bytes);
+        if (!verdict.ok) {
+          allowance.events.spend(-1);
+          allowance.bytes.spend(-bytes);
         }
         return verdict;
       });
