@@ -10,6 +10,7 @@ import type { AccessFailure } from '../services/access.js';
 import { EngineUnavailableError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import type { LimitRefusal, LimitVerdict } from '../services/limits.js';
+import { pauseReading } from './read-throttle.js';
 import { type Ack, CLI_EVENT_HANDLERS, type EventContext } from './event-table.js';
 import { accessErrorMessage, type CliSocket, emitSocketError, joinHandshakeRooms } from './handshake.js';
 
@@ -103,15 +104,40 @@ export function installCliHandlers(
   };
 
   /**
-   * A socket with more unhandled events than its namespace allows is told (an `error` event with
-   * `rate-limited`, limit `pendingEvents`) and disconnected: its queue would otherwise grow
-   * without bound. Returns false when the socket was cut.
+   * Sockets being cut: told why (an `error` event), every later event refused at once, and
+   * disconnected once the events queued before the cut are handled — so every write a client
+   * made is answered (ok or refused), none left in doubt.
    */
-  const withinPendingLimit = (socket: CliSocket, namespace: string): boolean => {
+  const cutting = new WeakMap<CliSocket, LimitRefusal>();
+  const cut = (socket: CliSocket, refusal: LimitRefusal, message: string, event: string): void => {
+    if (cutting.has(socket)) return;
+    cutting.set(socket, refusal);
+    emitSocketError(socket, {
+      message,
+      code: refusal.reason,
+      limit: refusal.limit,
+      event,
+      ...(refusal.retryAfterMs !== undefined ? { retryAfterMs: refusal.retryAfterMs } : {}),
+    });
+    inOrder(socket, () => {
+      socket.disconnect(true);
+    });
+  };
+
+  /**
+   * A socket with more unhandled events than its namespace allows is refused and cut (limit
+   * `pendingEvents`): its queue would otherwise grow without bound. False when refused.
+   */
+  const admitQueued = (socket: CliSocket, namespace: string, ack: Ack | undefined, event: string): boolean => {
+    const cutFor = cutting.get(socket);
+    if (cutFor) {
+      answerLimit(socket, ack, cutFor, event);
+      return false;
+    }
     if ((pending.get(socket) ?? 0) < services.limits.pendingEventsLimit(namespace)) return true;
-    const refusal = services.limits.refuse(namespace, 'rate-limited', 'pendingEvents');
-    answerLimit(socket, undefined, refusal, '*');
-    socket.disconnect(true);
+    const refusal = services.limits.refuse(namespace, 'rate-limited', 'pendingEvents', 1_000);
+    if (ack) answerLimit(socket, ack, refusal, event);
+    cut(socket, refusal, 'Disconnected: too many events waiting to be handled', event);
     return false;
   };
 
@@ -145,6 +171,19 @@ export function installCliHandlers(
     handlers.set(event, (socket, args) => {
       metrics.eventIn(event);
       const answer = onceAck(ackOf(args));
+      const namespace = socket.data.namespace ?? '';
+      if (!admitQueued(socket, namespace, answer.ack, event)) return;
+      // Limits before parsing: a refused event costs the hub as little as possible. The socket's
+      // own buckets answer at once (a refused event is not queued); the namespace's shared bucket
+      // may need an engine round trip, awaited in order with the socket's events.
+      const verdict = services.limits.admitSocketEvent(socket.id, namespace, () =>
+        event === 'message' ? services.limits.messageBytes((args[0] as { message?: unknown } | null)?.message) : 0,
+      );
+      if (!(verdict instanceof Promise) && !verdict.ok) {
+        answerLimit(socket, answer.ack, verdict, event);
+        pauseReading(socket, verdict.retryAfterMs);
+        return;
+      }
       const parsed = schema.safeParse(args[0]);
       if (!parsed.success) {
         metrics.malformed(event);
@@ -154,22 +193,12 @@ export function installCliHandlers(
         });
         return;
       }
-      const namespace = socket.data.namespace ?? '';
-      if (!withinPendingLimit(socket, namespace)) return;
-      // The socket's own buckets answer at once (a refused event is not queued); the namespace's
-      // shared bucket may need an engine round trip, taken in order with the socket's events.
-      const bytes =
-        event === 'message' ? services.limits.messageBytes((parsed.data as { message?: unknown }).message) : 0;
-      const verdict = services.limits.admitSocketEvent(socket.id, namespace, bytes);
-      if (!(verdict instanceof Promise) && !verdict.ok) {
-        answerLimit(socket, answer.ack, verdict, event);
-        return;
-      }
       const outcome: EventOutcome = {};
       const admitted = async (): Promise<boolean> => {
         const settled: LimitVerdict = await verdict;
         if (settled.ok) return true;
         answerLimit(socket, answer.ack, settled, event);
+        pauseReading(socket, settled.retryAfterMs);
         return false;
       };
       inOrder(socket, () =>

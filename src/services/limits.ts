@@ -218,36 +218,35 @@ export class LimitsService {
   }
 
   /**
-   * One /cli event of `bytes` message bytes: the socket's own buckets (synchronous), then the
-   * namespace's shared buckets (synchronous while this worker's lease lasts). A refused event
-   * spends nothing.
+   * One /cli event (`measure` gives its message bytes, asked only once the event rate allows it):
+   * the socket's own buckets (synchronous), then the namespace's shared buckets (synchronous
+   * while this worker's lease lasts). A refused event spends nothing.
    */
-  admitSocketEvent(socketId: string, namespace: string, bytes: number): LimitVerdict | Promise<LimitVerdict> {
+  admitSocketEvent(socketId: string, namespace: string, measure: () => number): LimitVerdict | Promise<LimitVerdict> {
     const limits = this.limitsNow(namespace);
     const allowance = this.sockets.get(socketId);
-    if (allowance) {
-      const now = this.now();
-      allowance.events.respec(bucketSpec(limits.socketEventsPerSec));
-      allowance.bytes.respec(bucketSpec(limits.socketBytesPerSec));
-      const eventWait = allowance.events.shortfallMs(1, now);
-      if (eventWait > 0) return this.refuse(namespace, 'rate-limited', 'socketEventsPerSec', eventWait);
-      const byteWait = bytes > 0 ? allowance.bytes.shortfallMs(bytes, now) : 0;
-      if (byteWait > 0) return this.refuse(namespace, 'rate-limited', 'socketBytesPerSec', byteWait);
-      // Spent now, so events arriving while the namespace check is in flight see them gone;
-      // given back if the namespace refuses.
-      allowance.events.spend(1);
-      allowance.bytes.spend(bytes);
-      const shared = this.admitNamespace(namespace, bytes, limits);
-      if (shared === ADMITTED) return ADMITTED;
-      return Promise.resolve(shared).then((verdict) => {
-        if (!verdict.ok) {
-          allowance.events.spend(-1);
-          allowance.bytes.spend(-bytes);
-        }
-        return verdict;
-      });
-    }
-    return this.admitNamespace(namespace, bytes, limits);
+    if (!allowance) return this.admitNamespace(namespace, measure(), limits);
+    const now = this.now();
+    allowance.events.respec(bucketSpec(limits.socketEventsPerSec));
+    allowance.bytes.respec(bucketSpec(limits.socketBytesPerSec));
+    const eventWait = allowance.events.shortfallMs(1, now);
+    if (eventWait > 0) return this.refuse(namespace, 'rate-limited', 'socketEventsPerSec', eventWait);
+    const bytes = measure();
+    const byteWait = bytes > 0 ? allowance.bytes.shortfallMs(bytes, now) : 0;
+    if (byteWait > 0) return this.refuse(namespace, 'rate-limited', 'socketBytesPerSec', byteWait);
+    // Spent now, so events arriving while the namespace check is in flight see them gone;
+    // given back if the namespace refuses.
+    allowance.events.spend(1);
+    allowance.bytes.spend(bytes);
+    const shared = this.admitNamespace(namespace, bytes, limits);
+    if (shared === ADMITTED) return ADMITTED;
+    return Promise.resolve(shared).then((verdict) => {
+      if (!verdict.ok) {
+        allowance.events.spend(-1);
+        allowance.bytes.spend(-bytes);
+      }
+      return verdict;
+    });
   }
 
   /** A web prompt: the namespace's shared buckets only. */
