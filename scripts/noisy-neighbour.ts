@@ -31,6 +31,8 @@ try {
   const alone = summarise(await b.measure(300, 20));
   const rssBefore = hub.rssBytes();
   const flood = await startFlood(hub, 'tenant-a', { sockets: 4, window: 64, messageBytes: Number(size) });
+  // Limited: wait for the first refusal (after A's burst); lifted: a fixed warm-up.
+  if (mode !== 'nolimits') await flood.limited;
   await b.measure(50, 20);
   const loaded = summarise(await b.measure(300, 20));
   const rssPeak = hub.rssBytes();

@@ -166,6 +166,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     async close() {
       readiness.draining = true;
       services.limits.stop();
+      await services.limits.flush().catch((error: unknown) => log.warn({ err: error }, 'limits flush failed'));
       await services.sweeper.stop();
       await closeWeb();
       // `local`: with the Redis adapter a plain disconnectSockets() is broadcast to every worker of

@@ -43,16 +43,53 @@ export function bucketSpec(ratePerSec: number): BucketSpec {
   return { ratePerSec, capacity: ratePerSec * BURST_SECONDS };
 }
 
+/** The four bucket specs of one set of values, built once (the hot path allocates nothing). */
+interface Specs {
+  socketEvents: BucketSpec;
+  socketBytes: BucketSpec;
+  namespaceEvents: BucketSpec;
+  namespaceBytes: BucketSpec;
+}
+const specCache = new WeakMap<LimitValues, Specs>();
+function specsOf(values: LimitValues): Specs {
+  let specs = specCache.get(values);
+  if (!specs) {
+    specs = {
+      socketEvents: bucketSpec(values.socketEventsPerSec),
+      socketBytes: bucketSpec(values.socketBytesPerSec),
+      namespaceEvents: bucketSpec(values.namespaceEventsPerSec),
+      namespaceBytes: bucketSpec(values.namespaceBytesPerSec),
+    };
+    specCache.set(values, specs);
+  }
+  return specs;
+}
+
+/** History bytes are reserved from the engine in steps of this much per worker (fewer round trips). */
+const HISTORY_STEP_BYTES = 256 * 1024;
+
 interface SocketAllowance {
   namespace: string;
+  /** The values the buckets were last specced from. */
+  values: LimitValues;
   events: LocalBucket;
   bytes: LocalBucket;
+}
+
+/** This worker's share of a namespace's shared state: leased tokens and reserved history bytes. */
+interface NamespaceShare {
+  events: LeasedTokens;
+  bytes: LeasedTokens;
+  /** History bytes reserved in the engine and not used yet. */
+  history: number;
 }
 
 /** This worker's lease of one namespace bucket: tokens already taken from the engine. */
 interface LeasedTokens {
   tokens: number;
   refill: Promise<void> | null;
+  /** The shared bucket said "empty" until then: refuse locally, without asking again. */
+  emptyUntil: number;
 }
 
 export interface LimitListener {
@@ -66,10 +103,9 @@ const SILENT: LimitListener = { refused: () => undefined, evicted: () => undefin
 export class LimitsService {
   private readonly cache = new Map<string, { values: LimitValues; at: number; loading: Promise<LimitValues> | null }>();
   private readonly sockets = new Map<string, SocketAllowance>();
-  private readonly leased = new Map<string, LeasedTokens>();
+  private readonly shares = new Map<string, NamespaceShare>();
   /** Connection leases this worker holds: namespace → socket ids. */
   private readonly connections = new Map<string, Set<string>>();
-  private readonly sizes = new WeakMap<object, number>();
   private renewTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -162,10 +198,12 @@ export class LimitsService {
       this.connections.set(namespace, held);
     }
     held.add(socketId);
+    const specs = specsOf(limits);
     this.sockets.set(socketId, {
       namespace,
-      events: new LocalBucket(bucketSpec(limits.socketEventsPerSec), now),
-      bytes: new LocalBucket(bucketSpec(limits.socketBytesPerSec), now),
+      values: limits,
+      events: new LocalBucket(specs.socketEvents, now),
+      bytes: new LocalBucket(specs.socketBytes, now),
     });
     return ADMITTED;
   }
@@ -201,15 +239,15 @@ export class LimitsService {
 
   // --- event and message rates ----------------------------------------------------------------
 
-  /** Size of a message's content as stored (JSON text length), measured once per payload. */
+  /**
+   * Size of a message's content as stored (about its JSON text length: strings, keys and a few
+   * bytes per value, without serialising).
+   */
   messageBytes(content: unknown): number {
     if (typeof content === 'string') return content.length;
     if (typeof content !== 'object' || content === null) return 8;
-    const known = this.sizes.get(content);
-    if (known !== undefined) return known;
-    const size = JSON.stringify(content)?.length ?? 0;
-    this.sizes.set(content, size);
-    return size;
+    // Not memoised per object: a WeakMap entry per stored message would cost the GC more.
+    return approximateJsonBytes(content, 0);
   }
 
   /** Pending events one socket may have before it is told and disconnected. */
@@ -227,8 +265,12 @@ export class LimitsService {
     const allowance = this.sockets.get(socketId);
     if (!allowance) return this.admitNamespace(namespace, measure(), limits);
     const now = this.now();
-    allowance.events.respec(bucketSpec(limits.socketEventsPerSec));
-    allowance.bytes.respec(bucketSpec(limits.socketBytesPerSec));
+    if (allowance.values !== limits) {
+      const specs = specsOf(limits);
+      allowance.events.respec(specs.socketEvents);
+      allowance.bytes.respec(specs.socketBytes);
+      allowance.values = limits;
+    }
     const eventWait = allowance.events.shortfallMs(1, now);
     if (eventWait > 0) return this.refuse(namespace, 'rate-limited', 'socketEventsPerSec', eventWait);
     const bytes = measure();
@@ -255,16 +297,22 @@ export class LimitsService {
   }
 
   private admitNamespace(namespace: string, bytes: number, limits: LimitValues): LimitVerdict | Promise<LimitVerdict> {
-    const events = this.leaseOf(namespace, 'events');
-    const size = this.leaseOf(namespace, 'bytes');
-    const eventSpec = bucketSpec(limits.namespaceEventsPerSec);
-    const byteSpec = bucketSpec(limits.namespaceBytesPerSec);
+    const share = this.shareOf(namespace);
+    const events = share.events;
+    const size = share.bytes;
+    const { namespaceEvents: eventSpec, namespaceBytes: byteSpec } = specsOf(limits);
     const byteCost = Math.min(bytes, byteSpec.capacity);
     if (events.tokens >= 1 && size.tokens >= byteCost) {
       events.tokens -= 1;
       size.tokens -= byteCost;
       return ADMITTED;
     }
+    // While the shared bucket is known to be empty, refuse here: no engine round trip per event.
+    const now = this.now();
+    if (events.tokens < 1 && events.emptyUntil > now)
+      return this.refuse(namespace, 'rate-limited', 'namespaceEventsPerSec', events.emptyUntil - now);
+    if (size.tokens < byteCost && size.emptyUntil > now)
+      return this.refuse(namespace, 'rate-limited', 'namespaceBytesPerSec', size.emptyUntil - now);
     return this.admitNamespaceSlow(namespace, byteCost, eventSpec, byteSpec);
   }
 
@@ -274,8 +322,7 @@ export class LimitsService {
     eventSpec: BucketSpec,
     byteSpec: BucketSpec,
   ): Promise<LimitVerdict> {
-    const events = this.leaseOf(namespace, 'events');
-    const size = this.leaseOf(namespace, 'bytes');
+    const { events, bytes: size } = this.shareOf(namespace);
     const eventWait = await this.refillLease(namespace, 'events', events, 1, eventSpec);
     if (eventWait > 0) return this.refuse(namespace, 'rate-limited', 'namespaceEventsPerSec', eventWait);
     const byteWait = await this.refillLease(namespace, 'bytes', size, byteCost, byteSpec);
@@ -289,14 +336,17 @@ export class LimitsService {
     return this.admitNamespaceSlow(namespace, byteCost, eventSpec, byteSpec);
   }
 
-  private leaseOf(namespace: string, bucket: 'events' | 'bytes'): LeasedTokens {
-    const key = `${bucket}\u0000${namespace}`;
-    let lease = this.leased.get(key);
-    if (!lease) {
-      lease = { tokens: 0, refill: null };
-      this.leased.set(key, lease);
+  private shareOf(namespace: string): NamespaceShare {
+    let share = this.shares.get(namespace);
+    if (!share) {
+      share = {
+        events: { tokens: 0, refill: null, emptyUntil: 0 },
+        bytes: { tokens: 0, refill: null, emptyUntil: 0 },
+        history: 0,
+      };
+      this.shares.set(namespace, share);
     }
-    return lease;
+    return share;
   }
 
   /** Tops the lease up to at least `need` tokens (one engine take per batch); 0 or ms to wait. */
@@ -320,6 +370,7 @@ export class LimitsService {
         .then((taken) => {
           lease.tokens += taken.granted;
           wait = taken.granted === 0 ? Math.max(1, taken.retryAfterMs) : 0;
+          if (wait > 0) lease.emptyUntil = this.now() + wait;
         })
         .finally(() => {
           lease.refill = null;
@@ -355,15 +406,41 @@ export class LimitsService {
 
   // --- stored quotas --------------------------------------------------------------------------
 
-  /** Reserves room for `amount` more of a stored quantity (sessions, machines, history bytes). */
+  /**
+   * Reserves room for `amount` more of a stored quantity (sessions, machines, history bytes).
+   * History bytes are reserved from the engine in steps (HISTORY_STEP_BYTES, at most 1/16 of the
+   * quota) and spent locally, so a message rarely costs an engine round trip; a worker's unspent
+   * step counts as used until it is spent or given back (flush, on close).
+   */
   async reserve(
     namespace: string,
     limit: 'sessions' | 'machines' | 'historyBytes',
     amount: number,
   ): Promise<LimitVerdict> {
+    if (limit === 'historyBytes') {
+      const share = this.shareOf(namespace);
+      if (share.history >= amount) {
+        share.history -= amount;
+        return ADMITTED;
+      }
+    }
     const limits = await this.limitsFor(namespace);
-    const result = await this.engine.limits.addUsage(namespace, limit, amount, limits[limit]);
-    return result.ok ? ADMITTED : this.refuse(namespace, 'quota-exceeded', limit, QUOTA_RETRY_MS);
+    if (limit !== 'historyBytes') {
+      const result = await this.engine.limits.addUsage(namespace, limit, amount, limits[limit]);
+      return result.ok ? ADMITTED : this.refuse(namespace, 'quota-exceeded', limit, QUOTA_RETRY_MS);
+    }
+    const share = this.shareOf(namespace);
+    const need = amount - share.history;
+    const step = Math.max(need, Math.min(HISTORY_STEP_BYTES, Math.floor(limits.historyBytes / 16)));
+    let taken = await this.engine.limits.addUsage(namespace, 'historyBytes', step, limits.historyBytes);
+    let got = step;
+    if (!taken.ok && step > need) {
+      taken = await this.engine.limits.addUsage(namespace, 'historyBytes', need, limits.historyBytes);
+      got = need;
+    }
+    if (!taken.ok) return this.refuse(namespace, 'quota-exceeded', 'historyBytes', QUOTA_RETRY_MS);
+    share.history += got - amount;
+    return ADMITTED;
   }
 
   reportEvicted(namespace: string, messages: number, bytes: number): void {
@@ -372,7 +449,31 @@ export class LimitsService {
 
   /** Gives back what a reservation did not use, or what a deletion freed. */
   async release(namespace: string, limit: 'sessions' | 'machines' | 'historyBytes', amount: number): Promise<void> {
-    if (amount > 0) await this.engine.limits.addUsage(namespace, limit, -amount, 0);
+    if (amount <= 0) return;
+    if (limit !== 'historyBytes') {
+      await this.engine.limits.addUsage(namespace, limit, -amount, 0);
+      return;
+    }
+    // Kept for the next messages up to one step; the rest goes back to the engine.
+    const share = this.shareOf(namespace);
+    share.history += amount;
+    const keep = Math.min(HISTORY_STEP_BYTES, Math.floor(this.limitsNow(namespace).historyBytes / 16));
+    const surplus = share.history - keep;
+    if (surplus > 0) {
+      share.history -= surplus;
+      await this.engine.limits.addUsage(namespace, 'historyBytes', -surplus, 0);
+    }
+  }
+
+  /** Gives every unspent history step back to the engine (hub close). */
+  async flush(): Promise<void> {
+    await Promise.all(
+      [...this.shares].map(async ([namespace, share]) => {
+        const unspent = share.history;
+        share.history = 0;
+        if (unspent > 0) await this.engine.limits.addUsage(namespace, 'historyBytes', -unspent, 0);
+      }),
+    );
   }
 
   // --- administration (hapi-hub ns set-limits / ns limits) -------------------------------------
@@ -398,4 +499,20 @@ export class LimitsService {
   listOverrides(): Promise<{ namespace: string; overrides: Record<string, number> }[]> {
     return this.engine.limits.listOverrides();
   }
+}
+
+/** About the JSON length of a value (exact for strings without escapes); deep values count 8. */
+function approximateJsonBytes(value: unknown, depth: number): number {
+  if (typeof value === 'string') return value.length + 2;
+  if (typeof value !== 'object' || value === null || depth > 64) return 8;
+  let total = 2;
+  if (Array.isArray(value)) {
+    for (const item of value) total += approximateJsonBytes(item, depth + 1) + 1;
+    return total;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    total += key.length + 4 + approximateJsonBytes((value as Record<string, unknown>)[key], depth + 1);
+  }
+  return total;
 }

@@ -209,10 +209,16 @@ describe('counts and stored bytes', () => {
       timeout: 5_000,
       interval: 50,
     });
-    expect((await world.t.hub.services.limits.describe(alice.ns)).usage).toMatchObject({
-      historyBytes: 0,
-      sessions: 0,
-    });
+    // The worker keeps at most 1/16 of the quota reserved for its next messages.
+    const after = await world.t.hub.services.limits.describe(alice.ns);
+    expect(after.usage.sessions).toBe(0);
+    expect(after.usage.historyBytes).toBeLessThanOrEqual(3000 / 16);
+    const next = await createSession(alice.rest);
+    const again = await alice.connect({ sessionId: next.id });
+    for (let i = 0; i < 3; i += 1)
+      expect(
+        EventAckSchema.parse(await emitAck(again, 'message', { sid: next.id, message: text(i, 900) })).result,
+      ).toBe('ok');
   });
 
   it('concurrent RPCs: a call beyond the namespace slots is 429 while the first is in flight', async () => {

@@ -143,11 +143,17 @@ export async function openTenantB(hub: HubProcess, ns: string): Promise<TenantB>
   const roundTrip = async (): Promise<number> => {
     const started = performance.now();
     await new Promise<void>((done, fail) => {
-      socket.timeout(30_000).emit('message', { sid: session, message: { role: 'agent', content: `b${n++}` } }, (error: Error | null, ack: { result?: string }) => {
-        if (error) fail(error);
-        else if (ack?.result !== 'ok') fail(new Error(`tenant B was refused: ${JSON.stringify(ack)}`));
-        else done();
-      });
+      socket
+        .timeout(30_000)
+        .emit(
+          'message',
+          { sid: session, message: { role: 'agent', content: `b${n++}` } },
+          (error: Error | null, ack: { result?: string }) => {
+            if (error) fail(error);
+            else if (ack?.result !== 'ok') fail(new Error(`tenant B was refused: ${JSON.stringify(ack)}`));
+            else done();
+          },
+        );
     });
     return performance.now() - started;
   };
@@ -194,6 +200,8 @@ export interface FloodTally {
 }
 
 export interface Flood {
+  /** Resolves at the first refusal: from then on A is being limited. */
+  readonly limited: Promise<void>;
   /** Resolves once every socket has stopped and every outstanding ack is settled. */
   stop(): Promise<FloodTally>;
 }
@@ -206,7 +214,7 @@ export async function startFlood(
 ): Promise<Flood> {
   const token = `${hub.token}:${ns}`;
   const rest = cliRest(hub.url, token);
-  const sessionId = await createSessionFor(rest, 'a-session');
+  const sessionId = await createSessionFor(rest, `a-session-${randomBytes(6).toString('hex')}`);
   const payload = 'x'.repeat(options.messageBytes);
   const tally: FloodTally = {
     sent: 0,
@@ -218,6 +226,8 @@ export async function startFlood(
     reconnects: 0,
   };
   let stopping = false;
+  let onLimited: () => void = () => undefined;
+  const limited = new Promise<void>((done) => (onLimited = done));
   const open = new Set<Socket>();
   /** One socket's life: keep `window` writes in flight until stopped or cut. */
   const pumpSocket = async (socket: Socket, s: number, start: number): Promise<number> => {
@@ -238,6 +248,7 @@ export async function startFlood(
                 const key = `${ack?.result}:${ack?.limit ?? JSON.stringify(ack)}`;
                 tally.refused[key] = (tally.refused[key] ?? 0) + 1;
                 if (typeof ack?.retryAfterMs === 'number') tally.retryAfterSeen = true;
+                onLimited();
               }
               done();
             },
@@ -275,6 +286,7 @@ export async function startFlood(
   });
   const finished = Promise.all(pumps);
   return {
+    limited,
     async stop() {
       stopping = true;
       await finished;
@@ -286,7 +298,11 @@ export async function startFlood(
 }
 
 /** Every stored message of the session, by REST pages (`afterSeq`, 200 a page). */
-export async function storedLocalIds(hub: HubProcess, ns: string, sessionId: string): Promise<{ localIds: string[]; seqs: number[] }> {
+export async function storedLocalIds(
+  hub: HubProcess,
+  ns: string,
+  sessionId: string,
+): Promise<{ localIds: string[]; seqs: number[] }> {
   const rest = cliRest(hub.url, `${hub.token}:${ns}`);
   const localIds: string[] = [];
   const seqs: number[] = [];
