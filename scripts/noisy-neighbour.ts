@@ -5,7 +5,7 @@ import { loadavg } from 'node:os';
 import {
   openTenantB,
   spawnHubProcess,
-  startFlood,
+  startFloodProcess,
   storedLocalIds,
   summarise,
 } from '../test/helpers/noisy-neighbour.js';
@@ -30,7 +30,7 @@ try {
   await b.measure(50, 20);
   const alone = summarise(await b.measure(300, 20));
   const rssBefore = hub.rssBytes();
-  const flood = await startFlood(hub, 'tenant-a', { sockets: 4, window: 64, messageBytes: Number(size) });
+  const flood = await startFloodProcess(hub, 'tenant-a', { sockets: 4, window: 64, messageBytes: Number(size) });
   // Limited: wait for the first refusal (after A's burst); lifted: a fixed warm-up.
   if (mode !== 'nolimits') await flood.limited;
   await b.measure(50, 20);

@@ -15,7 +15,7 @@ import {
   type LatencySample,
   openTenantB,
   spawnHubProcess,
-  startFlood,
+  startFloodProcess,
   storedLocalIds,
   summarise,
 } from '../helpers/noisy-neighbour.js';
@@ -54,7 +54,7 @@ async function noisyNeighbour(hub: HubProcess, label: string): Promise<void> {
     await b.measure(WARMUP_SAMPLES, INTERVAL_MS);
     for (let round = 0; round < ROUNDS; round += 1) {
       alone = merge(alone, await b.measure(SAMPLES_PER_ROUND, INTERVAL_MS));
-      const flood = await startFlood(hub, 'tenant-a', { sockets: 4, window: 64, messageBytes: 1024 });
+      const flood = await startFloodProcess(hub, 'tenant-a', { sockets: 4, window: 64, messageBytes: 1024 });
       // Measured while A is being limited: after its burst allowance is spent, then a warm-up.
       await flood.limited;
       await b.measure(WARMUP_SAMPLES, INTERVAL_MS);
@@ -109,7 +109,7 @@ describe('noisy neighbour: memory engine, one process', () => {
 
   it('a 64 KB-message flood keeps the hub under the documented RSS ceiling', async () => {
     const before = hub.rssBytes();
-    const flood = await startFlood(hub, 'tenant-big', { sockets: 4, window: 16, messageBytes: 64 * 1024 });
+    const flood = await startFloodProcess(hub, 'tenant-big', { sockets: 4, window: 16, messageBytes: 64 * 1024 });
     const b = await openTenantB(hub, 'tenant-b2');
     let peak = before;
     // Load duration: 600 paced B samples (~12 s or more) while the flood runs, RSS read at each.

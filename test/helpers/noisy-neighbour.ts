@@ -321,3 +321,50 @@ export async function storedLocalIds(
     after = last.seq;
   }
 }
+
+/** startFlood in a child process (test/helpers/noisy-flood-process.ts), with the same interface. */
+export async function startFloodProcess(
+  hub: HubProcess,
+  ns: string,
+  options: Parameters<typeof startFlood>[2],
+): Promise<Flood> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'test/helpers/noisy-flood-process.ts',
+      JSON.stringify({ url: hub.url, token: hub.token, ns, options }),
+    ],
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  let buffer = '';
+  const waiters: { match: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      for (const waiter of [...waiters])
+        if (waiter.match(line)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+    }
+  });
+  const exited = new Promise<never>((_, fail) =>
+    child.once('exit', (code) => fail(new Error(`flood process exited (${code})`))),
+  );
+  const lineMatching = (match: (line: string) => boolean) =>
+    Promise.race([new Promise<string>((resolveLine) => waiters.push({ match, resolve: resolveLine })), exited]);
+  const limitedLine = lineMatching((line) => line === 'limited');
+  await lineMatching((line) => line === 'started');
+  return {
+    limited: limitedLine.then(() => undefined),
+    async stop() {
+      const tallyLine = lineMatching((line) => line.startsWith('{'));
+      child.stdin?.write('stop\n');
+      return JSON.parse(await tallyLine) as FloodTally;
+    },
+  };
+}
