@@ -18,10 +18,11 @@ const tsFiles = (dir: string): string[] =>
 describe('engine layout', () => {
   const stores = tsFiles(join(ENGINE_DIR, 'stores'));
 
-  it('declares the eight stores of the Engine record', () => {
+  it('declares the nine stores of the Engine record', () => {
     expect(stores).toEqual([
       'coordination.ts',
       'event-log.ts',
+      'limits.ts',
       'machines.ts',
       'messages.ts',
       'namespaces.ts',
