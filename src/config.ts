@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { type LimitSettings, limitSettingsFromEnv } from './config/limits.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -97,6 +98,8 @@ export interface HubConfig {
   maxHttpBufferBytes: number;
   maxBodyBytes: number;
   webDir: string | undefined;
+  /** Multi-tenant limits (HAPI_LIMIT_*; src/config/limits.ts). */
+  limits: LimitSettings;
 }
 
 export type EngineKind = 'memory' | 'sqlite' | 'redis';
@@ -201,8 +204,10 @@ function normaliseOrigins(raw: string | undefined, publicUrl: string): string[] 
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
   const parsed = ConfigEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+  const limits = limitSettingsFromEnv(env);
+  const issues = [...(parsed.success ? [] : parsed.error.issues), ...(Array.isArray(limits) ? limits : [])];
+  if (!parsed.success || Array.isArray(limits)) {
+    const lines = issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
@@ -238,5 +243,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     maxHttpBufferBytes: e.HAPI_MAX_HTTP_BUFFER_BYTES,
     maxBodyBytes: e.HAPI_MAX_BODY_BYTES,
     webDir: e.HAPI_WEB_DIR,
+    limits,
   };
 }

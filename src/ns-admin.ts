@@ -1,11 +1,12 @@
 // `hapi-hub ns create|list|rotate|revoke <name>` against the configured engine.
 import type { HubConfig } from './config.js';
+import { LIMITS_USAGE, runLimitsCommand } from './admin/limits-command.js';
 import { createEngine } from './engine/index.js';
 import { NamespaceNameSchema } from './protocol/access-token.js';
 import { NamespaceAdmin } from './services/auth.js';
 import { systemClock } from './services/clock.js';
 
-const USAGE = 'usage: hapi-hub ns create|rotate|revoke <namespace> | hapi-hub ns list';
+const USAGE = ['usage: hapi-hub ns create|rotate|revoke <namespace> | hapi-hub ns list', ...LIMITS_USAGE].join('\n');
 
 export async function runNamespaceCommand(
   config: HubConfig,
@@ -13,6 +14,7 @@ export async function runNamespaceCommand(
   out: (line: string) => void,
 ): Promise<number> {
   const [action, name] = args;
+  if (action === 'set-limits' || action === 'limits') return runLimits(config, action, name, args.slice(2), out);
   if (action !== 'list') {
     if (!['create', 'rotate', 'revoke'].includes(action ?? '') || name === undefined) {
       out(USAGE);
@@ -49,6 +51,28 @@ export async function runNamespaceCommand(
     out(`${action === 'create' ? 'created' : 'rotated'} ${ns}; its access token (shown once):`);
     out(`${issued.token}:${ns}`);
     return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+async function runLimits(
+  config: HubConfig,
+  action: 'set-limits' | 'limits',
+  name: string | undefined,
+  args: string[],
+  out: (line: string) => void,
+): Promise<number> {
+  if (name !== undefined) {
+    const valid = NamespaceNameSchema.safeParse(name);
+    if (!valid.success) {
+      out(`invalid namespace name: ${valid.error.issues[0]?.message ?? 'invalid'}`);
+      return 2;
+    }
+  }
+  const engine = await createEngine(config);
+  try {
+    return await runLimitsCommand(config, engine, action, name, args, out);
   } finally {
     await engine.close();
   }

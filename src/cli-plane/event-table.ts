@@ -17,6 +17,7 @@ import {
 } from '../protocol/socket-events.js';
 import type { AccessFailure, VersionedWriteOutcome } from '../services/access.js';
 import type { Services } from '../services/index.js';
+import type { LimitRefusal } from '../services/limits.js';
 import { joinIfPending, type CliSocket } from './handshake.js';
 import { roomName } from './rooms.js';
 
@@ -31,6 +32,8 @@ export interface EventContext {
   namespace: string;
   /** Emits the `error` event; the event's ack (if any) then answers this reason. */
   accessError(scope: Scope, id: string, reason: AccessFailure | 'access-denied'): void;
+  /** The event is over a limit: its ack answers the refusal, or (no ack) an `error` event tells it. */
+  limitError(refusal: LimitRefusal): void;
 }
 
 export interface EventHandler {
@@ -53,14 +56,18 @@ function versionedAck(outcome: VersionedWriteOutcome, key: string): unknown {
 
 /** Event name → its handler; `ping` is answered by the dispatcher itself. */
 export const CLI_EVENT_HANDLERS: Readonly<Record<string, EventHandler>> = {
-  message: handler(MessageEventSchema, async (payload, _ack, { socket, namespace, accessError, services }) => {
-    const result = await services.messages.appendFromCli(namespace, payload, {
-      socketId: socket.id,
-      inSessionRoom: socket.rooms.has(roomName('session', namespace, payload.sid)),
-    });
-    if (!result.ok) return accessError('session', payload.sid, result.reason);
-    await joinIfPending(socket, services, 'session', payload.sid);
-  }),
+  message: handler(
+    MessageEventSchema,
+    async (payload, _ack, { socket, namespace, accessError, limitError, services }) => {
+      const result = await services.messages.appendFromCli(namespace, payload, {
+        socketId: socket.id,
+        inSessionRoom: socket.rooms.has(roomName('session', namespace, payload.sid)),
+      });
+      if (!result.ok)
+        return 'refusal' in result ? limitError(result.refusal) : accessError('session', payload.sid, result.reason);
+      await joinIfPending(socket, services, 'session', payload.sid);
+    },
+  ),
   'update-metadata': handler(UpdateMetadataEventSchema, async (payload, ack, { socket, namespace, services }) => {
     const outcome = await services.sessions.updateMetadata(
       namespace,

@@ -55,9 +55,7 @@ export function installHandshake(cli: Namespace, services: Services, namespaceAu
         }
         data.namespace = check.namespace;
         rememberScope(data, auth);
-        return undefined;
-      }
-      if (auth.namespace !== undefined) {
+      } else if (auth.namespace !== undefined) {
         if (namespaceAuth !== 'trust') return connectError('Invalid token');
         const status = await services.auth.namespaceStatus(auth.namespace);
         if (status === 'unknown') return connectError('Namespace not found', { code: 'not-found' });
@@ -66,7 +64,14 @@ export function installHandshake(cli: Namespace, services: Services, namespaceAu
         rememberScope(data, auth);
       }
       // Neither: accepted, then told `namespace-missing` and disconnected (the seed's contract).
-      return undefined;
+      if (data.namespace === undefined) return undefined;
+      const verdict = await services.limits.openConnection(data.namespace, socket.id);
+      if (verdict.ok) return undefined;
+      return connectError('Too many connections for this namespace', {
+        code: verdict.reason,
+        limit: verdict.limit,
+        retryAfterMs: verdict.retryAfterMs,
+      });
     };
     decide().then(
       (error) => next(error),

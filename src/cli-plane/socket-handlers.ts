@@ -5,10 +5,12 @@ import type { z } from 'zod';
 import type { ErrorLogLimiter } from '../ops/error-log-limiter.js';
 import type { Logger } from '../ops/logger.js';
 import type { CliMetrics } from '../ops/metrics.js';
-import { type EventAck, UNSUPPORTED_EVENT_ACKS } from '../protocol/socket-events.js';
+import { type EventAck, type LimitAck, UNSUPPORTED_EVENT_ACKS } from '../protocol/socket-events.js';
 import type { AccessFailure } from '../services/access.js';
 import { EngineUnavailableError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
+import type { LimitRefusal, LimitVerdict } from '../services/limits.js';
+import { pauseReading } from './read-throttle.js';
 import { type Ack, CLI_EVENT_HANDLERS, type EventContext } from './event-table.js';
 import { accessErrorMessage, type CliSocket, emitSocketError, joinHandshakeRooms } from './handshake.js';
 
@@ -38,6 +40,32 @@ function onceAck(ack: Ack | undefined): OnceAck {
 /** What the dispatcher learns from a handler besides its own ack calls. */
 interface EventOutcome {
   refused?: AccessFailure | 'access-denied';
+  limited?: LimitRefusal;
+}
+
+function limitAck(refusal: LimitRefusal): LimitAck {
+  return {
+    result: 'error',
+    reason: refusal.reason,
+    limit: refusal.limit,
+    ...(refusal.retryAfterMs !== undefined ? { retryAfterMs: refusal.retryAfterMs } : {}),
+  };
+}
+
+/** A refused event: its ack says so, or an `error` event does (never a silent drop). */
+function answerLimit(socket: CliSocket, ack: Ack | undefined, refusal: LimitRefusal, event: string): void {
+  if (ack) ack(limitAck(refusal));
+  else
+    emitSocketError(socket, {
+      message:
+        refusal.reason === 'rate-limited'
+          ? `Rate limit exceeded (${refusal.limit})`
+          : `Quota exceeded (${refusal.limit})`,
+      code: refusal.reason,
+      limit: refusal.limit,
+      event,
+      ...(refusal.retryAfterMs !== undefined ? { retryAfterMs: refusal.retryAfterMs } : {}),
+    });
 }
 
 /** Installs the /cli handlers; returns the event names they handle (`ping` included). */
@@ -58,14 +86,59 @@ export function installCliHandlers(
    * processed — the barrier the CLI's flush() relies on (upstream handlers are synchronous).
    */
   const tails = new WeakMap<CliSocket, Promise<void>>();
+  /** Events queued and not yet handled, per socket (the `pendingEvents` limit). */
+  const pending = new WeakMap<CliSocket, number>();
+  const settle = (socket: CliSocket): void => {
+    pending.set(socket, (pending.get(socket) ?? 1) - 1);
+  };
   const inOrder = (socket: CliSocket, work: () => Promise<void> | void): void => {
+    pending.set(socket, (pending.get(socket) ?? 0) + 1);
     const tail = tails.get(socket) ?? Promise.resolve();
     tails.set(
       socket,
       tail
         .then(work)
-        .catch((error: unknown) => errorLog.error(socket, 'cli-event', { err: error }, 'cli event failed')),
+        .catch((error: unknown) => errorLog.error(socket, 'cli-event', { err: error }, 'cli event failed'))
+        .finally(() => settle(socket)),
     );
+  };
+
+  /**
+   * Sockets being cut: told why (an `error` event), every later event refused at once, and
+   * disconnected once the events queued before the cut are handled — so every write a client
+   * made is answered (ok or refused), none left in doubt.
+   */
+  const cutting = new WeakMap<CliSocket, LimitRefusal>();
+  const cut = (socket: CliSocket, refusal: LimitRefusal, message: string, event: string): void => {
+    if (cutting.has(socket)) return;
+    cutting.set(socket, refusal);
+    emitSocketError(socket, {
+      message,
+      code: refusal.reason,
+      limit: refusal.limit,
+      event,
+      ...(refusal.retryAfterMs !== undefined ? { retryAfterMs: refusal.retryAfterMs } : {}),
+    });
+    inOrder(socket, () => {
+      socket.disconnect(true);
+    });
+  };
+
+  /**
+   * A socket with more unhandled events than its namespace allows is refused and cut (limit
+   * `pendingEvents`): its queue would otherwise grow without bound. False when refused.
+   */
+  const admitQueued = (socket: CliSocket, namespace: string, ack: Ack | undefined, event: string): boolean => {
+    const cutFor = cutting.get(socket);
+    if (cutFor) {
+      answerLimit(socket, ack, cutFor, event);
+      return false;
+    }
+    if ((pending.get(socket) ?? 0) < services.limits.pendingEventsLimit(namespace)) return true;
+    const refusal = services.limits.refuse(namespace, 'rate-limited', 'pendingEvents', 1_000);
+    if (ack) answerLimit(socket, ack, refusal, event);
+    cut(socket, refusal, 'Disconnected: too many events waiting to be handled', event);
+    return false;
   };
 
   const contextOf = (socket: CliSocket, outcome: EventOutcome): EventContext => ({
@@ -75,6 +148,9 @@ export function installCliHandlers(
     accessError: (scope, id, reason) => {
       outcome.refused = reason;
       emitSocketError(socket, { message: accessErrorMessage(scope, reason), code: reason, scope, id });
+    },
+    limitError: (refusal) => {
+      outcome.limited = refusal;
     },
   });
 
@@ -95,6 +171,19 @@ export function installCliHandlers(
     handlers.set(event, (socket, args) => {
       metrics.eventIn(event);
       const answer = onceAck(ackOf(args));
+      const namespace = socket.data.namespace ?? '';
+      if (!admitQueued(socket, namespace, answer.ack, event)) return;
+      // Limits before parsing: a refused event costs the hub as little as possible. The socket's
+      // own buckets answer at once (a refused event is not queued); the namespace's shared bucket
+      // may need an engine round trip, awaited in order with the socket's events.
+      const verdict = services.limits.admitSocketEvent(socket.id, namespace, () =>
+        event === 'message' ? services.limits.messageBytes((args[0] as { message?: unknown } | null)?.message) : 0,
+      );
+      if (!(verdict instanceof Promise) && !verdict.ok) {
+        answerLimit(socket, answer.ack, verdict, event);
+        pauseReading(socket, verdict.retryAfterMs);
+        return;
+      }
       const parsed = schema.safeParse(args[0]);
       if (!parsed.success) {
         metrics.malformed(event);
@@ -105,21 +194,34 @@ export function installCliHandlers(
         return;
       }
       const outcome: EventOutcome = {};
+      const admitted = async (): Promise<boolean> => {
+        const settled: LimitVerdict = await verdict;
+        if (settled.ok) return true;
+        answerLimit(socket, answer.ack, settled, event);
+        pauseReading(socket, settled.retryAfterMs);
+        return false;
+      };
       inOrder(socket, () =>
-        handle(parsed.data, answer.ack, contextOf(socket, outcome)).then(
-          () =>
-            answer.ack?.(
-              (outcome.refused ? { result: 'error', reason: outcome.refused } : { result: 'ok' }) satisfies EventAck,
-            ),
-          (error: unknown) => {
-            const unavailable = error instanceof EngineUnavailableError;
-            if (!unavailable) errorLog.error(socket, 'cli-event', { err: error, event }, 'cli event failed');
-            if (answer.ack)
-              answer.ack({ result: 'error', reason: unavailable ? 'unavailable' : 'internal' } satisfies EventAck);
-            else if (unavailable)
-              emitSocketError(socket, { message: 'Hub storage unavailable', code: 'unavailable', event });
-          },
-        ),
+        admitted()
+          .then(async (go) => {
+            if (!go) return;
+            await handle(parsed.data, answer.ack, contextOf(socket, outcome));
+            if (outcome.limited) answerLimit(socket, answer.ack, outcome.limited, event);
+          })
+          .then(
+            () =>
+              answer.ack?.(
+                (outcome.refused ? { result: 'error', reason: outcome.refused } : { result: 'ok' }) satisfies EventAck,
+              ),
+            (error: unknown) => {
+              const unavailable = error instanceof EngineUnavailableError;
+              if (!unavailable) errorLog.error(socket, 'cli-event', { err: error, event }, 'cli event failed');
+              if (answer.ack)
+                answer.ack({ result: 'error', reason: unavailable ? 'unavailable' : 'internal' } satisfies EventAck);
+              else if (unavailable)
+                emitSocketError(socket, { message: 'Hub storage unavailable', code: 'unavailable', event });
+            },
+          ),
       );
     });
   };
@@ -163,6 +265,10 @@ export function installCliHandlers(
     metrics.disconnected();
     // Queued too, so a registration still in flight when the socket drops is cleaned up after it.
     const socketId = this.id;
+    const namespace = this.data.namespace ?? '';
+    services.limits
+      .closeConnection(namespace, socketId)
+      .catch((error: unknown) => log.warn({ err: error }, 'connection lease release failed'));
     inOrder(this, () =>
       services.rpc.unregisterAll(socketId).catch((error: unknown) => log.warn({ err: error }, 'rpc cleanup failed')),
     );

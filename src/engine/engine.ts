@@ -15,6 +15,7 @@
 import type { Coordination } from './stores/coordination.js';
 import type { DocumentStore } from './stores/documents.js';
 import type { EventLog } from './stores/event-log.js';
+import type { LimitStore } from './stores/limits.js';
 import type { MachineStore } from './stores/machines.js';
 import type { MessageStore } from './stores/messages.js';
 import type { NamespaceRegistry } from './stores/namespaces.js';
@@ -26,6 +27,7 @@ export type {
   Coordination,
   DocumentStore,
   EventLog,
+  LimitStore,
   MachineStore,
   MessageStore,
   NamespaceRegistry,
@@ -46,6 +48,7 @@ export interface Engine {
   readonly coordination: Coordination;
   /** Client documents (scratchlists, hub settings): no expiry, deleted with their owner. */
   readonly documents: DocumentStore;
+  readonly limits: LimitStore;
   /** Round-trip to the backing store (readiness). Throws when unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;

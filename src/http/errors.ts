@@ -79,6 +79,7 @@ export function jsonErrors(limiter: ErrorLogLimiter) {
       ctx.status = reply.status;
       ctx.body = JSON.stringify(reply.body);
       ctx.type = 'application/json';
+      for (const [name, value] of Object.entries(reply.headers ?? {})) ctx.set(name, value);
     }
   };
 }

@@ -6,11 +6,14 @@ import {
   RpcBadAnswerError,
   RpcTargetMissingError,
   RpcTimeoutError,
+  LimitExceededError,
 } from '../services/errors.js';
 
 export interface HttpReply {
   status: number;
   body: Record<string, unknown>;
+  /** Extra response headers (429's Retry-After). */
+  headers?: Record<string, string>;
 }
 
 export const ok = (body: Record<string, unknown> = { ok: true }): HttpReply => ({ status: 200, body });
@@ -23,6 +26,21 @@ export const fail = (status: number, error: string, extra: Record<string, unknow
 export function sendReply(ctx: Context, reply: HttpReply): void {
   ctx.status = reply.status;
   ctx.body = reply.body;
+  for (const [name, value] of Object.entries(reply.headers ?? {})) ctx.set(name, value);
+}
+
+/** 429 for a tenant over a limit; Retry-After in whole seconds (docs/protocol.md#limits). */
+export function limitReply(error: LimitExceededError): HttpReply {
+  const retryAfterMs = error.retryAfterMs ?? 1_000;
+  return {
+    ...fail(429, error.message, {
+      code: error.code,
+      reason: error.reason,
+      limit: error.limit,
+      retryAfterMs,
+    }),
+    headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+  };
 }
 
 export const HTTP_ERRORS = {
@@ -50,5 +68,6 @@ export function failureReply(error: unknown, extra: Record<string, unknown> = {}
   if (error instanceof RpcTimeoutError) return fail(504, error.message, { ...extra, code: error.code });
   if (error instanceof RpcBadAnswerError) return fail(502, error.message, { ...extra, code: error.code });
   if (error instanceof EngineUnavailableError) return HTTP_ERRORS.storageUnavailable;
+  if (error instanceof LimitExceededError) return limitReply(error);
   return null;
 }

@@ -21,6 +21,7 @@ import { systemClock, type Clock } from '../services/clock.js';
 import { DEFAULT_TIMINGS } from '../services/deps.js';
 import { EventFeed } from '../services/events.js';
 import { createServices, type Services } from '../services/index.js';
+import { LimitsService } from '../services/limits.js';
 import { createWebPlane } from '../web-plane/index.js';
 import { jwtAuth } from '../web-plane/jwt-auth.js';
 import { drainHub, trackConnections, type DrainReport } from './drain.js';
@@ -88,6 +89,11 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       cli: createCliGateway(cliNamespace),
       clock: options.clock ?? systemClock,
       log,
+      limits: new LimitsService(engine, config.limits, {
+        refused: (namespace, refusal) =>
+          metrics.limitRefusals.inc({ namespace, reason: refusal.reason, limit: refusal.limit }),
+        evicted: (namespace, messages) => metrics.limitEvictedMessages.inc({ namespace }, messages),
+      }),
       timings: {
         ...DEFAULT_TIMINGS,
         sessionTtlMs: config.sessionTtlMs,
@@ -129,6 +135,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const closeWeb = (): Promise<void> => (webClosed ??= web.close());
 
   if (options.startSweeper !== false) services.sweeper.start();
+  services.limits.start();
 
   return {
     http,
@@ -163,6 +170,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     },
     async close() {
       readiness.draining = true;
+      services.limits.stop();
+      await services.limits.flush().catch((error: unknown) => log.warn({ err: error }, 'limits flush failed'));
       await services.sweeper.stop();
       await closeWeb();
       // `local`: with the Redis adapter a plain disconnectSockets() is broadcast to every worker of

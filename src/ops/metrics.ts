@@ -24,6 +24,10 @@ export interface HubMetrics {
   engineLatency: Histogram;
   clientErrors: Counter<'source'>;
   clientErrorLogsSuppressed: Counter<'source'>;
+  /** Work refused over a tenant limit (config/limits.ts), by namespace, reason and limit. */
+  limitRefusals: Counter<'namespace' | 'reason' | 'limit'>;
+  /** Messages dropped under HAPI_LIMIT_HISTORY_POLICY=drop-archived. */
+  limitEvictedMessages: Counter<'namespace'>;
 }
 
 export function createMetrics(): HubMetrics {
@@ -121,6 +125,18 @@ export function createMetrics(): HubMetrics {
       name: 'hapi_client_error_logs_suppressed_total',
       help: 'Client-caused failures not logged because their connection or the worker was over its log budget',
       labelNames: ['source'],
+      registers: [registry],
+    }),
+    limitRefusals: new Counter({
+      name: 'hapi_limit_refusals_total',
+      help: 'Events, requests and connections refused over a tenant limit',
+      labelNames: ['namespace', 'reason', 'limit'],
+      registers: [registry],
+    }),
+    limitEvictedMessages: new Counter({
+      name: 'hapi_limit_evicted_messages_total',
+      help: 'Messages of archived sessions dropped to keep a namespace under its history quota',
+      labelNames: ['namespace'],
       registers: [registry],
     }),
   };

@@ -88,12 +88,26 @@ export const MachineUpdateStateEventSchema = z.object({
 
 export const RpcRegisterEventSchema = z.object({ method: z.string().min(1).max(512) });
 
+/**
+ * Any event over one of the tenant's limits (docs/protocol.md#limits): `rate-limited` (a token
+ * bucket; retry after `retryAfterMs`) or `quota-exceeded` (a count or stored size). `limit` names
+ * the limit (config/limits.ts).
+ */
+export const LimitAckSchema = z.object({
+  result: z.literal('error'),
+  reason: z.enum(['rate-limited', 'quota-exceeded']),
+  limit: z.string(),
+  retryAfterMs: z.number().int().nonnegative().optional(),
+});
+export type LimitAck = z.infer<typeof LimitAckSchema>;
+
 /** Ack of every versioned write (update-metadata, update-state, machine-update-*). */
 export type VersionedAck<K extends string> =
   | {
       result: 'error';
       reason?: 'namespace-missing' | 'access-denied' | 'not-found' | 'invalid-payload' | 'unavailable' | 'internal';
     }
+  | LimitAck
   | ({ result: 'version-mismatch' | 'success'; version: number } & { [key in K]: unknown });
 
 /**
@@ -115,6 +129,7 @@ export const EventAckSchema = z.union([
       'unknown-event',
     ]),
   }),
+  LimitAckSchema,
 ]);
 export type EventAck = z.infer<typeof EventAckSchema>;
 
@@ -133,6 +148,8 @@ export const SocketErrorCodeSchema = z.enum([
   'not-found',
   'invalid-payload',
   'unavailable',
+  'rate-limited',
+  'quota-exceeded',
 ]);
 export type SocketErrorCode = z.infer<typeof SocketErrorCodeSchema>;
 
@@ -142,6 +159,9 @@ export const SocketErrorSchema = z.object({
   scope: z.enum(['session', 'machine']).optional(),
   id: z.string().optional(),
   event: z.string().optional(),
+  /** With `rate-limited` / `quota-exceeded`: which limit, and when to try again. */
+  limit: z.string().optional(),
+  retryAfterMs: z.number().int().nonnegative().optional(),
 });
 export type SocketError = z.infer<typeof SocketErrorSchema>;
 

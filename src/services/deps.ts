@@ -2,6 +2,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../ops/logger.js';
 import type { Clock } from './clock.js';
 import type { EventFeed } from './events.js';
+import type { LimitsService } from './limits.js';
 import type { CliGateway } from './ports.js';
 
 export interface ServiceTimings {
@@ -34,4 +35,6 @@ export interface ServiceDeps {
   clock: Clock;
   log: Logger;
   timings: ServiceTimings;
+  /** Multi-tenant limits (services/limits.ts): every service that admits work asks it. */
+  limits: LimitsService;
 }

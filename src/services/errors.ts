@@ -43,3 +43,20 @@ export class RpcBadAnswerError extends Error {
     this.name = 'RpcBadAnswerError';
   }
 }
+
+/**
+ * A tenant is over one of its limits (config/limits.ts): HTTP 429 with Retry-After, socket acks
+ * `{result:'error', reason, retryAfterMs?}` (docs/protocol.md#limits).
+ */
+export class LimitExceededError extends Error {
+  readonly code: 'rate_limited' | 'quota_exceeded';
+  constructor(
+    readonly reason: 'rate-limited' | 'quota-exceeded',
+    readonly limit: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(reason === 'rate-limited' ? `Rate limit exceeded: ${limit}` : `Quota exceeded: ${limit}`);
+    this.name = 'LimitExceededError';
+    this.code = reason === 'rate-limited' ? 'rate_limited' : 'quota_exceeded';
+  }
+}

@@ -3,6 +3,7 @@ import { AuthService, type AuthSettings } from './auth.js';
 import type { ServiceDeps } from './deps.js';
 import type { EventFeed } from './events.js';
 import { HubSettingsService } from './hub-settings.js';
+import type { LimitsService } from './limits.js';
 import { MachineService } from './machines.js';
 import { MessagePages } from './message-pages.js';
 import { MessageService } from './messages.js';
@@ -31,6 +32,7 @@ export interface Services {
   /** Client documents (scratchlists, hub settings) in the engine's document store. */
   documents: WebDocuments;
   hubSettings: HubSettingsService;
+  limits: LimitsService;
 }
 
 export function createServices(deps: ServiceDeps, auth: AuthSettings, sweepIntervalMs: number): Services {
@@ -53,5 +55,6 @@ export function createServices(deps: ServiceDeps, auth: AuthSettings, sweepInter
     sharedValues: new SharedValues(deps.engine),
     documents,
     hubSettings: new HubSettingsService(documents),
+    limits: deps.limits,
   };
 }

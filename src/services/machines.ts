@@ -7,6 +7,7 @@ import { machineAccess, type AccessFailure, type VersionedWriteOutcome } from '.
 import { clampAliveTime } from './alive-time.js';
 import type { ServiceDeps } from './deps.js';
 import type { PresenceBatcher } from './presence-batcher.js';
+import { LimitsService } from './limits.js';
 import { mergeMachineMetadata, mergeRunnerCapabilities, sameJson } from './metadata-merge.js';
 import { machineToWire } from './wire.js';
 
@@ -46,7 +47,11 @@ export class MachineService {
    * registration into the stored machine with upstream's rules. Merges are CAS-retried.
    */
   async createOrLoad(namespace: string, input: CreateMachineInput): Promise<Machine> {
+    // A known machine re-registering is never refused; a new one needs room in the quota.
+    const known = (await this.deps.engine.machines.get(namespace, input.id)) !== null;
+    if (!known) LimitsService.orThrow(await this.deps.limits.reserve(namespace, 'machines', 1));
     const created = await this.deps.engine.machines.getOrCreate(namespace, input, this.now());
+    if (!known && !created.created) await this.deps.limits.release(namespace, 'machines', 1);
     let row = created.machine;
     if (!created.created) {
       const isRunner = input.runnerState !== null && input.runnerState !== undefined;

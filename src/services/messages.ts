@@ -6,6 +6,7 @@ import type { MessageEvent } from '../protocol/socket-events.js';
 import { sessionAccess, type AccessFailure } from './access.js';
 import type { ServiceDeps } from './deps.js';
 import { messageReceivedEventParts } from './events.js';
+import { type LimitRefusal, LimitsService } from './limits.js';
 import type { SessionService } from './sessions.js';
 import { messageToCli, messageToWeb } from './wire.js';
 
@@ -51,7 +52,9 @@ export class MessageService {
     namespace: string,
     event: MessageEvent,
     sender?: { socketId: string; inSessionRoom: boolean },
-  ): Promise<{ ok: true; message: CliMessage } | { ok: false; reason: AccessFailure }> {
+  ): Promise<
+    { ok: true; message: CliMessage } | { ok: false; reason: AccessFailure } | { ok: false; refusal: LimitRefusal }
+  > {
     const now = this.now();
     const createdAt =
       event.createdAt !== undefined && Number.isFinite(event.createdAt) ? Math.min(event.createdAt, now) : now;
@@ -64,10 +67,10 @@ export class MessageService {
       createdAt,
       invokedAt: localId === null ? createdAt : null,
     };
-    const result = await this.deps.engine.messages.append(namespace, event.sid, {
-      ...draft,
-      event: messageReceivedEventParts(namespace, draft),
-    });
+    const bytes = this.deps.limits.messageBytes(draft.content);
+    const room = await this.reserveHistory(namespace, bytes);
+    if (!room.ok) return { ok: false, refusal: room };
+    const result = await this.appendCounted(namespace, event.sid, draft, bytes);
     if (!result.ok) {
       const access = await sessionAccess(this.deps.engine, namespace, event.sid);
       return { ok: false, reason: access.ok ? 'not-found' : access.reason };
@@ -116,10 +119,10 @@ export class MessageService {
       createdAt: now,
       invokedAt: localId === null ? now : null,
     };
-    const result = await this.deps.engine.messages.append(namespace, sid, {
-      ...draft,
-      event: messageReceivedEventParts(namespace, draft),
-    });
+    const bytes = this.deps.limits.messageBytes(content);
+    LimitsService.orThrow(await this.deps.limits.admitWebMessage(namespace, bytes));
+    LimitsService.orThrow(await this.reserveHistory(namespace, bytes));
+    const result = await this.appendCounted(namespace, sid, draft, bytes);
     if (!result.ok) return null;
     const message = result.message;
     this.pushToCli(namespace, sid, message);
@@ -139,6 +142,69 @@ export class MessageService {
       });
     }
     return message;
+  }
+
+  /**
+   * Room for `bytes` more history: refused over `historyBytes`, unless the policy is
+   * `drop-archived` and dropping the oldest messages of archived sessions makes room.
+   */
+  private async reserveHistory(namespace: string, bytes: number) {
+    const first = await this.deps.limits.reserve(namespace, 'historyBytes', bytes);
+    if (first.ok || this.deps.limits.historyPolicy !== 'drop-archived') return first;
+    const freed = await this.dropOldestArchived(namespace, bytes);
+    return freed > 0 ? this.deps.limits.reserve(namespace, 'historyBytes', bytes) : first;
+  }
+
+  /** Appends with the history bytes already reserved; gives them back when nothing was stored. */
+  private async appendCounted(namespace: string, sid: string, draft: Omit<MessageRow, 'seq'>, bytes: number) {
+    try {
+      const result = await this.deps.engine.messages.append(namespace, sid, {
+        ...draft,
+        event: messageReceivedEventParts(namespace, draft),
+      });
+      if (!result.ok || !result.inserted) await this.deps.limits.release(namespace, 'historyBytes', bytes);
+      return result;
+    } catch (error) {
+      await this.deps.limits.release(namespace, 'historyBytes', bytes).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * `HAPI_LIMIT_HISTORY_POLICY=drop-archived`: deletes the oldest messages of archived sessions
+   * (least recently updated first) until `need` bytes are free. Never silent: each deletion is a
+   * `message-deleted`-style epoch bump for pagers, and the count goes to the log and a metric.
+   */
+  private async dropOldestArchived(namespace: string, need: number): Promise<number> {
+    const archived = (await this.deps.engine.sessions.list(namespace))
+      .filter((row) => (row.metadata as { lifecycleState?: unknown } | null)?.lifecycleState === 'archived')
+      .sort((a, b) => a.updatedAt - b.updatedAt);
+    let freed = 0;
+    let dropped = 0;
+    for (const session of archived) {
+      while (freed < need) {
+        const rows = await this.deps.engine.messages.listAfterSeq(namespace, session.id, 0, 100);
+        if (rows.length === 0) break;
+        for (const row of rows) {
+          if (freed >= need) break;
+          if (await this.deps.engine.messages.delete(namespace, session.id, row.id)) {
+            const size = this.deps.limits.messageBytes(row.content);
+            await this.deps.limits.release(namespace, 'historyBytes', size);
+            freed += size;
+            dropped += 1;
+          }
+        }
+      }
+      if (freed >= need) break;
+    }
+    if (dropped > 0) {
+      this.deps.limits.reportEvicted(namespace, dropped, freed);
+      this.deps.log.warn(
+        { namespace, droppedMessages: dropped, freedBytes: freed },
+        'history quota: dropped the oldest messages of archived sessions',
+      );
+    }
+    return freed;
   }
 
   /**

@@ -18,6 +18,9 @@ export interface RpcRegistrant {
   machineId?: string | undefined;
 }
 
+/** An RPC slot's lease outlives the call's timeout by this much (then it lapses by itself). */
+const RPC_LEASE_MARGIN_MS = 5_000;
+
 type RpcScope = { scope: 'session' | 'machine'; id: string };
 
 /** True for `<id>:<name>` with a non-empty name. Ids may contain ':' (machine ids are any string). */
@@ -95,6 +98,18 @@ export class RpcService {
     name: string,
     params: unknown,
     timeoutMs = this.deps.timings.rpcTimeoutMs,
+  ): Promise<unknown> {
+    return this.deps.limits.withRpcSlot(namespace, timeoutMs + RPC_LEASE_MARGIN_MS, () =>
+      this.callHoldingSlot(namespace, scopeId, name, params, timeoutMs),
+    );
+  }
+
+  private async callHoldingSlot(
+    namespace: string,
+    scopeId: string,
+    name: string,
+    params: unknown,
+    timeoutMs: number,
   ): Promise<unknown> {
     const method = `${scopeId}:${name}`;
     const address = await this.deps.engine.rpcRoutes.get(namespace, method);

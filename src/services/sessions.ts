@@ -7,6 +7,7 @@ import type { SessionAliveEvent, SessionEndReason, UpdateBody } from '../protoco
 import { sessionAccess, type AccessFailure, type VersionedWriteOutcome } from './access.js';
 import { clampAliveTime } from './alive-time.js';
 import type { ServiceDeps } from './deps.js';
+import { LimitsService } from './limits.js';
 import type { MachineService } from './machines.js';
 import type { PresenceBatcher } from './presence-batcher.js';
 import { mergeSessionMetadata } from './metadata-merge.js';
@@ -73,6 +74,13 @@ export class SessionService {
           ? 'Session tag is already bound to a different id'
           : 'Session id is already bound to a different session';
       return { ok: false, status: 409, error };
+    }
+    if (result.created) {
+      // Counted once created, so re-loading an existing session is never refused; a creation
+      // over the quota is undone before anyone is told about it.
+      const verdict = await this.deps.limits.reserve(namespace, 'sessions', 1);
+      if (!verdict.ok) await this.deps.engine.sessions.delete(namespace, result.session.id);
+      LimitsService.orThrow(verdict);
     }
     // The machine only once the session is settled, so a refused request (409) stores nothing.
     if (body.machine) {
@@ -332,12 +340,28 @@ export class SessionService {
 
   /**
    * Deletes a session whatever its state (the hub's own cleanup, e.g. a fork child whose spawn
-   * failed): the row, its messages and presence, its client documents; SSE session-removed.
+   * failed): the row, its messages and presence, its client documents, its share of the
+   * namespace's quotas; SSE session-removed.
    */
   async discard(namespace: string, sid: string): Promise<void> {
+    const bytes = await this.storedBytes(namespace, sid);
     await this.deps.engine.sessions.delete(namespace, sid);
     // The session's client documents (scratchlist and its attachments) go with it.
     await this.deps.engine.documents.deleteOwner(namespace, sid);
+    await this.deps.limits.release(namespace, 'sessions', 1);
+    await this.deps.limits.release(namespace, 'historyBytes', bytes);
     await this.deps.events.publish(namespace, { type: 'session-removed', sessionId: sid });
+  }
+
+  /** Message bytes the session holds, as counted against `historyBytes`. */
+  async storedBytes(namespace: string, sid: string): Promise<number> {
+    let total = 0;
+    for (let after = 0; ; ) {
+      const rows = await this.deps.engine.messages.listAfterSeq(namespace, sid, after, 500);
+      for (const row of rows) total += this.deps.limits.messageBytes(row.content);
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < 500) return total;
+      after = last.seq;
+    }
   }
 }

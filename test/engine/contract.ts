@@ -17,6 +17,7 @@ import { describeDocumentContract } from './contract/documents.js';
 import { describeEventLogContract } from './contract/event-log.js';
 import { createHarness, type MakeEngine } from './contract/harness.js';
 import { describeLifecycleContract } from './contract/lifecycle.js';
+import { describeLimitContract } from './contract/limits.js';
 import { describeMachineContract } from './contract/machines.js';
 import { describeMessageContract } from './contract/messages.js';
 import { describeMessageTruncateContract } from './contract/message-truncate.js';
@@ -42,6 +43,7 @@ export function describeEngineContract(name: string, makeEngine: MakeEngine): vo
     describeEventLogContract(harness);
     describeCoordinationContract(harness);
     describeDocumentContract(harness);
+    describeLimitContract(harness);
     describeLifecycleContract(harness);
     describeCarriedOverRowsContract(harness);
   });

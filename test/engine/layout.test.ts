@@ -23,6 +23,7 @@ describe('engine layout', () => {
       'coordination.ts',
       'documents.ts',
       'event-log.ts',
+      'limits.ts',
       'machines.ts',
       'messages.ts',
       'namespaces.ts',

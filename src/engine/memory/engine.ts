@@ -6,6 +6,7 @@ import type { EngineOptions } from '../types.js';
 import { createCoordination } from './coordination.js';
 import { createDocumentStore } from './documents.js';
 import { createEventLog } from './event-log.js';
+import { createLimitStore } from './limits.js';
 import { createMachineStore } from './machines.js';
 import { createMessageStore } from './messages.js';
 import { createNamespaceRegistry } from './namespaces.js';
@@ -27,6 +28,7 @@ export function createMemoryEngine(options: EngineOptions): Engine {
     events: createEventLog(state),
     coordination: createCoordination(),
     documents: createDocumentStore(),
+    limits: createLimitStore(),
     async ping() {},
     async close() {
       state.fanout.clear();

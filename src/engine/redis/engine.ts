@@ -10,6 +10,7 @@ import { createDocumentStore } from './documents.js';
 import { mapUnavailableErrors, toEngineError } from './errors.js';
 import { RedisEventBus } from './event-bus.js';
 import { createEventLog } from './event-log.js';
+import { createLimitStore } from './limits.js';
 import { createMachineStore } from './machines.js';
 import { createMessageStore } from './messages.js';
 import { createNamespaceRegistry } from './namespaces.js';
@@ -40,6 +41,7 @@ export async function createRedisEngine(url: string, options: EngineOptions): Pr
     events: mapUnavailableErrors(createEventLog(context, bus)),
     coordination: mapUnavailableErrors(createCoordination(context)),
     documents: mapUnavailableErrors(createDocumentStore(context)),
+    limits: mapUnavailableErrors(createLimitStore(context)),
     async ping() {
       await client.ping().catch((error: unknown) => Promise.reject(toEngineError(error)));
     },

@@ -56,6 +56,15 @@ export const tenantKeys = {
   eventLogState: (ns: string) => `${tenant(ns)}:event-log`,
   /** LIST of event JSON, oldest first; element i has offset `oldest + i`. */
   eventLogEntries: (ns: string) => `${tenant(ns)}:events`,
+
+  /** HASH limit name → the namespace's override (`hapi-hub ns set-limits`). */
+  limitOverrides: (ns: string) => `${tenant(ns)}:limit-overrides`,
+  /** HASH `tokens`, `at`: one token bucket; expires once it would be full again. */
+  limitBucket: (ns: string, bucket: string) => `${tenant(ns)}:limit-bucket:${bucket}`,
+  /** ZSET holder → lease expiry (connections, RPCs in flight). */
+  limitLeases: (ns: string, kind: string) => `${tenant(ns)}:limit-leases:${kind}`,
+  /** HASH counter → usage (sessions, machines, history bytes). */
+  limitUsage: (ns: string) => `${tenant(ns)}:limit-usage`,
 };
 
 /** `{@registry}`: one slot for the whole registry; `@` never appears in an encoded namespace. */
@@ -71,6 +80,8 @@ export const globalKeys = {
   secret: (name: string) => `hapi:secret:${name}`,
   lock: (name: string) => `hapi:lock:${name}`,
   ephemeral: (key: string) => `hapi:ephemeral:${key}`,
+  /** SET of encoded names of namespaces that have limit overrides (for `ns limits`). */
+  limitOverrideNamespaces: () => 'hapi:limit-override-namespaces',
 };
 
 /** Pub/sub channel carrying every namespace's appended events to every worker. */

@@ -35,6 +35,10 @@ const SCRIPT_FILES = {
   lockAcquire: { file: 'lock-acquire.lua' },
   eventAppend: { file: 'event-append.lua', preludes: ['event-log-append.lua'] },
   eventRead: { file: 'event-read.lua' },
+  limitTake: { file: 'limit-take.lua' },
+  limitLeaseAcquire: { file: 'limit-lease-acquire.lua' },
+  limitLeaseRenew: { file: 'limit-lease-renew.lua' },
+  limitUsageAdd: { file: 'limit-usage-add.lua' },
 } satisfies Record<string, { file: string; preludes?: string[] }>;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -9,6 +9,7 @@ import { SqliteConnection, type SqliteSync } from './connection.js';
 import { createCoordination } from './coordination.js';
 import { createDocumentStore } from './documents.js';
 import { createEventLog } from './event-log.js';
+import { createLimitStore } from './limits.js';
 import { createMachineStore } from './machines.js';
 import { createMessageStore } from './messages.js';
 import { createNamespaceRegistry } from './namespaces.js';
@@ -31,6 +32,7 @@ export function createSqliteEngine(path: string, options: EngineOptions, sync: S
     events: createEventLog(db, options, fanout),
     coordination: createCoordination(db),
     documents: createDocumentStore(db),
+    limits: createLimitStore(db),
     async ping() {
       db.get('SELECT 1 AS one');
     },

@@ -37,6 +37,7 @@ export interface WebDeps {
 export function send(ctx: ApiContext, reply: WebReply): void {
   ctx.status = reply.status;
   ctx.body = reply.body;
+  for (const [name, value] of Object.entries(reply.headers ?? {})) ctx.set(name, value);
 }
 
 /** JSON whatever the value (a CLI may answer with a bare string; Koa would send that as text). */

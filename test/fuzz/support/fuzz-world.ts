@@ -10,6 +10,12 @@ import type { EngineOptions } from '../../../src/engine/types.js';
 import { cliRest, connectCli, httpJson, pingBarrier, type CliRest } from '../../helpers/cli-client.js';
 import { createMachine, createSession, uniqueNamespace } from '../../helpers/fixtures.js';
 import { startTestHub, type TestHub } from '../../helpers/hub.js';
+import { DEFAULT_LIMIT_SETTINGS, LIMIT_NAMES, type LimitSettings } from '../../../src/config/limits.js';
+
+const UNLIMITED: LimitSettings = {
+  ...DEFAULT_LIMIT_SETTINGS,
+  defaults: Object.fromEntries(LIMIT_NAMES.map((name) => [name, 1e12])) as LimitSettings['defaults'],
+};
 import { getTestRedisUrl } from '../../helpers/redis-server.js';
 import { loginWeb } from '../../helpers/web-api.js';
 
@@ -90,6 +96,8 @@ export async function startFuzzWorld(options: { redis?: boolean } = {}): Promise
   const t = await startTestHub({
     rpcTimeoutMs: 1_000,
     rpcLongTimeoutMs: 1_000,
+    // The fuzzers send thousands of events a second on one socket; limits have their own suite.
+    limits: UNLIMITED,
     ...(ownEngine ? { engine: ownEngine } : {}),
   });
   const answers: AnswerBox = { next: JSON.stringify({ ok: true }) };
