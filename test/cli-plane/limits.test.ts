@@ -11,7 +11,6 @@ import {
   connectError,
   disconnected,
   emitAck,
-  httpJson,
   nextEvent,
   pingBarrier,
 } from '../helpers/cli-client.js';
@@ -37,10 +36,11 @@ async function flood(socket: Socket, sid: string, count: number, size = 16, pref
   );
 }
 
+/** The hub's refusal counters, read from the registry its metrics listener serves. */
 async function refusalsIn(ns: string): Promise<Record<string, number>> {
-  const metrics = await httpJson<string>(`${world.t.url}/metrics`);
+  const text = await world.t.hub.metrics.registry.metrics();
   const counts: Record<string, number> = {};
-  for (const line of metrics.body.split('\n')) {
+  for (const line of text.split('\n')) {
     const match = /^hapi_limit_refusals_total\{(.*)\} (\d+)/.exec(line);
     if (!match?.[1]?.includes(`namespace="${ns}"`)) continue;
     const limit = /limit="([^"]+)"/.exec(match[1])?.[1] ?? '';
