@@ -13,7 +13,7 @@ import { io, type Socket } from 'socket.io-client';
 import { z } from 'zod';
 import { requestJson } from '../http.js';
 import { freePort, httpOk, spawnChild, waitUntil, type Child } from './processes.js';
-import { ensureUpstream, NO_NETWORK_ENV, prepareOurs, type OursEntry } from './targets.js';
+import { ensureUpstream, NO_NETWORK_ENV, prepareOurs, upstreamHubEnv, type OursEntry } from './targets.js';
 
 export const RESTART_TARGETS = ['sqlite', 'upstream'] as const;
 export type RestartTarget = (typeof RESTART_TARGETS)[number];
@@ -60,23 +60,7 @@ function oursSqlite(ours: OursEntry, repoRoot: string, baseEnv: NodeJS.ProcessEn
 function upstream(bin: string): Launch {
   return {
     spawn: (home, port, token) =>
-      spawnChild(bin, ['hub'], {
-        cwd: home,
-        logFile: join(home, 'hub.log'),
-        env: {
-          PATH: '/usr/bin:/bin',
-          HOME: home,
-          HAPI_HOME: home,
-          CLI_API_TOKEN: token,
-          HAPI_LISTEN_HOST: '127.0.0.1',
-          HAPI_LISTEN_PORT: String(port),
-          HAPI_IOS_PUSH: 'off',
-          HAPI_ANDROID_PUSH: 'off',
-          HAPI_PUSH_RELAY_URL: 'http://127.0.0.1:9',
-          LANG: 'C.UTF-8',
-          ...NO_NETWORK_ENV,
-        },
-      }),
+      spawnChild(bin, ['hub'], { cwd: home, logFile: join(home, 'hub.log'), env: upstreamHubEnv(home, port, token) }),
   };
 }
 

@@ -189,6 +189,24 @@ export function ensureUpstream(
     : { bin: null, reason: `installed ${UPSTREAM_PACKAGE} but it does not run` };
 }
 
+/** Environment of an upstream `hapi hub` on loopback with a throw-away home and nothing external. */
+export function upstreamHubEnv(home: string, port: number, token: string): Record<string, string> {
+  return {
+    PATH: '/usr/bin:/bin',
+    HOME: home,
+    HAPI_HOME: home,
+    CLI_API_TOKEN: token,
+    HAPI_LISTEN_HOST: '127.0.0.1',
+    HAPI_LISTEN_PORT: String(port),
+    // No push relay, no Telegram/ServerChan (unset), no tunnel (`--relay` not given).
+    HAPI_IOS_PUSH: 'off',
+    HAPI_ANDROID_PUSH: 'off',
+    HAPI_PUSH_RELAY_URL: 'http://127.0.0.1:9',
+    LANG: 'C.UTF-8',
+    ...NO_NETWORK_ENV,
+  };
+}
+
 async function startUpstream(ctx: TargetContext, bin: string, tag: string): Promise<RunningTarget> {
   const home = mkdtempSync(join(ctx.workDir, `upstream-${tag}-`));
   const port = await freePort();
@@ -196,20 +214,7 @@ async function startUpstream(ctx: TargetContext, bin: string, tag: string): Prom
   const child = spawnChild(bin, ['hub'], {
     cwd: home,
     logFile: join(home, 'hub.log'),
-    env: {
-      PATH: '/usr/bin:/bin',
-      HOME: home,
-      HAPI_HOME: home,
-      CLI_API_TOKEN: token,
-      HAPI_LISTEN_HOST: '127.0.0.1',
-      HAPI_LISTEN_PORT: String(port),
-      // No push relay, no Telegram/ServerChan (unset), no tunnel (`--relay` not given).
-      HAPI_IOS_PUSH: 'off',
-      HAPI_ANDROID_PUSH: 'off',
-      HAPI_PUSH_RELAY_URL: 'http://127.0.0.1:9',
-      LANG: 'C.UTF-8',
-      ...NO_NETWORK_ENV,
-    },
+    env: upstreamHubEnv(home, port, token),
   });
   const url = `http://127.0.0.1:${port}`;
   if (!(await waitUntil(() => httpOk(`${url}/health`), child, 60_000))) {
