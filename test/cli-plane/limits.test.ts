@@ -6,14 +6,7 @@ import type { Socket } from 'socket.io-client';
 import { describe, expect, it, vi } from 'vitest';
 import type { LimitName } from '../../src/config/limits.js';
 import { EventAckSchema, LimitAckSchema, SocketErrorSchema } from '../../src/protocol/socket-events.js';
-import {
-  connectCli,
-  connectError,
-  disconnected,
-  emitAck,
-  nextEvent,
-  pingBarrier,
-} from '../helpers/cli-client.js';
+import { connectCli, connectError, disconnected, emitAck, nextEvent, pingBarrier } from '../helpers/cli-client.js';
 import { createMachine, createSession, fetchAllMessages } from '../helpers/fixtures.js';
 import { useWebWorld, type WebTenant } from '../helpers/web-world.js';
 
