@@ -115,7 +115,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends redis-server re
 # The official image runs redis-server without a config file and with protected mode off, so
 # other containers on the network can connect; Debian's binary keeps protected mode on unless told.
 # Appended, not prepended: a config file must stay redis-server's first argument (Sentinel).
-RUN printf '#!/bin/sh\nset -e\nif [ "\$1" = redis-server ]; then case " \$* " in *" --protected-mode "*) ;; *) set -- "\$@" --protected-mode no ;; esac; fi\nif [ "\$(id -u)" = 0 ]; then chown -R redis:redis /data 2>/dev/null || true; exec setpriv --reuid=redis --regid=redis --init-groups "\$@"; fi\nexec "\$@"\n' >/usr/local/bin/docker-entrypoint.sh \\
+# Like the official entrypoint, only redis-server/redis-sentinel drop to the redis user; any other
+# command (e.g. compose's one-shot password generator writing to a root-owned volume) runs as root.
+RUN printf '#!/bin/sh\nset -e\nif [ "\$1" = redis-server ]; then case " \$* " in *" --protected-mode "*) ;; *) set -- "\$@" --protected-mode no ;; esac; fi\ncase "\$1" in redis-server|redis-sentinel) if [ "\$(id -u)" = 0 ]; then chown -R redis:redis /data 2>/dev/null || true; exec setpriv --reuid=redis --regid=redis --init-groups "\$@"; fi ;; esac\nexec "\$@"\n' >/usr/local/bin/docker-entrypoint.sh \\
  && chmod 755 /usr/local/bin/docker-entrypoint.sh
 VOLUME /data
 WORKDIR /data

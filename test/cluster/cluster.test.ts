@@ -46,6 +46,11 @@ const HUB_ENV = {
   HAPI_DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS),
   HAPI_RPC_TIMEOUT_MS: '4000',
   LOG_LEVEL: 'info',
+  // The acked writers send message + ping back to back, hundreds a second: by the tenant limits'
+  // measure a flood, which they would (rightly) refuse. This suite is about restarts and failover;
+  // the limits have their own (test/cli-plane/limits.test.ts, test/cluster/noisy-neighbour.test.ts).
+  HAPI_LIMIT_SOCKET_EVENTS_PER_SEC: '100000',
+  HAPI_LIMIT_NAMESPACE_EVENTS_PER_SEC: '100000',
 };
 /** socket.io-client reconnection as the real CLI has it, with shorter delays. */
 const RECONNECTING: ConnectOptions = {

@@ -55,7 +55,14 @@ function spawnHub(env: Record<string, string>): HubProcess {
 async function startSingle(env: Record<string, string>): Promise<{ url: string; token: string; hub: HubProcess }> {
   const port = await findFreePort();
   const token = randomBytes(16).toString('base64url');
-  const hub = spawnHub({ HAPI_WORKERS: '1', HAPI_LISTEN_PORT: String(port), CLI_API_TOKEN: token, ...env });
+  // HAPI_ENGINE=memory: the default without REDIS_URL would be sqlite in ~/.hapi-hub.
+  const hub = spawnHub({
+    HAPI_ENGINE: 'memory',
+    HAPI_WORKERS: '1',
+    HAPI_LISTEN_PORT: String(port),
+    CLI_API_TOKEN: token,
+    ...env,
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('single hub /ready', START_TIMEOUT_MS, async () => {
     if (hub.child.exitCode !== null) throw new Error(`hub exited:\n${hub.output()}`);

@@ -5,6 +5,7 @@
 // refused), and an audit of every write A made against the REST pages.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { setPriority } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -38,6 +39,8 @@ export async function spawnHubProcess(env: Record<string, string>): Promise<HubP
       HAPI_LISTEN_HOST: '127.0.0.1',
       HAPI_LISTEN_PORT: String(port),
       CLI_API_TOKEN: token,
+      // Without REDIS_URL the default engine would be sqlite in ~/.hapi-hub.
+      ...(env.REDIS_URL ? {} : { HAPI_ENGINE: 'memory' }),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -338,6 +341,10 @@ export async function startFloodProcess(
     ],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
+  // A's client would run on A's own machine; here it shares two cores with the hub and with B's
+  // client, and its own CPU (tens of thousands of frames built and parsed) would be charged to B's
+  // latency. Lower priority keeps it flooding with whatever CPU the others leave.
+  if (child.pid !== undefined) setPriority(child.pid, 10);
   let buffer = '';
   const waiters: { match: (line: string) => boolean; resolve: (line: string) => void }[] = [];
   child.stdout?.on('data', (chunk: Buffer) => {
