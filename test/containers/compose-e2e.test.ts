@@ -91,10 +91,11 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     expect(byService('hub').map((c) => [c.state, c.health])).toEqual(Array(REPLICAS).fill(['running', 'healthy']));
     // HAPI_WORKERS=2 inside the containers: tini → primary → 2 workers.
     for (const hub of byService('hub')) {
-      // Workers run as `node /app/dist/main.js serve` (cluster.fork), the primary as tini's child.
+      // Workers run as `node [--max-semi-space-size=…] /app/dist/main.js serve` (cluster.fork, with
+      // the primary's worker flags), the primary as tini's child.
       const top = (await docker(['top', hub.id, '-eo', 'pid,args'])).stdout
         .split('\n')
-        .filter((l) => /\bnode \S*dist\/main\.js serve/.test(l) && !l.includes('tini'));
+        .filter((l) => /\bnode (--\S+ )*\S*dist\/main\.js serve/.test(l) && !l.includes('tini'));
       expect(top.length, top.join('\n')).toBe(1 + 2);
     }
     const printed = (await project.logs('hub')).split('\n').filter((l) => l.includes('CLI_API_TOKEN (generated'));
