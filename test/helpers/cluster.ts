@@ -424,7 +424,20 @@ function groupAlive(pgid: number): boolean {
   return false;
 }
 
-export function findFreePort(): Promise<number> {
+/** Ports handed out by this process: a port is free again once probed, so the kernel may offer it twice. */
+const handedOut = new Set<number>();
+
+export async function findFreePort(): Promise<number> {
+  for (;;) {
+    const port = await probeFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function probeFreePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', reject);
