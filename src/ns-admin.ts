@@ -20,11 +20,7 @@ export async function runNamespaceCommand(
       out(USAGE);
       return 2;
     }
-    const valid = NamespaceNameSchema.safeParse(name);
-    if (!valid.success) {
-      out(`invalid namespace name: ${valid.error.issues[0]?.message ?? 'invalid'}`);
-      return 2;
-    }
+    if (!isValidName(name, out)) return 2;
   }
   const engine = await createEngine(config);
   try {
@@ -56,6 +52,13 @@ export async function runNamespaceCommand(
   }
 }
 
+/** Says why `name` is not a namespace name, if it is not. */
+function isValidName(name: string, out: (line: string) => void): boolean {
+  const valid = NamespaceNameSchema.safeParse(name);
+  if (!valid.success) out(`invalid namespace name: ${valid.error.issues[0]?.message ?? 'invalid'}`);
+  return valid.success;
+}
+
 async function runLimits(
   config: HubConfig,
   action: 'set-limits' | 'limits',
@@ -63,13 +66,7 @@ async function runLimits(
   args: string[],
   out: (line: string) => void,
 ): Promise<number> {
-  if (name !== undefined) {
-    const valid = NamespaceNameSchema.safeParse(name);
-    if (!valid.success) {
-      out(`invalid namespace name: ${valid.error.issues[0]?.message ?? 'invalid'}`);
-      return 2;
-    }
-  }
+  if (name !== undefined && !isValidName(name, out)) return 2;
   const engine = await createEngine(config);
   try {
     return await runLimitsCommand(config, engine, action, name, args, out);

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureHapiCli, HapiProcesses, pollUntil, type HapiProcess } from '../helpers/hapi-cli.js';
-import { announceSkip, startInteropHub, WebClient, type InteropHub } from './support.js';
+import { ensureHapiCli, HapiProcesses, pollUntil } from '../helpers/hapi-cli.js';
+import { announceSkip, startInteropHub, startStandInRunner, WebClient, type InteropHub } from './support.js';
 
 const cli = await ensureHapiCli();
 announceSkip('fork interop', cli.reason);
@@ -17,7 +17,6 @@ describe.skipIf(!cli.bin)('fork of a real hapi claude session (memory engine)', 
   let procs: HapiProcesses;
   let workspace: string;
   let fakeLog: string;
-  let runner: HapiProcess;
   let machineId: string;
   let web: WebClient;
 
@@ -26,15 +25,7 @@ describe.skipIf(!cli.bin)('fork of a real hapi claude session (memory engine)', 
     procs = new HapiProcesses(cli.bin!);
     workspace = procs.tempDir('workspace');
     fakeLog = join(procs.tempDir('logs'), 'fake-claude.log');
-    runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], {
-      hubUrl: hub.url,
-      token: hub.tokenFor(NS),
-      pathPrepend: [procs.fakeBin],
-      env: { FAKE_CLAUDE_LOG: fakeLog },
-    });
-    machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
-    web = await WebClient.login(hub.url, hub.tokenFor(NS));
-    await pollUntil(async () => (await web.machine(machineId))?.runnerState?.status === 'running', 'runner online');
+    ({ machineId, web } = await startStandInRunner(procs, hub, NS, workspace, { FAKE_CLAUDE_LOG: fakeLog }));
   }, 90_000);
 
   afterAll(async () => {

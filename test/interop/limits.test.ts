@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureHapiCli, HapiProcesses, pollUntil, type HapiProcess } from '../helpers/hapi-cli.js';
-import { announceSkip, startInteropHub, WebClient, type InteropHub } from './support.js';
+import { announceSkip, startInteropHub, startStandInRunner, type WebClient, type InteropHub } from './support.js';
 
 const cli = await ensureHapiCli();
 announceSkip('limits interop', cli.reason);
@@ -33,14 +33,10 @@ describe.skipIf(!cli.bin)('the real CLI over its rate limit', { timeout: 120_000
     hub = await startInteropHub({ sessionTtlMs: 6_000 });
     procs = new HapiProcesses(cli.bin!);
     const workspace = procs.tempDir('workspace');
-    runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], {
-      hubUrl: hub.url,
-      token: hub.tokenFor(NS),
-      pathPrepend: [procs.fakeBin],
-    });
-    const machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
-    web = await WebClient.login(hub.url, hub.tokenFor(NS));
-    await pollUntil(async () => (await web.machine(machineId))?.runnerState?.status === 'running', 'runner online');
+    const started = await startStandInRunner(procs, hub, NS, workspace);
+    runner = started.runner;
+    web = started.web;
+    const machineId = started.machineId;
     const spawned = await web.post(`/api/machines/${machineId}/spawn`, { directory: workspace, agent: 'claude' });
     expect(spawned.body.type, JSON.stringify(spawned.body)).toBe('success');
     sid = spawned.body.sessionId as string;

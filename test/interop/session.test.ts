@@ -5,7 +5,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureHapiCli, HapiProcesses, isAlive, pollUntil, type HapiProcess } from '../helpers/hapi-cli.js';
-import { announceSkip, startInteropHub, WebClient, type InteropHub, type SseRecorder } from './support.js';
+import {
+  announceSkip,
+  startInteropHub,
+  startStandInRunner,
+  type WebClient,
+  type InteropHub,
+  type SseRecorder,
+} from './support.js';
 
 const cli = await ensureHapiCli();
 announceSkip('session interop', cli.reason);
@@ -59,15 +66,7 @@ describe.skipIf(!cli.bin)('real hapi claude session against our hub (memory engi
       execFileSync('git', args, { cwd: workspace, env: gitEnv });
     writeFileSync(join(workspace, 'README.md'), 'hello readme\nchanged\n');
     fakeLog = join(procs.tempDir('logs'), 'fake-claude.log');
-    runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], {
-      hubUrl: hub.url,
-      token: hub.tokenFor(NS),
-      pathPrepend: [procs.fakeBin],
-      env: { FAKE_CLAUDE_LOG: fakeLog },
-    });
-    machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
-    web = await WebClient.login(hub.url, hub.tokenFor(NS));
-    await pollUntil(async () => (await web.machine(machineId))?.runnerState?.status === 'running', 'runner online');
+    ({ runner, machineId, web } = await startStandInRunner(procs, hub, NS, workspace, { FAKE_CLAUDE_LOG: fakeLog }));
     sse = await web.events({ all: 'true' });
   }, 90_000);
 

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../../src/services/clock.js';
 import { startTestHub, type TestHub, type TestHubOptions } from '../helpers/hub.js';
-import { CliTraffic, pollUntil } from '../helpers/hapi-cli.js';
+import { CliTraffic, type HapiProcess, type HapiProcesses, pollUntil } from '../helpers/hapi-cli.js';
 import { randomToken } from '../helpers/hub.js';
 import { openSse, type SseClient, type SseEvent } from '../helpers/sse-client.js';
 
@@ -216,4 +216,27 @@ export class SseRecorder {
 /** Prints one line saying why a suite is skipped (vitest only shows "skipped"). */
 export function announceSkip(suite: string, reason: string | undefined): void {
   if (reason) console.warn(`[interop] ${suite} SKIPPED: ${reason}`);
+}
+
+/**
+ * A real runner (`hapi runner start-sync`) in `namespace` with the stand-in agents on its PATH,
+ * waited for until the web API shows it running; `env` reaches the runner and its agents.
+ */
+export async function startStandInRunner(
+  procs: HapiProcesses,
+  hub: InteropHub,
+  namespace: string,
+  workspace: string,
+  env: Record<string, string> = {},
+): Promise<{ runner: HapiProcess; machineId: string; web: WebClient }> {
+  const runner = procs.spawn(['runner', 'start-sync', '--workspace-root', workspace], {
+    hubUrl: hub.url,
+    token: hub.tokenFor(namespace),
+    pathPrepend: [procs.fakeBin],
+    env,
+  });
+  const machineId = (await runner.waitForOutput(/Machine ID:\s+(\S+)/))[1]!;
+  const web = await WebClient.login(hub.url, hub.tokenFor(namespace));
+  await pollUntil(async () => (await web.machine(machineId))?.runnerState?.status === 'running', 'runner online');
+  return { runner, machineId, web };
 }

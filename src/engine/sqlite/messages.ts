@@ -2,7 +2,14 @@
 // are never reused), localId de-duplication, position order (invokedAt ?? createdAt, seq), the
 // session's message epoch, and the row's event appended in the same transaction.
 import type { MessageStore } from '../stores/messages.js';
-import type { AppendMessageResult, EngineOptions, MessagePageQuery, MessagePosition, MessageRow } from '../types.js';
+import type {
+  AppendMessageInput,
+  AppendMessageResult,
+  EngineOptions,
+  MessagePageQuery,
+  MessagePosition,
+  MessageRow,
+} from '../types.js';
 import type { EventFanout } from '../memory/event-fanout.js';
 import {
   int,
@@ -42,6 +49,21 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
       sessionId,
     );
     return row ? { at: int(row, 'at'), seq: int(row, 'seq') } : null;
+  };
+
+  /** One new row at `seq`; the caller has checked it is not a duplicate and moves last_message_seq. */
+  const insertRow = (ns: string, sessionId: string, seq: number, input: AppendMessageInput): void => {
+    db.run(
+      'INSERT INTO messages (namespace, session_id, seq, id, local_id, content, created_at, invoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ns,
+      sessionId,
+      seq,
+      input.id,
+      input.localId ?? null,
+      jsonText(input.content),
+      input.createdAt,
+      input.invokedAt,
+    );
   };
 
   const bumpEpoch = (ns: string, sessionId: string): void => {
@@ -107,17 +129,7 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
         // A row landing behind the newest position invalidates pages clients already hold.
         if (newest !== null && (input.invokedAt ?? input.createdAt) < newest.at) bumpEpoch(ns, sessionId);
         db.run('UPDATE sessions SET last_message_seq = ? WHERE namespace = ? AND id = ?', seq, ns, sessionId);
-        db.run(
-          'INSERT INTO messages (namespace, session_id, seq, id, local_id, content, created_at, invoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          ns,
-          sessionId,
-          seq,
-          input.id,
-          localId,
-          jsonText(input.content),
-          input.createdAt,
-          input.invokedAt,
-        );
+        insertRow(ns, sessionId, seq, input);
         if (options.messageHistoryLimit > 0) {
           // Keeps the newest messageHistoryLimit rows (by count, as deletes may have left gaps).
           db.run(
@@ -256,17 +268,7 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
               : undefined);
           if (exists) continue;
           seq += 1;
-          db.run(
-            'INSERT INTO messages (namespace, session_id, seq, id, local_id, content, created_at, invoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-            ns,
-            sessionId,
-            seq,
-            input.id,
-            rowLocalId,
-            jsonText(input.content),
-            input.createdAt,
-            input.invokedAt,
-          );
+          insertRow(ns, sessionId, seq, input);
           inserted += 1;
         }
         db.run('UPDATE sessions SET last_message_seq = ? WHERE namespace = ? AND id = ?', seq, ns, sessionId);
