@@ -13,11 +13,18 @@ export const WORKER_SLOT_ENV = 'HAPI_WORKER_SLOT';
 export const ConnectionMessageSchema = z.object({
   type: z.literal('hapi:connection'),
   head: z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'head must be bytes'),
+  kind: z.enum(['engine', 'http']),
 });
-/** Worker → primary: this many handed-over connections have closed (for least-connection balancing). */
+/**
+ * The primary balances two kinds of connection separately: `engine` (Socket.IO: WebSocket, or a
+ * long-polling request — what makes up a worker's long-lived load) and `http` (REST, SSE).
+ */
+export type ConnectionKind = z.infer<typeof ConnectionMessageSchema>['kind'];
+/** Worker → primary: this many handed-over connections of each kind have closed. */
 export const ConnectionsClosedMessageSchema = z.object({
   type: z.literal('hapi:connections-closed'),
-  count: z.number().int().positive(),
+  engine: z.number().int().min(0),
+  http: z.number().int().min(0),
 });
 
 export const WorkerReadyMessageSchema = z.object({ type: z.literal('hapi:ready') });

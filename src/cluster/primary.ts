@@ -26,6 +26,7 @@ import {
   MetricsResponseMessageSchema,
   WORKER_SLOT_ENV,
   WorkerReadyMessageSchema,
+  type ConnectionKind,
   type ConnectionMessage,
   type DrainMessage,
   type MetricsRequestMessage,
@@ -56,10 +57,10 @@ interface Slot {
 interface GatedWorker {
   slot: Slot;
   ready: boolean;
-  /** Connections handed to this worker and not yet reported closed by it. */
-  connections: number;
-  /** When this worker was last chosen (a sequence number): ties go to the longest unchosen. */
-  chosenAt: number;
+  /** Connections of each kind handed to this worker and not yet reported closed by it. */
+  connections: Record<ConnectionKind, number>;
+  /** When this worker was last chosen for a kind (a sequence number): ties go to the longest unchosen. */
+  chosenAt: Record<ConnectionKind, number>;
   /** Flushes messages (and connection handles) held back until the worker reported ready. */
   open(): void;
   /** Drops held messages: closes their connection handles. */
@@ -97,25 +98,28 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
   };
 
   // The worker for a new connection: the one whose slot a long-polling request's sid names (its
-  // session lives there), else the one with the fewest open connections. A worker still starting
-  // counts too (its gate holds the connection until it is ready), so a restarted worker, having
-  // none, takes the next connections.
+  // session lives there), else the one with the fewest open connections of the same kind —
+  // Socket.IO connections and REST/SSE ones are balanced separately, so idle kept-alive REST
+  // connections (or a load balancer's health checks) do not push CLIs onto one worker. A worker
+  // still starting counts too (its gate holds the connection until it is ready), so a restarted
+  // worker, having none, takes the next connections.
   let choices = 0;
-  const chooseWorker = (target: string): { worker: Worker; gate: GatedWorker } | null => {
-    const sid = sessionIdOfTarget(target, ENGINE_IO_PATH);
+  const chooseWorker = (target: string, kind: ConnectionKind): { worker: Worker; gate: GatedWorker } | null => {
+    const sid = kind === 'engine' ? sessionIdOfTarget(target, ENGINE_IO_PATH) : null;
     const slotIndex = sid === null ? null : slotOfSessionId(sid);
     const owner = slotIndex === null ? null : (slots[slotIndex]?.worker ?? null);
     const ownerGate = owner ? gates.get(owner) : undefined;
     if (owner && ownerGate) return { worker: owner, gate: ownerGate };
     let best: { worker: Worker; gate: GatedWorker } | null = null;
     for (const [worker, gate] of gates) {
+      const open = gate.connections[kind];
       const better =
         best === null ||
-        gate.connections < best.gate.connections ||
-        (gate.connections === best.gate.connections && gate.chosenAt < best.gate.chosenAt);
+        open < best.gate.connections[kind] ||
+        (open === best.gate.connections[kind] && gate.chosenAt[kind] < best.gate.chosenAt[kind]);
       if (better) best = { worker, gate };
     }
-    if (best) best.gate.chosenAt = ++choices;
+    if (best) best.gate.chosenAt[kind] = ++choices;
     return best;
   };
 
@@ -131,17 +135,18 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
         reject(socket, 400, 'Bad Request');
         return;
       }
-      const chosen = chooseWorker(line.target);
+      const kind: ConnectionKind = line.target.startsWith(ENGINE_IO_PATH) ? 'engine' : 'http';
+      const chosen = chooseWorker(line.target, kind);
       if (!chosen) {
         reject(socket, 503, 'Service Unavailable');
         return;
       }
       const { worker, gate } = chosen;
-      gate.connections++;
-      const message: ConnectionMessage = { type: 'hapi:connection', head: line.head };
+      gate.connections[kind]++;
+      const message: ConnectionMessage = { type: 'hapi:connection', head: line.head, kind };
       worker.send(message, socket, (error: Error | null) => {
         if (!error) return;
-        gate.connections = Math.max(0, gate.connections - 1);
+        gate.connections[kind] = Math.max(0, gate.connections[kind] - 1);
         socket.destroy();
       });
     });
@@ -219,7 +224,10 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
     const closed = ConnectionsClosedMessageSchema.safeParse(message);
     if (closed.success) {
       const gate = gates.get(worker);
-      if (gate) gate.connections = Math.max(0, gate.connections - closed.data.count);
+      if (gate) {
+        gate.connections.engine = Math.max(0, gate.connections.engine - closed.data.engine);
+        gate.connections.http = Math.max(0, gate.connections.http - closed.data.http);
+      }
       return;
     }
     const metrics = MetricsResponseMessageSchema.safeParse(message);
@@ -343,8 +351,8 @@ function gateUntilReady(worker: Worker, slot: Slot): GatedWorker {
   const gate: GatedWorker = {
     slot,
     ready: false,
-    connections: 0,
-    chosenAt: 0,
+    connections: { engine: 0, http: 0 },
+    chosenAt: { engine: 0, http: 0 },
     open() {
       if (gate.ready) return;
       gate.ready = true;

@@ -14,6 +14,7 @@ import {
   DrainMessageSchema,
   MetricsRequestMessageSchema,
   WORKER_SLOT_ENV,
+  type ConnectionKind,
   type ConnectionsClosedMessage,
   type MetricsResponseMessage,
   type WorkerReadyMessage,
@@ -68,32 +69,35 @@ function workerSlot(): number {
 function receiveConnections(http: HttpServer): void {
   // Closes of one turn of the event loop go in one message, sent right after it: the primary's
   // counts stay current (a short-lived connection, e.g. a health check, stops counting at once).
-  let closed = 0;
+  const closed: Record<ConnectionKind, number> = { engine: 0, http: 0 };
   let reportPending = false;
   const report = (): void => {
     reportPending = false;
-    if (closed === 0 || !process.connected) return;
-    const message: ConnectionsClosedMessage = { type: 'hapi:connections-closed', count: closed };
-    closed = 0;
+    if (!process.connected) return;
+    const message: ConnectionsClosedMessage = { type: 'hapi:connections-closed', ...closed };
+    closed.engine = 0;
+    closed.http = 0;
     process.send?.(message);
   };
-  const countClosed = (): void => {
-    closed++;
+  const countClosed = (kind: ConnectionKind): void => {
+    closed[kind]++;
     if (reportPending) return;
     reportPending = true;
     setImmediate(report);
   };
+  const engineClosed = (): void => countClosed('engine');
+  const httpClosed = (): void => countClosed('http');
   process.on('message', (message: unknown, handle: unknown) => {
     const connection = ConnectionMessageSchema.safeParse(message);
     if (!connection.success) return;
     // No handle: the client closed while the descriptor was in transit.
+    const { kind, head } = connection.data;
     if (!(handle instanceof NetSocket)) {
-      countClosed();
+      countClosed(kind);
       return;
     }
-    handle.once('close', countClosed);
+    handle.once('close', kind === 'engine' ? engineClosed : httpClosed);
     http.emit('connection', handle);
-    const head = connection.data.head;
     handle.emit('data', Buffer.isBuffer(head) ? head : Buffer.from(head.buffer, head.byteOffset, head.byteLength));
   });
 }
