@@ -1,6 +1,7 @@
 // The cluster primary of one host (HAPI_WORKERS > 1): owns the listening socket and hands each
-// connection to a worker (cluster/hand-over below: least connections, or — for a long-polling
-// request that names its engine.io `sid` — the worker whose slot the sid names), restarts crashed
+// connection to a worker (`chooseWorker` below: least connections of the connection's kind, or —
+// for a long-polling request that names its engine.io `sid` — the worker whose slot the sid
+// names; docs/design.md#connection-hand-over), restarts crashed
 // workers with a bounded backoff, serves the host's aggregated metrics on the internal metrics
 // listener (HAPI_METRICS_PORT; the workers' registries collected over IPC), and on SIGTERM/SIGINT
 // drains the host within HAPI_DRAIN_TIMEOUT_MS.
