@@ -9,6 +9,7 @@ import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:ht
 import { connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
 import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { REQUEST_LINE_TIMEOUT_MS } from '../../src/cluster/request-line.js';
 import { slotOfSessionId } from '../../src/cluster/session-id.js';
 import { closeAll, connectCli, emitAck } from '../helpers/cli-client.js';
 import { startCluster, waitFor, type HubHost, type TestCluster } from '../helpers/cluster.js';
@@ -288,6 +289,15 @@ describe('connection hand-over on a 2-worker host', () => {
       await conn.closed;
       expect(conn.received()).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     }
+  }, 60_000);
+
+  it('a connection whose request line does not end in time is closed without an answer', async () => {
+    const conn = await rawConnection();
+    const startedAt = Date.now();
+    await write(conn.socket, 'GET /health HT');
+    await conn.closed;
+    expect(conn.received()).toBe('');
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(REQUEST_LINE_TIMEOUT_MS - 100);
   }, 60_000);
 
   it('a restarted worker takes the next connections', async () => {
