@@ -1,6 +1,31 @@
-// IPC messages between the cluster primary and its workers (besides @socket.io/sticky's own
-// `sticky:*` and prom-client's `prom-client:*` messages, which share the channel).
+// IPC messages between the cluster primary and its workers (besides prom-client's
+// `prom-client:*` messages, which share the channel).
 import { z } from 'zod';
+
+/** Set by the primary on every worker it forks: the worker's slot (0 … HAPI_WORKERS-1). */
+export const WORKER_SLOT_ENV = 'HAPI_WORKER_SLOT';
+
+/**
+ * Primary → worker, with a connection's handle: serve this connection. `head` is what the primary
+ * read to choose the worker (at least the first request line); the worker's HTTP parser gets it
+ * before anything else read from the connection.
+ */
+export const ConnectionMessageSchema = z.object({
+  type: z.literal('hapi:connection'),
+  head: z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'head must be bytes'),
+  kind: z.enum(['engine', 'http']),
+});
+/**
+ * The primary balances two kinds of connection separately: `engine` (Socket.IO: WebSocket, or a
+ * long-polling request — what makes up a worker's long-lived load) and `http` (REST, SSE).
+ */
+export type ConnectionKind = z.infer<typeof ConnectionMessageSchema>['kind'];
+/** Worker → primary: this many handed-over connections of each kind have closed. */
+export const ConnectionsClosedMessageSchema = z.object({
+  type: z.literal('hapi:connections-closed'),
+  engine: z.number().int().min(0),
+  http: z.number().int().min(0),
+});
 
 export const WorkerReadyMessageSchema = z.object({ type: z.literal('hapi:ready') });
 /** Primary → worker: drain and exit before `deadlineAt` (epoch ms). */
@@ -15,6 +40,8 @@ export const MetricsResponseMessageSchema = z.object({
   metrics: z.array(z.object({ name: z.string() }).passthrough()),
 });
 
+export type ConnectionMessage = z.infer<typeof ConnectionMessageSchema>;
+export type ConnectionsClosedMessage = z.infer<typeof ConnectionsClosedMessageSchema>;
 export type MetricsRequestMessage = z.infer<typeof MetricsRequestMessageSchema>;
 export type MetricsResponseMessage = z.infer<typeof MetricsResponseMessageSchema>;
 export type WorkerReadyMessage = z.infer<typeof WorkerReadyMessageSchema>;

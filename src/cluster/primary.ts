@@ -1,31 +1,39 @@
-// The cluster primary of one host (HAPI_WORKERS > 1): owns the listening socket, hands each
-// connection to a worker with @socket.io/sticky (least-connection; a long-polling request that
-// names its engine.io `sid` goes to the worker holding that session), restarts crashed workers
-// with a bounded backoff, serves the host's aggregated metrics on the internal metrics listener
-// (HAPI_METRICS_PORT; the workers' registries collected over IPC), and on SIGTERM/SIGINT
+// The cluster primary of one host (HAPI_WORKERS > 1): owns the listening socket and hands each
+// connection to a worker (`chooseWorker` below: least connections of the connection's kind, or —
+// for a long-polling request that names its engine.io `sid` — the worker whose slot the sid
+// names; docs/design.md#connection-hand-over), restarts crashed
+// workers with a bounded backoff, serves the host's aggregated metrics on the internal metrics
+// listener (HAPI_METRICS_PORT; the workers' registries collected over IPC), and on SIGTERM/SIGINT
 // drains the host within HAPI_DRAIN_TIMEOUT_MS.
+//
+// The primary reads only a connection's first request line (cluster/request-line.ts), then sends
+// the descriptor with the bytes it read to the worker, which parses and serves the connection for
+// its whole life: kept-alive REST, request bodies, SSE and WebSocket never pass through here.
 //
 // Drain, as seen from here: stop accepting (close the listening socket — the load balancer's next
 // connect is refused and retried on another host, and its /ready checks fail), ask every worker to
 // drain before `deadline - margin` (each one turns readiness off, moves its Socket.IO clients
 // away in batches, ends SSE streams and finishes in-flight requests, then exits), and SIGKILL
-// whatever is still running at the deadline. Connections whose request body is still being
-// relayed by sticky go through this process, so it stays up until the last worker has exited.
+// whatever is still running at the deadline.
 import cluster, { type Worker } from 'node:cluster';
-import { createServer } from 'node:http';
-import { Socket as NetSocket } from 'node:net';
-import { setupMaster } from '@socket.io/sticky';
+import { createServer, Socket as NetSocket } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import type { HubConfig } from '../config.js';
 import type { Logger } from '../ops/logger.js';
 import { startMetricsListener, type MetricsListener } from '../ops/metrics-listener.js';
 import {
+  ConnectionsClosedMessageSchema,
   exitMarginMs,
   MetricsResponseMessageSchema,
+  WORKER_SLOT_ENV,
   WorkerReadyMessageSchema,
+  type ConnectionKind,
+  type ConnectionMessage,
   type DrainMessage,
   type MetricsRequestMessage,
 } from './messages.js';
+import { readRequestLine } from './request-line.js';
+import { ENGINE_IO_PATH, sessionIdOfTarget, slotOfSessionId } from './session-id.js';
 
 /** Restart delay after the n-th consecutive early crash of a slot: 100 ms doubling, capped. */
 const RESTART_BASE_DELAY_MS = 100;
@@ -36,6 +44,8 @@ const HEALTHY_RUN_MS = 30_000;
 const METRICS_WORKER_TIMEOUT_MS = 3_000;
 /** Bounds the wait for 'exit' events after the stragglers were killed. */
 const KILL_WAIT_MS = 1_000;
+/** How long a rejected connection (400, 503) may stay open after its answer. */
+const REJECT_LINGER_MS = 2_000;
 
 interface Slot {
   index: number;
@@ -48,6 +58,10 @@ interface Slot {
 interface GatedWorker {
   slot: Slot;
   ready: boolean;
+  /** Connections of each kind handed to this worker and not yet reported closed by it. */
+  connections: Record<ConnectionKind, number>;
+  /** When this worker was last chosen for a kind (a sequence number): ties go to the longest unchosen. */
+  chosenAt: Record<ConnectionKind, number>;
   /** Flushes messages (and connection handles) held back until the worker reported ready. */
   open(): void;
   /** Drops held messages: closes their connection handles. */
@@ -56,11 +70,8 @@ interface GatedWorker {
 
 /** Runs the primary until it has drained; resolves with the process exit code. */
 export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
-  // Buffers must cross IPC as Buffers (sticky forwards raw request bytes).
+  // Buffers must cross IPC as Buffers (a hand-over carries the bytes the primary already read).
   cluster.setupPrimary({ serialization: 'advanced', execArgv: workerExecArgv(process.execArgv) });
-
-  const server = createServer();
-  setupMaster(server, { loadBalancingMethod: 'least-connection' });
 
   const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
     index,
@@ -79,12 +90,69 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
 
   const fork = (slot: Slot): void => {
     slot.restartTimer = null;
-    const worker = cluster.fork();
+    // The slot names the worker in the engine.io session ids it creates (cluster/session-id.ts).
+    const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot.index) });
     slot.worker = worker;
     slot.startedAt = Date.now();
     gates.set(worker, gateUntilReady(worker, slot));
     log.info({ slot: slot.index, worker: worker.id, workerPid: worker.process.pid }, 'worker started');
   };
+
+  // The worker for a new connection: the one whose slot a long-polling request's sid names (its
+  // session lives there), else the one with the fewest open connections of the same kind —
+  // Socket.IO connections and REST/SSE ones are balanced separately, so idle kept-alive REST
+  // connections (or a load balancer's health checks) do not push CLIs onto one worker. A worker
+  // still starting counts too (its gate holds the connection until it is ready), so a restarted
+  // worker, having none, takes the next connections.
+  let choices = 0;
+  const chooseWorker = (target: string, kind: ConnectionKind): { worker: Worker; gate: GatedWorker } | null => {
+    const sid = kind === 'engine' ? sessionIdOfTarget(target, ENGINE_IO_PATH) : null;
+    const slotIndex = sid === null ? null : slotOfSessionId(sid);
+    const owner = slotIndex === null ? null : (slots[slotIndex]?.worker ?? null);
+    const ownerGate = owner ? gates.get(owner) : undefined;
+    if (owner && ownerGate) return { worker: owner, gate: ownerGate };
+    let best: { worker: Worker; gate: GatedWorker } | null = null;
+    for (const [worker, gate] of gates) {
+      const open = gate.connections[kind];
+      const better =
+        best === null ||
+        open < best.gate.connections[kind] ||
+        (open === best.gate.connections[kind] && gate.chosenAt[kind] < best.gate.chosenAt[kind]);
+      if (better) best = { worker, gate };
+    }
+    if (best) best.gate.chosenAt[kind] = ++choices;
+    return best;
+  };
+
+  const onConnection = (socket: NetSocket): void => {
+    // A reset before the hand-over must not become an uncaught error; 'close' follows.
+    socket.on('error', ignoreError);
+    readRequestLine(socket, (line) => {
+      if (line.kind === 'gone') {
+        socket.destroy();
+        return;
+      }
+      if (line.kind === 'bad') {
+        reject(socket, 400, 'Bad Request');
+        return;
+      }
+      const kind: ConnectionKind = line.target.startsWith(ENGINE_IO_PATH) ? 'engine' : 'http';
+      const chosen = chooseWorker(line.target, kind);
+      if (!chosen) {
+        reject(socket, 503, 'Service Unavailable');
+        return;
+      }
+      const { worker, gate } = chosen;
+      gate.connections[kind]++;
+      const message: ConnectionMessage = { type: 'hapi:connection', head: line.head, kind };
+      worker.send(message, socket, (error: Error | null) => {
+        if (!error) return;
+        gate.connections[kind] = Math.max(0, gate.connections[kind] - 1);
+        socket.destroy();
+      });
+    });
+  };
+  const server = createServer(onConnection);
 
   // The host's metrics: the registries of the workers that are ready (one still starting or just
   // gone is not asked, so a worker restart does not fail scrapes), summed by prom-client. A worker
@@ -149,9 +217,18 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
       if (!gate) return;
       gate.open();
       log.info({ slot: gate.slot.index, worker: worker.id }, 'worker ready');
-      // Listen as soon as one worker can serve; connections sticky assigns to a worker still
-      // starting are held for it by its gate.
+      // Listen as soon as one worker can serve; connections handed to a worker still starting
+      // are held for it by its gate.
       listen();
+      return;
+    }
+    const closed = ConnectionsClosedMessageSchema.safeParse(message);
+    if (closed.success) {
+      const gate = gates.get(worker);
+      if (gate) {
+        gate.connections.engine = Math.max(0, gate.connections.engine - closed.data.engine);
+        gate.connections.http = Math.max(0, gate.connections.http - closed.data.http);
+      }
       return;
     }
     const metrics = MetricsResponseMessageSchema.safeParse(message);
@@ -254,12 +331,12 @@ export function workerExecArgv(execArgv: readonly string[]): string[] {
 }
 
 /**
- * Wraps `worker.send`, through which sticky hands connections over, to fix two races:
+ * Wraps `worker.send`, through which connections are handed over, to fix two races:
  *
- * - Not ready yet: sticky routes a new connection to the least-loaded worker in
- *   `cluster.workers`, which includes a worker that was just forked and cannot receive yet; a
- *   handle delivered before its listeners exist would be lost, leaving the client hanging. So
- *   everything sent to a worker is held back until it reports `hapi:ready`.
+ * - Not ready yet: a new connection may go to a worker that was just forked and cannot receive
+ *   yet (a restarted worker has the fewest connections); a handle delivered before its listeners
+ *   exist would be lost, leaving the client hanging. So everything sent to a worker is held back
+ *   until it reports `hapi:ready`.
  * - Bytes eaten by the primary: Node's child_process, when it sends a socket, only sets the
  *   primary's copy of the handle to discard what it reads (`onread = nop`) and closes it when
  *   the worker's NODE_HANDLE_ACK arrives — it keeps reading until then. The client, meanwhile,
@@ -275,6 +352,8 @@ function gateUntilReady(worker: Worker, slot: Slot): GatedWorker {
   const gate: GatedWorker = {
     slot,
     ready: false,
+    connections: { engine: 0, http: 0 },
+    chosenAt: { engine: 0, http: 0 },
     open() {
       if (gate.ready) return;
       gate.ready = true;
@@ -306,10 +385,11 @@ function gateUntilReady(worker: Worker, slot: Slot): GatedWorker {
 
 /**
  * Once a connection's handle has gone to a worker, the primary's `net.Socket` is an empty shell
- * (Node moved its handle out), but nothing ever closes it: it never emits 'close', so the HTTP
- * server's connection tracking, the parser it attached and sticky's listeners keep it — about
- * 14 KiB per connection ever handed over, for the life of the primary (most of what made a
- * 2-worker host carry 2.6× the memory per idle CLI). When the send has completed (its callback
+ * (Node moved its handle out), but nothing ever closes it: it never emits 'close', so whatever
+ * holds it (the listeners attached to it; with @socket.io/sticky's HTTP server in the primary,
+ * also that server's connection tracking and parser — about 14 KiB per connection, most of what
+ * once made a 2-worker host carry 2.6× the memory per idle CLI) keeps it for the life of the
+ * primary. When the send has completed (its callback
  * runs; a send may wait in Node's handle queue first) and the socket no longer owns a handle,
  * destroying it frees all that without touching the descriptor the worker now owns.
  */
@@ -338,4 +418,18 @@ function stopReading(socket: NetSocket): void {
 
 function isNetSocket(value: unknown): value is NetSocket {
   return value instanceof NetSocket;
+}
+
+function ignoreError(): void {}
+
+/**
+ * Answers a connection the primary cannot hand over (not HTTP; no worker at all) and closes it.
+ * What the client still sends is read and dropped, so closing does not reset the connection
+ * under the answer; the close is bounded in time either way.
+ */
+function reject(socket: NetSocket, status: number, reason: string): void {
+  socket.on('data', ignoreError);
+  socket.resume();
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  setTimeout(() => socket.destroy(), REJECT_LINGER_MS).unref();
 }

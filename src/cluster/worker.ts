@@ -1,19 +1,25 @@
-// The cluster side of a worker process: take connections from the primary (@socket.io/sticky),
-// offer its metrics registry to the primary's aggregation, report readiness and follow the primary's drain. The
-// hub itself is started by hub/process.ts; this file only sees the parts of it that it serves.
+// The cluster side of a worker process: serve the connections the primary hands over, name its
+// engine.io sessions by its slot (so the primary routes long-polling requests here), offer its
+// metrics registry to the primary's aggregation, report readiness and follow the primary's drain.
+// The hub itself is started by hub/process.ts; this file only sees the parts of it that it serves.
 import cluster from 'node:cluster';
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { setupWorker } from '@socket.io/sticky';
 import { Gauge, type Registry } from 'prom-client';
 import type { Server as IoServer } from 'socket.io';
+import { z } from 'zod';
 import {
+  ConnectionMessageSchema,
   DrainMessageSchema,
   MetricsRequestMessageSchema,
+  WORKER_SLOT_ENV,
+  type ConnectionKind,
+  type ConnectionsClosedMessage,
   type MetricsResponseMessage,
   type WorkerReadyMessage,
 } from './messages.js';
+import { ENGINE_IO_PATH, sessionIdForSlot, sessionIdOfTarget, slotOfSessionId } from './session-id.js';
 
 /** What the worker side needs of a hub. */
 export interface WorkerHubParts {
@@ -24,9 +30,12 @@ export interface WorkerHubParts {
 
 /** Serves connections handed over by the primary (the worker never listens itself). */
 export function joinCluster(parts: WorkerHubParts): void {
+  const slot = workerSlot();
   registerForClusterMetrics(parts);
-  releaseRelayedConnections(parts.http);
-  setupWorker(parts.io);
+  // engine.io's `generateId` may be replaced (its documented extension point).
+  parts.io.engine.generateId = () => sessionIdForSlot(slot);
+  redirectForeignSessions(parts.http, slot);
+  receiveConnections(parts.http);
 }
 
 /**
@@ -44,19 +53,126 @@ export function followPrimary(drain: (reason: string, deadlineAt?: number) => vo
   process.send?.(ready);
 }
 
+function workerSlot(): number {
+  const parsed = z.coerce.number().int().min(0).max(255).safeParse(process.env[WORKER_SLOT_ENV]);
+  if (!parsed.success) throw new Error(`a cluster worker needs ${WORKER_SLOT_ENV} (set by the cluster primary)`);
+  return parsed.data;
+}
+
 /**
- * A request with a body reaches the worker as sticky's FakeSocket (the primary keeps the real
- * socket and relays bytes over IPC). Sticky never destroys that object after the response: its
- * readable side never ends, so it never emits 'close', and every such request (each long-polling
- * POST, each REST write) would leave a socket + HTTP parser behind in the worker — and keep a
- * drain waiting for connections that are long finished. The response always ends the connection
- * (sticky sets `Connection: close`), so once the write side has finished the object is done.
+ * Takes a connection from the primary: the HTTP server adopts the socket, then its parser gets
+ * the bytes the primary read (the request line, often the whole first request) before anything
+ * the socket reads itself — that happens no earlier than the next turn of the event loop. The
+ * server's own 'data' listener starts the socket flowing (or an upgrade handler takes over), so
+ * nothing here resumes it. Closes are counted for the primary's least-connection choice.
  */
-function releaseRelayedConnections(http: HttpServer): void {
-  http.on('connection', (socket: Duplex) => {
-    if (socket instanceof NetSocket) return;
-    socket.once('finish', () => socket.destroy());
+function receiveConnections(http: HttpServer): void {
+  // Closes of one turn of the event loop go in one message, sent right after it: the primary's
+  // counts stay current (a short-lived connection, e.g. a health check, stops counting at once).
+  const closed: Record<ConnectionKind, number> = { engine: 0, http: 0 };
+  let reportPending = false;
+  const report = (): void => {
+    reportPending = false;
+    if (!process.connected) return;
+    const message: ConnectionsClosedMessage = { type: 'hapi:connections-closed', ...closed };
+    closed.engine = 0;
+    closed.http = 0;
+    process.send?.(message);
+  };
+  const countClosed = (kind: ConnectionKind): void => {
+    closed[kind]++;
+    if (reportPending) return;
+    reportPending = true;
+    setImmediate(report);
+  };
+  const engineClosed = (): void => countClosed('engine');
+  const httpClosed = (): void => countClosed('http');
+  process.on('message', (message: unknown, handle: unknown) => {
+    const connection = ConnectionMessageSchema.safeParse(message);
+    if (!connection.success) return;
+    // No handle: the client closed while the descriptor was in transit.
+    const { kind, head } = connection.data;
+    if (!(handle instanceof NetSocket)) {
+      countClosed(kind);
+      return;
+    }
+    handle.once('close', kind === 'engine' ? engineClosed : httpClosed);
+    http.emit('connection', handle);
+    handle.emit('data', Buffer.isBuffer(head) ? head : Buffer.from(head.buffer, head.byteOffset, head.byteLength));
   });
+}
+
+/**
+ * Long-polling across workers. The primary routes a connection by its first request only; a
+ * connection kept alive after a REST request may later carry a long-polling request for a session
+ * of another worker (a browser reuses its pooled connections freely). Such a request is answered
+ * `307` to the same URL with `Connection: close`: the client repeats it on a new connection, which
+ * the primary routes by its sid. The first request of a connection is never redirected — the
+ * primary routed it here, so a foreign sid means its worker is gone and engine.io's own "Session
+ * ID unknown" is the right answer (the client then opens a new session). Every long-polling
+ * response closes its connection, as the pooled-connection case is then only ever a REST one.
+ */
+function redirectForeignSessions(http: HttpServer, slot: number): void {
+  const served = new WeakSet<object>();
+  const isForeign = (req: IncomingMessage): boolean => {
+    const socket = req.socket;
+    const first = !served.has(socket);
+    if (first) served.add(socket);
+    if (first) return false;
+    const sid = sessionIdOfTarget(req.url ?? '', ENGINE_IO_PATH);
+    const owner = sid === null ? null : slotOfSessionId(sid);
+    return owner !== null && owner !== slot;
+  };
+
+  const requestListeners = http.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  http.removeAllListeners('request');
+  http.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const engineRequest = req.url?.startsWith(ENGINE_IO_PATH) === true;
+    if (engineRequest && !res.headersSent) res.setHeader('Connection', 'close');
+    if (engineRequest && isForeign(req)) {
+      redirect(req, res);
+      return;
+    }
+    if (!engineRequest) served.add(req.socket);
+    for (const listener of requestListeners) listener.call(http, req, res);
+  });
+
+  const upgradeListeners = http.listeners('upgrade') as ((
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+  ) => void)[];
+  http.removeAllListeners('upgrade');
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (isForeign(req)) {
+      socket.end(
+        `HTTP/1.1 307 Temporary Redirect\r\nLocation: ${req.url ?? '/'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+      );
+      return;
+    }
+    for (const listener of upgradeListeners) listener.call(http, req, socket, head);
+  });
+}
+
+/** `307` to the same URL; the request's body (a polling POST's packets) is read first, then dropped. */
+function redirect(req: IncomingMessage, res: ServerResponse): void {
+  const answer = (): void => {
+    const origin = req.headers.origin;
+    res.writeHead(307, {
+      location: req.url ?? '/',
+      connection: 'close',
+      'content-length': '0',
+      'cache-control': 'no-store',
+      // The redirect carries nothing; the repeated request gets the real CORS check.
+      ...(origin ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {}),
+    });
+    res.end();
+  };
+  if (req.complete) answer();
+  else {
+    req.once('end', answer);
+    req.resume();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

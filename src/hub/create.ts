@@ -8,6 +8,7 @@ import { installAttachedSocketCounting, installHandshake } from '../cli-plane/ha
 import { releaseHandshakeRequests } from '../cli-plane/release-requests.js';
 import { createCliRouter } from '../cli-plane/rest-routes.js';
 import { installCliHandlers } from '../cli-plane/socket-handlers.js';
+import { ENGINE_IO_PATH } from '../cluster/session-id.js';
 import type { HubConfig } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import { cors, isOriginAllowed } from '../http/cors.js';
@@ -200,7 +201,7 @@ function createServers(
     }
   });
   const io = new IoServer(http, {
-    path: '/socket.io/',
+    path: ENGINE_IO_PATH,
     maxHttpBufferSize: config.maxHttpBufferBytes,
     cors: {
       origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,

@@ -42,7 +42,7 @@ export function trackConnections(http: HttpServer, io: IoServer): ConnectionTrac
     connections.delete(this);
   }
   // 'connection' fires both for sockets accepted by a listening server and for sockets the
-  // cluster primary hands to a worker (@socket.io/sticky emits it on the worker's server).
+  // cluster primary hands to a worker (cluster/worker.ts emits it on the worker's server).
   http.on('connection', (socket: NetSocket) => {
     connections.add(socket);
     socket.on('close', forget);

@@ -1,9 +1,9 @@
-// Cluster e2e (docs/design.md#cluster, issue #4): redis-server (AOF) + two hub hosts (each a sticky primary with
+// Cluster e2e (docs/design.md#cluster, issue #4): redis-server (AOF) + two hub hosts (each a cluster primary with
 // two workers) + HAProxy with deploy/haproxy.cfg, all real processes on loopback. One cluster is
 // shared by the whole file; tests run in order and each leaves every host running. The
 // destructive ones (kill -9, rolling restart, Redis restart) come last.
 //
-// Placement is forced by connecting straight to a host's port (inside a host, sticky's
+// Placement is forced by connecting straight to a host's port (inside a host, the primary's
 // least-connection alternates workers for sequential connections), or by taking a host out of
 // HAProxy's rotation through its runtime API while clients connect through the load balancer.
 import { Redis } from 'ioredis';
@@ -330,7 +330,7 @@ describe('cluster', () => {
   it('(a) room updates reach members on every worker of every host', async () => {
     const t = tenant('rooms');
     const session = await createSession(t.rest());
-    // Two sockets per host, connected one after another: sticky puts them on different workers.
+    // Two sockets per host, connected one after another: the primary puts them on different workers.
     const members: Socket[] = [];
     for (const host of c.hosts)
       for (let i = 0; i < 2; i++) members.push(await cli(host.url, t, { sessionId: session.id }));
@@ -409,7 +409,7 @@ describe('cluster', () => {
     await registerRpc(runner, `${machine.id}:list-directory`);
 
     const web = webApi(hostA.url, await loginWeb(hostA.url, t.token));
-    // Several calls, so they are served by both workers of host A (sticky spreads connections).
+    // Several calls, so they are served by both workers of host A (the primary spreads connections).
     for (let i = 0; i < 6; i++) {
       const response = await web.post(`/api/machines/${machine.id}/list-directory`, { path: `/work/${i}` });
       expect(response.status, JSON.stringify(response.body)).toBe(200);
@@ -449,7 +449,7 @@ describe('cluster', () => {
     }
   }, 60_000);
 
-  it('(d) long-polling clients work through HAProxy and the sticky primaries (200 messages round-trip)', async () => {
+  it('(d) long-polling clients work through HAProxy and the cluster primaries (200 messages round-trip)', async () => {
     const t = tenant('polling');
     const session = await createSession(t.rest());
     const polling: ConnectOptions = { transports: ['polling'] };
@@ -535,7 +535,7 @@ describe('cluster', () => {
     const t = tenant('figures');
     const session = await createSession(t.rest());
 
-    // 1. Connections per worker: 40 CLIs through HAProxy (leastconn) and the sticky primaries.
+    // 1. Connections per worker: 40 CLIs through HAProxy (leastconn) and the cluster primaries.
     const clis: Socket[] = [];
     for (let i = 0; i < 40; i++) clis.push(await cli(c.lbUrl, t, { sessionId: session.id }));
     const distribution: Record<string, Record<string, number>> = {};

@@ -5,7 +5,7 @@
 //   memory   — ours, memory engine, one process;
 //   sqlite   — ours, sqlite engine (WAL, synchronous=FULL unless HAPI_SQLITE_SYNC says) in a temp HAPI_DATA_DIR, one process;
 //   redis    — ours, Redis engine (a spawned redis-server, AOF everysec), one process;
-//   redis2   — ours, Redis engine, HAPI_WORKERS=2 (cluster primary + 2 sticky workers).
+//   redis2   — ours, Redis engine, HAPI_WORKERS=2 (cluster primary + 2 workers).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
