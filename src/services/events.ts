@@ -4,13 +4,19 @@ import type { Engine } from '../engine/engine.js';
 import type { EventListener, EventReadResult, MessageRow } from '../engine/types.js';
 import type { BroadcastEvent } from '../protocol/sync-events.js';
 import type { Logger } from '../ops/logger.js';
+import { EventAppendBatcher } from './event-batcher.js';
 import { messageToWeb } from './wire.js';
 
 export class EventFeed {
+  /** Appends of one event-loop turn go to the engine together (event-batcher.ts). */
+  private readonly batcher: EventAppendBatcher;
+
   constructor(
     private readonly engine: Engine,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.batcher = new EventAppendBatcher(engine.events);
+  }
 
   /**
    * Appends the event to its namespace's log. Failures are logged, not thrown: the state change
@@ -19,10 +25,19 @@ export class EventFeed {
   async publish(namespace: string, event: BroadcastEvent): Promise<void> {
     const json = eventJson(namespace, event);
     try {
-      await this.engine.events.append(namespace, json);
+      await this.batcher.append(namespace, json);
     } catch (error) {
       this.log.warn({ err: error, type: event.type, namespace }, 'event publish failed');
     }
+  }
+
+  /**
+   * Sends the namespace's published-but-queued events to the engine now. Call it right before an
+   * engine write that appends one of the namespace's events itself (message append), so that
+   * event cannot overtake events published before it.
+   */
+  sendPending(namespace: string): void {
+    this.batcher.sendPending(namespace);
   }
 
   /** The namespace's retained events after `afterOffset` (SSE replay and resume). */

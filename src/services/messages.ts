@@ -158,6 +158,9 @@ export class MessageService {
   /** Appends with the history bytes already reserved; gives them back when nothing was stored. */
   private async appendCounted(namespace: string, sid: string, draft: Omit<MessageRow, 'seq'>, bytes: number) {
     try {
+      // The row's message-received event is appended in the same engine step: events this worker
+      // published before it go first.
+      this.deps.events.sendPending(namespace);
       const result = await this.deps.engine.messages.append(namespace, sid, {
         ...draft,
         event: messageReceivedEventParts(namespace, draft),

@@ -108,6 +108,35 @@ describe('Redis engine: several instances on one Redis', () => {
     await unsubscribe();
   });
 
+  it("delivers instance A's batched events (appendMany: one message) to instance B once each, in offset order", async () => {
+    const [a, b] = [await open(), await open()];
+    const ns = `{tag} ${uniqueNamespace()}`;
+    const received: AppendedEvent[] = [];
+    const unsubscribe = await b.events.subscribe((event) => {
+      if (event.namespace === ns) received.push(event);
+    });
+    const appended = (
+      await Promise.all([
+        a.events.appendMany(ns, ['{"b":1}', '{"b":2,"t":"a b\\nc ✓"}', '{"b":3}']),
+        a.events.append(ns, '{"s":1}'),
+        a.events.appendMany(
+          ns,
+          Array.from({ length: 40 }, (_, i) => JSON.stringify({ i, pad: ' '.repeat(i) })),
+        ),
+      ])
+    ).flat();
+    await vi.waitFor(() => expect(received).toHaveLength(44), { timeout: 5_000, interval: 10 });
+    expect(received.map((event) => event.offset)).toEqual(Array.from({ length: 44 }, (_, i) => i + 1));
+    expect(received).toEqual([...appended].sort((x, y) => x.offset - y.offset));
+    // No late duplicate: the next event is the next one delivered.
+    const next = await a.events.append(ns, '{"next":1}');
+    await vi.waitFor(() => expect(received).toHaveLength(45), { timeout: 5_000, interval: 10 });
+    expect(received[44]).toEqual(next);
+    const read = await b.events.read(ns, 41);
+    expect(read.events.map((event) => event.offset)).toEqual([42, 43, 44, 45]);
+    await unsubscribe();
+  });
+
   it('keeps namespaces with key-significant characters apart', async () => {
     const engine = await open();
     const suffix = randomUUID();

@@ -269,6 +269,7 @@ function createHookedEngine(options: EngineOptions): HookedEngine {
     },
     events: {
       append: (ns, json) => base.events.append(ns, json),
+      appendMany: (ns, jsons) => base.events.appendMany(ns, jsons),
       async subscribe(listener) {
         listeners.add(listener);
         const unsubscribe = await base.events.subscribe((event) => {

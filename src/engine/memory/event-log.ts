@@ -9,6 +9,10 @@ export function createEventLog(state: MemoryState): EventLog {
       return appendEventNow(state, ns, json);
     },
 
+    async appendMany(ns, jsons) {
+      return jsons.map((json) => appendEventNow(state, ns, json));
+    },
+
     async read(ns, afterOffset) {
       // Creating the log on read fixes the epoch now, so a cursor taken from an empty log stays valid.
       return state.eventLogFor(ns).read(afterOffset);

@@ -14,8 +14,10 @@ export class RedisEventBus {
   constructor(private readonly subscriber: RedisClient) {
     subscriber.on('message', (channel: string, message: string) => {
       if (channel !== EVENT_CHANNEL) return;
-      const event = parseEventMessage(message);
-      if (event) for (const listener of [...this.listeners]) deliverSafely(listener, event);
+      const events = parseEventMessage(message);
+      if (events.length === 0) return;
+      const listeners = [...this.listeners];
+      for (const event of events) for (const listener of listeners) deliverSafely(listener, event);
     });
   }
 
@@ -53,18 +55,26 @@ export class RedisEventBus {
   }
 }
 
-/** `<encoded ns> <epoch> <offset> <json>` as event-append.lua publishes it. */
-function parseEventMessage(message: string): AppendedEvent | null {
-  const first = message.indexOf(' ');
+/**
+ * `<encoded ns> <epoch> <offset> <json>` as event-append.lua publishes one event, or
+ * `#<encoded ns> <epoch> <first offset>` followed by one event JSON per line as
+ * event-append-many.lua publishes a batch; the events in offset order.
+ */
+export function parseEventMessage(message: string): AppendedEvent[] {
+  const batch = message.startsWith('#');
+  const start = batch ? 1 : 0;
+  const first = message.indexOf(' ', start);
   const second = message.indexOf(' ', first + 1);
-  const third = message.indexOf(' ', second + 1);
-  if (first < 0 || second < 0 || third < 0) return null;
-  return {
-    namespace: decodeNamespace(message.slice(0, first)),
-    epoch: message.slice(first + 1, second),
-    offset: Number(message.slice(second + 1, third)),
-    json: message.slice(third + 1),
-  };
+  const end = batch ? message.indexOf('\n', second + 1) : message.indexOf(' ', second + 1);
+  if (first < 0 || second < 0 || end < 0) return [];
+  const namespace = decodeNamespace(message.slice(start, first));
+  const epoch = message.slice(first + 1, second);
+  const offset = Number(message.slice(second + 1, end));
+  if (!batch) return [{ namespace, epoch, offset, json: message.slice(end + 1) }];
+  return message
+    .slice(end + 1)
+    .split('\n')
+    .map((json, i) => ({ namespace, epoch, offset: offset + i, json }));
 }
 
 /** A listener must never break delivery to the others: swallow throws and rejections. */

@@ -1,10 +1,10 @@
 // Per-namespace SSE event log: a list of event JSON plus a state hash (last offset, oldest
 // retained offset, retained bytes, epoch) in the tenant slot. Appending is one Lua script that
 // also publishes the event, so every worker's bus (event-bus.ts) sees a namespace's events in
-// offset order.
+// offset order. A batch (appendMany) is one script and one message for all its events.
 import { randomUUID } from 'node:crypto';
 import type { EventLog } from '../stores/event-log.js';
-import type { EngineOptions } from '../types.js';
+import type { AppendedEvent, EngineOptions } from '../types.js';
 import { arrayOf, decimal, numberOf, stringsOf } from './codec.js';
 import type { RedisContext } from './context.js';
 import type { RedisEventBus } from './event-bus.js';
@@ -12,10 +12,22 @@ import { encodeNamespace, EVENT_CHANNEL, tenantKeys } from './keys.js';
 
 export function createEventLog(context: RedisContext, bus: RedisEventBus): EventLog {
   const { scripts, options } = context;
+  const append = async (ns: string, json: string): Promise<AppendedEvent> => {
+    const reply = stringsOf(await scripts.run('eventAppend', eventLogKeys(ns), [json, ...eventLogArgs(ns, options)]));
+    return { namespace: ns, epoch: reply[0] ?? '', offset: numberOf(reply[1]), json };
+  };
   return {
-    async append(ns, json) {
-      const reply = stringsOf(await scripts.run('eventAppend', eventLogKeys(ns), [json, ...eventLogArgs(ns, options)]));
-      return { namespace: ns, epoch: reply[0] ?? '', offset: numberOf(reply[1]), json };
+    append,
+
+    async appendMany(ns, jsons) {
+      // One event: the single-event script (its message is the plain form every bus reads).
+      if (jsons.length <= 1) return Promise.all(jsons.map((json) => append(ns, json)));
+      const reply = stringsOf(
+        await scripts.run('eventAppendMany', eventLogKeys(ns), [...eventLogArgs(ns, options), ...jsons]),
+      );
+      const epoch = reply[0] ?? '';
+      const first = numberOf(reply[1]);
+      return jsons.map((json, i) => ({ namespace: ns, epoch, offset: first + i, json }));
     },
 
     async read(ns, afterOffset) {

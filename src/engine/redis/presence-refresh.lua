@@ -26,8 +26,16 @@ local function refreshOne(row, queue, a, fieldCount, fieldsAt, quiet)
   local deadlineText, activeAtText, nowText = a[1], a[2], a[3]
   local now, deadline = tonumber(nowText), tonumber(deadlineText)
   local throttle, indexed = tonumber(a[4]), a[5] == '1'
-  local stored = redis.call('HMGET', row, 'deadline', 'indexedAt', 'live:active', 'live:activeAt', 'live:lastBroadcastAt')
-  if stored[1] == false and redis.call('EXISTS', row) == 0 then return {'not-found'} end
+  -- One read of the whole row serves every comparison below and the live fields returned: a
+  -- call per field (HMGET, an HGET per live field, HGETALL) cost Redis more than the data.
+  local all = redis.call('HGETALL', row)
+  if #all == 0 then return {'not-found'} end
+  local hash, names = {}, {}
+  for i = 1, #all, 2 do
+    hash[all[i]] = all[i + 1]
+    names[#names + 1] = all[i]
+  end
+  local stored = {hash['deadline'] or false, hash['indexedAt'], hash['live:active'], hash['live:activeAt'], hash['live:lastBroadcastAt']}
   if stored[1] == false and not indexed then return {'index-needed'} end
 
   -- indexedAt: when the caller last wrote (or was asked to write) this row's index entry.
@@ -55,7 +63,7 @@ local function refreshOne(row, queue, a, fieldCount, fieldsAt, quiet)
   for i = 0, fieldCount - 1 do
     local name, value = ARGV[fieldsAt + 2 * i], ARGV[fieldsAt + 1 + 2 * i]
     if not owned[name] then
-      if redis.call('HGET', row, 'live:' .. name) ~= value then
+      if hash['live:' .. name] ~= value then
         changed[#changed + 1] = name
         if not quiet[name] then visibleChange = true end
         writes[#writes + 1] = 'live:' .. name
@@ -72,14 +80,17 @@ local function refreshOne(row, queue, a, fieldCount, fieldsAt, quiet)
     writes[#writes + 1] = nowText
   end
   redis.call('HSET', row, unpack(writes))
+  for i = 1, #writes, 2 do
+    if hash[writes[i]] == nil then names[#names + 1] = writes[i] end
+    hash[writes[i]] = writes[i + 1]
+  end
 
   -- Only the live fields go back (not the row's metadata and agent state).
   local live = {}
-  local all = redis.call('HGETALL', row)
-  for i = 1, #all, 2 do
-    if string.sub(all[i], 1, 5) == 'live:' then
-      live[#live + 1] = string.sub(all[i], 6)
-      live[#live + 1] = all[i + 1]
+  for _, name in ipairs(names) do
+    if string.sub(name, 1, 5) == 'live:' then
+      live[#live + 1] = string.sub(name, 6)
+      live[#live + 1] = hash[name]
     end
   end
   local queued = 0

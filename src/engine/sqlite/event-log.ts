@@ -22,6 +22,12 @@ export function createEventLog(db: SqliteConnection, options: EngineOptions, fan
       return { ...event };
     },
 
+    async appendMany(ns, jsons) {
+      const events = db.write(() => jsons.map((json) => appendEventInTransaction(db, options, ns, json)));
+      for (const event of events) fanout.publish(event);
+      return events.map((event) => ({ ...event }));
+    },
+
     async read(ns, afterOffset) {
       // A snapshot read; only the first read of an unknown namespace writes (creating the log
       // then fixes its epoch, so a cursor taken from an empty log stays valid).

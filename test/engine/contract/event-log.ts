@@ -97,6 +97,111 @@ export function describeEventLogContract(harness: EngineHarness): void {
     });
   });
 
+  describe('event log: appendMany', () => {
+    it('gives each event its own consecutive offset in call order, between single appends', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const first = await engine.events.append(ns, '{"n":1}');
+      const batch = await engine.events.appendMany(ns, ['{"n":2}', '{"n":3,"t":"héllo ✓"}', '{"n":4}']);
+      const last = await engine.events.append(ns, '{"n":5}');
+      expect(batch).toEqual([
+        { namespace: ns, epoch: first.epoch, offset: 2, json: '{"n":2}' },
+        { namespace: ns, epoch: first.epoch, offset: 3, json: '{"n":3,"t":"héllo ✓"}' },
+        { namespace: ns, epoch: first.epoch, offset: 4, json: '{"n":4}' },
+      ]);
+      expect(last.offset).toBe(5);
+      expect(await engine.events.appendMany(ns, [])).toEqual([]);
+      expect((await engine.events.appendMany(ns, ['{"n":6}']))[0]).toMatchObject({ offset: 6, json: '{"n":6}' });
+      const read = await engine.events.read(ns, 0);
+      expect(read).toMatchObject({ epoch: first.epoch, nextOffset: 7, oldestOffset: 1 });
+      expect(read.events.map((e) => e.json)).toEqual(
+        [1, 2, 3, 4, 5, 6].map((n) => (n === 3 ? '{"n":3,"t":"héllo ✓"}' : `{"n":${n}}`)),
+      );
+    });
+
+    it('starts an empty log at offset 1 with the epoch a read fixed', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const empty = await engine.events.read(ns, 0);
+      const batch = await engine.events.appendMany(ns, ['{"a":1}', '{"a":2}']);
+      expect(batch.map((e) => [e.epoch, e.offset])).toEqual([
+        [empty.epoch, 1],
+        [empty.epoch, 2],
+      ]);
+    });
+
+    it('trims by count exactly as the same single appends would', async () => {
+      const engine = await harness.engineWith({ eventLogMaxEvents: 3 });
+      const batched = uniqueNamespace();
+      const single = uniqueNamespace();
+      const jsons = Array.from({ length: 5 }, (_, i) => JSON.stringify({ i }));
+      await engine.events.append(batched, '{"before":1}');
+      await engine.events.appendMany(batched, jsons);
+      await engine.events.append(single, '{"before":1}');
+      for (const json of jsons) await engine.events.append(single, json);
+      const [a, b] = [await engine.events.read(batched, 0), await engine.events.read(single, 0)];
+      expect(a).toMatchObject({ nextOffset: 7, oldestOffset: 4 });
+      expect(a.events).toEqual(b.events);
+      expect({ ...a, epoch: '' }).toEqual({ ...b, epoch: '' });
+    });
+
+    it('trims by bytes as single appends would, never dropping the newest event', async () => {
+      const engine = await harness.engineWith({ eventLogMaxBytes: 100 });
+      const batched = uniqueNamespace();
+      const single = uniqueNamespace();
+      const jsons = [jsonOfLength(50, 'a'), jsonOfLength(50, 'b'), jsonOfLength(40, 'c')];
+      await engine.events.appendMany(batched, jsons);
+      for (const json of jsons) await engine.events.append(single, json);
+      const a = await engine.events.read(batched, 0);
+      expect(a).toMatchObject({ oldestOffset: 2, nextOffset: 4 });
+      expect(a.events).toEqual((await engine.events.read(single, 0)).events);
+
+      const huge = [jsonOfLength(300, 'd'), jsonOfLength(500, 'e')];
+      await engine.events.appendMany(batched, huge);
+      expect(await engine.events.read(batched, 0)).toMatchObject({
+        oldestOffset: 5,
+        nextOffset: 6,
+        events: [{ offset: 5, json: huge[1] }],
+      });
+      // Later appends keep counting from the trimmed state (500 + 7 bytes is over the limit).
+      await engine.events.append(batched, '{"f":1}');
+      expect(await engine.events.read(batched, 0)).toMatchObject({ oldestOffset: 6, nextOffset: 7 });
+    });
+
+    it('delivers every event of concurrent batches and single appends once, in offset order', async () => {
+      const engine = harness.engine();
+      const ns = uniqueNamespace();
+      const other = uniqueNamespace();
+      const { received, unsubscribe } = await recordEvents(engine, [ns, other]);
+      const results = await Promise.all([
+        engine.events.appendMany(ns, ['{"b":1}', '{"b":2}', '{"b":3}']),
+        engine.events.append(ns, '{"s":1}'),
+        engine.events.appendMany(other, ['{"o":1}', '{"o":2}']),
+        engine.events.appendMany(ns, ['{"b":4}', '{"b":5}']),
+        // An event with a raw newline (not JSON.stringify output, but allowed) stays intact.
+        engine.events.appendMany(ns, ['{"m":\n1}', '{"m":2}']),
+      ]);
+      const appended = results.flat();
+      await waitForCount(received, appended.length);
+      // A moment for duplicates to show up, bounded by one more append's delivery.
+      const marker = await engine.events.append(ns, '{"marker":1}');
+      await vi.waitFor(() => expect(received.some((e) => e.offset === marker.offset && e.namespace === ns)).toBe(true));
+      const mine = received.filter((e) => e.namespace === ns);
+      expect(mine.map((e) => e.offset)).toEqual(Array.from({ length: 9 }, (_, i) => i + 1));
+      expect(received.filter((e) => e.namespace === other).map((e) => e.offset)).toEqual([1, 2]);
+      const byKey = (e: AppendedEvent) => `${e.namespace}/${e.offset}`;
+      expect(
+        received
+          .filter((e) => e.offset !== marker.offset || e.namespace !== ns)
+          .sort((x, y) => byKey(x).localeCompare(byKey(y))),
+      ).toEqual([...appended].sort((x, y) => byKey(x).localeCompare(byKey(y))));
+      // Stored in the same order; a resume after any offset reads the rest.
+      const stored = await engine.events.read(ns, 4);
+      expect(stored.events).toEqual(mine.filter((e) => e.offset > 4).map(({ offset, json }) => ({ offset, json })));
+      await unsubscribe();
+    });
+  });
+
   describe('event fan-out', () => {
     it('delivers every appended event to subscribers in offset order per namespace', async () => {
       const engine = harness.engine();
