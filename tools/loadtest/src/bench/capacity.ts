@@ -44,8 +44,8 @@ export function capacityOptions(
     connectRate,
     connectConcurrency: 128,
     connectTimeoutMs: 30_000,
-    // Ramp at connectRate (up to 4× slower on a busy machine), settle one interval, a window per
-    // level; bounded whatever the levels.
-    maxSeconds: Math.min(3_600, Math.ceil(top / connectRate) * 4 + levels.length * 60 + 120),
+    // Ramp at connectRate (allowed down to a tenth of it on a busy machine), settle one interval,
+    // a window per level; bounded whatever the levels (50 000: at most 25 minutes per target).
+    maxSeconds: Math.min(3_600, Math.ceil(top / connectRate) * 10 + levels.length * 60 + 120),
   };
 }
