@@ -89,7 +89,14 @@ export function installCliHandlers(
   /** Events queued and not yet handled, per socket (the `pendingEvents` limit). */
   const pending = new WeakMap<CliSocket, number>();
   const settle = (socket: CliSocket): void => {
-    pending.set(socket, (pending.get(socket) ?? 1) - 1);
+    const left = (pending.get(socket) ?? 1) - 1;
+    if (left > 0) {
+      pending.set(socket, left);
+      return;
+    }
+    // Everything queued is handled: an idle socket keeps no queue state between its keep-alives.
+    pending.delete(socket);
+    tails.delete(socket);
   };
   const inOrder = (socket: CliSocket, work: () => Promise<void> | void): void => {
     pending.set(socket, (pending.get(socket) ?? 0) + 1);

@@ -1,6 +1,8 @@
 // What an open /cli connection keeps in the hub: not the HTTP request that opened it (engine.io
-// would otherwise hold it, with its headers, for the connection's lifetime).
-import { IncomingMessage } from 'node:http';
+// would otherwise hold it, with its headers, for the connection's lifetime), nor the stand-in
+// response engine.io gives middlewares for a websocket upgrade (kept by a `close` listener on the
+// TCP socket).
+import { IncomingMessage, ServerResponse } from 'node:http';
 import v8 from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
@@ -17,8 +19,17 @@ function liveRequests(): number {
 describe('an open connection does not keep its opening request', () => {
   let t: TestHub;
   const sockets: Socket[] = [];
+  /** engine.io's `WebSocketResponse` class (not exported), caught from a middleware. */
+  let upgradeResponse: (new (...args: never[]) => object) | null = null;
   beforeAll(async () => {
     t = await startTestHub();
+    const engine = t.hub.io.engine as unknown as {
+      use(middleware: (req: IncomingMessage, res: object, next: () => void) => void): void;
+    };
+    engine.use((_req, res, next) => {
+      if (!(res instanceof ServerResponse)) upgradeResponse = res.constructor as new (...args: never[]) => object;
+      next();
+    });
   });
   afterAll(async () => {
     closeAll(...sockets);
@@ -43,6 +54,11 @@ describe('an open connection does not keep its opening request', () => {
     expect(Object.values(engineClients(t)).every((client) => client.request === null)).toBe(true);
     // Before: one request per websocket connection, two per upgraded one (handshake + upgrade).
     expect(liveRequests() - before).toBeLessThan(PER_TRANSPORT / 2);
+    // Before: one stand-in response per websocket (those of upgrades included).
+    expect(upgradeResponse).not.toBeNull();
+    if (upgradeResponse) expect(v8.queryObjects(upgradeResponse, { format: 'count' })).toBeLessThan(PER_TRANSPORT / 2);
+    // The connections still work: each answers an event after the release.
+    for (const socket of sockets) await emitAck(socket, 'ping');
   });
 });
 

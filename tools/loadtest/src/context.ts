@@ -15,6 +15,11 @@ export interface SimContext {
   readonly stats: RunStats;
   /** True once the run is over (deadline, failure, or done): loops stop and sockets close. */
   stopped(): boolean;
+  /**
+   * Source address of the WebSocket connections (e.g. 127.0.0.2): one address has only ~28 000
+   * ephemeral ports towards one hub port, so a large idle fleet spreads over several.
+   */
+  readonly localAddress?: string;
 }
 
 export type Transport = 'websocket' | 'polling';
@@ -42,6 +47,7 @@ export function connectCliSocket(
     transports: [transport],
     timeout: ctx.options.connectTimeoutMs,
     auth,
+    ...(ctx.localAddress !== undefined ? { localAddress: ctx.localAddress } : {}),
   });
   return new Promise((resolve) => {
     let settled = false;

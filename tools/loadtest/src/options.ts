@@ -92,6 +92,13 @@ export const LoadtestOptionsSchema = z
     idleLevels: intList(1, 100_000).default([]),
     idleAliveMs: int(100, 120_000).default(5_000),
     idleSeconds: num(1, 3_600).default(15),
+    /**
+     * Generator child processes holding the idle CLIs (0: this process holds them). One process
+     * holds at most its fd limit in sockets; each child also gets its own loopback source address.
+     */
+    idleProcesses: int(0, 16).default(0),
+    /** The hub's Redis, to report its memory per idle session (optional). */
+    redisUrl: z.string().url().optional(),
 
     // rpc
     rpcConcurrency: int(1, 1_000).default(8),
@@ -212,7 +219,8 @@ web        --subscribers 1  --session-streams 0  --rest-rate 0
 steady     --rate 100  --duration 10
 stepup     --step-start 200  --step-factor 1.5  --step-seconds 5  --step-max-rate 100000
            --step-max-steps 16  --step-refine 2  --max-p99-ms 1000  --min-delivery 0.98  --drain-ms 2000
-idle       --idle-levels 1000,3000  --idle-alive-ms 5000  --idle-seconds 15
+idle       --idle-levels 1000,3000  --idle-alive-ms 5000  --idle-seconds 15  --idle-processes 0
+           --redis-url redis://127.0.0.1:6379 (Redis memory per idle session)
 rpc        --rpc-concurrency 8  --rpc-seconds 10
 output     --hub-pids 123,456  --json  --out result.json  --chart out.svg  --quiet  --max-seconds 900
 `;

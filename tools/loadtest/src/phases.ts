@@ -33,7 +33,11 @@ export interface RunState {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function begin(state: RunState, name: string, kind: PhaseStats['kind']): { phase: PhaseStats; extras: PhaseExtras } {
+export function begin(
+  state: RunState,
+  name: string,
+  kind: PhaseStats['kind'],
+): { phase: PhaseStats; extras: PhaseExtras } {
   const phase = state.ctx.stats.startPhase(name, kind, performance.now());
   state.sampler.phaseLabel = name;
   const extras: PhaseExtras = { hubStart: state.sampler.snapshot(), hubEnd: null, verdict: null, idle: null };
@@ -41,7 +45,7 @@ function begin(state: RunState, name: string, kind: PhaseStats['kind']): { phase
   return { phase, extras };
 }
 
-function finish(state: RunState, extras: PhaseExtras): void {
+export function finish(state: RunState, extras: PhaseExtras): void {
   extras.hubEnd = state.sampler.snapshot();
   state.ctx.stats.endPhase(extras.hubEnd.at);
 }
@@ -50,7 +54,7 @@ function finish(state: RunState, extras: PhaseExtras): void {
  * Starts `count` connects at most `rate` per second and `concurrency` at a time, until done, the
  * deadline, or stop. Resolves with the number that succeeded.
  */
-async function ramp(
+export async function ramp(
   ctx: SimContext,
   count: number,
   connectOne: (i: number) => Promise<boolean>,
@@ -89,7 +93,7 @@ async function ramp(
   return ok;
 }
 
-async function connectCli(cli: CliSim, aliveMs: number): Promise<boolean> {
+export async function connectCli(cli: CliSim, aliveMs: number): Promise<boolean> {
   if (!(await cli.createSession())) return false;
   if (!(await cli.connect())) return false;
   cli.startAlive(aliveMs);
@@ -273,78 +277,6 @@ async function refine(state: RunState, failedPhase: PhaseStats, low: number, hig
     else if (verdict === 'generator') return;
     else high = mid;
   }
-}
-
-/**
- * Idle capacity: for each level, connect idle CLIs up to it (heartbeats only), let one beat
- * interval pass so the connect burst is over, then measure the hub over a quiet window.
- */
-export async function idlePhase(state: RunState): Promise<void> {
-  const { ctx } = state;
-  const o = ctx.options;
-  // Baseline: the hub with no idle CLI, after a short settle (start-up garbage, timers).
-  const baselineStart = state.sampler.snapshot();
-  const settle = performance.now() + 3_000;
-  while (performance.now() < settle && !ctx.stopped()) await sleep(50);
-  const baseline = state.sampler.snapshot();
-  const baselineCpuPercent =
-    baselineStart.proc && baseline.proc
-      ? Math.max(
-          0,
-          ((baseline.proc.cpuMs - baselineStart.proc.cpuMs) / Math.max(1, baseline.at - baselineStart.at)) * 100,
-        )
-      : null;
-  let previous: { rss: number; connected: number } | null = null;
-  for (const level of o.idleLevels) {
-    if (ctx.stopped()) return;
-    const { extras } = begin(state, `idle-${level}`, 'idle');
-    const from = state.idleClis.length;
-    for (let i = from; i < level; i += 1) state.idleClis.push(new CliSim(i, ctx, transportFor(o, i), 'idle'));
-    const rampDeadline = performance.now() + Math.max(30_000, ((level - from) / o.connectRate) * 1000 * 4 + 30_000);
-    await ramp(ctx, level - from, (i) => connectCli(state.idleClis[from + i] as CliSim, o.idleAliveMs), rampDeadline);
-    const connected = (): number => state.idleClis.filter((c) => c.socket?.connected === true).length;
-    // Let every new CLI reach its steady beat (random first offset < one interval).
-    const settleEnd = performance.now() + o.idleAliveMs;
-    while (performance.now() < settleEnd && !ctx.stopped()) await sleep(50);
-    const reached = connected() >= level;
-    const start = state.sampler.snapshot();
-    const beatsBefore = countHeartbeats(state);
-    const windowEnd = performance.now() + o.idleSeconds * 1000;
-    while (performance.now() < windowEnd && !ctx.stopped()) await sleep(50);
-    const end = state.sampler.snapshot();
-    const heartbeats = countHeartbeats(state) - beatsBefore;
-    const windowS = (end.at - start.at) / 1000;
-    const cpuMs = start.proc && end.proc ? end.proc.cpuMs - start.proc.cpuMs : null;
-    const live = connected();
-    extras.idle = {
-      level,
-      connected: live,
-      reached: reached && live >= level,
-      windowS,
-      heartbeats,
-      heartbeatsPerS: windowS > 0 ? heartbeats / windowS : 0,
-      hubCpuMs: cpuMs,
-      hubCpuPercent: cpuMs !== null && windowS > 0 ? (cpuMs / (windowS * 1000)) * 100 : null,
-      cpuMsPerHeartbeat: cpuMs !== null && heartbeats > 0 ? cpuMs / heartbeats : null,
-      hubRssBytes: end.proc?.rssBytes ?? null,
-      hubRssBaselineBytes: baseline.proc?.rssBytes ?? null,
-      rssBytesPerConnection:
-        end.proc && baseline.proc && live > 0 ? (end.proc.rssBytes - baseline.proc.rssBytes) / live : null,
-      rssSlopeBytesPerConnection:
-        end.proc && previous && live > previous.connected
-          ? (end.proc.rssBytes - previous.rss) / (live - previous.connected)
-          : null,
-      hubBaselineCpuPercent: baselineCpuPercent,
-    };
-    if (end.proc) previous = { rss: end.proc.rssBytes, connected: live };
-    extras.verdict = extras.idle.reached ? 'ok' : 'errors';
-    finish(state, extras);
-    if (!extras.idle.reached) return;
-  }
-}
-
-function countHeartbeats(state: RunState): number {
-  return state.ctx.stats.phases.reduce((sum, p) => sum + p.heartbeats, 0);
 }
 
 /** Closed-loop `paths/exists` RPCs through the hub to the runners. */

@@ -51,6 +51,31 @@ export const IdleLevelSchema = z.object({
   rssSlopeBytesPerConnection: z.number().nullable(),
   /** Hub CPU with no idle CLI yet (background timers), measured before the first level. */
   hubBaselineCpuPercent: z.number().min(0).nullable(),
+  /** CLIs connected in this level's ramp ÷ the ramp's wall time. */
+  connectPerS: z.number().min(0).nullable().default(null),
+  connectP99Ms: z.number().min(0).nullable().default(null),
+  /** Beats/s the connected CLIs should send at their interval (the generator fell short if far below). */
+  expectedHeartbeatsPerS: z.number().min(0).nullable().default(null),
+  /** Redis `used_memory` at the end of the window, and (it − before the first level) ÷ CLIs. */
+  redisUsedBytes: z.number().min(0).nullable().default(null),
+  redisBytesPerSession: z.number().nullable().default(null),
+  /** Each load-generator process over the level (ramp + settle + window), CPU % of one core. */
+  generator: z
+    .array(
+      z.object({
+        pid: z.number().int(),
+        role: z.enum(['main', 'child']),
+        clis: z.number().int().min(0),
+        cpuPercent: z.number().min(0),
+        fds: z.number().int().nullable(),
+        fdLimit: z.number().int().nullable(),
+      }),
+    )
+    .default([]),
+  /** Hub processes' open fds and their limit at the end of the level. */
+  hubFds: z.array(z.object({ pid: z.number().int(), open: z.number().int(), limit: z.number() })).default([]),
+  /** Why the run stopped at this level (null when it was reached). */
+  stopReason: z.string().nullable().default(null),
 });
 export type IdleLevel = z.infer<typeof IdleLevelSchema>;
 

@@ -4,15 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SimContext } from './context.js';
 import { assertLoopbackTarget, type LoadtestOptions } from './options.js';
-import {
-  connectPhase,
-  idlePhase,
-  rpcPhase,
-  stepupPhase,
-  steadyPhase,
-  type PhaseExtras,
-  type RunState,
-} from './phases.js';
+import { idlePhase } from './idle-phase.js';
+import { connectPhase, rpcPhase, stepupPhase, steadyPhase, type PhaseExtras, type RunState } from './phases.js';
 import { LoadtestResultSchema, RESULT_SCHEMA_ID, type LoadtestResult, type PhaseResult } from './result-schema.js';
 import { Sampler } from './sampler.js';
 import { RunStats, type PhaseStats } from './stats.js';

@@ -155,6 +155,78 @@ describe('npm run loadtest against an in-process hub', () => {
   });
 });
 
+describe('the idle phase in generator child processes', () => {
+  let t: TestHub;
+  let result: LoadtestResult;
+  let code: number;
+  let stderr: string;
+
+  beforeAll(async () => {
+    t = await startTestHub({ clock: () => Date.now() });
+    const { io, out, err } = capture();
+    code = await runLoadtestCommand(
+      [
+        '--url',
+        t.url,
+        '--clis',
+        '0',
+        '--subscribers',
+        '0',
+        '--phases',
+        'connect,idle',
+        // 60 000 is more than this process (the hub here) can hold: the run must stop there, untried.
+        '--idle-levels',
+        '3,5,60000',
+        '--idle-processes',
+        '2',
+        '--idle-alive-ms',
+        '300',
+        '--idle-seconds',
+        '1',
+        '--hub-pids',
+        String(process.pid),
+        '--max-seconds',
+        '60',
+        '--json',
+        '--quiet',
+      ],
+      { token: t.token },
+      io,
+    );
+    stderr = err();
+    result = LoadtestResultSchema.parse(JSON.parse(out()));
+  }, 90_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("holds each level across the children, merges their counts and reports each one's CPU", () => {
+    expect(code, stderr).toBe(0);
+    expect(result.summary.errors).toEqual({});
+    const [three, five] = result.summary.idle;
+    expect(three).toMatchObject({ level: 3, connected: 3, reached: true, stopReason: null });
+    expect(five).toMatchObject({ level: 5, connected: 5, reached: true, stopReason: null });
+    expect(five?.heartbeats).toBeGreaterThan(0);
+    expect(five?.connectPerS).toBeGreaterThan(0);
+    expect(five?.connectP99Ms).toBeGreaterThan(0);
+    // The main process plus two children holding 3 + 2 CLIs.
+    expect(five?.generator.map((g) => [g.role, g.clis])).toEqual([
+      ['main', 0],
+      ['child', 3],
+      ['child', 2],
+    ]);
+    expect(result.phases.find((p) => p.name === 'idle-5')?.connect.count).toBe(2);
+  });
+
+  it("does not try a level beyond the hub's fd limits, and says so", () => {
+    const last = result.summary.idle.at(-1);
+    expect(last).toMatchObject({ level: 60_000, reached: false });
+    expect(last?.stopReason).toMatch(/^hub fd limit: .* leaves room for \d+ CLIs, not 60000$/);
+    expect(result.phases.find((p) => p.name === 'idle-60000')?.connect.count).toBe(0);
+  });
+});
+
 describe('loadtest options', () => {
   it('refuses non-loopback targets unless --allow-remote', async () => {
     expect(() => parseLoadtestOptions({ url: 'http://10.1.2.3:3006', token: 'x' })).toThrow(OptionsError);

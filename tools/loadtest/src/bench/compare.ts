@@ -59,14 +59,29 @@ export function rssSlopeFit(r: LoadtestResult): number | null {
 function idleDefs(levels: number[]): MetricDef[] {
   const fit: MetricDef = {
     key: 'rss-per-cli-fit',
-    label: `RSS KiB per idle CLI (least-squares slope over levels ${levels.join('/')})`,
+    label: `RSS KiB per idle CLI (hub + Redis; least-squares slope over levels ${levels.join('/')})`,
     better: 'lower',
     value: (r) => {
       const bytes = rssSlopeFit(r);
       return bytes === null ? null : bytes / 1024;
     },
   };
+  const stop: MetricDef = {
+    key: 'capacity-stop',
+    label: 'highest idle level reached (and why the run stopped there)',
+    better: 'higher',
+    value: (r) => {
+      const reached = r.summary.idle.filter((l) => l.reached);
+      return reached.length > 0 ? Math.max(...reached.map((l) => l.level)) : null;
+    },
+    note: (r) => {
+      const stopped = r.summary.idle.find((l) => l.stopReason !== null);
+      if (stopped) return `@${stopped.level}: ${stopped.stopReason}`;
+      return r.aborted ? `aborted: ${r.aborted}` : undefined;
+    },
+  };
   return [
+    stop,
     fit,
     ...levels.flatMap((level): MetricDef[] => {
       const at = (r: LoadtestResult) => r.summary.idle.find((l) => l.level === level);
@@ -78,7 +93,7 @@ function idleDefs(levels: number[]): MetricDef[] {
       return [
         {
           key: `cpu-per-hb-${level}`,
-          label: `CPU ms per heartbeat @${level} idle CLIs`,
+          label: `CPU ms per heartbeat @${level} idle CLIs (hub processes + redis-server)`,
           better: 'lower',
           value: (r) => (at(r)?.reached ? (at(r)?.cpuMsPerHeartbeat ?? null) : null),
           note: reachedNote,
@@ -86,7 +101,7 @@ function idleDefs(levels: number[]): MetricDef[] {
         {
           key: `rss-per-cli-${level}`,
           // The slope from the previous level (the first level: from the no-CLI baseline).
-          label: `RSS KiB per idle CLI @${level} (Δ from previous level)`,
+          label: `RSS KiB per idle CLI @${level} (hub + Redis, Δ from previous level)`,
           better: 'lower',
           value: (r) => {
             const l = at(r);
@@ -96,16 +111,43 @@ function idleDefs(levels: number[]): MetricDef[] {
           note: reachedNote,
         },
         {
+          key: `redis-per-session-${level}`,
+          label: `Redis bytes per idle session @${level} (used_memory Δ from no CLI)`,
+          better: 'lower',
+          value: (r) => (at(r)?.reached ? (at(r)?.redisBytesPerSession ?? null) : null),
+        },
+        {
           key: `hub-rss-${level}`,
-          label: `hub RSS MiB @${level}`,
+          label: `hub + Redis RSS MiB @${level}`,
           better: 'info',
           value: (r) => ((at(r)?.hubRssBytes ?? null) !== null ? (at(r)?.hubRssBytes as number) / 1024 ** 2 : null),
+        },
+        {
+          key: `connect-rate-${level}`,
+          label: `connects/s (ramp to ${level})`,
+          better: 'higher',
+          value: (r) => at(r)?.connectPerS ?? null,
         },
         {
           key: `connect-p99-${level}`,
           label: `connect p99 ms (ramp to ${level})`,
           better: 'lower',
-          value: (r) => r.phases.find((p) => p.name === `idle-${level}`)?.connect.p99 ?? null,
+          value: (r) => at(r)?.connectP99Ms ?? r.phases.find((p) => p.name === `idle-${level}`)?.connect.p99 ?? null,
+        },
+        {
+          key: `generator-cpu-${level}`,
+          label: `load generator CPU % @${level} (busiest process / all, of one core)`,
+          better: 'info',
+          value: (r) => {
+            const g = at(r)?.generator ?? [];
+            return g.length > 0 ? g.reduce((sum, p) => sum + p.cpuPercent, 0) : null;
+          },
+          note: (r) => {
+            const g = at(r)?.generator ?? [];
+            if (g.length === 0) return undefined;
+            const busiest = Math.max(...g.map((p) => p.cpuPercent));
+            return `busiest ${busiest.toFixed(0)} % of ${g.length} processes`;
+          },
         },
       ];
     }),
@@ -282,7 +324,7 @@ function cell(row: MetricRow, target: TargetName): string {
   const v = row.values[target];
   // Notes can carry an error message: one short line, so a table stays a table.
   const raw = row.notes[target];
-  const note = raw === undefined ? undefined : raw.replace(/\s+/g, ' ').slice(0, 100);
+  const note = raw === undefined ? undefined : raw.replace(/\s+/g, ' ').slice(0, 140);
   const digits =
     v !== null && v !== undefined && Math.abs(v) < 10 ? 3 : v !== null && v !== undefined && Math.abs(v) < 100 ? 1 : 0;
   const text = v === null || v === undefined ? '–' : fmt.n(v, digits);

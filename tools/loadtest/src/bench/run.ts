@@ -159,6 +159,7 @@ export async function runBench(opts: BenchOptions, env: BenchEnv): Promise<numbe
             url: hub.url,
             token: hub.token,
             hubPids: hub.pids,
+            ...(profile === 'capacity' && hub.redisUrl ? { redisUrl: hub.redisUrl } : {}),
             quiet: opts.quiet,
           });
           const fromUs = Number(process.hrtime.bigint() / 1000n);

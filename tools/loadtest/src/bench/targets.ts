@@ -35,6 +35,8 @@ export interface RunningTarget {
   token: string;
   /** Roots of the process trees whose CPU/RSS count as "the hub" (incl. redis-server). */
   pids: number[];
+  /** The target's Redis, when it has one (the capacity profile reports its memory per session). */
+  redisUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -304,7 +306,13 @@ async function startOurs(
     await stop();
     throw new Error(`${name} hub did not become ready:\n${tail}`);
   }
-  return { url, token, pids: redis ? [child.pid, redis.child.pid] : [child.pid], stop };
+  return {
+    url,
+    token,
+    pids: redis ? [child.pid, redis.child.pid] : [child.pid],
+    ...(redis ? { redisUrl: redis.url } : {}),
+    stop,
+  };
 }
 
 export interface TargetLauncher {
