@@ -160,7 +160,8 @@ export function createRedisConnection(
         enableOfflineQueue: false,
         enableReadyCheck: true,
         maxRedirections: 16,
-        enableAutoPipelining: true,
+        // No auto-pipelining here: ioredis then refuses our explicit multi-slot pipelines
+        // ("All keys in the pipeline should belong to the same slots allocation group").
         retryDelayOnFailover: 100,
         retryDelayOnClusterDown: 100,
         retryDelayOnTryAgain: 100,
