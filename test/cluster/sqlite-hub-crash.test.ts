@@ -147,7 +147,9 @@ describe('sqlite hub under kill -9 (real hub processes)', () => {
       );
       expect(replayed.sort()).toEqual(missed.sort());
       const offsets = again.frames.filter((f) => f.id !== undefined).map((f) => splitEventId(f.id).offset);
-      expect(offsets[0]).toBe(splitEventId(cursor).offset + 1);
+      // The browser may have seen every committed message before the kill (then nothing is
+      // replayed); whatever is replayed starts right after the cursor.
+      if (missed.length > 0 || offsets.length > 0) expect(offsets[0]).toBe(splitEventId(cursor).offset + 1);
       again.close();
     },
     120_000,
