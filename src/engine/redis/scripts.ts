@@ -34,7 +34,7 @@ const SCRIPT_FILES = {
   deleteIfEquals: { file: 'delete-if-equals.lua' },
   lockAcquire: { file: 'lock-acquire.lua' },
   eventAppend: { file: 'event-append.lua', preludes: ['event-log-append.lua'] },
-  eventAppendMany: { file: 'event-append-many.lua' },
+  eventAppendMany: { file: 'event-append-many.lua', preludes: ['event-log-append.lua'] },
   eventRead: { file: 'event-read.lua' },
   limitTake: { file: 'limit-take.lua' },
   limitLeaseAcquire: { file: 'limit-lease-acquire.lua' },
