@@ -1,26 +1,25 @@
 // `npm run bench:redis-cost`: the Redis work behind one keep-alive and one CLI message, counted
 // exactly (INFO commandstats deltas: commands run by scripts included) together with the CPU the
-// hub processes and redis-server spent, over a fixed window of steady load on a fresh Redis. These
-// are the per-unit figures the README's cost model and BENCHMARKS.md's fleet projection use.
+// hub processes and redis-server spent, over a fixed window of steady load on the bench's own
+// `redis` / `redis2` targets (a fresh Redis each, AOF everysec). These are the per-unit figures the README's cost model and BENCHMARKS.md's fleet projection use.
 //
 // Counts do not depend on machine load; CPU figures do (the load average is printed with them).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { LoadtestOptionsSchema } from '../options.js';
 import { sampleProcesses } from '../proc-stats.js';
+import { redisInfo } from '../redis-info.js';
 import { runLoadtest } from '../run.js';
-import { freePort, httpOk, redisPing, spawnChild, waitUntil, type Child } from './processes.js';
-import { LIFTED_TENANT_LIMITS, NO_NETWORK_ENV, prepareOurs } from './targets.js';
+import { launcherFor, prepareOurs, type RunningTarget } from './targets.js';
 
 export const RedisCostOptionsSchema = z.object({
-  /** Hub worker counts to measure (each on its own fresh Redis). */
+  /** Hub worker counts to measure: 1 is the bench's `redis` target, 2 its `redis2`. */
   workers: z
     .union([z.string(), z.number()])
     .transform((v) => String(v).split(',').map(Number))
-    .pipe(z.array(z.number().int().min(1).max(8)).min(1))
+    .pipe(z.array(z.number().int().min(1).max(2)).min(1))
     .default([1, 2]),
   idleClis: z.coerce.number().int().min(10).max(15_000).default(1_000),
   aliveMs: z.coerce.number().int().min(100).max(60_000).default(2_000),
@@ -62,90 +61,42 @@ export async function runRedisCost(
 ): Promise<UnitCost[]> {
   const ours = prepareOurs(env.repoRoot, env.log);
   if (ours.note) env.log(ours.note);
+  const workDir = mkdtempSync(join(tmpdir(), 'hapi-redis-cost-'));
+  const ctx = { ours, repoRoot: env.repoRoot, workDir, baseEnv: env.baseEnv, log: env.log };
   const results: UnitCost[] = [];
-  for (const workers of options.workers) {
-    const hub = await startHub(ours.args, workers, env);
-    try {
-      results.push(await measureKeepAlives(hub, workers, options, env.log));
-      results.push(await measureMessages(hub, workers, options, env.log));
-    } finally {
-      await hub.stop();
+  try {
+    for (const workers of options.workers) {
+      const launcher = launcherFor(workers === 1 ? 'redis' : 'redis2', ctx);
+      if (launcher.unavailable) throw new Error(launcher.unavailable);
+      const target = await launcher.start(`cost-${workers}`);
+      try {
+        const hub = costHub(target);
+        results.push(await measureKeepAlives(hub, workers, options, env.log));
+        results.push(await measureMessages(hub, workers, options, env.log));
+      } finally {
+        await target.stop();
+      }
     }
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
   }
   return results;
 }
 
+/** What a window needs of a bench target: the hub process tree first, then its redis-server. */
 interface CostHub {
   url: string;
   token: string;
   metricsUrl: string;
+  redisUrl: string;
   hubPid: number;
-  redis: Redis;
-  stop(): Promise<void>;
 }
 
-async function startHub(
-  entryArgs: string[],
-  workers: number,
-  env: { repoRoot: string; baseEnv: NodeJS.ProcessEnv },
-): Promise<CostHub> {
-  const dir = mkdtempSync(join(tmpdir(), 'hapi-redis-cost-'));
-  const path = env.baseEnv.PATH ?? '/usr/bin:/bin';
-  const redisPort = await freePort();
-  const redisChild = spawnChild(
-    'redis-server',
-    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
-    { cwd: dir, logFile: join(dir, 'redis.log'), env: { PATH: path } },
-  );
-  const children: Child[] = [redisChild];
-  const stop = async (): Promise<void> => {
-    for (const child of children.reverse()) await child.stop(10_000);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  if (!(await waitUntil(() => redisPing(redisPort), redisChild, 15_000))) {
-    await stop();
-    throw new Error('redis-server did not start');
-  }
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const token = 'redis-cost-token-0123456789';
-  const hubChild = spawnChild(process.execPath, [...entryArgs, 'serve'], {
-    cwd: env.repoRoot,
-    logFile: join(dir, 'hub.log'),
-    env: {
-      PATH: path,
-      HOME: dir,
-      CLI_API_TOKEN: token,
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      HAPI_WORKERS: String(workers),
-      HAPI_LISTEN_HOST: '127.0.0.1',
-      HAPI_LISTEN_PORT: String(port),
-      HAPI_METRICS_PORT: String(metricsPort),
-      HAPI_DRAIN_TIMEOUT_MS: '3000',
-      LOG_LEVEL: 'warn',
-      ...LIFTED_TENANT_LIMITS,
-      ...NO_NETWORK_ENV,
-    },
-  });
-  children.push(hubChild);
-  const url = `http://127.0.0.1:${port}`;
-  if (!(await waitUntil(() => httpOk(`${url}/ready`), hubChild, 60_000))) {
-    const tail = hubChild.tail();
-    await stop();
-    throw new Error(`hub did not become ready:\n${tail}`);
-  }
-  const redis = new Redis(redisPort, '127.0.0.1', { lazyConnect: false, maxRetriesPerRequest: 1 });
-  return {
-    url,
-    token,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-    hubPid: hubChild.pid,
-    redis,
-    stop: async () => {
-      redis.disconnect();
-      await stop();
-    },
-  };
+function costHub(target: RunningTarget): CostHub {
+  const [hubPid] = target.pids;
+  if (!target.redisUrl || !target.metricsUrl || hubPid === undefined)
+    throw new Error('a redis-cost target needs its Redis, its metrics listener and its hub pid');
+  return { url: target.url, token: target.token, metricsUrl: target.metricsUrl, redisUrl: target.redisUrl, hubPid };
 }
 
 async function measureKeepAlives(
@@ -252,10 +203,11 @@ async function measureWindow(
 
 async function snapshot(hub: CostHub): Promise<Snapshot> {
   const [stats, cpu, metricsText] = await Promise.all([
-    hub.redis.info('commandstats'),
-    hub.redis.info('cpu'),
+    redisInfo(hub.redisUrl, 'commandstats'),
+    redisInfo(hub.redisUrl, 'cpu'),
     fetch(hub.metricsUrl).then((r) => r.text()),
   ]);
+  if (stats === null || cpu === null) throw new Error('Redis did not answer INFO');
   const commands = new Map<string, number>();
   for (const match of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) commands.set(match[1] ?? '', Number(match[2]));
   const cpuField = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? 0);

@@ -37,6 +37,8 @@ export interface RunningTarget {
   pids: number[];
   /** The target's Redis, when it has one (the capacity profile reports its memory per session). */
   redisUrl?: string;
+  /** Our hubs' internal metrics listener (HAPI_METRICS_PORT): `…/metrics`. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -269,6 +271,7 @@ async function startOurs(
 ): Promise<RunningTarget> {
   const redis = name === 'memory' || name === 'sqlite' ? null : await startRedis(ctx, tag);
   const port = await freePort();
+  const metricsPort = await freePort();
   const token = randomBytes(24).toString('base64url');
   const home = mkdtempSync(join(ctx.workDir, `${name}-${tag}-`));
   const profDir = ctx.cpuProfDir ? join(ctx.cpuProfDir, `${name}-${tag}`) : null;
@@ -283,6 +286,7 @@ async function startOurs(
       CLI_API_TOKEN: token,
       HAPI_LISTEN_HOST: '127.0.0.1',
       HAPI_LISTEN_PORT: String(port),
+      HAPI_METRICS_PORT: String(metricsPort),
       LOG_LEVEL: 'warn',
       // Stop quickly between profiles (nothing is left to drain once the load test closed).
       HAPI_DRAIN_TIMEOUT_MS: '3000',
@@ -311,6 +315,7 @@ async function startOurs(
     token,
     pids: redis ? [child.pid, redis.child.pid] : [child.pid],
     ...(redis ? { redisUrl: redis.url } : {}),
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     stop,
   };
 }
