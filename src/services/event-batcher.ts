@@ -11,14 +11,13 @@
 // published, as when every publish was its own append; nothing waits longer than this turn.
 import type { EventLog } from '../engine/stores/event-log.js';
 import type { AppendedEvent } from '../engine/types.js';
+import { settleBatch, type BatchCaller } from './batch-results.js';
 
 /** A namespace's queue is sent at once when it reaches this many events (bounds script size). */
 export const MAX_EVENT_BATCH = 256;
 
-interface Pending {
+interface Pending extends BatchCaller<AppendedEvent> {
   json: string;
-  resolve: (event: AppendedEvent) => void;
-  reject: (error: unknown) => void;
 }
 
 export class EventAppendBatcher {
@@ -68,17 +67,6 @@ export class EventAppendBatcher {
     } catch (error) {
       sent = Promise.reject(error);
     }
-    sent.then(
-      (events) => {
-        queue.forEach((item, i) => {
-          const event = events[i];
-          if (event) item.resolve(event);
-          else item.reject(new Error('event batch returned fewer results than events'));
-        });
-      },
-      (error: unknown) => {
-        for (const item of queue) item.reject(error);
-      },
-    );
+    settleBatch(queue, sent, 'event batch');
   }
 }

@@ -11,14 +11,13 @@ import type {
   RefreshPresenceInput,
   RefreshPresenceResult,
 } from '../engine/types.js';
+import { settleBatch, type BatchCaller } from './batch-results.js';
 
 /** A batch is sent at once when it reaches this many beats (bounds script size and latency). */
 export const MAX_PRESENCE_BATCH = 256;
 
-interface Pending {
+interface Pending extends BatchCaller<RefreshPresenceResult> {
   request: PresenceRefreshRequest;
-  resolve: (result: RefreshPresenceResult) => void;
-  reject: (error: unknown) => void;
 }
 
 export class PresenceBatcher {
@@ -52,17 +51,6 @@ export class PresenceBatcher {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    this.store.refreshMany(batch.map((item) => item.request)).then(
-      (results) => {
-        batch.forEach((item, i) => {
-          const result = results[i];
-          if (result) item.resolve(result);
-          else item.reject(new Error('presence batch returned fewer results than requests'));
-        });
-      },
-      (error: unknown) => {
-        for (const item of batch) item.reject(error);
-      },
-    );
+    settleBatch(batch, this.store.refreshMany(batch.map((item) => item.request)), 'presence batch');
   }
 }
