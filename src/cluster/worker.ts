@@ -117,7 +117,7 @@ function redirectForeignSessions(http: HttpServer, slot: number): void {
   const isForeign = (req: IncomingMessage): boolean => {
     const socket = req.socket;
     const first = !served.has(socket);
-    if (first) served.add(socket);
+    served.add(socket);
     if (first) return false;
     const sid = sessionIdOfTarget(req.url ?? '', ENGINE_IO_PATH);
     const owner = sid === null ? null : slotOfSessionId(sid);
