@@ -52,6 +52,24 @@ describe('Redis engine: several instances on one Redis', () => {
     await expect(engine.ping()).resolves.toBeUndefined();
   });
 
+  it('runs its scripts again after the server emptied its script cache (SCRIPT FLUSH)', async () => {
+    const engine = await open();
+    const ns = uniqueNamespace();
+    const session = await createSession(engine, ns);
+    const admin = new Redis(redisUrl);
+    try {
+      await admin.script('FLUSH');
+      expect(await admin.info('memory')).toMatch(/number_of_cached_scripts:0\r?\n/);
+      const appended = await engine.messages.append(ns, session.id, messageInput({ createdAt: T0 }));
+      expect(appended.ok && appended.message.seq).toBe(1);
+      expect((await engine.messages.listAfterSeq(ns, session.id, 0, 10)).map((row) => row.seq)).toEqual([1]);
+      // Each retry sent the source, so the server knows those scripts again.
+      expect(await admin.info('memory')).not.toMatch(/number_of_cached_scripts:0\r?\n/);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it("sees the other instance's writes", async () => {
     const [a, b] = [await open(), await open()];
     const ns = uniqueNamespace();

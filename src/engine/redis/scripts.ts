@@ -1,10 +1,15 @@
-// Loads the engine's Lua scripts (the .lua files next to this module) once at start-up and
-// registers them with ioredis `defineCommand`, which runs them with EVALSHA and falls back to
-// EVAL after a server restart emptied the script cache.
+// Loads the engine's Lua scripts (the .lua files next to this module) once at start-up and runs
+// them with EVALSHA, falling back to EVAL when the server does not know the script (first use on
+// a node, or after a restart emptied its script cache).
+//
+// Not ioredis `defineCommand`: every pipeline ioredis builds (and auto-pipelining builds one per
+// event-loop turn) copies each defined script onto itself, which with thirty scripts cost more
+// hub CPU than the commands in the pipeline.
 //
 // Scripts only touch keys of one Cluster slot: their KEYS, plus, where a key is only known
 // inside the script (the session a tag points to, a registry record), keys built from a prefix
 // that carries the same hash tag.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RedisClient } from '../../redis/connection.js';
 
@@ -45,34 +50,50 @@ const SCRIPT_FILES = {
 export type ScriptName = keyof typeof SCRIPT_FILES;
 
 type ScriptArg = string | number;
-type ScriptCommand = (numberOfKeys: number, ...keysAndArgs: ScriptArg[]) => Promise<unknown>;
+
+interface LoadedScript {
+  lua: string;
+  sha: string;
+}
 
 function readScript(file: string): string {
   return readFileSync(new URL(file, import.meta.url), 'utf8');
 }
 
-/** Script sources, read once per process. */
-let sources: Map<ScriptName, string> | undefined;
+/** Script sources and their SHA1s, read once per process. */
+let scripts: Map<ScriptName, LoadedScript> | undefined;
 
-function scriptSources(): Map<ScriptName, string> {
-  if (!sources) {
-    sources = new Map();
+function loadedScripts(): Map<ScriptName, LoadedScript> {
+  if (!scripts) {
+    scripts = new Map();
     for (const [name, spec] of Object.entries(SCRIPT_FILES) as [ScriptName, { file: string; preludes?: string[] }][]) {
       const preludes = (spec.preludes ?? []).map((file) => `${readScript(file)}\n`).join('');
-      sources.set(name, preludes + readScript(spec.file));
+      const lua = preludes + readScript(spec.file);
+      scripts.set(name, { lua, sha: createHash('sha1').update(lua).digest('hex') });
     }
   }
-  return sources;
+  return scripts;
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
 export class LuaScripts {
-  constructor(private readonly client: RedisClient) {
-    for (const [name, lua] of scriptSources()) client.defineCommand(name, { lua });
-  }
+  private readonly scripts = loadedScripts();
 
-  run(name: ScriptName, keys: string[], args: ScriptArg[] = []): Promise<unknown> {
-    // defineCommand adds the method at run time; the client's static type cannot know it.
-    const command = (this.client as unknown as Record<ScriptName, ScriptCommand>)[name];
-    return command.call(this.client, keys.length, ...keys, ...args);
+  constructor(private readonly client: RedisClient) {}
+
+  async run(name: ScriptName, keys: string[], args: ScriptArg[] = []): Promise<unknown> {
+    const script = this.scripts.get(name);
+    if (!script) throw new Error(`unknown Lua script ${name}`);
+    try {
+      return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      // Only the script cache's miss is retried, with the source (which also caches it again);
+      // any other failure, including a timeout, is the caller's.
+      if (!isNoScript(error)) throw error;
+      return await this.client.eval(script.lua, keys.length, ...keys, ...args);
+    }
   }
 }
