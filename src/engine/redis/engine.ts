@@ -29,7 +29,11 @@ export async function createRedisEngine(url: string, options: EngineOptions): Pr
   await connectRedis(client).catch((error: unknown) => Promise.reject(toEngineError(error)));
   // A subscribed connection cannot run other commands: the event bus has its own.
   const bus = new RedisEventBus(createRedisConnection(url, 'event-bus'));
-  const context: RedisContext = { client, scripts: new LuaScripts(client), options };
+  const scripts = new LuaScripts(client);
+  await scripts.load().catch((error: unknown) => Promise.reject(toEngineError(error)));
+  // A failed reload only costs the first use of each script a NOSCRIPT retry.
+  scripts.keepLoaded(() => undefined);
+  const context: RedisContext = { client, scripts, options };
   return {
     kind: 'redis',
     sessions: mapUnavailableErrors(createSessionStore(context)),

@@ -1,6 +1,7 @@
-// Loads the engine's Lua scripts (the .lua files next to this module) once at start-up and runs
-// them with EVALSHA, falling back to EVAL when the server does not know the script (first use on
-// a node, or after a restart emptied its script cache).
+// Loads the engine's Lua scripts (the .lua files next to this module) once at start-up, puts
+// them in the server's script cache on every (re)connect, and runs them with EVALSHA. A NOSCRIPT
+// (a cache emptied without a reconnect: SCRIPT FLUSH, a Cluster node that joined later) is
+// retried with EVAL, which also caches the script again.
 //
 // Not ioredis `defineCommand`: every pipeline ioredis builds (and auto-pipelining builds one per
 // event-loop turn) copies each defined script onto itself, which with thirty scripts cost more
@@ -11,6 +12,7 @@
 // that carries the same hash tag.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../../redis/connection.js';
 
 /** Scripts and the preludes each one needs (helpers shared between scripts), in order. */
@@ -83,6 +85,30 @@ export class LuaScripts {
   private readonly scripts = loadedScripts();
 
   constructor(private readonly client: RedisClient) {}
+
+  /**
+   * Puts every script in the script cache of the server (each master on Cluster). Loading is
+   * what keeps the scripts in order: a first EVALSHA that met NOSCRIPT would be retried after
+   * commands issued behind it, and callers rely on their writes reaching Redis in call order.
+   */
+  async load(): Promise<void> {
+    const servers = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    await Promise.all(
+      servers.map(async (server) => {
+        const pipeline = server.pipeline();
+        for (const script of this.scripts.values()) pipeline.script('LOAD', script.lua);
+        for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+      }),
+    );
+  }
+
+  /**
+   * Loads again on every reconnect (a restarted server has an empty cache). The 'ready' listener
+   * runs before any caller can issue a command on the new connection, so the loads go first.
+   */
+  keepLoaded(onError: (error: unknown) => void): void {
+    this.client.on('ready', () => void this.load().catch(onError));
+  }
 
   async run(name: ScriptName, keys: string[], args: ScriptArg[] = []): Promise<unknown> {
     const script = this.scripts.get(name);
