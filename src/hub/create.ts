@@ -112,6 +112,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     config.sweepIntervalMs,
   );
   await services.auth.init();
+  const stopAliveWatch = await services.sessions.watchEvents();
 
   installHandshake(cliNamespace, services, config.namespaceAuth);
   installAttachedSocketCounting(cliNamespace, services, (error) =>
@@ -174,6 +175,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       services.limits.stop();
       await services.limits.flush().catch((error: unknown) => log.warn({ err: error }, 'limits flush failed'));
       await services.sweeper.stop();
+      await stopAliveWatch();
       await closeWeb();
       // `local`: with the Redis adapter a plain disconnectSockets() is broadcast to every worker of
       // the cluster, and closing one worker must not disconnect the others' clients.

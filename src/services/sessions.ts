@@ -1,10 +1,18 @@
 // Session lifecycle: creation, versioned writes, keep-alives, end. The only writer of session state.
 import { randomUUID } from 'node:crypto';
-import type { CasResult, LiveFields, SessionColumnsPatch, SessionField, SessionRow } from '../engine/types.js';
+import type {
+  CasResult,
+  LiveFields,
+  RefreshPresenceResult,
+  SessionColumnsPatch,
+  SessionField,
+  SessionRow,
+} from '../engine/types.js';
 import type { CreateSessionBody } from '../protocol/cli-rest.js';
 import type { Session } from '../protocol/models.js';
 import type { SessionAliveEvent, SessionEndReason, UpdateBody } from '../protocol/socket-events.js';
 import { sessionAccess, type AccessFailure, type VersionedWriteOutcome } from './access.js';
+import { AliveMemo } from './alive-memo.js';
 import { clampAliveTime } from './alive-time.js';
 import type { ServiceDeps } from './deps.js';
 import { LimitsService } from './limits.js';
@@ -18,6 +26,9 @@ export type CreateSessionOutcome = { ok: true; session: Session } | { ok: false;
 /** Keep-alive runtime keys that are also session columns. */
 const RUNTIME_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier'] as const;
 const RUNTIME_LIVE_KEYS = ['permissionMode', 'collaborationMode', 'copilotAgentMode'] as const;
+const RUNTIME_KEYS = [...RUNTIME_COLUMNS, ...RUNTIME_LIVE_KEYS] as const;
+
+type FieldValue = string | number | boolean | null;
 
 export class SessionService {
   constructor(
@@ -25,7 +36,27 @@ export class SessionService {
     private readonly machines: MachineService,
     /** Keep-alives go through here: coalesced with other beats arriving within a few ms. */
     private readonly beats: PresenceBatcher,
-  ) {}
+  ) {
+    const { aliveBroadcastThrottleMs, sessionTtlMs } = deps.timings;
+    this.aliveMemo = new AliveMemo(aliveBroadcastThrottleMs, sessionTtlMs / 3, RUNTIME_KEYS);
+  }
+
+  /** Beats that repeat the last one sent are answered without the engine (alive-memo.ts). */
+  private readonly aliveMemo: AliveMemo;
+
+  /**
+   * Keeps the keep-alive memo true: every event about a session (from any worker) is looked at,
+   * and remembered beats nothing can use any more are dropped now and then. Returns the stop.
+   */
+  async watchEvents(): Promise<() => Promise<void>> {
+    const unsubscribe = await this.deps.events.subscribe((appended) => this.aliveMemo.observe(appended));
+    const prune = setInterval(() => this.aliveMemo.prune(this.now()), this.deps.timings.sessionTtlMs);
+    prune.unref();
+    return async () => {
+      clearInterval(prune);
+      await unsubscribe();
+    };
+  }
 
   private now(): number {
     return this.deps.clock();
@@ -231,22 +262,47 @@ export class SessionService {
     const now = this.now();
     const time = clampAliveTime(alive.time, now);
     if (time === null) return 'ignored';
-    const fields: Record<string, string | number | boolean | null> = {
-      cliThinking: alive.thinking === true,
-      thinkingAt: time,
-    };
-    for (const key of [...RUNTIME_COLUMNS, ...RUNTIME_LIVE_KEYS]) {
+    // The fields a beat is compared by (everything but thinkingAt, which moves every beat).
+    const compared: Record<string, FieldValue> = { cliThinking: alive.thinking === true };
+    for (const key of RUNTIME_KEYS) {
       const value = alive[key];
-      if (value !== undefined) fields[key] = value;
+      if (value !== undefined) compared[key] = value;
     }
-    const result = await this.beats.refresh(namespace, 'session', alive.sid, {
-      deadline: now + this.deps.timings.sessionTtlMs,
-      activeAt: time,
-      fields,
-      quietFields: ['thinkingAt'],
-      now,
-      broadcastThrottleMs: this.deps.timings.aliveBroadcastThrottleMs,
-    });
+    const comparedKey = AliveMemo.fieldsKey(compared);
+    if (this.aliveMemo.canSkip(namespace, alive.sid, comparedKey, now)) return { queued: 0 };
+    const fields: Record<string, FieldValue> = { ...compared, thinkingAt: time };
+    const beat = this.aliveMemo.beginSend(namespace, alive.sid);
+    let result: RefreshPresenceResult;
+    try {
+      result = await this.beats.refresh(namespace, 'session', alive.sid, {
+        deadline: now + this.deps.timings.sessionTtlMs,
+        activeAt: time,
+        fields,
+        quietFields: ['thinkingAt'],
+        now,
+        broadcastThrottleMs: this.deps.timings.aliveBroadcastThrottleMs,
+      });
+    } catch (error) {
+      this.aliveMemo.settle(beat, null);
+      throw error;
+    }
+    // Settled before this beat's own broadcast goes out, so that event cannot mark it stale.
+    const lastBroadcastAt = result.live.lastBroadcastAt;
+    this.aliveMemo.settle(
+      beat,
+      result.found
+        ? {
+            fieldsKey: comparedKey,
+            fields: compared,
+            at: now,
+            outcome: {
+              broadcastDue: result.broadcastDue,
+              queued: result.queued,
+              lastBroadcastAt: typeof lastBroadcastAt === 'number' ? lastBroadcastAt : null,
+            },
+          }
+        : null,
+    );
     if (!result.found) {
       const access = await this.access(namespace, alive.sid);
       return access.ok ? 'ignored' : access.reason;
@@ -275,7 +331,7 @@ export class SessionService {
         thinking: isThinking(live, now),
         activeTurnStartedAt: live.activeTurnStartedAt ?? null,
       };
-      for (const key of [...RUNTIME_COLUMNS, ...RUNTIME_LIVE_KEYS]) {
+      for (const key of RUNTIME_KEYS) {
         if (live[key] !== undefined) data[key] = live[key];
       }
       await this.deps.events.publish(namespace, { type: 'session-updated', sessionId: alive.sid, data });
@@ -285,6 +341,7 @@ export class SessionService {
 
   /** session-end (CLI) and the hub's own end after archive. */
   async end(namespace: string, sid: string, reason: SessionEndReason | undefined): Promise<void> {
+    this.aliveMemo.forget(namespace, sid);
     const { wasActive } = await this.deps.engine.presence.markInactive(namespace, 'session', sid, {
       cliThinking: false,
       queuedThinkingUntil: 0,

@@ -259,6 +259,7 @@ type HookedEngine = Engine & {
 function createHookedEngine(options: EngineOptions): HookedEngine {
   const base = createMemoryEngine(options);
   const listeners = new Set<EventListener>();
+  let fanout: Promise<() => Promise<void>> | undefined;
   const hooked: HookedEngine = {
     ...base,
     beforeRead: null,
@@ -271,17 +272,19 @@ function createHookedEngine(options: EngineOptions): HookedEngine {
       append: (ns, json) => base.events.append(ns, json),
       appendMany: (ns, jsons) => base.events.appendMany(ns, jsons),
       async subscribe(listener) {
-        listeners.add(listener);
-        const unsubscribe = await base.events.subscribe((event) => {
+        // One delivery path for all of the process's listeners, as on a real bus: a dropped
+        // delivery is lost to every listener, whichever of them subscribed first.
+        fanout ??= base.events.subscribe((event) => {
           if (hooked.dropDeliveries > 0) {
             hooked.dropDeliveries -= 1;
             return;
           }
-          listener(event);
+          for (const each of listeners) each(event);
         });
+        await fanout;
+        listeners.add(listener);
         return async () => {
           listeners.delete(listener);
-          await unsubscribe();
         };
       },
       async read(ns, afterOffset) {
