@@ -31,20 +31,37 @@ export function takeFromBucket(
 
 const key = (ns: string, name: string): string => `${ns}\u0000${name}`;
 
+/** Holder → expiry, and a lower bound of those expiries (no lease expires before it). */
+interface LeaseTable {
+  holders: Map<string, number>;
+  earliest: number;
+}
+
 export function createLimitStore(): LimitStore {
   const overrides = new Map<string, Record<string, number>>();
   const buckets = new Map<string, BucketState>();
-  const leases = new Map<string, Map<string, number>>();
+  const leases = new Map<string, LeaseTable>();
   const usage = new Map<string, Record<string, number>>();
 
-  const liveLeases = (ns: string, kind: string, now: number): Map<string, number> => {
-    let held = leases.get(key(ns, kind));
-    if (!held) {
-      held = new Map();
-      leases.set(key(ns, kind), held);
+  /**
+   * The kind's leases, expired ones removed. The scan only runs once the earliest expiry may have
+   * passed: a scan on every acquire made opening n connections cost n² (50 000 sockets, one
+   * lease each).
+   */
+  const liveLeases = (ns: string, kind: string, now: number): LeaseTable => {
+    let table = leases.get(key(ns, kind));
+    if (!table) {
+      table = { holders: new Map(), earliest: Infinity };
+      leases.set(key(ns, kind), table);
     }
-    for (const [holder, expiresAt] of held) if (expiresAt <= now) held.delete(holder);
-    return held;
+    if (now < table.earliest) return table;
+    let earliest = Infinity;
+    for (const [holder, expiresAt] of table.holders) {
+      if (expiresAt <= now) table.holders.delete(holder);
+      else earliest = Math.min(earliest, expiresAt);
+    }
+    table.earliest = earliest;
+    return table;
   };
 
   return {
@@ -76,20 +93,24 @@ export function createLimitStore(): LimitStore {
     },
 
     async acquireLease(ns, kind, holder, limit, expiresAt, now) {
-      const held = liveLeases(ns, kind, now);
+      const table = liveLeases(ns, kind, now);
+      const held = table.holders;
       if (!held.has(holder) && held.size >= limit) return { ok: false, held: held.size };
       held.set(holder, expiresAt);
+      table.earliest = Math.min(table.earliest, expiresAt);
       return { ok: true, held: held.size };
     },
 
-    async renewLeases(ns, kind, holders, expiresAt) {
-      const held = leases.get(key(ns, kind));
-      if (!held) return;
-      for (const holder of holders) if (held.has(holder)) held.set(holder, expiresAt);
+    async renewLeases(ns, kind, holders, expiresAt, now) {
+      const table = leases.get(key(ns, kind));
+      if (!table) return;
+      // A lease that already expired stays expired, even before a scan has removed it.
+      for (const holder of holders) if ((table.holders.get(holder) ?? 0) > now) table.holders.set(holder, expiresAt);
+      table.earliest = Math.min(table.earliest, expiresAt);
     },
 
     async releaseLease(ns, kind, holder) {
-      leases.get(key(ns, kind))?.delete(holder);
+      leases.get(key(ns, kind))?.holders.delete(holder);
     },
 
     async addUsage(ns, counter, delta, limit) {
