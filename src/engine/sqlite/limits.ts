@@ -103,15 +103,17 @@ export function createLimitStore(db: SqliteConnection): LimitStore {
       });
     },
 
-    async renewLeases(ns, kind, holders, expiresAt) {
+    async renewLeases(ns, kind, holders, expiresAt, now) {
       db.write(() => {
+        // An expired lease stays expired, even before an acquire has deleted its row.
         for (const holder of holders)
           db.run(
-            'UPDATE limit_leases SET expires_at = ? WHERE namespace = ? AND kind = ? AND holder = ?',
+            'UPDATE limit_leases SET expires_at = ? WHERE namespace = ? AND kind = ? AND holder = ? AND expires_at > ?',
             expiresAt,
             ns,
             kind,
             holder,
+            now,
           );
       });
     },

@@ -76,6 +76,14 @@ export function describeLimitContract(harness: EngineHarness): void {
       expect(await limits.acquireLease(ns, 'conn', 'e', 2, T0 + 6000, T0 + 1000)).toEqual({ ok: true, held: 2 });
     });
 
+    it('does not revive a lease that expired before its renewal', async () => {
+      const { limits } = harness.engine();
+      const ns = uniqueNamespace();
+      expect((await limits.acquireLease(ns, 'conn', 'x', 1, T0 + 100, T0)).ok).toBe(true);
+      await limits.renewLeases(ns, 'conn', ['x'], T0 + 5000, T0 + 200);
+      expect(await limits.acquireLease(ns, 'conn', 'y', 1, T0 + 5000, T0 + 300)).toEqual({ ok: true, held: 1 });
+    });
+
     it('grants exactly the limit to concurrent lease requests', async () => {
       const { limits } = harness.engine();
       const ns = uniqueNamespace();
