@@ -125,4 +125,21 @@ describe('npm start (scripts/start.mjs) on the machine Node', () => {
     expect((await cliRest(second.url, randomToken()).getSession(session.id)).status).toBe(401);
     await stop(second);
   }, 300_000);
+
+  it('the hapi-hub command (bin/hapi-hub.mjs) runs admin commands on the machine Node the same way', () => {
+    const dataDir = join(scratch, 'admin-data');
+    const run = (...args: string[]) =>
+      spawnSync(MACHINE_NODE, ['bin/hapi-hub.mjs', ...args], {
+        cwd: ROOT,
+        env: { PATH: `${dirname(MACHINE_NODE)}:/usr/bin:/bin`, HOME: process.env.HOME, HAPI_DATA_DIR: dataDir },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+    const created = run('ns', 'create', 'team-a');
+    expect(created.status, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/^[A-Za-z0-9_-]{20,}:team-a$/m);
+    const listed = run('ns', 'list');
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^team-a\t.*token=yes\trevoked=false/m);
+  }, 300_000);
 });
