@@ -113,6 +113,9 @@ export function sampleProcesses(pids: readonly number[], at: number): ProcSample
       entry.cpuMs += (stat.cpuTicks * 1000) / ticks;
       entry.rssBytes += readRssBytes(pid);
       entry.processes += 1;
+      // This process's own children are the generator's (idle-phase children), never the hub's:
+      // they only meet the hub's tree when the hub runs in this process (the loadtest's tests).
+      if (pid === process.pid) continue;
       for (const child of children.get(pid) ?? []) stack.push(child);
     }
     roots.push(entry);
