@@ -7,6 +7,7 @@ import {
   RpcTargetMissingError,
   RpcTimeoutError,
   LimitExceededError,
+  MachineNotFoundError,
 } from '../services/errors.js';
 
 export interface HttpReply {
@@ -69,5 +70,6 @@ export function failureReply(error: unknown, extra: Record<string, unknown> = {}
   if (error instanceof RpcBadAnswerError) return fail(502, error.message, { ...extra, code: error.code });
   if (error instanceof EngineUnavailableError) return HTTP_ERRORS.storageUnavailable;
   if (error instanceof LimitExceededError) return limitReply(error);
+  if (error instanceof MachineNotFoundError) return HTTP_ERRORS.machineNotFound;
   return null;
 }

@@ -44,6 +44,14 @@ export class RpcBadAnswerError extends Error {
   }
 }
 
+/** The machine a call was addressed to is not in the namespace: the routes' 404 (ids are per namespace). */
+export class MachineNotFoundError extends Error {
+  constructor() {
+    super('Machine not found');
+    this.name = 'MachineNotFoundError';
+  }
+}
+
 /**
  * A tenant is over one of its limits (config/limits.ts): HTTP 429 with Retry-After, socket acks
  * `{result:'error', reason, retryAfterMs?}` (docs/protocol.md#limits).

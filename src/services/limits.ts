@@ -27,6 +27,12 @@ export interface LimitRefusal {
 }
 export type LimitVerdict = { ok: true } | LimitRefusal;
 
+/** One RPC slot held (LimitsService.acquireRpcSlot) until `release` (or its lease lapses). */
+export interface RpcSlot {
+  ok: true;
+  release(): Promise<void>;
+}
+
 const ADMITTED: LimitVerdict = { ok: true };
 
 /** Overrides are re-read this often, so `ns set-limits` reaches every worker within it. */
@@ -383,8 +389,12 @@ export class LimitsService {
 
   // --- concurrent RPCs ------------------------------------------------------------------------
 
-  /** Runs `call` holding one of the namespace's RPC slots; refuses when all are taken. */
-  async withRpcSlot<T>(namespace: string, leaseMs: number, call: () => Promise<T>): Promise<T> {
+  /**
+   * Takes one of the namespace's RPC slots for `leaseMs` (it lapses by itself after that), or the
+   * refusal when all are taken. The engine call is issued in the caller's event-loop turn, so the
+   * caller's other reads of that turn share its round trip. A granted slot must be released.
+   */
+  async acquireRpcSlot(namespace: string, leaseMs: number): Promise<RpcSlot | LimitRefusal> {
     const limits = await this.limitsFor(namespace);
     const holder = randomUUID();
     const now = this.now();
@@ -396,12 +406,8 @@ export class LimitsService {
       now + leaseMs,
       now,
     );
-    if (!lease.ok) LimitsService.orThrow(this.refuse(namespace, 'quota-exceeded', 'concurrentRpcs', 1_000));
-    try {
-      return await call();
-    } finally {
-      await this.engine.limits.releaseLease(namespace, 'rpcs', holder).catch(() => undefined);
-    }
+    if (!lease.ok) return this.refuse(namespace, 'quota-exceeded', 'concurrentRpcs', 1_000);
+    return { ok: true, release: () => this.engine.limits.releaseLease(namespace, 'rpcs', holder) };
   }
 
   // --- stored quotas --------------------------------------------------------------------------

@@ -28,6 +28,11 @@ export class MachineService {
     return machineAccess(this.deps.engine, namespace, id);
   }
 
+  /** Whether the namespace has the machine, without reading its row. */
+  exists(namespace: string, id: string): Promise<boolean> {
+    return this.deps.engine.machines.exists(namespace, id);
+  }
+
   async get(
     namespace: string,
     id: string,

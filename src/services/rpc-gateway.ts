@@ -105,6 +105,11 @@ export class RpcGateway {
     return this.rpc.call(namespace, machineId, method, params, this.timeoutFor(method));
   }
 
+  /** A machine call for a route that has not looked the machine up: MachineNotFoundError if absent. */
+  private existingMachine(namespace: string, machineId: string, method: string, params: unknown): Promise<unknown> {
+    return this.rpc.call(namespace, machineId, method, params, this.timeoutFor(method), { requireMachine: true });
+  }
+
   // Session-scoped ---------------------------------------------------------------------------
 
   abort(namespace: string, sessionId: string): Promise<unknown> {
@@ -222,16 +227,18 @@ export class RpcGateway {
     }
   }
 
+  /** Throws MachineNotFoundError when the namespace has no such machine. */
   listMachineDirectory(
     namespace: string,
     machineId: string,
     path: string,
     includeHidden: boolean | undefined,
   ): Promise<unknown> {
-    return this.machine(namespace, machineId, 'list-directory', { path, includeHidden });
+    return this.existingMachine(namespace, machineId, 'list-directory', { path, includeHidden });
   }
 
+  /** Throws MachineNotFoundError when the namespace has no such machine. */
   pathExists(namespace: string, machineId: string, paths: string[]): Promise<unknown> {
-    return this.machine(namespace, machineId, 'path-exists', { paths });
+    return this.existingMachine(namespace, machineId, 'path-exists', { paths });
   }
 }

@@ -4,7 +4,8 @@
 import type { AccessFailure } from './access.js';
 import { machineAccess, sessionAccess } from './access.js';
 import type { ServiceDeps } from './deps.js';
-import { RpcTargetMissingError, RpcTimeoutError } from './errors.js';
+import { MachineNotFoundError, RpcTargetMissingError, RpcTimeoutError } from './errors.js';
+import { type LimitRefusal, LimitsService, type RpcSlot } from './limits.js';
 
 /** `access-denied`: the method is not under the socket's own session/machine id. */
 export type RpcRegisterOutcome =
@@ -90,7 +91,12 @@ export class RpcService {
   /**
    * Calls `<scopeId>:<name>` and returns the CLI's answer (parsed when it is a JSON string).
    * Throws RpcTargetMissingError / RpcTimeoutError for transport failures; a CLI-side failure
-   * comes back as a value with an `error` key, for the caller to interpret.
+   * comes back as a value with an `error` key, for the caller to interpret. With
+   * `requireMachine`, a `scopeId` that is no machine of the namespace throws MachineNotFoundError
+   * first (the route's 404), as a guard run before the call would.
+   *
+   * The slot, the route and the machine are read in one event-loop turn, so on Redis they share
+   * one write and one round trip; the slot is given back after the answer without holding it.
    */
   async call(
     namespace: string,
@@ -98,22 +104,49 @@ export class RpcService {
     name: string,
     params: unknown,
     timeoutMs = this.deps.timings.rpcTimeoutMs,
-  ): Promise<unknown> {
-    return this.deps.limits.withRpcSlot(namespace, timeoutMs + RPC_LEASE_MARGIN_MS, () =>
-      this.callHoldingSlot(namespace, scopeId, name, params, timeoutMs),
-    );
-  }
-
-  private async callHoldingSlot(
-    namespace: string,
-    scopeId: string,
-    name: string,
-    params: unknown,
-    timeoutMs: number,
+    opts: { requireMachine?: boolean } = {},
   ): Promise<unknown> {
     const method = `${scopeId}:${name}`;
-    const address = await this.deps.engine.rpcRoutes.get(namespace, method);
+    const { engine, limits } = this.deps;
+    const slotRequest = limits.acquireRpcSlot(namespace, timeoutMs + RPC_LEASE_MARGIN_MS);
+    let slot: RpcSlot | LimitRefusal;
+    let address: string | null;
+    let machineFound: boolean;
+    try {
+      [slot, address, machineFound] = await Promise.all([
+        slotRequest,
+        engine.rpcRoutes.get(namespace, method),
+        opts.requireMachine === true ? engine.machines.exists(namespace, scopeId) : true,
+      ]);
+    } catch (error) {
+      void slotRequest.then(
+        (held) => (held.ok ? this.release(held) : undefined),
+        () => undefined,
+      );
+      throw error;
+    }
+    // The order of a guard, then the slot, then the route read: 404, then 429, then 503.
+    if (!machineFound || !address) {
+      if (slot.ok) this.release(slot);
+      if (!machineFound) throw new MachineNotFoundError();
+    }
+    LimitsService.orThrow(slot);
     if (!address) throw new RpcTargetMissingError('handler-not-registered', method);
+    try {
+      return await this.deliver(method, address, params, timeoutMs);
+    } finally {
+      if (slot.ok) this.release(slot);
+    }
+  }
+
+  /** Gives a slot back without making the caller wait; a failure only leaves it to lapse. */
+  private release(slot: RpcSlot): void {
+    slot.release().catch((error: unknown) => {
+      this.deps.log.warn({ err: error }, 'rpc: slot release failed; it lapses with its lease');
+    });
+  }
+
+  private async deliver(method: string, address: string, params: unknown, timeoutMs: number): Promise<unknown> {
     const delivery = await this.deps.cli.requestRpc(
       address,
       { method, params: JSON.stringify(params ?? null) },

@@ -42,7 +42,7 @@ export function createApiRouter(services: Services, config: HubConfig, live: Liv
     rpc,
     pages: services.messagePages,
     actions: new SessionActions(services, rpc, live),
-    machineActions: new MachineActions(rpc),
+    machineActions: new MachineActions(rpc, services.machines),
     files: new SessionFiles(rpc),
   };
   const router = new Router<ApiState>();

@@ -231,6 +231,33 @@ describe('counts and stored bytes', () => {
     expect((await first).status).toBe(200);
     expect((await alice.api.post(`/api/sessions/${live.session.id}/abort`)).status).toBe(200);
   });
+
+  it('concurrent RPCs on a machine route: a missing machine is 404 before 429, and a 404 or 429 call holds no slot', async () => {
+    const alice = await tenantWith({ concurrentRpcs: 1 });
+    const { machine, rpc } = await alice.runner();
+    const path = `/api/machines/${machine.id}/paths/exists`;
+    let release: () => void = () => undefined;
+    const held = new Promise((resolve) => (release = () => resolve({ exists: { '/a': true } })));
+    let calls = 0;
+    await rpc.serve('path-exists', () => (++calls === 1 ? held : { exists: { '/b': true } }));
+    const notFound = { status: 404, body: { error: 'Machine not found' } };
+    // The machine is read in the same engine round trip as the slot: its slot goes back at once.
+    expect(await alice.api.post('/api/machines/nope/paths/exists', { paths: ['/a'] })).toMatchObject(notFound);
+    const first = alice.api.post(path, { paths: ['/a'] });
+    await rpc.nextCall('path-exists');
+    expect(await alice.api.post('/api/machines/nope/paths/exists', { paths: ['/a'] })).toMatchObject(notFound);
+    expect(await alice.api.post(path, { paths: ['/b'] })).toMatchObject({
+      status: 429,
+      body: { reason: 'quota-exceeded', limit: 'concurrentRpcs' },
+    });
+    release();
+    expect(await first).toMatchObject({ status: 200, body: { exists: { '/a': true } } });
+    expect(await alice.api.post(path, { paths: ['/b'] })).toMatchObject({
+      status: 200,
+      body: { exists: { '/b': true } },
+    });
+    expect(calls).toBe(2);
+  });
 });
 
 describe('pending events per socket', () => {

@@ -168,10 +168,11 @@ describe('POST /api/machines/:id/list-directory', () => {
       expect(bad.body.error).toBe('Invalid body');
       expect(bad.body.issues.length).toBeGreaterThan(0);
     }
-    expect(await bob.api.post(path, { path: '/home' })).toMatchObject({
-      status: 404,
-      body: { error: 'Machine not found' },
-    });
+    // The guards' order: an unknown machine is 404 whatever the body.
+    for (const body of [{ path: '/home' }, {}, undefined]) {
+      expect(await bob.api.post(path, body)).toMatchObject({ status: 404, body: { error: 'Machine not found' } });
+    }
+    expect(rpc.calls).toHaveLength(4);
   });
 });
 
@@ -213,13 +214,14 @@ describe('POST /api/machines/:id/paths/exists', () => {
       expect(bad.status).toBe(400);
       expect(bad.body.error).toBe('Invalid body');
     }
-    expect(await bob.api.post(path, { paths: ['/a'] })).toMatchObject({
-      status: 404,
-      body: { error: 'Machine not found' },
-    });
+    // The guards' order: an unknown machine is 404 whatever the body, an empty path list included.
+    for (const body of [{ paths: ['/a'] }, { paths: ['  '] }, {}, { paths: '/a' }, undefined]) {
+      expect(await bob.api.post(path, body)).toMatchObject({ status: 404, body: { error: 'Machine not found' } });
+    }
     expect(await alice.api.post('/api/machines/nope/paths/exists', { paths: ['/a'] })).toMatchObject({
       status: 404,
       body: { error: 'Machine not found' },
     });
+    expect(rpc.calls).toHaveLength(4);
   });
 });

@@ -31,6 +31,10 @@ export function createMachineStore(state: MemoryState): MachineStore {
       return machine ? structuredClone(machine) : null;
     },
 
+    async exists(ns, id) {
+      return state.machineIn(ns, id) !== undefined;
+    },
+
     async list(ns) {
       return [...state.machines.values()]
         .filter((machine) => machine.namespace === ns)

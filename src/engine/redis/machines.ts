@@ -48,6 +48,11 @@ export function createMachineStore(context: RedisContext): MachineStore {
       return Object.keys(hash).length > 0 ? decodeMachineRow(hash) : null;
     },
 
+    async exists(ns, id) {
+      // A row's hash is never empty, and an empty hash does not exist: EXISTS answers what get would.
+      return (await client.exists(tenantKeys.machine(ns, id))) === 1;
+    },
+
     async list(ns) {
       const reply = await scripts.run('rowsList', [tenantKeys.machineList(ns)], [tenantKeys.machine(ns, '')]);
       return arrayOf(reply).map((row) => decodeMachineRow(hashOf(row)));

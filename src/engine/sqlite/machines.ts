@@ -38,6 +38,10 @@ export function createMachineStore(db: SqliteConnection): MachineStore {
       return find(ns, id);
     },
 
+    async exists(ns, id) {
+      return db.get('SELECT 1 FROM machines WHERE namespace = ? AND id = ?', ns, id) !== undefined;
+    },
+
     async list(ns) {
       return db.all('SELECT * FROM machines WHERE namespace = ? ORDER BY ord', ns).map(machineOf);
     },

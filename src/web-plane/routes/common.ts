@@ -101,6 +101,29 @@ export async function requireSession(
   return access.row;
 }
 
+/**
+ * The validated body of a machine route whose use case checks the machine itself (inside its RPC,
+ * sharing that call's engine round trip), in the guards' order all the same: a missing machine
+ * answers 404 before a bad (400) or unreadable body. Answers and returns undefined on failure.
+ */
+export async function machineRouteBody<S extends z.ZodType>(
+  ctx: ApiContext,
+  deps: WebDeps,
+  schema: S,
+): Promise<z.infer<S> | undefined> {
+  let input: unknown;
+  try {
+    input = await readBody(ctx, deps);
+  } catch (error) {
+    if (!(await requireMachine(ctx, deps))) return undefined;
+    throw error;
+  }
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  if (await requireMachine(ctx, deps)) sendError(ctx, 400, 'Invalid body', { issues: parsed.error.issues });
+  return undefined;
+}
+
 /** 404 for an id this namespace does not have (ids are per namespace: no 403 oracle). */
 export async function requireMachine(ctx: ApiContext, deps: WebDeps): Promise<MachineRow | null> {
   const access = await deps.services.machines.access(ctx.state.namespace, param(ctx, 'id'));

@@ -1,6 +1,15 @@
 // Machine routes (docs/protocol.md#machines): list, spawn, list-directory, paths/exists.
 import { ListDirectoryBodySchema, PathsExistsBodySchema, SpawnBodySchema } from '../../protocol/web-rest.js';
-import { parseOr400, readBody, requireMachine, send, type ApiRouter, type WebDeps } from './common.js';
+import {
+  machineRouteBody,
+  param,
+  parseOr400,
+  readBody,
+  requireMachine,
+  send,
+  type ApiRouter,
+  type WebDeps,
+} from './common.js';
 
 export function registerMachineRoutes(router: ApiRouter, deps: WebDeps): void {
   const { services, machineActions } = deps;
@@ -17,18 +26,18 @@ export function registerMachineRoutes(router: ApiRouter, deps: WebDeps): void {
     if (body) send(ctx, await machineActions.spawn(machine.namespace, machine.id, body));
   });
 
+  // These two check the machine inside their RPC (one engine round trip with the RPC's own reads).
   router.post('/api/machines/:id/list-directory', async (ctx) => {
-    const machine = await requireMachine(ctx, deps);
-    if (!machine) return;
-    const body = parseOr400(ctx, ListDirectoryBodySchema, await readBody(ctx, deps), 'Invalid body');
+    const body = await machineRouteBody(ctx, deps, ListDirectoryBodySchema);
     if (body)
-      send(ctx, await machineActions.listDirectory(machine.namespace, machine.id, body.path, body.includeHidden));
+      send(
+        ctx,
+        await machineActions.listDirectory(ctx.state.namespace, param(ctx, 'id'), body.path, body.includeHidden),
+      );
   });
 
   router.post('/api/machines/:id/paths/exists', async (ctx) => {
-    const machine = await requireMachine(ctx, deps);
-    if (!machine) return;
-    const body = parseOr400(ctx, PathsExistsBodySchema, await readBody(ctx, deps), 'Invalid body');
-    if (body) send(ctx, await machineActions.pathsExist(machine.namespace, machine.id, body.paths));
+    const body = await machineRouteBody(ctx, deps, PathsExistsBodySchema);
+    if (body) send(ctx, await machineActions.pathsExist(ctx.state.namespace, param(ctx, 'id'), body.paths));
   });
 }

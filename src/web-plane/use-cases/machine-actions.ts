@@ -1,6 +1,8 @@
 // Machine-scoped web operations (docs/protocol.md#machines): spawn, list-directory, paths/exists.
 import type { SpawnBody } from '../../protocol/web-rest.js';
+import type { MachineService } from '../../services/machines.js';
 import type { RpcGateway } from '../../services/rpc-gateway.js';
+import { HTTP_ERRORS } from '../../http/reply.js';
 import { fail, ok, rpcTransportReply, type WebReply } from './reply.js';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -10,7 +12,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 const REMOTE_ONLY_AGENTS: Record<string, string> = { agy: 'AGY', dsh: 'DSH' };
 
 export class MachineActions {
-  constructor(private readonly rpc: RpcGateway) {}
+  constructor(
+    private readonly rpc: RpcGateway,
+    private readonly machines: MachineService,
+  ) {}
 
   /** POST /api/machines/:id/spawn — always 200 with `{type:'success'|'error', …}` past validation. */
   async spawn(namespace: string, machineId: string, body: SpawnBody): Promise<WebReply> {
@@ -22,7 +27,7 @@ export class MachineActions {
     return ok({ ...outcome });
   }
 
-  /** POST /api/machines/:id/list-directory — the runner's answer is passed through. */
+  /** POST /api/machines/:id/list-directory — 404 for a missing machine; the runner's answer is passed through. */
   async listDirectory(
     namespace: string,
     machineId: string,
@@ -39,10 +44,11 @@ export class MachineActions {
     return ok(result);
   }
 
-  /** POST /api/machines/:id/paths/exists — trimmed, de-duplicated; nothing left → no RPC. */
+  /** POST /api/machines/:id/paths/exists — 404 for a missing machine; trimmed, de-duplicated; nothing left → no RPC. */
   async pathsExist(namespace: string, machineId: string, paths: string[]): Promise<WebReply> {
     const unique = [...new Set(paths.map((path) => path.trim()).filter((path) => path.length > 0))];
-    if (unique.length === 0) return ok({ exists: {} });
+    if (unique.length === 0)
+      return (await this.machines.exists(namespace, machineId)) ? ok({ exists: {} }) : HTTP_ERRORS.machineNotFound;
     let result: unknown;
     try {
       result = await this.rpc.pathExists(namespace, machineId, unique);

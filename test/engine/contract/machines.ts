@@ -81,7 +81,7 @@ export function describeMachineContract(harness: EngineHarness): void {
       for (const result of results) expect(result).toMatchObject({ machine: winner.machine });
     });
 
-    it('gets by id only in its own namespace and lists only the namespace', async () => {
+    it('gets (and finds) by id only in its own namespace and lists only the namespace', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const ids = [randomUUID(), randomUUID()];
@@ -93,6 +93,10 @@ export function describeMachineContract(harness: EngineHarness): void {
       expect(await engine.machines.get(ns, foreignId)).toBeNull();
       expect((await engine.machines.get(foreignNs, foreignId))?.namespace).toBe(foreignNs);
       expect(await engine.machines.get(ns, randomUUID())).toBeNull();
+      expect(await engine.machines.exists(ns, ids[0]!)).toBe(true);
+      expect(await engine.machines.exists(ns, foreignId)).toBe(false);
+      expect(await engine.machines.exists(foreignNs, foreignId)).toBe(true);
+      expect(await engine.machines.exists(ns, randomUUID())).toBe(false);
     });
 
     it('compare-and-sets metadata and runnerState with updatedAt = now', async () => {
