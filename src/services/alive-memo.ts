@@ -40,6 +40,24 @@ export interface BeatInFlight {
   stale: boolean;
 }
 
+/** A sent beat's record, as settle() receives it. */
+export interface SentBeatRecord {
+  fieldsKey: string;
+  fields: Record<string, FieldValue>;
+  at: number;
+  outcome: SentBeatOutcome;
+}
+
+/** The inner map of `outer` under `key`, created when missing. */
+function innerMap<V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let inner = outer.get(key);
+  if (!inner) {
+    inner = new Map();
+    outer.set(key, inner);
+  }
+  return inner;
+}
+
 export class AliveMemo {
   /** namespace → session id → what was last sent. */
   private readonly sent = new Map<string, Map<string, SentBeat>>();
@@ -71,11 +89,7 @@ export class AliveMemo {
   /** Call before sending a beat; hand the result to settle() whatever the outcome. */
   beginSend(namespace: string, sid: string): BeatInFlight {
     const beat: BeatInFlight = { namespace, sid, stale: false };
-    let sessions = this.inFlight.get(namespace);
-    if (!sessions) {
-      sessions = new Map();
-      this.inFlight.set(namespace, sessions);
-    }
+    const sessions = innerMap(this.inFlight, namespace);
     let beats = sessions.get(sid);
     if (!beats) {
       beats = new Set();
@@ -91,34 +105,16 @@ export class AliveMemo {
    * The engine answered `beat`: remember it when the session was found, nothing is queued and no
    * event about the session arrived while it was on its way (its outcome may predate that event).
    */
-  settle(
-    beat: BeatInFlight,
-    sent: { fieldsKey: string; fields: Record<string, FieldValue>; at: number; outcome: SentBeatOutcome } | null,
-  ): void {
+  settle(beat: BeatInFlight, sent: SentBeatRecord | null): void {
     const sessions = this.inFlight.get(beat.namespace);
     const beats = sessions?.get(beat.sid);
     beats?.delete(beat);
     if (beats?.size === 0) sessions?.delete(beat.sid);
     if (sessions?.size === 0) this.inFlight.delete(beat.namespace);
     if (sent === null || beat.stale || sent.outcome.queued > 0) return;
-    this.remember(beat.namespace, beat.sid, sent.fieldsKey, sent.fields, sent.at, sent.outcome);
-  }
-
-  private remember(
-    namespace: string,
-    sid: string,
-    fieldsKey: string,
-    fields: Record<string, FieldValue>,
-    now: number,
-    outcome: SentBeatOutcome,
-  ): void {
-    let sessions = this.sent.get(namespace);
-    if (!sessions) {
-      sessions = new Map();
-      this.sent.set(namespace, sessions);
-    }
-    const broadcastAt = outcome.broadcastDue ? now : outcome.lastBroadcastAt;
-    sessions.set(sid, { fieldsKey, fields, sentAt: now, broadcastAt });
+    const { fieldsKey, fields, at, outcome } = sent;
+    const broadcastAt = outcome.broadcastDue ? at : outcome.lastBroadcastAt;
+    innerMap(this.sent, beat.namespace).set(beat.sid, { fieldsKey, fields, sentAt: at, broadcastAt });
   }
 
   forget(namespace: string, sid: string): void {
