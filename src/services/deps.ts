@@ -25,7 +25,7 @@ export const DEFAULT_TIMINGS: ServiceTimings = {
   queuedThinkingGraceMs: 15_000,
   rpcTimeoutMs: 30_000,
   rpcLongTimeoutMs: 120_000,
-  presenceBatchMs: 2,
+  presenceBatchMs: 20,
 };
 
 export interface ServiceDeps {
