@@ -10,24 +10,15 @@
 //   a runtime field: anything that could make the next beat do something).
 // The next beat that is sent (at the latest when the throttle elapses) carries the newest
 // activeAt and deadline, so the stored row lags by at most the throttle, well inside the TTL.
-import type { AppendedEvent } from '../engine/types.js';
-
-type FieldValue = string | number | boolean | null;
+import type { AppendedEvent, LiveFields, RefreshPresenceResult } from '../engine/types.js';
 
 interface SentBeat {
   /** The compared fields, as sent (stable key order: handleAlive builds them in a fixed order). */
   fieldsKey: string;
-  fields: Record<string, FieldValue>;
+  fields: LiveFields;
   sentAt: number;
   /** When the engine last stamped a session-updated for this session (null: not known). */
   broadcastAt: number | null;
-}
-
-export interface SentBeatOutcome {
-  broadcastDue: boolean;
-  queued: number;
-  /** The row's lastBroadcastAt after the refresh, when the engine returned it. */
-  lastBroadcastAt: number | null;
 }
 
 /** `"sessionId":"…"` anywhere in an event's JSON (escaped text inside strings cannot match). */
@@ -40,12 +31,12 @@ export interface BeatInFlight {
   stale: boolean;
 }
 
-/** A sent beat's record, as settle() receives it. */
+/** A sent beat, as settle() receives it: what was compared, when, and the engine's answer. */
 export interface SentBeatRecord {
   fieldsKey: string;
-  fields: Record<string, FieldValue>;
+  fields: LiveFields;
   at: number;
-  outcome: SentBeatOutcome;
+  result: RefreshPresenceResult;
 }
 
 /** The inner map of `outer` under `key`, created when missing. */
@@ -74,7 +65,7 @@ export class AliveMemo {
   ) {}
 
   /** Key of the compared fields: equal keys, equal fields. */
-  static fieldsKey(fields: Record<string, FieldValue>): string {
+  static fieldsKey(fields: LiveFields): string {
     return JSON.stringify(fields);
   }
 
@@ -102,8 +93,9 @@ export class AliveMemo {
   }
 
   /**
-   * The engine answered `beat`: remember it when the session was found, nothing is queued and no
-   * event about the session arrived while it was on its way (its outcome may predate that event).
+   * The engine answered `beat` (null: the call failed): remember it when the session was found,
+   * nothing is queued and no event about the session arrived while it was on its way (its outcome
+   * may predate that event).
    */
   settle(beat: BeatInFlight, sent: SentBeatRecord | null): void {
     const sessions = this.inFlight.get(beat.namespace);
@@ -111,9 +103,10 @@ export class AliveMemo {
     beats?.delete(beat);
     if (beats?.size === 0) sessions?.delete(beat.sid);
     if (sessions?.size === 0) this.inFlight.delete(beat.namespace);
-    if (sent === null || beat.stale || sent.outcome.queued > 0) return;
-    const { fieldsKey, fields, at, outcome } = sent;
-    const broadcastAt = outcome.broadcastDue ? at : outcome.lastBroadcastAt;
+    if (sent === null || beat.stale || !sent.result.found || sent.result.queued > 0) return;
+    const { fieldsKey, fields, at, result } = sent;
+    const stamped = result.live.lastBroadcastAt;
+    const broadcastAt = result.broadcastDue ? at : typeof stamped === 'number' ? stamped : null;
     innerMap(this.sent, beat.namespace).set(beat.sid, { fieldsKey, fields, sentAt: at, broadcastAt });
   }
 

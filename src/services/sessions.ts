@@ -28,8 +28,6 @@ const RUNTIME_COLUMNS = ['model', 'modelReasoningEffort', 'effort', 'serviceTier
 const RUNTIME_LIVE_KEYS = ['permissionMode', 'collaborationMode', 'copilotAgentMode'] as const;
 const RUNTIME_KEYS = [...RUNTIME_COLUMNS, ...RUNTIME_LIVE_KEYS] as const;
 
-type FieldValue = string | number | boolean | null;
-
 export class SessionService {
   constructor(
     private readonly deps: ServiceDeps,
@@ -263,14 +261,14 @@ export class SessionService {
     const time = clampAliveTime(alive.time, now);
     if (time === null) return 'ignored';
     // The fields a beat is compared by (everything but thinkingAt, which moves every beat).
-    const compared: Record<string, FieldValue> = { cliThinking: alive.thinking === true };
+    const compared: LiveFields = { cliThinking: alive.thinking === true };
     for (const key of RUNTIME_KEYS) {
       const value = alive[key];
       if (value !== undefined) compared[key] = value;
     }
     const comparedKey = AliveMemo.fieldsKey(compared);
     if (this.aliveMemo.canSkip(namespace, alive.sid, comparedKey, now)) return { queued: 0 };
-    const fields: Record<string, FieldValue> = { ...compared, thinkingAt: time };
+    const fields: LiveFields = { ...compared, thinkingAt: time };
     const beat = this.aliveMemo.beginSend(namespace, alive.sid);
     let result: RefreshPresenceResult;
     try {
@@ -287,22 +285,7 @@ export class SessionService {
       throw error;
     }
     // Settled before this beat's own broadcast goes out, so that event cannot mark it stale.
-    const lastBroadcastAt = result.live.lastBroadcastAt;
-    this.aliveMemo.settle(
-      beat,
-      result.found
-        ? {
-            fieldsKey: comparedKey,
-            fields: compared,
-            at: now,
-            outcome: {
-              broadcastDue: result.broadcastDue,
-              queued: result.queued,
-              lastBroadcastAt: typeof lastBroadcastAt === 'number' ? lastBroadcastAt : null,
-            },
-          }
-        : null,
-    );
+    this.aliveMemo.settle(beat, { fieldsKey: comparedKey, fields: compared, at: now, result });
     if (!result.found) {
       const access = await this.access(namespace, alive.sid);
       return access.ok ? 'ignored' : access.reason;

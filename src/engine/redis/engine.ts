@@ -31,8 +31,7 @@ export async function createRedisEngine(url: string, options: EngineOptions): Pr
   const bus = new RedisEventBus(createRedisConnection(url, 'event-bus'));
   const scripts = new LuaScripts(client);
   await scripts.load().catch((error: unknown) => Promise.reject(toEngineError(error)));
-  // A failed reload only costs the first use of each script a NOSCRIPT retry.
-  scripts.keepLoaded(() => undefined);
+  scripts.keepLoaded();
   const context: RedisContext = { client, scripts, options };
   return {
     kind: 'redis',

@@ -104,10 +104,11 @@ export class LuaScripts {
 
   /**
    * Loads again on every reconnect (a restarted server has an empty cache). The 'ready' listener
-   * runs before any caller can issue a command on the new connection, so the loads go first.
+   * runs before any caller can issue a command on the new connection, so the loads go first. A
+   * failed reload is not fatal: it only costs the first use of each script a NOSCRIPT retry.
    */
-  keepLoaded(onError: (error: unknown) => void): void {
-    this.client.on('ready', () => void this.load().catch(onError));
+  keepLoaded(): void {
+    this.client.on('ready', () => void this.load().catch(() => undefined));
   }
 
   async run(name: ScriptName, keys: string[], args: ScriptArg[] = []): Promise<unknown> {
