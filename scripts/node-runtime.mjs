@@ -64,7 +64,8 @@ export async function ensureNodeSqlite(root, label, script) {
     return;
   }
   const nodeBin = provisionNode24(root, label);
-  const child = spawn(join(nodeBin, 'node'), [script, ...process.argv.slice(2)], {
+  // The V8 flags this script was started with (the hub's, from package.json) go along.
+  const child = spawn(join(nodeBin, 'node'), [...process.execArgv, script, ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     detached: true,
     cwd: process.cwd(),

@@ -19,6 +19,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { createServer, Socket as NetSocket } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import type { HubConfig } from '../config.js';
+import { withHubNodeFlags } from '../config/node-flags.js';
 import type { Logger } from '../ops/logger.js';
 import { startMetricsListener, type MetricsListener } from '../ops/metrics-listener.js';
 import {
@@ -71,7 +72,7 @@ interface GatedWorker {
 /** Runs the primary until it has drained; resolves with the process exit code. */
 export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
   // Buffers must cross IPC as Buffers (a hand-over carries the bytes the primary already read).
-  cluster.setupPrimary({ serialization: 'advanced', execArgv: workerExecArgv(process.execArgv) });
+  cluster.setupPrimary({ serialization: 'advanced', execArgv: withHubNodeFlags(process.execArgv) });
 
   const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
     index,
@@ -313,21 +314,6 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
 
   for (const slot of slots) fork(slot);
   return exited;
-}
-
-/**
- * V8's young generation grows with a process's allocation rate (in Node 24 up to ~100 MiB on a
- * busy hub) and is not given back; on a host of N workers every worker grows its own, which the
- * capacity bench saw as RSS "per idle CLI" (2 workers: 2.6× one process's). Workers get a capped
- * semi-space unless the primary was started with one (`node --max-semi-space-size=N`, which
- * workers inherit): a few more scavenges, each as cheap as before (their cost follows live
- * objects, not the space's size).
- */
-export const WORKER_MAX_SEMI_SPACE_MB = 16;
-
-export function workerExecArgv(execArgv: readonly string[]): string[] {
-  const chosen = execArgv.some((arg) => arg.includes('semi-space-size'));
-  return chosen ? [...execArgv] : [...execArgv, `--max-semi-space-size=${WORKER_MAX_SEMI_SPACE_MB}`];
 }
 
 /**

