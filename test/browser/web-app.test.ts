@@ -263,7 +263,17 @@ describe.skipIf(skipReason !== undefined)('the HAPI web app in a browser against
       await shot('06-menu');
       await page.locator('[role="menuitem"]::-p-text(Rename)').setTimeout(STEP_TIMEOUT_MS).click();
       const input = page.locator('[role="dialog"] input').setTimeout(STEP_TIMEOUT_MS);
-      await input.fill('renamed in the browser');
+      // Keystrokes sent while the dialog is still taking focus can be lost (a run stored "named in
+      // the browser"): fill again until the field holds the whole name, then submit.
+      await pollUntil(
+        async () => {
+          await input.fill('renamed in the browser');
+          const value = await page.evaluate(`document.querySelector('[role="dialog"] input')?.value`);
+          return value === 'renamed in the browser';
+        },
+        'the rename dialog to hold the new name',
+        STEP_TIMEOUT_MS,
+      );
       await shot('07-rename-dialog');
       await page.keyboard.press('Enter');
       await pollUntil(

@@ -1,6 +1,6 @@
 // deploy/Dockerfile and .dockerignore. No Docker engine is needed: the instructions are checked
 // against the repository, and what the final stage runs is run here — `npm run build`, then the
-// image's entry point (`node dist/main.js serve`) with the image's environment as a 2-worker
+// image's entry point (`node <HUB_NODE_FLAGS> dist/main.js serve`) with the image's environment as a 2-worker
 // cluster on a real Redis, its HEALTHCHECK command, and SIGTERM.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { builtinModules } from 'node:module';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HUB_NODE_FLAGS } from '../../src/config/node-flags.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 import { REPO_ROOT } from './k8s-tools.js';
 import { execForm, hubEnvDefaults, isKnownEnv, parseDockerfile, readRepoFile, type DockerStage } from './sources.js';
@@ -117,9 +118,9 @@ describe('deploy/Dockerfile (instructions)', () => {
     const cmd = execForm(args(finalStage, 'CMD').at(-1)!);
     expect(entrypoint.slice(0, 2)).toEqual(['/usr/bin/tini', '--']);
     expect([...entrypoint.slice(2), ...cmd]).toEqual(pkg.scripts['start:prod']!.split(' '));
-    expect(pkg.scripts['start:prod']).toBe('node dist/main.js serve');
+    expect(pkg.scripts['start:prod']).toBe(['node', ...HUB_NODE_FLAGS, 'dist/main.js serve'].join(' '));
     // `npm start` keeps running the sources through tsx (scripts/start.mjs, on a Node with node:sqlite).
-    expect(pkg.scripts.start).toBe('node scripts/start.mjs serve');
+    expect(pkg.scripts.start).toBe(['node', ...HUB_NODE_FLAGS, 'scripts/start.mjs serve'].join(' '));
   });
 
   it('listens on 0.0.0.0:3006, exposes 3006, and sets only known variables', () => {
@@ -222,7 +223,7 @@ describe('deploy/Dockerfile (what the final stage runs)', () => {
   it('`node dist/main.js serve` with the image environment runs a 2-worker cluster on Redis, passes the HEALTHCHECK, and exits 0 on SIGTERM within the drain timeout', async () => {
     const imageEnv = envOf(finalStage);
     const drainTimeoutMs = 10_000;
-    hub = spawn(process.execPath, ['dist/main.js', 'serve'], {
+    hub = spawn(process.execPath, [...HUB_NODE_FLAGS, 'dist/main.js', 'serve'], {
       cwd: REPO_ROOT,
       // Own process group (the primary and its workers), for cleanup after a failure.
       detached: true,
