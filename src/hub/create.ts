@@ -5,6 +5,7 @@ import Koa from 'koa';
 import { Server as IoServer } from 'socket.io';
 import { createCliGateway } from '../cli-plane/gateway.js';
 import { installAttachedSocketCounting, installHandshake } from '../cli-plane/handshake.js';
+import { releaseFrameMasks } from '../cli-plane/release-frame-masks.js';
 import { releaseHandshakeRequests } from '../cli-plane/release-requests.js';
 import { createCliRouter } from '../cli-plane/rest-routes.js';
 import { installCliHandlers } from '../cli-plane/socket-handlers.js';
@@ -219,6 +220,7 @@ function createServers(
     ...(adapter ? { adapter } : {}),
   });
   releaseHandshakeRequests(io);
+  releaseFrameMasks(io);
   return { http, io, serveWith: (next) => (handler = next) };
 }
 

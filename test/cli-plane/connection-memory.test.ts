@@ -1,7 +1,7 @@
 // What an open /cli connection keeps in the hub: not the HTTP request that opened it (engine.io
 // would otherwise hold it, with its headers, for the connection's lifetime), nor the stand-in
 // response engine.io gives middlewares for a websocket upgrade (kept by a `close` listener on the
-// TCP socket).
+// TCP socket), nor the last websocket frame it received (kept by the frame's mask).
 import { IncomingMessage, ServerResponse } from 'node:http';
 import v8 from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,3 +66,36 @@ function engineClients(t: TestHub): Record<string, { request: unknown; transport
   return (t.hub.io.engine as unknown as { clients: Record<string, { request: unknown; transport: { name: string } }> })
     .clients;
 }
+
+describe('an idle connection does not keep its last websocket frame', () => {
+  let t: TestHub;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(async () => {
+    closeAll(...sockets);
+    await t.close();
+  });
+
+  it('websocket, and polling upgraded to websocket: no frame mask, and so no TCP read, is retained', async () => {
+    for (const transports of [['websocket'], ['polling', 'websocket']] as const) {
+      for (let i = 0; i < PER_TRANSPORT; i++)
+        sockets.push(await connectCli(t.url, { token: t.token }, { transports: [...transports] }));
+    }
+    await expect
+      .poll(() => Object.values(engineClients(t)).every((client) => client.transport.name === 'websocket'), {
+        timeout: 5_000,
+      })
+      .toBe(true);
+    // Every connection receives a frame on its websocket (after the upgrade, for polling ones).
+    for (const socket of sockets) await emitAck(socket, 'ping');
+    const masks = Object.values(engineClients(t)).map(
+      (client) =>
+        (client.transport as unknown as { socket: { _receiver: { _mask?: unknown } } }).socket._receiver._mask,
+    );
+    expect(masks).toHaveLength(2 * PER_TRANSPORT);
+    // Kept, each would be a slice of its own TCP read (the whole frame's ArrayBuffer).
+    expect(masks.filter((mask) => mask !== undefined)).toEqual([]);
+  });
+});
