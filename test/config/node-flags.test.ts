@@ -1,10 +1,15 @@
 // Every way of starting the hub gives it the same V8 flags (src/config/node-flags.ts), and cluster
-// workers get them unless the operator chose a semi-space size.
+// workers get each of them unless the operator chose that setting.
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { HUB_MAX_SEMI_SPACE_MB, HUB_NODE_FLAGS, withHubNodeFlags } from '../../src/config/node-flags.js';
+import {
+  HUB_HEAP_GROWING_PERCENT,
+  HUB_MAX_SEMI_SPACE_MB,
+  HUB_NODE_FLAGS,
+  withHubNodeFlags,
+} from '../../src/config/node-flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
@@ -19,8 +24,11 @@ function flagsBefore(words: string[], script: string): string[] {
 }
 
 describe('hub V8 flags', () => {
-  it('caps the semi-space', () => {
-    expect(HUB_NODE_FLAGS).toEqual([`--max-semi-space-size=${HUB_MAX_SEMI_SPACE_MB}`]);
+  it("caps the semi-space and the old generation's growth", () => {
+    expect(HUB_NODE_FLAGS).toEqual([
+      `--max-semi-space-size=${HUB_MAX_SEMI_SPACE_MB}`,
+      `--heap-growing-percent=${HUB_HEAP_GROWING_PERCENT}`,
+    ]);
   });
 
   it('package.json start, start:prod and hapi-hub run node with them', () => {
@@ -52,8 +60,15 @@ describe('hub V8 flags', () => {
     ]);
   });
 
-  it("keeps the operator's own semi-space flag", () => {
-    expect(withHubNodeFlags(['--max-semi-space-size=64'])).toEqual(['--max-semi-space-size=64']);
-    expect(withHubNodeFlags(['--semi-space-size=8'])).toEqual(['--semi-space-size=8']);
+  it("keeps the operator's own choice of each setting, and adds the other", () => {
+    const growing = `--heap-growing-percent=${HUB_HEAP_GROWING_PERCENT}`;
+    const semiSpace = `--max-semi-space-size=${HUB_MAX_SEMI_SPACE_MB}`;
+    expect(withHubNodeFlags(['--max-semi-space-size=64'])).toEqual(['--max-semi-space-size=64', growing]);
+    expect(withHubNodeFlags(['--semi-space-size=8'])).toEqual(['--semi-space-size=8', growing]);
+    expect(withHubNodeFlags(['--heap_growing_percent=50'])).toEqual(['--heap_growing_percent=50', semiSpace]);
+    expect(withHubNodeFlags(['--max-semi-space-size=64', '--heap-growing-percent=0'])).toEqual([
+      '--max-semi-space-size=64',
+      '--heap-growing-percent=0',
+    ]);
   });
 });

@@ -91,7 +91,7 @@ describe.skipIf(!engine.available)(`docker compose up (real containers, ${REPLIC
     expect(byService('hub').map((c) => [c.state, c.health])).toEqual(Array(REPLICAS).fill(['running', 'healthy']));
     // HAPI_WORKERS=2 inside the containers: tini → primary → 2 workers.
     for (const hub of byService('hub')) {
-      // Workers run as `node [--max-semi-space-size=…] /app/dist/main.js serve` (cluster.fork, with
+      // Workers run as `node [<HUB_NODE_FLAGS>] /app/dist/main.js serve` (cluster.fork, with
       // the primary's worker flags), the primary as tini's child.
       const top = (await docker(['top', hub.id, '-eo', 'pid,args'])).stdout
         .split('\n')
