@@ -38,18 +38,7 @@ describe('an open connection does not keep its opening request', () => {
 
   it('websocket, and polling upgraded to websocket', async () => {
     const before = liveRequests();
-    for (const transports of [['websocket'], ['polling', 'websocket']] as const) {
-      for (let i = 0; i < PER_TRANSPORT; i++)
-        sockets.push(await connectCli(t.url, { token: t.token }, { transports: [...transports] }));
-    }
-    // Every socket has handled an event (and the polling ones have upgraded: the ack goes out on
-    // whichever transport is current, and the client upgrades right after the handshake).
-    for (const socket of sockets) await emitAck(socket, 'ping');
-    await expect
-      .poll(() => Object.values(engineClients(t)).every((client) => client.transport.name === 'websocket'), {
-        timeout: 5_000,
-      })
-      .toBe(true);
+    sockets.push(...(await connectOverBothTransports(t)));
 
     expect(Object.values(engineClients(t)).every((client) => client.request === null)).toBe(true);
     // Before: one request per websocket connection, two per upgraded one (handshake + upgrade).
@@ -61,6 +50,26 @@ describe('an open connection does not keep its opening request', () => {
     for (const socket of sockets) await emitAck(socket, 'ping');
   });
 });
+
+/**
+ * PER_TRANSPORT sockets on websocket and as many on polling, each of which has handled an event,
+ * once every connection is on websocket (the polling ones upgrade right after the handshake; the
+ * ack goes out on whichever transport is current).
+ */
+async function connectOverBothTransports(t: TestHub): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  for (const transports of [['websocket'], ['polling', 'websocket']] as const) {
+    for (let i = 0; i < PER_TRANSPORT; i++)
+      sockets.push(await connectCli(t.url, { token: t.token }, { transports: [...transports] }));
+  }
+  for (const socket of sockets) await emitAck(socket, 'ping');
+  await expect
+    .poll(() => Object.values(engineClients(t)).every((client) => client.transport.name === 'websocket'), {
+      timeout: 5_000,
+    })
+    .toBe(true);
+  return sockets;
+}
 
 function engineClients(t: TestHub): Record<string, { request: unknown; transport: { name: string } }> {
   return (t.hub.io.engine as unknown as { clients: Record<string, { request: unknown; transport: { name: string } }> })
@@ -79,15 +88,7 @@ describe('an idle connection does not keep its last websocket frame', () => {
   });
 
   it('websocket, and polling upgraded to websocket: no frame mask, and so no TCP read, is retained', async () => {
-    for (const transports of [['websocket'], ['polling', 'websocket']] as const) {
-      for (let i = 0; i < PER_TRANSPORT; i++)
-        sockets.push(await connectCli(t.url, { token: t.token }, { transports: [...transports] }));
-    }
-    await expect
-      .poll(() => Object.values(engineClients(t)).every((client) => client.transport.name === 'websocket'), {
-        timeout: 5_000,
-      })
-      .toBe(true);
+    sockets.push(...(await connectOverBothTransports(t)));
     // Every connection receives a frame on its websocket (after the upgrade, for polling ones).
     for (const socket of sockets) await emitAck(socket, 'ping');
     const masks = Object.values(engineClients(t)).map(
