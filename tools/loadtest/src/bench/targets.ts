@@ -278,7 +278,10 @@ async function startOurs(
   const home = mkdtempSync(join(ctx.workDir, `${name}-${tag}-`));
   const profDir = ctx.cpuProfDir ? join(ctx.cpuProfDir, `${name}-${tag}`) : null;
   if (profDir) mkdirSync(profDir, { recursive: true });
-  const profArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+  // BENCH_HUB_NODE_ARGS: extra Node/V8 flags for our hubs only (e.g. `--trace-gc`, or `--inspect`
+  // to sample allocations), so an experiment does not change the load generator.
+  const extraArgs = (ctx.baseEnv.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const profArgs = [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ...extraArgs];
   const child = spawnChild(process.execPath, [...profArgs, ...ctx.ours.args, 'serve'], {
     cwd: ctx.repoRoot,
     logFile: join(home, 'hub.log'),
