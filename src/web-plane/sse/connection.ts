@@ -2,9 +2,9 @@
 // optional gzip stage.
 //
 // Backpressure: frames go into a per-connection queue, which is handed to the sink (the
-// response, or the gzip stream piped into it) once per event-loop turn in one write, and only
-// while the sink accepts writes (`write` returned true); after a `false` the pump waits for
-// 'drain'. Bytes still in the queue are bytes the socket has not accepted. Live frames and
+// response, or the gzip stream piped into it) in one write per event-loop turn — at most one per
+// MIN_FLUSH_INTERVAL_MS — and only while the sink accepts writes (`write` returned true); after a
+// `false` the pump waits for 'drain'. Bytes still in the queue are bytes the socket has not accepted. Live frames and
 // heartbeats that would push the queue past `maxBufferedBytes` close the connection (the client
 // reconnects with its cursor and resumes from the shared log), so a client that stops reading
 // costs at most that bound plus one socket buffer.
@@ -24,6 +24,8 @@ export interface ConnectionOptions {
   filter: DeliveryFilter;
   gzip: boolean;
   maxBufferedBytes: number;
+  /** Shortest time between two writes (default MIN_FLUSH_INTERVAL_MS). */
+  minFlushIntervalMs?: number;
   /** Called once per frame queued (metrics). */
   onFrame(type: string): void;
   /** Called exactly once, when the connection closes for any reason. */
@@ -37,6 +39,13 @@ interface HeldEvent {
 }
 
 type Phase = 'handshake' | 'live' | 'closed';
+
+/**
+ * Shortest time between two writes of one stream. An event that finds the stream quiet goes out on
+ * the next turn; under a steady flow the frames of this long share one write (one syscall and,
+ * with gzip, one sync flush): at 4 000 events/s, 8 frames per write instead of one or two.
+ */
+export const MIN_FLUSH_INTERVAL_MS = 2;
 
 const SSE_HEADERS = {
   'Content-Type': 'text/event-stream',
@@ -61,6 +70,8 @@ export class SseConnection {
   private queuedBytes = 0;
   private waitingForDrain = false;
   private flushScheduled = false;
+  /** When the queue was last handed to the sink (ms, monotonic). */
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
   /** Resolvers of writePaced calls waiting for the queue to fall under the bound. */
   private roomWaiters: (() => void)[] = [];
 
@@ -218,21 +229,27 @@ export class SseConnection {
   }
 
   /**
-   * Writes on the next turn of the event loop rather than at once: every frame queued during
-   * this turn (a busy hub delivers many events per turn) goes out in one write — one syscall,
-   * and with gzip one sync flush — instead of one per frame.
+   * Writes on the next turn of the event loop rather than at once, and no sooner than
+   * MIN_FLUSH_INTERVAL_MS after the previous write: every frame queued meanwhile (a busy hub
+   * delivers many events per turn) goes out in one write — one syscall, and with gzip one sync
+   * flush — instead of one per frame.
    */
   private pump(): void {
     if (this.flushScheduled || this.waitingForDrain || this.phase === 'closed') return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    const wait = this.lastFlushAt + (this.options.minFlushIntervalMs ?? MIN_FLUSH_INTERVAL_MS) - performance.now();
+    if (wait <= 0) setImmediate(this.scheduledFlush);
+    else setTimeout(this.scheduledFlush, wait);
   }
+
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   private flush(): void {
     if (this.waitingForDrain || this.phase === 'closed') return;
+    this.lastFlushAt = performance.now();
     const chunks = this.queue.map((frame) => frame.data);
     this.queue = [];
     this.queuedBytes = 0;
