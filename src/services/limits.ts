@@ -71,6 +71,12 @@ function specsOf(values: LimitValues): Specs {
   return specs;
 }
 
+/**
+ * How long a given-back RPC slot may wait to be sent with the next slot taken on this worker
+ * (releaseRpcSlot). The slot stays counted as busy meanwhile; its lease outlasts this anyway.
+ */
+export const RPC_RELEASE_DELAY_MS = 20;
+
 /** History bytes are reserved from the engine in steps of this much per worker (fewer round trips). */
 const HISTORY_STEP_BYTES = 256 * 1024;
 
@@ -113,6 +119,11 @@ export class LimitsService {
   /** Connection leases this worker holds: namespace → socket ids. */
   private readonly connections = new Map<string, Set<string>>();
   private renewTimer: NodeJS.Timeout | null = null;
+  /** RPC slots given back and not sent to the engine yet (releaseRpcSlot). */
+  private pendingReleases: { namespace: string; holder: string; resolve(): void; reject(error: unknown): void }[] = [];
+  private releaseTimer: NodeJS.Timeout | null = null;
+  /** False once stopping: slots then go back at once. */
+  private deferReleases = true;
 
   constructor(
     private readonly engine: Engine,
@@ -232,6 +243,8 @@ export class LimitsService {
   stop(): void {
     if (this.renewTimer) clearInterval(this.renewTimer);
     this.renewTimer = null;
+    this.deferReleases = false;
+    this.sendReleases();
   }
 
   async renewConnections(): Promise<void> {
@@ -398,6 +411,8 @@ export class LimitsService {
     const limits = await this.limitsFor(namespace);
     const holder = randomUUID();
     const now = this.now();
+    // Slots given back meanwhile go first, in this same turn (on Redis: the same write).
+    this.sendReleases();
     const lease = await this.engine.limits.acquireLease(
       namespace,
       'rpcs',
@@ -407,7 +422,35 @@ export class LimitsService {
       now,
     );
     if (!lease.ok) return this.refuse(namespace, 'quota-exceeded', 'concurrentRpcs', 1_000);
-    return { ok: true, release: () => this.engine.limits.releaseLease(namespace, 'rpcs', holder) };
+    return { ok: true, release: () => this.releaseRpcSlot(namespace, holder) };
+  }
+
+  /**
+   * Gives a slot back with the next slot this worker takes, or after RPC_RELEASE_DELAY_MS when
+   * none is taken before: sent alone right after its call's answer, each release would cost an
+   * engine write of its own. Settles once the engine has the slot back.
+   */
+  private releaseRpcSlot(namespace: string, holder: string): Promise<void> {
+    if (!this.deferReleases) return this.engine.limits.releaseLease(namespace, 'rpcs', holder);
+    return new Promise((resolve, reject) => {
+      this.pendingReleases.push({ namespace, holder, resolve, reject });
+      if (!this.releaseTimer) {
+        this.releaseTimer = setTimeout(() => this.sendReleases(), RPC_RELEASE_DELAY_MS);
+        this.releaseTimer.unref();
+      }
+    });
+  }
+
+  /** Sends every pending slot release now (all in this turn). */
+  private sendReleases(): void {
+    if (this.releaseTimer) clearTimeout(this.releaseTimer);
+    this.releaseTimer = null;
+    const releases = this.pendingReleases;
+    if (releases.length === 0) return;
+    this.pendingReleases = [];
+    for (const { namespace, holder, resolve, reject } of releases) {
+      this.engine.limits.releaseLease(namespace, 'rpcs', holder).then(resolve, reject);
+    }
   }
 
   // --- stored quotas --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { LimitName } from '../../src/config/limits.js';
 import { EventAckSchema, LimitAckSchema, SocketErrorSchema } from '../../src/protocol/socket-events.js';
 import { connectCli, connectError, disconnected, emitAck, nextEvent, pingBarrier } from '../helpers/cli-client.js';
+import { waitFor } from '../helpers/cluster.js';
 import { createMachine, createSession, fetchAllMessages } from '../helpers/fixtures.js';
 import { useWebWorld, type WebTenant } from '../helpers/web-world.js';
 
@@ -230,6 +231,21 @@ describe('counts and stored bytes', () => {
     release();
     expect((await first).status).toBe(200);
     expect((await alice.api.post(`/api/sessions/${live.session.id}/abort`)).status).toBe(200);
+  });
+
+  it('concurrent RPCs: a slot goes back after its call even when no other call follows', async () => {
+    const alice = await tenantWith({ concurrentRpcs: 1 });
+    const live = await alice.liveSession();
+    await live.rpc.serve('abort', () => ({}));
+    expect((await alice.api.post(`/api/sessions/${live.session.id}/abort`)).status).toBe(200);
+    // Asked of the engine itself: a call through the hub would send the pending release first.
+    const { engine, clock } = world.t;
+    await waitFor('the RPC slot back in the engine', 5_000, async () => {
+      const now = clock.now;
+      const probe = await engine.limits.acquireLease(alice.ns, 'rpcs', 'probe', 1, now + 60_000, now);
+      if (probe.ok) await engine.limits.releaseLease(alice.ns, 'rpcs', 'probe');
+      return probe.ok;
+    });
   });
 
   it('concurrent RPCs on a machine route: a missing machine is 404 before 429, and a 404 or 429 call holds no slot', async () => {
