@@ -4,10 +4,10 @@
 // Backpressure: frames go into a per-connection queue, which is handed to the sink (the
 // response, or the gzip stream piped into it) in one write per event-loop turn — at most one per
 // MIN_FLUSH_INTERVAL_MS — and only while the sink accepts writes (`write` returned true); after a
-// `false` the pump waits for 'drain'. Bytes still in the queue are bytes the socket has not accepted. Live frames and
-// heartbeats that would push the queue past `maxBufferedBytes` close the connection (the client
-// reconnects with its cursor and resumes from the shared log), so a client that stops reading
-// costs at most that bound plus one socket buffer.
+// `false` the pump waits for 'drain'. Bytes still in the queue are bytes the socket has not
+// accepted. Live frames and heartbeats that would push the queue past `maxBufferedBytes` close the
+// connection (the client reconnects with its cursor and resumes from the shared log), so a client
+// that stops reading costs at most that bound plus one socket buffer.
 //
 // During the handshake, live events are held back in `pendingLive` (also bounded) while the
 // replay is written with `writePaced`, which waits for the queue to drain instead of failing:
