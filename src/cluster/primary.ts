@@ -100,11 +100,12 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
   };
 
   // The worker for a new connection: the one whose slot a long-polling request's sid names (its
-  // session lives there), else the one with the fewest open connections of the same kind —
+  // session lives there), else the ready one with the fewest open connections of the same kind —
   // Socket.IO connections and REST/SSE ones are balanced separately, so idle kept-alive REST
   // connections (or a load balancer's health checks) do not push CLIs onto one worker. A worker
-  // still starting counts too (its gate holds the connection until it is ready), so a restarted
-  // worker, having none, takes the next connections.
+  // still starting is chosen only when none is ready (its gate holds the connection until it is):
+  // one that cannot start (its Redis unreachable) must not collect connections that a ready
+  // worker could serve. A restarted worker, having none, takes the next ones once it is ready.
   let choices = 0;
   const chooseWorker = (target: string, kind: ConnectionKind): { worker: Worker; gate: GatedWorker } | null => {
     const sid = kind === 'engine' ? sessionIdOfTarget(target, ENGINE_IO_PATH) : null;
@@ -117,8 +118,10 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
       const open = gate.connections[kind];
       const better =
         best === null ||
-        open < best.gate.connections[kind] ||
-        (open === best.gate.connections[kind] && gate.chosenAt[kind] < best.gate.chosenAt[kind]);
+        (gate.ready && !best.gate.ready) ||
+        (gate.ready === best.gate.ready &&
+          (open < best.gate.connections[kind] ||
+            (open === best.gate.connections[kind] && gate.chosenAt[kind] < best.gate.chosenAt[kind])));
       if (better) best = { worker, gate };
     }
     if (best) best.gate.chosenAt[kind] = ++choices;
