@@ -88,18 +88,24 @@ export function processTreeRss(pid: number): number {
       return 0;
     }
   };
-  let total = rssOf(pid);
+  return childProcesses(pid).reduce((total, child) => total + rssOf(child.pid), rssOf(pid));
+}
+
+/** The direct children of `pid` and their command names (`comm`), from /proc. */
+export function childProcesses(pid: number): { pid: number; command: string }[] {
+  const children: { pid: number; command: string }[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) total += rssOf(Number(entry));
+      if (ppid === pid)
+        children.push({ pid: Number(entry), command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
     } catch {
       // the process ended while we looked
     }
   }
-  return total;
+  return children;
 }
 
 export function percentile(values: number[], p: number): number {

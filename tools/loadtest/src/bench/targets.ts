@@ -281,8 +281,8 @@ async function startOurs(
   // BENCH_HUB_NODE_ARGS: extra Node/V8 flags for our hubs only (e.g. `--trace-gc`, or `--inspect`
   // to sample allocations), so an experiment does not change the load generator.
   const extraArgs = (ctx.baseEnv.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const profArgs = [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ...extraArgs];
-  const child = spawnChild(process.execPath, [...profArgs, ...ctx.ours.args, 'serve'], {
+  const nodeArgs = [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ...extraArgs];
+  const child = spawnChild(process.execPath, [...nodeArgs, ...ctx.ours.args, 'serve'], {
     cwd: ctx.repoRoot,
     logFile: join(home, 'hub.log'),
     env: {
