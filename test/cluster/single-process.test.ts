@@ -2,7 +2,7 @@
 // path and drains on SIGTERM like a cluster worker does; HAPI_WORKERS>1 without Redis is refused.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket as NetSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -61,6 +61,25 @@ function startRequest(port: number, head: string): Promise<{ socket: NetSocket; 
   });
 }
 
+/**
+ * True once the hub has read everything this client sent on `socket`: the hub's end of the
+ * connection has an empty receive queue in /proc/net/tcp. Node parses what it reads in the same
+ * turn, so the request has begun on the hub's side and the drain treats the connection as busy,
+ * not idle. (A written request may still sit in the kernel when the signal lands otherwise.)
+ */
+function hubHasRead(port: number, socket: NetSocket): boolean {
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+  const loopback = '0100007F';
+  const hubEnd = `${loopback}:${hex(port)} ${loopback}:${hex(socket.localPort ?? 0)}`;
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (`${fields[1]} ${fields[2]}` !== hubEnd) continue;
+    const receiveQueue = fields[4]?.split(':')[1];
+    return receiveQueue !== undefined && Number.parseInt(receiveQueue, 16) === 0;
+  }
+  return false;
+}
+
 describe('hapi-hub serve without a cluster', () => {
   it.each([
     ['memory', 'HAPI_ENGINE=memory'],
@@ -113,6 +132,9 @@ describe('hapi-hub serve without a cluster', () => {
       `POST /cli/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
     );
     const readyProbe = await startRequest(port, 'GET /ready HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    await waitFor('the hub to read both request heads', 10_000, () =>
+      [slowPost, readyProbe].every(({ socket }) => hubHasRead(port, socket)),
+    );
 
     const signalledAt = Date.now();
     hub.child.kill('SIGTERM');
