@@ -514,6 +514,21 @@ export class LimitsService {
     }
   }
 
+  /**
+   * Counts a history rewrite already made (a rewind: `removed` bytes cut, `added` bytes of the
+   * agent's replacement rows stored). Never refused: the agent's own history has already moved,
+   * and refusing the hub's copy of it would only make the two disagree.
+   */
+  async recordHistoryRewrite(namespace: string, removed: number, added: number): Promise<void> {
+    const grown = added - removed;
+    if (grown <= 0) return this.release(namespace, 'historyBytes', -grown);
+    const share = this.shareOf(namespace);
+    const fromShare = Math.min(share.history, grown);
+    share.history -= fromShare;
+    if (grown > fromShare)
+      await this.engine.limits.addUsage(namespace, 'historyBytes', grown - fromShare, Number.MAX_SAFE_INTEGER);
+  }
+
   /** Gives every unspent history step back to the engine (hub close). */
   async flush(): Promise<void> {
     await Promise.all(

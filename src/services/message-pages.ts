@@ -190,7 +190,8 @@ export class MessagePages {
     const fresh = await engine.messages.get(namespace, sid, row.id);
     if (!fresh) return { status: 'cancelled', localId: row.localId };
     if (fresh.invokedAt !== null) return { status: 'invoked', message: messageToWeb(fresh) };
-    await engine.messages.delete(namespace, sid, row.id);
+    if (await engine.messages.delete(namespace, sid, row.id))
+      await this.deps.limits.release(namespace, 'historyBytes', this.deps.limits.messageBytes(fresh.content));
     await this.deps.events.publish(namespace, {
       type: 'message-cancelled',
       sessionId: sid,

@@ -1,6 +1,6 @@
 // Message ingest (CLI and web), delivery of queued prompts to the CLI, consumption.
 import { randomUUID } from 'node:crypto';
-import type { AppendedEvent, MessageRow } from '../engine/types.js';
+import type { AppendedEvent, AppendMessageInput, MessageRow } from '../engine/types.js';
 import type { CliMessage } from '../protocol/models.js';
 import type { MessageEvent } from '../protocol/socket-events.js';
 import { sessionAccess, type AccessFailure } from './access.js';
@@ -155,17 +155,24 @@ export class MessageService {
     return freed > 0 ? this.deps.limits.reserve(namespace, 'historyBytes', bytes) : first;
   }
 
-  /** Appends with the history bytes already reserved; gives them back when nothing was stored. */
-  private async appendCounted(namespace: string, sid: string, draft: Omit<MessageRow, 'seq'>, bytes: number) {
+  /** Appends a row and its message-received event, with the history bytes already reserved. */
+  private appendCounted(namespace: string, sid: string, draft: Omit<MessageRow, 'seq'>, bytes: number) {
+    // The row's message-received event is appended in the same engine step: events this worker
+    // published before it go first.
+    this.deps.events.sendPending(namespace);
+    return this.storeCounted(namespace, sid, { ...draft, event: messageReceivedEventParts(namespace, draft) }, bytes);
+  }
+
+  /**
+   * Stores a row with `bytes` of history already reserved: they go back when nothing was stored,
+   * and what the engine's history limit trimmed to make room goes back too.
+   */
+  private async storeCounted(namespace: string, sid: string, input: AppendMessageInput, bytes: number) {
     try {
-      // The row's message-received event is appended in the same engine step: events this worker
-      // published before it go first.
-      this.deps.events.sendPending(namespace);
-      const result = await this.deps.engine.messages.append(namespace, sid, {
-        ...draft,
-        event: messageReceivedEventParts(namespace, draft),
-      });
-      if (!result.ok || !result.inserted) await this.deps.limits.release(namespace, 'historyBytes', bytes);
+      const result = await this.deps.engine.messages.append(namespace, sid, { ...input, countedBytes: bytes });
+      const unused = !result.ok || !result.inserted ? bytes : 0;
+      const freed = unused + (result.ok ? result.trimmedBytes : 0);
+      if (freed > 0) await this.deps.limits.release(namespace, 'historyBytes', freed);
       return result;
     } catch (error) {
       await this.deps.limits.release(namespace, 'historyBytes', bytes).catch(() => undefined);
@@ -309,16 +316,26 @@ export class MessageService {
     return rows.sort((a, b) => (a.invokedAt ?? a.createdAt) - (b.invokedAt ?? b.createdAt) || a.seq - b.seq);
   }
 
-  /** Copies rows (content, times, localIds) into another session under new ids, in order. */
+  /**
+   * Copies rows (content, times, localIds) into another session under new ids, in order. The
+   * copies count against the namespace's history quota: a fork over it fails with the refusal.
+   */
   async copyInto(namespace: string, sid: string, rows: readonly MessageRow[]): Promise<void> {
     for (const row of rows) {
-      await this.deps.engine.messages.append(namespace, sid, {
-        id: randomUUID(),
-        content: row.content,
-        localId: row.localId,
-        createdAt: row.createdAt,
-        invokedAt: row.invokedAt,
-      });
+      const bytes = this.deps.limits.messageBytes(row.content);
+      LimitsService.orThrow(await this.deps.limits.reserve(namespace, 'historyBytes', bytes));
+      await this.storeCounted(
+        namespace,
+        sid,
+        {
+          id: randomUUID(),
+          content: row.content,
+          localId: row.localId,
+          createdAt: row.createdAt,
+          invokedAt: row.invokedAt,
+        },
+        bytes,
+      );
     }
   }
 
@@ -352,10 +369,12 @@ export class MessageService {
           localId: row.localId ?? null,
           createdAt,
           invokedAt: row.invokedAt === undefined ? createdAt : row.invokedAt,
+          countedBytes: this.deps.limits.messageBytes(row.content),
         };
       }),
     );
     if (result === null) return false;
+    await this.deps.limits.recordHistoryRewrite(namespace, result.deletedBytes, result.insertedBytes);
     await this.deps.events.publish(namespace, {
       type: 'messages-invalidated',
       sessionId: sid,

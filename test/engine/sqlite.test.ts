@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createEngine, SQLITE_FILE_NAME } from '../../src/engine/index.js';
@@ -81,5 +82,30 @@ describe('sqlite engine specifics', () => {
     } finally {
       await engine.close();
     }
+  });
+
+  it('migrates a schema-2 file (no counted_bytes): old rows count 0 when removed, new rows their bytes', async () => {
+    const file = freshFile();
+    const ns = uniqueNamespace();
+    const first = createSqliteEngine(file, DEFAULT_OPTIONS);
+    const session = await createSession(first, ns);
+    const old = await first.messages.append(ns, session.id, messageInput({ createdAt: T0, localId: 'old' }));
+    await first.close();
+    // What a hub of schema 2 left behind: the messages table without the column.
+    const raw = new DatabaseSync(file);
+    raw.exec('ALTER TABLE messages DROP COLUMN counted_bytes; PRAGMA user_version = 2;');
+    raw.close();
+
+    const migrated = createSqliteEngine(file, DEFAULT_OPTIONS);
+    expect(await migrated.messages.listAfterSeq(ns, session.id, 0, 10)).toEqual([old.ok && old.message]);
+    await migrated.messages.append(ns, session.id, messageInput({ createdAt: T0 + 1, countedBytes: 40 }));
+    expect(await migrated.messages.truncateFrom(ns, session.id, 'old', [])).toMatchObject({
+      deleted: 2,
+      deletedBytes: 40,
+    });
+    await migrated.close();
+    const check = new DatabaseSync(file);
+    expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 });
+    check.close();
   });
 });

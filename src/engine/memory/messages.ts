@@ -15,12 +15,12 @@ export function createMessageStore(state: MemoryState): MessageStore {
         state.messageLogs.set(key, log);
       }
       // The log hands out rows that share nothing with what it stores: no clone needed.
-      const { row: message, inserted } = log.append(input);
+      const { row: message, inserted, trimmedBytes } = log.append(input);
       const attachedSockets = state.attachedSockets.get(key) ?? 0;
-      if (!inserted || !input.event) return { ok: true, message, inserted, attachedSockets };
+      if (!inserted || !input.event) return { ok: true, message, inserted, attachedSockets, trimmedBytes };
       // Same synchronous block as the append: no other write can come between the two.
       const event = appendEventNow(state, ns, input.event.before + String(message.seq) + input.event.after);
-      return { ok: true, message, inserted, event, attachedSockets };
+      return { ok: true, message, inserted, event, attachedSockets, trimmedBytes };
     },
 
     async listAfterSeq(ns, sessionId, afterSeq, limit) {

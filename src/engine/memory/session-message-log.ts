@@ -17,11 +17,30 @@ export function comparePositions(a: MessagePosition, b: MessagePosition): number
  * to skip, instead of an object graph it must trace on every major collection (a long-running
  * hub holds millions of messages), and a private copy by construction.
  */
-type StoredRow = Omit<MessageRow, 'content'> & { contentJson: string };
+type StoredRow = Omit<MessageRow, 'content'> & { contentJson: string; countedBytes: number };
 
 function withContent(row: StoredRow, content: unknown): MessageRow {
-  const { contentJson: _stored, ...columns } = row;
+  const { contentJson: _stored, countedBytes: _counted, ...columns } = row;
   return { ...columns, content };
+}
+
+function storedRow(sessionId: string, seq: number, input: AppendMessageInput): StoredRow {
+  return {
+    id: input.id,
+    sessionId,
+    seq,
+    localId: input.localId ?? null,
+    contentJson: JSON.stringify(input.content ?? null),
+    createdAt: input.createdAt,
+    invokedAt: input.invokedAt,
+    countedBytes: input.countedBytes ?? 0,
+  };
+}
+
+function countedBytesOf(rows: readonly StoredRow[]): number {
+  let total = 0;
+  for (const row of rows) total += row.countedBytes;
+  return total;
 }
 
 function materialize(row: StoredRow): MessageRow {
@@ -51,21 +70,14 @@ export class SessionMessageLog {
     private readonly historyLimit: number,
   ) {}
 
-  append(input: AppendMessageInput): { row: MessageRow; inserted: boolean } {
+  /** trimmedBytes: see AppendMessageResult. */
+  append(input: AppendMessageInput): { row: MessageRow; inserted: boolean; trimmedBytes: number } {
     const localId = input.localId ?? null;
     const duplicate = (localId !== null ? this.byLocalId.get(localId) : undefined) ?? this.byId.get(input.id);
-    if (duplicate) return { row: materialize(duplicate), inserted: false };
+    if (duplicate) return { row: materialize(duplicate), inserted: false, trimmedBytes: 0 };
 
     this.lastSeq = Math.max(this.lastSeq + 1, input.seq ?? 0);
-    const row: StoredRow = {
-      id: input.id,
-      sessionId: this.sessionId,
-      seq: this.lastSeq,
-      localId,
-      contentJson: JSON.stringify(input.content ?? null),
-      createdAt: input.createdAt,
-      invokedAt: input.invokedAt,
-    };
+    const row = storedRow(this.sessionId, this.lastSeq, input);
     const head = this.head();
     const position = positionOf(row);
     // A row landing behind the newest position invalidates pages clients already hold.
@@ -76,9 +88,9 @@ export class SessionMessageLog {
     this.byId.set(row.id, row);
     if (localId !== null) this.byLocalId.set(localId, row);
     if (localId !== null && row.invokedAt === null) this.pending.add(row);
-    this.trimToHistoryLimit();
+    const trimmedBytes = this.trimToHistoryLimit();
     // The caller's own content: the stored text cannot be reached through it.
-    return { row: withContent(row, input.content ?? null), inserted: true };
+    return { row: withContent(row, input.content ?? null), inserted: true, trimmedBytes };
   }
 
   head(): MessagePosition | null {
@@ -174,33 +186,34 @@ export class SessionMessageLog {
       this.rows.splice(this.rows.indexOf(row), 1);
       this.forget(row);
     }
-    let inserted = 0;
+    const inserted: StoredRow[] = [];
     for (const input of replacement) {
       const replacementLocalId = input.localId ?? null;
       if (this.byId.has(input.id) || (replacementLocalId !== null && this.byLocalId.has(replacementLocalId))) continue;
-      const row: StoredRow = {
-        id: input.id,
-        sessionId: this.sessionId,
-        seq: ++this.lastSeq,
-        localId: replacementLocalId,
-        contentJson: JSON.stringify(input.content ?? null),
-        createdAt: input.createdAt,
-        invokedAt: input.invokedAt,
-      };
+      const row = storedRow(this.sessionId, ++this.lastSeq, input);
       this.rows.push(row);
       this.byId.set(row.id, row);
       if (replacementLocalId !== null) this.byLocalId.set(replacementLocalId, row);
       if (replacementLocalId !== null && row.invokedAt === null) this.pending.add(row);
-      inserted += 1;
+      inserted.push(row);
     }
     this.cachedHead = undefined;
     this.epoch += 1;
-    return { deleted: doomed.length, inserted, epoch: this.epoch };
+    return {
+      deleted: doomed.length,
+      inserted: inserted.length,
+      deletedBytes: countedBytesOf(doomed),
+      insertedBytes: countedBytesOf(inserted),
+      epoch: this.epoch,
+    };
   }
 
-  private trimToHistoryLimit(): void {
-    if (this.historyLimit <= 0 || this.rows.length <= this.historyLimit) return;
-    for (const row of this.rows.splice(0, this.rows.length - this.historyLimit)) this.forget(row);
+  /** Removes the oldest rows beyond the history limit; returns their countedBytes. */
+  private trimToHistoryLimit(): number {
+    if (this.historyLimit <= 0 || this.rows.length <= this.historyLimit) return 0;
+    const trimmed = this.rows.splice(0, this.rows.length - this.historyLimit);
+    for (const row of trimmed) this.forget(row);
+    return countedBytesOf(trimmed);
   }
 
   private forget(row: StoredRow): void {

@@ -5,12 +5,15 @@
 -- ARGV[5] sortable key of the row's time (invokedAt or createdAt)   ARGV[6] content
 -- ARGV[7] history limit (0 = keep all)
 -- ARGV[8] lowest seq the row may get (a carried-over row's seq; '0' = none): seq = max(last + 1, it)
+-- ARGV[9] bytes the row counts against the history quota ('0' = none)
 -- Optionally the event announcing an inserted row, appended to the namespace's event log in the
 -- same atomic step (appendToEventLog, in the prelude): KEYS[6] event-log state, KEYS[7] event
--- list, ARGV[9] event JSON before the seq, ARGV[10] after it, ARGV[11] max events,
--- ARGV[12] max bytes, ARGV[13] epoch if none yet, ARGV[14] channel, ARGV[15] encoded namespace.
--- Returns {'session-not-found'} | {'duplicate', row, attached} | {'inserted', seq, attached[, epoch, offset]}
--- (attached: the session's attached-socket count)
+-- list, ARGV[10] event JSON before the seq, ARGV[11] after it, ARGV[12] max events,
+-- ARGV[13] max bytes, ARGV[14] epoch if none yet, ARGV[15] channel, ARGV[16] encoded namespace.
+-- Returns {'session-not-found'} | {'duplicate', row, attached}
+--   | {'inserted', seq, attached, trimmed[, epoch, offset]}
+-- (attached: the session's attached-socket count; trimmed: the counted bytes of the rows the
+-- history limit removed)
 if redis.call('EXISTS', KEYS[5]) == 0 then return {'session-not-found'} end
 local id, localId = ARGV[1], ARGV[2]
 
@@ -29,6 +32,7 @@ end
 
 redis.call('HSET', rows, col(seq, 'id'), id, col(seq, 'ca'), ARGV[3], col(seq, 'c'), ARGV[6], col(seq, 'p'), position, 'id:' .. id, seq)
 if localId ~= '' then redis.call('HSET', rows, col(seq, 'lid'), localId, 'lid:' .. localId, seq) end
+if ARGV[9] ~= '0' then redis.call('HSET', rows, col(seq, 'b'), ARGV[9]) end
 if ARGV[4] ~= '' then
   redis.call('HSET', rows, col(seq, 'ia'), ARGV[4])
 elseif localId ~= '' then
@@ -38,15 +42,18 @@ redis.call('ZADD', KEYS[2], seq, seq)
 redis.call('ZADD', KEYS[3], 0, position)
 
 local limit = tonumber(ARGV[7])
+local trimmed = 0
 if limit > 0 then
   local excess = redis.call('ZCARD', KEYS[2]) - limit
   if excess > 0 then
-    for _, old in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do removeRow(old, KEYS[2], KEYS[3], KEYS[4]) end
+    for _, old in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do
+      trimmed = trimmed + removeRow(old, KEYS[2], KEYS[3], KEYS[4])
+    end
   end
 end
 -- The caller knows the rest of the row it just wrote: only the seq goes back.
 if KEYS[6] then
-  local epoch, offset = appendToEventLog(KEYS[6], KEYS[7], ARGV[9] .. seq .. ARGV[10], tonumber(ARGV[11]), tonumber(ARGV[12]), ARGV[13], ARGV[14], ARGV[15])
-  return {'inserted', seq, attached, epoch, offset}
+  local epoch, offset = appendToEventLog(KEYS[6], KEYS[7], ARGV[10] .. seq .. ARGV[11], tonumber(ARGV[12]), tonumber(ARGV[13]), ARGV[14], ARGV[15], ARGV[16])
+  return {'inserted', seq, attached, trimmed, epoch, offset}
 end
-return {'inserted', seq, attached}
+return {'inserted', seq, attached, trimmed}

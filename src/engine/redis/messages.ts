@@ -29,6 +29,7 @@ export function createMessageStore(context: RedisContext): MessageStore {
         encodeBody(input.content),
         String(Math.max(0, Math.floor(options.messageHistoryLimit))),
         decimal(input.seq ?? 0),
+        decimal(input.countedBytes ?? 0),
       ];
       if (input.event) {
         keys.push(...eventLogKeys(ns));
@@ -38,8 +39,9 @@ export function createMessageStore(context: RedisContext): MessageStore {
       if (reply[0] === 'session-not-found') return { ok: false, reason: 'session-not-found' };
       const attachedSockets = Number(reply[2]);
       if (reply[0] !== 'inserted')
-        return { ok: true, message: decodeRow(sessionId, reply[1]), inserted: false, attachedSockets };
+        return { ok: true, message: decodeRow(sessionId, reply[1]), inserted: false, attachedSockets, trimmedBytes: 0 };
       const seq = Number(reply[1]);
+      const trimmedBytes = Number(reply[3]);
       const message: MessageRow = {
         id: input.id,
         sessionId,
@@ -49,14 +51,15 @@ export function createMessageStore(context: RedisContext): MessageStore {
         createdAt: input.createdAt,
         invokedAt: input.invokedAt,
       };
-      if (!input.event) return { ok: true, message, inserted: true, attachedSockets };
+      if (!input.event) return { ok: true, message, inserted: true, attachedSockets, trimmedBytes };
       const json = input.event.before + String(seq) + input.event.after;
       return {
         ok: true,
         message,
         inserted: true,
         attachedSockets,
-        event: { namespace: ns, epoch: String(reply[3]), offset: Number(reply[4]), json },
+        trimmedBytes,
+        event: { namespace: ns, epoch: String(reply[4]), offset: Number(reply[5]), json },
       };
     },
 
@@ -121,11 +124,18 @@ export function createMessageStore(context: RedisContext): MessageStore {
           input.invokedAt === null ? '' : decimal(input.invokedAt),
           encodeAt(input.invokedAt ?? input.createdAt),
           encodeBody(input.content),
+          decimal(input.countedBytes ?? 0),
         );
       }
       const reply = arrayOf(await scripts.run('messageTruncate', messageKeys(ns, sessionId), args));
       if (reply[0] !== 'ok') return null;
-      return { deleted: Number(reply[1]), inserted: Number(reply[2]), epoch: Number(reply[3]) };
+      return {
+        deleted: Number(reply[1]),
+        inserted: Number(reply[2]),
+        epoch: Number(reply[3]),
+        deletedBytes: Number(reply[4]),
+        insertedBytes: Number(reply[5]),
+      };
     },
 
     async epoch(ns, sessionId) {

@@ -54,7 +54,7 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
   /** One new row at `seq`; the caller has checked it is not a duplicate and moves last_message_seq. */
   const insertRow = (ns: string, sessionId: string, seq: number, input: AppendMessageInput): void => {
     db.run(
-      'INSERT INTO messages (namespace, session_id, seq, id, local_id, content, created_at, invoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO messages (namespace, session_id, seq, id, local_id, content, created_at, invoked_at, counted_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ns,
       sessionId,
       seq,
@@ -63,7 +63,25 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
       jsonText(input.content),
       input.createdAt,
       input.invokedAt,
+      input.countedBytes ?? 0,
     );
+  };
+
+  /** Deletes the session's rows matching `where` (after the scope): how many, and their countedBytes. */
+  const deleteCounting = (
+    ns: string,
+    sessionId: string,
+    where: string,
+    ...params: SqlParam[]
+  ): { rows: number; bytes: number } => {
+    const freed = db.get(
+      `SELECT coalesce(sum(counted_bytes), 0) AS bytes FROM messages WHERE ${scope} AND ${where}`,
+      ns,
+      sessionId,
+      ...params,
+    );
+    const rows = db.run(`DELETE FROM messages WHERE ${scope} AND ${where}`, ns, sessionId, ...params);
+    return { rows, bytes: freed ? int(freed, 'bytes') : 0 };
   };
 
   const bumpEpoch = (ns: string, sessionId: string): void => {
@@ -122,7 +140,8 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
             ? db.get(`SELECT ${COLUMNS} FROM messages WHERE ${scope} AND local_id = ?`, ns, sessionId, localId)
             : undefined) ??
           db.get(`SELECT ${COLUMNS} FROM messages WHERE ${scope} AND id = ?`, ns, sessionId, input.id);
-        if (duplicate) return { ok: true, message: messageOf(duplicate), inserted: false, attachedSockets };
+        if (duplicate)
+          return { ok: true, message: messageOf(duplicate), inserted: false, attachedSockets, trimmedBytes: 0 };
 
         const seq = Math.max(int(session, 'last_message_seq') + 1, input.seq ?? 0);
         const newest = head(ns, sessionId);
@@ -130,17 +149,18 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
         if (newest !== null && (input.invokedAt ?? input.createdAt) < newest.at) bumpEpoch(ns, sessionId);
         db.run('UPDATE sessions SET last_message_seq = ? WHERE namespace = ? AND id = ?', seq, ns, sessionId);
         insertRow(ns, sessionId, seq, input);
-        if (options.messageHistoryLimit > 0) {
-          // Keeps the newest messageHistoryLimit rows (by count, as deletes may have left gaps).
-          db.run(
-            `DELETE FROM messages WHERE ${scope} AND seq <= (SELECT seq FROM messages WHERE ${scope} ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
-            ns,
-            sessionId,
-            ns,
-            sessionId,
-            options.messageHistoryLimit,
-          );
-        }
+        // Keeps the newest messageHistoryLimit rows (by count, as deletes may have left gaps).
+        const trimmedBytes =
+          options.messageHistoryLimit > 0
+            ? deleteCounting(
+                ns,
+                sessionId,
+                `seq <= (SELECT seq FROM messages WHERE ${scope} ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+                ns,
+                sessionId,
+                options.messageHistoryLimit,
+              ).bytes
+            : 0;
         const message: MessageRow = {
           id: input.id,
           sessionId,
@@ -150,10 +170,10 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
           createdAt: input.createdAt,
           invokedAt: input.invokedAt,
         };
-        if (!input.event) return { ok: true, message, inserted: true, attachedSockets };
+        if (!input.event) return { ok: true, message, inserted: true, attachedSockets, trimmedBytes };
         // Same transaction as the row: both are stored, or neither.
         const event = appendEventInTransaction(db, options, ns, input.event.before + String(seq) + input.event.after);
-        return { ok: true, message, inserted: true, event, attachedSockets };
+        return { ok: true, message, inserted: true, event, attachedSockets, trimmedBytes };
       });
       // Published after COMMIT, so a subscriber that reads the log finds the event there.
       if (result.ok && result.event) {
@@ -248,10 +268,10 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
         );
         if (!target) return null;
         const at = int(target, 'at');
-        const deleted = db.run(
-          `DELETE FROM messages WHERE ${scope} AND (${AT} > ? OR (${AT} = ? AND seq >= ?))`,
+        const deleted = deleteCounting(
           ns,
           sessionId,
+          `(${AT} > ? OR (${AT} = ? AND seq >= ?))`,
           at,
           at,
           int(target, 'seq'),
@@ -259,6 +279,7 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
         const session = db.get('SELECT last_message_seq FROM sessions WHERE namespace = ? AND id = ?', ns, sessionId);
         let seq = session ? int(session, 'last_message_seq') : 0;
         let inserted = 0;
+        let insertedBytes = 0;
         for (const input of replacement) {
           const rowLocalId = input.localId ?? null;
           const exists =
@@ -270,11 +291,18 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
           seq += 1;
           insertRow(ns, sessionId, seq, input);
           inserted += 1;
+          insertedBytes += input.countedBytes ?? 0;
         }
         db.run('UPDATE sessions SET last_message_seq = ? WHERE namespace = ? AND id = ?', seq, ns, sessionId);
         bumpEpoch(ns, sessionId);
         const epoch = db.get('SELECT message_epoch FROM sessions WHERE namespace = ? AND id = ?', ns, sessionId);
-        return { deleted, inserted, epoch: epoch ? int(epoch, 'message_epoch') : 0 };
+        return {
+          deleted: deleted.rows,
+          inserted,
+          deletedBytes: deleted.bytes,
+          insertedBytes,
+          epoch: epoch ? int(epoch, 'message_epoch') : 0,
+        };
       });
     },
 

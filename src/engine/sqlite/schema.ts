@@ -122,6 +122,11 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (namespace, owner, name)
   ) WITHOUT ROWID;
   `,
+  // 3: what each message counts against its namespace's history quota, so a trim or rewind can
+  // give it back. Rows stored before this migration count 0 (their bytes are not given back).
+  `
+  ALTER TABLE messages ADD COLUMN counted_bytes INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** Applies the migrations this file lacks; the caller runs it inside a write transaction. */

@@ -15,18 +15,34 @@ export function describeMessageTruncateContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const { id: sid } = await createSession(engine, ns);
-      await appendInserted(engine, ns, sid, messageInput({ createdAt: T0, localId: 'u1' }));
-      await appendInserted(engine, ns, sid, messageInput({ createdAt: T0 + 1 }));
-      const target = await appendInserted(engine, ns, sid, messageInput({ createdAt: T0 + 2, localId: 'u2' }));
-      await appendInserted(engine, ns, sid, messageInput({ createdAt: T0 + 3 }));
+      // countedBytes: survivors 1 + 2; removed 4 + 8 + 16 + 32 (each distinct, so a sum names its rows).
+      await appendInserted(engine, ns, sid, messageInput({ createdAt: T0, localId: 'u1', countedBytes: 1 }));
+      await appendInserted(engine, ns, sid, messageInput({ createdAt: T0 + 1, countedBytes: 2 }));
+      const target = await appendInserted(
+        engine,
+        ns,
+        sid,
+        messageInput({ createdAt: T0 + 2, localId: 'u2', countedBytes: 4 }),
+      );
+      await appendInserted(engine, ns, sid, messageInput({ createdAt: T0 + 3, countedBytes: 8 }));
       // Created before the target but invoked after it: its position is later, so it goes too.
-      await appendInserted(engine, ns, sid, messageInput({ createdAt: T0 + 1, invokedAt: T0 + 4, localId: 'late' }));
+      await appendInserted(
+        engine,
+        ns,
+        sid,
+        messageInput({ createdAt: T0 + 1, invokedAt: T0 + 4, localId: 'late', countedBytes: 16 }),
+      );
       // Still queued, positioned at its createdAt (after the target): goes.
-      await appendInserted(engine, ns, sid, messageInput({ createdAt: T0 + 5, invokedAt: null, localId: 'queued' }));
+      await appendInserted(
+        engine,
+        ns,
+        sid,
+        messageInput({ createdAt: T0 + 5, invokedAt: null, localId: 'queued', countedBytes: 32 }),
+      );
       const epochBefore = await engine.messages.epoch(ns, sid);
 
       const result = await engine.messages.truncateFrom(ns, sid, 'u2', []);
-      expect(result).toEqual({ deleted: 4, inserted: 0, epoch: epochBefore + 1 });
+      expect(result).toEqual({ deleted: 4, inserted: 0, deletedBytes: 60, insertedBytes: 0, epoch: epochBefore + 1 });
       expect(await engine.messages.epoch(ns, sid)).toBe(epochBefore + 1);
       const left = await allRows(engine, ns, sid);
       expect(left.map((row) => row.seq)).toEqual([1, 2]);
@@ -43,17 +59,18 @@ export function describeMessageTruncateContract(harness: EngineHarness): void {
       const engine = harness.engine();
       const ns = uniqueNamespace();
       const { id: sid } = await createSession(engine, ns);
-      await appendInserted(engine, ns, sid, messageInput({ createdAt: T0, localId: 'u1' }));
-      await appendInserted(engine, ns, sid, messageInput({ createdAt: T0 + 1, localId: 'u2' }));
+      await appendInserted(engine, ns, sid, messageInput({ createdAt: T0, localId: 'u1', countedBytes: 1 }));
+      await appendInserted(engine, ns, sid, messageInput({ createdAt: T0 + 1, localId: 'u2', countedBytes: 2 }));
+      // Counts nothing (a row stored without countedBytes).
       await appendInserted(engine, ns, sid, messageInput({ createdAt: T0 + 2 }));
       const replacement = [
-        messageInput({ createdAt: T0 + 1, localId: 'u2', content: { role: 'user', text: 'edited' } }),
-        messageInput({ createdAt: T0 + 1, content: { role: 'agent', text: 'summary' } }),
-        // Collides with a survivor's localId: skipped.
-        messageInput({ createdAt: T0 + 1, localId: 'u1' }),
+        messageInput({ createdAt: T0 + 1, localId: 'u2', content: { role: 'user', text: 'edited' }, countedBytes: 8 }),
+        messageInput({ createdAt: T0 + 1, content: { role: 'agent', text: 'summary' }, countedBytes: 16 }),
+        // Collides with a survivor's localId: skipped, and its bytes are not counted.
+        messageInput({ createdAt: T0 + 1, localId: 'u1', countedBytes: 32 }),
       ];
       const result = await engine.messages.truncateFrom(ns, sid, 'u2', replacement);
-      expect(result).toMatchObject({ deleted: 2, inserted: 2 });
+      expect(result).toMatchObject({ deleted: 2, inserted: 2, deletedBytes: 2, insertedBytes: 24 });
       const rows = await allRows(engine, ns, sid);
       expect(rows.map((row) => [row.seq, row.localId, row.content])).toEqual([
         [1, 'u1', { role: 'user', text: `message ${T0}` }],
@@ -62,6 +79,8 @@ export function describeMessageTruncateContract(harness: EngineHarness): void {
       ]);
       expect((await engine.messages.listAfterSeq(ns, sid, 1, 10)).map((row) => row.seq)).toEqual([4, 5]);
       expect((await engine.messages.get(ns, sid, 'u2'))?.id).toBe(replacement[0]?.id);
+      // The replacement rows keep their counts: a second rewind gives them back.
+      expect(await engine.messages.truncateFrom(ns, sid, 'u2', [])).toMatchObject({ deleted: 2, deletedBytes: 24 });
     });
 
     it('answers null and changes nothing for an unknown localId or session', async () => {

@@ -26,6 +26,7 @@ export function describeMessageContract(harness: EngineHarness): void {
         ok: true,
         inserted: true,
         attachedSockets: 0,
+        trimmedBytes: 0,
         message: {
           id: input.id,
           sessionId: session.id,
@@ -74,7 +75,7 @@ export function describeMessageContract(harness: EngineHarness): void {
         session.id,
         messageInput({ createdAt: T0 + 5, localId: 'same', content: 'second' }),
       );
-      expect(retry).toEqual({ ok: true, inserted: false, message: original, attachedSockets: 0 });
+      expect(retry).toEqual({ ok: true, inserted: false, message: original, attachedSockets: 0, trimmedBytes: 0 });
       expect(await appendInserted(engine, ns, session.id, messageInput({ createdAt: T0 + 6 }))).toMatchObject({
         seq: 2,
       });
@@ -130,6 +131,29 @@ export function describeMessageContract(harness: EngineHarness): void {
         seq: 6,
       });
       expect(seqs(await engine.messages.page(ns, session.id, { limit: 100 }))).toEqual([4, 5, 6]);
+    });
+
+    it('says how many counted bytes each append trimmed under messageHistoryLimit', async () => {
+      const engine = await harness.engineWith({ messageHistoryLimit: 2 });
+      const ns = uniqueNamespace();
+      const session = await createSession(engine, ns);
+      const append = (createdAt: number, countedBytes?: number, id: string = randomUUID()) =>
+        engine.messages.append(
+          ns,
+          session.id,
+          messageInput({ id, createdAt, ...(countedBytes ? { countedBytes } : {}) }),
+        );
+      expect(await append(T0, 100)).toMatchObject({ ok: true, inserted: true, trimmedBytes: 0 });
+      expect(await append(T0 + 1, 20)).toMatchObject({ ok: true, inserted: true, trimmedBytes: 0 });
+      // The third row pushes out the first (100 bytes), the fourth the second (20).
+      expect(await append(T0 + 2, 3)).toMatchObject({ ok: true, inserted: true, trimmedBytes: 100 });
+      expect(await append(T0 + 3)).toMatchObject({ ok: true, inserted: true, trimmedBytes: 20 });
+      // A row stored without countedBytes counts 0; a duplicate trims nothing.
+      expect(await append(T0 + 4, 5)).toMatchObject({ ok: true, inserted: true, trimmedBytes: 3 });
+      expect(await append(T0 + 5, 7)).toMatchObject({ ok: true, inserted: true, trimmedBytes: 0 });
+      expect(await append(T0 + 6, 1)).toMatchObject({ ok: true, inserted: true, trimmedBytes: 5 });
+      const last = (await engine.messages.listAfterSeq(ns, session.id, 0, 10)).at(-1);
+      expect(await append(T0 + 9, 1, last?.id)).toMatchObject({ ok: true, inserted: false, trimmedBytes: 0 });
     });
 
     it('never lets callers mutate stored content', async () => {
