@@ -5,41 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { emitAck, pingBarrier } from '../helpers/cli-client.js';
 import { sessionMetadata } from '../helpers/fixtures.js';
+import { historySession, turn } from '../helpers/history-session.js';
 import { openSse } from '../helpers/sse-client.js';
-import { NO_ANSWER, useWebWorld, type LiveSession, type Runner, type WebTenant } from '../helpers/web-world.js';
+import { NO_ANSWER, useWebWorld, type WebTenant } from '../helpers/web-world.js';
 
 // Fork/rewind RPCs use the long timeout: short here, so an unanswered call ends the test quickly.
 const world = useWebWorld({ rpcLongTimeoutMs: 500 });
-
-type History = { forkCurrent?: boolean; forkAtMessage?: boolean; rewindToMessage?: boolean };
-
-async function historySession(
-  tenant: WebTenant,
-  runner: Runner,
-  history: History,
-  extra: Record<string, unknown> = {},
-): Promise<LiveSession> {
-  return tenant.liveSession({
-    metadata: sessionMetadata({
-      machineId: runner.machine.id,
-      name: 'Refactor',
-      capabilities: { conversationHistory: history },
-      conversationHistoryPoints: { l1: true, l2: true },
-      ...extra,
-    }),
-    model: 'sonnet',
-  });
-}
-
-/** A web prompt (localId) the CLI consumed, then the agent's reply. */
-async function turn(tenant: WebTenant, live: LiveSession, localId: string, text: string): Promise<void> {
-  const sid = live.session.id;
-  expect((await tenant.api.post(`/api/sessions/${sid}/messages`, { text, localId })).status).toBe(200);
-  // Consuming ends the queued-thinking grace the send started (as the CLI reports it).
-  live.socket.emit('messages-consumed', { sid, localIds: [localId], clearQueuedThinkingGrace: true });
-  live.socket.emit('message', { sid, message: { role: 'agent', content: { type: 'text', text: `re: ${text}` } } });
-  await pingBarrier(live.socket);
-}
 
 async function messages(tenant: WebTenant, sid: string) {
   const res = await tenant.api.get(`/api/sessions/${sid}/messages`);

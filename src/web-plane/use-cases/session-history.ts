@@ -20,7 +20,7 @@
 // two workers never fork/rewind the same session at once.
 import { randomUUID } from 'node:crypto';
 import { flavorOf } from '../../protocol/web-rest.js';
-import { RpcTargetMissingError } from '../../services/errors.js';
+import { LimitExceededError, RpcTargetMissingError } from '../../services/errors.js';
 import type { MessageService } from '../../services/messages.js';
 import type { MessageRow, SessionRow } from '../../services/model.js';
 import type { RpcGateway } from '../../services/rpc-gateway.js';
@@ -234,6 +234,8 @@ export class SessionHistoryUseCase {
       } catch (cleanupError) {
         return refused(`Fork failed; child cleanup was not confirmed: ${errorText(cleanupError)}`);
       }
+      // Copying the history took the namespace over its historyBytes quota: a 429 like any other.
+      if (error instanceof LimitExceededError) throw error;
       return refused(errorText(error));
     }
   }

@@ -1,0 +1,95 @@
+// The historyBytes quota follows every way a session's history changes, not only appends: a
+// rewind gives back what it cut and counts the CLI's replacement rows, a cancelled prompt gives
+// its bytes back, and a fork's copied rows count (a fork over the quota is refused with 429 and
+// leaves no child). Each step checks that the namespace's usage equals what its sessions store.
+import { describe, expect, it } from 'vitest';
+import { historySession, turn } from '../helpers/history-session.js';
+import { useWebWorld, type WebTenant } from '../helpers/web-world.js';
+
+const world = useWebWorld({ rpcLongTimeoutMs: 500 });
+
+/** The namespace's historyBytes usage with no step held back by the worker. */
+async function historyUsage(ns: string): Promise<number> {
+  await world.t.hub.services.limits.flush();
+  return (await world.t.hub.services.limits.describe(ns)).usage.historyBytes ?? 0;
+}
+
+/** What the namespace's sessions store, counted as the quota counts it. */
+async function storedBytes(tenant: WebTenant): Promise<number> {
+  const sessions = (await tenant.api.get('/api/sessions')).body.sessions as { id: string }[];
+  let total = 0;
+  for (const { id } of sessions) total += await world.t.hub.services.sessions.storedBytes(tenant.ns, id);
+  return total;
+}
+
+const long = (label: string) => ({ role: 'agent', content: { type: 'text', text: label.padEnd(2_000, '~') } });
+
+describe('history quota accounting', () => {
+  it('a rewind gives back the rows it cut and counts the replacement rows', async () => {
+    const alice = await world.tenant('rewind-quota');
+    const runner = await alice.runner();
+    const live = await historySession(alice, runner, { rewindToMessage: true });
+    const sid = live.session.id;
+    await turn(alice, live, 'l1', 'first');
+    await turn(alice, live, 'l2', 'second');
+    const full = await historyUsage(alice.ns);
+    expect(full).toBeGreaterThan(0);
+    expect(full).toBe(await storedBytes(alice));
+
+    // Cut at l2 with one large replacement row: the history grows.
+    await live.rpc.serve('rewind-conversation', () => ({ success: true, messages: [{ content: long('summary') }] }));
+    expect((await alice.api.post(`/api/sessions/${sid}/rewind`, { messageLocalId: 'l2' })).status).toBe(200);
+    const grown = await historyUsage(alice.ns);
+    expect(grown).toBeGreaterThan(full);
+    expect(grown).toBe(await storedBytes(alice));
+
+    // Cut at l1 with nothing in its place: only the session's other rows are gone.
+    await live.rpc.serve('rewind-conversation', () => ({ success: true }));
+    expect((await alice.api.post(`/api/sessions/${sid}/rewind`, { messageLocalId: 'l1' })).status).toBe(200);
+    expect(await storedBytes(alice)).toBe(0);
+    expect(await historyUsage(alice.ns)).toBe(0);
+  });
+
+  it('a cancelled queued prompt gives its bytes back', async () => {
+    const alice = await world.tenant('cancel-quota');
+    const { session } = await alice.liveSession();
+    const path = `/api/sessions/${session.id}/messages`;
+    expect((await alice.api.post(path, { text: 'kept', localId: 'k1' })).status).toBe(200);
+    expect((await alice.api.post(path, { text: 'x'.repeat(3_000), localId: 'c1' })).status).toBe(200);
+    const before = await historyUsage(alice.ns);
+    expect((await alice.api.del(`${path}/c1`)).body).toEqual({ status: 'cancelled', localId: 'c1' });
+    const after = await historyUsage(alice.ns);
+    expect(before - after).toBeGreaterThan(3_000);
+    expect(after).toBe(await storedBytes(alice));
+  });
+
+  it("a fork's copied rows count; a fork over the quota is 429 and leaves neither a child nor usage", async () => {
+    const alice = await world.tenant('fork-quota');
+    const runner = await alice.runner();
+    const live = await historySession(alice, runner, { forkCurrent: true }, { flavor: 'codex' });
+    const sid = live.session.id;
+    await turn(alice, live, 'l1', 'first '.padEnd(1_000, '.'));
+    await turn(alice, live, 'l2', 'second');
+    await live.rpc.serve('fork-conversation', () => ({ nativeSessionId: 'native-fork' }));
+    await runner.rpc.serve('spawn-happy-session', (params) => ({
+      type: 'success',
+      sessionId: (params as { existingSessionId: string }).existingSessionId,
+    }));
+    const source = await historyUsage(alice.ns);
+
+    const forked = await alice.api.post(`/api/sessions/${sid}/fork`, {});
+    expect(forked.status, JSON.stringify(forked.body)).toBe(200);
+    const withChild = await historyUsage(alice.ns);
+    expect(withChild).toBe(2 * source);
+    expect(withChild).toBe(await storedBytes(alice));
+
+    // Room for less than one more copy: the second fork is refused part-way and cleaned up.
+    await world.t.hub.services.limits.setOverrides(alice.ns, { historyBytes: withChild + source / 2 });
+    const refused = await alice.api.post(`/api/sessions/${sid}/fork`, {});
+    expect(refused.status, JSON.stringify(refused.body)).toBe(429);
+    expect(refused.body).toMatchObject({ code: 'quota_exceeded', limit: 'historyBytes' });
+    expect(refused.headers.get('retry-after')).toBe('60');
+    expect((await alice.api.get('/api/sessions')).body.sessions).toHaveLength(2);
+    expect(await historyUsage(alice.ns)).toBe(withChild);
+  });
+});
