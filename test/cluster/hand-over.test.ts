@@ -2,9 +2,9 @@
 // real host: primary + 2 workers on Redis (test/helpers/cluster.ts; the host is reached directly,
 // not through HAProxy). REST keeps its connections; a request body arriving in several TCP
 // writes is read by the worker itself; Socket.IO long-polling (with or without the WebSocket
-// upgrade) is routed by the slot its sid names; a long-polling request for another worker's session
-// on a kept-alive connection is redirected; slow and garbage first bytes; a restarted worker takes
-// new connections.
+// upgrade) is routed by the slot its sid names; a long-polling request or a WebSocket upgrade for
+// another worker's session on a kept-alive connection is redirected; slow and garbage first
+// bytes; a restarted worker takes new connections.
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
 import type { Socket } from 'socket.io-client';
@@ -263,6 +263,41 @@ describe('connection hand-over on a 2-worker host', () => {
     }
     expect(redirected).toBeGreaterThan(0);
     expect(direct).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('(d2) a WebSocket upgrade for another worker’s session on a kept-alive connection is answered 307 and closed', async () => {
+    let redirected = 0;
+    let upgraded = 0;
+    // As in (d): the REST request decides the worker; try until both cases ran.
+    for (let attempt = 0; attempt < 40 && (redirected === 0 || upgraded === 0); attempt++) {
+      const sid = await pollingHandshake();
+      const connection = await rawConnection();
+      await write(connection.socket, 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+      expect((await rawResponse(connection.received)).status).toBe(200);
+      const answered = connection.received().length;
+      const path = `/socket.io/?EIO=4&transport=websocket&sid=${encodeURIComponent(sid)}`;
+      await write(
+        connection.socket,
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      const upgradeAnswer = () => connection.received().slice(answered);
+      await waitFor('an answer to the upgrade', 15_000, () => upgradeAnswer().includes('\r\n\r\n'));
+      const status = Number(upgradeAnswer().split(' ')[1]);
+      if (status === 307) {
+        redirected++;
+        const reply = await rawResponse(upgradeAnswer);
+        expect(reply.headers.location).toBe(path);
+        expect(reply.headers.connection).toBe('close');
+        await connection.closed; // the client repeats it on a new connection, which the primary routes by sid
+      } else {
+        upgraded++;
+        expect(upgradeAnswer()).toMatch(/^HTTP\/1\.1 101 /);
+        connection.socket.destroy();
+      }
+    }
+    expect(redirected).toBeGreaterThan(0);
+    expect(upgraded).toBeGreaterThan(0);
   }, 120_000);
 
   it('(e) a request line sent byte by byte is served; garbage, and a line without end, are answered 400 and closed', async () => {

@@ -5,7 +5,7 @@
 -- ARGV[5] sortable key of the row's time (invokedAt or createdAt)   ARGV[6] content
 -- ARGV[7] history limit (0 = keep all)
 -- ARGV[8] lowest seq the row may get (a carried-over row's seq; '0' = none): seq = max(last + 1, it)
--- ARGV[9] bytes the row counts against the history quota ('0' = none)
+-- ARGV[9] bytes the row counts against the history quota ('0' = none; stored as r:<seq>:b)
 -- Optionally the event announcing an inserted row, appended to the namespace's event log in the
 -- same atomic step (appendToEventLog, in the prelude): KEYS[6] event-log state, KEYS[7] event
 -- list, ARGV[10] event JSON before the seq, ARGV[11] after it, ARGV[12] max events,
@@ -30,9 +30,8 @@ if head and string.sub(position, 1, 16) < string.sub(head, 1, 16) then
   redis.call('HINCRBY', rows, 'epoch', 1)
 end
 
-redis.call('HSET', rows, col(seq, 'id'), id, col(seq, 'ca'), ARGV[3], col(seq, 'c'), ARGV[6], col(seq, 'p'), position, 'id:' .. id, seq)
+redis.call('HSET', rows, col(seq, 'id'), id, col(seq, 'ca'), ARGV[3], col(seq, 'c'), ARGV[6], col(seq, 'p'), position, col(seq, 'b'), ARGV[9], 'id:' .. id, seq)
 if localId ~= '' then redis.call('HSET', rows, col(seq, 'lid'), localId, 'lid:' .. localId, seq) end
-if ARGV[9] ~= '0' then redis.call('HSET', rows, col(seq, 'b'), ARGV[9]) end
 if ARGV[4] ~= '' then
   redis.call('HSET', rows, col(seq, 'ia'), ARGV[4])
 elseif localId ~= '' then

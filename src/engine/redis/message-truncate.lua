@@ -3,7 +3,7 @@
 -- KEYS[1] message hash   KEYS[2] seqs   KEYS[3] positions   KEYS[4] queue
 -- ARGV[1] localId of the first row to remove
 -- then 7 per replacement row: id, localId ('' = none), createdAt, invokedAt ('' = null),
--- sortable key of the row's time, content, bytes it counts against the history quota ('0' = none)
+-- sortable key of the row's time, content, bytes it counts against the history quota
 -- Returns {'not-found'} | {'ok', deleted, inserted, epoch, deletedBytes, insertedBytes}
 local target = redis.call('HGET', rows, 'lid:' .. ARGV[1])
 if not target then return {'not-found'} end
@@ -22,9 +22,8 @@ for i = 2, #ARGV, 7 do
   if not taken then
     local seq = redis.call('HINCRBY', rows, 'last', 1)
     local position = positionMember(atKey, seq)
-    redis.call('HSET', rows, col(seq, 'id'), id, col(seq, 'ca'), createdAt, col(seq, 'c'), content, col(seq, 'p'), position, 'id:' .. id, seq)
+    redis.call('HSET', rows, col(seq, 'id'), id, col(seq, 'ca'), createdAt, col(seq, 'c'), content, col(seq, 'p'), position, col(seq, 'b'), bytes, 'id:' .. id, seq)
     if localId ~= '' then redis.call('HSET', rows, col(seq, 'lid'), localId, 'lid:' .. localId, seq) end
-    if bytes ~= '0' then redis.call('HSET', rows, col(seq, 'b'), bytes) end
     if invokedAt ~= '' then
       redis.call('HSET', rows, col(seq, 'ia'), invokedAt)
     elseif localId ~= '' then
