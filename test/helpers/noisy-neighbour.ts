@@ -349,8 +349,8 @@ export async function startFloodProcess(
   );
   // A's client would run on A's own machine; here it shares two cores with the hub and with B's
   // client, and its own CPU (tens of thousands of frames built and parsed) would be charged to B's
-  // latency. Lower priority keeps it flooding with whatever CPU the others leave.
-  if (child.pid !== undefined) setPriority(child.pid, 10);
+  // latency. The lowest priority keeps it flooding with whatever CPU the others leave.
+  if (child.pid !== undefined) setPriority(child.pid, 19);
   let buffer = '';
   const waiters: { match: (line: string) => boolean; resolve: (line: string) => void }[] = [];
   child.stdout?.on('data', (chunk: Buffer) => {
