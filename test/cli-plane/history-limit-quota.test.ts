@@ -32,7 +32,8 @@ describe('history limit and the history quota', () => {
 
     const kept = await fetchAllMessages(alice.rest, session.id);
     expect(kept.map((m) => m.content)).toEqual([text(8), text(9)]);
-    const stored = await world.t.hub.services.sessions.storedBytes(alice.ns, session.id);
+    const limits = world.t.hub.services.limits;
+    const stored = kept.reduce((sum, message) => sum + limits.messageBytes(message.content), 0);
     expect(stored).toBeGreaterThan(1800);
     expect(await historyUsage(alice.ns)).toBe(stored);
   });

@@ -3,6 +3,7 @@
 // its bytes back, and a fork's copied rows count (a fork over the quota is refused with 429 and
 // leaves no child). Each step checks that the namespace's usage equals what its sessions store.
 import { describe, expect, it } from 'vitest';
+import { fetchAllMessages } from '../helpers/fixtures.js';
 import { historySession, turn } from '../helpers/history-session.js';
 import { useWebWorld, type WebTenant } from '../helpers/web-world.js';
 
@@ -14,11 +15,13 @@ async function historyUsage(ns: string): Promise<number> {
   return (await world.t.hub.services.limits.describe(ns)).usage.historyBytes ?? 0;
 }
 
-/** What the namespace's sessions store, counted as the quota counts it. */
+/** What the namespace's sessions store (read back over REST), sized as the quota sizes a message. */
 async function storedBytes(tenant: WebTenant): Promise<number> {
   const sessions = (await tenant.api.get('/api/sessions')).body.sessions as { id: string }[];
   let total = 0;
-  for (const { id } of sessions) total += await world.t.hub.services.sessions.storedBytes(tenant.ns, id);
+  for (const { id } of sessions)
+    for (const message of await fetchAllMessages(tenant.rest, id))
+      total += world.t.hub.services.limits.messageBytes(message.content);
   return total;
 }
 
