@@ -65,7 +65,7 @@ interface GatedWorker {
   chosenAt: Record<ConnectionKind, number>;
   /** Flushes messages (and connection handles) held back until the worker reported ready. */
   open(): void;
-  /** Drops held messages: closes their connection handles. */
+  /** Drops held messages: answers their connections 503 and closes them. */
   discard(): void;
 }
 
@@ -152,7 +152,8 @@ export function runPrimary(config: HubConfig, log: Logger): Promise<number> {
       worker.send(message, socket, (error: Error | null) => {
         if (!error) return;
         gate.connections[kind] = Math.max(0, gate.connections[kind] - 1);
-        socket.destroy();
+        // The worker is gone (e.g. killed, its exit not seen yet) and the handle is still ours.
+        reject(socket, 503, 'Service Unavailable');
       });
     });
   };
@@ -351,7 +352,8 @@ function gateUntilReady(worker: Worker, slot: Slot): GatedWorker {
     discard() {
       for (const args of held.splice(0)) {
         const handle = args[1];
-        if (isNetSocket(handle)) handle.destroy();
+        // Its request head was read here: the client gets an answer, not a reset.
+        if (isNetSocket(handle)) reject(handle, 503, 'Service Unavailable');
         const callback = args.find((arg): arg is (error: Error | null) => void => typeof arg === 'function');
         callback?.(new Error('worker exited before it was ready'));
       }
