@@ -384,12 +384,28 @@ export class SessionService {
    * namespace's quotas; SSE session-removed.
    */
   async discard(namespace: string, sid: string): Promise<void> {
-    const bytes = await this.deps.engine.messages.countedBytes(namespace, sid);
+    const bytes = await this.storedBytes(namespace, sid);
     await this.deps.engine.sessions.delete(namespace, sid);
     // The session's client documents (scratchlist and its attachments) go with it.
     await this.deps.engine.documents.deleteOwner(namespace, sid);
     await this.deps.limits.release(namespace, 'sessions', 1);
     await this.deps.limits.release(namespace, 'historyBytes', bytes);
     await this.deps.events.publish(namespace, { type: 'session-removed', sessionId: sid });
+  }
+
+  /**
+   * Message bytes the session holds, as counted against `historyBytes`: sized from the content,
+   * not from the rows' stored countedBytes, because rows stored before those were kept (an
+   * upgraded hub's) were counted at this size too and have no stored count.
+   */
+  private async storedBytes(namespace: string, sid: string): Promise<number> {
+    let total = 0;
+    for (let after = 0; ; ) {
+      const rows = await this.deps.engine.messages.listAfterSeq(namespace, sid, after, 500);
+      for (const row of rows) total += this.deps.limits.messageBytes(row.content);
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < 500) return total;
+      after = last.seq;
+    }
   }
 }

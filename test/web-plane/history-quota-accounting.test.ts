@@ -1,9 +1,12 @@
 // The historyBytes quota follows every way a session's history changes, not only appends: a
 // rewind gives back what it cut and counts the CLI's replacement rows, a cancelled prompt gives
 // its bytes back, and a fork's copied rows count (a fork over the quota is refused with 429 and
-// leaves no child). Each step checks that the namespace's usage equals what its sessions store.
+// leaves no child), and a deleted session gives back its messages' size even for rows an older
+// hub stored without a count. Each step checks that the namespace's usage equals what its
+// sessions store.
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fetchAllMessages } from '../helpers/fixtures.js';
+import { createSession, fetchAllMessages } from '../helpers/fixtures.js';
 import { historySession, turn } from '../helpers/history-session.js';
 import { useWebWorld, type WebTenant } from '../helpers/web-world.js';
 
@@ -64,6 +67,27 @@ describe('history quota accounting', () => {
     const after = await historyUsage(alice.ns);
     expect(before - after).toBeGreaterThan(3_000);
     expect(after).toBe(await storedBytes(alice));
+  });
+
+  it("deleting a session gives back its messages' size, also for rows stored without a count (an upgraded hub's)", async () => {
+    const alice = await world.tenant('legacy-quota');
+    const session = await createSession(alice.rest);
+    // A row as a hub before counted bytes were kept stored it: counted in the namespace's usage at
+    // its content size, with no count of its own on the row.
+    const content = { role: 'agent', content: { type: 'output', data: 'legacy '.padEnd(1_500, '.') } };
+    const appended = await world.t.engine.messages.append(alice.ns, session.id, {
+      id: randomUUID(),
+      content,
+      createdAt: Date.now(),
+      invokedAt: Date.now(),
+    });
+    expect(appended).toMatchObject({ ok: true, inserted: true });
+    const size = world.t.hub.services.limits.messageBytes(content);
+    await world.t.engine.limits.addUsage(alice.ns, 'historyBytes', size, Number.MAX_SAFE_INTEGER);
+    expect(await historyUsage(alice.ns)).toBe(size);
+
+    expect((await alice.api.del(`/api/sessions/${session.id}`)).status).toBe(200);
+    expect(await historyUsage(alice.ns)).toBe(0);
   });
 
   it("a fork's copied rows count; a fork over the quota is 429 and leaves neither a child nor usage", async () => {

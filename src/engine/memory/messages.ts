@@ -59,10 +59,6 @@ export function createMessageStore(state: MemoryState): MessageStore {
       return state.messageLogIn(ns, sessionId)?.truncateFrom(localId, replacement) ?? null;
     },
 
-    async countedBytes(ns, sessionId) {
-      return state.messageLogIn(ns, sessionId)?.countedBytes() ?? 0;
-    },
-
     async epoch(ns, sessionId) {
       return state.messageLogIn(ns, sessionId)?.epoch ?? 0;
     },

@@ -131,10 +131,6 @@ export class SessionMessageLog {
     return limit === 0 ? [] : ordered.slice(-limit);
   }
 
-  countedBytes(): number {
-    return countedBytesOf(this.rows);
-  }
-
   queued(): MessageRow[] {
     return [...this.pending].map(materialize);
   }

@@ -32,7 +32,6 @@ end
 
 redis.call('HSET', rows, col(seq, 'id'), id, col(seq, 'ca'), ARGV[3], col(seq, 'c'), ARGV[6], col(seq, 'p'), position, col(seq, 'b'), ARGV[9], 'id:' .. id, seq)
 if localId ~= '' then redis.call('HSET', rows, col(seq, 'lid'), localId, 'lid:' .. localId, seq) end
-if ARGV[9] ~= '0' then redis.call('HINCRBY', rows, 'counted', ARGV[9]) end
 if ARGV[4] ~= '' then
   redis.call('HSET', rows, col(seq, 'ia'), ARGV[4])
 elseif localId ~= '' then

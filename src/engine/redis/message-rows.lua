@@ -3,7 +3,7 @@
 --   r:<seq>:id, r:<seq>:lid, r:<seq>:ca (createdAt), r:<seq>:ia (invokedAt, absent = null),
 --   r:<seq>:c (content), r:<seq>:p (position member), r:<seq>:b (bytes the row counts against
 --   the history quota; absent = 0), id:<id> -> seq, lid:<localId> -> seq,
---   last (last seq handed out), epoch, counted (sum of the stored rows' r:<seq>:b)
+--   last (last seq handed out), epoch
 -- plus three zsets: seqs (score seq), positions (score 0, member '<at>:<seq>'), queue (score seq).
 local rows = KEYS[1]
 
@@ -45,7 +45,5 @@ local function removeRow(seq, seqsKey, positionsKey, queueKey)
   if v[3] then redis.call('ZREM', positionsKey, v[3]) end
   redis.call('ZREM', seqsKey, seq)
   redis.call('ZREM', queueKey, seq)
-  local bytes = tonumber(v[4] or '0')
-  if bytes ~= 0 then redis.call('HINCRBY', rows, 'counted', -bytes) end
-  return bytes
+  return tonumber(v[4] or '0')
 end

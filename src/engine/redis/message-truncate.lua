@@ -33,7 +33,6 @@ for i = 2, #ARGV, 7 do
     redis.call('ZADD', KEYS[3], 0, position)
     inserted = inserted + 1
     insertedBytes = insertedBytes + tonumber(bytes)
-    if bytes ~= '0' then redis.call('HINCRBY', rows, 'counted', bytes) end
   end
 end
 local epoch = redis.call('HINCRBY', rows, 'epoch', 1)

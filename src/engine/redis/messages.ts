@@ -138,10 +138,6 @@ export function createMessageStore(context: RedisContext): MessageStore {
       };
     },
 
-    async countedBytes(ns, sessionId) {
-      return numberOf((await client.hget(tenantKeys.messages(ns, sessionId), 'counted')) ?? undefined);
-    },
-
     async epoch(ns, sessionId) {
       return numberOf((await client.hget(tenantKeys.messages(ns, sessionId), 'epoch')) ?? undefined);
     },

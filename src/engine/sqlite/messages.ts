@@ -306,11 +306,6 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
       });
     },
 
-    async countedBytes(ns, sessionId) {
-      const row = db.get(`SELECT coalesce(sum(counted_bytes), 0) AS bytes FROM messages WHERE ${scope}`, ns, sessionId);
-      return row ? int(row, 'bytes') : 0;
-    },
-
     async epoch(ns, sessionId) {
       const row = db.get('SELECT message_epoch FROM sessions WHERE namespace = ? AND id = ?', ns, sessionId);
       return row ? int(row, 'message_epoch') : 0;

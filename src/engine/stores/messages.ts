@@ -42,8 +42,6 @@ export interface MessageStore {
     localId: string,
     replacement: AppendMessageInput[],
   ): Promise<TruncateResult | null>;
-  /** Sum of the countedBytes of the session's stored rows (0 for an unknown session). */
-  countedBytes(ns: string, sessionId: string): Promise<number>;
   /** Moves whenever rows are removed or inserted out of position order (pagers restart on a change). */
   epoch(ns: string, sessionId: string): Promise<number>;
 }

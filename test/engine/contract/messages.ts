@@ -156,30 +156,6 @@ export function describeMessageContract(harness: EngineHarness): void {
       expect(await append(T0 + 9, 1, last?.id)).toMatchObject({ ok: true, inserted: false, trimmedBytes: 0 });
     });
 
-    it('sums the counted bytes of the rows a session stores, through trims, deletes and rewinds', async () => {
-      const engine = await harness.engineWith({ messageHistoryLimit: 3 });
-      const ns = uniqueNamespace();
-      const { id: sid } = await createSession(engine, ns);
-      expect(await engine.messages.countedBytes(ns, sid)).toBe(0);
-      expect(await engine.messages.countedBytes(ns, randomUUID())).toBe(0);
-      const rows = [];
-      for (const [i, countedBytes] of [1, 2, 4, 8].entries())
-        rows.push(
-          await appendInserted(engine, ns, sid, messageInput({ createdAt: T0 + i, localId: `l${i}`, countedBytes })),
-        );
-      // The limit of 3 trimmed the first row.
-      expect(await engine.messages.countedBytes(ns, sid)).toBe(14);
-      // A duplicate adds nothing.
-      await engine.messages.append(ns, sid, messageInput({ createdAt: T0 + 9, localId: 'l3', countedBytes: 100 }));
-      expect(await engine.messages.countedBytes(ns, sid)).toBe(14);
-      expect(await engine.messages.delete(ns, sid, rows[1]?.id ?? '')).toBe(true);
-      expect(await engine.messages.countedBytes(ns, sid)).toBe(12);
-      await engine.messages.truncateFrom(ns, sid, 'l3', [messageInput({ createdAt: T0 + 3, countedBytes: 32 })]);
-      expect(await engine.messages.countedBytes(ns, sid)).toBe(4 + 32);
-      // Another namespace's session of the same id holds its own history.
-      expect(await engine.messages.countedBytes(uniqueNamespace(), sid)).toBe(0);
-    });
-
     it('never lets callers mutate stored content', async () => {
       const engine = harness.engine();
       const ns = uniqueNamespace();
