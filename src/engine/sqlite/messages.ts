@@ -74,14 +74,16 @@ export function createMessageStore(db: SqliteConnection, options: EngineOptions,
     where: string,
     ...params: SqlParam[]
   ): { rows: number; bytes: number } => {
-    const freed = db.get(
-      `SELECT coalesce(sum(counted_bytes), 0) AS bytes FROM messages WHERE ${scope} AND ${where}`,
+    // One statement: the condition (for a trim, a subquery) is evaluated once.
+    const removed = db.all(
+      `DELETE FROM messages WHERE ${scope} AND ${where} RETURNING counted_bytes`,
       ns,
       sessionId,
       ...params,
     );
-    const rows = db.run(`DELETE FROM messages WHERE ${scope} AND ${where}`, ns, sessionId, ...params);
-    return { rows, bytes: freed ? int(freed, 'bytes') : 0 };
+    let bytes = 0;
+    for (const row of removed) bytes += int(row, 'counted_bytes');
+    return { rows: removed.length, bytes };
   };
 
   const bumpEpoch = (ns: string, sessionId: string): void => {
