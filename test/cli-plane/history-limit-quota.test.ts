@@ -5,17 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { EventAckSchema } from '../../src/protocol/socket-events.js';
 import { emitAck } from '../helpers/cli-client.js';
 import { createSession, fetchAllMessages } from '../helpers/fixtures.js';
+import { historyUsage } from '../helpers/hub.js';
 import { useWebWorld } from '../helpers/web-world.js';
 
 const world = useWebWorld({ messageHistoryLimit: 2 });
 
 const text = (n: number) => ({ role: 'agent', content: { type: 'output', data: `${n}`.padEnd(900, '.') } });
-
-/** The namespace's historyBytes usage with no step held back by the worker: what it stores. */
-async function historyUsage(ns: string): Promise<number> {
-  await world.t.hub.services.limits.flush();
-  return (await world.t.hub.services.limits.describe(ns)).usage.historyBytes ?? 0;
-}
 
 describe('history limit and the history quota', () => {
   it('ten ~930-byte messages under a 3000-byte quota are all stored; usage is what the two kept rows count', async () => {
@@ -35,6 +30,6 @@ describe('history limit and the history quota', () => {
     const limits = world.t.hub.services.limits;
     const stored = kept.reduce((sum, message) => sum + limits.messageBytes(message.content), 0);
     expect(stored).toBeGreaterThan(1800);
-    expect(await historyUsage(alice.ns)).toBe(stored);
+    expect(await historyUsage(world.t, alice.ns)).toBe(stored);
   });
 });

@@ -118,3 +118,9 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     },
   };
 }
+
+/** A namespace's historyBytes usage with no step held back by the hub: what its messages count. */
+export async function historyUsage(t: TestHub, ns: string): Promise<number> {
+  await t.hub.services.limits.flush();
+  return (await t.hub.services.limits.describe(ns)).usage.historyBytes ?? 0;
+}

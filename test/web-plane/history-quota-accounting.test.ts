@@ -8,15 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createSession, fetchAllMessages } from '../helpers/fixtures.js';
 import { historySession, turn } from '../helpers/history-session.js';
+import { historyUsage } from '../helpers/hub.js';
 import { useWebWorld, type WebTenant } from '../helpers/web-world.js';
 
 const world = useWebWorld({ rpcLongTimeoutMs: 500 });
-
-/** The namespace's historyBytes usage with no step held back by the worker. */
-async function historyUsage(ns: string): Promise<number> {
-  await world.t.hub.services.limits.flush();
-  return (await world.t.hub.services.limits.describe(ns)).usage.historyBytes ?? 0;
-}
 
 /** What the namespace's sessions store (read back over REST), sized as the quota sizes a message. */
 async function storedBytes(tenant: WebTenant): Promise<number> {
@@ -38,14 +33,14 @@ describe('history quota accounting', () => {
     const sid = live.session.id;
     await turn(alice, live, 'l1', 'first');
     await turn(alice, live, 'l2', 'second');
-    const full = await historyUsage(alice.ns);
+    const full = await historyUsage(world.t, alice.ns);
     expect(full).toBeGreaterThan(0);
     expect(full).toBe(await storedBytes(alice));
 
     // Cut at l2 with one large replacement row: the history grows.
     await live.rpc.serve('rewind-conversation', () => ({ success: true, messages: [{ content: long('summary') }] }));
     expect((await alice.api.post(`/api/sessions/${sid}/rewind`, { messageLocalId: 'l2' })).status).toBe(200);
-    const grown = await historyUsage(alice.ns);
+    const grown = await historyUsage(world.t, alice.ns);
     expect(grown).toBeGreaterThan(full);
     expect(grown).toBe(await storedBytes(alice));
 
@@ -53,7 +48,7 @@ describe('history quota accounting', () => {
     await live.rpc.serve('rewind-conversation', () => ({ success: true }));
     expect((await alice.api.post(`/api/sessions/${sid}/rewind`, { messageLocalId: 'l1' })).status).toBe(200);
     expect(await storedBytes(alice)).toBe(0);
-    expect(await historyUsage(alice.ns)).toBe(0);
+    expect(await historyUsage(world.t, alice.ns)).toBe(0);
   });
 
   it('a cancelled queued prompt gives its bytes back', async () => {
@@ -62,9 +57,9 @@ describe('history quota accounting', () => {
     const path = `/api/sessions/${session.id}/messages`;
     expect((await alice.api.post(path, { text: 'kept', localId: 'k1' })).status).toBe(200);
     expect((await alice.api.post(path, { text: 'x'.repeat(3_000), localId: 'c1' })).status).toBe(200);
-    const before = await historyUsage(alice.ns);
+    const before = await historyUsage(world.t, alice.ns);
     expect((await alice.api.del(`${path}/c1`)).body).toEqual({ status: 'cancelled', localId: 'c1' });
-    const after = await historyUsage(alice.ns);
+    const after = await historyUsage(world.t, alice.ns);
     expect(before - after).toBeGreaterThan(3_000);
     expect(after).toBe(await storedBytes(alice));
   });
@@ -84,10 +79,10 @@ describe('history quota accounting', () => {
     expect(appended).toMatchObject({ ok: true, inserted: true });
     const size = world.t.hub.services.limits.messageBytes(content);
     await world.t.engine.limits.addUsage(alice.ns, 'historyBytes', size, Number.MAX_SAFE_INTEGER);
-    expect(await historyUsage(alice.ns)).toBe(size);
+    expect(await historyUsage(world.t, alice.ns)).toBe(size);
 
     expect((await alice.api.del(`/api/sessions/${session.id}`)).status).toBe(200);
-    expect(await historyUsage(alice.ns)).toBe(0);
+    expect(await historyUsage(world.t, alice.ns)).toBe(0);
   });
 
   it("a fork's copied rows count; a fork over the quota is 429 and leaves neither a child nor usage", async () => {
@@ -102,11 +97,11 @@ describe('history quota accounting', () => {
       type: 'success',
       sessionId: (params as { existingSessionId: string }).existingSessionId,
     }));
-    const source = await historyUsage(alice.ns);
+    const source = await historyUsage(world.t, alice.ns);
 
     const forked = await alice.api.post(`/api/sessions/${sid}/fork`, {});
     expect(forked.status, JSON.stringify(forked.body)).toBe(200);
-    const withChild = await historyUsage(alice.ns);
+    const withChild = await historyUsage(world.t, alice.ns);
     expect(withChild).toBe(2 * source);
     expect(withChild).toBe(await storedBytes(alice));
 
@@ -117,6 +112,6 @@ describe('history quota accounting', () => {
     expect(refused.body).toMatchObject({ code: 'quota_exceeded', limit: 'historyBytes' });
     expect(refused.headers.get('retry-after')).toBe('60');
     expect((await alice.api.get('/api/sessions')).body.sessions).toHaveLength(2);
-    expect(await historyUsage(alice.ns)).toBe(withChild);
+    expect(await historyUsage(world.t, alice.ns)).toBe(withChild);
   });
 });
